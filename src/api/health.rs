@@ -1,0 +1,38 @@
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the pool is reachable).
+
+use crate::app::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match state.pool.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "pool": state.pool_kind })),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: pool unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "status": "unavailable",
+                    "pool": state.pool_kind,
+                    "error": { "code": "pool_unreachable", "message": e.to_string() }
+                })),
+            )
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Settings: `config/default.toml` (embedded), then an optional override file, then `HOTLINE__…`
+//! environment variables. `Settings::load` returns one readable error naming the key at fault.
+
+use crate::domain::Language;
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// The shipped defaults, embedded so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const ENV_PREFIX: &str = "HOTLINE__";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Parse(String),
+    #[error("config: {key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub languages: LanguageSettings,
+    pub redis: RedisSettings,
+    pub roster: RosterSettings,
+    pub coverage: CoverageSettings,
+    pub dispatch: DispatchSettings,
+    pub detect: DetectSettings,
+    pub media: MediaSettings,
+    #[serde(default)]
+    pub universities: BTreeMap<String, UniversityAuth>,
+    #[serde(default)]
+    pub operators: BTreeMap<String, OperatorAccount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageSettings {
+    pub core: Vec<Language>,
+    pub extended: Vec<Language>,
+    pub operator: Language,
+}
+
+impl LanguageSettings {
+    /// Every language an interpreter may be registered for: core then extended.
+    pub fn served(&self) -> Vec<Language> {
+        self.core.iter().chain(&self.extended).copied().collect()
+    }
+
+    /// Every language the hotline knows: served ones and the operators' own.
+    pub fn all(&self) -> Vec<Language> {
+        let mut v = self.served();
+        v.push(self.operator);
+        v
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    pub key_prefix: String,
+    pub response_timeout_ms: u64,
+    pub connection_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterSettings {
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageSettings {
+    pub min_interpreters: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchSettings {
+    pub ring_timeout_s: u64,
+    pub parallel_offers: u32,
+    pub escalate_after_s: u64,
+    pub max_missed_offers: u32,
+    pub wrap_up_s: u64,
+    pub heartbeat_s: u64,
+    pub presence_ttl_s: u64,
+    pub predispatch: bool,
+    #[serde(default)]
+    pub relay: BTreeMap<Language, Language>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectSettings {
+    pub threshold: f64,
+    pub max_text_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    pub udp_port: u16,
+    pub public_ip: IpAddr,
+    #[serde(default)]
+    pub turn_urls: Vec<String>,
+    pub turn_ttl_s: u64,
+    /// Shared secret with the TURN server (coturn `static-auth-secret`); from environment only.
+    #[serde(default)]
+    pub turn_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UniversityAuth {
+    /// SHA-256 hex of the university's API key.
+    pub api_key_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorAccount {
+    /// Argon2 PHC string of the operator's password.
+    pub password_argon2: String,
+    /// Languages the operator speaks besides the operators' language (for relays).
+    #[serde(default)]
+    pub languages: Vec<Language>,
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As `load`, with the environment given (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Parse(format!("{}: no such file", f.display())));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        for (k, v) in vars {
+            let key = k[ENV_PREFIX.len()..]
+                .to_ascii_lowercase()
+                .replace("__", ".");
+            let value = v
+                .parse::<figment::value::Value>()
+                .unwrap_or_else(|_| v.clone().into());
+            // Strings that look like numbers stay strings where the field wants a string: figment
+            // converts between the two on extraction.
+            fig = fig.merge((key, value));
+        }
+        let settings: Settings = fig.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let problem = e.kind.to_string();
+            if key.is_empty() {
+                ConfigError::Parse(problem)
+            } else {
+                invalid(&key, problem)
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
+        let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(toml));
+        let settings: Settings = fig
+            .extract()
+            .map_err(|e| invalid(&e.path.join("."), e.kind.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.languages;
+        if l.core.is_empty() {
+            return Err(invalid("languages.core", "at least one language is needed"));
+        }
+        let served = l.served();
+        for (i, lang) in served.iter().enumerate() {
+            if served[..i].contains(lang) {
+                return Err(invalid("languages", format!("{lang} is listed twice")));
+            }
+            if *lang == l.operator {
+                return Err(invalid(
+                    "languages.operator",
+                    format!(
+                        "{lang} is the operators' language and cannot also need an interpreter"
+                    ),
+                ));
+            }
+        }
+        if !self.redis.url.is_empty()
+            && !(self.redis.url.starts_with("redis://")
+                || self.redis.url.starts_with("rediss://")
+                || self.redis.url.starts_with("redis+unix://")
+                || self.redis.url.starts_with("unix://"))
+        {
+            return Err(invalid(
+                "redis.url",
+                "must start with redis://, rediss:// or unix://",
+            ));
+        }
+        if self.redis.key_prefix.is_empty()
+            || !self
+                .redis
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b':')
+        {
+            return Err(invalid(
+                "redis.key_prefix",
+                "must be non-empty letters, digits, '-', '_' or ':'",
+            ));
+        }
+        if self.redis.response_timeout_ms == 0 {
+            return Err(invalid("redis.response_timeout_ms", "must be above 0"));
+        }
+        let d = &self.dispatch;
+        if d.ring_timeout_s == 0 {
+            return Err(invalid("dispatch.ring_timeout_s", "must be above 0"));
+        }
+        if d.parallel_offers == 0 {
+            return Err(invalid("dispatch.parallel_offers", "must be at least 1"));
+        }
+        if d.heartbeat_s == 0 || d.presence_ttl_s <= d.heartbeat_s {
+            return Err(invalid(
+                "dispatch.presence_ttl_s",
+                "must be longer than dispatch.heartbeat_s (which must be above 0)",
+            ));
+        }
+        for (from, to) in &d.relay {
+            if !served.contains(from) {
+                return Err(invalid(
+                    &format!("dispatch.relay.{from}"),
+                    "not a served language",
+                ));
+            }
+            if !l.all().contains(to) || from == to {
+                return Err(invalid(
+                    &format!("dispatch.relay.{from}"),
+                    format!("relay language {to} must be another configured language"),
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.detect.threshold) {
+            return Err(invalid("detect.threshold", "must be between 0 and 1"));
+        }
+        if self.detect.max_text_bytes == 0 {
+            return Err(invalid("detect.max_text_bytes", "must be above 0"));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        for (id, u) in &self.universities {
+            if crate::domain::UniversityId::parse(id).is_err() {
+                return Err(invalid(
+                    &format!("universities.{id}"),
+                    "not a valid university id",
+                ));
+            }
+            let h = &u.api_key_sha256;
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    &format!("universities.{id}.api_key_sha256"),
+                    "must be 64 hex digits (SHA-256 of the key; see `hotline-bridge new-secret`)",
+                ));
+            }
+        }
+        for (name, op) in &self.operators {
+            if argon2::PasswordHash::new(&op.password_argon2).is_err() {
+                return Err(invalid(
+                    &format!("operators.{name}.password_argon2"),
+                    "not an argon2 PHC string (see `hotline-bridge new-secret --argon2`)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn roster_path(&self) -> Option<PathBuf> {
+        (!self.roster.file.is_empty()).then(|| PathBuf::from(&self.roster.file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_defaults_load_and_validate() {
+        let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+        assert_eq!(s.languages.core.len(), 8);
+        assert_eq!(s.languages.operator.as_str(), "zh");
+        assert!(s.redis.url.is_empty());
+        assert_eq!(s.server.listen.port(), 8080);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("HOTLINE__REDIS__URL", "redis://127.0.0.1:7000/"),
+                ("HOTLINE__DISPATCH__RING_TIMEOUT_S", "20"),
+                ("OTHER__REDIS__URL", "ignored"),
+            ]),
+        )
+        .expect("env");
+        assert_eq!(s.redis.url, "redis://127.0.0.1:7000/");
+        assert_eq!(s.dispatch.ring_timeout_s, 20);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err =
+            Settings::load_with_env(None, env(&[("HOTLINE__DISPATCH__RING_TIMEOUT_S", "soon")]))
+                .expect_err("must fail")
+                .to_string();
+        assert!(err.contains("dispatch.ring_timeout_s"), "{err}");
+
+        let err = Settings::from_toml_str("[languages]\nextended = [\"zh\"]")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("languages.operator"), "{err}");
+
+        let err = Settings::from_toml_str("[server]\nlisten = \"nowhere\"")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Settings::from_toml_str("[dispatch]\nring_timout_s = 3")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("ring_timout_s"), "{err}");
+    }
+}

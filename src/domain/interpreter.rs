@@ -1,0 +1,173 @@
+//! An interpreter's profile as a university registers it: who they are, which languages at which
+//! level, and when they are scheduled. Live status (available, offered, busy…) is the pool's.
+
+use super::{IdError, InterpreterId, Language, ShiftError, UniversityId, WeeklySchedule};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_LANGUAGES: usize = 12;
+pub const MAX_SHIFTS: usize = 64;
+
+/// How well an interpreter speaks a language; dispatch prefers the higher level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Native,
+    Professional,
+    Student,
+}
+
+impl Level {
+    /// 0 is best.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageSkill {
+    pub language: Language,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterpreterProfile {
+    pub id: InterpreterId,
+    pub university: UniversityId,
+    pub name: String,
+    pub languages: Vec<LanguageSkill>,
+    pub schedule: WeeklySchedule,
+    /// SHA-256 (hex) of the interpreter's personal access token; the token itself is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+}
+
+/// What is wrong with a profile, naming the field.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProfileError {
+    #[error("name: must be 1-{MAX_NAME_CHARS} characters")]
+    Name,
+    #[error("languages: at least one and at most {MAX_LANGUAGES}, each listed once")]
+    Languages,
+    #[error("languages: {0} is not a language this hotline serves")]
+    UnknownLanguage(Language),
+    #[error("shifts: at most {MAX_SHIFTS}")]
+    TooManyShifts,
+    #[error("shifts: {0}")]
+    Shift(#[from] ShiftError),
+    #[error("id: {0}")]
+    Id(#[from] IdError),
+}
+
+impl ProfileError {
+    /// The request field the error concerns, for pages that show errors next to fields.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ProfileError::Name => "name",
+            ProfileError::Languages | ProfileError::UnknownLanguage(_) => "languages",
+            ProfileError::TooManyShifts => "shifts",
+            ProfileError::Shift(ShiftError::BadTimeZone(_)) => "timezone",
+            ProfileError::Shift(_) => "shifts",
+            ProfileError::Id(_) => "id",
+        }
+    }
+}
+
+impl InterpreterProfile {
+    /// Checks everything a university can get wrong; `served` is the configured language list.
+    pub fn validate(&self, served: &[Language]) -> Result<(), ProfileError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(ProfileError::Name);
+        }
+        if self.languages.is_empty() || self.languages.len() > MAX_LANGUAGES {
+            return Err(ProfileError::Languages);
+        }
+        for (i, skill) in self.languages.iter().enumerate() {
+            if !served.contains(&skill.language) {
+                return Err(ProfileError::UnknownLanguage(skill.language));
+            }
+            if self.languages[..i]
+                .iter()
+                .any(|s| s.language == skill.language)
+            {
+                return Err(ProfileError::Languages);
+            }
+        }
+        if self.schedule.shifts.len() > MAX_SHIFTS {
+            return Err(ProfileError::TooManyShifts);
+        }
+        self.schedule.validate()?;
+        Ok(())
+    }
+
+    pub fn level_in(&self, language: Language) -> Option<Level> {
+        self.languages
+            .iter()
+            .find(|s| s.language == language)
+            .map(|s| s.level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Day, Shift, TimeOfDay, TimeZoneName};
+
+    fn profile() -> InterpreterProfile {
+        InterpreterProfile {
+            id: InterpreterId::parse("u-pt-1").expect("id"),
+            university: UniversityId::parse("u").expect("id"),
+            name: "Ana".into(),
+            languages: vec![LanguageSkill {
+                language: Language::parse("pt").expect("lang"),
+                level: Level::Native,
+            }],
+            schedule: WeeklySchedule {
+                timezone: TimeZoneName::parse("Europe/Lisbon").expect("tz"),
+                shifts: vec![Shift {
+                    day: Day::Mon,
+                    start: TimeOfDay::parse("09:00").expect("t"),
+                    end: TimeOfDay::parse("17:00").expect("t"),
+                }],
+            },
+            token_sha256: None,
+        }
+    }
+
+    fn served() -> Vec<Language> {
+        ["pt", "en"]
+            .iter()
+            .filter_map(|s| Language::parse(s).ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_good_profile_validates() {
+        assert_eq!(profile().validate(&served()), Ok(()));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut p = profile();
+        p.name = "  ".into();
+        assert_eq!(p.validate(&served()).map_err(|e| e.field()), Err("name"));
+
+        let mut p = profile();
+        p.languages[0].language = Language::parse("xx").expect("lang");
+        assert_eq!(
+            p.validate(&served()).map_err(|e| e.field()),
+            Err("languages")
+        );
+
+        let mut p = profile();
+        p.languages.push(p.languages[0]);
+        assert_eq!(p.validate(&served()), Err(ProfileError::Languages));
+    }
+
+    #[test]
+    fn native_outranks_professional_outranks_student() {
+        assert!(Level::Native.rank() < Level::Professional.rank());
+        assert!(Level::Professional.rank() < Level::Student.rank());
+    }
+}

@@ -1,0 +1,17 @@
+//! Domain nouns shared by every ring: typed ids, languages, interpreter profiles and their weekly
+//! schedules. Plain data with parsing and validation; no I/O.
+
+mod ids;
+mod interpreter;
+mod language;
+mod schedule;
+
+pub use ids::{CallId, IdError, InterpreterId, OfferId, UniversityId};
+pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
+pub use language::{Language, LanguageError};
+pub use schedule::{
+    week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
+};
+
+/// Milliseconds since the Unix epoch. Engines and the pool take time as a value, never read a clock.
+pub type Millis = u64;

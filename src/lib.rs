@@ -1,0 +1,16 @@
+//! hotline-bridge: conference an interpreter into a citizen-hotline call.
+//!
+//! # Layout
+//! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
+//! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
+//! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
+//! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
+//! - [`app`]: wiring and serving.
+//! - [`auth`]: tokens, hashes, constant-time comparison.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod pool;

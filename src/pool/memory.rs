@@ -1,0 +1,369 @@
+//! `MemoryPool`: the pool in one process's memory, for the embedded default (one node, nothing
+//! survives a restart) and for unit tests. Same contract as `RedisPool`, under one std mutex that
+//! is never held across an await.
+
+use super::*;
+use crate::domain::Millis;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+/// Events kept for `recent_events`; older ones are dropped.
+const EVENTS_KEPT: usize = 10_000;
+const DAY_MS: Millis = 86_400_000;
+
+#[derive(Debug, Clone)]
+struct Live {
+    status: Status,
+    last_seen: Millis,
+    idle_since: Millis,
+    offer: Option<OfferId>,
+    call: Option<CallId>,
+    missed: u32,
+    calls_today: u32,
+    calls_day: Millis,
+}
+
+impl Live {
+    fn new() -> Self {
+        Self {
+            status: Status::Offline,
+            last_seen: 0,
+            idle_since: 0,
+            offer: None,
+            call: None,
+            missed: 0,
+            calls_today: 0,
+            calls_day: 0,
+        }
+    }
+
+    fn view(&self, id: &InterpreterId, now: Millis) -> InterpreterState {
+        let status = if self.status == Status::Available && self.idle_since > now {
+            Status::WrapUp
+        } else {
+            self.status
+        };
+        InterpreterState {
+            id: id.clone(),
+            status,
+            last_seen: self.last_seen,
+            idle_since: self.idle_since,
+            offer: self.offer.clone(),
+            call: self.call.clone(),
+            missed: self.missed,
+            calls_today: if self.calls_day == now / DAY_MS {
+                self.calls_today
+            } else {
+                0
+            },
+        }
+    }
+
+    fn engaged(&self) -> bool {
+        matches!(self.status, Status::Offered | Status::Busy)
+    }
+
+    fn free(&mut self) {
+        self.status = Status::Available;
+        self.offer = None;
+        self.call = None;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    profiles: BTreeMap<InterpreterId, InterpreterProfile>,
+    live: HashMap<InterpreterId, Live>,
+    offers: HashMap<OfferId, (Offer, OfferState)>,
+    events: VecDeque<PoolEvent>,
+}
+
+#[derive(Default)]
+pub struct MemoryPool {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryPool {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way later calls
+        // would misread more than losing the whole pool would, so keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    fn live_mut(&mut self, id: &InterpreterId) -> Result<&mut Live, PoolError> {
+        self.live
+            .get_mut(id)
+            .ok_or_else(|| PoolError::UnknownInterpreter(id.clone()))
+    }
+}
+
+#[async_trait]
+impl InterpreterPool for MemoryPool {
+    async fn ping(&self) -> Result<(), PoolError> {
+        Ok(())
+    }
+
+    async fn upsert(&self, profile: &InterpreterProfile) -> Result<(), PoolError> {
+        let mut g = self.lock();
+        let mut p = profile.clone();
+        if p.token_sha256.is_none() {
+            p.token_sha256 = g
+                .profiles
+                .get(&p.id)
+                .and_then(|old| old.token_sha256.clone());
+        }
+        g.live.entry(p.id.clone()).or_insert_with(Live::new);
+        g.profiles.insert(p.id.clone(), p);
+        Ok(())
+    }
+
+    async fn remove(&self, id: &InterpreterId) -> Result<bool, PoolError> {
+        let mut g = self.lock();
+        if g.live.get(id).is_some_and(Live::engaged) {
+            return Err(PoolError::Engaged(id.clone()));
+        }
+        g.live.remove(id);
+        Ok(g.profiles.remove(id).is_some())
+    }
+
+    async fn profile(&self, id: &InterpreterId) -> Result<Option<InterpreterProfile>, PoolError> {
+        Ok(self.lock().profiles.get(id).cloned())
+    }
+
+    async fn profiles(&self) -> Result<Vec<InterpreterProfile>, PoolError> {
+        Ok(self.lock().profiles.values().cloned().collect())
+    }
+
+    async fn heartbeat(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError> {
+        let mut g = self.lock();
+        let live = g.live_mut(id)?;
+        live.last_seen = live.last_seen.max(now);
+        Ok(live.view(id, now))
+    }
+
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        to: Availability,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError> {
+        let mut g = self.lock();
+        let live = g.live_mut(id)?;
+        if live.engaged() {
+            return Err(PoolError::Engaged(id.clone()));
+        }
+        live.last_seen = live.last_seen.max(now);
+        match to {
+            Availability::Available => {
+                if live.status != Status::Available {
+                    live.idle_since = live.idle_since.max(now);
+                }
+                live.status = Status::Available;
+                live.missed = 0;
+            }
+            Availability::Paused => live.status = Status::Paused,
+            Availability::Offline => live.status = Status::Offline,
+        }
+        Ok(live.view(id, now))
+    }
+
+    async fn state(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<Option<InterpreterState>, PoolError> {
+        Ok(self.lock().live.get(id).map(|l| l.view(id, now)))
+    }
+
+    async fn states_for(
+        &self,
+        language: Language,
+        now: Millis,
+    ) -> Result<Vec<InterpreterState>, PoolError> {
+        let g = self.lock();
+        Ok(g.profiles
+            .values()
+            .filter(|p| p.level_in(language).is_some())
+            .filter_map(|p| g.live.get(&p.id).map(|l| l.view(&p.id, now)))
+            .collect())
+    }
+
+    async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
+        let mut g = self.lock();
+        if let Some((offer, _)) = g.offers.get(&req.offer_id) {
+            return Ok(Some(offer.clone()));
+        }
+        let chosen = req.candidates.iter().find(|id| {
+            let speaks = g
+                .profiles
+                .get(*id)
+                .is_some_and(|p| p.level_in(req.language).is_some());
+            let ready = g.live.get(*id).is_some_and(|l| {
+                l.status == Status::Available
+                    && l.idle_since <= req.now
+                    && l.last_seen > 0
+                    && l.last_seen.saturating_add(req.presence_ttl_ms) >= req.now
+            });
+            speaks && ready
+        });
+        let Some(id) = chosen.cloned() else {
+            return Ok(None);
+        };
+        let offer = Offer {
+            id: req.offer_id.clone(),
+            call_id: req.call_id.clone(),
+            interpreter: id.clone(),
+            language: req.language,
+            created: req.now,
+            deadline: req.deadline,
+        };
+        let live = g.live_mut(&id)?;
+        live.status = Status::Offered;
+        live.offer = Some(offer.id.clone());
+        live.call = Some(offer.call_id.clone());
+        g.offers
+            .insert(offer.id.clone(), (offer.clone(), OfferState::Pending));
+        Ok(Some(offer))
+    }
+
+    async fn respond(
+        &self,
+        offer: &OfferId,
+        by: &InterpreterId,
+        accept: bool,
+        now: Millis,
+    ) -> Result<OfferState, PoolError> {
+        let mut g = self.lock();
+        let (o, state) = g
+            .offers
+            .get(offer)
+            .cloned()
+            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        if &o.interpreter != by {
+            return Err(PoolError::NotYours(offer.clone()));
+        }
+        match (state, accept) {
+            (OfferState::Pending, _) if now >= o.deadline => Err(PoolError::TooLate(offer.clone())),
+            (OfferState::Pending, true) => {
+                let live = g.live_mut(by)?;
+                live.status = Status::Busy;
+                live.missed = 0;
+                let day = now / DAY_MS;
+                if live.calls_day != day {
+                    live.calls_day = day;
+                    live.calls_today = 0;
+                }
+                live.calls_today += 1;
+                g.offers.insert(offer.clone(), (o, OfferState::Accepted));
+                Ok(OfferState::Accepted)
+            }
+            (OfferState::Pending, false) => {
+                let live = g.live_mut(by)?;
+                live.free();
+                live.missed = 0;
+                g.offers.insert(offer.clone(), (o, OfferState::Declined));
+                Ok(OfferState::Declined)
+            }
+            (OfferState::Accepted, true) => Ok(OfferState::Accepted),
+            (OfferState::Declined, false) => Ok(OfferState::Declined),
+            (OfferState::Expired, _) => Err(PoolError::TooLate(offer.clone())),
+            (state, _) => Err(PoolError::AlreadyEnded {
+                offer: offer.clone(),
+                state,
+            }),
+        }
+    }
+
+    async fn cancel(&self, offer: &OfferId, _now: Millis) -> Result<OfferState, PoolError> {
+        let mut g = self.lock();
+        let (o, state) = g
+            .offers
+            .get(offer)
+            .cloned()
+            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        if state != OfferState::Pending {
+            return Ok(state);
+        }
+        g.live_mut(&o.interpreter)?.free();
+        g.offers.insert(offer.clone(), (o, OfferState::Cancelled));
+        Ok(OfferState::Cancelled)
+    }
+
+    async fn release(
+        &self,
+        offer: &OfferId,
+        now: Millis,
+        wrap_up_ms: u64,
+    ) -> Result<OfferState, PoolError> {
+        let mut g = self.lock();
+        let (o, state) = g
+            .offers
+            .get(offer)
+            .cloned()
+            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        if !matches!(state, OfferState::Pending | OfferState::Accepted) {
+            return Ok(state);
+        }
+        if let Some(live) = g.live.get_mut(&o.interpreter) {
+            live.free();
+            live.idle_since = now.saturating_add(wrap_up_ms);
+        }
+        g.offers.insert(offer.clone(), (o, OfferState::Released));
+        Ok(OfferState::Released)
+    }
+
+    async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
+        let mut g = self.lock();
+        let due: Vec<Offer> = g
+            .offers
+            .values()
+            .filter(|(o, s)| *s == OfferState::Pending && o.deadline <= now)
+            .map(|(o, _)| o.clone())
+            .collect();
+        let mut out = Vec::with_capacity(due.len());
+        for o in due {
+            let mut paused = false;
+            if let Some(live) = g.live.get_mut(&o.interpreter) {
+                live.free();
+                live.missed += 1;
+                if max_missed > 0 && live.missed >= max_missed {
+                    live.status = Status::Paused;
+                    paused = true;
+                }
+            }
+            g.offers
+                .insert(o.id.clone(), (o.clone(), OfferState::Expired));
+            out.push(Expired { offer: o, paused });
+        }
+        Ok(out)
+    }
+
+    async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError> {
+        Ok(self.lock().offers.get(offer).cloned())
+    }
+
+    async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {
+        let mut g = self.lock();
+        if g.events.len() == EVENTS_KEPT {
+            g.events.pop_front();
+        }
+        g.events.push_back(event.clone());
+        Ok(())
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<PoolEvent>, PoolError> {
+        let g = self.lock();
+        let skip = g.events.len().saturating_sub(limit);
+        Ok(g.events.iter().skip(skip).cloned().collect())
+    }
+}

@@ -1,0 +1,218 @@
+//! The interpreter pool: profiles, presence, status and offers, the source of truth that every
+//! dispatcher on every node shares. `RedisPool` is the production store, `MemoryPool` the embedded
+//! default and unit-test helper; both obey one contract (tests/pool_contract.rs).
+//!
+//! Contract, for both implementations:
+//! - Time is passed in (`now`, Unix ms); nothing here reads a clock.
+//! - `claim` takes the first of the caller's ordered candidates that is eligible *at that moment*
+//!   (status available, not in wrap-up, heartbeat within the presence TTL, speaks the language) and
+//!   marks it offered with a deadline, atomically. An interpreter is never in two live offers.
+//! - Every offer transition (`claim`, `respond`, `cancel`, `release`, and expiry by `sweep`) is
+//!   idempotent on the client-generated `OfferId`: repeating a call returns the first call's result
+//!   and changes nothing more. An offer ends exactly once: accepted → released, or declined,
+//!   expired or cancelled.
+//! - An accept after the deadline is refused (`TooLate`) and the offer expires.
+//! - `sweep` expires offers past their deadline; after `max_missed` consecutive expiries an
+//!   interpreter is paused instead of made available again.
+
+mod memory;
+
+pub use memory::MemoryPool;
+
+use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, OfferId};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// An interpreter's live status. `WrapUp` is reported while a released interpreter's wrap-up time
+/// runs; it becomes `Available` by itself when that time has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Offline,
+    Available,
+    Offered,
+    Busy,
+    WrapUp,
+    Paused,
+}
+
+/// What an interpreter may set for themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Paused,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterpreterState {
+    pub id: InterpreterId,
+    pub status: Status,
+    /// Last heartbeat; 0 when never seen.
+    pub last_seen: Millis,
+    /// Since when the interpreter has been idle; in the future during wrap-up.
+    pub idle_since: Millis,
+    /// The live offer or accepted call, if any.
+    pub offer: Option<OfferId>,
+    pub call: Option<CallId>,
+    /// Consecutive offers that expired unanswered.
+    pub missed: u32,
+    /// Calls accepted since the pool's day began (UTC midnight).
+    pub calls_today: u32,
+}
+
+impl InterpreterState {
+    /// Present = heartbeat within `ttl_ms` of `now`.
+    pub fn present(&self, now: Millis, ttl_ms: u64) -> bool {
+        self.last_seen.saturating_add(ttl_ms) >= now && self.last_seen > 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    pub offer_id: OfferId,
+    pub call_id: CallId,
+    pub language: Language,
+    /// Preference order decided by the dispatch engine; `claim` takes the first eligible one.
+    pub candidates: Vec<InterpreterId>,
+    pub now: Millis,
+    pub deadline: Millis,
+    pub presence_ttl_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: OfferId,
+    pub call_id: CallId,
+    pub interpreter: InterpreterId,
+    pub language: Language,
+    pub created: Millis,
+    pub deadline: Millis,
+}
+
+/// Where an offer ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    Pending,
+    Accepted,
+    Declined,
+    Expired,
+    Cancelled,
+    Released,
+}
+
+/// Result of an expiry found by `sweep`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expired {
+    pub offer: Offer,
+    /// The interpreter reached `max_missed` and was paused.
+    pub paused: bool,
+}
+
+/// An audit event, appended to the pool's event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolEvent {
+    /// request, offer, accept, decline, expire, cancel, join, leave, escalate, release, …
+    pub kind: String,
+    pub at: Millis,
+    pub call_id: Option<CallId>,
+    pub interpreter: Option<InterpreterId>,
+    pub language: Option<Language>,
+    pub offer_id: Option<OfferId>,
+    /// Free-form detail (e.g. time to interpreter in ms).
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("interpreter {0} is not in the pool")]
+    UnknownInterpreter(InterpreterId),
+    #[error("offer {0} is not known")]
+    UnknownOffer(OfferId),
+    #[error("offer {0} belongs to another interpreter")]
+    NotYours(OfferId),
+    #[error("offer {0} expired before it was answered")]
+    TooLate(OfferId),
+    #[error("offer {offer} already ended as {state:?}")]
+    AlreadyEnded { offer: OfferId, state: OfferState },
+    #[error("interpreter {0} is on a call or has a live offer; finish it first")]
+    Engaged(InterpreterId),
+    #[error("the pool store is unreachable: {0}")]
+    Unavailable(String),
+    #[error("the pool store returned data it cannot read: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait]
+pub trait InterpreterPool: Send + Sync + 'static {
+    /// Store is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<(), PoolError>;
+
+    // --- profiles ---
+    /// Inserts or replaces a profile, keeping its live state. A `None` token hash keeps the stored
+    /// one (a roster import never wipes a token a university issued).
+    async fn upsert(&self, profile: &InterpreterProfile) -> Result<(), PoolError>;
+    /// Removes a profile and its state. Refused with `Engaged` while offered or busy.
+    async fn remove(&self, id: &InterpreterId) -> Result<bool, PoolError>;
+    async fn profile(&self, id: &InterpreterId) -> Result<Option<InterpreterProfile>, PoolError>;
+    async fn profiles(&self) -> Result<Vec<InterpreterProfile>, PoolError>;
+
+    // --- presence and status ---
+    async fn heartbeat(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError>;
+    /// Available / paused / offline, as the interpreter chooses (also refreshes presence).
+    /// Refused with `Engaged` while offered or busy.
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        to: Availability,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError>;
+    async fn state(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<Option<InterpreterState>, PoolError>;
+    /// Everyone who speaks `language`, with live state (the dispatcher's snapshot).
+    async fn states_for(
+        &self,
+        language: Language,
+        now: Millis,
+    ) -> Result<Vec<InterpreterState>, PoolError>;
+
+    // --- offers ---
+    /// `None` when no candidate is eligible. Repeating with the same offer id returns the same offer.
+    async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError>;
+    /// Accept or decline by the offered interpreter. Accept → busy; decline → available.
+    async fn respond(
+        &self,
+        offer: &OfferId,
+        by: &InterpreterId,
+        accept: bool,
+        now: Millis,
+    ) -> Result<OfferState, PoolError>;
+    /// Withdraws a pending offer (another accepted, or the request ended). Returns the offer's
+    /// final state: `Cancelled`, or how it had already ended (e.g. `Accepted`, then release it).
+    async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError>;
+    /// Ends an accepted offer's call for the interpreter: busy → wrap-up until `now + wrap_up_ms`.
+    async fn release(
+        &self,
+        offer: &OfferId,
+        now: Millis,
+        wrap_up_ms: u64,
+    ) -> Result<OfferState, PoolError>;
+    /// Expires every pending offer whose deadline is ≤ `now`.
+    async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError>;
+    async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError>;
+
+    // --- audit ---
+    async fn record(&self, event: &PoolEvent) -> Result<(), PoolError>;
+    /// The newest `limit` events, oldest first.
+    async fn recent_events(&self, limit: usize) -> Result<Vec<PoolEvent>, PoolError>;
+}
