@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+mod pages;
 
 pub use error::{ApiError, JsonBody};
 
@@ -15,6 +16,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

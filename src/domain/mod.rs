@@ -6,12 +6,23 @@ mod interpreter;
 mod language;
 mod schedule;
 
-pub use ids::{CallId, IdError, InterpreterId, OfferId, UniversityId};
+pub use ids::{CallId, IdError, InterpreterId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
 };
+
+/// Who a party to a call is; a token decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Caller,
+    Operator,
+    Interpreter,
+    /// Listens only (quality monitoring); never heard.
+    Supervisor,
+}
 
 /// Milliseconds since the Unix epoch. Engines and the pool take time as a value, never read a clock.
 pub type Millis = u64;

@@ -1,0 +1,55 @@
+//! Shared test helpers: an app on an ephemeral port with test settings. Submodules add a test
+//! Redis server, WebRTC test peers, WebSocket clients.
+#![allow(dead_code)]
+
+use hotline_bridge::app::{self, AppState};
+use hotline_bridge::config::Settings;
+use std::net::SocketAddr;
+use tokio_util::sync::CancellationToken;
+
+/// A running app; shuts down when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Settings for tests: the defaults, the roster not loaded unless a test asks for it.
+pub fn test_settings() -> Settings {
+    let mut s = Settings::load_with_env(None, Vec::new()).expect("default settings");
+    s.roster.file = String::new();
+    s
+}
+
+/// Serves `state` on 127.0.0.1 port 0.
+pub async fn spawn_app(state: AppState) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let serve_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app::serve(listener, serve_state, token).await {
+            panic!("test app failed: {e:#}");
+        }
+    });
+    TestApp {
+        addr,
+        state,
+        shutdown,
+    }
+}
