@@ -223,12 +223,9 @@ impl Settings {
                 ));
             }
         }
-        if !self.redis.url.is_empty()
-            && !(self.redis.url.starts_with("redis://")
-                || self.redis.url.starts_with("rediss://")
-                || self.redis.url.starts_with("redis+unix://")
-                || self.redis.url.starts_with("unix://"))
-        {
+        let schemes = ["redis://", "rediss://", "redis+unix://", "unix://"];
+        let url = &self.redis.url;
+        if !url.is_empty() && !schemes.iter().any(|s| url.starts_with(s)) {
             return Err(invalid(
                 "redis.url",
                 "must start with redis://, rediss:// or unix://",
