@@ -1,9 +1,11 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+mod catalog;
 mod error;
 mod health;
 mod pages;
+mod university;
 
 pub use error::{ApiError, JsonBody};
 
@@ -16,6 +18,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(catalog::routes())
+        .merge(university::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TraceLayer::new_for_http())
