@@ -22,6 +22,9 @@ pub fn router(state: AppState) -> Router {
         .merge(university::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(
+            error::payload_too_large_as_json,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
