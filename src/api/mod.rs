@@ -4,10 +4,12 @@
 mod catalog;
 mod error;
 mod health;
+mod openapi;
 mod pages;
 mod university;
 
 pub use error::{ApiError, JsonBody};
+pub use openapi::ApiDoc;
 
 use crate::app::AppState;
 use axum::Router;
@@ -20,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(catalog::routes())
         .merge(university::routes())
+        .merge(openapi::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(
