@@ -2,7 +2,7 @@
 //! until the shutdown token fires, and drains in-flight requests.
 
 use crate::config::Settings;
-use crate::pool::{InterpreterPool, MemoryPool};
+use crate::pool::{InterpreterPool, MemoryPool, RedisPool};
 use anyhow::Context;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,11 +29,18 @@ impl AppState {
 }
 
 /// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise.
+/// Redis is connected lazily: the service starts while Redis is down (`/readyz` says 503 until
+/// it is up).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     if settings.redis.url.is_empty() {
         return Ok(AppState::in_memory(settings));
     }
-    anyhow::bail!("redis.url is set, but this build has no Redis pool yet")
+    let pool = RedisPool::open(&settings.redis).context("redis pool")?;
+    Ok(AppState {
+        settings: Arc::new(settings),
+        pool: Arc::new(pool),
+        pool_kind: "redis",
+    })
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests.
