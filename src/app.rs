@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::domain::UniversityId;
-use crate::pool::{InterpreterPool, MemoryPool};
+use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -35,19 +35,30 @@ impl AppState {
 }
 
 /// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise.
-/// Then seeds the pool from `roster.file` when it is set.
+/// Then seeds the pool from `roster.file` when it is set. Redis is connected lazily: the service
+/// starts while Redis is down (`/readyz` says 503 until it is up) and seeds once it answers.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let mut state = if settings.redis.url.is_empty() {
         AppState::in_memory(settings)
     } else {
-        anyhow::bail!("redis.url is set, but this build has no Redis pool yet")
+        let pool = RedisPool::open(&settings.redis).context("redis pool")?;
+        AppState {
+            settings: Arc::new(settings),
+            pool: Arc::new(pool),
+            pool_kind: "redis",
+            university_names: Arc::default(),
+        }
     };
     seed_roster(&mut state).await?;
     Ok(state)
 }
 
+/// How often seeding is retried while the pool store is unreachable at start-up.
+const SEED_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Checks the whole `roster.file` and upserts it into the pool (idempotent); a missing or invalid
-/// file stops start-up with every problem named.
+/// file stops start-up with every problem named. If the pool store is unreachable, seeding goes on
+/// in the background until it succeeds.
 pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
     let Some(path) = state.settings.roster_path() else {
         return Ok(());
@@ -60,9 +71,37 @@ pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
         );
     }
     let roster = Roster::load(&path, &state.settings.languages.served())?;
-    let summary = roster::import(state.pool.as_ref(), &roster)
-        .await
-        .with_context(|| format!("importing {}", path.display()))?;
+    state.university_names = Arc::new(roster.university_names());
+    match import_logged(state.pool.as_ref(), &roster, &path).await {
+        Ok(()) => Ok(()),
+        Err(PoolError::Unavailable(e)) => {
+            tracing::warn!(error = %e, "pool unreachable at start-up; seeding the roster in the background");
+            let pool = state.pool.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SEED_RETRY).await;
+                    match import_logged(pool.as_ref(), &roster, &path).await {
+                        Err(PoolError::Unavailable(_)) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "seeding the roster failed");
+                            return;
+                        }
+                        Ok(()) => return,
+                    }
+                }
+            });
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
+    }
+}
+
+async fn import_logged(
+    pool: &dyn InterpreterPool,
+    roster: &Roster,
+    path: &std::path::Path,
+) -> Result<(), PoolError> {
+    let summary = roster::import(pool, roster).await?;
     tracing::info!(
         file = %path.display(),
         universities = roster.universities.len(),
@@ -71,7 +110,6 @@ pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
         unchanged = summary.unchanged,
         "seed roster loaded"
     );
-    state.university_names = Arc::new(roster.university_names());
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! Redis server, WebRTC test peers, WebSocket clients.
 #![allow(dead_code)]
 
+pub mod redis;
 pub mod universities;
 
 use hotline_bridge::app::{self, AppState};
