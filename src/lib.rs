@@ -13,4 +13,5 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod pool;
