@@ -4,7 +4,8 @@ use super::*;
 use crate::domain::{
     Day, LanguageSkill, Level, Shift, TimeOfDay, TimeZoneName, UniversityId, WeeklySchedule,
 };
-use crate::pool::Status;
+use crate::pool::{ClaimRequest, InterpreterState, Offer, OfferState, Status};
+use std::collections::{HashMap, HashSet};
 
 /// Wed 2026-12-02 04:00 UTC (12:00 in Beijing).
 const T0: Millis = 1_764_648_000_000;
