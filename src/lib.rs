@@ -9,12 +9,16 @@
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
 //! - [`auth`]: tokens, hashes, constant-time comparison.
+//! - [`roster`]: the seed roster file (universities, interpreters) and its import into a pool.
+//! - [`coverage`]: interpreters scheduled per language and hour of the week, and the gaps.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod coverage;
 pub mod domain;
 pub mod drivers;
 pub mod engine;
 pub mod pool;
+pub mod roster;
