@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
+//! - [`engine`]: pure decisions (dispatch policy), `handle(input, now)` in, actions out.
+//! - [`drivers`]: loops that carry out engines' actions against the pool and sockets.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
@@ -16,5 +18,7 @@ pub mod auth;
 pub mod config;
 pub mod coverage;
 pub mod domain;
+pub mod drivers;
+pub mod engine;
 pub mod pool;
 pub mod roster;
