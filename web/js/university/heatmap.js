@@ -89,6 +89,7 @@ export function renderHeatmap(container, coverage, { timeZone, names, highlightG
   for (const lang of coverage.languages) {
     const tr = document.createElement('tr');
     tr.className = lang.core ? 'core' : 'extended';
+    tr.dataset.language = lang.language;
     const th = document.createElement('th');
     th.scope = 'row';
     const n = names[lang.language];
