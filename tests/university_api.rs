@@ -1,9 +1,10 @@
 //! The university API over real HTTP: registering interpreters (201, personal token shown once,
 //! stored only as a hash), generated and taken ids, editing (token kept), new tokens, removing
-//! (409 while on a call, then 204 and gone).
+//! (409 while on a call, then 204 and gone); the same lifecycle on the Redis pool.
 mod common;
 
-use common::universities::{ana, env};
+use common::redis::TestRedis;
+use common::universities::{ana, env, env_on};
 use hotline_bridge::auth;
 use hotline_bridge::domain::{CallId, InterpreterId, Language, OfferId};
 use hotline_bridge::pool::{Availability, ClaimRequest};
@@ -264,4 +265,57 @@ async fn removing_is_refused_while_on_a_call_and_then_works() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn the_lifecycle_works_on_the_redis_pool_too() {
+    let redis = TestRedis::start();
+    let e = env_on(Some(redis.url())).await;
+    assert_eq!(e.app.state.pool_kind, "redis");
+    let created = e.create("bfsu", ana("bfsu-pt-01")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = created.body["token"].as_str().expect("token").to_owned();
+    let id = InterpreterId::parse("bfsu-pt-01").expect("id");
+    let stored = e
+        .app
+        .state
+        .pool
+        .profile(&id)
+        .await
+        .expect("pool")
+        .expect("in redis");
+    assert!(auth::matches_sha256(
+        &token,
+        stored.token_sha256.as_deref().expect("hash")
+    ));
+
+    let path = "/api/universities/bfsu/interpreters/bfsu-pt-01";
+    let mut edit = ana("bfsu-pt-01");
+    edit["name"] = json!("Ana Beatriz Lima");
+    let a = e.call(Method::PUT, path, Some("bfsu"), Some(edit)).await;
+    assert_eq!(
+        (a.status, &a.body["name"]),
+        (StatusCode::OK, &json!("Ana Beatriz Lima"))
+    );
+    let kept = e
+        .app
+        .state
+        .pool
+        .profile(&id)
+        .await
+        .expect("pool")
+        .expect("in redis");
+    assert_eq!(kept.token_sha256, stored.token_sha256);
+    let a = e
+        .call(
+            Method::GET,
+            "/api/universities/sisu/interpreters/bfsu-pt-01",
+            Some("sisu"),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = e.call(Method::DELETE, path, Some("bfsu"), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert!(e.app.state.pool.profile(&id).await.expect("pool").is_none());
 }

@@ -33,10 +33,24 @@ pub struct Env {
 
 /// An app on the in-memory pool with universities `bfsu` and `sisu`.
 pub async fn env() -> Env {
+    env_on(None).await
+}
+
+/// As `env`, on the Redis pool at `redis_url` when given.
+pub async fn env_on(redis_url: Option<String>) -> Env {
     let mut settings = test_settings();
     let keys = with_keys(&mut settings, &["bfsu", "sisu"]);
+    let state = match redis_url {
+        None => AppState::in_memory(settings),
+        Some(url) => {
+            settings.redis.url = url;
+            hotline_bridge::app::build_state(settings)
+                .await
+                .expect("state on redis")
+        }
+    };
     Env {
-        app: spawn_app(AppState::in_memory(settings)).await,
+        app: spawn_app(state).await,
         keys,
         http: reqwest::Client::new(),
     }
