@@ -16,7 +16,7 @@ async fn the_shipped_roster_is_loaded_at_start_up() {
     s.roster.file = shipped();
     let state = app::build_state(s).await.expect("start-up");
     let profiles = state.pool.profiles().await.expect("profiles");
-    assert_eq!(profiles.len(), 59);
+    assert_eq!(profiles.len(), common::shipped_roster_size());
     let bfsu = UniversityId::parse("bfsu").expect("id");
     assert!(state.university_names[&bfsu].starts_with("Beijing Foreign Studies University"));
 }
