@@ -5,6 +5,7 @@
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
 //! - [`engine`]: pure decisions (dispatch policy), `handle(input, now)` in, actions out.
 //! - [`drivers`]: loops that carry out engines' actions against the pool and sockets.
+//! - [`lang`]: the caller's language from their pick, browser and text, with a confidence.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
@@ -20,5 +21,6 @@ pub mod coverage;
 pub mod domain;
 pub mod drivers;
 pub mod engine;
+pub mod lang;
 pub mod pool;
 pub mod roster;

@@ -1,6 +1,7 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+mod detect;
 mod catalog;
 mod error;
 mod health;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(university::routes())
         .merge(openapi::routes())
+        .merge(detect::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(
