@@ -122,3 +122,17 @@ async fn malformed_json_is_refused_with_400() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "bad_request");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_detect() {
+    let app = spawn_app(AppState::in_memory(test_settings())).await;
+    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    let op = &doc["paths"]["/api/detect"]["post"];
+    assert!(op.is_object(), "no POST /api/detect in the document");
+    assert!(op["responses"]["413"].is_object());
+}

@@ -1,8 +1,8 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
-mod detect;
 mod catalog;
+mod detect;
 mod error;
 mod health;
 mod openapi;

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` annotations and the `ToSchema` shapes. To document a new endpoint: annotate
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
-use super::{catalog, university};
+use super::{catalog, detect, university};
 use crate::app::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,6 +28,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
     paths(
         catalog::languages,
         catalog::coverage,
+        detect::detect,
         university::whoami,
         university::list,
         university::create,
@@ -40,6 +41,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
     modifiers(&UniversityKey),
     tags(
         (name = "catalog", description = "Languages served and how the week is covered"),
+        (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
     )
