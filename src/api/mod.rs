@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+pub mod messages;
 mod pages;
 
 pub use error::{ApiError, JsonBody};
