@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
+//! - [`engine`]: pure decisions: the call state machine, audio routes, SFU forwarding choices.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
@@ -13,4 +14,5 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod pool;

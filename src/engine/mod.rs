@@ -1,0 +1,9 @@
+//! Decisions, sans-I/O: the call state machine, who hears whom, and the SFU's forwarding choices
+//! (which source goes to which receive slot, how a slot's RTP stays continuous). No tokio, no
+//! sockets, no clock: time is passed in as `Millis` and results are returned as values.
+
+pub mod call;
+pub mod routes;
+
+pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
+pub use routes::{AudioRoutes, Controls};
