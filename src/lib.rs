@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
+//! - [`drivers`]: the media loop (one UDP socket, every WebRTC peer) behind `MediaHandle`.
 //! - [`engine`]: pure decisions: the call state machine, audio routes, SFU forwarding choices.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
@@ -14,5 +15,6 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod drivers;
 pub mod engine;
 pub mod pool;
