@@ -3,7 +3,11 @@
 //! sockets, no clock: time is passed in as `Millis` and results are returned as values.
 
 pub mod call;
+pub mod forward;
+pub mod ice_servers;
 pub mod routes;
 
 pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
+pub use forward::{RtpTiming, SlotAssignment, SlotStream};
+pub use ice_servers::{ice_servers, IceServer};
 pub use routes::{AudioRoutes, Controls};
