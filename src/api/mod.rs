@@ -1,10 +1,15 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+pub mod calls;
 mod error;
 mod health;
+pub mod limit;
 pub mod messages;
+pub mod operator;
 mod pages;
+pub mod session;
+pub mod ws;
 
 pub use error::{ApiError, JsonBody};
 
@@ -17,6 +22,9 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(calls::routes())
+        .merge(operator::routes())
+        .merge(ws::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TraceLayer::new_for_http())

@@ -5,13 +5,11 @@
 //! service. The call's decisions are its task's (`drivers::call`), never made here.
 
 use super::messages::{
-    parse_client, CallView, ClientMessage, ErrorCode, ServerMessage,
+    parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
 };
 use crate::app::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
-use crate::drivers::call::{
-    operator_participant, CallHandle, CallTaskError, CallUpdate, Control,
-};
+use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use axum::extract::ws::{CloseFrame, Message};
@@ -312,10 +310,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         match who {
             Who::Caller(id) => {
                 self.queue = Some(self.state.calls.queue());
-                let call = self.state.calls.get(&id).ok_or((
-                    ErrorCode::NotFound,
-                    "the call is over".to_owned(),
-                ))?;
+                let call = self
+                    .state
+                    .calls
+                    .get(&id)
+                    .ok_or((ErrorCode::NotFound, "the call is over".to_owned()))?;
                 self.attach(call, crate::drivers::call::CallHandle::caller())
                     .await?;
             }
@@ -470,7 +469,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// Sends the call's state with the queue position filled in.
     async fn call_state(&mut self, mut view: CallView) {
-        if let Some(q) = &self.queue {
+        if let (Some(q), CallStateView::Queued) = (&self.queue, view.state) {
             view.position = q
                 .borrow()
                 .iter()
@@ -494,12 +493,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Some(Who::Caller(_)) => {
                 let last = self.attached.as_ref().and_then(|a| a.last.clone());
-                if let Some(view) = last {
+                if let Some(view) = last.filter(|v| v.state == CallStateView::Queued) {
                     let position = queue
                         .iter()
                         .position(|i| i.call_id == view.call_id)
                         .map(|i| i + 1);
-                    if position != view.position {
+                    // Out of the queue means answered or ended: that state update follows.
+                    if position.is_some() && position != view.position {
                         self.call_state(view).await;
                     }
                 }
@@ -531,7 +531,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
     use ClientMessage as M;
     let ok = match msg {
-        M::Hello { .. } | M::Ping { .. } | M::Offer { .. } | M::IceCandidate { .. } | M::Mute { .. } => true,
+        M::Hello { .. }
+        | M::Ping { .. }
+        | M::Offer { .. }
+        | M::IceCandidate { .. }
+        | M::Mute { .. } => true,
         M::AnswerCall { .. } | M::Hold { .. } | M::Consult { .. } | M::SetLanguage { .. } => {
             role == Role::Operator
         }

@@ -76,11 +76,20 @@ mod tests {
     #[test]
     fn same_host_and_listed_origins_pass_others_do_not() {
         let none: Vec<String> = vec![];
-        assert!(origin_allowed(&headers(Some("http://hb.example:8080"), "hb.example:8080"), &none));
+        assert!(origin_allowed(
+            &headers(Some("http://hb.example:8080"), "hb.example:8080"),
+            &none
+        ));
         assert!(origin_allowed(&headers(None, "hb.example"), &none));
-        assert!(!origin_allowed(&headers(Some("https://evil.example"), "hb.example"), &none));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example"), "hb.example"),
+            &none
+        ));
         assert!(!origin_allowed(&headers(Some("null"), "hb.example"), &none));
         let listed = vec!["https://portal.example".to_string()];
-        assert!(origin_allowed(&headers(Some("https://portal.example"), "hb.example"), &listed));
+        assert!(origin_allowed(
+            &headers(Some("https://portal.example"), "hb.example"),
+            &listed
+        ));
     }
 }
