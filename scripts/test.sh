@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Runs every check and test of hotline-bridge. Installs what the tests need when it is missing
-# (redis-server; the tests start their own on a free port and never touch the machine's 6379).
+# Runs every check and test of hotline-bridge. Installs what the tests need when it is missing:
+# redis-server (the tests start their own on a free port, never the machine's 6379), Chromium and
+# its driver (end-to-end tests), espeak-ng and sox (the fake microphones' speech).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1; }
-apt_install() {
-  echo "test.sh: installing $* (needs root and Debian's package lists)" >&2
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-
-need redis-server || apt_install redis-server
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

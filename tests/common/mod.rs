@@ -53,3 +53,4 @@ pub async fn spawn_app(state: AppState) -> TestApp {
         shutdown,
     }
 }
+pub mod browser;

@@ -1,0 +1,191 @@
+//! Headless Chromium for end-to-end tests, driven over WebDriver (chromedriver + fantoccini).
+//! Each `Browser` is its own Chromium process with its own profile, language and fake microphone
+//! (a WAV file played as the capture device), so one test can hold a caller, an operator and an
+//! interpreter side by side. Nothing is downloaded: Debian's /usr/bin/chromium and chromedriver.
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Map, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Where screenshots and other artifacts go: `target/e2e/`.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Speech in `voice` (espeak-ng) saying `text`, as 48 kHz mono WAV, a few seconds long; Chromium
+/// loops the file. Speech, not a sine: Chromium's noise suppression erases pure tones.
+pub fn speech_wav(name: &str, voice: &str, text: &str) -> PathBuf {
+    let dir = artifacts_dir();
+    let raw = dir.join(format!("{name}-raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (installed by scripts/test.sh)")
+        .success();
+    assert!(ok, "espeak-ng failed");
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "48000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["norm", "-3", "repeat", "3"])
+        .status()
+        .expect("sox (installed by scripts/test.sh)")
+        .success();
+    assert!(ok, "sox failed");
+    out
+}
+
+impl Browser {
+    /// Starts Chromium with `accept_language` (e.g. "pt-BR,pt") and, if given, a fake microphone.
+    pub async fn launch(accept_language: &str, microphone: Option<&Path>) -> Browser {
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (installed by scripts/test.sh)");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let lang = accept_language.split(',').next().unwrap_or("en");
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-quic".into(),
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            "--allow-loopback-in-peer-connection".into(),
+            "--autoplay-policy=no-user-gesture-required".into(),
+            "--window-size=1280,900".into(),
+            format!("--lang={lang}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if let Some(wav) = microphone {
+            args.push(format!(
+                "--use-file-for-fake-audio-capture={}",
+                wav.display()
+            ));
+        }
+        let mut options = Map::new();
+        options.insert("binary".into(), json!(CHROMIUM));
+        options.insert("args".into(), json!(args));
+        options.insert(
+            "prefs".into(),
+            json!({ "intl.accept_languages": accept_language }),
+        );
+        let mut caps = Map::new();
+        caps.insert("goog:chromeOptions".into(), Value::Object(options));
+
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + DRIVER_START_TIMEOUT;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("chromedriver did not start a session: {e}"),
+            }
+        };
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Saves a PNG screenshot as `target/e2e/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = artifacts_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Runs `script` (a function body that may `await`; its `return` value comes back) in the page.
+    pub async fn eval(&self, script: &str) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1];\n\
+             (async () => {{ {script} }})().then(done, e => done({{ __error: String(e) }}));"
+        );
+        let v = self
+            .client
+            .execute_async(&wrapped, vec![])
+            .await
+            .expect("execute_async");
+        if let Some(err) = v.get("__error") {
+            panic!("page script failed: {err}");
+        }
+        v
+    }
+
+    /// Polls `condition` (a JS expression) until it is truthy, or fails naming `what`.
+    pub async fn wait_for(&self, what: &str, condition: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return !!({condition});"), vec![])
+                .await
+                .unwrap_or(Value::Bool(false));
+            if v == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self
+                    .screenshot(&format!("failed-{}", what.replace(' ', "_")))
+                    .await;
+                panic!("{what}: not reached within {timeout:?} ({condition})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
