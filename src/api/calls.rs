@@ -15,6 +15,7 @@ use crate::drivers::call_registry::RatingError;
 use crate::engine::{ice_servers, IceServer};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -60,9 +61,14 @@ async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(signals): JsonBody<LanguageSignals>,
-) -> Result<(StatusCode, Json<Created>), ApiError> {
-    state.limits.create_call.check(addr)?;
-    validate_signals(&signals, &state.settings)?;
+) -> Result<(StatusCode, Json<Created>), Response> {
+    // The limiter's refusal carries Retry-After, so it is returned as a response as it is.
+    state
+        .limits
+        .create_call
+        .check(addr)
+        .map_err(IntoResponse::into_response)?;
+    validate_signals(&signals, &state.settings).map_err(IntoResponse::into_response)?;
     let language = assess_language(&signals, &state.settings);
     let (call, token) = state.calls.create(language.clone());
     tracing::info!(call_id = %call.id(), language = ?language.code, source = ?language.source, "call created");

@@ -10,6 +10,7 @@ use crate::drivers::clock::now_ms;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -101,8 +102,18 @@ async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(req): JsonBody<Login>,
-) -> Result<Json<LoginReply>, ApiError> {
-    state.limits.login.check(addr)?;
+) -> Result<Json<LoginReply>, Response> {
+    state
+        .limits
+        .login
+        .check(addr)
+        .map_err(IntoResponse::into_response)?;
+    verify(&state, req)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn verify(state: &AppState, req: Login) -> Result<Json<LoginReply>, ApiError> {
     if req.name.chars().count() > MAX_CREDENTIAL_CHARS
         || req.password.chars().count() > MAX_CREDENTIAL_CHARS
     {

@@ -54,3 +54,4 @@ pub async fn spawn_app(state: AppState) -> TestApp {
     }
 }
 pub mod browser;
+pub mod ws;
