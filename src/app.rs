@@ -1,7 +1,8 @@
-//! Wiring: builds the shared state from settings (pool, roster), serves the router on a listener
-//! until the shutdown token fires, and drains in-flight requests.
+//! Wiring: builds the shared state from settings (pool, roster, media loop), serves the router on
+//! a listener until the shutdown token fires, and drains in-flight requests.
 
 use crate::config::Settings;
+use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool};
 use anyhow::Context;
 use std::sync::Arc;
@@ -15,25 +16,43 @@ pub struct AppState {
     pub pool: Arc<dyn InterpreterPool>,
     /// "memory" or "redis", for status pages.
     pub pool_kind: &'static str,
+    /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.
+    pub media: MediaHandle,
 }
 
 impl AppState {
-    /// State over the embedded in-memory pool (unit tests, and the default when no Redis is set).
+    /// State over the embedded in-memory pool with a media loop on an ephemeral UDP port (tests;
+    /// `build_state` binds the configured port and fails if it cannot).
     pub fn in_memory(settings: Settings) -> Self {
+        let mut media_settings = settings.media.clone();
+        media_settings.udp_port = 0;
+        let media = media::start(&media_settings, CancellationToken::new()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "media loop not started");
+            MediaHandle::stopped()
+        });
+        Self::with_media(settings, media)
+    }
+
+    fn with_media(settings: Settings, media: MediaHandle) -> Self {
         Self {
             settings: Arc::new(settings),
             pool: Arc::new(MemoryPool::new()),
             pool_kind: "memory",
+            media,
         }
     }
 }
 
-/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise.
+/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
+/// the media loop on `media.udp_port`.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    if settings.redis.url.is_empty() {
-        return Ok(AppState::in_memory(settings));
+    if !settings.redis.url.is_empty() {
+        anyhow::bail!("redis.url is set, but this build has no Redis pool yet");
     }
-    anyhow::bail!("redis.url is set, but this build has no Redis pool yet")
+    let media = media::spawn(&settings.media, CancellationToken::new())
+        .await
+        .context("starting the media loop")?;
+    Ok(AppState::with_media(settings, media))
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests.

@@ -105,6 +105,15 @@ pub async fn spawn(
     settings: &MediaSettings,
     shutdown: CancellationToken,
 ) -> Result<MediaHandle, MediaError> {
+    start(settings, shutdown)
+}
+
+/// `spawn` for callers outside async code (nothing in it waits). The loop also stops when every
+/// clone of the handle is dropped.
+pub fn start(
+    settings: &MediaSettings,
+    shutdown: CancellationToken,
+) -> Result<MediaHandle, MediaError> {
     let port = settings.udp_port;
     let bind_ip = match settings.public_ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -273,6 +282,18 @@ fn handle(fwd: &mut Forwarder, cmd: Command, tx: &mut impl FnMut(SocketAddr, &[u
 }
 
 impl MediaHandle {
+    /// A handle with no loop behind it: every call fails with `Stopped` (used where the loop
+    /// could not start and the caller cannot fail, e.g. `AppState::in_memory`).
+    pub fn stopped() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        let (events, _) = broadcast::channel(1);
+        Self {
+            commands,
+            events,
+            local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        }
+    }
+
     /// The address peers send to (the socket's port on `settings.public_ip`).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
