@@ -1,11 +1,11 @@
-//! Wiring: builds the shared state from settings (pool, roster), serves the router on a listener
-//! until the shutdown token fires, and drains in-flight requests.
+//! Wiring: builds the shared state from settings (pool, roster, media loop), serves the router on
+//! a listener until the shutdown token fires, and drains in-flight requests.
 
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
 use crate::drivers::call_registry::CallRegistry;
-use crate::drivers::media::MediaHandle;
+use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ pub struct AppState {
     pub pool: Arc<dyn InterpreterPool>,
     /// "memory" or "redis", for status pages.
     pub pool_kind: &'static str,
+    /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.
+    pub media: MediaHandle,
     /// Live calls and the operator queue.
     pub calls: CallRegistry,
     pub operators: OperatorSessions,
@@ -35,9 +37,19 @@ pub struct Limits {
 }
 
 impl AppState {
-    /// State over the embedded in-memory pool (unit tests, and the default when no Redis is set).
-    /// Calls work without a media plane until `with_media` (offers are refused).
+    /// State over the embedded in-memory pool with a media loop on an ephemeral UDP port (tests;
+    /// `build_state` binds the configured port and fails if it cannot).
     pub fn in_memory(settings: Settings) -> Self {
+        let mut media_settings = settings.media.clone();
+        media_settings.udp_port = 0;
+        let media = media::start(&media_settings, CancellationToken::new()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "media loop not started");
+            MediaHandle::stopped()
+        });
+        Self::with_media(settings, media)
+    }
+
+    fn with_media(settings: Settings, media: MediaHandle) -> Self {
         let pool: Arc<dyn InterpreterPool> = Arc::new(MemoryPool::new());
         let c = &settings.calls;
         let limits = Limits {
@@ -50,7 +62,7 @@ impl AppState {
         let operators = OperatorSessions::new(c.operator_session_hours.saturating_mul(3_600_000));
         let calls = CallRegistry::new(
             pool.clone(),
-            None,
+            Some(media.clone()),
             Duration::from_secs(c.reconnect_grace_s),
             CancellationToken::new(),
         );
@@ -58,31 +70,24 @@ impl AppState {
             settings: Arc::new(settings),
             pool,
             pool_kind: "memory",
+            media,
             calls,
             operators,
             limits,
         }
     }
-
-    /// The same state with calls joined through `media` (its events routed until `shutdown`).
-    /// Must be called before the state is shared.
-    pub fn with_media(mut self, media: MediaHandle, shutdown: CancellationToken) -> Self {
-        self.calls = CallRegistry::new(
-            self.pool.clone(),
-            Some(media),
-            Duration::from_secs(self.settings.calls.reconnect_grace_s),
-            shutdown,
-        );
-        self
-    }
 }
 
-/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise.
+/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
+/// the media loop on `media.udp_port`.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    if settings.redis.url.is_empty() {
-        return Ok(AppState::in_memory(settings));
+    if !settings.redis.url.is_empty() {
+        anyhow::bail!("redis.url is set, but this build has no Redis pool yet");
     }
-    anyhow::bail!("redis.url is set, but this build has no Redis pool yet")
+    let media = media::spawn(&settings.media, CancellationToken::new())
+        .await
+        .context("starting the media loop")?;
+    Ok(AppState::with_media(settings, media))
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests.
@@ -98,8 +103,8 @@ pub async fn serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
-    .context("http server")?;
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("http server")?;
     Ok(())
 }

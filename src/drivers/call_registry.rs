@@ -11,7 +11,7 @@ use crate::domain::{CallId, Millis};
 use crate::pool::{InterpreterPool, PoolEvent};
 use base64::Engine;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -101,7 +101,14 @@ impl CallRegistry {
             grace,
         };
         if let Some(m) = &reg.media {
-            tokio::spawn(route_media_events(reg.clone(), m.subscribe(), shutdown));
+            // Holds the registry weakly: when the app state goes, the router goes too.
+            let task = route_media_events(Arc::downgrade(&reg.inner), m.subscribe(), shutdown);
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(task);
+                }
+                Err(_) => tracing::error!("no tokio runtime: media events will not reach calls"),
+            }
         }
         reg
     }
@@ -261,7 +268,7 @@ impl CallRegistry {
 
 /// Hands every media event to its call's task.
 async fn route_media_events(
-    reg: CallRegistry,
+    calls: Weak<Mutex<Inner>>,
     mut events: broadcast::Receiver<super::media::MediaEvent>,
     shutdown: CancellationToken,
 ) {
@@ -289,7 +296,16 @@ async fn route_media_events(
             | E::Levels { call, .. }
             | E::Silent { call, .. } => call.clone(),
         };
-        if let Some(h) = reg.get(&call) {
+        let Some(inner) = calls.upgrade() else {
+            return;
+        };
+        let handle = inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .live
+            .get(&call)
+            .cloned();
+        if let Some(h) = handle {
             if !h.media_event(ev) {
                 tracing::debug!(call_id = %call, "media event dropped: the call task is busy");
             }

@@ -6,9 +6,14 @@
 use crate::config::MediaSettings;
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::AudioRoutes;
-use std::net::SocketAddr;
+use crate::sfu::{Forwarder, SfuError};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+pub use crate::sfu::MediaEvent;
 
 /// Receive slots each client pre-creates (recvonly transceivers), so joins and leaves only change
 /// the forwarding table.
@@ -37,43 +42,26 @@ pub enum MediaError {
         call: CallId,
         participant: ParticipantId,
     },
+    #[error("cannot set up WebRTC: {0}")]
+    Setup(String),
     #[error("the media loop has stopped")]
     Stopped,
 }
 
-/// What the media loop reports. Levels follow RFC 6464: 0 is the loudest, 127 silence (dBov).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MediaEvent {
-    /// ICE and DTLS are up: audio can flow.
-    Connected {
-        call: CallId,
-        participant: ParticipantId,
-    },
-    /// ICE failed or closed, or the peer timed out; its media is gone.
-    Disconnected {
-        call: CallId,
-        participant: ParticipantId,
-    },
-    /// Which receive slot (by mid) carries whom for `participant`, after every change.
-    Slots {
-        call: CallId,
-        participant: ParticipantId,
-        slots: Vec<(String, Option<ParticipantId>)>,
-    },
-    /// About four times a second per call with audio: each sending participant's loudest level.
-    Levels {
-        call: CallId,
-        levels: Vec<(ParticipantId, u8)>,
-    },
-    /// A connected participant sent no audio for `for_ms`.
-    Silent {
-        call: CallId,
-        participant: ParticipantId,
-        for_ms: u64,
-    },
+impl From<SfuError> for MediaError {
+    fn from(e: SfuError) -> Self {
+        match e {
+            SfuError::BadOffer(m) => MediaError::BadOffer(m),
+            SfuError::BadCandidate(m) => MediaError::BadCandidate(m),
+            SfuError::UnknownCall(c) => MediaError::UnknownCall(c),
+            SfuError::UnknownParticipant { call, participant } => {
+                MediaError::UnknownParticipant { call, participant }
+            }
+            SfuError::Setup(m) => MediaError::Setup(m),
+        }
+    }
 }
 
-#[allow(dead_code)] // read by the media loop, which lands in the next commit
 pub(crate) enum Command {
     Join {
         call: CallId,
@@ -117,12 +105,195 @@ pub async fn spawn(
     settings: &MediaSettings,
     shutdown: CancellationToken,
 ) -> Result<MediaHandle, MediaError> {
-    // The loop lands in the next commit; the types are the contract with signalling.
-    let _ = (settings, shutdown);
-    Err(MediaError::Stopped)
+    start(settings, shutdown)
+}
+
+/// `spawn` for callers outside async code (nothing in it waits). The loop also stops when every
+/// clone of the handle is dropped.
+pub fn start(
+    settings: &MediaSettings,
+    shutdown: CancellationToken,
+) -> Result<MediaHandle, MediaError> {
+    let port = settings.udp_port;
+    let bind_ip = match settings.public_ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket =
+        bind(SocketAddr::new(bind_ip, port)).map_err(|source| MediaError::Bind { port, source })?;
+    let bound = socket
+        .local_addr()
+        .map_err(|source| MediaError::Bind { port, source })?;
+    let local_addr = SocketAddr::new(settings.public_ip, bound.port());
+    let forwarder = Forwarder::new(local_addr, Instant::now()).map_err(MediaError::from)?;
+    let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (events, _) = broadcast::channel(EVENT_CAPACITY);
+    let loop_events = events.clone();
+    std::thread::Builder::new()
+        .name("media".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "media loop: no runtime");
+                    return;
+                }
+            };
+            rt.block_on(run(socket, forwarder, rx, loop_events, shutdown));
+        })
+        .map_err(|e| MediaError::Setup(e.to_string()))?;
+    tracing::info!(%local_addr, bound = %bound, "media loop started");
+    Ok(MediaHandle {
+        commands,
+        events,
+        local_addr,
+    })
+}
+
+/// Kernel socket buffers asked for: bursts after a scheduling hiccup must not overflow them.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Datagrams handled per wake-up before commands and timers get a turn.
+const MAX_DATAGRAMS_PER_WAKE: usize = 256;
+/// Largest datagram read (WebRTC keeps under ~1200 bytes; anything longer is cut and dropped).
+const MAX_DATAGRAM: usize = 2048;
+/// The loop wakes at least this often even with nothing due.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+fn bind(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// The media loop: commands, datagrams and timers, one at a time, on one thread.
+async fn run(
+    socket: std::net::UdpSocket,
+    mut fwd: Forwarder,
+    mut commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<MediaEvent>,
+    shutdown: CancellationToken,
+) {
+    let socket = match UdpSocket::from_std(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "media loop: cannot register the socket");
+            return;
+        }
+    };
+    let mut send_errors: u64 = 0;
+    let mut tx = |dst: SocketAddr, data: &[u8]| {
+        if socket.try_send_to(data, dst).is_err() {
+            send_errors += 1;
+        }
+    };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let sleep = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(sleep);
+    let mut deadline = Instant::now();
+    loop {
+        let next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
+        if next != deadline {
+            deadline = next;
+            sleep.as_mut().reset(deadline.into());
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            cmd = commands.recv() => match cmd {
+                Some(cmd) => handle(&mut fwd, cmd, &mut tx),
+                None => break,
+            },
+            ready = socket.readable() => {
+                if let Err(e) = ready {
+                    tracing::error!(error = %e, "media socket failed");
+                    break;
+                }
+                for _ in 0..MAX_DATAGRAMS_PER_WAKE {
+                    match socket.try_recv_from(&mut buf) {
+                        Ok((n, src)) => fwd.handle_datagram(src, &buf[..n], Instant::now(), &mut tx),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        // ICMP errors from a vanished peer surface here; the peer times out.
+                        Err(_) => continue,
+                    }
+                }
+            }
+            _ = &mut sleep => {}
+        }
+        fwd.handle_timeouts(Instant::now(), &mut tx);
+        for ev in fwd.drain_events() {
+            // No subscriber is fine: events are advisory.
+            let _ = events.send(ev);
+        }
+    }
+    let stats = fwd.stats();
+    tracing::info!(?stats, "media loop stopped");
+}
+
+fn handle(fwd: &mut Forwarder, cmd: Command, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+    let now = Instant::now();
+    match cmd {
+        Command::Join {
+            call,
+            participant,
+            offer_sdp,
+            reply,
+        } => {
+            let r = fwd.join(&call, &participant, &offer_sdp, now, tx);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::AddCandidate {
+            call,
+            participant,
+            candidate,
+            reply,
+        } => {
+            let r = fwd.add_candidate(&call, &participant, &candidate);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::Leave {
+            call,
+            participant,
+            reply,
+        } => {
+            fwd.leave(&call, &participant, now, tx);
+            let _ = reply.send(Ok(()));
+        }
+        Command::SetRoutes {
+            call,
+            routes,
+            reply,
+        } => {
+            fwd.set_routes(&call, routes);
+            let _ = reply.send(Ok(()));
+        }
+        Command::EndCall { call, reply } => {
+            fwd.end_call(&call, now, tx);
+            let _ = reply.send(Ok(()));
+        }
+    }
 }
 
 impl MediaHandle {
+    /// A handle with no loop behind it: every call fails with `Stopped` (used where the loop
+    /// could not start and the caller cannot fail, e.g. `AppState::in_memory`).
+    pub fn stopped() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        let (events, _) = broadcast::channel(1);
+        Self {
+            commands,
+            events,
+            local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        }
+    }
+
     /// The address peers send to (the socket's port on `settings.public_ip`).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

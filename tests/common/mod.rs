@@ -2,6 +2,8 @@
 //! Redis server, WebRTC test peers, WebSocket clients.
 #![allow(dead_code)]
 
+pub mod media;
+
 use hotline_bridge::app::{self, AppState};
 use hotline_bridge::config::Settings;
 use std::net::SocketAddr;
