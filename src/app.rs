@@ -103,8 +103,8 @@ pub async fn serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("http server")?;
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("http server")?;
     Ok(())
 }
