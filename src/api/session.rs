@@ -329,16 +329,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         Ok(Next::Continue)
     }
 
-    /// `<interpreter id>.<secret>`, checked against the profile's stored hash (of the whole
-    /// token or of the secret part: both forms are accepted, compared in constant time).
+    /// `<interpreter id>.<secret>`, checked against the profile's SHA-256 of the whole token (as
+    /// the university API issues it), compared in constant time.
     async fn interpreter(&self, token: &str) -> Option<InterpreterId> {
-        let (id, secret) = token.split_once('.')?;
+        let (id, _secret) = token.split_once('.')?;
         let iid = InterpreterId::parse(id).ok()?;
         let profile = self.state.pool.profile(&iid).await.ok()??;
         let hash = profile.token_sha256?;
-        let whole = crate::auth::matches_sha256(token, &hash);
-        let part = crate::auth::matches_sha256(secret, &hash);
-        (whole | part).then_some(iid)
+        crate::auth::matches_sha256(token, &hash).then_some(iid)
     }
 
     /// Operator answers / takes over, interpreter joins; then the session is attached.
