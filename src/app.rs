@@ -1,13 +1,19 @@
-//! Wiring: builds the shared state from settings (pool, roster), serves the router on a listener
-//! until the shutdown token fires, and drains in-flight requests.
+//! Wiring: builds the shared state from settings (pool, roster, media loop, call registry),
+//! serves the router on a listener until the shutdown token fires, and drains in-flight requests.
 
+use crate::api::limit::RateLimit;
+use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::UniversityId;
+use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -20,37 +26,92 @@ pub struct AppState {
     pub pool_kind: &'static str,
     /// Partner universities' names from the seed roster (pages show the id where none is known).
     pub university_names: Arc<BTreeMap<UniversityId, String>>,
+    /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.
+    pub media: MediaHandle,
+    /// Live calls and the operator queue.
+    pub calls: CallRegistry,
+    pub operators: OperatorSessions,
+    pub limits: Limits,
+}
+
+/// Per-address rate limits of the unauthenticated endpoints.
+#[derive(Clone)]
+pub struct Limits {
+    pub create_call: RateLimit,
+    pub login: RateLimit,
 }
 
 impl AppState {
-    /// State over the embedded in-memory pool (unit tests, and the default when no Redis is set).
+    /// State over the embedded in-memory pool with a media loop on an ephemeral UDP port (tests;
+    /// `build_state` binds the configured port and fails if it cannot).
     pub fn in_memory(settings: Settings) -> Self {
+        let mut media_settings = settings.media.clone();
+        media_settings.udp_port = 0;
+        let media = media::start(&media_settings, CancellationToken::new()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "media loop not started");
+            MediaHandle::stopped()
+        });
+        Self::new(settings, Arc::new(MemoryPool::new()), "memory", media)
+    }
+
+    /// The state over `pool` and `media`, with an empty call registry and no operator logged in.
+    pub fn new(
+        settings: Settings,
+        pool: Arc<dyn InterpreterPool>,
+        pool_kind: &'static str,
+        media: MediaHandle,
+    ) -> Self {
+        let c = &settings.calls;
+        let limits = Limits {
+            create_call: RateLimit::per_minute(c.create_per_minute, c.create_burst),
+            login: RateLimit::per_minute(
+                crate::api::limit::LOGIN_PER_MINUTE,
+                crate::api::limit::LOGIN_BURST,
+            ),
+        };
+        let operators = OperatorSessions::new(c.operator_session_hours.saturating_mul(3_600_000));
+        let calls = CallRegistry::new(
+            pool.clone(),
+            Some(media.clone()),
+            Duration::from_secs(c.reconnect_grace_s),
+            CancellationToken::new(),
+        );
         Self {
             settings: Arc::new(settings),
-            pool: Arc::new(MemoryPool::new()),
-            pool_kind: "memory",
+            pool,
+            pool_kind,
             university_names: Arc::default(),
+            media,
+            calls,
+            operators,
+            limits,
         }
     }
 }
 
-/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise.
-/// Then seeds the pool from `roster.file` when it is set. Redis is connected lazily: the service
-/// starts while Redis is down (`/readyz` says 503 until it is up) and seeds once it answers.
+/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
+/// the media loop on `media.udp_port`. Then seeds the pool from `roster.file` when it is set.
+/// Redis is connected lazily: the service starts while Redis is down (`/readyz` says 503 until it
+/// is up) and seeds once it answers.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let mut state = if settings.redis.url.is_empty() {
-        AppState::in_memory(settings)
-    } else {
-        let pool = RedisPool::open(&settings.redis).context("redis pool")?;
-        AppState {
-            settings: Arc::new(settings),
-            pool: Arc::new(pool),
-            pool_kind: "redis",
-            university_names: Arc::default(),
-        }
-    };
+    let (pool, kind) = build_pool(&settings)?;
+    let media = media::spawn(&settings.media, CancellationToken::new())
+        .await
+        .context("starting the media loop")?;
+    let mut state = AppState::new(settings, pool, kind, media);
     seed_roster(&mut state).await?;
     Ok(state)
+}
+
+/// The pool the settings describe (`"redis"` when `redis.url` is set, else `"memory"`), without
+/// the rest of the service (for `import`).
+pub fn build_pool(settings: &Settings) -> anyhow::Result<(Arc<dyn InterpreterPool>, &'static str)> {
+    if settings.redis.url.is_empty() {
+        Ok((Arc::new(MemoryPool::new()), "memory"))
+    } else {
+        let pool = RedisPool::open(&settings.redis).context("redis pool")?;
+        Ok((Arc::new(pool), "redis"))
+    }
 }
 
 /// How often seeding is retried while the pool store is unreachable at start-up.
@@ -122,9 +183,12 @@ pub async fn serve(
     let addr = listener.local_addr().context("listener address")?;
     tracing::info!(%addr, pool = state.pool_kind, "serving");
     let app = crate::api::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("http server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("http server")?;
     Ok(())
 }

@@ -39,6 +39,7 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     pub detect: DetectSettings,
     pub media: MediaSettings,
+    pub calls: CallSettings,
     #[serde(default)]
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]
@@ -130,6 +131,18 @@ pub struct MediaSettings {
     /// Shared secret with the TURN server (coturn `static-auth-secret`); from environment only.
     #[serde(default)]
     pub turn_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSettings {
+    /// Calls one client address may create per minute, and the burst allowed at once.
+    pub create_per_minute: u32,
+    pub create_burst: u32,
+    /// Seconds a party may be disconnected from signalling before leaving (the caller: the call ends).
+    pub reconnect_grace_s: u64,
+    /// Lifetime of an operator's login session, in hours.
+    pub operator_session_hours: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,6 +291,16 @@ impl Settings {
         }
         if self.detect.max_text_bytes == 0 {
             return Err(invalid("detect.max_text_bytes", "must be above 0"));
+        }
+        let c = &self.calls;
+        if c.create_per_minute == 0 || c.create_burst == 0 {
+            return Err(invalid(
+                "calls.create_per_minute",
+                "create_per_minute and create_burst must be at least 1",
+            ));
+        }
+        if c.operator_session_hours == 0 {
+            return Err(invalid("calls.operator_session_hours", "must be above 0"));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));

@@ -3,10 +3,13 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
-//! - [`engine`]: pure decisions (dispatch policy), `handle(input, now)` in, actions out.
-//! - [`drivers`]: loops that carry out engines' actions against the pool and sockets.
+//! - [`engine`]: pure decisions: call state machine, audio routes, SFU forwarding, dispatch policy.
+//! - [`drivers`]: loops that carry out engines' actions: the media loop behind `MediaHandle`, one
+//!   task per call, the dispatcher.
 //! - [`lang`]: the caller's language from their pick, browser and text, with a confidence.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
+//! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
+//! - [`testkit`]: in-process WebRTC test peers (tests, bots, the load generator).
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
 //! - [`auth`]: tokens, hashes, constant-time comparison.
@@ -24,3 +27,5 @@ pub mod engine;
 pub mod lang;
 pub mod pool;
 pub mod roster;
+pub mod sfu;
+pub mod testkit;

@@ -195,18 +195,18 @@ async fn import(settings: Settings, file: &Path) -> anyhow::Result<()> {
         roster.universities.len(),
         roster.interpreters.len()
     );
-    let state = app::build_state(settings).await?;
-    if state.pool_kind == "memory" {
+    let (pool, kind) = app::build_pool(&settings)?;
+    if kind == "memory" {
         println!(
             "redis.url is not set, so the pool is this process's memory: only validated, nothing \
              stored. Set HOTLINE__REDIS__URL to import into Redis."
         );
         return Ok(());
     }
-    let s = roster::import(state.pool.as_ref(), &roster).await?;
+    let s = roster::import(pool.as_ref(), &roster).await?;
     println!(
-        "imported into the {} pool: {} created, {} updated, {} unchanged",
-        state.pool_kind, s.created, s.updated, s.unchanged
+        "imported into the {kind} pool: {} created, {} updated, {} unchanged",
+        s.created, s.updated, s.unchanged
     );
     Ok(())
 }

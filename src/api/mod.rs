@@ -1,13 +1,19 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+pub mod calls;
 mod catalog;
 mod detect;
 mod error;
 mod health;
+pub mod limit;
+pub mod messages;
 mod openapi;
+pub mod operator;
 mod pages;
+pub mod session;
 mod university;
+pub mod ws;
 
 pub use error::{ApiError, JsonBody};
 pub use openapi::ApiDoc;
@@ -21,6 +27,9 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(calls::routes())
+        .merge(operator::routes())
+        .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())
         .merge(openapi::routes())

@@ -1,3 +1,8 @@
-//! The I/O shell's loops: each feeds an engine and carries out what it returns.
+//! The I/O shell's loops: each feeds an engine and carries out what it returns: the media loop
+//! (one UDP socket, every WebRTC peer), one task per call, the dispatcher.
 
+pub mod call;
+pub mod call_registry;
+pub mod clock;
 pub mod dispatch;
+pub mod media;

@@ -1,4 +1,14 @@
-//! Decisions, sans-I/O: plain state machines fed `handle_*(input, now)` and drained with
-//! `poll_*()`. Nothing here touches tokio, Redis, sockets or the clock.
+//! Decisions, sans-I/O: the call state machine, who hears whom, the SFU's forwarding choices
+//! (which source goes to which receive slot, how a slot's RTP stays continuous) and the dispatch
+//! policy. No tokio, no sockets, no clock: time is passed in as `Millis`, results are values.
 
+pub mod call;
 pub mod dispatch;
+pub mod forward;
+pub mod ice_servers;
+pub mod routes;
+
+pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
+pub use forward::{RtpTiming, SlotAssignment, SlotStream};
+pub use ice_servers::{ice_servers, IceServer};
+pub use routes::{AudioRoutes, Controls};

@@ -2,6 +2,7 @@
 //! Redis server, WebRTC test peers, WebSocket clients.
 #![allow(dead_code)]
 
+pub mod media;
 pub mod redis;
 pub mod universities;
 
@@ -33,6 +34,8 @@ impl Drop for TestApp {
 pub fn test_settings() -> Settings {
     let mut s = Settings::load_with_env(None, Vec::new()).expect("default settings");
     s.roster.file = String::new();
+    // Any free UDP port: build_state binds the media port, and tests run in parallel.
+    s.media.udp_port = 0;
     s
 }
 
@@ -57,6 +60,7 @@ pub async fn spawn_app(state: AppState) -> TestApp {
     }
 }
 pub mod browser;
+pub mod ws;
 
 /// How many interpreters the shipped `interpreters.toml` lists (counted from the file, so tests
 /// follow the roster as it grows).

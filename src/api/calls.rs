@@ -1,0 +1,421 @@
+//! The calls API: a caller creates a call (no account; rate-limited per address) and gets its call
+//! token; the caller or an operator reads and hangs up a call; an operator invites or removes an
+//! interpreter; the caller rates the call after it ends. The call itself is its task's
+//! (`drivers::call`); this file only authorizes and translates.
+
+use super::limit::ClientAddr;
+use super::messages::{CallView, LanguageSource, LanguageView};
+use super::operator::Operator;
+use super::{ApiError, JsonBody};
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::domain::{CallId, InterpreterId, Language, ParticipantId};
+use crate::drivers::call::{CallHandle, CallTaskError};
+use crate::drivers::call_registry::RatingError;
+use crate::engine::{ice_servers, IceServer};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Most browser language entries accepted (browsers send a handful).
+const MAX_BROWSER_LANGUAGES: usize = 32;
+/// Longest browser language entry accepted, in bytes.
+const MAX_TAG_BYTES: usize = 64;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/calls", post(create))
+        .route("/api/calls/{id}", get(view))
+        .route("/api/calls/{id}/hangup", post(hang_up))
+        .route("/api/calls/{id}/rating", post(rate))
+        .route("/api/calls/{id}/participants", post(invite))
+        .route("/api/calls/{id}/participants/{participant}", delete(remove))
+}
+
+/// What the page knows about the caller's language (the shape of `lang::Signals`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageSignals {
+    /// The language the caller picked (ISO 639-1), if any.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "pt")]
+    pub chosen: Option<Language>,
+    /// `navigator.languages`.
+    #[serde(default)]
+    pub browser_languages: Vec<String>,
+    /// What the caller typed (optional), for text detection.
+    #[serde(default)]
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    #[schema(value_type = String)]
+    call_id: CallId,
+    /// The caller token (128 bits), shown once: `hello` on the socket, `Bearer` on this API.
+    token: String,
+    /// Relative to the page's origin (ws: or wss: as the page).
+    ws_url: &'static str,
+    /// `RTCConfiguration.iceServers`: `{urls, username?, credential?}` (time-limited TURN).
+    #[schema(value_type = Vec<Object>)]
+    ice_servers: Vec<IceServer>,
+    language: LanguageView,
+}
+
+/// Creates a call (queued for an operator) with the caller's language signals; no account, limited
+/// per client address.
+#[utoipa::path(post, path = "/api/calls", tag = "calls",
+    request_body = LanguageSignals,
+    responses(
+        (status = 201, body = Created, description = "queued; connect to ws_url and say hello with the token"),
+        (status = 400, description = "malformed JSON"),
+        (status = 422, description = "invalid field, named in `error.field`"),
+        (status = 429, description = "too many calls from this address; see Retry-After"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(signals): JsonBody<LanguageSignals>,
+) -> Result<(StatusCode, Json<Created>), Response> {
+    // The limiter's refusal carries Retry-After, so it is returned as a response as it is.
+    state
+        .limits
+        .create_call
+        .check(addr)
+        .map_err(IntoResponse::into_response)?;
+    validate_signals(&signals, &state.settings).map_err(IntoResponse::into_response)?;
+    let language = assess_language(&signals, &state.settings);
+    let (call, token) = state.calls.create(language.clone());
+    tracing::info!(call_id = %call.id(), language = ?language.code, source = ?language.source, "call created");
+    let m = &state.settings.media;
+    let now_s = crate::drivers::clock::now_ms() / 1000;
+    let ice_servers = ice_servers(
+        &m.turn_urls,
+        &m.turn_secret,
+        m.turn_ttl_s,
+        call.id().as_str(),
+        now_s,
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            call_id: call.id().clone(),
+            token,
+            ws_url: "/ws",
+            ice_servers,
+            language,
+        }),
+    ))
+}
+
+fn validate_signals(s: &LanguageSignals, settings: &Settings) -> Result<(), ApiError> {
+    let max = settings.detect.max_text_bytes;
+    if s.text.len() > max {
+        return Err(ApiError::invalid(
+            "text",
+            format!("text is {} bytes; at most {max} are accepted", s.text.len()),
+        ));
+    }
+    if s.browser_languages.len() > MAX_BROWSER_LANGUAGES
+        || s.browser_languages.iter().any(|t| t.len() > MAX_TAG_BYTES)
+    {
+        return Err(ApiError::invalid(
+            "browser_languages",
+            format!("at most {MAX_BROWSER_LANGUAGES} entries of at most {MAX_TAG_BYTES} bytes"),
+        ));
+    }
+    if let Some(l) = s.chosen {
+        if !settings.languages.all().contains(&l) {
+            return Err(ApiError::invalid(
+                "chosen",
+                format!("{l} is not a language this hotline serves"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// PLACEHOLDER until `lang::assess` (feat/lang) is merged: the caller's pick if any, else the
+/// first browser language the hotline serves, else unknown. Replace the body with
+/// `lang::assess(&signals, settings)` mapped to a `LanguageView`.
+fn assess_language(s: &LanguageSignals, settings: &Settings) -> LanguageView {
+    if let Some(l) = s.chosen {
+        return LanguageView {
+            code: Some(l),
+            source: LanguageSource::Chosen,
+            confidence: 1.0,
+        };
+    }
+    let served = settings.languages.all();
+    let from_browser = s.browser_languages.iter().find_map(|tag| {
+        let primary = tag.split([';', '-', '_']).next().unwrap_or("");
+        Language::parse(primary).ok().filter(|l| served.contains(l))
+    });
+    match from_browser {
+        Some(l) => LanguageView {
+            code: Some(l),
+            source: LanguageSource::Browser,
+            confidence: 0.6,
+        },
+        None => LanguageView {
+            code: None,
+            source: LanguageSource::Unknown,
+            confidence: 0.0,
+        },
+    }
+}
+
+/// Who is asking about a call: its caller (call token) or an operator (session token).
+enum Party {
+    Caller,
+    Operator(String),
+}
+
+async fn party(headers: &HeaderMap, state: &AppState, call: &CallId) -> Result<Party, ApiError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = crate::auth::bearer(header).ok_or_else(ApiError::unauthorized)?;
+    if let Some((name, _)) = state
+        .operators
+        .check(token, crate::drivers::clock::now_ms())
+    {
+        return Ok(Party::Operator(name));
+    }
+    match state.calls.caller_token_matches(call, token) {
+        Some(true) => Ok(Party::Caller),
+        Some(false) => Err(ApiError::forbidden("this token is not for this call")),
+        None => Err(ApiError::not_found(format!("no call {call}"))),
+    }
+}
+
+fn live_call(state: &AppState, id: &CallId) -> Result<CallHandle, ApiError> {
+    state
+        .calls
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no live call {id}")))
+}
+
+fn call_id(raw: &str) -> Result<CallId, ApiError> {
+    CallId::parse(raw).map_err(|_| ApiError::not_found(format!("no call {raw:.64}")))
+}
+
+/// The call as it is now (the caller with its token, or any operator).
+#[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    security(("caller_token" = []), ("operator_session" = [])),
+    responses(
+        (status = 200, body = CallView),
+        (status = 401, description = "no token"),
+        (status = 403, description = "the token is not for this call"),
+        (status = 404, description = "no such live call"),
+    ))]
+pub async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<CallView>, ApiError> {
+    let id = call_id(&id)?;
+    party(&headers, &state, &id).await?;
+    let call = live_call(&state, &id)?;
+    Ok(Json(call.view().await.map_err(task_error)?))
+}
+
+/// Ends the call for everyone (its caller or an operator).
+#[utoipa::path(post, path = "/api/calls/{id}/hangup", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    security(("caller_token" = []), ("operator_session" = [])),
+    responses(
+        (status = 204, description = "ended"),
+        (status = 401, description = "no token"),
+        (status = 403, description = "the token is not for this call"),
+        (status = 404, description = "no such live call"),
+    ))]
+pub async fn hang_up(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id = call_id(&id)?;
+    let who = party(&headers, &state, &id).await?;
+    let call = live_call(&state, &id)?;
+    call.hang_up().await.map_err(task_error)?;
+    match who {
+        Party::Caller => tracing::info!(call_id = %id, "caller hung up"),
+        Party::Operator(name) => {
+            tracing::info!(call_id = %id, operator = %name, "operator hung up")
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// 1 (worst) to 5 (best).
+    #[schema(minimum = 1, maximum = 5)]
+    stars: u8,
+}
+
+/// The caller rates its call, once, after it ended (within an hour).
+#[utoipa::path(post, path = "/api/calls/{id}/rating", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    request_body = Rating,
+    security(("caller_token" = [])),
+    responses(
+        (status = 204, description = "recorded"),
+        (status = 401, description = "no token"),
+        (status = 403, description = "not this call's caller token"),
+        (status = 404, description = "unknown call or rating window closed"),
+        (status = 409, description = "the call is still going on, or was rated already"),
+        (status = 422, description = "stars not 1-5"),
+    ))]
+pub async fn rate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(r): JsonBody<Rating>,
+) -> Result<StatusCode, ApiError> {
+    let id = call_id(&id)?;
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = crate::auth::bearer(header).ok_or_else(ApiError::unauthorized)?;
+    if !(1..=5).contains(&r.stars) {
+        return Err(ApiError::invalid("stars", "a rating is 1 to 5 stars"));
+    }
+    state
+        .calls
+        .rate(&id, token, r.stars)
+        .await
+        .map_err(|e| match e {
+            RatingError::UnknownCall => ApiError::not_found(e.to_string()),
+            RatingError::WrongToken => ApiError::forbidden(e.to_string()),
+            RatingError::NotEnded | RatingError::AlreadyRated => ApiError::conflict(e.to_string()),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    #[schema(value_type = String, example = "bfsu-pt-01")]
+    interpreter_id: InterpreterId,
+}
+
+/// Operator: let a specific interpreter join this call (the dispatcher does the same through
+/// `CallHandle::add_interpreter` once an interpreter accepts an offer).
+#[utoipa::path(post, path = "/api/calls/{id}/participants", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    request_body = Invite,
+    security(("operator_session" = [])),
+    responses(
+        (status = 202, body = CallView, description = "invited; the interpreter's console joins with its token"),
+        (status = 401, description = "not logged in as an operator"),
+        (status = 404, description = "no such live call or interpreter"),
+        (status = 409, description = "the call has ended"),
+        (status = 422, description = "invalid interpreter id"),
+    ))]
+pub async fn invite(
+    op: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<Invite>,
+) -> Result<(StatusCode, Json<CallView>), ApiError> {
+    let id = call_id(&id)?;
+    let call = live_call(&state, &id)?;
+    if state.pool.profile(&req.interpreter_id).await?.is_none() {
+        return Err(
+            ApiError::not_found(format!("no interpreter {}", req.interpreter_id))
+                .with_field("interpreter_id"),
+        );
+    }
+    call.add_interpreter(req.interpreter_id.clone())
+        .await
+        .map_err(task_error)?;
+    tracing::info!(call_id = %id, operator = %op.name, interpreter_id = %req.interpreter_id, "interpreter invited by operator");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(call.view().await.map_err(task_error)?),
+    ))
+}
+
+/// Operator: takes a participant out of the call (the caller: the call ends).
+#[utoipa::path(delete, path = "/api/calls/{id}/participants/{participant}", tag = "calls",
+    params(("id" = String, Path, description = "Call id"),
+           ("participant" = String, Path, description = "Participant id, e.g. int-bfsu-pt-01")),
+    security(("operator_session" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 401, description = "not logged in as an operator"),
+        (status = 404, description = "no such live call or participant"),
+    ))]
+pub async fn remove(
+    op: Operator,
+    State(state): State<AppState>,
+    Path((id, participant)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = call_id(&id)?;
+    let call = live_call(&state, &id)?;
+    let p = ParticipantId::parse(&participant)
+        .map_err(|_| ApiError::not_found(format!("no participant {participant:.64}")))?;
+    call.remove_participant(p.clone())
+        .await
+        .map_err(task_error)?;
+    tracing::info!(call_id = %id, operator = %op.name, participant = %p, "participant removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A call task's refusal at the HTTP edge.
+pub fn task_error(e: CallTaskError) -> ApiError {
+    use crate::engine::CallError as C;
+    match e {
+        CallTaskError::Call(C::NotInCall(p)) => {
+            ApiError::not_found(format!("{p} is not in the call"))
+        }
+        CallTaskError::Call(c) => ApiError::conflict(c.to_string()),
+        CallTaskError::NotInvited(_) => ApiError::forbidden(e.to_string()),
+        CallTaskError::Gone => ApiError::conflict("the call is over"),
+        CallTaskError::NoMedia => ApiError::unavailable(e.to_string()),
+        CallTaskError::Media(m) => {
+            tracing::warn!(error = %m, "media refused");
+            ApiError::new(StatusCode::BAD_GATEWAY, "media", m.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::load_with_env(None, Vec::new()).expect("defaults")
+    }
+
+    #[test]
+    fn placeholder_assessment_prefers_the_pick_then_a_served_browser_language() {
+        let s = settings();
+        let pick = LanguageSignals {
+            chosen: Language::parse("ar").ok(),
+            browser_languages: vec!["pt-BR".into()],
+            text: String::new(),
+        };
+        assert_eq!(assess_language(&pick, &s).source, LanguageSource::Chosen);
+        let browser = LanguageSignals {
+            chosen: None,
+            browser_languages: vec!["sv-SE".into(), "pt-BR;q=0.8".into()],
+            text: String::new(),
+        };
+        let v = assess_language(&browser, &s);
+        assert_eq!(v.code.map(|l| l.to_string()), Some("pt".into()));
+        assert_eq!(v.source, LanguageSource::Browser);
+        assert_eq!(
+            assess_language(&LanguageSignals::default(), &s).source,
+            LanguageSource::Unknown
+        );
+    }
+}

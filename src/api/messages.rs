@@ -1,0 +1,423 @@
+//! Every WebSocket signalling message, both directions, for every role (caller, operator,
+//! interpreter): serde tagged enums, `{"type": "...", ...}` in snake_case. `web/js/signaling.js`
+//! mirrors this file message for message. Plain data only: who may send what is decided in
+//! `api::session`, what a message does in `drivers::call`.
+
+use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First message of every session. The token decides the role: a caller's call token (with
+    /// `call_id`), an operator's session token, or an interpreter's personal token `<id>.<secret>`.
+    Hello {
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<CallId>,
+    },
+    /// The client's WebRTC offer for the call it is in (one sendrecv + `RECV_SLOTS` recvonly audio).
+    Offer { sdp: String },
+    /// A trickled ICE candidate line (`candidate:…`), for clients that do not wait for gathering.
+    IceCandidate { candidate: String },
+    /// Operator: take a queued call (and then send an offer to be heard).
+    AnswerCall { call_id: CallId },
+    /// Operator or interpreter: enter a call already answered by / invited for them.
+    JoinCall { call_id: CallId },
+    /// Leave the call (an interpreter or operator stepping out; the call goes on).
+    LeaveCall,
+    /// Mute or unmute a participant: anyone themselves, the operator anyone.
+    Mute {
+        participant: ParticipantId,
+        muted: bool,
+    },
+    /// Operator: caller on hold (hears the page's hold tone, nobody hears them).
+    Hold { on: bool },
+    /// Operator: private consultation with the interpreter; the caller hears neither.
+    Consult { on: bool },
+    /// Operator: confirm or correct the caller's language.
+    SetLanguage { language: Language },
+    /// Caller or operator: end the call for everyone.
+    HangUp,
+    /// Heartbeat; answered by `pong` with the same nonce.
+    Ping {
+        #[serde(default)]
+        nonce: u64,
+    },
+}
+
+impl ClientMessage {
+    /// Every `type` a client may send (unknown types get `unknown_type`, not `invalid`).
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "offer",
+        "ice_candidate",
+        "answer_call",
+        "join_call",
+        "leave_call",
+        "mute",
+        "hold",
+        "consult",
+        "set_language",
+        "hang_up",
+        "ping",
+    ];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Hello { .. } => "hello",
+            ClientMessage::Offer { .. } => "offer",
+            ClientMessage::IceCandidate { .. } => "ice_candidate",
+            ClientMessage::AnswerCall { .. } => "answer_call",
+            ClientMessage::JoinCall { .. } => "join_call",
+            ClientMessage::LeaveCall => "leave_call",
+            ClientMessage::Mute { .. } => "mute",
+            ClientMessage::Hold { .. } => "hold",
+            ClientMessage::Consult { .. } => "consult",
+            ClientMessage::SetLanguage { .. } => "set_language",
+            ClientMessage::HangUp => "hang_up",
+            ClientMessage::Ping { .. } => "ping",
+        }
+    }
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Reply to a good `hello`.
+    Welcome {
+        role: Role,
+        /// The operator's account name or the interpreter's id; absent for callers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The caller's call; absent for operators and interpreters until they join one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<CallId>,
+        /// Send `ping` at least this often or the session is closed after `idle_timeout_s`.
+        heartbeat_s: u64,
+        idle_timeout_s: u64,
+        /// Largest message the server accepts, in bytes.
+        max_message_bytes: usize,
+    },
+    /// The session has entered a call as this participant (send an offer next).
+    Joined {
+        call_id: CallId,
+        participant: ParticipantId,
+    },
+    /// The session is no longer in a call (left, removed, or the call ended).
+    Left {
+        call_id: CallId,
+        reason: String,
+    },
+    /// The server's SDP answer to the client's offer.
+    Answer {
+        sdp: String,
+    },
+    /// The call as it is now; sent on every change.
+    CallState {
+        call: CallView,
+    },
+    /// Which receive slot (transceiver mid) carries whom, for this client.
+    Slots {
+        slots: Vec<SlotView>,
+    },
+    /// Audio levels for speaking indicators (~4 per second while the call has audio).
+    Levels {
+        levels: Vec<LevelView>,
+    },
+    /// Operators: the queue of calls waiting for an answer, oldest first.
+    Queue {
+        now: Millis,
+        calls: Vec<QueueEntry>,
+    },
+    Pong {
+        nonce: u64,
+    },
+    /// Something the client sent was refused; `code` is stable, `message` is for people.
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Stable machine-readable error codes of `ServerMessage::Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a JSON object with a string `type`.
+    BadJson,
+    UnknownType,
+    /// A known type with missing or wrong fields.
+    Invalid,
+    TooLarge,
+    /// `hello` must come first (and only once).
+    HelloFirst,
+    Unauthorized,
+    /// Authenticated, but this role or participant may not do that.
+    Forbidden,
+    NotInCall,
+    NotFound,
+    /// The call is not in a state that allows it (e.g. hold before answer).
+    Conflict,
+    /// The media plane refused the offer or is unavailable.
+    Media,
+    Idle,
+    Internal,
+}
+
+/// Public state of one call, as every party sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CallView {
+    #[schema(value_type = String)]
+    pub call_id: CallId,
+    pub state: CallStateView,
+    pub language: LanguageView,
+    pub participants: Vec<ParticipantView>,
+    pub hold: bool,
+    pub consult: bool,
+    /// 1-based place in the operator queue while queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Millis>,
+    /// Interpreters invited but not yet in the call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub invited: Vec<InterpreterId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStateView {
+    Queued,
+    Answered,
+    Interpreted,
+    Ended,
+    Abandoned,
+}
+
+impl CallStateView {
+    pub fn is_over(self) -> bool {
+        matches!(self, CallStateView::Ended | CallStateView::Abandoned)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ParticipantView {
+    #[schema(value_type = String)]
+    pub id: ParticipantId,
+    /// caller, operator, interpreter or supervisor.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Operator account name or interpreter id; absent for the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Media (ICE + DTLS) is up.
+    pub connected: bool,
+    pub muted: bool,
+}
+
+/// The caller's language, how it was determined and how sure we are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LanguageView {
+    /// ISO 639-1 code; absent while unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Language>,
+    pub source: LanguageSource,
+    /// 0..=1.
+    pub confidence: f32,
+}
+
+/// How the language was determined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageSource {
+    /// The caller picked it on the page.
+    Chosen,
+    /// From the browser's preferred languages.
+    Browser,
+    /// Detected from text the caller typed.
+    Text,
+    /// Several signals agreeing or weighed together.
+    Combined,
+    /// Set or confirmed by the operator.
+    Operator,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub mid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant: Option<ParticipantId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelView {
+    pub participant: ParticipantId,
+    /// 0 = loudest … 127 = silence (-dBov, RFC 6464).
+    pub level: u8,
+    pub speaking: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub call_id: CallId,
+    pub position: usize,
+    pub language: LanguageView,
+    pub queued_at: Millis,
+    pub waited_ms: u64,
+}
+
+/// Parses one text frame, telling bad JSON, unknown types and invalid fields apart.
+pub fn parse_client(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| (ErrorCode::BadJson, format!("not JSON: {e}")))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err((
+            ErrorCode::BadJson,
+            "expected a JSON object with a string \"type\"".into(),
+        ));
+    };
+    if !ClientMessage::TYPES.contains(&kind) {
+        let shown: String = kind.chars().take(40).collect();
+        return Err((
+            ErrorCode::UnknownType,
+            format!("unknown message type {shown:?}"),
+        ));
+    }
+    let kind = kind.to_owned();
+    serde_json::from_value(value)
+        .map_err(|e| (ErrorCode::Invalid, format!("bad \"{kind}\" message: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_client_message() -> Vec<ClientMessage> {
+        let call = CallId::parse("c1").expect("id");
+        let p = ParticipantId::parse("p1").expect("id");
+        vec![
+            ClientMessage::Hello {
+                token: "t".into(),
+                call_id: Some(call.clone()),
+            },
+            ClientMessage::Offer { sdp: "v=0".into() },
+            ClientMessage::IceCandidate {
+                candidate: "candidate:1".into(),
+            },
+            ClientMessage::AnswerCall {
+                call_id: call.clone(),
+            },
+            ClientMessage::JoinCall { call_id: call },
+            ClientMessage::LeaveCall,
+            ClientMessage::Mute {
+                participant: p,
+                muted: true,
+            },
+            ClientMessage::Hold { on: true },
+            ClientMessage::Consult { on: false },
+            ClientMessage::SetLanguage {
+                language: Language::parse("pt").expect("lang"),
+            },
+            ClientMessage::HangUp,
+            ClientMessage::Ping { nonce: 7 },
+        ]
+    }
+
+    #[test]
+    fn every_client_message_round_trips_and_its_type_is_listed() {
+        let all = every_client_message();
+        assert_eq!(all.len(), ClientMessage::TYPES.len());
+        for m in all {
+            let text = serde_json::to_string(&m).expect("json");
+            let v: serde_json::Value = serde_json::from_str(&text).expect("value");
+            assert_eq!(v["type"], m.kind(), "{text}");
+            assert!(ClientMessage::TYPES.contains(&m.kind()));
+            assert_eq!(parse_client(&text), Ok(m));
+        }
+    }
+
+    #[test]
+    fn bad_json_unknown_types_and_bad_fields_are_told_apart() {
+        assert_eq!(
+            parse_client("{nope").map_err(|e| e.0),
+            Err(ErrorCode::BadJson)
+        );
+        assert_eq!(
+            parse_client("[1,2]").map_err(|e| e.0),
+            Err(ErrorCode::BadJson)
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"teleport"}"#).map_err(|e| e.0),
+            Err(ErrorCode::UnknownType)
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"hold"}"#).map_err(|e| e.0),
+            Err(ErrorCode::Invalid)
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"answer_call","call_id":"NOT VALID"}"#).map_err(|e| e.0),
+            Err(ErrorCode::Invalid)
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"hold","on":true,"extra":1}"#).map_err(|e| e.0),
+            Err(ErrorCode::Invalid)
+        );
+    }
+
+    #[test]
+    fn unit_messages_need_only_their_type() {
+        assert_eq!(
+            parse_client(r#"{"type":"hang_up"}"#),
+            Ok(ClientMessage::HangUp)
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"ping"}"#),
+            Ok(ClientMessage::Ping { nonce: 0 })
+        );
+    }
+
+    #[test]
+    fn server_messages_are_tagged_snake_case() {
+        let m = ServerMessage::Error {
+            code: ErrorCode::UnknownType,
+            message: "x".into(),
+        };
+        let v = serde_json::to_value(&m).expect("json");
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["code"], "unknown_type");
+        let m = ServerMessage::CallState {
+            call: CallView {
+                call_id: CallId::parse("c1").expect("id"),
+                state: CallStateView::Queued,
+                language: LanguageView {
+                    code: Language::parse("pt").ok(),
+                    source: LanguageSource::Chosen,
+                    confidence: 1.0,
+                },
+                participants: vec![],
+                hold: false,
+                consult: false,
+                position: Some(2),
+                created_at: 1,
+                answered_at: None,
+                ended_at: None,
+                invited: vec![],
+            },
+        };
+        let v = serde_json::to_value(&m).expect("json");
+        assert_eq!(v["type"], "call_state");
+        assert_eq!(v["call"]["state"], "queued");
+        assert_eq!(v["call"]["language"]["source"], "chosen");
+        assert_eq!(v["call"]["position"], 2);
+    }
+}

@@ -1,0 +1,232 @@
+//! Operator accounts: login against `settings.operators` (argon2), in-memory sessions with an
+//! expiry, and the `Operator` extractor that every operator mutation goes through. Sessions are
+//! looked up by the SHA-256 of their token, so lookup timing says nothing about the token itself.
+
+use super::limit::ClientAddr;
+use super::{ApiError, JsonBody};
+use crate::app::AppState;
+use crate::domain::Millis;
+use crate::drivers::clock::now_ms;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use utoipa::ToSchema;
+
+/// Longest operator name or password accepted (argon2 work is bounded by it).
+const MAX_CREDENTIAL_CHARS: usize = 256;
+
+#[derive(Debug, Clone)]
+struct Session {
+    name: String,
+    expires_at: Millis,
+}
+
+/// Logged-in operators; cheap to clone.
+#[derive(Clone)]
+pub struct OperatorSessions {
+    by_token_sha256: Arc<Mutex<HashMap<String, Session>>>,
+    ttl_ms: u64,
+}
+
+impl OperatorSessions {
+    pub fn new(ttl_ms: u64) -> Self {
+        Self {
+            by_token_sha256: Arc::default(),
+            ttl_ms,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.by_token_sha256
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new session for `name`; returns the token (shown once) and its expiry.
+    pub fn open(&self, name: &str, now: Millis) -> (String, Millis) {
+        let token = crate::auth::new_secret();
+        let expires_at = now.saturating_add(self.ttl_ms);
+        let mut map = self.lock();
+        map.retain(|_, s| s.expires_at > now);
+        map.insert(
+            crate::auth::sha256_hex(&token),
+            Session {
+                name: name.to_owned(),
+                expires_at,
+            },
+        );
+        (token, expires_at)
+    }
+
+    /// The operator's name when `token` is a live session.
+    pub fn check(&self, token: &str, now: Millis) -> Option<(String, Millis)> {
+        let map = self.lock();
+        let s = map.get(&crate::auth::sha256_hex(token))?;
+        (s.expires_at > now).then(|| (s.name.clone(), s.expires_at))
+    }
+
+    pub fn close(&self, token: &str) -> bool {
+        self.lock()
+            .remove(&crate::auth::sha256_hex(token))
+            .is_some()
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/operator/login", post(login))
+        .route("/api/operator/logout", post(logout))
+        .route("/api/operator/me", get(me))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    name: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginReply {
+    /// The session token: `Bearer` on the API, `hello` on the socket.
+    token: String,
+    name: String,
+    expires_at: Millis,
+}
+
+/// Logs an operator in (accounts in the settings, argon2); limited per client address.
+#[utoipa::path(post, path = "/api/operator/login", tag = "operator",
+    request_body = Login,
+    responses(
+        (status = 200, body = LoginReply),
+        (status = 401, description = "wrong name or password"),
+        (status = 429, description = "too many attempts from this address; see Retry-After"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(req): JsonBody<Login>,
+) -> Result<Json<LoginReply>, Response> {
+    state
+        .limits
+        .login
+        .check(addr)
+        .map_err(IntoResponse::into_response)?;
+    verify(&state, req)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn verify(state: &AppState, req: Login) -> Result<Json<LoginReply>, ApiError> {
+    if req.name.chars().count() > MAX_CREDENTIAL_CHARS
+        || req.password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
+        return Err(ApiError::invalid("password", "name or password too long"));
+    }
+    let account = state.settings.operators.get(&req.name);
+    // Unknown names verify against a dummy hash, so timing does not tell which names exist.
+    let phc = match account {
+        Some(a) => a.password_argon2.clone(),
+        None => dummy_hash().to_owned(),
+    };
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || crate::auth::argon2_verify(&password, &phc))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok || account.is_none() {
+        tracing::info!(operator = %req.name.chars().take(40).collect::<String>(), "operator login refused");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong name or password",
+        ));
+    }
+    let (token, expires_at) = state.operators.open(&req.name, now_ms());
+    tracing::info!(operator = %req.name, "operator logged in");
+    Ok(Json(LoginReply {
+        token,
+        name: req.name,
+        expires_at,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/operator/logout", tag = "operator",
+    security(("operator_session" = [])),
+    responses((status = 204, description = "logged out"), (status = 401, description = "not logged in")))]
+pub async fn logout(op: Operator, State(state): State<AppState>) -> StatusCode {
+    state.operators.close(&op.token);
+    tracing::info!(operator = %op.name, "operator logged out");
+    StatusCode::NO_CONTENT
+}
+
+/// The logged-in operator's name and session expiry.
+#[utoipa::path(get, path = "/api/operator/me", tag = "operator",
+    security(("operator_session" = [])),
+    responses((status = 200, description = "{name, expires_at}"), (status = 401, description = "not logged in")))]
+pub async fn me(op: Operator) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "name": op.name, "expires_at": op.expires_at }))
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        crate::auth::argon2_hash(&crate::auth::new_secret()).unwrap_or_else(|_| {
+            // A fixed, valid PHC string: verifying against it costs the same and never succeeds.
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7e3Xt4lQ1nCnBOnUrcJ8lfSo7GwpUnBKLO1fCvHk3Q4".into()
+        })
+    })
+}
+
+/// A logged-in operator (from `Authorization: Bearer <session token>`); 401 otherwise.
+pub struct Operator {
+    pub name: String,
+    pub expires_at: Millis,
+    token: String,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = crate::auth::bearer(header).ok_or_else(ApiError::unauthorized)?;
+        let (name, expires_at) = state.operators.check(token, now_ms()).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "not logged in as an operator, or the session has expired",
+            )
+        })?;
+        Ok(Operator {
+            name,
+            expires_at,
+            token: token.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_open_check_expire_and_close() {
+        let s = OperatorSessions::new(1000);
+        let (token, exp) = s.open("wang", 10);
+        assert_eq!(exp, 1010);
+        assert_eq!(s.check(&token, 500).map(|x| x.0), Some("wang".into()));
+        assert_eq!(s.check(&token, 1010), None, "expired");
+        assert_eq!(s.check("not-a-token", 500), None);
+        assert!(s.close(&token));
+        assert_eq!(s.check(&token, 500), None);
+    }
+}

@@ -1,0 +1,614 @@
+//! One signalling session (one WebSocket), generic over a `Sink`/`Stream` of frames so it is
+//! unit-tested with channels. It authenticates the first message (the token decides the role),
+//! checks what each role may send, and relays between the client and its call's task. Bad input
+//! gets an `error` message (or a close frame with a reason); nothing a client sends ends the
+//! service. The call's decisions are its task's (`drivers::call`), never made here.
+
+use super::messages::{
+    parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
+};
+use crate::app::AppState;
+use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
+use crate::drivers::call::{
+    interpreter_participant, operator_participant, CallHandle, CallTaskError, CallUpdate, Control,
+};
+use crate::drivers::call_registry::{queue_entries, Queue};
+use crate::drivers::clock::now_ms;
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// Largest text message accepted; larger ones close the session with 1009 (an SDP offer with four
+/// audio transceivers is a few kB).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The first message (`hello`) must arrive within this time.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Clients ping this often …
+pub const HEARTBEAT_S: u64 = 15;
+/// … and a session silent for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Consecutive refused messages before the session is closed (a client stuck in a loop).
+pub const MAX_CONSECUTIVE_ERRORS: u32 = 20;
+
+/// WebSocket close codes (RFC 6455 §7.4.1).
+mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+#[derive(Debug, Clone)]
+enum Who {
+    Caller(CallId),
+    Operator(String),
+    Interpreter(InterpreterId),
+}
+
+impl Who {
+    fn role(&self) -> Role {
+        match self {
+            Who::Caller(_) => Role::Caller,
+            Who::Operator(_) => Role::Operator,
+            Who::Interpreter(_) => Role::Interpreter,
+        }
+    }
+}
+
+struct Attached {
+    call: CallHandle,
+    me: ParticipantId,
+    updates: broadcast::Receiver<CallUpdate>,
+    last: Option<CallView>,
+}
+
+/// What to do after a message.
+enum Next {
+    Continue,
+    Close(u16, &'static str),
+}
+
+/// Runs one session until the client goes, the session is closed for cause, or the caller's call
+/// ends.
+pub async fn run<W, R>(state: AppState, write: W, mut read: R)
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut s = Session {
+        state,
+        write,
+        who: None,
+        attached: None,
+        queue: None,
+        errors: 0,
+    };
+    let close = s.serve(&mut read).await;
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = s.write.send(Message::Close(Some(frame))).await;
+    }
+    if let Some(a) = s.attached.take() {
+        a.call.detach(a.me).await;
+    }
+}
+
+struct Session<W> {
+    state: AppState,
+    write: W,
+    who: Option<Who>,
+    attached: Option<Attached>,
+    queue: Option<watch::Receiver<Queue>>,
+    errors: u32,
+}
+
+impl<W: Sink<Message> + Unpin> Session<W> {
+    /// The session loop; returns the close frame to send, if any.
+    async fn serve<R>(&mut self, read: &mut R) -> Option<(u16, &'static str)>
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        loop {
+            let wait = if self.who.is_none() {
+                HELLO_TIMEOUT
+            } else {
+                IDLE_TIMEOUT
+            };
+            tokio::select! {
+                frame = tokio::time::timeout(wait, read.next()) => {
+                    let frame = match frame {
+                        Err(_) => {
+                            let (why, code) = if self.who.is_none() {
+                                ("no hello in time", ErrorCode::HelloFirst)
+                            } else {
+                                ("idle: no message or ping in time", ErrorCode::Idle)
+                            };
+                            self.error(code, why).await;
+                            return Some((close::POLICY, why));
+                        }
+                        Ok(None) | Ok(Some(Err(_))) => return None,
+                        Ok(Some(Ok(f))) => f,
+                    };
+                    match frame {
+                        Message::Text(t) => {
+                            if let Next::Close(code, why) = self.text(t.as_str()).await {
+                                return Some((code, why));
+                            }
+                        }
+                        Message::Binary(_) => {
+                            self.error(ErrorCode::BadJson, "binary frames are not accepted; send JSON text").await;
+                            return Some((close::UNSUPPORTED, "binary frames are not accepted"));
+                        }
+                        Message::Close(_) => return None,
+                        Message::Ping(_) | Message::Pong(_) => {}
+                    }
+                }
+                update = next_update(&mut self.attached) => {
+                    if let Next::Close(code, why) = self.update(update).await {
+                        return Some((code, why));
+                    }
+                }
+                Some(queue) = queue_changed(&mut self.queue) => self.queue_update(queue).await,
+            }
+        }
+    }
+
+    async fn text(&mut self, text: &str) -> Next {
+        if text.len() > MAX_MESSAGE_BYTES {
+            let m = format!(
+                "message of {} bytes; at most {MAX_MESSAGE_BYTES} are accepted",
+                text.len()
+            );
+            self.error(ErrorCode::TooLarge, &m).await;
+            return Next::Close(close::TOO_BIG, "message too large");
+        }
+        let msg = match parse_client(text) {
+            Ok(m) => m,
+            Err((code, message)) => return self.refuse(code, &message).await,
+        };
+        match self.handle(msg).await {
+            Ok(next) => {
+                self.errors = 0;
+                next
+            }
+            Err((code, message)) => {
+                let fatal = code == ErrorCode::Unauthorized;
+                let next = self.refuse(code, &message).await;
+                if fatal {
+                    Next::Close(close::POLICY, "unauthorized")
+                } else {
+                    next
+                }
+            }
+        }
+    }
+
+    async fn refuse(&mut self, code: ErrorCode, message: &str) -> Next {
+        self.error(code, message).await;
+        self.errors += 1;
+        if self.errors >= MAX_CONSECUTIVE_ERRORS {
+            return Next::Close(close::POLICY, "too many refused messages");
+        }
+        Next::Continue
+    }
+
+    async fn handle(&mut self, msg: ClientMessage) -> Result<Next, (ErrorCode, String)> {
+        let Some(who) = self.who.clone() else {
+            return match msg {
+                ClientMessage::Hello { token, call_id } => self.hello(&token, call_id).await,
+                ClientMessage::Ping { nonce } => {
+                    self.send(ServerMessage::Pong { nonce }).await;
+                    Ok(Next::Continue)
+                }
+                other => Err((
+                    ErrorCode::HelloFirst,
+                    format!("send hello with your token before {:?}", other.kind()),
+                )),
+            };
+        };
+        allowed(who.role(), &msg)?;
+        match msg {
+            ClientMessage::Hello { .. } => {
+                Err((ErrorCode::Invalid, "already authenticated".into()))
+            }
+            ClientMessage::Ping { nonce } => {
+                self.send(ServerMessage::Pong { nonce }).await;
+                Ok(Next::Continue)
+            }
+            ClientMessage::AnswerCall { call_id } | ClientMessage::JoinCall { call_id } => {
+                self.enter(&who, call_id).await
+            }
+            ClientMessage::Offer { sdp } => {
+                let (call, me) = self.in_call()?;
+                let sdp = call.offer(me, sdp).await.map_err(refusal)?;
+                self.send(ServerMessage::Answer { sdp }).await;
+                Ok(Next::Continue)
+            }
+            ClientMessage::IceCandidate { candidate } => {
+                let (call, me) = self.in_call()?;
+                call.candidate(me, candidate).await.map_err(refusal)?;
+                Ok(Next::Continue)
+            }
+            ClientMessage::LeaveCall => {
+                let (call, me) = self.in_call()?;
+                call.remove_participant(me).await.map_err(refusal)?;
+                Ok(Next::Continue)
+            }
+            ClientMessage::Mute { participant, muted } => {
+                let (call, me) = self.in_call()?;
+                if who.role() != Role::Operator && participant != me {
+                    return Err((
+                        ErrorCode::Forbidden,
+                        "only the operator may mute someone else".into(),
+                    ));
+                }
+                call.control(Control::Mute { participant, muted })
+                    .await
+                    .map_err(refusal)?;
+                Ok(Next::Continue)
+            }
+            ClientMessage::Hold { on } => self.control(Control::Hold(on)).await,
+            ClientMessage::Consult { on } => self.control(Control::Consult(on)).await,
+            ClientMessage::SetLanguage { language } => {
+                self.control(Control::Language(language)).await
+            }
+            ClientMessage::HangUp => {
+                let (call, _) = self.in_call()?;
+                call.hang_up().await.map_err(refusal)?;
+                Ok(Next::Continue)
+            }
+        }
+    }
+
+    /// Authenticates: operator session, interpreter personal token, or a call's caller token.
+    async fn hello(
+        &mut self,
+        token: &str,
+        call_id: Option<CallId>,
+    ) -> Result<Next, (ErrorCode, String)> {
+        let unauthorized = || (ErrorCode::Unauthorized, "wrong or expired token".to_owned());
+        let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
+            Who::Operator(name)
+        } else if let Some(call_id) = call_id {
+            match self.state.calls.caller_token_matches(&call_id, token) {
+                Some(true) => Who::Caller(call_id),
+                Some(false) => {
+                    return Err((
+                        ErrorCode::Unauthorized,
+                        "this token is not the caller token of this call".into(),
+                    ))
+                }
+                None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
+            }
+        } else if let Some(iid) = self.interpreter(token).await {
+            Who::Interpreter(iid)
+        } else {
+            return Err(unauthorized());
+        };
+        let name = match &who {
+            Who::Caller(_) => None,
+            Who::Operator(n) => Some(n.clone()),
+            Who::Interpreter(i) => Some(i.to_string()),
+        };
+        tracing::info!(role = ?who.role(), name = ?name, "signalling session authenticated");
+        self.who = Some(who.clone());
+        let call_id = match &who {
+            Who::Caller(id) => Some(id.clone()),
+            _ => None,
+        };
+        self.send(ServerMessage::Welcome {
+            role: who.role(),
+            name,
+            call_id: call_id.clone(),
+            heartbeat_s: HEARTBEAT_S,
+            idle_timeout_s: IDLE_TIMEOUT.as_secs(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        })
+        .await;
+        match who {
+            Who::Caller(id) => {
+                self.queue = Some(self.state.calls.queue());
+                let call = self
+                    .state
+                    .calls
+                    .get(&id)
+                    .ok_or((ErrorCode::NotFound, "the call is over".to_owned()))?;
+                self.attach(call, crate::drivers::call::CallHandle::caller())
+                    .await?;
+            }
+            Who::Operator(ref name) => {
+                let mut rx = self.state.calls.queue();
+                let now = rx.borrow_and_update().clone();
+                self.queue = Some(rx);
+                self.queue_update(now).await;
+                self.resume(operator_participant(name)).await;
+            }
+            Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
+        }
+        Ok(Next::Continue)
+    }
+
+    /// A console that reconnects (page reload, network change) gets back the call it is in.
+    async fn resume(&mut self, me: ParticipantId) {
+        for call in self.state.calls.live() {
+            let Ok(view) = call.view().await else {
+                continue;
+            };
+            if view.participants.iter().any(|p| p.id == me) {
+                if let Err((code, message)) = self.attach(call, me.clone()).await {
+                    self.error(code, &message).await;
+                }
+                return;
+            }
+        }
+    }
+
+    /// `<interpreter id>.<secret>`, checked against the profile's SHA-256 of the whole token (as
+    /// the university API issues it), compared in constant time.
+    async fn interpreter(&self, token: &str) -> Option<InterpreterId> {
+        let (id, _secret) = token.split_once('.')?;
+        let iid = InterpreterId::parse(id).ok()?;
+        let profile = self.state.pool.profile(&iid).await.ok()??;
+        let hash = profile.token_sha256?;
+        crate::auth::matches_sha256(token, &hash).then_some(iid)
+    }
+
+    /// Operator answers / takes over, interpreter joins; then the session is attached.
+    async fn enter(&mut self, who: &Who, call_id: CallId) -> Result<Next, (ErrorCode, String)> {
+        let call = self
+            .state
+            .calls
+            .get(&call_id)
+            .ok_or((ErrorCode::NotFound, format!("no live call {call_id}")))?;
+        let me = match who {
+            Who::Operator(name) => {
+                let me = operator_participant(name);
+                call.answer(me.clone(), name.clone())
+                    .await
+                    .map_err(refusal)?;
+                me
+            }
+            Who::Interpreter(iid) => call.join_interpreter(iid.clone()).await.map_err(refusal)?,
+            Who::Caller(_) => {
+                return Err((ErrorCode::Forbidden, "callers are in their own call".into()))
+            }
+        };
+        if let Some(old) = self.attached.take() {
+            old.call.detach(old.me).await;
+        }
+        self.attach(call, me).await?;
+        Ok(Next::Continue)
+    }
+
+    async fn attach(
+        &mut self,
+        call: CallHandle,
+        me: ParticipantId,
+    ) -> Result<(), (ErrorCode, String)> {
+        let updates = call.subscribe();
+        let view = call.attach(me.clone()).await.map_err(refusal)?;
+        self.send(ServerMessage::Joined {
+            call_id: call.id().clone(),
+            participant: me.clone(),
+        })
+        .await;
+        self.attached = Some(Attached {
+            call,
+            me,
+            updates,
+            last: None,
+        });
+        self.call_state(view).await;
+        Ok(())
+    }
+
+    async fn control(&mut self, c: Control) -> Result<Next, (ErrorCode, String)> {
+        let (call, _) = self.in_call()?;
+        call.control(c).await.map_err(refusal)?;
+        Ok(Next::Continue)
+    }
+
+    fn in_call(&self) -> Result<(CallHandle, ParticipantId), (ErrorCode, String)> {
+        self.attached
+            .as_ref()
+            .map(|a| (a.call.clone(), a.me.clone()))
+            .ok_or((
+                ErrorCode::NotInCall,
+                "join or answer a call first".to_owned(),
+            ))
+    }
+
+    async fn update(&mut self, update: Result<CallUpdate, broadcast::error::RecvError>) -> Next {
+        let Some(a) = self.attached.as_ref() else {
+            return Next::Continue;
+        };
+        let me = a.me.clone();
+        match update {
+            Ok(CallUpdate::State(view)) => self.call_state((*view).clone()).await,
+            Ok(CallUpdate::Slots { participant, slots }) if participant == me => {
+                self.send(ServerMessage::Slots { slots }).await
+            }
+            Ok(CallUpdate::Slots { .. }) => {}
+            Ok(CallUpdate::Levels(levels)) => {
+                self.send(ServerMessage::Levels {
+                    levels: (*levels).clone(),
+                })
+                .await
+            }
+            Ok(CallUpdate::Removed {
+                participant,
+                reason,
+            }) if participant == me => {
+                if let Some(a) = self.attached.take() {
+                    self.send(ServerMessage::Left {
+                        call_id: a.call.id().clone(),
+                        reason,
+                    })
+                    .await;
+                }
+            }
+            Ok(CallUpdate::Removed { .. }) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let call = a.call.clone();
+                if let Ok(view) = call.view().await {
+                    self.call_state(view).await;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.attached = None;
+            }
+        }
+        // The caller's session ends with its call; others go back to the queue.
+        let over = self
+            .attached
+            .as_ref()
+            .and_then(|a| a.last.as_ref())
+            .is_some_and(|v| v.state.is_over());
+        if over {
+            if let Some(a) = self.attached.take() {
+                self.send(ServerMessage::Left {
+                    call_id: a.call.id().clone(),
+                    reason: "the call has ended".into(),
+                })
+                .await;
+            }
+            if matches!(self.who, Some(Who::Caller(_))) {
+                return Next::Close(close::NORMAL, "the call has ended");
+            }
+        }
+        Next::Continue
+    }
+
+    /// Sends the call's state with the queue position filled in.
+    async fn call_state(&mut self, mut view: CallView) {
+        // A place in the queue while the call waits for an operator (first, or again after
+        // its operator left).
+        let waiting = view.state == CallStateView::Queued
+            || (!view.state.is_over()
+                && !view.participants.iter().any(|p| p.role == Role::Operator));
+        if let (Some(q), true) = (&self.queue, waiting) {
+            view.position = q
+                .borrow()
+                .iter()
+                .position(|i| i.call_id == view.call_id)
+                .map(|i| i + 1);
+        }
+        if let Some(a) = self.attached.as_mut() {
+            a.last = Some(view.clone());
+        }
+        self.send(ServerMessage::CallState { call: view }).await;
+    }
+
+    async fn queue_update(&mut self, queue: Queue) {
+        match self.who {
+            Some(Who::Operator(_)) => {
+                self.send(ServerMessage::Queue {
+                    now: now_ms(),
+                    calls: queue_entries(&queue, now_ms()),
+                })
+                .await
+            }
+            Some(Who::Caller(_)) => {
+                let last = self.attached.as_ref().and_then(|a| a.last.clone());
+                if let Some(view) = last {
+                    let position = queue
+                        .iter()
+                        .position(|i| i.call_id == view.call_id)
+                        .map(|i| i + 1);
+                    // Out of the queue means answered or ended: that state update follows.
+                    if position.is_some() && position != view.position {
+                        self.call_state(view).await;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn error(&mut self, code: ErrorCode, message: &str) {
+        self.send(ServerMessage::Error {
+            code,
+            message: message.to_owned(),
+        })
+        .await;
+    }
+
+    async fn send(&mut self, msg: ServerMessage) {
+        match serde_json::to_string(&msg) {
+            Ok(text) => {
+                // A client that has gone is noticed by the read side.
+                let _ = self.write.send(Message::Text(text.into())).await;
+            }
+            Err(e) => tracing::error!(error = %e, "server message not serialisable"),
+        }
+    }
+}
+
+/// What each role may send once authenticated (participant-level checks are the call task's).
+fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
+    use ClientMessage as M;
+    let ok = match msg {
+        M::Hello { .. }
+        | M::Ping { .. }
+        | M::Offer { .. }
+        | M::IceCandidate { .. }
+        | M::Mute { .. } => true,
+        M::AnswerCall { .. } | M::Hold { .. } | M::Consult { .. } | M::SetLanguage { .. } => {
+            role == Role::Operator
+        }
+        M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
+        M::HangUp => matches!(role, Role::Operator | Role::Caller),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            ErrorCode::Forbidden,
+            format!("a {role:?} may not send {:?}", msg.kind()).to_lowercase(),
+        ))
+    }
+}
+
+/// A call task's refusal as an error message.
+fn refusal(e: CallTaskError) -> (ErrorCode, String) {
+    use crate::engine::CallError as C;
+    let code = match &e {
+        CallTaskError::Call(C::NotInCall(_)) => ErrorCode::NotInCall,
+        CallTaskError::Call(_) => ErrorCode::Conflict,
+        CallTaskError::NotInvited(_) => ErrorCode::Forbidden,
+        CallTaskError::Media(_) | CallTaskError::NoMedia => ErrorCode::Media,
+        CallTaskError::Gone => ErrorCode::NotFound,
+    };
+    (code, e.to_string())
+}
+
+async fn next_update(
+    attached: &mut Option<Attached>,
+) -> Result<CallUpdate, broadcast::error::RecvError> {
+    match attached {
+        Some(a) => a.updates.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The queue when it changed; never resolves without a queue subscription.
+async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Queue> {
+    match queue {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => {
+                *queue = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,642 @@
+//! One task per live call owns that call: it holds the engine `Call`, carries out its decisions
+//! against the media plane (join, leave, set_routes, end_call) and fans the call's state out to the
+//! call's signalling sessions. `CallHandle` is the only way in (sessions, the HTTP API, the
+//! dispatcher). It decides neither who hears whom (`engine`) nor who may ask (`api`).
+
+use super::call_registry::CallRegistry;
+use super::clock::now_ms;
+use super::media::{MediaError, MediaEvent, MediaHandle};
+use crate::api::messages::{
+    CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
+};
+use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use crate::engine::{Call, CallError, CallState};
+use crate::pool::{InterpreterPool, PoolEvent};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Commands queued to one call task; senders wait when it is full (backpressure on signalling).
+pub const COMMAND_CAPACITY: usize = 64;
+/// Updates buffered per session; a session that falls further behind skips to the newest state.
+pub const UPDATE_CAPACITY: usize = 64;
+/// RFC 6464 level (-dBov) below which a participant counts as speaking.
+pub const SPEAKING_BELOW: u8 = 50;
+/// The caller's participant id in every call.
+pub const CALLER: &str = "caller";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallTaskError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("interpreter {0} has not been invited to this call")]
+    NotInvited(InterpreterId),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("this service runs without a media plane")]
+    NoMedia,
+    #[error("the call is over")]
+    Gone,
+}
+
+/// What a call tells its sessions. Targeted updates name their participant.
+#[derive(Debug, Clone)]
+pub enum CallUpdate {
+    State(Arc<CallView>),
+    Slots {
+        participant: ParticipantId,
+        slots: Vec<SlotView>,
+    },
+    Levels(Arc<Vec<LevelView>>),
+    /// The participant is out of the call (removed, or left); its session leaves too.
+    Removed {
+        participant: ParticipantId,
+        reason: String,
+    },
+}
+
+/// A change an operator (or a participant to itself) asks for.
+#[derive(Debug, Clone)]
+pub enum Control {
+    Mute {
+        participant: ParticipantId,
+        muted: bool,
+    },
+    Hold(bool),
+    Consult(bool),
+    Language(Language),
+}
+
+type Reply<T> = oneshot::Sender<Result<T, CallTaskError>>;
+
+enum Command {
+    Attach(ParticipantId, Reply<CallView>),
+    Detach(ParticipantId),
+    Answer(ParticipantId, String, Reply<()>),
+    Invite(InterpreterId, Reply<()>),
+    JoinInterpreter(InterpreterId, Reply<ParticipantId>),
+    Remove(ParticipantId, Reply<()>),
+    Offer(ParticipantId, String, Reply<String>),
+    Candidate(ParticipantId, String, Reply<()>),
+    Control(Control, Reply<()>),
+    HangUp(Reply<()>),
+    View(Reply<CallView>),
+    Media(MediaEvent),
+}
+
+/// Cheap to clone; every clone talks to the same call task.
+#[derive(Clone)]
+pub struct CallHandle {
+    id: CallId,
+    token_sha256: Arc<str>,
+    commands: mpsc::Sender<Command>,
+    updates: broadcast::Sender<CallUpdate>,
+}
+
+impl CallHandle {
+    pub fn id(&self) -> &CallId {
+        &self.id
+    }
+
+    /// Whether `token` is this call's caller token (constant time).
+    pub fn caller_token_matches(&self, token: &str) -> bool {
+        crate::auth::matches_sha256(token, &self.token_sha256)
+    }
+
+    pub fn caller() -> ParticipantId {
+        ParticipantId::parse(CALLER).unwrap_or_else(|_| ParticipantId::random())
+    }
+
+    /// Updates for sessions; subscribe before `attach` so nothing is missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<CallUpdate> {
+        self.updates.subscribe()
+    }
+
+    /// A session for `participant` (already in the call) opens; returns the call as it is now.
+    pub async fn attach(&self, participant: ParticipantId) -> Result<CallView, CallTaskError> {
+        self.ask(|r| Command::Attach(participant, r)).await
+    }
+
+    /// A session closed; without a new one within the grace time the participant leaves.
+    pub async fn detach(&self, participant: ParticipantId) {
+        let _ = self.commands.send(Command::Detach(participant)).await;
+    }
+
+    /// An operator answers (or takes over a call whose operator left). Idempotent.
+    pub async fn answer(&self, operator: ParticipantId, name: String) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Answer(operator, name, r)).await
+    }
+
+    /// Allows interpreter `iid` to join (the operator's invitation or the dispatcher's accepted
+    /// offer); the interpreter's console then joins with `join_interpreter`.
+    pub async fn add_interpreter(&self, iid: InterpreterId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Invite(iid, r)).await
+    }
+
+    /// An invited interpreter enters the call; returns its participant id. Idempotent.
+    pub async fn join_interpreter(
+        &self,
+        iid: InterpreterId,
+    ) -> Result<ParticipantId, CallTaskError> {
+        self.ask(|r| Command::JoinInterpreter(iid, r)).await
+    }
+
+    /// Takes a participant out of the call (the caller: the call ends).
+    pub async fn remove_participant(&self, p: ParticipantId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Remove(p, r)).await
+    }
+
+    /// The participant's WebRTC offer; returns the media plane's answer.
+    pub async fn offer(&self, p: ParticipantId, sdp: String) -> Result<String, CallTaskError> {
+        self.ask(|r| Command::Offer(p, sdp, r)).await
+    }
+
+    pub async fn candidate(
+        &self,
+        p: ParticipantId,
+        candidate: String,
+    ) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Candidate(p, candidate, r)).await
+    }
+
+    pub async fn control(&self, control: Control) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Control(control, r)).await
+    }
+
+    pub async fn hang_up(&self) -> Result<(), CallTaskError> {
+        self.ask(Command::HangUp).await
+    }
+
+    pub async fn view(&self) -> Result<CallView, CallTaskError> {
+        self.ask(Command::View).await
+    }
+
+    /// For the media event router: never waits (levels are dropped when the task is busy).
+    pub(crate) fn media_event(&self, ev: MediaEvent) -> bool {
+        self.commands.try_send(Command::Media(ev)).is_ok()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CallTaskError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| CallTaskError::Gone)?;
+        rx.await.map_err(|_| CallTaskError::Gone)?
+    }
+}
+
+/// The operator's participant id for an account name, the interpreter's for an id.
+pub fn operator_participant(name: &str) -> ParticipantId {
+    participant_for("op-", name)
+}
+
+pub fn interpreter_participant(iid: &InterpreterId) -> ParticipantId {
+    participant_for("int-", iid.as_str())
+}
+
+fn participant_for(prefix: &str, name: &str) -> ParticipantId {
+    ParticipantId::parse(&format!("{prefix}{name}")).unwrap_or_else(|_| {
+        let h = crate::auth::sha256_hex(name);
+        ParticipantId::parse(&format!("{prefix}{}", &h[..24]))
+            .unwrap_or_else(|_| ParticipantId::random())
+    })
+}
+
+pub(crate) struct Spawn {
+    pub id: CallId,
+    pub token_sha256: String,
+    pub language: LanguageView,
+    pub now: Millis,
+    pub grace: Duration,
+    pub media: Option<MediaHandle>,
+    pub pool: Arc<dyn InterpreterPool>,
+    pub registry: CallRegistry,
+}
+
+/// Starts the task of a new, queued call.
+pub(crate) fn spawn(s: Spawn) -> CallHandle {
+    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (updates, _) = broadcast::channel(UPDATE_CAPACITY);
+    let handle = CallHandle {
+        id: s.id.clone(),
+        token_sha256: s.token_sha256.into(),
+        commands: tx,
+        updates: updates.clone(),
+    };
+    let caller = CallHandle::caller();
+    let mut task = CallTask {
+        call: Call::new(s.id, caller.clone(), s.now),
+        language: s.language,
+        created_at: s.now,
+        answered_at: None,
+        ended_at: None,
+        names: BTreeMap::new(),
+        invited: BTreeSet::new(),
+        connected: BTreeSet::new(),
+        sessions: HashMap::new(),
+        away_since: HashMap::new(),
+        grace: s.grace,
+        media: s.media,
+        pool: s.pool,
+        registry: s.registry,
+        updates,
+    };
+    // The caller has no session yet: without one within the grace time the call is abandoned.
+    task.away_since.insert(caller, Instant::now());
+    tokio::spawn(task.run(rx));
+    handle
+}
+
+struct CallTask {
+    call: Call,
+    language: LanguageView,
+    created_at: Millis,
+    answered_at: Option<Millis>,
+    ended_at: Option<Millis>,
+    names: BTreeMap<ParticipantId, String>,
+    invited: BTreeSet<InterpreterId>,
+    connected: BTreeSet<ParticipantId>,
+    /// Open signalling sessions per participant.
+    sessions: HashMap<ParticipantId, u32>,
+    /// Participants without a session, since when.
+    away_since: HashMap<ParticipantId, Instant>,
+    grace: Duration,
+    media: Option<MediaHandle>,
+    pool: Arc<dyn InterpreterPool>,
+    registry: CallRegistry,
+    updates: broadcast::Sender<CallUpdate>,
+}
+
+impl CallTask {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let id = self.call.id().clone();
+        tracing::info!(call_id = %id, "call queued");
+        loop {
+            let deadline = self.away_since.values().min().map(|t| *t + self.grace);
+            let cmd = tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(c) => c,
+                    None => break,
+                },
+                _ = sleep_until(deadline) => {
+                    self.expire_away().await;
+                    if self.call.state().is_final() { break; }
+                    continue;
+                }
+            };
+            self.handle(cmd).await;
+            if self.call.state().is_final() {
+                break;
+            }
+        }
+        self.finish().await;
+        // Whatever is still queued is dropped with its reply sender: the asker gets `Gone`.
+        rx.close();
+        tracing::info!(call_id = %id, state = ?self.call.state(), "call over");
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        let now = now_ms();
+        match cmd {
+            Command::Attach(p, reply) => {
+                let r = if self.call.role_of(&p).is_some() {
+                    *self.sessions.entry(p.clone()).or_default() += 1;
+                    self.away_since.remove(&p);
+                    Ok(self.view())
+                } else {
+                    Err(CallError::NotInCall(p).into())
+                };
+                let _ = reply.send(r);
+            }
+            Command::Detach(p) => {
+                if let Some(n) = self.sessions.get_mut(&p) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 && self.call.role_of(&p).is_some() {
+                        self.away_since.insert(p, Instant::now());
+                    }
+                }
+            }
+            Command::Answer(p, name, reply) => {
+                let r = if self.call.role_of(&p) == Some(Role::Operator) {
+                    Ok(())
+                } else {
+                    let queued = self.call.state() == CallState::Queued;
+                    let r = self.call.answer(p.clone(), now);
+                    if r.is_ok() {
+                        self.names.insert(p.clone(), name.clone());
+                        self.away_since.insert(p, Instant::now());
+                        if queued {
+                            self.answered_at = Some(now);
+                        }
+                        tracing::info!(call_id = %self.call.id(), operator = %name, "call answered");
+                        // State first: a caller must never see "queued" without a position.
+                        self.changed().await;
+                        // Also a take-over of a call whose operator had left (it was requeued).
+                        self.registry.dequeue(self.call.id());
+                    }
+                    r.map_err(Into::into)
+                };
+                let _ = reply.send(r);
+            }
+            Command::Invite(iid, reply) => {
+                let r = if self.call.state().is_final() {
+                    Err(CallError::Ended.into())
+                } else {
+                    if self.invited.insert(iid.clone()) {
+                        tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter invited");
+                        self.broadcast_state();
+                    }
+                    Ok(())
+                };
+                let _ = reply.send(r);
+            }
+            Command::JoinInterpreter(iid, reply) => {
+                let p = interpreter_participant(&iid);
+                let r = if self.call.role_of(&p) == Some(Role::Interpreter) {
+                    Ok(p)
+                } else if !self.invited.contains(&iid) {
+                    Err(CallTaskError::NotInvited(iid))
+                } else {
+                    match self.call.add_interpreter(p.clone(), now) {
+                        Ok(()) => {
+                            self.invited.remove(&iid);
+                            self.names.insert(p.clone(), iid.to_string());
+                            self.away_since.insert(p.clone(), Instant::now());
+                            tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
+                            self.changed().await;
+                            Ok(p)
+                        }
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Remove(p, reply) => {
+                let r = self.remove(&p, "removed by the operator", now).await;
+                let _ = reply.send(r);
+            }
+            Command::Offer(p, sdp, reply) => {
+                let r = self.join_media(p, sdp).await;
+                let _ = reply.send(r);
+            }
+            Command::Candidate(p, candidate, reply) => {
+                let r = match (&self.media, self.call.role_of(&p)) {
+                    (_, None) => Err(CallError::NotInCall(p).into()),
+                    (None, _) => Err(CallTaskError::NoMedia),
+                    (Some(m), Some(_)) => m
+                        .add_candidate(self.call.id().clone(), p, candidate)
+                        .await
+                        .map_err(Into::into),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Control(c, reply) => {
+                let r = self.control(c, now).await;
+                let _ = reply.send(r);
+            }
+            Command::HangUp(reply) => {
+                let r = self.call.hang_up(now).map_err(Into::into);
+                let _ = reply.send(r);
+            }
+            Command::View(reply) => {
+                let _ = reply.send(Ok(self.view()));
+            }
+            Command::Media(ev) => self.media_event(ev),
+        }
+    }
+
+    async fn control(&mut self, c: Control, now: Millis) -> Result<(), CallTaskError> {
+        match c {
+            Control::Mute { participant, muted } => {
+                self.call.set_muted(&participant, muted, now)?
+            }
+            Control::Hold(on) => self.call.set_hold(on, now)?,
+            Control::Consult(on) => self.call.set_consult(on, now)?,
+            Control::Language(l) => {
+                if self.call.state().is_final() {
+                    return Err(CallError::Ended.into());
+                }
+                self.language = LanguageView {
+                    code: Some(l),
+                    source: LanguageSource::Operator,
+                    confidence: 1.0,
+                };
+                self.registry
+                    .set_queue_language(self.call.id(), self.language.clone());
+            }
+        }
+        self.changed().await;
+        Ok(())
+    }
+
+    async fn join_media(&mut self, p: ParticipantId, sdp: String) -> Result<String, CallTaskError> {
+        if self.call.role_of(&p).is_none() {
+            return Err(CallError::NotInCall(p).into());
+        }
+        let media = self.media.clone().ok_or(CallTaskError::NoMedia)?;
+        let answer = media.join(self.call.id().clone(), p.clone(), sdp).await?;
+        self.push_routes().await;
+        tracing::info!(call_id = %self.call.id(), participant = %p, "media joined");
+        Ok(answer)
+    }
+
+    async fn remove(
+        &mut self,
+        p: &ParticipantId,
+        reason: &str,
+        now: Millis,
+    ) -> Result<(), CallTaskError> {
+        let role = self.call.role_of(p);
+        self.call.remove(p, now)?;
+        self.sessions.remove(p);
+        self.away_since.remove(p);
+        self.connected.remove(p);
+        if let Some(m) = &self.media {
+            if let Err(e) = m.leave(self.call.id().clone(), p.clone()).await {
+                tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "leave");
+            }
+        }
+        let _ = self.updates.send(CallUpdate::Removed {
+            participant: p.clone(),
+            reason: reason.to_owned(),
+        });
+        tracing::info!(call_id = %self.call.id(), participant = %p, reason, "participant left");
+        if !self.call.state().is_final() {
+            self.changed().await;
+            let operator_left = role == Some(Role::Operator)
+                && !self
+                    .call
+                    .participants()
+                    .iter()
+                    .any(|x| x.role == Role::Operator);
+            if operator_left {
+                // Nobody answers the caller now: back to the queue, at its original place, so
+                // another operator takes it over (`answer`) instead of the call being orphaned.
+                self.registry
+                    .requeue(self.call.id(), self.language.clone(), self.created_at);
+            }
+        }
+        Ok(())
+    }
+
+    /// Participants whose sessions stayed away past the grace time leave (the caller: call ends).
+    async fn expire_away(&mut self) {
+        let now = Instant::now();
+        let gone: Vec<ParticipantId> = self
+            .away_since
+            .iter()
+            .filter(|(_, t)| **t + self.grace <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in gone {
+            self.away_since.remove(&p);
+            if let Err(e) = self.remove(&p, "disconnected", now_ms()).await {
+                tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "expire");
+            }
+        }
+    }
+
+    fn media_event(&mut self, ev: MediaEvent) {
+        match ev {
+            MediaEvent::Connected { participant, .. } => {
+                if self.call.role_of(&participant).is_some() && self.connected.insert(participant) {
+                    self.broadcast_state();
+                }
+            }
+            MediaEvent::Disconnected { participant, .. } => {
+                if self.connected.remove(&participant) {
+                    self.broadcast_state();
+                }
+            }
+            MediaEvent::Slots {
+                participant, slots, ..
+            } => {
+                let slots = slots
+                    .into_iter()
+                    .map(|(mid, participant)| SlotView { mid, participant })
+                    .collect();
+                let _ = self.updates.send(CallUpdate::Slots { participant, slots });
+            }
+            MediaEvent::Levels { levels, .. } => {
+                let levels = levels
+                    .into_iter()
+                    .map(|(participant, level)| LevelView {
+                        participant,
+                        level,
+                        speaking: level < SPEAKING_BELOW,
+                    })
+                    .collect();
+                let _ = self.updates.send(CallUpdate::Levels(Arc::new(levels)));
+            }
+            MediaEvent::Silent {
+                participant,
+                for_ms,
+                ..
+            } => {
+                tracing::debug!(call_id = %self.call.id(), participant = %participant, for_ms, "silent");
+            }
+        }
+    }
+
+    /// After every change of participants or controls: new routes to the media plane, new state
+    /// to the sessions.
+    async fn changed(&mut self) {
+        self.push_routes().await;
+        self.broadcast_state();
+    }
+
+    async fn push_routes(&self) {
+        if let Some(m) = &self.media {
+            if let Err(e) = m
+                .set_routes(self.call.id().clone(), self.call.routes())
+                .await
+            {
+                tracing::warn!(call_id = %self.call.id(), error = %e, "set_routes failed");
+            }
+        }
+    }
+
+    fn broadcast_state(&self) {
+        let _ = self.updates.send(CallUpdate::State(Arc::new(self.view())));
+    }
+
+    fn view(&self) -> CallView {
+        let controls = self.call.controls();
+        CallView {
+            call_id: self.call.id().clone(),
+            state: match self.call.state() {
+                CallState::Queued => CallStateView::Queued,
+                CallState::Answered => CallStateView::Answered,
+                CallState::Interpreted => CallStateView::Interpreted,
+                CallState::Ended => CallStateView::Ended,
+                CallState::Abandoned => CallStateView::Abandoned,
+            },
+            language: self.language.clone(),
+            participants: self
+                .call
+                .participants()
+                .iter()
+                .map(|p| ParticipantView {
+                    id: p.id.clone(),
+                    role: p.role,
+                    name: self.names.get(&p.id).cloned(),
+                    connected: self.connected.contains(&p.id),
+                    muted: controls.muted.contains(&p.id),
+                })
+                .collect(),
+            hold: controls.hold,
+            consult: controls.consult,
+            position: None,
+            created_at: self.created_at,
+            answered_at: self.answered_at,
+            ended_at: self.ended_at,
+            invited: self.invited.iter().cloned().collect(),
+        }
+    }
+
+    /// The call is over: media closed, sessions told, the record written, the registry updated.
+    async fn finish(&mut self) {
+        let now = now_ms();
+        if !self.call.state().is_final() {
+            let _ = self.call.hang_up(now);
+        }
+        self.ended_at = Some(now);
+        if let Some(m) = &self.media {
+            if let Err(e) = m.end_call(self.call.id().clone()).await {
+                tracing::debug!(call_id = %self.call.id(), error = %e, "end_call");
+            }
+        }
+        self.broadcast_state();
+        self.registry.finish(self.call.id());
+        let detail = serde_json::json!({
+            "state": self.call.state(),
+            "created_at": self.created_at,
+            "answered_at": self.answered_at,
+            "ended_at": now,
+            "language": self.language,
+            "timeline": self.call.timeline(),
+        });
+        let event = PoolEvent {
+            kind: "call_ended".into(),
+            at: now,
+            call_id: Some(self.call.id().clone()),
+            interpreter: None,
+            language: self.language.code,
+            offer_id: None,
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.pool.record(&event).await {
+            tracing::warn!(call_id = %self.call.id(), error = %e, "call record not written");
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

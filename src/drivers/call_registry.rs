@@ -1,0 +1,336 @@
+//! The live calls of this node and the operator queue: a small map behind a std mutex (never held
+//! across an await), a `watch` channel carrying the queue to every operator session, and one task
+//! that routes media events to the call they belong to. Ended calls are remembered for a while so
+//! their caller can still rate them. Decides nothing about a call itself (that is its task).
+
+use super::call::{self, CallHandle, Spawn};
+use super::clock::now_ms;
+use super::media::MediaHandle;
+use crate::api::messages::{LanguageView, QueueEntry};
+use crate::domain::{CallId, Millis};
+use crate::pool::{InterpreterPool, PoolEvent};
+use base64::Engine;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How long after its end a call can still be rated.
+pub const RATING_WINDOW_MS: Millis = 60 * 60 * 1000;
+/// Random bytes in a caller token (128 bits).
+pub const CALLER_TOKEN_BYTES: usize = 16;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RatingError {
+    #[error("no such call (or its rating window has closed)")]
+    UnknownCall,
+    #[error("this token is not the caller token of this call")]
+    WrongToken,
+    #[error("the call is still going on; rate it after it ends")]
+    NotEnded,
+    #[error("this call has already been rated")]
+    AlreadyRated,
+}
+
+/// A queued call as the operators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub call_id: CallId,
+    pub language: LanguageView,
+    pub queued_at: Millis,
+}
+
+/// The queue at one moment, oldest first.
+pub type Queue = Arc<Vec<QueueItem>>;
+
+/// The queue as sent to operators at `now`.
+pub fn queue_entries(queue: &[QueueItem], now: Millis) -> Vec<QueueEntry> {
+    queue
+        .iter()
+        .enumerate()
+        .map(|(i, q)| QueueEntry {
+            call_id: q.call_id.clone(),
+            position: i + 1,
+            language: q.language.clone(),
+            queued_at: q.queued_at,
+            waited_ms: now.saturating_sub(q.queued_at),
+        })
+        .collect()
+}
+
+struct Finished {
+    token_sha256: String,
+    ended_at: Millis,
+    rated: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    live: HashMap<CallId, CallHandle>,
+    tokens: HashMap<CallId, String>,
+    queue: Vec<QueueItem>,
+    finished: HashMap<CallId, Finished>,
+}
+
+/// Cheap to clone; every clone is the same registry.
+#[derive(Clone)]
+pub struct CallRegistry {
+    inner: Arc<Mutex<Inner>>,
+    queue: Arc<watch::Sender<Queue>>,
+    media: Option<MediaHandle>,
+    pool: Arc<dyn InterpreterPool>,
+    grace: Duration,
+}
+
+impl CallRegistry {
+    /// A registry whose calls use `media` (None: calls work, offers are refused). With media, a
+    /// task routes its events to the calls until `shutdown`.
+    pub fn new(
+        pool: Arc<dyn InterpreterPool>,
+        media: Option<MediaHandle>,
+        grace: Duration,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (queue, _) = watch::channel(Arc::new(Vec::new()));
+        let reg = Self {
+            inner: Arc::default(),
+            queue: Arc::new(queue),
+            media,
+            pool,
+            grace,
+        };
+        if let Some(m) = &reg.media {
+            // Holds the registry weakly: when the app state goes, the router goes too.
+            let task = route_media_events(Arc::downgrade(&reg.inner), m.subscribe(), shutdown);
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(task);
+                }
+                Err(_) => tracing::error!("no tokio runtime: media events will not reach calls"),
+            }
+        }
+        reg
+    }
+
+    pub fn media(&self) -> Option<&MediaHandle> {
+        self.media.as_ref()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the maps half-changed in a way that
+        // matters more than stopping every call, so keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new queued call with its own task; returns its handle and the caller token (shown once).
+    pub fn create(&self, language: LanguageView) -> (CallHandle, String) {
+        let now = now_ms();
+        let id = CallId::random();
+        let bytes: [u8; CALLER_TOKEN_BYTES] = rand::random();
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let token_sha256 = crate::auth::sha256_hex(&token);
+        let handle = call::spawn(Spawn {
+            id: id.clone(),
+            token_sha256: token_sha256.clone(),
+            language: language.clone(),
+            now,
+            grace: self.grace,
+            media: self.media.clone(),
+            pool: self.pool.clone(),
+            registry: self.clone(),
+        });
+        {
+            let mut inner = self.lock();
+            inner.live.insert(id.clone(), handle.clone());
+            inner.tokens.insert(id.clone(), token_sha256);
+            inner.queue.push(QueueItem {
+                call_id: id,
+                language,
+                queued_at: now,
+            });
+            self.publish(&inner);
+        }
+        (handle, token)
+    }
+
+    pub fn get(&self, id: &CallId) -> Option<CallHandle> {
+        self.lock().live.get(id).cloned()
+    }
+
+    /// Live calls, for status pages and the dispatcher.
+    pub fn live(&self) -> Vec<CallHandle> {
+        self.lock().live.values().cloned().collect()
+    }
+
+    /// The operator queue, now and on every change.
+    pub fn queue(&self) -> watch::Receiver<Queue> {
+        self.queue.subscribe()
+    }
+
+    /// Whether `token` is the caller token of call `id`, live or recently ended (constant time).
+    pub fn caller_token_matches(&self, id: &CallId, token: &str) -> Option<bool> {
+        let inner = self.lock();
+        let hash = inner
+            .tokens
+            .get(id)
+            .or_else(|| inner.finished.get(id).map(|f| &f.token_sha256))?;
+        Some(crate::auth::matches_sha256(token, hash))
+    }
+
+    /// Stores the caller's 1–5 rating of an ended call in the call records.
+    pub async fn rate(&self, id: &CallId, token: &str, stars: u8) -> Result<(), RatingError> {
+        {
+            let mut inner = self.lock();
+            if inner.live.contains_key(id) {
+                let ok = inner
+                    .tokens
+                    .get(id)
+                    .is_some_and(|h| crate::auth::matches_sha256(token, h));
+                return Err(if ok {
+                    RatingError::NotEnded
+                } else {
+                    RatingError::WrongToken
+                });
+            }
+            let f = inner.finished.get_mut(id).ok_or(RatingError::UnknownCall)?;
+            if !crate::auth::matches_sha256(token, &f.token_sha256) {
+                return Err(RatingError::WrongToken);
+            }
+            if f.rated {
+                return Err(RatingError::AlreadyRated);
+            }
+            f.rated = true;
+        }
+        let event = PoolEvent {
+            kind: "rating".into(),
+            at: now_ms(),
+            call_id: Some(id.clone()),
+            interpreter: None,
+            language: None,
+            offer_id: None,
+            detail: stars.to_string(),
+        };
+        if let Err(e) = self.pool.record(&event).await {
+            tracing::warn!(call_id = %id, error = %e, "rating not recorded");
+        }
+        tracing::info!(call_id = %id, stars, "call rated");
+        Ok(())
+    }
+
+    /// The call left the queue (answered).
+    pub(crate) fn dequeue(&self, id: &CallId) {
+        let mut inner = self.lock();
+        let before = inner.queue.len();
+        inner.queue.retain(|q| &q.call_id != id);
+        if inner.queue.len() != before {
+            self.publish(&inner);
+        }
+    }
+
+    /// A live call needs an operator again; it goes back in the queue by its original time.
+    pub(crate) fn requeue(&self, id: &CallId, language: LanguageView, queued_at: Millis) {
+        let mut inner = self.lock();
+        if !inner.live.contains_key(id) || inner.queue.iter().any(|q| &q.call_id == id) {
+            return;
+        }
+        let at = inner
+            .queue
+            .iter()
+            .position(|q| q.queued_at > queued_at)
+            .unwrap_or(inner.queue.len());
+        inner.queue.insert(
+            at,
+            QueueItem {
+                call_id: id.clone(),
+                language,
+                queued_at,
+            },
+        );
+        self.publish(&inner);
+    }
+
+    pub(crate) fn set_queue_language(&self, id: &CallId, language: LanguageView) {
+        let mut inner = self.lock();
+        if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {
+            q.language = language;
+            self.publish(&inner);
+        }
+    }
+
+    /// The call's task has ended it.
+    pub(crate) fn finish(&self, id: &CallId) {
+        let now = now_ms();
+        let mut inner = self.lock();
+        inner.live.remove(id);
+        inner
+            .finished
+            .retain(|_, f| f.ended_at + RATING_WINDOW_MS > now);
+        if let Some(token_sha256) = inner.tokens.remove(id) {
+            inner.finished.insert(
+                id.clone(),
+                Finished {
+                    token_sha256,
+                    ended_at: now,
+                    rated: false,
+                },
+            );
+        }
+        let before = inner.queue.len();
+        inner.queue.retain(|q| &q.call_id != id);
+        if inner.queue.len() != before {
+            self.publish(&inner);
+        }
+    }
+
+    fn publish(&self, inner: &Inner) {
+        self.queue.send_replace(Arc::new(inner.queue.clone()));
+    }
+}
+
+/// Hands every media event to its call's task.
+async fn route_media_events(
+    calls: Weak<Mutex<Inner>>,
+    mut events: broadcast::Receiver<super::media::MediaEvent>,
+    shutdown: CancellationToken,
+) {
+    use super::media::MediaEvent as E;
+    loop {
+        let ev = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            ev = events.recv() => ev,
+        };
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "media events dropped: the call router fell behind"
+                );
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let call = match &ev {
+            E::Connected { call, .. }
+            | E::Disconnected { call, .. }
+            | E::Slots { call, .. }
+            | E::Levels { call, .. }
+            | E::Silent { call, .. } => call.clone(),
+        };
+        let Some(inner) = calls.upgrade() else {
+            return;
+        };
+        let handle = inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .live
+            .get(&call)
+            .cloned();
+        if let Some(h) = handle {
+            if !h.media_event(ev) {
+                tracing::debug!(call_id = %call, "media event dropped: the call task is busy");
+            }
+        }
+    }
+}

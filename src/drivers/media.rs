@@ -1,0 +1,376 @@
+//! The media driver: one thread owns the one UDP socket and every WebRTC peer, and forwards audio
+//! as `AudioRoutes` allow. `MediaHandle` is the only async surface of the media plane: commands go
+//! to the loop over a channel, events come back on a broadcast channel. Nothing here decides who
+//! hears whom (that is `engine::routes`) or how a slot stays continuous (`engine::forward`).
+
+use crate::config::MediaSettings;
+use crate::domain::{CallId, ParticipantId};
+use crate::engine::AudioRoutes;
+use crate::sfu::{Forwarder, SfuError};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use crate::sfu::MediaEvent;
+
+/// Receive slots each client pre-creates (recvonly transceivers), so joins and leaves only change
+/// the forwarding table.
+pub const RECV_SLOTS: usize = 3;
+/// Commands queued to the media loop before `MediaHandle` calls wait.
+pub const COMMAND_CAPACITY: usize = 256;
+/// Events buffered per subscriber; a slower subscriber misses the oldest (broadcast semantics).
+pub const EVENT_CAPACITY: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("cannot bind the media UDP socket on port {port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the SDP offer was not accepted: {0}")]
+    BadOffer(String),
+    #[error("the ICE candidate was not accepted: {0}")]
+    BadCandidate(String),
+    #[error("call {0} has no media")]
+    UnknownCall(CallId),
+    #[error("{participant} has no media in call {call}")]
+    UnknownParticipant {
+        call: CallId,
+        participant: ParticipantId,
+    },
+    #[error("cannot set up WebRTC: {0}")]
+    Setup(String),
+    #[error("the media loop has stopped")]
+    Stopped,
+}
+
+impl From<SfuError> for MediaError {
+    fn from(e: SfuError) -> Self {
+        match e {
+            SfuError::BadOffer(m) => MediaError::BadOffer(m),
+            SfuError::BadCandidate(m) => MediaError::BadCandidate(m),
+            SfuError::UnknownCall(c) => MediaError::UnknownCall(c),
+            SfuError::UnknownParticipant { call, participant } => {
+                MediaError::UnknownParticipant { call, participant }
+            }
+            SfuError::Setup(m) => MediaError::Setup(m),
+        }
+    }
+}
+
+pub(crate) enum Command {
+    Join {
+        call: CallId,
+        participant: ParticipantId,
+        offer_sdp: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    AddCandidate {
+        call: CallId,
+        participant: ParticipantId,
+        candidate: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Leave {
+        call: CallId,
+        participant: ParticipantId,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    SetRoutes {
+        call: CallId,
+        routes: AudioRoutes,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    EndCall {
+        call: CallId,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+}
+
+/// Cheap to clone; every clone talks to the same media loop.
+#[derive(Clone)]
+pub struct MediaHandle {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<MediaEvent>,
+    local_addr: SocketAddr,
+}
+
+/// Binds the one UDP socket (`settings.udp_port`, 0 = any free port) and starts the media loop,
+/// which stops when `shutdown` is cancelled.
+pub async fn spawn(
+    settings: &MediaSettings,
+    shutdown: CancellationToken,
+) -> Result<MediaHandle, MediaError> {
+    start(settings, shutdown)
+}
+
+/// `spawn` for callers outside async code (nothing in it waits). The loop also stops when every
+/// clone of the handle is dropped.
+pub fn start(
+    settings: &MediaSettings,
+    shutdown: CancellationToken,
+) -> Result<MediaHandle, MediaError> {
+    let port = settings.udp_port;
+    let bind_ip = match settings.public_ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket =
+        bind(SocketAddr::new(bind_ip, port)).map_err(|source| MediaError::Bind { port, source })?;
+    let bound = socket
+        .local_addr()
+        .map_err(|source| MediaError::Bind { port, source })?;
+    let local_addr = SocketAddr::new(settings.public_ip, bound.port());
+    let forwarder = Forwarder::new(local_addr, Instant::now()).map_err(MediaError::from)?;
+    let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (events, _) = broadcast::channel(EVENT_CAPACITY);
+    let loop_events = events.clone();
+    std::thread::Builder::new()
+        .name("media".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "media loop: no runtime");
+                    return;
+                }
+            };
+            rt.block_on(run(socket, forwarder, rx, loop_events, shutdown));
+        })
+        .map_err(|e| MediaError::Setup(e.to_string()))?;
+    tracing::info!(%local_addr, bound = %bound, "media loop started");
+    Ok(MediaHandle {
+        commands,
+        events,
+        local_addr,
+    })
+}
+
+/// Kernel socket buffers asked for: bursts after a scheduling hiccup must not overflow them.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Datagrams handled per wake-up before commands and timers get a turn.
+const MAX_DATAGRAMS_PER_WAKE: usize = 256;
+/// Largest datagram read (WebRTC keeps under ~1200 bytes; anything longer is cut and dropped).
+const MAX_DATAGRAM: usize = 2048;
+/// The loop wakes at least this often even with nothing due.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+fn bind(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// The media loop: commands, datagrams and timers, one at a time, on one thread.
+async fn run(
+    socket: std::net::UdpSocket,
+    mut fwd: Forwarder,
+    mut commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<MediaEvent>,
+    shutdown: CancellationToken,
+) {
+    let socket = match UdpSocket::from_std(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "media loop: cannot register the socket");
+            return;
+        }
+    };
+    let mut send_errors: u64 = 0;
+    let mut tx = |dst: SocketAddr, data: &[u8]| {
+        if socket.try_send_to(data, dst).is_err() {
+            send_errors += 1;
+        }
+    };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let sleep = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(sleep);
+    let mut deadline = Instant::now();
+    loop {
+        let next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
+        if next != deadline {
+            deadline = next;
+            sleep.as_mut().reset(deadline.into());
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            cmd = commands.recv() => match cmd {
+                Some(cmd) => handle(&mut fwd, cmd, &mut tx),
+                None => break,
+            },
+            ready = socket.readable() => {
+                if let Err(e) = ready {
+                    tracing::error!(error = %e, "media socket failed");
+                    break;
+                }
+                for _ in 0..MAX_DATAGRAMS_PER_WAKE {
+                    match socket.try_recv_from(&mut buf) {
+                        Ok((n, src)) => fwd.handle_datagram(src, &buf[..n], Instant::now(), &mut tx),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        // ICMP errors from a vanished peer surface here; the peer times out.
+                        Err(_) => continue,
+                    }
+                }
+            }
+            _ = &mut sleep => {}
+        }
+        fwd.handle_timeouts(Instant::now(), &mut tx);
+        for ev in fwd.drain_events() {
+            // No subscriber is fine: events are advisory.
+            let _ = events.send(ev);
+        }
+    }
+    let stats = fwd.stats();
+    tracing::info!(?stats, "media loop stopped");
+}
+
+fn handle(fwd: &mut Forwarder, cmd: Command, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+    let now = Instant::now();
+    match cmd {
+        Command::Join {
+            call,
+            participant,
+            offer_sdp,
+            reply,
+        } => {
+            let r = fwd.join(&call, &participant, &offer_sdp, now, tx);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::AddCandidate {
+            call,
+            participant,
+            candidate,
+            reply,
+        } => {
+            let r = fwd.add_candidate(&call, &participant, &candidate);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::Leave {
+            call,
+            participant,
+            reply,
+        } => {
+            fwd.leave(&call, &participant, now, tx);
+            let _ = reply.send(Ok(()));
+        }
+        Command::SetRoutes {
+            call,
+            routes,
+            reply,
+        } => {
+            fwd.set_routes(&call, routes);
+            let _ = reply.send(Ok(()));
+        }
+        Command::EndCall { call, reply } => {
+            fwd.end_call(&call, now, tx);
+            let _ = reply.send(Ok(()));
+        }
+    }
+}
+
+impl MediaHandle {
+    /// A handle with no loop behind it: every call fails with `Stopped` (used where the loop
+    /// could not start and the caller cannot fail, e.g. `AppState::in_memory`).
+    pub fn stopped() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        let (events, _) = broadcast::channel(1);
+        Self {
+            commands,
+            events,
+            local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        }
+    }
+
+    /// The address peers send to (the socket's port on `settings.public_ip`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Adds a participant's peer connection to a call (creating the call's media on first use):
+    /// takes the client's SDP offer (one sendrecv audio + `RECV_SLOTS` recvonly audio), returns
+    /// the answer. Joining again with the same participant replaces its old connection.
+    pub async fn join(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        offer_sdp: String,
+    ) -> Result<String, MediaError> {
+        self.ask(|reply| Command::Join {
+            call,
+            participant,
+            offer_sdp,
+            reply,
+        })
+        .await
+    }
+
+    /// A trickled ICE candidate from the client (`candidate:…` line, with or without `a=`).
+    pub async fn add_candidate(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        candidate: String,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::AddCandidate {
+            call,
+            participant,
+            candidate,
+            reply,
+        })
+        .await
+    }
+
+    /// Closes a participant's connection. Leaving twice (or after `Disconnected`) is not an error.
+    pub async fn leave(&self, call: CallId, participant: ParticipantId) -> Result<(), MediaError> {
+        self.ask(|reply| Command::Leave {
+            call,
+            participant,
+            reply,
+        })
+        .await
+    }
+
+    /// Replaces the call's forwarding table (creating the call's media on first use).
+    pub async fn set_routes(&self, call: CallId, routes: AudioRoutes) -> Result<(), MediaError> {
+        self.ask(|reply| Command::SetRoutes {
+            call,
+            routes,
+            reply,
+        })
+        .await
+    }
+
+    /// Closes every connection of the call and forgets it.
+    pub async fn end_call(&self, call: CallId) -> Result<(), MediaError> {
+        self.ask(|reply| Command::EndCall { call, reply }).await
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<MediaEvent> {
+        self.events.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, MediaError>>) -> Command,
+    ) -> Result<T, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+}

@@ -1,0 +1,517 @@
+//! `Forwarder`: every peer of one media loop, the calls they belong to, and the forwarding table
+//! (source → listener slots) derived from each call's `AudioRoutes` with `engine::forward`.
+//! Sans-I/O: the driver feeds datagrams and time and sends what comes out of `tx`.
+//! Datagrams are demultiplexed by source address (a map filled on each peer's first STUN check),
+//! not by asking every peer.
+
+use super::activity::{Activity, LEVELS_INTERVAL};
+use super::peer::{Peer, PeerConfig, PeerEvent, RtpIn};
+use super::{MediaEvent, SfuError};
+use crate::domain::{CallId, ParticipantId};
+use crate::engine::{AudioRoutes, SlotAssignment, SlotStream};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// A peer that has not connected this long after joining is dropped as `Disconnected`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connected peer whose ICE stays lost this long is dropped as `Disconnected`.
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// Remote addresses remembered per peer (ICE may use a few; more is a misbehaving client).
+const MAX_ADDRS_PER_PEER: usize = 8;
+
+/// Counters since start, for the driver's logs and the load benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForwarderStats {
+    pub datagrams_in: u64,
+    pub rtp_in: u64,
+    pub rtp_forwarded: u64,
+    /// Datagrams from addresses no peer claimed.
+    pub unclaimed: u64,
+    pub peers: u64,
+}
+
+struct Entry {
+    call: CallId,
+    participant: ParticipantId,
+    peer: Peer,
+    /// Unique per connection; an incoming stream is `source | ssrc`.
+    source: u64,
+    slots: SlotAssignment,
+    streams: Vec<SlotStream>,
+    /// Where this peer's audio goes: (listener index, slot).
+    targets: Vec<(usize, usize)>,
+    addrs: Vec<SocketAddr>,
+    timeout: Instant,
+    joined_at: Instant,
+    connected: bool,
+    ice_lost_at: Option<Instant>,
+    activity: Activity,
+}
+
+#[derive(Default)]
+struct CallMedia {
+    routes: AudioRoutes,
+    members: BTreeMap<ParticipantId, usize>,
+}
+
+pub struct Forwarder {
+    config: PeerConfig,
+    local: SocketAddr,
+    epoch: Instant,
+    peers: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    by_addr: HashMap<SocketAddr, usize>,
+    calls: HashMap<CallId, CallMedia>,
+    pending: VecDeque<(usize, PeerEvent)>,
+    dead: Vec<usize>,
+    events: Vec<MediaEvent>,
+    next_source: u64,
+    next_tick: Instant,
+    stats: ForwarderStats,
+}
+
+impl Forwarder {
+    /// `local`: the address peers reach the socket on (public IP, bound port).
+    pub fn new(local: SocketAddr, now: Instant) -> Result<Self, SfuError> {
+        let config = PeerConfig::new().map_err(|e| SfuError::Setup(e.to_string()))?;
+        Ok(Self {
+            config,
+            local,
+            epoch: now,
+            peers: Vec::new(),
+            free: Vec::new(),
+            by_addr: HashMap::new(),
+            calls: HashMap::new(),
+            pending: VecDeque::new(),
+            dead: Vec::new(),
+            events: Vec::new(),
+            next_source: 1,
+            next_tick: now + LEVELS_INTERVAL,
+            stats: ForwarderStats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> ForwarderStats {
+        self.stats
+    }
+
+    /// Events since the last call, oldest first.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, MediaEvent> {
+        self.events.drain(..)
+    }
+
+    /// When `handle_timeouts` is next needed.
+    pub fn next_deadline(&self) -> Instant {
+        self.peers
+            .iter()
+            .flatten()
+            .map(|e| e.timeout)
+            .fold(self.next_tick, Instant::min)
+    }
+
+    /// Adds (or replaces) a participant's connection and returns the SDP answer.
+    pub fn join(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        offer_sdp: &str,
+        now: Instant,
+        tx: &mut impl FnMut(SocketAddr, &[u8]),
+    ) -> Result<String, SfuError> {
+        let (peer, answer) = Peer::accept(&self.config, offer_sdp, self.local, now)
+            .map_err(|e| SfuError::BadOffer(e.to_string()))?;
+        if let Some(old) = self.member(call, participant) {
+            self.remove(old, now, tx);
+        }
+        let slots = peer.slot_count();
+        let entry = Entry {
+            call: call.clone(),
+            participant: participant.clone(),
+            peer,
+            source: self.next_source << 32,
+            slots: SlotAssignment::new(slots),
+            streams: vec![SlotStream::default(); slots],
+            targets: Vec::new(),
+            addrs: Vec::new(),
+            timeout: now,
+            joined_at: now,
+            connected: false,
+            ice_lost_at: None,
+            activity: Activity::new(now),
+        };
+        self.next_source += 1;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.peers[i] = Some(entry);
+                i
+            }
+            None => {
+                self.peers.push(Some(entry));
+                self.peers.len() - 1
+            }
+        };
+        self.stats.peers += 1;
+        self.calls
+            .entry(call.clone())
+            .or_default()
+            .members
+            .insert(participant.clone(), idx);
+        tracing::info!(call_id = %call, participant = %participant, slots, "peer joined");
+        self.emit_slots(idx);
+        self.rewire(call);
+        self.poll(idx, now, tx);
+        self.settle(now, tx);
+        Ok(answer)
+    }
+
+    pub fn add_candidate(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        candidate: &str,
+    ) -> Result<(), SfuError> {
+        let idx = self.member(call, participant).ok_or_else(|| {
+            if self.calls.contains_key(call) {
+                SfuError::UnknownParticipant {
+                    call: call.clone(),
+                    participant: participant.clone(),
+                }
+            } else {
+                SfuError::UnknownCall(call.clone())
+            }
+        })?;
+        let e = self
+            .entry_mut(idx)
+            .ok_or_else(|| SfuError::UnknownCall(call.clone()))?;
+        e.peer
+            .add_candidate(candidate)
+            .map_err(|e| SfuError::BadCandidate(e.to_string()))
+    }
+
+    /// Closes a participant's connection; nothing to do if it has none.
+    pub fn leave(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        now: Instant,
+        tx: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        if let Some(idx) = self.member(call, participant) {
+            self.remove(idx, now, tx);
+            tracing::info!(call_id = %call, participant = %participant, "peer left");
+        }
+    }
+
+    /// Replaces a call's routes (creating the call's media if needed) and rewires it.
+    pub fn set_routes(&mut self, call: &CallId, routes: AudioRoutes) {
+        self.calls.entry(call.clone()).or_default().routes = routes;
+        self.rewire(call);
+    }
+
+    /// Closes every connection of the call and forgets it.
+    pub fn end_call(
+        &mut self,
+        call: &CallId,
+        now: Instant,
+        tx: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let members: Vec<usize> = self
+            .calls
+            .get(call)
+            .map(|c| c.members.values().copied().collect())
+            .unwrap_or_default();
+        for idx in members {
+            self.remove(idx, now, tx);
+        }
+        self.calls.remove(call);
+        tracing::info!(call_id = %call, "call media ended");
+    }
+
+    /// One datagram from `source`.
+    pub fn handle_datagram(
+        &mut self,
+        source: SocketAddr,
+        data: &[u8],
+        now: Instant,
+        tx: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        self.stats.datagrams_in += 1;
+        let idx = match self.by_addr.get(&source) {
+            Some(&i) => i,
+            None => match self.claim(source, data, now) {
+                Some(i) => i,
+                None => {
+                    self.stats.unclaimed += 1;
+                    return;
+                }
+            },
+        };
+        let Some(e) = self.entry_mut(idx) else {
+            return;
+        };
+        if let Err(err) = e.peer.receive(source, data, now) {
+            tracing::debug!(call_id = %e.call, participant = %e.participant, %err, "peer input failed");
+            self.dead.push(idx);
+        }
+        self.poll(idx, now, tx);
+        self.settle(now, tx);
+    }
+
+    /// Drives every peer whose timer is due, reports levels and silence, drops dead peers.
+    pub fn handle_timeouts(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        for idx in 0..self.peers.len() {
+            let Some(e) = self.peers[idx].as_mut() else {
+                continue;
+            };
+            if e.timeout > now {
+                continue;
+            }
+            if e.peer.handle_timeout(now).is_err() {
+                self.dead.push(idx);
+            }
+            self.poll(idx, now, tx);
+        }
+        if now >= self.next_tick {
+            self.next_tick = now + LEVELS_INTERVAL;
+            self.tick(now);
+        }
+        self.settle(now, tx);
+    }
+
+    /// Levels per call, silence, connect and ICE timeouts.
+    fn tick(&mut self, now: Instant) {
+        for (call, media) in &self.calls {
+            let mut levels = Vec::new();
+            for (participant, &idx) in &media.members {
+                let Some(e) = self.peers[idx].as_mut() else {
+                    continue;
+                };
+                if let Some(level) = e.activity.take_level() {
+                    levels.push((participant.clone(), level));
+                }
+                if e.connected {
+                    if let Some(quiet) = e.activity.newly_silent(now) {
+                        self.events.push(MediaEvent::Silent {
+                            call: call.clone(),
+                            participant: participant.clone(),
+                            for_ms: quiet.as_millis() as u64,
+                        });
+                    }
+                }
+                let never_connected = !e.connected && now - e.joined_at >= CONNECT_TIMEOUT;
+                let lost = e.ice_lost_at.is_some_and(|t| now - t >= DISCONNECT_GRACE);
+                if never_connected || lost {
+                    self.dead.push(idx);
+                }
+            }
+            if !levels.is_empty() {
+                self.events.push(MediaEvent::Levels {
+                    call: call.clone(),
+                    levels,
+                });
+            }
+        }
+    }
+
+    /// Maps a new source address to the peer whose ICE accepts it (a STUN check with its ufrag).
+    fn claim(&mut self, source: SocketAddr, data: &[u8], now: Instant) -> Option<usize> {
+        let idx = self.peers.iter().position(|e| {
+            e.as_ref().is_some_and(|e| {
+                e.addrs.len() < MAX_ADDRS_PER_PEER && e.peer.accepts(source, data, now)
+            })
+        })?;
+        if let Some(e) = self.peers[idx].as_mut() {
+            e.addrs.push(source);
+        }
+        self.by_addr.insert(source, idx);
+        Some(idx)
+    }
+
+    /// Polls one peer: its datagrams go out, its events are queued for `settle`.
+    fn poll(&mut self, idx: usize, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        let Some(e) = self.peers[idx].as_mut() else {
+            return;
+        };
+        let pending = &mut self.pending;
+        match e.peer.poll(tx, &mut |ev| pending.push_back((idx, ev))) {
+            Ok(t) => e.timeout = t,
+            Err(err) => {
+                tracing::debug!(call_id = %e.call, participant = %e.participant, %err, "peer failed");
+                e.timeout = now + LEVELS_INTERVAL;
+                self.dead.push(idx);
+            }
+        }
+    }
+
+    /// Handles queued peer events (forwarding audio), then removes dead peers.
+    fn settle(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        while let Some((idx, ev)) = self.pending.pop_front() {
+            let Some(e) = self.peers[idx].as_mut() else {
+                continue;
+            };
+            match ev {
+                PeerEvent::Rtp(rtp) => self.forward(idx, rtp, now, tx),
+                PeerEvent::Connected => {
+                    e.connected = true;
+                    e.activity = Activity::new(now);
+                    tracing::info!(call_id = %e.call, participant = %e.participant, "peer connected");
+                    self.events.push(MediaEvent::Connected {
+                        call: e.call.clone(),
+                        participant: e.participant.clone(),
+                    });
+                }
+                PeerEvent::IceLost => {
+                    e.ice_lost_at.get_or_insert(now);
+                }
+                PeerEvent::IceBack => e.ice_lost_at = None,
+                PeerEvent::Closed => self.dead.push(idx),
+            }
+        }
+        while let Some(idx) = self.dead.pop() {
+            if let Some(e) = self.peers[idx].as_ref() {
+                let (call, participant) = (e.call.clone(), e.participant.clone());
+                tracing::info!(call_id = %call, participant = %participant, "peer disconnected");
+                self.remove(idx, now, tx);
+                self.events
+                    .push(MediaEvent::Disconnected { call, participant });
+            }
+        }
+    }
+
+    /// Sends one packet from `src` to every slot it is routed to.
+    fn forward(
+        &mut self,
+        src: usize,
+        rtp: RtpIn,
+        now: Instant,
+        tx: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        self.stats.rtp_in += 1;
+        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
+        let Some(e) = self.peers[src].as_mut() else {
+            return;
+        };
+        e.activity.on_packet(now, rtp.level);
+        let source = e.source | rtp.ssrc as u64;
+        for i in 0..e.targets.len() {
+            let Some((listener, slot)) = self.peers[src]
+                .as_ref()
+                .and_then(|e| e.targets.get(i).copied())
+            else {
+                break;
+            };
+            let Some(l) = self.peers[listener].as_mut() else {
+                continue;
+            };
+            if !l.connected {
+                continue;
+            }
+            let Some(out) = l
+                .streams
+                .get_mut(slot)
+                .and_then(|s| s.rewrite(source, rtp.timing, now_us))
+            else {
+                continue;
+            };
+            if !l
+                .peer
+                .write_rtp(slot, out, rtp.level, rtp.payload.clone(), now)
+            {
+                continue;
+            }
+            if l.peer.handle_timeout(now).is_err() {
+                self.dead.push(listener);
+            }
+            self.stats.rtp_forwarded += 1;
+            self.poll(listener, now, tx);
+        }
+    }
+
+    /// Recomputes the call's slot assignments and forwarding targets from its routes.
+    fn rewire(&mut self, call: &CallId) {
+        let Some(media) = self.calls.get(call) else {
+            return;
+        };
+        let members: Vec<(ParticipantId, usize)> =
+            media.members.iter().map(|(p, &i)| (p.clone(), i)).collect();
+        let mut changed = Vec::new();
+        for (listener, idx) in &members {
+            let heard = media
+                .routes
+                .sources_for(listener)
+                .filter(|s| media.members.contains_key(*s));
+            if let Some(e) = self.peers[*idx].as_mut() {
+                if e.slots.update(heard) {
+                    changed.push(*idx);
+                }
+            }
+        }
+        for (source, idx) in &members {
+            let targets: Vec<(usize, usize)> = members
+                .iter()
+                .filter_map(|(_, l)| {
+                    let slot = self.peers[*l].as_ref()?.slots.slot_of(source)?;
+                    Some((*l, slot))
+                })
+                .collect();
+            if let Some(e) = self.peers[*idx].as_mut() {
+                e.targets = targets;
+            }
+        }
+        for idx in changed {
+            self.emit_slots(idx);
+        }
+    }
+
+    fn emit_slots(&mut self, idx: usize) {
+        let Some(e) = self.peers[idx].as_ref() else {
+            return;
+        };
+        let slots = e
+            .peer
+            .slot_mids()
+            .zip(e.slots.slots().iter().cloned())
+            .collect();
+        self.events.push(MediaEvent::Slots {
+            call: e.call.clone(),
+            participant: e.participant.clone(),
+            slots,
+        });
+    }
+
+    /// Closes and forgets one peer and rewires its call.
+    fn remove(&mut self, idx: usize, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        let Some(mut e) = self.peers.get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        e.peer.close();
+        let _ = e.peer.handle_timeout(now);
+        // Send the goodbyes (RTCP BYE, DTLS close_notify); later events of a closing peer are moot.
+        let _ = e.peer.poll(tx, &mut |_| {});
+        for a in &e.addrs {
+            self.by_addr.remove(a);
+        }
+        self.free.push(idx);
+        let mut empty = false;
+        if let Some(media) = self.calls.get_mut(&e.call) {
+            if media.members.get(&e.participant) == Some(&idx) {
+                media.members.remove(&e.participant);
+            }
+            empty = media.members.is_empty() && media.routes == AudioRoutes::default();
+        }
+        if empty {
+            self.calls.remove(&e.call);
+        } else {
+            self.rewire(&e.call);
+        }
+    }
+
+    fn member(&self, call: &CallId, participant: &ParticipantId) -> Option<usize> {
+        self.calls.get(call)?.members.get(participant).copied()
+    }
+
+    fn entry_mut(&mut self, idx: usize) -> Option<&mut Entry> {
+        self.peers.get_mut(idx)?.as_mut()
+    }
+}

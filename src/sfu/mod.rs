@@ -1,0 +1,62 @@
+//! The SFU: one `Forwarder` owns every peer of one media loop and forwards each participant's
+//! Opus packets, without decoding, to the receive slots `AudioRoutes` allow. Sans-I/O: datagrams
+//! and time come in, datagrams (through a callback) and `MediaEvent`s come out; the driver owns
+//! the socket. Only `peer.rs` names the WebRTC crate.
+
+mod activity;
+mod forwarder;
+pub mod peer;
+
+pub use forwarder::{Forwarder, ForwarderStats};
+
+use crate::domain::{CallId, ParticipantId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    #[error("the SDP offer was not accepted: {0}")]
+    BadOffer(String),
+    #[error("the ICE candidate was not accepted: {0}")]
+    BadCandidate(String),
+    #[error("call {0} has no media")]
+    UnknownCall(CallId),
+    #[error("{participant} has no media in call {call}")]
+    UnknownParticipant {
+        call: CallId,
+        participant: ParticipantId,
+    },
+    #[error("cannot set up WebRTC: {0}")]
+    Setup(String),
+}
+
+/// What the media plane reports. Levels follow RFC 6464: 0 is the loudest, 127 silence (dBov).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// ICE and DTLS are up: audio can flow.
+    Connected {
+        call: CallId,
+        participant: ParticipantId,
+    },
+    /// ICE failed or closed, or the peer timed out; its media is gone (no `leave` needed).
+    Disconnected {
+        call: CallId,
+        participant: ParticipantId,
+    },
+    /// Which receive slot (by mid) carries whom for `participant`: on join and after every change.
+    Slots {
+        call: CallId,
+        participant: ParticipantId,
+        slots: Vec<(String, Option<ParticipantId>)>,
+    },
+    /// About four times a second per call with audio: each sending participant's loudest level
+    /// since the last report.
+    Levels {
+        call: CallId,
+        levels: Vec<(ParticipantId, u8)>,
+    },
+    /// A connected participant sent no audio for `for_ms` (reported once per silence).
+    Silent {
+        call: CallId,
+        participant: ParticipantId,
+        for_ms: u64,
+    },
+}

@@ -1,0 +1,151 @@
+//! A signalling client for tests (tokio-tungstenite), an operator account with a cheap argon2 hash,
+//! and a call created over HTTP.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const OPERATOR: &str = "wang";
+pub const OPERATOR_PASSWORD: &str = "correct horse battery";
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What came from the server.
+#[derive(Debug)]
+pub enum Got {
+    Json(Value),
+    Close(u16, String),
+    /// The connection ended without a close frame (or with a transport error).
+    Gone(String),
+}
+
+pub struct WsClient {
+    ws: Stream,
+}
+
+impl WsClient {
+    pub async fn connect(addr: std::net::SocketAddr) -> WsClient {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("websocket connect");
+        WsClient { ws }
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    /// Sends without expecting success (the server may drop the connection).
+    pub async fn try_send_text(&mut self, text: String) -> Result<(), String> {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws
+            .send(Message::Binary(bytes.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    pub async fn next(&mut self) -> Got {
+        loop {
+            let frame = match tokio::time::timeout(WAIT, self.ws.next()).await {
+                Err(_) => panic!("nothing from the server within {WAIT:?}"),
+                Ok(None) => return Got::Gone("stream ended".into()),
+                Ok(Some(Err(e))) => return Got::Gone(e.to_string()),
+                Ok(Some(Ok(f))) => f,
+            };
+            match frame {
+                Message::Text(t) => return Got::Json(serde_json::from_str(&t).expect("json")),
+                Message::Close(Some(f)) => return Got::Close(f.code.into(), f.reason.to_string()),
+                Message::Close(None) => return Got::Close(1005, String::new()),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next message whose `type` is `kind`, skipping others.
+    pub async fn wait_for(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next().await {
+                Got::Json(v) if v["type"] == kind => return v,
+                Got::Json(_) => continue,
+                other => panic!("expected {kind}, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next `error` message's code.
+    pub async fn error_code(&mut self) -> String {
+        let v = self.wait_for("error").await;
+        v["code"].as_str().expect("code").to_owned()
+    }
+}
+
+/// An argon2 PHC string with small parameters (the service reads them from the string), so tests
+/// do not spend seconds hashing in debug builds.
+pub fn cheap_argon2(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let params = argon2::Params::new(256, 1, 1, None).expect("params");
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+    a.hash_password(password.as_bytes(), &salt)
+        .expect("hash")
+        .to_string()
+}
+
+/// Test settings with operator `wang`.
+pub fn settings_with_operator() -> hotline_bridge::config::Settings {
+    let mut s = super::test_settings();
+    s.operators.insert(
+        OPERATOR.into(),
+        hotline_bridge::config::OperatorAccount {
+            password_argon2: cheap_argon2(OPERATOR_PASSWORD),
+            languages: vec![],
+        },
+    );
+    s
+}
+
+/// Creates a call over HTTP; returns (call_id, token, full response).
+pub async fn create_call(base: &str, body: Value) -> (String, String, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/calls"))
+        .json(&body)
+        .send()
+        .await
+        .expect("create call");
+    assert_eq!(r.status(), 201, "create call");
+    let v: Value = r.json().await.expect("json");
+    (
+        v["call_id"].as_str().expect("call_id").to_owned(),
+        v["token"].as_str().expect("token").to_owned(),
+        v,
+    )
+}
+
+/// Logs operator `wang` in over HTTP; returns the session token.
+pub async fn operator_login(base: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/operator/login"))
+        .json(&serde_json::json!({"name": OPERATOR, "password": OPERATOR_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200, "login");
+    let v: Value = r.json().await.expect("json");
+    v["token"].as_str().expect("token").to_owned()
+}

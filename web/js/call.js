@@ -1,0 +1,300 @@
+// The caller page: language, microphone, call creation, the call's states, hang-up and rating.
+// Talks to POST /api/calls, the /ws signalling socket (signaling.js) and the media service
+// (rtc.js). Exposes `window.hotline` for diagnostics and automated checks.
+
+import { SignalingClient, wsUrl } from "./signaling.js";
+import { CallMedia, HoldTone, microphone } from "./rtc.js";
+import { NAMES, RTL, STRINGS, pick, t } from "../i18n/strings.js";
+
+const LANGS = Object.keys(STRINGS);
+const $ = (id) => document.getElementById(id);
+// State icons as inline SVG (emoji fonts are not everywhere). Stroke icons, 24×24 viewBox.
+const SVG = (body) => `<svg viewBox="0 0 24 24" width="56" height="56" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${body}</svg>`;
+const PHONE = '<path d="M5 4h3l2 5-2.5 1.5a11 11 0 0 0 6 6L15 14l5 2v3a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2"/>';
+const ICONS = {
+  connecting: SVG('<circle cx="5" cy="12" r="1.5"/><circle cx="12" cy="12" r="1.5"/><circle cx="19" cy="12" r="1.5"/>'),
+  waiting: SVG('<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>'),
+  connected: SVG(PHONE),
+  interpreter: SVG('<circle cx="8" cy="8" r="3"/><circle cx="17" cy="9" r="2.5"/><path d="M2 20c0-3.5 2.7-6 6-6s6 2.5 6 6M14 20c.3-2.8 1.6-4.6 4-4.6 2.3 0 3.7 1.8 4 4.6"/>'),
+  hold: SVG('<circle cx="12" cy="12" r="9"/><path d="M10 8v8M14 8v8"/>'),
+  reconnecting: SVG('<path d="M12 3 2 20h20L12 3z"/><path d="M12 10v4M12 17h.01"/>'),
+};
+
+const page = {
+  lang: pick(navigator.languages),
+  callLang: null,
+  state: "idle",
+  call: null, // { call_id, token, ice_servers }
+  sig: null,
+  media: null,
+  view: null,
+  muted: false,
+  holdTone: new HoldTone(),
+};
+window.hotline = page;
+
+// ---- language ----
+
+function applyLanguage(lang) {
+  page.lang = lang;
+  const root = document.documentElement;
+  root.lang = lang;
+  root.dir = RTL.has(lang) ? "rtl" : "ltr";
+  document.title = t(lang, "title");
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(lang, el.dataset.i18nPlaceholder);
+  $("page-language").value = lang;
+  renderStars();
+  renderState();
+}
+
+function fillPickers() {
+  for (const sel of [$("page-language"), $("call-language")]) {
+    sel.replaceChildren(...LANGS.map((l) => {
+      const o = document.createElement("option");
+      o.value = l;
+      o.textContent = NAMES[l];
+      o.lang = l;
+      o.dir = RTL.has(l) ? "rtl" : "ltr";
+      return o;
+    }));
+  }
+  $("page-language").addEventListener("change", (e) => {
+    applyLanguage(e.target.value);
+    $("call-language").value = e.target.value;
+    page.callLang = e.target.value;
+  });
+  $("call-language").addEventListener("change", (e) => {
+    page.callLang = e.target.value;
+    if (page.callLang !== page.lang) applyLanguage(page.callLang);
+  });
+}
+
+// Language suggestions while the caller types: web/js/lang.js (the language feature) when it is
+// there; the page works the same without it.
+async function hookSuggestions() {
+  let lang;
+  try { lang = await import("./lang.js"); } catch { return; }
+  if (typeof lang?.suggest !== "function") return;
+  $("describe").addEventListener("input", async (e) => {
+    let s = null;
+    try { s = await lang.suggest(e.target.value, navigator.languages); } catch { /* offline: no hint */ }
+    const box = $("suggestion");
+    if (!s || !LANGS.includes(s.language) || s.language === page.callLang) { box.hidden = true; return; }
+    $("suggestion-text").textContent = s.question;
+    $("suggestion-text").lang = s.language;
+    box.dataset.language = s.language;
+    box.hidden = false;
+  });
+  $("suggestion-accept").addEventListener("click", () => {
+    const l = $("suggestion").dataset.language;
+    $("call-language").value = l;
+    page.callLang = l;
+    applyLanguage(l);
+    $("suggestion").hidden = true;
+  });
+}
+
+// ---- states ----
+
+function show(section) {
+  for (const id of ["start", "in-call", "after"]) $(id).hidden = id !== section;
+}
+
+function setState(state) {
+  page.state = state;
+  renderState();
+}
+
+function renderState() {
+  const s = page.state;
+  if (s === "idle" || s === "mic") { show("start"); return; }
+  if (s === "ended") { show("after"); return; }
+  show("in-call");
+  const box = $("in-call");
+  box.dataset.state = s;
+  $("state-icon").innerHTML = ICONS[s] || "";
+  const L = page.lang;
+  const titles = { connecting: "connecting", waiting: "waiting", connected: "connected", interpreter: "interpreter", hold: "hold", reconnecting: "reconnecting" };
+  const hints = { waiting: "waiting_hint", connected: "connected_hint", interpreter: "interpreter_hint", hold: "hold_hint" };
+  $("state-title").textContent = t(L, titles[s] || "connecting");
+  const pos = page.view?.position;
+  $("state-detail").textContent = s === "waiting" && pos ? t(L, "position", { n: pos }) : "";
+  $("state-hint").textContent = hints[s] ? t(L, hints[s]) : "";
+  $("mute").textContent = t(L, page.muted ? "unmute" : "mute");
+  $("mute").setAttribute("aria-pressed", String(page.muted));
+}
+
+/** The page state for a call view from the server. */
+function stateFor(view) {
+  const live = ["answered", "interpreted"].includes(view.state);
+  // Its operator left (the call is queued again for another): the caller waits again.
+  if (live && !view.participants.some((p) => p.role === "operator")) return "waiting";
+  switch (view.state) {
+    case "queued": return "waiting";
+    case "answered": return view.hold ? "hold" : "connected";
+    case "interpreted": return view.hold || view.consult ? "hold" : "interpreter";
+    default: return "ended";
+  }
+}
+
+function onCallState(view) {
+  page.view = view;
+  const next = stateFor(view);
+  if (next === "hold") { page.holdTone.start(); page.media?.setSpeakers(false); }
+  else { page.holdTone.stop(); page.media?.setSpeakers(true); }
+  if (next === "ended") return finish();
+  setState(next);
+}
+
+// ---- the call ----
+
+function startError(key) {
+  const el = $("start-error");
+  el.textContent = t(page.lang, key);
+  el.hidden = false;
+  setState("idle");
+}
+
+async function startCall() {
+  $("start-error").hidden = true;
+  setState("mic");
+  $("call").disabled = true;
+  try {
+    let stream;
+    try {
+      stream = await microphone();
+    } catch (e) {
+      startError(e.kind === "denied" ? "mic_denied" : e.kind === "missing" ? "mic_missing" : "error");
+      return;
+    }
+    setState("connecting");
+    const body = {
+      chosen: page.callLang || page.lang,
+      browser_languages: [...(navigator.languages || [])].slice(0, 16),
+      text: $("describe").value.slice(0, 500),
+    };
+    const resp = await fetch("/api/calls", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!resp.ok) {
+      for (const tr of stream.getTracks()) tr.stop();
+      startError(resp.status === 429 ? "busy" : "error");
+      return;
+    }
+    page.call = await resp.json();
+    page.media = new CallMedia(stream, page.call.ice_servers, $("audio-host"));
+    connectSignaling();
+  } catch (e) {
+    console.error(e);
+    startError("error");
+  } finally {
+    $("call").disabled = false;
+  }
+}
+
+function connectSignaling() {
+  const sig = new SignalingClient({ url: wsUrl(page.call.ws_url), token: page.call.token, callId: page.call.call_id });
+  page.sig = sig;
+  let offered = false;
+  sig.on("joined", async (m) => {
+    page.me = m.participant;
+    // Offer once; after a reconnect the media leg usually still runs.
+    const st = page.media?.pc.connectionState;
+    if (offered && st !== "failed" && st !== "closed") return;
+    offered = true;
+    try {
+      sig.offer(await page.media.offer());
+    } catch (e) { console.error("offer", e); }
+  });
+  sig.on("answer", (m) => page.media.answer(m.sdp).catch((e) => console.error("answer", e)));
+  sig.on("call_state", (m) => onCallState(m.call));
+  sig.on("left", () => finish());
+  sig.on("close", (e) => {
+    if (page.state !== "ended" && e.willReconnect) setState("reconnecting");
+  });
+  sig.on("error", (m) => {
+    console.warn("signalling error", m.code, m.message);
+    if (m.code === "unauthorized" || m.code === "not_found") finish();
+  });
+  sig.connect();
+}
+
+async function hangUp() {
+  $("hang-up").disabled = true;
+  if (page.sig?.connected) page.sig.hangUp();
+  else if (page.call) {
+    await fetch(`/api/calls/${page.call.call_id}/hangup`, {
+      method: "POST", headers: { authorization: `Bearer ${page.call.token}` },
+    }).catch(() => {});
+  }
+  finish();
+}
+
+function finish() {
+  if (page.state === "ended") return;
+  page.holdTone.stop();
+  page.sig?.close();
+  page.media?.close();
+  page.media = null;
+  $("hang-up").disabled = false;
+  $("rating").hidden = false;
+  $("thanks").hidden = true;
+  setState("ended");
+}
+
+// ---- rating ----
+
+function renderStars() {
+  const box = $("stars");
+  box.replaceChildren(...[1, 2, 3, 4, 5].map((n) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "★";
+    b.dataset.stars = String(n);
+    b.setAttribute("aria-label", t(page.lang, "stars", { n }));
+    b.addEventListener("click", () => rate(n));
+    b.addEventListener("mouseenter", () => highlight(n));
+    b.addEventListener("focus", () => highlight(n));
+    return b;
+  }));
+  box.addEventListener("mouseleave", () => highlight(0));
+}
+
+function highlight(n) {
+  for (const b of $("stars").children) b.classList.toggle("on", Number(b.dataset.stars) <= n);
+}
+
+async function rate(n) {
+  highlight(n);
+  if (!page.call) return;
+  const resp = await fetch(`/api/calls/${page.call.call_id}/rating`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${page.call.token}` },
+    body: JSON.stringify({ stars: n }),
+  }).catch(() => null);
+  if (resp && (resp.ok || resp.status === 409)) {
+    $("rating").hidden = true;
+    $("thanks").hidden = false;
+  }
+}
+
+// ---- wiring ----
+
+fillPickers();
+page.callLang = page.lang;
+$("call-language").value = page.lang;
+applyLanguage(page.lang);
+hookSuggestions();
+$("call").addEventListener("click", startCall);
+$("hang-up").addEventListener("click", hangUp);
+$("mute").addEventListener("click", () => {
+  page.muted = !page.muted;
+  page.media?.setMic(!page.muted);
+  if (page.me) page.sig?.mute(page.me, page.muted);
+  renderState();
+});
+$("again").addEventListener("click", () => {
+  page.call = null; page.view = null; page.sig = null;
+  setState("idle");
+});

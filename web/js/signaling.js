@@ -1,0 +1,159 @@
+// Signalling client: mirrors src/api/messages.rs message for message (keep them in step).
+// A small WebSocket wrapper: it sends `hello` with the token on every (re)connect, reconnects with
+// back-off while the call lives, sends heartbeats, and dispatches each server message as an event
+// named after its `type` ("welcome", "answer", "call_state", "slots", "levels", "queue", "error"…).
+
+/** Client → server types (ClientMessage::TYPES). */
+export const CLIENT_TYPES = [
+  "hello", "offer", "ice_candidate", "answer_call", "join_call", "leave_call",
+  "mute", "hold", "consult", "set_language", "hang_up", "ping",
+];
+
+/** Server → client types (ServerMessage). */
+export const SERVER_TYPES = [
+  "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong", "error",
+];
+
+/** ErrorCode values of `error` messages. */
+export const ERROR_CODES = [
+  "bad_json", "unknown_type", "invalid", "too_large", "hello_first", "unauthorized", "forbidden",
+  "not_in_call", "not_found", "conflict", "media", "idle", "internal",
+];
+
+/** Error codes after which reconnecting cannot help. */
+const FATAL = new Set(["unauthorized", "forbidden"]);
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 8000;
+const DEFAULT_HEARTBEAT_S = 15;
+
+/** Resolves "/ws" (or an absolute URL) against the page's own origin, ws: or wss:. */
+export function wsUrl(path = "/ws") {
+  const u = new URL(path, window.location.href);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  if (u.protocol === "https:") u.protocol = "wss:";
+  return u.toString();
+}
+
+export class SignalingClient extends EventTarget {
+  /**
+   * @param {object} o
+   * @param {string} o.url      ws(s) URL (see wsUrl)
+   * @param {string} o.token    call token, operator session token or interpreter token
+   * @param {string} [o.callId] the caller's call id
+   */
+  constructor({ url, token, callId = null }) {
+    super();
+    this.url = url;
+    this.token = token;
+    this.callId = callId;
+    this.ws = null;
+    this.closedByUs = false;
+    this.attempt = 0;
+    this.heartbeatTimer = null;
+    this.reconnectTimer = null;
+    this.nonce = 0;
+    this.welcome = null;
+  }
+
+  /** Opens the connection (and keeps it open until close()). */
+  connect() {
+    this.closedByUs = false;
+    clearTimeout(this.reconnectTimer);
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.attempt = 0;
+      const hello = { type: "hello", token: this.token };
+      if (this.callId) hello.call_id = this.callId;
+      this.#sendRaw(hello);
+      this.#emit("open", {});
+    });
+    ws.addEventListener("message", (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (!msg || typeof msg.type !== "string") return;
+      if (msg.type === "welcome") {
+        this.welcome = msg;
+        this.#startHeartbeat(msg.heartbeat_s || DEFAULT_HEARTBEAT_S);
+      }
+      if (msg.type === "error" && FATAL.has(msg.code)) this.closedByUs = true;
+      this.#emit(msg.type, msg);
+      this.#emit("message", msg);
+    });
+    ws.addEventListener("close", (ev) => {
+      clearInterval(this.heartbeatTimer);
+      this.#emit("close", { code: ev.code, reason: ev.reason, willReconnect: !this.closedByUs });
+      if (!this.closedByUs) this.#scheduleReconnect();
+    });
+    ws.addEventListener("error", () => { /* "close" follows and decides */ });
+  }
+
+  /** Closes for good (no reconnect). */
+  close() {
+    this.closedByUs = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeatTimer);
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, "bye");
+  }
+
+  get connected() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
+
+  // --- typed senders, one per ClientMessage variant ---
+  offer(sdp) { return this.#send({ type: "offer", sdp }); }
+  iceCandidate(candidate) { return this.#send({ type: "ice_candidate", candidate }); }
+  answerCall(callId) { return this.#send({ type: "answer_call", call_id: callId }); }
+  joinCall(callId) { return this.#send({ type: "join_call", call_id: callId }); }
+  leaveCall() { return this.#send({ type: "leave_call" }); }
+  mute(participant, muted) { return this.#send({ type: "mute", participant, muted }); }
+  hold(on) { return this.#send({ type: "hold", on }); }
+  consult(on) { return this.#send({ type: "consult", on }); }
+  setLanguage(language) { return this.#send({ type: "set_language", language }); }
+  hangUp() { return this.#send({ type: "hang_up" }); }
+  ping() { return this.#send({ type: "ping", nonce: ++this.nonce }); }
+
+  /** Resolves with the next message of `type` (or rejects on an `error` or after timeoutMs). */
+  next(type, timeoutMs = 10000) {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(t);
+        this.removeEventListener(type, onMsg);
+        this.removeEventListener("error", onErr);
+      };
+      const onMsg = (e) => { done(); resolve(e.detail); };
+      const onErr = (e) => { done(); reject(Object.assign(new Error(e.detail.message), { code: e.detail.code })); };
+      const t = setTimeout(() => { done(); reject(new Error(`no ${type} within ${timeoutMs} ms`)); }, timeoutMs);
+      this.addEventListener(type, onMsg);
+      this.addEventListener("error", onErr);
+    });
+  }
+
+  /** Subscribes to one message type; returns an unsubscribe function. */
+  on(type, fn) {
+    const h = (e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  #send(msg) {
+    if (!this.connected) return false;
+    return this.#sendRaw(msg);
+  }
+
+  #sendRaw(msg) {
+    try { this.ws.send(JSON.stringify(msg)); return true; } catch { return false; }
+  }
+
+  #emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  #startHeartbeat(seconds) {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => this.ping(), Math.max(1, seconds) * 1000);
+  }
+
+  #scheduleReconnect() {
+    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    const delay = base / 2 + Math.random() * base / 2;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+}
