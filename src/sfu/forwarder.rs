@@ -47,6 +47,8 @@ struct Entry {
     connected: bool,
     ice_lost_at: Option<Instant>,
     activity: Activity,
+    /// Has packets written since the last `flush`.
+    dirty: bool,
 }
 
 #[derive(Default)]
@@ -64,6 +66,8 @@ pub struct Forwarder {
     by_addr: HashMap<SocketAddr, usize>,
     calls: HashMap<CallId, CallMedia>,
     pending: VecDeque<(usize, PeerEvent)>,
+    /// Listeners with packets written but not yet sent (see `flush`).
+    dirty: Vec<usize>,
     dead: Vec<usize>,
     events: Vec<MediaEvent>,
     next_source: u64,
@@ -84,6 +88,7 @@ impl Forwarder {
             by_addr: HashMap::new(),
             calls: HashMap::new(),
             pending: VecDeque::new(),
+            dirty: Vec::new(),
             dead: Vec::new(),
             events: Vec::new(),
             next_source: 1,
@@ -139,6 +144,7 @@ impl Forwarder {
             connected: false,
             ice_lost_at: None,
             activity: Activity::new(now),
+            dirty: false,
         };
         self.next_source += 1;
         let idx = match self.free.pop() {
@@ -228,7 +234,8 @@ impl Forwarder {
         tracing::info!(call_id = %call, "call media ended");
     }
 
-    /// One datagram from `source`.
+    /// One datagram from `source`. Forwarded audio is queued on the listeners; `flush` sends it,
+    /// so the driver can read a batch of datagrams and pay each listener's send overhead once.
     pub fn handle_datagram(
         &mut self,
         source: SocketAddr,
@@ -258,8 +265,26 @@ impl Forwarder {
         self.settle(now, tx);
     }
 
-    /// Drives every peer whose timer is due, reports levels and silence, drops dead peers.
+    /// Sends what `handle_datagram` queued on listeners.
+    pub fn flush(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        while let Some(idx) = self.dirty.pop() {
+            let Some(e) = self.peers[idx].as_mut() else {
+                continue;
+            };
+            e.dirty = false;
+            // Timestamps the queued packets so str0m releases them.
+            if e.peer.handle_timeout(now).is_err() {
+                self.dead.push(idx);
+            }
+            self.poll(idx, now, tx);
+        }
+        self.settle(now, tx);
+    }
+
+    /// Flushes, drives every peer whose timer is due, reports levels and silence, drops dead
+    /// peers.
     pub fn handle_timeouts(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
+        self.flush(now, tx);
         for idx in 0..self.peers.len() {
             let Some(e) = self.peers[idx].as_mut() else {
                 continue;
@@ -351,7 +376,7 @@ impl Forwarder {
                 continue;
             };
             match ev {
-                PeerEvent::Rtp(rtp) => self.forward(idx, rtp, now, tx),
+                PeerEvent::Rtp(rtp) => self.forward(idx, rtp, now),
                 PeerEvent::Connected => {
                     e.connected = true;
                     e.activity = Activity::new(now);
@@ -379,14 +404,8 @@ impl Forwarder {
         }
     }
 
-    /// Sends one packet from `src` to every slot it is routed to.
-    fn forward(
-        &mut self,
-        src: usize,
-        rtp: RtpIn,
-        now: Instant,
-        tx: &mut impl FnMut(SocketAddr, &[u8]),
-    ) {
+    /// Queues one packet from `src` on every slot it is routed to (`flush` sends them).
+    fn forward(&mut self, src: usize, rtp: RtpIn, now: Instant) {
         self.stats.rtp_in += 1;
         let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
         let Some(e) = self.peers[src].as_mut() else {
@@ -420,11 +439,11 @@ impl Forwarder {
             {
                 continue;
             }
-            if l.peer.handle_timeout(now).is_err() {
-                self.dead.push(listener);
-            }
             self.stats.rtp_forwarded += 1;
-            self.poll(listener, now, tx);
+            if !l.dirty {
+                l.dirty = true;
+                self.dirty.push(listener);
+            }
         }
     }
 
