@@ -4,10 +4,13 @@
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
+use crate::domain::UniversityId;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::media::{self, MediaHandle};
-use crate::pool::{InterpreterPool, MemoryPool};
+use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
+use crate::roster::{self, Roster};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +24,8 @@ pub struct AppState {
     pub pool: Arc<dyn InterpreterPool>,
     /// "memory" or "redis", for status pages.
     pub pool_kind: &'static str,
+    /// Partner universities' names from the seed roster (pages show the id where none is known).
+    pub university_names: Arc<BTreeMap<UniversityId, String>>,
     /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.
     pub media: MediaHandle,
     /// Live calls and the operator queue.
@@ -46,11 +51,15 @@ impl AppState {
             tracing::error!(error = %e, "media loop not started");
             MediaHandle::stopped()
         });
-        Self::with_media(settings, media)
+        Self::with_parts(settings, media, Arc::new(MemoryPool::new()), "memory")
     }
 
-    fn with_media(settings: Settings, media: MediaHandle) -> Self {
-        let pool: Arc<dyn InterpreterPool> = Arc::new(MemoryPool::new());
+    pub fn with_parts(
+        settings: Settings,
+        media: MediaHandle,
+        pool: Arc<dyn InterpreterPool>,
+        pool_kind: &'static str,
+    ) -> Self {
         let c = &settings.calls;
         let limits = Limits {
             create_call: RateLimit::per_minute(c.create_per_minute, c.create_burst),
@@ -69,7 +78,8 @@ impl AppState {
         Self {
             settings: Arc::new(settings),
             pool,
-            pool_kind: "memory",
+            pool_kind,
+            university_names: Arc::default(),
             media,
             calls,
             operators,
@@ -80,14 +90,80 @@ impl AppState {
 
 /// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
 /// the media loop on `media.udp_port`.
+/// Then seeds the pool from `roster.file` when it is set. Redis is connected lazily: the service
+/// starts while Redis is down (`/readyz` says 503 until it is up) and seeds once it answers.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    if !settings.redis.url.is_empty() {
-        anyhow::bail!("redis.url is set, but this build has no Redis pool yet");
-    }
     let media = media::spawn(&settings.media, CancellationToken::new())
         .await
         .context("starting the media loop")?;
-    Ok(AppState::with_media(settings, media))
+    let mut state = if settings.redis.url.is_empty() {
+        AppState::with_parts(settings, media, Arc::new(MemoryPool::new()), "memory")
+    } else {
+        let pool = RedisPool::open(&settings.redis).context("redis pool")?;
+        AppState::with_parts(settings, media, Arc::new(pool), "redis")
+    };
+    seed_roster(&mut state).await?;
+    Ok(state)
+}
+
+/// How often seeding is retried while the pool store is unreachable at start-up.
+const SEED_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checks the whole `roster.file` and upserts it into the pool (idempotent); a missing or invalid
+/// file stops start-up with every problem named. If the pool store is unreachable, seeding goes on
+/// in the background until it succeeds.
+pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
+    let Some(path) = state.settings.roster_path() else {
+        return Ok(());
+    };
+    if !path.exists() {
+        anyhow::bail!(
+            "roster.file = {:?}: no such file (give a path that exists from the working \
+             directory, or set roster.file = \"\" to start without a seed roster)",
+            path.display().to_string()
+        );
+    }
+    let roster = Roster::load(&path, &state.settings.languages.served())?;
+    state.university_names = Arc::new(roster.university_names());
+    match import_logged(state.pool.as_ref(), &roster, &path).await {
+        Ok(()) => Ok(()),
+        Err(PoolError::Unavailable(e)) => {
+            tracing::warn!(error = %e, "pool unreachable at start-up; seeding the roster in the background");
+            let pool = state.pool.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SEED_RETRY).await;
+                    match import_logged(pool.as_ref(), &roster, &path).await {
+                        Err(PoolError::Unavailable(_)) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "seeding the roster failed");
+                            return;
+                        }
+                        Ok(()) => return,
+                    }
+                }
+            });
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
+    }
+}
+
+async fn import_logged(
+    pool: &dyn InterpreterPool,
+    roster: &Roster,
+    path: &std::path::Path,
+) -> Result<(), PoolError> {
+    let summary = roster::import(pool, roster).await?;
+    tracing::info!(
+        file = %path.display(),
+        universities = roster.universities.len(),
+        created = summary.created,
+        updated = summary.updated,
+        unchanged = summary.unchanged,
+        "seed roster loaded"
+    );
+    Ok(())
 }
 
 /// Serves until `shutdown` is cancelled, then finishes in-flight requests.

@@ -3,22 +3,27 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
-//! - [`drivers`]: the media loop (one UDP socket, every WebRTC peer) behind `MediaHandle`.
-//! - [`engine`]: pure decisions: the call state machine, audio routes, SFU forwarding choices.
+//! - [`engine`]: pure decisions: the call state machine, audio routes, SFU forwarding choices,
+//!   dispatch policy; `handle(input, now)` in, actions out.
+//! - [`drivers`]: loops that carry out engines' actions: the media loop, call tasks, dispatcher.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
 //! - [`testkit`]: in-process WebRTC test peers (tests, bots, the load generator).
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
 //! - [`auth`]: tokens, hashes, constant-time comparison.
+//! - [`roster`]: the seed roster file (universities, interpreters) and its import into a pool.
+//! - [`coverage`]: interpreters scheduled per language and hour of the week, and the gaps.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod coverage;
 pub mod domain;
 pub mod drivers;
 pub mod engine;
 pub mod pool;
+pub mod roster;
 pub mod sfu;
 pub mod testkit;

@@ -1,9 +1,12 @@
 //! The `hotline-bridge` command: parses the CLI, loads settings and hands over to the library.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use hotline_bridge::coverage::Coverage;
+use hotline_bridge::roster::{self, Roster};
 use hotline_bridge::{app, auth, config::Settings};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +35,31 @@ enum Command {
         #[arg(long)]
         argon2: bool,
     },
+    /// Show how a roster file covers the week (heat map per language, gaps). Exit status: 0 when
+    /// every core language has the minimum in every hour, 1 when there are gaps, 2 on bad input.
+    Coverage {
+        /// Roster file to read (default: roster.file from the settings).
+        #[arg(long)]
+        roster: Option<PathBuf>,
+        /// Print JSON (168 counts per language, Monday 00:00 UTC first, and the gaps).
+        #[arg(long)]
+        json: bool,
+        /// Interpreters needed in every core-language hour (default: coverage.min_interpreters).
+        #[arg(long)]
+        min: Option<u32>,
+        /// Any instant of the week to check, RFC 3339 (default: now), e.g. 2026-07-01T00:00:00Z.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Validate a roster file and upsert its interpreters into the configured pool (Redis).
+    Import {
+        /// The roster file, e.g. interpreters.toml.
+        file: PathBuf,
+    },
 }
+
+/// Exit status of `coverage` when the roster cannot be read or is invalid (1 means gaps).
+const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -83,7 +110,105 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Coverage {
+            roster,
+            json,
+            min,
+            at,
+        } => {
+            let settings = load()?;
+            match coverage(&settings, roster.as_deref(), json, min, at) {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    eprintln!("hotline-bridge: {e:#}");
+                    Ok(ExitCode::from(EXIT_BAD_INPUT))
+                }
+            }
+        }
+        Command::Import { file } => {
+            let mut settings = load()?;
+            // The import is the only write: do not also seed from roster.file on the way.
+            settings.roster.file = String::new();
+            let rt = tokio::runtime::Runtime::new().context("tokio runtime")?;
+            rt.block_on(import(settings, &file))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn coverage(
+    settings: &Settings,
+    roster: Option<&Path>,
+    json: bool,
+    min: Option<u32>,
+    at: Option<DateTime<Utc>>,
+) -> anyhow::Result<ExitCode> {
+    let path = match roster {
+        Some(p) => p.to_path_buf(),
+        None => settings
+            .roster_path()
+            .context("no roster file: pass --roster FILE or set roster.file")?,
+    };
+    let langs = &settings.languages;
+    let roster = Roster::load(&path, &langs.served())?;
+    let min = min.unwrap_or(settings.coverage.min_interpreters);
+    let report = Coverage::compute(
+        &roster.interpreters,
+        &langs.core,
+        &langs.extended,
+        min,
+        at.unwrap_or_else(Utc::now),
+    )
+    .report();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("printing JSON")?
+        );
+    } else {
+        print!("{}", report.coverage.render_text());
+        println!();
+        if report.covered {
+            println!(
+                "Covered: every core language ({}) has at least {min} interpreter(s) in every hour.",
+                langs.core.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(" ")
+            );
+        } else {
+            println!("Gaps ({}):", report.gaps.len());
+            for g in &report.gaps {
+                println!("  {}", g.text);
+            }
+        }
+    }
+    Ok(if report.covered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn import(settings: Settings, file: &Path) -> anyhow::Result<()> {
+    let roster = Roster::load(file, &settings.languages.served())?;
+    println!(
+        "{}: valid: {} universities, {} interpreters",
+        file.display(),
+        roster.universities.len(),
+        roster.interpreters.len()
+    );
+    let state = app::build_state(settings).await?;
+    if state.pool_kind == "memory" {
+        println!(
+            "redis.url is not set, so the pool is this process's memory: only validated, nothing \
+             stored. Set HOTLINE__REDIS__URL to import into Redis."
+        );
+        return Ok(());
+    }
+    let s = roster::import(state.pool.as_ref(), &roster).await?;
+    println!(
+        "imported into the {} pool: {} created, {} updated, {} unchanged",
+        state.pool_kind, s.created, s.updated, s.unchanged
+    );
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

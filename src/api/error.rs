@@ -120,6 +120,23 @@ impl From<crate::pool::PoolError> for ApiError {
     }
 }
 
+/// Gives the body-limit layer's plain-text 413 (sent before any handler runs) our JSON shape.
+pub async fn payload_too_large_as_json(res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "request body too large",
+        )
+        .into_response();
+    }
+    res
+}
+
 /// JSON body extractor whose rejections are `ApiError`s in our format.
 pub struct JsonBody<T>(pub T);
 

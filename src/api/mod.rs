@@ -2,16 +2,20 @@
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
 pub mod calls;
+mod catalog;
 mod error;
 mod health;
 pub mod limit;
 pub mod messages;
+mod openapi;
 pub mod operator;
 mod pages;
 pub mod session;
+mod university;
 pub mod ws;
 
 pub use error::{ApiError, JsonBody};
+pub use openapi::ApiDoc;
 
 use crate::app::AppState;
 use axum::Router;
@@ -25,8 +29,14 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::routes())
         .merge(operator::routes())
         .merge(ws::routes())
+        .merge(catalog::routes())
+        .merge(university::routes())
+        .merge(openapi::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(
+            error::payload_too_large_as_json,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

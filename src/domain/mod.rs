@@ -1,11 +1,13 @@
 //! Domain nouns shared by every ring: typed ids, languages, interpreter profiles and their weekly
 //! schedules. Plain data with parsing and validation; no I/O.
 
+mod draft;
 mod ids;
 mod interpreter;
 mod language;
 mod schedule;
 
+pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};

@@ -3,6 +3,7 @@
 //! sockets, no clock: time is passed in as `Millis` and results are returned as values.
 
 pub mod call;
+pub mod dispatch;
 pub mod forward;
 pub mod ice_servers;
 pub mod routes;

@@ -9,7 +9,6 @@ use std::sync::{Mutex, MutexGuard};
 
 /// Events kept for `recent_events`; older ones are dropped.
 const EVENTS_KEPT: usize = 10_000;
-const DAY_MS: Millis = 86_400_000;
 
 #[derive(Debug, Clone)]
 struct Live {
@@ -70,11 +69,19 @@ impl Live {
     }
 }
 
+/// An offer, where it stands, and when it ended (`None` while pending or accepted).
+#[derive(Debug, Clone)]
+struct OfferEntry {
+    offer: Offer,
+    state: OfferState,
+    ended: Option<Millis>,
+}
+
 #[derive(Default)]
 struct Inner {
     profiles: BTreeMap<InterpreterId, InterpreterProfile>,
     live: HashMap<InterpreterId, Live>,
-    offers: HashMap<OfferId, (Offer, OfferState)>,
+    offers: HashMap<OfferId, OfferEntry>,
     events: VecDeque<PoolEvent>,
 }
 
@@ -100,6 +107,26 @@ impl Inner {
         self.live
             .get_mut(id)
             .ok_or_else(|| PoolError::UnknownInterpreter(id.clone()))
+    }
+
+    fn known_offer(&self, id: &OfferId) -> Result<(Offer, OfferState), PoolError> {
+        self.offers
+            .get(id)
+            .map(|e| (e.offer.clone(), e.state))
+            .ok_or_else(|| PoolError::UnknownOffer(id.clone()))
+    }
+
+    /// Moves an offer to `state`; ended states are stamped so `sweep` can forget them later.
+    fn set_offer(&mut self, offer: Offer, state: OfferState, now: Millis) {
+        let ended = (!matches!(state, OfferState::Pending | OfferState::Accepted)).then_some(now);
+        self.offers.insert(
+            offer.id.clone(),
+            OfferEntry {
+                offer,
+                state,
+                ended,
+            },
+        );
     }
 }
 
@@ -200,8 +227,8 @@ impl InterpreterPool for MemoryPool {
 
     async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
         let mut g = self.lock();
-        if let Some((offer, _)) = g.offers.get(&req.offer_id) {
-            return Ok(Some(offer.clone()));
+        if let Some(e) = g.offers.get(&req.offer_id) {
+            return Ok(Some(e.offer.clone()));
         }
         let chosen = req.candidates.iter().find(|id| {
             let speaks = g
@@ -231,8 +258,7 @@ impl InterpreterPool for MemoryPool {
         live.status = Status::Offered;
         live.offer = Some(offer.id.clone());
         live.call = Some(offer.call_id.clone());
-        g.offers
-            .insert(offer.id.clone(), (offer.clone(), OfferState::Pending));
+        g.set_offer(offer.clone(), OfferState::Pending, req.now);
         Ok(Some(offer))
     }
 
@@ -244,11 +270,7 @@ impl InterpreterPool for MemoryPool {
         now: Millis,
     ) -> Result<OfferState, PoolError> {
         let mut g = self.lock();
-        let (o, state) = g
-            .offers
-            .get(offer)
-            .cloned()
-            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        let (o, state) = g.known_offer(offer)?;
         if &o.interpreter != by {
             return Err(PoolError::NotYours(offer.clone()));
         }
@@ -264,14 +286,14 @@ impl InterpreterPool for MemoryPool {
                     live.calls_today = 0;
                 }
                 live.calls_today += 1;
-                g.offers.insert(offer.clone(), (o, OfferState::Accepted));
+                g.set_offer(o, OfferState::Accepted, now);
                 Ok(OfferState::Accepted)
             }
             (OfferState::Pending, false) => {
                 let live = g.live_mut(by)?;
                 live.free();
                 live.missed = 0;
-                g.offers.insert(offer.clone(), (o, OfferState::Declined));
+                g.set_offer(o, OfferState::Declined, now);
                 Ok(OfferState::Declined)
             }
             (OfferState::Accepted, true) => Ok(OfferState::Accepted),
@@ -284,18 +306,14 @@ impl InterpreterPool for MemoryPool {
         }
     }
 
-    async fn cancel(&self, offer: &OfferId, _now: Millis) -> Result<OfferState, PoolError> {
+    async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError> {
         let mut g = self.lock();
-        let (o, state) = g
-            .offers
-            .get(offer)
-            .cloned()
-            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        let (o, state) = g.known_offer(offer)?;
         if state != OfferState::Pending {
             return Ok(state);
         }
         g.live_mut(&o.interpreter)?.free();
-        g.offers.insert(offer.clone(), (o, OfferState::Cancelled));
+        g.set_offer(o, OfferState::Cancelled, now);
         Ok(OfferState::Cancelled)
     }
 
@@ -306,11 +324,7 @@ impl InterpreterPool for MemoryPool {
         wrap_up_ms: u64,
     ) -> Result<OfferState, PoolError> {
         let mut g = self.lock();
-        let (o, state) = g
-            .offers
-            .get(offer)
-            .cloned()
-            .ok_or_else(|| PoolError::UnknownOffer(offer.clone()))?;
+        let (o, state) = g.known_offer(offer)?;
         if !matches!(state, OfferState::Pending | OfferState::Accepted) {
             return Ok(state);
         }
@@ -318,18 +332,20 @@ impl InterpreterPool for MemoryPool {
             live.free();
             live.idle_since = now.saturating_add(wrap_up_ms);
         }
-        g.offers.insert(offer.clone(), (o, OfferState::Released));
+        g.set_offer(o, OfferState::Released, now);
         Ok(OfferState::Released)
     }
 
     async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
         let mut g = self.lock();
-        let due: Vec<Offer> = g
+        let mut due: Vec<Offer> = g
             .offers
             .values()
-            .filter(|(o, s)| *s == OfferState::Pending && o.deadline <= now)
-            .map(|(o, _)| o.clone())
+            .filter(|e| e.state == OfferState::Pending && e.offer.deadline <= now)
+            .map(|e| e.offer.clone())
             .collect();
+        // Oldest deadline first, as the Redis pool reads its deadline set.
+        due.sort_by(|a, b| (a.deadline, &a.id).cmp(&(b.deadline, &b.id)));
         let mut out = Vec::with_capacity(due.len());
         for o in due {
             let mut paused = false;
@@ -341,15 +357,22 @@ impl InterpreterPool for MemoryPool {
                     paused = true;
                 }
             }
-            g.offers
-                .insert(o.id.clone(), (o.clone(), OfferState::Expired));
+            g.set_offer(o.clone(), OfferState::Expired, now);
             out.push(Expired { offer: o, paused });
         }
+        g.offers.retain(|_, e| {
+            e.ended
+                .is_none_or(|t| t.saturating_add(ENDED_OFFER_KEPT_MS) > now)
+        });
         Ok(out)
     }
 
     async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError> {
-        Ok(self.lock().offers.get(offer).cloned())
+        Ok(self
+            .lock()
+            .offers
+            .get(offer)
+            .map(|e| (e.offer.clone(), e.state)))
     }
 
     async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {
@@ -365,5 +388,64 @@ impl InterpreterPool for MemoryPool {
         let g = self.lock();
         let skip = g.events.len().saturating_sub(limit);
         Ok(g.events.iter().skip(skip).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LanguageSkill, Level, TimeZoneName, UniversityId, WeeklySchedule};
+
+    const T0: Millis = 1_750_000_000_000;
+
+    fn profile(id: &InterpreterId, lang: Language) -> InterpreterProfile {
+        InterpreterProfile {
+            id: id.clone(),
+            university: UniversityId::parse("u").expect("id"),
+            name: "Ana".into(),
+            languages: vec![LanguageSkill {
+                language: lang,
+                level: Level::Native,
+            }],
+            schedule: WeeklySchedule {
+                timezone: TimeZoneName::parse("UTC").expect("tz"),
+                shifts: Vec::new(),
+            },
+            token_sha256: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn ended_offers_are_forgotten_a_day_after_they_end() {
+        let pool = MemoryPool::new();
+        let id = InterpreterId::parse("a").expect("id");
+        let pt = Language::parse("pt").expect("lang");
+        pool.upsert(&profile(&id, pt)).await.expect("upsert");
+        pool.set_availability(&id, Availability::Available, T0)
+            .await
+            .expect("available");
+        let offer_id = OfferId::parse("o1").expect("id");
+        let req = ClaimRequest {
+            offer_id: offer_id.clone(),
+            call_id: CallId::parse("c1").expect("id"),
+            language: pt,
+            candidates: vec![id.clone()],
+            now: T0,
+            deadline: T0 + 15_000,
+            presence_ttl_ms: 15_000,
+        };
+        pool.claim(&req).await.expect("claim").expect("offer");
+        pool.respond(&offer_id, &id, false, T0 + 1)
+            .await
+            .expect("decline");
+
+        pool.sweep(T0 + ENDED_OFFER_KEPT_MS, 2)
+            .await
+            .expect("sweep");
+        assert!(pool.offer(&offer_id).await.expect("offer").is_some());
+        pool.sweep(T0 + 1 + ENDED_OFFER_KEPT_MS, 2)
+            .await
+            .expect("sweep");
+        assert_eq!(pool.offer(&offer_id).await.expect("offer"), None);
     }
 }

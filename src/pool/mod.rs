@@ -15,13 +15,23 @@
 //! - `sweep` expires offers past their deadline; after `max_missed` consecutive expiries an
 //!   interpreter is paused instead of made available again.
 
+pub mod keys;
 mod memory;
+mod redis;
+mod redis_codec;
 
+pub use self::redis::RedisPool;
 pub use memory::MemoryPool;
 
 use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, OfferId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+/// One UTC day; `calls_today` counts per day number `now / DAY_MS`.
+pub const DAY_MS: Millis = 86_400_000;
+/// How long an ended offer is remembered (idempotent repeats, `offer` look-ups). `MemoryPool`
+/// forgets older ones in `sweep`; `RedisPool` gives an ended offer's key this lifetime.
+pub const ENDED_OFFER_KEPT_MS: Millis = DAY_MS;
 
 /// An interpreter's live status. `WrapUp` is reported while a released interpreter's wrap-up time
 /// runs; it becomes `Available` by itself when that time has passed.

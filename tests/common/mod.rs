@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod media;
+pub mod redis;
+pub mod universities;
 
 use hotline_bridge::app::{self, AppState};
 use hotline_bridge::config::Settings;

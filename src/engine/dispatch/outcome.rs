@@ -1,0 +1,259 @@
+//! How offers and requests end: accepts (withdrawing parallel losers), declines and expiries
+//! (moving on), cancellations, call ends and wrap-up, a lost interpreter's replacement, and the
+//! timer (escalation, sweeps, wrap-up ends).
+
+use super::request::{LiveOffer, Request};
+use super::types::{Escalation, NewRequest, Phase, ProgressEvent, RequestState};
+use super::{Action, DispatchError, Dispatcher, SWEEP_GRACE_MS};
+use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
+use crate::pool::OfferState;
+
+impl Dispatcher {
+    pub(super) fn on_offer_ended(
+        &mut self,
+        offer: &OfferId,
+        state: OfferState,
+        paused: bool,
+        now: Millis,
+    ) -> Result<(), DispatchError> {
+        if state == OfferState::Pending {
+            return Err(DispatchError::NotEnded(offer.clone()));
+        }
+        if let Some(who) = self.orphans.remove(offer) {
+            if state == OfferState::Accepted {
+                self.release(offer.clone(), who);
+            }
+            return Ok(());
+        }
+        let Some(call) = self.offer_calls.remove(offer) else {
+            return Ok(()); // another node's offer
+        };
+        let Some(r) = self.requests.get_mut(&call) else {
+            return Ok(());
+        };
+        let Some(idx) = r.offers.iter().position(|o| &o.id == offer) else {
+            return Ok(());
+        };
+        let live = r.offers.remove(idx);
+        let language = r.language;
+        let Some(who) = live.interpreter else {
+            // An end reported before its claim result: the driver broke the protocol. Make sure
+            // nobody stays held by it, then look for someone else.
+            if state == OfferState::Accepted {
+                self.release(offer.clone(), None);
+            }
+            self.retry(&call);
+            return Ok(());
+        };
+        match state {
+            OfferState::Accepted => self.accepted(&call, offer.clone(), who, now),
+            OfferState::Declined => {
+                self.notify(
+                    &call,
+                    language,
+                    ProgressEvent::Declined {
+                        interpreter: who.clone(),
+                    },
+                );
+                self.freed(&who);
+                self.retry(&call);
+            }
+            _ => {
+                // Expired by a sweep, or withdrawn after the grace: either way unanswered in time.
+                self.notify(
+                    &call,
+                    language,
+                    ProgressEvent::TimedOut {
+                        interpreter: who.clone(),
+                        paused,
+                    },
+                );
+                if !paused {
+                    self.freed(&who);
+                }
+                self.retry(&call);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn accepted(
+        &mut self,
+        call: &CallId,
+        offer: OfferId,
+        who: InterpreterId,
+        now: Millis,
+    ) {
+        let Some(r) = self.requests.get_mut(call) else {
+            return;
+        };
+        r.state = RequestState::Accepted;
+        r.accepted = Some((offer.clone(), who.clone()));
+        r.position = None;
+        r.escalate_at = None;
+        let language = r.language;
+        let waited_ms = now.saturating_sub(r.requested_at);
+        let relay = match r.phase {
+            Phase::Relay { language } => Some(language),
+            _ => None,
+        };
+        let others: Vec<LiveOffer> = r.offers.drain(..).collect();
+        self.notify(
+            call,
+            language,
+            ProgressEvent::Accepted {
+                name: self
+                    .profiles
+                    .get(&who)
+                    .map_or_else(|| who.to_string(), |p| p.name.clone()),
+                interpreter: who,
+                offer,
+                waited_ms,
+                relay,
+            },
+        );
+        for o in others {
+            self.withdraw(call, language, o);
+        }
+    }
+
+    pub(super) fn withdraw(&mut self, call: &CallId, language: Language, o: LiveOffer) {
+        self.offer_calls.remove(&o.id);
+        self.orphans.insert(o.id.clone(), o.interpreter.clone());
+        if let Some(interpreter) = o.interpreter {
+            self.actions.push_back(Action::Cancel(o.id.clone()));
+            self.notify(
+                call,
+                language,
+                ProgressEvent::Withdrawn {
+                    interpreter,
+                    offer: o.id,
+                },
+            );
+        }
+        // A claim still in flight is cancelled when its result arrives.
+    }
+
+    pub(super) fn release(&mut self, offer: OfferId, who: Option<InterpreterId>) {
+        let wrap_up_ms = self.policy.wrap_up_ms;
+        self.actions
+            .push_back(Action::Release { offer, wrap_up_ms });
+        if let Some(who) = who {
+            self.wrap_ups
+                .entry(self.now.saturating_add(wrap_up_ms))
+                .or_default()
+                .push(who);
+        }
+    }
+
+    /// Ends a request: withdraws its offers or releases its interpreter.
+    pub(super) fn end(&mut self, call: &CallId, tell: bool) -> Option<Language> {
+        let r = self.requests.remove(call)?;
+        let language = r.language;
+        for o in r.offers {
+            self.withdraw(call, language, o);
+        }
+        if let Some((offer, who)) = r.accepted {
+            self.release(offer, Some(who));
+        }
+        if tell {
+            self.notify(call, language, ProgressEvent::Cancelled);
+        }
+        self.update_positions(language);
+        Some(language)
+    }
+
+    pub(super) fn on_cancel(&mut self, call: &CallId, _now: Millis) -> Result<(), DispatchError> {
+        self.end(call, true)
+            .map(|_| ())
+            .ok_or_else(|| DispatchError::NoRequest(call.clone()))
+    }
+
+    pub(super) fn on_call_ended(&mut self, call: &CallId, _now: Millis) {
+        let searching = self
+            .requests
+            .get(call)
+            .is_some_and(|r| r.state != RequestState::Accepted);
+        self.end(call, searching);
+    }
+
+    pub(super) fn on_lost(&mut self, call: &CallId, now: Millis) -> Result<(), DispatchError> {
+        let r = self
+            .requests
+            .get_mut(call)
+            .ok_or_else(|| DispatchError::NoRequest(call.clone()))?;
+        let Some((offer, lost)) = r.accepted.take() else {
+            return Err(DispatchError::NoInterpreter(call.clone()));
+        };
+        let (language, priority) = (r.language, r.priority.saturating_add(1));
+        self.requests.remove(call);
+        self.release(offer, Some(lost.clone()));
+        self.next_seq += 1;
+        let mut req = Request::new(
+            NewRequest {
+                call: call.clone(),
+                language,
+                priority,
+            },
+            now,
+            self.next_seq,
+            self.policy.escalate_after_ms,
+        );
+        req.tried.insert(lost.clone());
+        req.attempts = 1;
+        self.requests.insert(call.clone(), req);
+        self.notify(call, language, ProgressEvent::ReplacementRequested { lost });
+        self.need_snapshot.insert(language);
+        Ok(())
+    }
+
+    pub(super) fn on_timer(&mut self, now: Millis) {
+        let mut escalate = Vec::new();
+        let mut sweep = false;
+        let mut withdraw = Vec::new();
+        for r in self.requests.values_mut() {
+            if r.escalate_at.is_some_and(|e| e <= now) {
+                r.escalate_at = None;
+                if r.phase == Phase::Direct {
+                    r.phase = Phase::OffShift;
+                    r.tried.clear();
+                    escalate.push((r.call.clone(), r.language));
+                }
+            }
+            for o in r.offers.iter_mut().filter(|o| o.interpreter.is_some()) {
+                if o.deadline <= now && !o.sweep_asked {
+                    o.sweep_asked = true;
+                    sweep = true;
+                }
+                if o.deadline.saturating_add(SWEEP_GRACE_MS) <= now && !o.withdrawn {
+                    o.withdrawn = true;
+                    withdraw.push(o.id.clone());
+                }
+            }
+        }
+        for (call, language) in escalate {
+            self.notify(
+                &call,
+                language,
+                ProgressEvent::Escalated {
+                    to: Escalation::OffShift,
+                    operator_language: None,
+                },
+            );
+            self.need_snapshot.insert(language);
+        }
+        if sweep {
+            self.actions.push_back(Action::Sweep {
+                max_missed: self.policy.max_missed,
+            });
+        }
+        // The offer stays live until `cancel` says how it ended (expired, or cancelled now).
+        self.actions
+            .extend(withdraw.into_iter().map(Action::Cancel));
+        let later = self.wrap_ups.split_off(&now.saturating_add(1));
+        let due = std::mem::replace(&mut self.wrap_ups, later);
+        for who in due.into_values().flatten() {
+            self.freed(&who);
+        }
+    }
+}

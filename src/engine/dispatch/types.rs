@@ -1,0 +1,242 @@
+//! The dispatch engine's vocabulary: its policy, what goes in (`Input`), what comes out (`Action`)
+//! and the progress events shown on the operator's console. Plain data, no behaviour beyond
+//! conversion from settings.
+
+use crate::config::DispatchSettings;
+use crate::domain::{CallId, InterpreterId, Language, Level, Millis, OfferId, UniversityId};
+use crate::pool::{ClaimRequest, InterpreterState, Offer, OfferState};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `WakeAt` value when nothing is scheduled.
+pub const NEVER: Millis = Millis::MAX;
+
+/// The dispatch settings in the units the engine computes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub ring_timeout_ms: u64,
+    /// How many candidates ring at once for one request (1 = sequential).
+    pub parallel_offers: usize,
+    pub escalate_after_ms: u64,
+    /// Consecutive missed offers before the pool's sweep pauses an interpreter.
+    pub max_missed: u32,
+    pub wrap_up_ms: u64,
+    pub presence_ttl_ms: u64,
+    /// Caller language → relay language an operator may speak (e.g. pt → en).
+    pub relay: BTreeMap<Language, Language>,
+}
+
+impl Policy {
+    pub fn from_settings(d: &DispatchSettings) -> Self {
+        Self {
+            ring_timeout_ms: d.ring_timeout_s.saturating_mul(1000),
+            parallel_offers: usize::try_from(d.parallel_offers.max(1)).unwrap_or(1),
+            escalate_after_ms: d.escalate_after_s.saturating_mul(1000),
+            max_missed: d.max_missed_offers,
+            wrap_up_ms: d.wrap_up_s.saturating_mul(1000),
+            presence_ttl_ms: d.presence_ttl_s.saturating_mul(1000),
+            relay: d.relay.clone(),
+        }
+    }
+}
+
+/// An operator's (or pre-dispatch's) request for an interpreter on one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub call: CallId,
+    pub language: Language,
+    /// Higher is served first from the waiting queue; equal priorities are served oldest first.
+    pub priority: u8,
+}
+
+/// Everything the engine reacts to. `now` comes with each `handle` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Request(NewRequest),
+    /// The operator cancels the search, or removes the interpreter who joined.
+    Cancel {
+        call: CallId,
+    },
+    /// Answer to `Action::Snapshot`: the pool's `states_for(language)` at `now`.
+    Snapshot {
+        language: Language,
+        states: Vec<InterpreterState>,
+    },
+    /// Answer to `Action::Claim`: the offer made, or `None` when no candidate was eligible (a pool
+    /// error is reported as `None` too: the request waits and is retried on the next event).
+    Claimed {
+        offer: OfferId,
+        result: Option<Offer>,
+    },
+    /// How an offer ended: from `respond` (accepted/declined), `sweep` (expired, `paused` when the
+    /// miss paused the interpreter) or the answer to `Action::Cancel`.
+    OfferEnded {
+        offer: OfferId,
+        state: OfferState,
+        paused: bool,
+    },
+    /// An interpreter set themselves available (or came back from a pause).
+    InterpreterAvailable {
+        interpreter: InterpreterId,
+    },
+    /// The joined interpreter's connection dropped mid-call: a replacement is sought.
+    InterpreterLost {
+        call: CallId,
+    },
+    /// The call is over: a joined interpreter goes to wrap-up, a search stops.
+    CallEnded {
+        call: CallId,
+    },
+    /// `WakeAt` was reached.
+    Timer,
+}
+
+/// What the engine asks its driver to do, in order. `WakeAt` comes last, when nothing else is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Read `states_for(language)` and hand it back as `Input::Snapshot`.
+    Snapshot(Language),
+    /// Claim the first eligible of the ordered candidates; answer with `Input::Claimed`.
+    Claim(ClaimRequest),
+    /// Withdraw an offer; answer with `Input::OfferEnded` carrying the state `cancel` returned.
+    Cancel(OfferId),
+    /// End an accepted offer: the interpreter goes to wrap-up for `wrap_up_ms`.
+    Release { offer: OfferId, wrap_up_ms: u64 },
+    /// An offer's deadline passed: run the pool's sweep, answer each expiry with `OfferEnded`.
+    Sweep { max_missed: u32 },
+    /// Tell the operator's console (and the audit stream) how the request is going.
+    Notify(Progress),
+    /// Nothing more to do until this instant (`NEVER` when nothing is scheduled): call
+    /// `handle(Input::Timer, t)` then.
+    WakeAt(Millis),
+}
+
+/// One progress event for one call's interpretation request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub call: CallId,
+    pub language: Language,
+    pub at: Millis,
+    #[serde(flatten)]
+    pub event: ProgressEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ProgressEvent {
+    Ringing {
+        interpreter: InterpreterId,
+        name: String,
+        /// `None` only if the profile vanished from the directory since the claim.
+        university: Option<UniversityId>,
+        level: Option<Level>,
+        offer: OfferId,
+        since: Millis,
+    },
+    Declined {
+        interpreter: InterpreterId,
+    },
+    TimedOut {
+        interpreter: InterpreterId,
+        /// The miss paused the interpreter (`max_missed` in a row).
+        paused: bool,
+    },
+    /// Another candidate is being tried after a decline, timeout or lost interpreter.
+    RingingNext,
+    /// Nobody free: the request waits; 1 = served next.
+    Waiting {
+        position: usize,
+    },
+    Escalated {
+        to: Escalation,
+        /// The operator must speak this language for the interpretation to work (relay).
+        operator_language: Option<Language>,
+    },
+    Accepted {
+        interpreter: InterpreterId,
+        name: String,
+        offer: OfferId,
+        /// Time to interpreter: from the request to the accept.
+        waited_ms: u64,
+        relay: Option<Language>,
+    },
+    /// A parallel offer that lost to another accept, taken back from the interpreter's console.
+    Withdrawn {
+        interpreter: InterpreterId,
+        offer: OfferId,
+    },
+    Failed {
+        reason: FailReason,
+    },
+    Cancelled,
+    /// The joined interpreter dropped; a replacement is being sought (cancellable).
+    ReplacementRequested {
+        lost: InterpreterId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Escalation {
+    /// Present interpreters outside their shift are now candidates too.
+    OffShift,
+    /// Relay through another language; interpreters who also speak it are tried first.
+    Relay { language: Language },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// No interpreter in the pool speaks the language at all.
+    NoInterpreterForLanguage,
+}
+
+/// Where a request stands. Escalation is a separate axis (`Phase`): an escalated request is still
+/// searching, ringing or queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Claims are in flight.
+    Searching,
+    Ringing,
+    Queued,
+    Accepted,
+}
+
+/// How wide the candidate net is cast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "phase")]
+pub enum Phase {
+    /// On-shift interpreters only.
+    Direct,
+    /// Present interpreters on or off shift.
+    OffShift,
+    /// As `OffShift`, preferring interpreters who also speak the relay language.
+    Relay { language: Language },
+}
+
+/// A read-only view of one request, for consoles and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestView {
+    pub call: CallId,
+    pub language: Language,
+    pub state: RequestState,
+    pub phase: Phase,
+    pub requested_at: Millis,
+    pub queue_position: Option<usize>,
+    pub tried: usize,
+    pub ringing: Vec<InterpreterId>,
+    pub interpreter: Option<InterpreterId>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DispatchError {
+    #[error("call {0} already has an interpretation request")]
+    AlreadyRequested(CallId),
+    #[error("call {0} has no interpretation request")]
+    NoRequest(CallId),
+    #[error("call {0} has no joined interpreter to replace")]
+    NoInterpreter(CallId),
+    #[error("offer {0}: a pending offer has not ended")]
+    NotEnded(OfferId),
+}

@@ -1,0 +1,101 @@
+//! Every Redis key of the pool, in one place. Builds names only; never talks to Redis.
+//!
+//! All keys start with `{<prefix>}:`, one hash tag, so every key of a pool lives in one Cluster
+//! slot and every multi-key script is Cluster-safe. Scripts get the tagged base (`{hb}:`) as
+//! `ARGV[1]` and build the per-interpreter, per-language and per-offer names themselves; `KEYS[1]`
+//! is always a fixed key of the same slot, so a Cluster client routes the script to that slot.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{p}:ids` | SET | every interpreter id in the pool |
+//! | `{p}:interp:<id>` | HASH | one interpreter: `profile` (JSON, without token), `token` (SHA-256 hex, absent = none), `langs` (comma-separated codes, the profile's languages), `status` (`offline`/`available`/`offered`/`busy`/`paused`; wrap-up is `available` with `idle_since` in the future), `last_seen`, `idle_since` (Unix ms), `offer`, `call` (absent = none), `missed` (consecutive expiries), `calls_today`, `calls_day` (the UTC day number `calls_today` counts) |
+//! | `{p}:lang:<ll>` | SET | ids of interpreters who speak language `ll` (`states_for`) |
+//! | `{p}:idle:<ll>` | ZSET | ids of interpreters who speak `ll` and whose status is `available`, scored by `idle_since` (a future score = in wrap-up); `claim` checks eligibility here |
+//! | `{p}:offer:<offer_id>` | HASH | one offer: `call`, `interp`, `lang`, `created`, `deadline`, `state` (`pending`/`accepted`/`declined`/`expired`/`cancelled`/`released`), `ended` (Unix ms, once ended); an ended offer's key expires after [`ENDED_OFFER_KEPT_MS`] |
+//! | `{p}:deadlines` | ZSET | ids of pending offers, scored by deadline (`sweep` reads it) |
+//! | `{p}:events` | STREAM | audit events, fields `kind`, `at`, `call_id`, `interpreter_id`, `language`, `offer_id`, `detail` (absent = none), trimmed to about [`EVENTS_KEPT`] entries |
+//!
+//! Invariants the scripts keep: an interpreter is in `idle:<ll>` exactly when its status is
+//! `available` and it speaks `ll`; an offer is in `deadlines` exactly while it is pending; an
+//! interpreter's `offer` names its one live (pending or accepted) offer.
+
+use crate::domain::{InterpreterId, Language, OfferId};
+
+pub use super::ENDED_OFFER_KEPT_MS;
+
+/// Approximate length of the events stream (`XADD … MAXLEN ~`).
+pub const EVENTS_KEPT: usize = 100_000;
+
+/// Key names of one pool (one prefix).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    base: String,
+}
+
+impl Keys {
+    /// `prefix` comes from `redis.key_prefix` (validated: letters, digits, `-`, `_`, `:`).
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            base: format!("{{{prefix}}}:"),
+        }
+    }
+
+    /// `{prefix}:`, handed to every script as `ARGV[1]`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn ids(&self) -> String {
+        format!("{}ids", self.base)
+    }
+
+    pub fn interpreter(&self, id: &InterpreterId) -> String {
+        format!("{}interp:{id}", self.base)
+    }
+
+    pub fn speakers(&self, language: Language) -> String {
+        format!("{}lang:{language}", self.base)
+    }
+
+    pub fn idle(&self, language: Language) -> String {
+        format!("{}idle:{language}", self.base)
+    }
+
+    pub fn offer(&self, id: &OfferId) -> String {
+        format!("{}offer:{id}", self.base)
+    }
+
+    pub fn deadlines(&self) -> String {
+        format!("{}deadlines", self.base)
+    }
+
+    pub fn events(&self) -> String {
+        format!("{}events", self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_carries_the_one_hash_tag() {
+        let k = Keys::new("hb");
+        let id = InterpreterId::parse("bfsu-pt-01").expect("id");
+        let offer = OfferId::parse("o1").expect("id");
+        let pt = Language::parse("pt").expect("lang");
+        for key in [
+            k.ids(),
+            k.interpreter(&id),
+            k.speakers(pt),
+            k.idle(pt),
+            k.offer(&offer),
+            k.deadlines(),
+            k.events(),
+        ] {
+            assert!(key.starts_with("{hb}:"), "{key}");
+        }
+        assert_eq!(k.idle(pt), "{hb}:idle:pt");
+        assert_eq!(k.interpreter(&id), "{hb}:interp:bfsu-pt-01");
+    }
+}

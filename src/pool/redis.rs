@@ -1,0 +1,499 @@
+//! `RedisPool`: the pool in Redis, shared by every node. Each offer transition is one Lua script
+//! (`scripts/*.lua`, keys in `keys.rs`); this file only sends commands, bounds them in time and
+//! reads the answers (`redis_codec.rs`). It never decides anything a script should decide.
+//!
+//! Connection: one redis-rs `ConnectionManager` (multiplexed, reconnects by itself), created lazily
+//! so the service starts while Redis is down. Every operation is bounded by
+//! `connection_timeout_ms + response_timeout_ms`; past that, or on any connection error, it
+//! returns `PoolError::Unavailable` (the scripts are idempotent, so a caller may simply repeat).
+
+use super::keys::{Keys, ENDED_OFFER_KEPT_MS, EVENTS_KEPT};
+use super::redis_codec::{self as codec, Hash};
+use super::*;
+use crate::config::RedisSettings;
+use crate::domain::Millis;
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{ErrorKind, RedisError, Script};
+use std::future::Future;
+use std::time::Duration;
+
+/// Reconnect attempts per failed connection before pending commands fail (the next command
+/// starts a new round), and the back-off between attempts.
+const RECONNECT_RETRIES: usize = 2;
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(1000);
+/// Offers one `sweep` script expires at most; `sweep` repeats until the backlog is done.
+const SWEEP_BATCH: usize = 500;
+
+/// A script: the shared prelude, then the transition.
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/lib.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
+struct Scripts {
+    upsert: Script,
+    remove: Script,
+    heartbeat: Script,
+    availability: Script,
+    claim: Script,
+    respond: Script,
+    cancel: Script,
+    release: Script,
+    sweep: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            upsert: script!("upsert.lua"),
+            remove: script!("remove.lua"),
+            heartbeat: script!("heartbeat.lua"),
+            availability: script!("availability.lua"),
+            claim: script!("claim.lua"),
+            respond: script!("respond.lua"),
+            cancel: script!("cancel.lua"),
+            release: script!("release.lua"),
+            sweep: script!("sweep.lua"),
+        }
+    }
+}
+
+pub struct RedisPool {
+    conn: ConnectionManager,
+    keys: Keys,
+    scripts: Scripts,
+    /// Hard bound on one operation, however many round trips it takes.
+    op_timeout: Duration,
+    /// `host:port` (never the URL, which may hold a password), for error messages.
+    target: String,
+}
+
+impl RedisPool {
+    /// A pool over `settings.url` with its timeouts. Does not connect: the first operation does,
+    /// so this succeeds while Redis is down. Call it inside a Tokio runtime.
+    pub fn open(settings: &RedisSettings) -> Result<Self, PoolError> {
+        let client = ::redis::Client::open(settings.url.as_str())
+            .map_err(|e| PoolError::Unavailable(format!("redis.url is not usable: {e}")))?;
+        let target = client.get_connection_info().addr().to_string();
+        let connect = Duration::from_millis(settings.connection_timeout_ms);
+        let respond = Duration::from_millis(settings.response_timeout_ms);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect))
+            .set_response_timeout(Some(respond))
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| PoolError::Unavailable(format!("redis at {target}: {e}")))?;
+        Ok(Self {
+            conn,
+            keys: Keys::new(&settings.key_prefix),
+            scripts: Scripts::new(),
+            op_timeout: connect + respond,
+            target,
+        })
+    }
+
+    /// The longest any operation takes before it gives up with `Unavailable`.
+    pub fn op_timeout(&self) -> Duration {
+        self.op_timeout
+    }
+
+    /// Runs one operation (`what` names it in errors) within the time bound.
+    async fn run<T>(
+        &self,
+        what: &str,
+        op: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, PoolError> {
+        match tokio::time::timeout(self.op_timeout, op).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.error(what, e)),
+            Err(_) => Err(PoolError::Unavailable(format!(
+                "redis at {}: no answer to {what} within {} ms",
+                self.target,
+                self.op_timeout.as_millis()
+            ))),
+        }
+    }
+
+    fn error(&self, what: &str, e: RedisError) -> PoolError {
+        match e.kind() {
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => {
+                PoolError::Corrupt(format!("{what}: {e}"))
+            }
+            _ => PoolError::Unavailable(format!("redis at {}: {what}: {e}", self.target)),
+        }
+    }
+
+    async fn hash(&self, what: &str, key: String) -> Result<Hash, PoolError> {
+        let mut c = self.conn.clone();
+        self.run(what, async move {
+            ::redis::cmd("HGETALL").arg(key).query_async(&mut c).await
+        })
+        .await
+    }
+
+    /// HGETALL of many keys in one round trip, in order.
+    async fn hashes(&self, what: &str, keys: Vec<String>) -> Result<Vec<Hash>, PoolError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = ::redis::pipe();
+        for k in keys {
+            pipe.cmd("HGETALL").arg(k);
+        }
+        let mut c = self.conn.clone();
+        self.run(what, async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    async fn members(&self, what: &str, key: String) -> Result<Vec<String>, PoolError> {
+        let mut c = self.conn.clone();
+        let mut ids: Vec<String> = self
+            .run(what, async move {
+                ::redis::cmd("SMEMBERS").arg(key).query_async(&mut c).await
+            })
+            .await?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Interpreter hashes of `ids` (sorted), skipping any removed meanwhile.
+    async fn interpreters(
+        &self,
+        what: &str,
+        ids: Vec<String>,
+    ) -> Result<Vec<(InterpreterId, Hash)>, PoolError> {
+        let parsed = ids
+            .iter()
+            .map(|s| codec::interpreter_id(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let keys = parsed.iter().map(|id| self.keys.interpreter(id)).collect();
+        let hashes = self.hashes(what, keys).await?;
+        Ok(parsed
+            .into_iter()
+            .zip(hashes)
+            .filter(|(_, h)| !h.is_empty())
+            .collect())
+    }
+
+    /// `{'ok', fields…}` / `{'unknown'}` / `{'engaged'}` answer of a presence script.
+    fn presence_answer(
+        id: &InterpreterId,
+        reply: Vec<String>,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError> {
+        match reply.first().map(String::as_str) {
+            Some("ok") => codec::state(id, &codec::pairs(&reply[1..]), now),
+            Some("unknown") => Err(PoolError::UnknownInterpreter(id.clone())),
+            Some("engaged") => Err(PoolError::Engaged(id.clone())),
+            _ => Err(codec::unexpected("presence", &reply)),
+        }
+    }
+
+    /// A script's answer that is an offer state, or `unknown`.
+    fn offer_state_answer(offer: &OfferId, reply: &str) -> Result<OfferState, PoolError> {
+        match reply {
+            "unknown" => Err(PoolError::UnknownOffer(offer.clone())),
+            s => codec::offer_state(s),
+        }
+    }
+}
+
+#[async_trait]
+impl InterpreterPool for RedisPool {
+    async fn ping(&self) -> Result<(), PoolError> {
+        let mut c = self.conn.clone();
+        let pong: String = self
+            .run("ping", async move {
+                ::redis::cmd("PING").query_async(&mut c).await
+            })
+            .await?;
+        match pong.as_str() {
+            "PONG" => Ok(()),
+            other => Err(PoolError::Corrupt(format!("PING answered {other:?}"))),
+        }
+    }
+
+    async fn upsert(&self, profile: &InterpreterProfile) -> Result<(), PoolError> {
+        let token = profile.token_sha256.clone().unwrap_or_default();
+        let mut stored = profile.clone();
+        stored.token_sha256 = None;
+        let json = serde_json::to_string(&stored)
+            .map_err(|e| PoolError::Corrupt(format!("profile {}: {e}", profile.id)))?;
+        let langs: Vec<&str> = profile
+            .languages
+            .iter()
+            .map(|s| s.language.as_str())
+            .collect();
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.upsert.key(self.keys.ids());
+        inv.arg(self.keys.base())
+            .arg(profile.id.as_str())
+            .arg(json)
+            .arg(token)
+            .arg(langs.join(","));
+        let _: String = self
+            .run("upsert", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn remove(&self, id: &InterpreterId) -> Result<bool, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.remove.key(self.keys.ids());
+        inv.arg(self.keys.base()).arg(id.as_str());
+        let reply: String = self
+            .run("remove", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        match reply.as_str() {
+            "removed" => Ok(true),
+            "unknown" => Ok(false),
+            "engaged" => Err(PoolError::Engaged(id.clone())),
+            _ => Err(codec::unexpected("remove", &[reply])),
+        }
+    }
+
+    async fn profile(&self, id: &InterpreterId) -> Result<Option<InterpreterProfile>, PoolError> {
+        let h = self.hash("profile", self.keys.interpreter(id)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        codec::profile(id, &h).map(Some)
+    }
+
+    async fn profiles(&self) -> Result<Vec<InterpreterProfile>, PoolError> {
+        let ids = self.members("profiles", self.keys.ids()).await?;
+        self.interpreters("profiles", ids)
+            .await?
+            .iter()
+            .map(|(id, h)| codec::profile(id, h))
+            .collect()
+    }
+
+    async fn heartbeat(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.heartbeat.key(self.keys.ids());
+        inv.arg(self.keys.base()).arg(id.as_str()).arg(now);
+        let reply: Vec<String> = self
+            .run("heartbeat", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Self::presence_answer(id, reply, now)
+    }
+
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        to: Availability,
+        now: Millis,
+    ) -> Result<InterpreterState, PoolError> {
+        let to = match to {
+            Availability::Available => "available",
+            Availability::Paused => "paused",
+            Availability::Offline => "offline",
+        };
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.availability.key(self.keys.ids());
+        inv.arg(self.keys.base()).arg(id.as_str()).arg(to).arg(now);
+        let reply: Vec<String> = self
+            .run(
+                "set_availability",
+                async move { inv.invoke_async(&mut c).await },
+            )
+            .await?;
+        Self::presence_answer(id, reply, now)
+    }
+
+    async fn state(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+    ) -> Result<Option<InterpreterState>, PoolError> {
+        let h = self.hash("state", self.keys.interpreter(id)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        codec::state(id, &h, now).map(Some)
+    }
+
+    async fn states_for(
+        &self,
+        language: Language,
+        now: Millis,
+    ) -> Result<Vec<InterpreterState>, PoolError> {
+        let ids = self
+            .members("states_for", self.keys.speakers(language))
+            .await?;
+        self.interpreters("states_for", ids)
+            .await?
+            .iter()
+            .map(|(id, h)| codec::state(id, h, now))
+            .collect()
+    }
+
+    async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.claim.key(self.keys.deadlines());
+        inv.arg(self.keys.base())
+            .arg(req.offer_id.as_str())
+            .arg(req.call_id.as_str())
+            .arg(req.language.as_str())
+            .arg(req.now)
+            .arg(req.deadline)
+            .arg(req.presence_ttl_ms);
+        for id in &req.candidates {
+            inv.arg(id.as_str());
+        }
+        let reply: Option<Vec<String>> = self
+            .run("claim", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        reply
+            .map(|fields| codec::claimed(&req.offer_id, &fields))
+            .transpose()
+    }
+
+    async fn respond(
+        &self,
+        offer: &OfferId,
+        by: &InterpreterId,
+        accept: bool,
+        now: Millis,
+    ) -> Result<OfferState, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.respond.key(self.keys.deadlines());
+        inv.arg(self.keys.base())
+            .arg(offer.as_str())
+            .arg(by.as_str())
+            .arg(if accept { "1" } else { "0" })
+            .arg(now)
+            .arg(ENDED_OFFER_KEPT_MS)
+            .arg(DAY_MS);
+        let reply: Vec<String> = self
+            .run("respond", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["ok", state] => codec::offer_state(state),
+            ["unknown"] => Err(PoolError::UnknownOffer(offer.clone())),
+            ["not_yours"] => Err(PoolError::NotYours(offer.clone())),
+            ["too_late"] => Err(PoolError::TooLate(offer.clone())),
+            ["ended", state] => Err(PoolError::AlreadyEnded {
+                offer: offer.clone(),
+                state: codec::offer_state(state)?,
+            }),
+            _ => Err(codec::unexpected("respond", &reply)),
+        }
+    }
+
+    async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.cancel.key(self.keys.deadlines());
+        inv.arg(self.keys.base())
+            .arg(offer.as_str())
+            .arg(now)
+            .arg(ENDED_OFFER_KEPT_MS);
+        let reply: String = self
+            .run("cancel", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Self::offer_state_answer(offer, &reply)
+    }
+
+    async fn release(
+        &self,
+        offer: &OfferId,
+        now: Millis,
+        wrap_up_ms: u64,
+    ) -> Result<OfferState, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = self.scripts.release.key(self.keys.deadlines());
+        inv.arg(self.keys.base())
+            .arg(offer.as_str())
+            .arg(now)
+            .arg(wrap_up_ms)
+            .arg(ENDED_OFFER_KEPT_MS);
+        let reply: String = self
+            .run("release", async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Self::offer_state_answer(offer, &reply)
+    }
+
+    async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
+        let mut out = Vec::new();
+        loop {
+            let mut c = self.conn.clone();
+            let mut inv = self.scripts.sweep.key(self.keys.deadlines());
+            inv.arg(self.keys.base())
+                .arg(now)
+                .arg(max_missed)
+                .arg(ENDED_OFFER_KEPT_MS)
+                .arg(SWEEP_BATCH);
+            let flat: Vec<String> = self
+                .run("sweep", async move { inv.invoke_async(&mut c).await })
+                .await?;
+            let batch = codec::expired(&flat)?;
+            let done = batch.len() < SWEEP_BATCH;
+            out.extend(batch);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError> {
+        let h = self.hash("offer", self.keys.offer(offer)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        codec::offer(offer, &h).map(Some)
+    }
+
+    async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {
+        let mut cmd = ::redis::cmd("XADD");
+        cmd.arg(self.keys.events())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(EVENTS_KEPT)
+            .arg("*");
+        for (field, value) in codec::event_fields(event) {
+            cmd.arg(field).arg(value);
+        }
+        let mut c = self.conn.clone();
+        let _: String = self
+            .run("record", async move { cmd.query_async(&mut c).await })
+            .await?;
+        Ok(())
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<PoolEvent>, PoolError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let key = self.keys.events();
+        let mut c = self.conn.clone();
+        let entries: Vec<(String, Hash)> = self
+            .run("recent_events", async move {
+                ::redis::cmd("XREVRANGE")
+                    .arg(key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(limit)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        entries
+            .iter()
+            .rev()
+            .map(|(_, fields)| codec::event(fields))
+            .collect()
+    }
+}

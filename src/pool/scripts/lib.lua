@@ -1,0 +1,77 @@
+-- Shared prelude of every pool script (prepended by redis.rs). Key names mirror src/pool/keys.rs;
+-- ARGV[1] is the tagged base "{prefix}:". Only names and small helpers: no transition lives here.
+local base = ARGV[1]
+
+local function k_ids() return base .. 'ids' end
+local function k_interp(id) return base .. 'interp:' .. id end
+local function k_speakers(lang) return base .. 'lang:' .. lang end
+local function k_idle(lang) return base .. 'idle:' .. lang end
+local function k_offer(oid) return base .. 'offer:' .. oid end
+local function k_deadlines() return base .. 'deadlines' end
+
+local function num(v)
+  return tonumber(v) or 0
+end
+
+-- A whole number as decimal text: Redis may turn a Lua number argument into exponent notation,
+-- which the Rust side would not read as an integer.
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- The interpreter's languages, from the comma-separated `langs` field.
+local function langs_of(id)
+  local out = {}
+  local csv = redis.call('HGET', k_interp(id), 'langs')
+  if csv then
+    for l in string.gmatch(csv, '[^,]+') do
+      out[#out + 1] = l
+    end
+  end
+  return out
+end
+
+-- Status `available` (idle since `idle_since`, in the future during wrap-up): in the idle sets.
+local function make_available(id, idle_since)
+  redis.call('HSET', k_interp(id), 'status', 'available', 'idle_since', int(idle_since))
+  redis.call('HDEL', k_interp(id), 'offer', 'call')
+  for _, l in ipairs(langs_of(id)) do
+    redis.call('ZADD', k_idle(l), int(idle_since), id)
+  end
+end
+
+-- Any other status: out of the idle sets.
+local function make_unavailable(id, status)
+  redis.call('HSET', k_interp(id), 'status', status)
+  for _, l in ipairs(langs_of(id)) do
+    redis.call('ZREM', k_idle(l), id)
+  end
+end
+
+-- Frees the interpreter of `oid` if that offer is still theirs; keeps the idle-since time.
+local function free_from(oid, interp)
+  local k = k_interp(interp)
+  if redis.call('HGET', k, 'offer') == oid then
+    make_available(interp, num(redis.call('HGET', k, 'idle_since')))
+    return true
+  end
+  return false
+end
+
+-- Marks an offer ended in `state` at `now`; its key is forgotten `keep_ms` later.
+local function end_offer(oid, state, now, keep_ms)
+  redis.call('HSET', k_offer(oid), 'state', state, 'ended', int(now))
+  redis.call('PEXPIRE', k_offer(oid), keep_ms)
+  redis.call('ZREM', k_deadlines(), oid)
+end
+
+-- {'ok', field, value, ...} of the interpreter's hash (the answer of a presence change).
+local function ok_with_state(id)
+  local r = redis.call('HGETALL', k_interp(id))
+  table.insert(r, 1, 'ok')
+  return r
+end
+
+local function engaged(status)
+  return status == 'offered' or status == 'busy'
+end

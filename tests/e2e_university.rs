@@ -1,0 +1,197 @@
+//! The /university page in a real headless Chromium: sign in with the API key, add an
+//! interpreter with a wrong time zone and see the error next to that field, fix it, get the
+//! personal token once, and see the interpreter's hours appear in the coverage heat map.
+mod common;
+
+use common::browser::Browser;
+use common::{spawn_app, test_settings, universities};
+use fantoccini::Locator;
+use hotline_bridge::app::AppState;
+use hotline_bridge::auth;
+use hotline_bridge::domain::InterpreterId;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
+    let mut settings = test_settings();
+    let keys = universities::with_keys(&mut settings, &["bfsu"]);
+    let app = spawn_app(AppState::in_memory(settings)).await;
+    let b = Browser::launch("en-US,en", None).await;
+    let c = &b.client;
+    let css = |s: &'static str| Locator::Css(s);
+
+    c.goto(&app.url("/university")).await.expect("goto");
+    b.wait_for(
+        "sign-in form",
+        "!document.getElementById('signin').hidden",
+        STEP,
+    )
+    .await;
+    c.find(css("#api-key"))
+        .await
+        .expect("key field")
+        .send_keys("not-the-key")
+        .await
+        .expect("type");
+    c.find(css("#signin-form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    b.wait_for(
+        "wrong key refused",
+        "document.getElementById('api-key-error').textContent.includes('not valid')",
+        STEP,
+    )
+    .await;
+    let key_field = c.find(css("#api-key")).await.expect("key field");
+    key_field.clear().await.expect("clear");
+    key_field.send_keys(&keys["bfsu"]).await.expect("type");
+    c.find(css("#signin-form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    b.wait_for(
+        "signed in",
+        "!document.getElementById('app').hidden && document.querySelector('table.heatmap')",
+        STEP,
+    )
+    .await;
+    c.find(css("#coverage-tz"))
+        .await
+        .expect("zone")
+        .select_by_value("UTC")
+        .await
+        .expect("UTC");
+    let ja_before = b
+        .eval("return document.querySelectorAll('tr[data-language=ja] td.gap').length;")
+        .await;
+    assert_eq!(
+        ja_before, 168,
+        "an empty pool leaves Japanese uncovered all week"
+    );
+
+    // Add an interpreter with a wrong time zone: the error appears next to that field.
+    c.find(css("#add"))
+        .await
+        .expect("add")
+        .click()
+        .await
+        .expect("click");
+    c.find(css("#f-name"))
+        .await
+        .expect("name")
+        .send_keys("Sato Haruka")
+        .await
+        .expect("type");
+    c.find(css("#f-id"))
+        .await
+        .expect("id")
+        .send_keys("bfsu-ja-01")
+        .await
+        .expect("type");
+    c.find(css("#f-languages .lang-code"))
+        .await
+        .expect("language")
+        .select_by_value("ja")
+        .await
+        .expect("ja");
+    let tz = c.find(css("#f-timezone")).await.expect("zone");
+    tz.clear().await.expect("clear");
+    tz.send_keys("Mars/Base").await.expect("type");
+    for hour in 0..8 {
+        let cell = format!(".wg-cell[data-i=\"{hour}\"]");
+        c.find(Locator::Css(&cell))
+            .await
+            .expect("cell")
+            .click()
+            .await
+            .expect("click cell");
+    }
+    c.find(css("#save"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
+    b.wait_for(
+        "time zone error",
+        "document.getElementById('err-timezone').textContent.includes('Mars/Base')",
+        STEP,
+    )
+    .await;
+    assert_eq!(
+        b.eval("return document.activeElement.id;").await,
+        "f-timezone"
+    );
+    assert!(app.state.pool.profiles().await.expect("pool").is_empty());
+    b.screenshot("university-error").await;
+
+    // Fix it: UTC, Monday 00:00-08:00 on the grid.
+    tz.clear().await.expect("clear");
+    tz.send_keys("UTC").await.expect("type");
+    c.find(css("#save"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
+    b.wait_for(
+        "token shown",
+        "!document.getElementById('token-panel').hidden",
+        STEP,
+    )
+    .await;
+    let token = b
+        .eval("return document.getElementById('token-value').value;")
+        .await;
+    let token = token.as_str().expect("token").to_owned();
+    assert!(token.starts_with("bfsu-ja-01."), "{token}");
+    let id = InterpreterId::parse("bfsu-ja-01").expect("id");
+    let stored = app
+        .state
+        .pool
+        .profile(&id)
+        .await
+        .expect("pool")
+        .expect("stored");
+    assert!(auth::matches_sha256(
+        &token,
+        stored.token_sha256.as_deref().expect("hash")
+    ));
+    assert_eq!(stored.schedule.shifts.len(), 1);
+    assert_eq!(stored.schedule.shifts[0].to_string(), "mon 00:00-08:00");
+    b.screenshot("university-token").await;
+
+    c.find(css("#token-done"))
+        .await
+        .expect("done")
+        .click()
+        .await
+        .expect("click");
+    b.wait_for("token gone", "document.getElementById('token-panel').hidden && document.getElementById('token-value').value === ''", STEP).await;
+    b.wait_for(
+        "listed",
+        "document.querySelector('#team tbody tr[data-id=\"bfsu-ja-01\"]')",
+        STEP,
+    )
+    .await;
+    b.wait_for(
+        "coverage updated",
+        "document.querySelectorAll('tr[data-language=ja] td.gap').length === 160 && document.querySelectorAll('tr[data-language=ja] td.l1').length === 8",
+        STEP,
+    )
+    .await;
+    let page = b.eval("return document.body.innerHTML;").await;
+    assert!(
+        !page.as_str().expect("html").contains(&token[11..]),
+        "the token stays on the page"
+    );
+    b.screenshot("university").await;
+    b.close().await;
+}
