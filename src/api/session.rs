@@ -81,6 +81,7 @@ where
         attached: None,
         queue: None,
         errors: 0,
+        dispatch: dispatch::Feeds::default(),
     };
     let close = s.serve(&mut read).await;
     if let Some((code, reason)) = close {
@@ -90,6 +91,7 @@ where
         };
         let _ = s.write.send(Message::Close(Some(frame))).await;
     }
+    s.dispatch_close();
     if let Some(a) = s.attached.take() {
         a.call.detach(a.me).await;
     }
@@ -102,6 +104,7 @@ struct Session<W> {
     attached: Option<Attached>,
     queue: Option<watch::Receiver<Queue>>,
     errors: u32,
+    dispatch: dispatch::Feeds,
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -151,6 +154,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     }
                 }
                 Some(queue) = queue_changed(&mut self.queue) => self.queue_update(queue).await,
+                feed = dispatch::next(&mut self.dispatch) => self.dispatch_feed(feed).await,
             }
         }
     }
@@ -214,9 +218,19 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Err((ErrorCode::Invalid, "already authenticated".into()))
             }
             ClientMessage::Ping { nonce } => {
+                if let Who::Interpreter(iid) = &who {
+                    self.heartbeat(iid).await;
+                }
                 self.send(ServerMessage::Pong { nonce }).await;
                 Ok(Next::Continue)
             }
+            m @ (ClientMessage::SetAvailability { .. }
+            | ClientMessage::AcceptOffer { .. }
+            | ClientMessage::DeclineOffer { .. }
+            | ClientMessage::RequestInterpreter { .. }
+            | ClientMessage::CancelInterpreter
+            | ClientMessage::RemoveInterpreter
+            | ClientMessage::ReplaceInterpreter) => self.dispatch_message(&who, m).await,
             ClientMessage::AnswerCall { call_id } | ClientMessage::JoinCall { call_id } => {
                 self.enter(&who, call_id).await
             }
@@ -307,6 +321,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             max_message_bytes: MAX_MESSAGE_BYTES,
         })
         .await;
+        self.dispatch_hello(&who).await;
         match who {
             Who::Caller(id) => {
                 self.queue = Some(self.state.calls.queue());
@@ -541,6 +556,13 @@ fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
         }
         M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
         M::HangUp => matches!(role, Role::Operator | Role::Caller),
+        M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {
+            role == Role::Interpreter
+        }
+        M::RequestInterpreter { .. }
+        | M::CancelInterpreter
+        | M::RemoveInterpreter
+        | M::ReplaceInterpreter => role == Role::Operator,
     };
     if ok {
         Ok(())
@@ -587,6 +609,9 @@ async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Que
         None => std::future::pending().await,
     }
 }
+
+#[path = "session_dispatch.rs"]
+mod dispatch;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]
