@@ -282,9 +282,11 @@ impl Driver {
                 _ => None,
             };
             let withdrawn = match &input {
+                // Withdrawn, or accepted just before the withdrawal (then released): either way
+                // the console loses the ring.
                 Input::OfferEnded {
                     offer,
-                    state: OfferState::Cancelled,
+                    state: OfferState::Cancelled | OfferState::Accepted,
                     ..
                 } => Some(offer.clone()),
                 _ => None,
