@@ -1,5 +1,5 @@
-//! Wiring: builds the shared state from settings (pool, roster, media loop), serves the router on
-//! a listener until the shutdown token fires, and drains in-flight requests.
+//! Wiring: builds the shared state from settings (pool, roster, media loop, call registry),
+//! serves the router on a listener until the shutdown token fires, and drains in-flight requests.
 
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
@@ -54,14 +54,15 @@ impl AppState {
             tracing::error!(error = %e, "media loop not started");
             MediaHandle::stopped()
         });
-        Self::with_parts(settings, media, Arc::new(MemoryPool::new()), "memory")
+        Self::new(settings, Arc::new(MemoryPool::new()), "memory", media)
     }
 
-    pub fn with_parts(
+    /// The state over `pool` and `media`, with an empty call registry and no operator logged in.
+    pub fn new(
         settings: Settings,
-        media: MediaHandle,
         pool: Arc<dyn InterpreterPool>,
         pool_kind: &'static str,
+        media: MediaHandle,
     ) -> Self {
         let c = &settings.calls;
         let limits = Limits {
@@ -99,18 +100,18 @@ impl AppState {
 }
 
 /// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
-/// the media loop on `media.udp_port`.
-/// Then seeds the pool from `roster.file` when it is set. Redis is connected lazily: the service
-/// starts while Redis is down (`/readyz` says 503 until it is up) and seeds once it answers.
+/// the media loop on `media.udp_port`. Then seeds the pool from `roster.file` when it is set.
+/// Redis is connected lazily: the service starts while Redis is down (`/readyz` says 503 until it
+/// is up) and seeds once it answers.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let media = media::spawn(&settings.media, CancellationToken::new())
         .await
         .context("starting the media loop")?;
     let mut state = if settings.redis.url.is_empty() {
-        AppState::with_parts(settings, media, Arc::new(MemoryPool::new()), "memory")
+        AppState::new(settings, Arc::new(MemoryPool::new()), "memory", media)
     } else {
         let pool = RedisPool::open(&settings.redis).context("redis pool")?;
-        AppState::with_parts(settings, media, Arc::new(pool), "redis")
+        AppState::new(settings, Arc::new(pool), "redis", media)
     };
     seed_roster(&mut state).await?;
     Ok(state)

@@ -3,9 +3,9 @@
 //! # Layout
 //! - [`domain`]: typed ids, languages, interpreter profiles and weekly schedules (plain data).
 //! - [`config`]: settings from `config/default.toml`, an override file and `HOTLINE__…` variables.
-//! - [`engine`]: pure decisions: the call state machine, audio routes, SFU forwarding choices,
-//!   dispatch policy; `handle(input, now)` in, actions out.
-//! - [`drivers`]: loops that carry out engines' actions: the media loop, call tasks, dispatcher.
+//! - [`engine`]: pure decisions: call state machine, audio routes, SFU forwarding, dispatch policy.
+//! - [`drivers`]: loops that carry out engines' actions: the media loop behind `MediaHandle`, one
+//!   task per call, the dispatcher.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
 //! - [`testkit`]: in-process WebRTC test peers (tests, bots, the load generator).

@@ -273,3 +273,33 @@ async fn operator_mutations_need_an_operator_session() {
         .expect("hangup");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn the_calls_and_operator_routes_are_in_the_openapi_document() {
+    let app = spawn_app(AppState::in_memory(settings_with_operator())).await;
+    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    for (path, method) in [
+        ("/api/calls", "post"),
+        ("/api/calls/{id}", "get"),
+        ("/api/calls/{id}/hangup", "post"),
+        ("/api/calls/{id}/rating", "post"),
+        ("/api/calls/{id}/participants", "post"),
+        ("/api/calls/{id}/participants/{participant}", "delete"),
+        ("/api/operator/login", "post"),
+        ("/api/operator/logout", "post"),
+        ("/api/operator/me", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert!(schemes["caller_token"].is_object() && schemes["operator_session"].is_object());
+    assert!(doc["components"]["schemas"]["CallView"].is_object());
+}

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Most browser language entries accepted (browsers send a handful).
 const MAX_BROWSER_LANGUAGES: usize = 32;
@@ -36,28 +37,46 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// What the page knows about the caller's language (the shape of `lang::Signals`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageSignals {
+    /// The language the caller picked (ISO 639-1), if any.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "pt")]
     pub chosen: Option<Language>,
+    /// `navigator.languages`.
     #[serde(default)]
     pub browser_languages: Vec<String>,
+    /// What the caller typed (optional), for text detection.
     #[serde(default)]
     pub text: String,
 }
 
-#[derive(Serialize)]
-struct Created {
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    #[schema(value_type = String)]
     call_id: CallId,
+    /// The caller token (128 bits), shown once: `hello` on the socket, `Bearer` on this API.
     token: String,
     /// Relative to the page's origin (ws: or wss: as the page).
     ws_url: &'static str,
+    /// `RTCConfiguration.iceServers`: `{urls, username?, credential?}` (time-limited TURN).
+    #[schema(value_type = Vec<Object>)]
     ice_servers: Vec<IceServer>,
     language: LanguageView,
 }
 
-async fn create(
+/// Creates a call (queued for an operator) with the caller's language signals; no account, limited
+/// per client address.
+#[utoipa::path(post, path = "/api/calls", tag = "calls",
+    request_body = LanguageSignals,
+    responses(
+        (status = 201, body = Created, description = "queued; connect to ws_url and say hello with the token"),
+        (status = 400, description = "malformed JSON"),
+        (status = 422, description = "invalid field, named in `error.field`"),
+        (status = 429, description = "too many calls from this address; see Retry-After"),
+    ))]
+pub async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(signals): JsonBody<LanguageSignals>,
@@ -185,7 +204,17 @@ fn call_id(raw: &str) -> Result<CallId, ApiError> {
     CallId::parse(raw).map_err(|_| ApiError::not_found(format!("no call {raw:.64}")))
 }
 
-async fn view(
+/// The call as it is now (the caller with its token, or any operator).
+#[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    security(("caller_token" = []), ("operator_session" = [])),
+    responses(
+        (status = 200, body = CallView),
+        (status = 401, description = "no token"),
+        (status = 403, description = "the token is not for this call"),
+        (status = 404, description = "no such live call"),
+    ))]
+pub async fn view(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -196,7 +225,17 @@ async fn view(
     Ok(Json(call.view().await.map_err(task_error)?))
 }
 
-async fn hang_up(
+/// Ends the call for everyone (its caller or an operator).
+#[utoipa::path(post, path = "/api/calls/{id}/hangup", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    security(("caller_token" = []), ("operator_session" = [])),
+    responses(
+        (status = 204, description = "ended"),
+        (status = 401, description = "no token"),
+        (status = 403, description = "the token is not for this call"),
+        (status = 404, description = "no such live call"),
+    ))]
+pub async fn hang_up(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -214,13 +253,28 @@ async fn hang_up(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Rating {
+pub struct Rating {
+    /// 1 (worst) to 5 (best).
+    #[schema(minimum = 1, maximum = 5)]
     stars: u8,
 }
 
-async fn rate(
+/// The caller rates its call, once, after it ended (within an hour).
+#[utoipa::path(post, path = "/api/calls/{id}/rating", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    request_body = Rating,
+    security(("caller_token" = [])),
+    responses(
+        (status = 204, description = "recorded"),
+        (status = 401, description = "no token"),
+        (status = 403, description = "not this call's caller token"),
+        (status = 404, description = "unknown call or rating window closed"),
+        (status = 409, description = "the call is still going on, or was rated already"),
+        (status = 422, description = "stars not 1-5"),
+    ))]
+pub async fn rate(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -246,15 +300,27 @@ async fn rate(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Invite {
+pub struct Invite {
+    #[schema(value_type = String, example = "bfsu-pt-01")]
     interpreter_id: InterpreterId,
 }
 
 /// Operator: let a specific interpreter join this call (the dispatcher does the same through
 /// `CallHandle::add_interpreter` once an interpreter accepts an offer).
-async fn invite(
+#[utoipa::path(post, path = "/api/calls/{id}/participants", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    request_body = Invite,
+    security(("operator_session" = [])),
+    responses(
+        (status = 202, body = CallView, description = "invited; the interpreter's console joins with its token"),
+        (status = 401, description = "not logged in as an operator"),
+        (status = 404, description = "no such live call or interpreter"),
+        (status = 409, description = "the call has ended"),
+        (status = 422, description = "invalid interpreter id"),
+    ))]
+pub async fn invite(
     op: Operator,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -278,7 +344,17 @@ async fn invite(
     ))
 }
 
-async fn remove(
+/// Operator: takes a participant out of the call (the caller: the call ends).
+#[utoipa::path(delete, path = "/api/calls/{id}/participants/{participant}", tag = "calls",
+    params(("id" = String, Path, description = "Call id"),
+           ("participant" = String, Path, description = "Participant id, e.g. int-bfsu-pt-01")),
+    security(("operator_session" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 401, description = "not logged in as an operator"),
+        (status = 404, description = "no such live call or participant"),
+    ))]
+pub async fn remove(
     op: Operator,
     State(state): State<AppState>,
     Path((id, participant)): Path<(String, String)>,

@@ -7,6 +7,7 @@ use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, Participan
 use crate::engine::dispatch::Progress;
 use crate::pool::{Availability, Status};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Client → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,8 +252,9 @@ pub enum ErrorCode {
 }
 
 /// Public state of one call, as every party sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CallView {
+    #[schema(value_type = String)]
     pub call_id: CallId,
     pub state: CallStateView,
     pub language: LanguageView,
@@ -269,10 +271,11 @@ pub struct CallView {
     pub ended_at: Option<Millis>,
     /// Interpreters invited but not yet in the call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
     pub invited: Vec<InterpreterId>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallStateView {
     Queued,
@@ -288,9 +291,12 @@ impl CallStateView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ParticipantView {
+    #[schema(value_type = String)]
     pub id: ParticipantId,
+    /// caller, operator, interpreter or supervisor.
+    #[schema(value_type = String)]
     pub role: Role,
     /// Operator account name or interpreter id; absent for the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,9 +307,11 @@ pub struct ParticipantView {
 }
 
 /// The caller's language, how it was determined and how sure we are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LanguageView {
+    /// ISO 639-1 code; absent while unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub code: Option<Language>,
     pub source: LanguageSource,
     /// 0..=1.
@@ -311,7 +319,7 @@ pub struct LanguageView {
 }
 
 /// How the language was determined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LanguageSource {
     /// The caller picked it on the page.

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` annotations and the `ToSchema` shapes. To document a new endpoint: annotate
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
-use super::{catalog, university};
+use super::{calls, catalog, operator, university};
 use crate::app::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -35,11 +35,24 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         university::update,
         university::remove,
         university::new_token,
+        calls::create,
+        calls::view,
+        calls::hang_up,
+        calls::rate,
+        calls::invite,
+        calls::remove,
+        operator::login,
+        operator::logout,
+        operator::me,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&UniversityKey),
+    modifiers(&UniversityKey, &CallerAndOperatorTokens),
     tags(
         (name = "catalog", description = "Languages served and how the week is covered"),
+        (name = "calls", description = "Callers create, read, hang up and rate calls with their \
+            call token; operators invite and remove interpreters with their session token. The call \
+            itself runs over the `/ws` signalling socket (api::messages)."),
+        (name = "operator", description = "Operator login sessions"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
     )
@@ -82,5 +95,34 @@ impl Modify for UniversityKey {
                     .build(),
             ),
         );
+    }
+}
+
+/// The `caller_token` and `operator_session` security schemes the calls paths refer to.
+struct CallerAndOperatorTokens;
+
+impl Modify for CallerAndOperatorTokens {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (name, what) in [
+            (
+                "caller_token",
+                "The call token from POST /api/calls (valid for that call only)",
+            ),
+            (
+                "operator_session",
+                "The session token from POST /api/operator/login",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(what))
+                        .build(),
+                ),
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use utoipa::ToSchema;
 
 /// Longest operator name or password accepted (argon2 work is bounded by it).
 const MAX_CREDENTIAL_CHARS: usize = 256;
@@ -84,21 +85,30 @@ pub fn routes() -> Router<AppState> {
         .route("/api/operator/me", get(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub struct Login {
     name: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct LoginReply {
+#[derive(Serialize, ToSchema)]
+pub struct LoginReply {
+    /// The session token: `Bearer` on the API, `hello` on the socket.
     token: String,
     name: String,
     expires_at: Millis,
 }
 
-async fn login(
+/// Logs an operator in (accounts in the settings, argon2); limited per client address.
+#[utoipa::path(post, path = "/api/operator/login", tag = "operator",
+    request_body = Login,
+    responses(
+        (status = 200, body = LoginReply),
+        (status = 401, description = "wrong name or password"),
+        (status = 429, description = "too many attempts from this address; see Retry-After"),
+    ))]
+pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(req): JsonBody<Login>,
@@ -146,13 +156,20 @@ async fn verify(state: &AppState, req: Login) -> Result<Json<LoginReply>, ApiErr
     }))
 }
 
-async fn logout(op: Operator, State(state): State<AppState>) -> StatusCode {
+#[utoipa::path(post, path = "/api/operator/logout", tag = "operator",
+    security(("operator_session" = [])),
+    responses((status = 204, description = "logged out"), (status = 401, description = "not logged in")))]
+pub async fn logout(op: Operator, State(state): State<AppState>) -> StatusCode {
     state.operators.close(&op.token);
     tracing::info!(operator = %op.name, "operator logged out");
     StatusCode::NO_CONTENT
 }
 
-async fn me(op: Operator) -> Json<serde_json::Value> {
+/// The logged-in operator's name and session expiry.
+#[utoipa::path(get, path = "/api/operator/me", tag = "operator",
+    security(("operator_session" = [])),
+    responses((status = 200, description = "{name, expires_at}"), (status = 401, description = "not logged in")))]
+pub async fn me(op: Operator) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "name": op.name, "expires_at": op.expires_at }))
 }
 

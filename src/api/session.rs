@@ -9,7 +9,9 @@ use super::messages::{
 };
 use crate::app::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
-use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
+use crate::drivers::call::{
+    interpreter_participant, operator_participant, CallHandle, CallTaskError, CallUpdate, Control,
+};
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use axum::extract::ws::{CloseFrame, Message};
@@ -333,27 +335,41 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 self.attach(call, crate::drivers::call::CallHandle::caller())
                     .await?;
             }
-            Who::Operator(_) => {
+            Who::Operator(ref name) => {
                 let mut rx = self.state.calls.queue();
                 let now = rx.borrow_and_update().clone();
                 self.queue = Some(rx);
                 self.queue_update(now).await;
+                self.resume(operator_participant(name)).await;
             }
-            Who::Interpreter(_) => {}
+            Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
         }
         Ok(Next::Continue)
     }
 
-    /// `<interpreter id>.<secret>`, checked against the profile's stored hash (of the whole
-    /// token or of the secret part: both forms are accepted, compared in constant time).
+    /// A console that reconnects (page reload, network change) gets back the call it is in.
+    async fn resume(&mut self, me: ParticipantId) {
+        for call in self.state.calls.live() {
+            let Ok(view) = call.view().await else {
+                continue;
+            };
+            if view.participants.iter().any(|p| p.id == me) {
+                if let Err((code, message)) = self.attach(call, me.clone()).await {
+                    self.error(code, &message).await;
+                }
+                return;
+            }
+        }
+    }
+
+    /// `<interpreter id>.<secret>`, checked against the profile's SHA-256 of the whole token (as
+    /// the university API issues it), compared in constant time.
     async fn interpreter(&self, token: &str) -> Option<InterpreterId> {
-        let (id, secret) = token.split_once('.')?;
+        let (id, _secret) = token.split_once('.')?;
         let iid = InterpreterId::parse(id).ok()?;
         let profile = self.state.pool.profile(&iid).await.ok()??;
         let hash = profile.token_sha256?;
-        let whole = crate::auth::matches_sha256(token, &hash);
-        let part = crate::auth::matches_sha256(secret, &hash);
-        (whole | part).then_some(iid)
+        crate::auth::matches_sha256(token, &hash).then_some(iid)
     }
 
     /// Operator answers / takes over, interpreter joins; then the session is attached.
@@ -484,7 +500,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// Sends the call's state with the queue position filled in.
     async fn call_state(&mut self, mut view: CallView) {
-        if let (Some(q), CallStateView::Queued) = (&self.queue, view.state) {
+        // A place in the queue while the call waits for an operator (first, or again after
+        // its operator left).
+        let waiting = view.state == CallStateView::Queued
+            || (!view.state.is_over()
+                && !view.participants.iter().any(|p| p.role == Role::Operator));
+        if let (Some(q), true) = (&self.queue, waiting) {
             view.position = q
                 .borrow()
                 .iter()
@@ -508,7 +529,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Some(Who::Caller(_)) => {
                 let last = self.attached.as_ref().and_then(|a| a.last.clone());
-                if let Some(view) = last.filter(|v| v.state == CallStateView::Queued) {
+                if let Some(view) = last {
                     let position = queue
                         .iter()
                         .position(|i| i.call_id == view.call_id)

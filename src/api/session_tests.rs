@@ -303,3 +303,75 @@ async fn an_interpreter_token_joins_only_a_call_it_was_invited_to() {
         _ => unreachable!(),
     }
 }
+
+#[tokio::test]
+async fn a_reconnecting_operator_gets_its_call_back_without_answering_again() {
+    let st = state();
+    let (call, _) = st.calls.create(pt());
+    let (token, _) = st.operators.open("wang", now_ms());
+    let mut first = Client::start(&st);
+    first.json(json!({"type": "hello", "token": token}));
+    first.json(json!({"type": "answer_call", "call_id": call.id()}));
+    first.wait_for("joined").await;
+    drop(first);
+
+    let mut again = Client::start(&st);
+    again.json(json!({"type": "hello", "token": token}));
+    match again.wait_for("joined").await {
+        ServerMessage::Joined {
+            call_id,
+            participant,
+        } => {
+            assert_eq!(&call_id, call.id());
+            assert_eq!(participant.as_str(), "op-wang");
+        }
+        _ => unreachable!(),
+    }
+    match again.wait_for("call_state").await {
+        ServerMessage::CallState { call } => assert_eq!(call.state, CallStateView::Answered),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_call_whose_operator_leaves_is_queued_again_for_another_operator() {
+    let st = state();
+    let (call, token) = st.calls.create(pt());
+    let mut caller = Client::start(&st);
+    caller.json(json!({"type": "hello", "token": token, "call_id": call.id()}));
+    caller.wait_for("call_state").await;
+    let (wang, _) = st.operators.open("wang", now_ms());
+    let mut op = Client::start(&st);
+    op.json(json!({"type": "hello", "token": wang}));
+    op.json(json!({"type": "answer_call", "call_id": call.id()}));
+    op.wait_for("joined").await;
+    op.json(json!({"type": "leave_call"}));
+    op.wait_for("left").await;
+
+    // The caller is told it waits again, with a place in the queue.
+    loop {
+        if let ServerMessage::CallState { call } = caller.wait_for("call_state").await {
+            if call.position == Some(1) && call.participants.len() == 1 {
+                break;
+            }
+        }
+    }
+    let (li, _) = st.operators.open("li", now_ms());
+    let mut other = Client::start(&st);
+    other.json(json!({"type": "hello", "token": li}));
+    match other.wait_for("queue").await {
+        ServerMessage::Queue { calls, .. } => assert_eq!(&calls[0].call_id, call.id()),
+        _ => unreachable!(),
+    }
+    other.json(json!({"type": "answer_call", "call_id": call.id()}));
+    other.wait_for("joined").await;
+    loop {
+        if let ServerMessage::CallState { call } = caller.wait_for("call_state").await {
+            if call.participants.iter().any(|p| p.id.as_str() == "op-li") {
+                assert_eq!(call.position, None);
+                break;
+            }
+        }
+    }
+    assert!(st.calls.queue().borrow().is_empty());
+}

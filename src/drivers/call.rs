@@ -334,9 +334,8 @@ impl CallTask {
                         tracing::info!(call_id = %self.call.id(), operator = %name, "call answered");
                         // State first: a caller must never see "queued" without a position.
                         self.changed().await;
-                        if queued {
-                            self.registry.dequeue(self.call.id());
-                        }
+                        // Also a take-over of a call whose operator had left (it was requeued).
+                        self.registry.dequeue(self.call.id());
                     }
                     r.map_err(Into::into)
                 };
@@ -450,6 +449,7 @@ impl CallTask {
         reason: &str,
         now: Millis,
     ) -> Result<(), CallTaskError> {
+        let role = self.call.role_of(p);
         self.call.remove(p, now)?;
         self.sessions.remove(p);
         self.away_since.remove(p);
@@ -466,6 +466,18 @@ impl CallTask {
         tracing::info!(call_id = %self.call.id(), participant = %p, reason, "participant left");
         if !self.call.state().is_final() {
             self.changed().await;
+            let operator_left = role == Some(Role::Operator)
+                && !self
+                    .call
+                    .participants()
+                    .iter()
+                    .any(|x| x.role == Role::Operator);
+            if operator_left {
+                // Nobody answers the caller now: back to the queue, at its original place, so
+                // another operator takes it over (`answer`) instead of the call being orphaned.
+                self.registry
+                    .requeue(self.call.id(), self.language.clone(), self.created_at);
+            }
         }
         Ok(())
     }

@@ -228,6 +228,28 @@ impl CallRegistry {
         }
     }
 
+    /// A live call needs an operator again; it goes back in the queue by its original time.
+    pub(crate) fn requeue(&self, id: &CallId, language: LanguageView, queued_at: Millis) {
+        let mut inner = self.lock();
+        if !inner.live.contains_key(id) || inner.queue.iter().any(|q| &q.call_id == id) {
+            return;
+        }
+        let at = inner
+            .queue
+            .iter()
+            .position(|q| q.queued_at > queued_at)
+            .unwrap_or(inner.queue.len());
+        inner.queue.insert(
+            at,
+            QueueItem {
+                call_id: id.clone(),
+                language,
+                queued_at,
+            },
+        );
+        self.publish(&inner);
+    }
+
     pub(crate) fn set_queue_language(&self, id: &CallId, language: LanguageView) {
         let mut inner = self.lock();
         if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {

@@ -1,5 +1,5 @@
-//! The I/O shell's loops: each feeds an engine and carries out what it returns (the media loop,
-//! the call tasks, the dispatcher). A driver is a short loop that carries out what the pure code decides.
+//! The I/O shell's loops: each feeds an engine and carries out what it returns: the media loop
+//! (one UDP socket, every WebRTC peer), one task per call, the dispatcher.
 
 pub mod call;
 pub mod call_registry;

@@ -1,6 +1,6 @@
-//! Decisions, sans-I/O: the call state machine, who hears whom, and the SFU's forwarding choices
-//! (which source goes to which receive slot, how a slot's RTP stays continuous). No tokio, no
-//! sockets, no clock: time is passed in as `Millis` and results are returned as values.
+//! Decisions, sans-I/O: the call state machine, who hears whom, the SFU's forwarding choices
+//! (which source goes to which receive slot, how a slot's RTP stays continuous) and the dispatch
+//! policy. No tokio, no sockets, no clock: time is passed in as `Millis`, results are values.
 
 pub mod call;
 pub mod dispatch;

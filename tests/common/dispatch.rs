@@ -37,7 +37,7 @@ pub async fn app_on(redis: &TestRedis, mut settings: Settings) -> TestApp {
     settings.media.public_ip = "127.0.0.1".parse().expect("ip");
     let pool = RedisPool::open(&settings.redis).expect("redis pool");
     let m = media::start(&settings.media, CancellationToken::new()).expect("media loop");
-    spawn_app(AppState::with_parts(settings, m, Arc::new(pool), "redis")).await
+    spawn_app(AppState::new(settings, Arc::new(pool), "redis", m)).await
 }
 
 pub fn lang(code: &str) -> Language {

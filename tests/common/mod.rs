@@ -35,6 +35,8 @@ impl Drop for TestApp {
 pub fn test_settings() -> Settings {
     let mut s = Settings::load_with_env(None, Vec::new()).expect("default settings");
     s.roster.file = String::new();
+    // Any free UDP port: build_state binds the media port, and tests run in parallel.
+    s.media.udp_port = 0;
     s
 }
 

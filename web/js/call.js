@@ -127,6 +127,9 @@ function renderState() {
 
 /** The page state for a call view from the server. */
 function stateFor(view) {
+  const live = ["answered", "interpreted"].includes(view.state);
+  // Its operator left (the call is queued again for another): the caller waits again.
+  if (live && !view.participants.some((p) => p.role === "operator")) return "waiting";
   switch (view.state) {
     case "queued": return "waiting";
     case "answered": return view.hold ? "hold" : "connected";
