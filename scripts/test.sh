@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of hotline-bridge. Installs what the tests need when it is missing:
 # redis-server (the tests start their own on a free port, never the machine's 6379), Chromium and
-# its driver (end-to-end tests), espeak-ng and sox (the fake microphones' speech).
+# its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and sox (the fake
+# microphones' speech), Node.js (the pages' ES modules are also tested outside the browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
+command -v node >/dev/null || missing+=(nodejs)
+[ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

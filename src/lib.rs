@@ -6,6 +6,7 @@
 //! - [`engine`]: pure decisions: call state machine, audio routes, SFU forwarding, dispatch policy.
 //! - [`drivers`]: loops that carry out engines' actions: the media loop behind `MediaHandle`, one
 //!   task per call, the dispatcher.
+//! - [`lang`]: the caller's language from their pick, browser and text, with a confidence.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
 //! - [`testkit`]: in-process WebRTC test peers (tests, bots, the load generator).
@@ -23,6 +24,7 @@ pub mod coverage;
 pub mod domain;
 pub mod drivers;
 pub mod engine;
+pub mod lang;
 pub mod pool;
 pub mod roster;
 pub mod sfu;

@@ -83,7 +83,8 @@ fn the_shipped_roster_covers_the_core_eight_and_exits_0() {
 fn removing_one_interpreter_opens_a_gap_at_minimum_two() {
     // Every core hour has at least two interpreters, so with the default minimum of 1, removing
     // one cannot open a gap: this test asks for `--min 2`. blcu-ko-07 is one of the three Korean
-    // speakers in Los Angeles who alone cover Korean from 16:00 to 24:00 UTC.
+    // speakers in Los Angeles who alone cover Korean from 16:00 to 20:00 UTC (a Beijing Korean
+    // desk starts at 20:00 UTC).
     let dir = tempfile::tempdir().expect("tempdir");
     let roster = without_shifts(dir.path(), &["blcu-ko-07"]);
     let r = run(&[
@@ -97,7 +98,7 @@ fn removing_one_interpreter_opens_a_gap_at_minimum_two() {
     ]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("ko: Tue 16:00–24:00 UTC has 1, needs 2"),
+        r.stdout.contains("ko: Tue 16:00–20:00 UTC has 1, needs 2"),
         "{}",
         r.stdout
     );
@@ -110,7 +111,7 @@ fn removing_one_interpreter_opens_a_gap_at_minimum_two() {
 
 #[test]
 fn removing_a_whole_crew_opens_a_gap_at_the_default_minimum() {
-    // All three Los Angeles Korean interpreters: nobody speaks Korean 16:00-24:00 UTC any more.
+    // All three Los Angeles Korean interpreters: nobody speaks Korean 16:00-20:00 UTC any more.
     let dir = tempfile::tempdir().expect("tempdir");
     let roster = without_shifts(dir.path(), &["blcu-ko-07", "blcu-ko-08", "blcu-ko-09"]);
     let r = run(&[
@@ -122,7 +123,7 @@ fn removing_a_whole_crew_opens_a_gap_at_the_default_minimum() {
     ]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] {
-        let gap = format!("ko: {day} 16:00–24:00 UTC has 0, needs 1");
+        let gap = format!("ko: {day} 16:00–20:00 UTC has 0, needs 1");
         assert!(r.stdout.contains(&gap), "missing {gap:?} in {}", r.stdout);
     }
 
@@ -148,7 +149,7 @@ fn removing_a_whole_crew_opens_a_gap_at_the_default_minimum() {
     assert_eq!(counts[16], 0, "Monday 16:00 UTC");
     assert_eq!(
         json["gaps"][0]["text"],
-        "ko: Mon 16:00–24:00 UTC has 0, needs 1"
+        "ko: Mon 16:00–20:00 UTC has 0, needs 1"
     );
 }
 
@@ -176,8 +177,14 @@ fn a_broken_roster_exits_2_naming_file_entry_and_field() {
 fn import_without_redis_validates_and_says_it_stored_nothing() {
     let r = run(&["import", shipped().to_str().expect("utf-8")]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let text = std::fs::read_to_string(shipped()).expect("read roster");
+    let n = text
+        .lines()
+        .filter(|l| l.trim() == "[[interpreters]]")
+        .count();
     assert!(
-        r.stdout.contains("valid: 4 universities, 59 interpreters"),
+        r.stdout
+            .contains(&format!("valid: 4 universities, {n} interpreters")),
         "{}",
         r.stdout
     );

@@ -16,7 +16,7 @@ async fn the_shipped_roster_is_loaded_at_start_up() {
     s.roster.file = shipped();
     let state = app::build_state(s).await.expect("start-up");
     let profiles = state.pool.profiles().await.expect("profiles");
-    assert_eq!(profiles.len(), 59);
+    assert_eq!(profiles.len(), common::shipped_roster_size());
     let bfsu = UniversityId::parse("bfsu").expect("id");
     assert!(state.university_names[&bfsu].starts_with("Beijing Foreign Studies University"));
 }
@@ -39,6 +39,8 @@ async fn an_invalid_roster_is_refused_whole_naming_the_entry() {
     // Only the last interpreter is wrong (an unknown university); nothing at all is imported.
     let at = text.rfind("university = \"").expect("an interpreter");
     let line_end = at + text[at..].find('\n').expect("end of line");
+    let id_at = text[..at].rfind("id = \"").expect("its id") + "id = \"".len();
+    let last_id = &text[id_at..id_at + text[id_at..].find('"').expect("closing quote")];
     let broken = format!(
         "{}university = \"nowhere\"{}",
         &text[..at],
@@ -52,7 +54,7 @@ async fn an_invalid_roster_is_refused_whole_naming_the_entry() {
     let err = app::seed_roster(&mut state).await.expect_err("must fail");
     let msg = format!("{err:#}");
     assert!(
-        msg.contains("interpreter \"bfsu-fr-")
+        msg.contains(&format!("interpreter \"{last_id}\""))
             && msg.contains("university: unknown university \"nowhere\""),
         "{msg}"
     );

@@ -3,6 +3,7 @@
 
 pub mod calls;
 mod catalog;
+mod detect;
 mod error;
 mod health;
 pub mod limit;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(university::routes())
         .merge(openapi::routes())
+        .merge(detect::routes())
         .merge(pages::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` annotations and the `ToSchema` shapes. To document a new endpoint: annotate
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
-use super::{calls, catalog, operator, university};
+use super::{calls, catalog, detect, operator, university};
 use crate::app::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,6 +28,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
     paths(
         catalog::languages,
         catalog::coverage,
+        detect::detect,
         university::whoami,
         university::list,
         university::create,
@@ -53,6 +54,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
             call token; operators invite and remove interpreters with their session token. The call \
             itself runs over the `/ws` signalling socket (api::messages)."),
         (name = "operator", description = "Operator login sessions"),
+        (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
     )

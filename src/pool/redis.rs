@@ -99,11 +99,6 @@ impl RedisPool {
         })
     }
 
-    /// The longest any operation takes before it gives up with `Unavailable`.
-    pub fn op_timeout(&self) -> Duration {
-        self.op_timeout
-    }
-
     /// Runs one operation (`what` names it in errors) within the time bound.
     async fn run<T>(
         &self,

@@ -62,3 +62,13 @@ pub async fn spawn_app(state: AppState) -> TestApp {
 }
 pub mod browser;
 pub mod ws;
+
+/// How many interpreters the shipped `interpreters.toml` lists (counted from the file, so tests
+/// follow the roster as it grows).
+pub fn shipped_roster_size() -> usize {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/interpreters.toml"))
+        .expect("read interpreters.toml");
+    text.lines()
+        .filter(|l| l.trim() == "[[interpreters]]")
+        .count()
+}
