@@ -443,6 +443,34 @@ mod tests {
     }
 
     #[test]
+    fn signaling_js_lists_every_message_type() {
+        let js = include_str!("../../web/js/signaling.js");
+        let server = [
+            "welcome",
+            "joined",
+            "left",
+            "answer",
+            "call_state",
+            "slots",
+            "levels",
+            "queue",
+            "pong",
+            "interpreter_status",
+            "ring",
+            "offer_ended",
+            "invited",
+            "dispatch",
+            "error",
+        ];
+        for t in ClientMessage::TYPES.iter().chain(server.iter()) {
+            assert!(
+                js.contains(&format!("\"{t}\"")),
+                "{t} missing in signaling.js"
+            );
+        }
+    }
+
+    #[test]
     fn bad_json_unknown_types_and_bad_fields_are_told_apart() {
         assert_eq!(
             parse_client("{nope").map_err(|e| e.0),

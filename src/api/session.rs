@@ -318,7 +318,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             role: who.role(),
             name,
             call_id: call_id.clone(),
-            heartbeat_s: HEARTBEAT_S,
+            // Interpreters' pings keep their presence in the pool: they ping more often.
+            heartbeat_s: match who {
+                Who::Interpreter(_) => self.state.settings.dispatch.heartbeat_s.max(1),
+                _ => HEARTBEAT_S,
+            },
             idle_timeout_s: IDLE_TIMEOUT.as_secs(),
             max_message_bytes: MAX_MESSAGE_BYTES,
         })
