@@ -6,6 +6,7 @@ use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::UniversityId;
 use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub calls: CallRegistry,
     pub operators: OperatorSessions,
     pub limits: Limits,
+    /// This node's dispatcher: interpreter requests, consoles, progress.
+    pub dispatch: DispatchHandle,
 }
 
 /// Per-address rate limits of the unauthenticated endpoints.
@@ -76,6 +79,12 @@ impl AppState {
             Duration::from_secs(c.reconnect_grace_s),
             CancellationToken::new(),
         );
+        let dispatch = DispatchHandle::start(
+            pool.clone(),
+            calls.clone(),
+            &settings,
+            CancellationToken::new(),
+        );
         Self {
             settings: Arc::new(settings),
             pool,
@@ -85,6 +94,7 @@ impl AppState {
             calls,
             operators,
             limits,
+            dispatch,
         }
     }
 }

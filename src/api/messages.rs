@@ -3,7 +3,9 @@
 //! mirrors this file message for message. Plain data only: who may send what is decided in
 //! `api::session`, what a message does in `drivers::call`.
 
-use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
+use crate::engine::dispatch::Progress;
+use crate::pool::{Availability, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -41,11 +43,29 @@ pub enum ClientMessage {
     SetLanguage { language: Language },
     /// Caller or operator: end the call for everyone.
     HangUp,
-    /// Heartbeat; answered by `pong` with the same nonce.
+    /// Heartbeat; answered by `pong` with the same nonce. An interpreter's ping also keeps their
+    /// presence in the pool (send it every `heartbeat_s`).
     Ping {
         #[serde(default)]
         nonce: u64,
     },
+    /// Interpreter: available for calls, paused, or offline.
+    SetAvailability { availability: Availability },
+    /// Interpreter: take the ringing offer (then `join_call` the call it names).
+    AcceptOffer { offer_id: OfferId },
+    /// Interpreter: turn the ringing offer down (the next interpreter is rung).
+    DeclineOffer { offer_id: OfferId },
+    /// Operator: find an interpreter for the call they are in; the call's language by default.
+    RequestInterpreter {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<Language>,
+    },
+    /// Operator: stop searching for an interpreter.
+    CancelInterpreter,
+    /// Operator: the interpreter leaves the call (no replacement).
+    RemoveInterpreter,
+    /// Operator: the interpreter leaves the call and another one is sought.
+    ReplaceInterpreter,
 }
 
 impl ClientMessage {
@@ -63,6 +83,13 @@ impl ClientMessage {
         "set_language",
         "hang_up",
         "ping",
+        "set_availability",
+        "accept_offer",
+        "decline_offer",
+        "request_interpreter",
+        "cancel_interpreter",
+        "remove_interpreter",
+        "replace_interpreter",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -79,6 +106,13 @@ impl ClientMessage {
             ClientMessage::SetLanguage { .. } => "set_language",
             ClientMessage::HangUp => "hang_up",
             ClientMessage::Ping { .. } => "ping",
+            ClientMessage::SetAvailability { .. } => "set_availability",
+            ClientMessage::AcceptOffer { .. } => "accept_offer",
+            ClientMessage::DeclineOffer { .. } => "decline_offer",
+            ClientMessage::RequestInterpreter { .. } => "request_interpreter",
+            ClientMessage::CancelInterpreter => "cancel_interpreter",
+            ClientMessage::RemoveInterpreter => "remove_interpreter",
+            ClientMessage::ReplaceInterpreter => "replace_interpreter",
         }
     }
 }
@@ -136,11 +170,60 @@ pub enum ServerMessage {
     Pong {
         nonce: u64,
     },
+    /// Interpreters: their status in the pool (after every change); `until` ends a wrap-up.
+    InterpreterStatus {
+        status: Status,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Millis>,
+        now: Millis,
+    },
+    /// Interpreters: a call is ringing for you; answer with `accept_offer` or `decline_offer`
+    /// before `deadline` (server clock; `now` is the server's time when sent).
+    Ring {
+        offer_id: OfferId,
+        call_id: CallId,
+        language: Language,
+        /// How long the caller has waited so far.
+        caller_waited_ms: u64,
+        deadline: Millis,
+        now: Millis,
+    },
+    /// Interpreters: the offer is over. `accepted`: join the call (`join_call`) now.
+    OfferEnded {
+        offer_id: OfferId,
+        call_id: CallId,
+        reason: OfferEndReason,
+        message: String,
+    },
+    /// Interpreters: the call you accepted is ready: enter it with `join_call` (for a pre-dispatched
+    /// call this comes once an operator has answered).
+    Invited {
+        call_id: CallId,
+    },
+    /// Operators: how the search for the call's interpreter is going, with a line for people.
+    Dispatch {
+        progress: Progress,
+        line: String,
+    },
     /// Something the client sent was refused; `code` is stable, `message` is for people.
     Error {
         code: ErrorCode,
         message: String,
     },
+}
+
+/// Why an offer left an interpreter's console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferEndReason {
+    Accepted,
+    Declined,
+    /// Not answered in time.
+    Expired,
+    /// Another interpreter accepted first.
+    Taken,
+    /// The operator cancelled or the call ended.
+    Cancelled,
 }
 
 /// Stable machine-readable error codes of `ServerMessage::Error`.
@@ -330,6 +413,19 @@ mod tests {
             },
             ClientMessage::HangUp,
             ClientMessage::Ping { nonce: 7 },
+            ClientMessage::SetAvailability {
+                availability: Availability::Available,
+            },
+            ClientMessage::AcceptOffer {
+                offer_id: OfferId::parse("o1").expect("id"),
+            },
+            ClientMessage::DeclineOffer {
+                offer_id: OfferId::parse("o1").expect("id"),
+            },
+            ClientMessage::RequestInterpreter { language: None },
+            ClientMessage::CancelInterpreter,
+            ClientMessage::RemoveInterpreter,
+            ClientMessage::ReplaceInterpreter,
         ]
     }
 
@@ -343,6 +439,34 @@ mod tests {
             assert_eq!(v["type"], m.kind(), "{text}");
             assert!(ClientMessage::TYPES.contains(&m.kind()));
             assert_eq!(parse_client(&text), Ok(m));
+        }
+    }
+
+    #[test]
+    fn signaling_js_lists_every_message_type() {
+        let js = include_str!("../../web/js/signaling.js");
+        let server = [
+            "welcome",
+            "joined",
+            "left",
+            "answer",
+            "call_state",
+            "slots",
+            "levels",
+            "queue",
+            "pong",
+            "interpreter_status",
+            "ring",
+            "offer_ended",
+            "invited",
+            "dispatch",
+            "error",
+        ];
+        for t in ClientMessage::TYPES.iter().chain(server.iter()) {
+            assert!(
+                js.contains(&format!("\"{t}\"")),
+                "{t} missing in signaling.js"
+            );
         }
     }
 

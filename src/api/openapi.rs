@@ -50,11 +50,11 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
     modifiers(&UniversityKey, &CallerAndOperatorTokens),
     tags(
         (name = "catalog", description = "Languages served and how the week is covered"),
-        (name = "caller", description = "What the caller page asks before a call"),
         (name = "calls", description = "Callers create, read, hang up and rate calls with their \
             call token; operators invite and remove interpreters with their session token. The call \
             itself runs over the `/ws` signalling socket (api::messages)."),
         (name = "operator", description = "Operator login sessions"),
+        (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
     )

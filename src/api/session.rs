@@ -83,6 +83,7 @@ where
         attached: None,
         queue: None,
         errors: 0,
+        dispatch: dispatch::Feeds::default(),
     };
     let close = s.serve(&mut read).await;
     if let Some((code, reason)) = close {
@@ -92,6 +93,7 @@ where
         };
         let _ = s.write.send(Message::Close(Some(frame))).await;
     }
+    s.dispatch_close();
     if let Some(a) = s.attached.take() {
         a.call.detach(a.me).await;
     }
@@ -104,6 +106,7 @@ struct Session<W> {
     attached: Option<Attached>,
     queue: Option<watch::Receiver<Queue>>,
     errors: u32,
+    dispatch: dispatch::Feeds,
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -153,6 +156,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     }
                 }
                 Some(queue) = queue_changed(&mut self.queue) => self.queue_update(queue).await,
+                feed = dispatch::next(&mut self.dispatch) => self.dispatch_feed(feed).await,
             }
         }
     }
@@ -216,9 +220,19 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Err((ErrorCode::Invalid, "already authenticated".into()))
             }
             ClientMessage::Ping { nonce } => {
+                if let Who::Interpreter(iid) = &who {
+                    self.heartbeat(iid).await;
+                }
                 self.send(ServerMessage::Pong { nonce }).await;
                 Ok(Next::Continue)
             }
+            m @ (ClientMessage::SetAvailability { .. }
+            | ClientMessage::AcceptOffer { .. }
+            | ClientMessage::DeclineOffer { .. }
+            | ClientMessage::RequestInterpreter { .. }
+            | ClientMessage::CancelInterpreter
+            | ClientMessage::RemoveInterpreter
+            | ClientMessage::ReplaceInterpreter) => self.dispatch_message(&who, m).await,
             ClientMessage::AnswerCall { call_id } | ClientMessage::JoinCall { call_id } => {
                 self.enter(&who, call_id).await
             }
@@ -304,11 +318,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             role: who.role(),
             name,
             call_id: call_id.clone(),
-            heartbeat_s: HEARTBEAT_S,
+            // Interpreters' pings keep their presence in the pool: they ping more often.
+            heartbeat_s: match who {
+                Who::Interpreter(_) => self.state.settings.dispatch.heartbeat_s.max(1),
+                _ => HEARTBEAT_S,
+            },
             idle_timeout_s: IDLE_TIMEOUT.as_secs(),
             max_message_bytes: MAX_MESSAGE_BYTES,
         })
         .await;
+        self.dispatch_hello(&who).await;
         match who {
             Who::Caller(id) => {
                 self.queue = Some(self.state.calls.queue());
@@ -562,6 +581,13 @@ fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
         }
         M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
         M::HangUp => matches!(role, Role::Operator | Role::Caller),
+        M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {
+            role == Role::Interpreter
+        }
+        M::RequestInterpreter { .. }
+        | M::CancelInterpreter
+        | M::RemoveInterpreter
+        | M::ReplaceInterpreter => role == Role::Operator,
     };
     if ok {
         Ok(())
@@ -608,6 +634,9 @@ async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Que
         None => std::future::pending().await,
     }
 }
+
+#[path = "session_dispatch.rs"]
+mod dispatch;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]

@@ -1,6 +1,13 @@
-//! Carries out the dispatch engine's pool actions (snapshot, claim, cancel, release, sweep) and
-//! turns the pool's answers into the engine's inputs. The loop around it (timers, consoles, the
-//! event stream) belongs to whoever runs the engine; this owns no state.
+//! The dispatcher of this node: `DispatchHandle` (cheap, in `AppState`) feeds one task that owns
+//! the `Dispatcher` engine (`task`), which rings interpreter consoles (`consoles`) and brings the
+//! accepting interpreter into the call. `carry_out` runs one engine action against the pool and
+//! turns the pool's answer into the engine's inputs; the decisions are the engine's.
+
+mod consoles;
+mod task;
+
+pub use consoles::Consoles;
+pub use task::{progress_line, DispatchHandle, DispatchRefused};
 
 use crate::domain::Millis;
 use crate::engine::dispatch::{Action, Input};

@@ -3,6 +3,7 @@
 //! bots and the load generator share them; the service never uses this module.
 
 mod client;
+pub mod interpreter_bot;
 mod reception;
 
 pub use client::{

@@ -6,6 +6,7 @@
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
 import { NAMES } from "../i18n/strings.js";
+import { attachDispatchPanel } from "./dispatch_panel.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hotline.operator.token";
@@ -83,6 +84,7 @@ function start() {
     if (m.code === "unauthorized") { sessionStorage.removeItem(TOKEN_KEY); location.reload(); return; }
     showError(`${m.code}: ${m.message}`);
   });
+  attachDispatchPanel(sig, () => op.call);
   sig.connect();
   setInterval(renderWaits, 1000);
 }

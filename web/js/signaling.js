@@ -7,12 +7,21 @@
 export const CLIENT_TYPES = [
   "hello", "offer", "ice_candidate", "answer_call", "join_call", "leave_call",
   "mute", "hold", "consult", "set_language", "hang_up", "ping",
+  "set_availability", "accept_offer", "decline_offer",
+  "request_interpreter", "cancel_interpreter", "remove_interpreter", "replace_interpreter",
 ];
 
 /** Server → client types (ServerMessage). */
 export const SERVER_TYPES = [
-  "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong", "error",
+  "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong",
+  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "error",
 ];
+
+/** OfferEndReason values of `offer_ended` messages. */
+export const OFFER_END_REASONS = ["accepted", "declined", "expired", "taken", "cancelled"];
+
+/** Interpreter statuses (pool Status) of `interpreter_status` messages. */
+export const INTERPRETER_STATUSES = ["offline", "available", "offered", "busy", "wrap_up", "paused"];
 
 /** ErrorCode values of `error` messages. */
 export const ERROR_CODES = [
@@ -110,6 +119,19 @@ export class SignalingClient extends EventTarget {
   setLanguage(language) { return this.#send({ type: "set_language", language }); }
   hangUp() { return this.#send({ type: "hang_up" }); }
   ping() { return this.#send({ type: "ping", nonce: ++this.nonce }); }
+  /** Interpreter: "available", "paused" or "offline". */
+  setAvailability(availability) { return this.#send({ type: "set_availability", availability }); }
+  acceptOffer(offerId) { return this.#send({ type: "accept_offer", offer_id: offerId }); }
+  declineOffer(offerId) { return this.#send({ type: "decline_offer", offer_id: offerId }); }
+  /** Operator: language defaults to the call's. */
+  requestInterpreter(language = null) {
+    const m = { type: "request_interpreter" };
+    if (language) m.language = language;
+    return this.#send(m);
+  }
+  cancelInterpreter() { return this.#send({ type: "cancel_interpreter" }); }
+  removeInterpreter() { return this.#send({ type: "remove_interpreter" }); }
+  replaceInterpreter() { return this.#send({ type: "replace_interpreter" }); }
 
   /** Resolves with the next message of `type` (or rejects on an `error` or after timeoutMs). */
   next(type, timeoutMs = 10000) {

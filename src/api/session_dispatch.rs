@@ -1,0 +1,279 @@
+//! The dispatch side of a signalling session: an interpreter's availability, heartbeat (pool
+//! presence), rings and answers; an operator's interpreter requests and the progress lines of the
+//! call they are in. It checks who asks and relays; what happens is `drivers::dispatch`'s.
+
+use super::{Next, Session, Who};
+use crate::api::messages::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
+use crate::domain::{CallId, InterpreterId, OfferId};
+use crate::drivers::clock::now_ms;
+use crate::drivers::dispatch::{progress_line, DispatchRefused};
+use crate::engine::dispatch::{DispatchError, Progress};
+use crate::pool::{InterpreterState, OfferState, PoolError, Status};
+use axum::extract::ws::Message;
+use futures::Sink;
+use std::collections::HashMap;
+use tokio::sync::{broadcast, mpsc};
+
+type Refusal = (ErrorCode, String);
+
+/// What a session receives from the dispatcher.
+#[derive(Default)]
+pub(super) struct Feeds {
+    console: Option<(InterpreterId, u64, mpsc::Receiver<ServerMessage>)>,
+    progress: Option<broadcast::Receiver<Progress>>,
+    /// Rings seen by this console: offer → call.
+    rings: HashMap<OfferId, CallId>,
+    last_status: Option<(Status, Option<u64>)>,
+}
+
+pub(super) enum Feed {
+    Console(ServerMessage),
+    Progress(Progress),
+    /// The dispatcher's channel ended (or this session lagged on progress).
+    Nothing,
+}
+
+/// The next message from the dispatcher; never resolves without a subscription.
+pub(super) async fn next(feeds: &mut Feeds) -> Feed {
+    let console = async {
+        match feeds.console.as_mut() {
+            Some((_, _, rx)) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    let progress = async {
+        match feeds.progress.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        m = console => m.map_or(Feed::Nothing, Feed::Console),
+        p = progress => p.map_or(Feed::Nothing, Feed::Progress),
+    }
+}
+
+impl<W: Sink<Message> + Unpin> Session<W> {
+    /// After `welcome`: an interpreter's console is registered and told its status; an operator
+    /// follows dispatch progress.
+    pub(super) async fn dispatch_hello(&mut self, who: &Who) {
+        match who {
+            Who::Interpreter(iid) => {
+                let (ticket, rx) = self.state.dispatch.consoles().register(iid);
+                self.dispatch.console = Some((iid.clone(), ticket, rx));
+                self.heartbeat(iid).await;
+            }
+            Who::Operator(_) => self.dispatch.progress = Some(self.state.dispatch.progress()),
+            Who::Caller(_) => {}
+        }
+    }
+
+    pub(super) fn dispatch_close(&mut self) {
+        if let Some((iid, ticket, _)) = self.dispatch.console.take() {
+            self.state.dispatch.consoles().unregister(&iid, ticket);
+        }
+    }
+
+    /// Presence in the pool; the status is sent when it changed.
+    pub(super) async fn heartbeat(&mut self, iid: &InterpreterId) {
+        match self.state.pool.heartbeat(iid, now_ms()).await {
+            Ok(s) => self.status(&s).await,
+            Err(e) => tracing::warn!(interpreter_id = %iid, error = %e, "heartbeat not stored"),
+        }
+    }
+
+    async fn status(&mut self, s: &InterpreterState) {
+        let now = now_ms();
+        let until = (s.status == Status::WrapUp).then_some(s.idle_since);
+        if self.dispatch.last_status == Some((s.status, until)) {
+            return;
+        }
+        self.dispatch.last_status = Some((s.status, until));
+        self.send(ServerMessage::InterpreterStatus {
+            status: s.status,
+            until,
+            now,
+        })
+        .await;
+    }
+
+    pub(super) async fn dispatch_feed(&mut self, feed: Feed) {
+        match feed {
+            Feed::Console(m) => {
+                match &m {
+                    ServerMessage::Ring {
+                        offer_id, call_id, ..
+                    } => {
+                        self.dispatch
+                            .rings
+                            .insert(offer_id.clone(), call_id.clone());
+                    }
+                    ServerMessage::OfferEnded { offer_id, .. } => {
+                        self.dispatch.rings.remove(offer_id);
+                    }
+                    ServerMessage::InterpreterStatus { status, until, .. } => {
+                        self.dispatch.last_status = Some((*status, *until));
+                    }
+                    _ => {}
+                }
+                self.send(m).await;
+            }
+            Feed::Progress(p) => {
+                let mine = self
+                    .attached
+                    .as_ref()
+                    .is_some_and(|a| a.call.id() == &p.call);
+                if mine {
+                    let line = progress_line(&p);
+                    self.send(ServerMessage::Dispatch { progress: p, line })
+                        .await;
+                }
+            }
+            Feed::Nothing => {}
+        }
+    }
+
+    /// The dispatch messages (roles already checked by `allowed`).
+    pub(super) async fn dispatch_message(
+        &mut self,
+        who: &Who,
+        msg: ClientMessage,
+    ) -> Result<Next, Refusal> {
+        match (who, msg) {
+            (Who::Interpreter(iid), ClientMessage::SetAvailability { availability }) => {
+                let s = self
+                    .state
+                    .pool
+                    .set_availability(iid, availability, now_ms())
+                    .await
+                    .map_err(pool_refusal)?;
+                self.status(&s).await;
+                if s.status == Status::Available {
+                    self.state.dispatch.available(iid.clone()).await;
+                }
+            }
+            (Who::Interpreter(iid), ClientMessage::AcceptOffer { offer_id }) => {
+                self.answer(iid, offer_id, true).await?
+            }
+            (Who::Interpreter(iid), ClientMessage::DeclineOffer { offer_id }) => {
+                self.answer(iid, offer_id, false).await?
+            }
+            (Who::Operator(_), ClientMessage::RequestInterpreter { language }) => {
+                let (call, _) = self.in_call()?;
+                let known = self
+                    .attached
+                    .as_ref()
+                    .and_then(|a| a.last.as_ref())
+                    .and_then(|v| v.language.code);
+                let language = language.or(known).ok_or((
+                    ErrorCode::Invalid,
+                    "the call's language is not known yet: name the language".to_owned(),
+                ))?;
+                self.state
+                    .dispatch
+                    .request(call.id().clone(), language)
+                    .await
+                    .map_err(dispatch_refusal)?;
+            }
+            (
+                Who::Operator(_),
+                ClientMessage::CancelInterpreter | ClientMessage::RemoveInterpreter,
+            ) => {
+                let (call, _) = self.in_call()?;
+                self.state
+                    .dispatch
+                    .cancel(call.id().clone())
+                    .await
+                    .map_err(dispatch_refusal)?;
+            }
+            (Who::Operator(_), ClientMessage::ReplaceInterpreter) => {
+                let (call, _) = self.in_call()?;
+                self.state
+                    .dispatch
+                    .replace(call.id().clone())
+                    .await
+                    .map_err(dispatch_refusal)?;
+            }
+            (_, other) => {
+                return Err((
+                    ErrorCode::Forbidden,
+                    format!("not allowed here: {:?}", other.kind()),
+                ))
+            }
+        }
+        Ok(Next::Continue)
+    }
+
+    async fn answer(
+        &mut self,
+        iid: &InterpreterId,
+        offer: OfferId,
+        accept: bool,
+    ) -> Result<(), Refusal> {
+        let now = now_ms();
+        let result = self.state.pool.respond(&offer, iid, accept, now).await;
+        let state = match result {
+            Ok(state) => state,
+            Err(PoolError::TooLate(_)) => {
+                self.state
+                    .dispatch
+                    .offer_ended(offer.clone(), OfferState::Expired)
+                    .await;
+                self.dispatch.rings.remove(&offer);
+                return Err((
+                    ErrorCode::Conflict,
+                    "too late: the offer expired before your answer".into(),
+                ));
+            }
+            Err(e) => return Err(pool_refusal(e)),
+        };
+        self.state.dispatch.offer_ended(offer.clone(), state).await;
+        let call = self.dispatch.rings.remove(&offer);
+        if state == OfferState::Declined {
+            if let Some(call_id) = call {
+                self.send(ServerMessage::OfferEnded {
+                    offer_id: offer,
+                    call_id,
+                    reason: OfferEndReason::Declined,
+                    message: "declined".into(),
+                })
+                .await;
+            }
+        }
+        if let Ok(Some(s)) = self.state.pool.state(iid, now).await {
+            self.status(&s).await;
+        }
+        Ok(())
+    }
+}
+
+fn pool_refusal(e: PoolError) -> Refusal {
+    let code = match &e {
+        PoolError::UnknownOffer(_) | PoolError::UnknownInterpreter(_) => ErrorCode::NotFound,
+        PoolError::NotYours(_) => ErrorCode::Forbidden,
+        PoolError::AlreadyEnded {
+            state: OfferState::Cancelled,
+            ..
+        } => {
+            return (
+                ErrorCode::Conflict,
+                "this offer was taken by another interpreter or cancelled".into(),
+            )
+        }
+        PoolError::TooLate(_) | PoolError::AlreadyEnded { .. } | PoolError::Engaged(_) => {
+            ErrorCode::Conflict
+        }
+        PoolError::Unavailable(_) | PoolError::Corrupt(_) => ErrorCode::Internal,
+    };
+    (code, e.to_string())
+}
+
+fn dispatch_refusal(e: DispatchRefused) -> Refusal {
+    let code = match &e {
+        DispatchRefused::Engine(DispatchError::AlreadyRequested(_)) => ErrorCode::Conflict,
+        DispatchRefused::Engine(DispatchError::NoInterpreter(_)) => ErrorCode::Conflict,
+        DispatchRefused::Engine(_) | DispatchRefused::NoCall(_) => ErrorCode::NotFound,
+        DispatchRefused::Stopped => ErrorCode::Internal,
+    };
+    (code, e.to_string())
+}

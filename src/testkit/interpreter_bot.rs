@@ -1,0 +1,271 @@
+//! A headless interpreter over the real signalling WebSocket: signs in with a personal token, goes
+//! available, keeps presence with pings, answers rings (accept, decline or let ring) after a
+//! delay, joins the call it is invited to and sends marked audio with a `TestPeer`. Everything it
+//! sees is reported as `BotEvent`s. Used by `examples/interpreter_bot.rs`, the bench and tests.
+
+use super::{TestPeer, TestPeerOffer, TestPeerOptions};
+use crate::sfu::peer::PeerConfig;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Mutex};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a bot waits for the server's answer to its media offer.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// How the bot answers a ring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Answer {
+    Accept,
+    Decline,
+    /// Let it ring out.
+    Ignore,
+    /// Accept with this probability, decline otherwise.
+    Random(f64),
+}
+
+#[derive(Debug, Clone)]
+pub struct BotOptions {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub answer: Answer,
+    /// Delay before answering a ring.
+    pub delay: Duration,
+    /// Ping (presence heartbeat) interval.
+    pub heartbeat: Duration,
+    /// Join the call's audio when invited.
+    pub join_media: bool,
+    /// Tag marking the bot's audio packets.
+    pub tag: u32,
+}
+
+/// What the bot saw; `at` is when it arrived.
+#[derive(Debug, Clone)]
+pub struct BotEvent {
+    pub at: Instant,
+    /// The server message (`type` …), or `{"type":"closed"}` when the socket ended.
+    pub msg: Value,
+}
+
+impl BotEvent {
+    pub fn kind(&self) -> &str {
+        self.msg["type"].as_str().unwrap_or("")
+    }
+}
+
+/// Commands a driver of the bot (a test) may give.
+#[derive(Debug)]
+pub enum BotCommand {
+    /// Send this JSON as is.
+    Send(Value),
+    /// Change how later rings are answered.
+    SetAnswer(Answer),
+    /// Drop the socket without a close frame (and stop the media), as a crashed console would.
+    Vanish,
+}
+
+/// A running bot: its events and a command sender.
+pub struct InterpreterBot {
+    pub events: mpsc::UnboundedReceiver<BotEvent>,
+    pub commands: mpsc::UnboundedSender<BotCommand>,
+    /// The media peer once joined.
+    pub peer: Arc<Mutex<Option<TestPeer>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("sign-in refused: {0}")]
+    Refused(String),
+}
+
+impl InterpreterBot {
+    /// Connects, signs in and goes available; returns once the server has welcomed the bot.
+    pub async fn start(opts: BotOptions) -> Result<Self, BotError> {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/ws", opts.addr)).await?;
+        ws.send(text(&json!({"type": "hello", "token": opts.token})))
+            .await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                    match v["type"].as_str() {
+                        Some("welcome") => break,
+                        Some("error") => return Err(BotError::Refused(v.to_string())),
+                        _ => continue,
+                    }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(BotError::Refused("socket closed".into())),
+            }
+        }
+        ws.send(text(
+            &json!({"type": "set_availability", "availability": "available"}),
+        ))
+        .await?;
+        let (ev_tx, events) = mpsc::unbounded_channel();
+        let (commands, cmd_rx) = mpsc::unbounded_channel();
+        let peer = Arc::new(Mutex::new(None));
+        tokio::spawn(run(opts, ws, ev_tx, cmd_rx, peer.clone()));
+        Ok(Self {
+            events,
+            commands,
+            peer,
+        })
+    }
+
+    pub fn send(&self, v: Value) {
+        let _ = self.commands.send(BotCommand::Send(v));
+    }
+
+    /// The next event satisfying `pred` within `timeout` (others are dropped); `None` on timeout
+    /// or when the bot has stopped.
+    pub async fn wait(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&BotEvent) -> bool,
+    ) -> Option<BotEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return Some(e),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next event of type `kind`.
+    pub async fn wait_kind(&mut self, kind: &str, timeout: Duration) -> Option<BotEvent> {
+        self.wait(timeout, |e| e.kind() == kind).await
+    }
+}
+
+fn text(v: &Value) -> Message {
+    Message::Text(v.to_string().into())
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn run(
+    opts: BotOptions,
+    ws: Ws,
+    events: mpsc::UnboundedSender<BotEvent>,
+    mut commands: mpsc::UnboundedReceiver<BotCommand>,
+    peer: Arc<Mutex<Option<TestPeer>>>,
+) {
+    let (mut write, mut read) = ws.split();
+    let (answer_tx, mut answers) = mpsc::unbounded_channel::<Value>();
+    let mut heartbeat = tokio::time::interval(opts.heartbeat);
+    let mut answer = opts.answer;
+    let mut pending_media: Option<TestPeerOffer> = None;
+    let config = PeerConfig::new().ok();
+    let mut nonce = 0u64;
+    loop {
+        let out: Option<Value> = tokio::select! {
+            _ = heartbeat.tick() => {
+                nonce += 1;
+                Some(json!({"type": "ping", "nonce": nonce}))
+            }
+            a = answers.recv() => a,
+            cmd = commands.recv() => match cmd {
+                Some(BotCommand::Send(v)) => Some(v),
+                Some(BotCommand::SetAnswer(a)) => { answer = a; None }
+                Some(BotCommand::Vanish) | None => {
+                    if let Some(p) = peer.lock().await.take() { p.close(); }
+                    return;
+                }
+            },
+            frame = read.next() => {
+                let v = match frame {
+                    Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap_or(Value::Null),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        let _ = events.send(BotEvent { at: Instant::now(), msg: json!({"type": "closed"}) });
+                        return;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let reply = react(&v, answer, &opts, &answer_tx, &mut pending_media, config.as_ref(), &peer).await;
+                let _ = events.send(BotEvent { at: Instant::now(), msg: v });
+                reply
+            }
+        };
+        if let Some(v) = out {
+            if write.send(text(&v)).await.is_err() {
+                let _ = events.send(BotEvent {
+                    at: Instant::now(),
+                    msg: json!({"type": "closed"}),
+                });
+                return;
+            }
+        }
+    }
+}
+
+/// The bot's reaction to one server message: an immediate reply, or a delayed one via `later`.
+async fn react(
+    v: &Value,
+    answer: Answer,
+    opts: &BotOptions,
+    later: &mpsc::UnboundedSender<Value>,
+    pending_media: &mut Option<TestPeerOffer>,
+    config: Option<&PeerConfig>,
+    peer: &Arc<Mutex<Option<TestPeer>>>,
+) -> Option<Value> {
+    match v["type"].as_str()? {
+        "ring" => {
+            let offer = v["offer_id"].clone();
+            let accept = match answer {
+                Answer::Accept => true,
+                Answer::Decline => false,
+                Answer::Ignore => return None,
+                Answer::Random(p) => rand::random::<f64>() < p,
+            };
+            let kind = if accept {
+                "accept_offer"
+            } else {
+                "decline_offer"
+            };
+            let msg = json!({"type": kind, "offer_id": offer});
+            if opts.delay.is_zero() {
+                return Some(msg);
+            }
+            let later = later.clone();
+            let delay = opts.delay;
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = later.send(msg);
+            });
+            None
+        }
+        "invited" => Some(json!({"type": "join_call", "call_id": v["call_id"]})),
+        "joined" if opts.join_media => {
+            let (offer, sdp) =
+                TestPeerOffer::new(config?, opts.tag, TestPeerOptions::default()).ok()?;
+            *pending_media = Some(offer);
+            Some(json!({"type": "offer", "sdp": sdp}))
+        }
+        "answer" => {
+            let offer = pending_media.take()?;
+            match offer.start(v["sdp"].as_str()?) {
+                Ok(p) => *peer.lock().await = Some(p),
+                Err(e) => tracing::warn!(error = %e, "bot media did not start"),
+            }
+            None
+        }
+        "left" => {
+            if let Some(p) = peer.lock().await.take() {
+                p.close();
+            }
+            None
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,187 @@
+//! Dispatch test world: apps on a real redis-server, interpreters with personal tokens, headless
+//! interpreter bots over the real WebSocket, and an answered call with caller and operator
+//! sessions.
+
+use super::redis::TestRedis;
+use super::ws::{settings_with_operator, WsClient, OPERATOR};
+use super::{spawn_app, TestApp};
+use hotline_bridge::api::messages::{LanguageSource, LanguageView};
+use hotline_bridge::app::AppState;
+use hotline_bridge::config::Settings;
+use hotline_bridge::domain::{
+    InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, UniversityId, WeeklySchedule,
+};
+use hotline_bridge::drivers::media;
+use hotline_bridge::pool::RedisPool;
+use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Test settings for dispatch: a short ring, presence kept by fast bot pings.
+pub fn dispatch_settings() -> Settings {
+    let mut s = settings_with_operator();
+    s.dispatch.ring_timeout_s = 1;
+    s.dispatch.wrap_up_s = 1;
+    s.dispatch.escalate_after_s = 60;
+    s
+}
+
+/// An app over `redis` with these settings (media on an ephemeral loopback port).
+pub async fn app_on(redis: &TestRedis, mut settings: Settings) -> TestApp {
+    settings.redis.url = redis.url();
+    settings.media.udp_port = 0;
+    settings.media.public_ip = "127.0.0.1".parse().expect("ip");
+    let pool = RedisPool::open(&settings.redis).expect("redis pool");
+    let m = media::start(&settings.media, CancellationToken::new()).expect("media loop");
+    spawn_app(AppState::new(settings, Arc::new(pool), "redis", m)).await
+}
+
+pub fn lang(code: &str) -> Language {
+    Language::parse(code).expect("language")
+}
+
+/// Every hour of the week (`on_shift`) or none.
+pub fn schedule(on_shift: bool) -> WeeklySchedule {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let shifts: Vec<Value> = if on_shift {
+        days.iter()
+            .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
+            .collect()
+    } else {
+        vec![]
+    };
+    serde_json::from_value(json!({"timezone": "UTC", "shifts": shifts})).expect("schedule")
+}
+
+/// Registers an on-shift interpreter of `languages` at `level`; returns their personal token.
+pub async fn add_interpreter(app: &TestApp, id: &str, languages: &[&str], level: Level) -> String {
+    add_interpreter_with(app, id, languages, level, true).await
+}
+
+pub async fn add_interpreter_with(
+    app: &TestApp,
+    id: &str,
+    languages: &[&str],
+    level: Level,
+    on_shift: bool,
+) -> String {
+    let iid = InterpreterId::parse(id).expect("id");
+    let token = format!("{id}.secret-of-{id}");
+    app.state
+        .pool
+        .upsert(&InterpreterProfile {
+            id: iid,
+            university: UniversityId::parse("bfsu").expect("id"),
+            name: format!("Bot {id}"),
+            languages: languages
+                .iter()
+                .map(|l| LanguageSkill {
+                    language: lang(l),
+                    level,
+                })
+                .collect(),
+            schedule: schedule(on_shift),
+            token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
+        })
+        .await
+        .expect("upsert");
+    token
+}
+
+/// A bot signed in on `app`, available, answering as `answer`; returns once it is available.
+pub async fn bot(app: &TestApp, token: &str, answer: Answer, tag: u32) -> InterpreterBot {
+    bot_with(app, token, answer, tag, false).await
+}
+
+pub async fn bot_with(
+    app: &TestApp,
+    token: &str,
+    answer: Answer,
+    tag: u32,
+    join_media: bool,
+) -> InterpreterBot {
+    let mut b = InterpreterBot::start(BotOptions {
+        addr: app.addr,
+        token: token.to_owned(),
+        answer,
+        delay: Duration::ZERO,
+        heartbeat: Duration::from_millis(200),
+        join_media,
+        tag,
+    })
+    .await
+    .expect("bot signs in");
+    b.wait(WAIT, |e| {
+        e.kind() == "interpreter_status" && e.msg["status"] == "available"
+    })
+    .await
+    .expect("bot becomes available");
+    b
+}
+
+/// A live call in `language` with its caller's session and an operator who answered it.
+pub struct AnsweredCall {
+    pub call_id: String,
+    pub caller: WsClient,
+    pub operator: WsClient,
+}
+
+pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
+    let (call, token) = app.state.calls.create(LanguageView {
+        code: Some(lang(language)),
+        source: LanguageSource::Chosen,
+        confidence: 1.0,
+    });
+    let call_id = call.id().to_string();
+    let mut caller = WsClient::connect(app.addr).await;
+    caller
+        .send(json!({"type": "hello", "token": token, "call_id": call_id}))
+        .await;
+    caller.wait_for("joined").await;
+    let (op_token, _) = app
+        .state
+        .operators
+        .open(OPERATOR, hotline_bridge::drivers::clock::now_ms());
+    let mut operator = WsClient::connect(app.addr).await;
+    operator
+        .send(json!({"type": "hello", "token": op_token}))
+        .await;
+    operator.wait_for("welcome").await;
+    operator
+        .send(json!({"type": "answer_call", "call_id": call_id}))
+        .await;
+    operator.wait_for("joined").await;
+    AnsweredCall {
+        call_id,
+        caller,
+        operator,
+    }
+}
+
+/// The next `dispatch` progress message whose event is `event`; panics on timeout.
+pub async fn progress(ws: &mut WsClient, event: &str) -> Value {
+    loop {
+        match ws.next().await {
+            super::ws::Got::Json(v) if v["type"] == "error" => panic!("waiting for {event}: {v}"),
+            super::ws::Got::Json(v)
+                if v["type"] == "dispatch" && v["progress"]["event"] == event =>
+            {
+                return v
+            }
+            super::ws::Got::Json(_) => continue,
+            other => panic!("waiting for {event}: {other:?}"),
+        }
+    }
+}
+
+/// Waits for the bot's next event of `kind` (panics with `what` on timeout).
+pub async fn expect(bot: &mut InterpreterBot, kind: &str, what: &str) -> Value {
+    bot.wait_kind(kind, WAIT)
+        .await
+        .unwrap_or_else(|| panic!("{what}: no {kind} within {WAIT:?}"))
+        .msg
+}
