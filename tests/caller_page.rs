@@ -1,7 +1,7 @@
 //! The caller page in a real headless Chromium: it opens in the browser's language when it is one
 //! of ours (Portuguese here) and right to left in Arabic, every language has every string, the
-//! picker shows each language's own name, and a refused microphone gets a clear message in the
-//! caller's language instead of a dead page.
+//! picker shows each language's own name, typing in another language suggests it, and a refused
+//! microphone gets a clear message in the caller's language instead of a dead page.
 mod common;
 
 use common::browser::Browser;
@@ -43,6 +43,37 @@ async fn the_caller_page_speaks_the_callers_language_and_arabic_reads_right_to_l
     let picker = v["picker"].as_array().expect("picker");
     assert!(picker.contains(&json!(["ar", "العربية"])));
     assert!(picker.contains(&json!(["ja", "日本語"])));
+
+    // Typing in another language brings a suggestion in that language's own words (lang.js).
+    pt.eval(
+        "const d = document.getElementById('describe');
+         d.value = 'Bonjour, on m\\'a volé mon passeport dans le métro ce matin.';
+         d.dispatchEvent(new Event('input')); return 1;",
+    )
+    .await;
+    pt.wait_for(
+        "language suggestion",
+        "!document.getElementById('suggestion').hidden",
+        T,
+    )
+    .await;
+    let q = pt
+        .eval("return document.getElementById('suggestion-text').textContent;")
+        .await;
+    assert_eq!(q, "Français?");
+    pt.eval("document.getElementById('suggestion-accept').click(); return 1;")
+        .await;
+    pt.wait_for(
+        "switched to French",
+        "document.documentElement.lang === 'fr'",
+        T,
+    )
+    .await;
+    pt.eval(
+        "document.getElementById('page-language').value = 'pt';
+         document.getElementById('page-language').dispatchEvent(new Event('change')); return 1;",
+    )
+    .await;
 
     // A refused microphone: a clear message in the caller's language, the Call button still there.
     pt.eval(

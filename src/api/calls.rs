@@ -13,6 +13,7 @@ use crate::domain::{CallId, InterpreterId, Language, ParticipantId};
 use crate::drivers::call::{CallHandle, CallTaskError};
 use crate::drivers::call_registry::RatingError;
 use crate::engine::{ice_servers, IceServer};
+use crate::lang::{self, LangError};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,11 +21,6 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Most browser language entries accepted (browsers send a handful).
-const MAX_BROWSER_LANGUAGES: usize = 32;
-/// Longest browser language entry accepted, in bytes.
-const MAX_TAG_BYTES: usize = 64;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,7 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/calls/{id}/participants/{participant}", delete(remove))
 }
 
-/// What the page knows about the caller's language (the shape of `lang::Signals`).
+/// What the page knows about the caller's language (`lang::Signals` less the operator's pick).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageSignals {
@@ -87,6 +83,7 @@ pub async fn create(
         .create_call
         .check(addr)
         .map_err(IntoResponse::into_response)?;
+    let signals = signals.into_signals();
     validate_signals(&signals, &state.settings).map_err(IntoResponse::into_response)?;
     let language = assess_language(&signals, &state.settings);
     let (call, token) = state.calls.create(language.clone());
@@ -112,60 +109,55 @@ pub async fn create(
     ))
 }
 
-fn validate_signals(s: &LanguageSignals, settings: &Settings) -> Result<(), ApiError> {
-    let max = settings.detect.max_text_bytes;
-    if s.text.len() > max {
-        return Err(ApiError::invalid(
-            "text",
-            format!("text is {} bytes; at most {max} are accepted", s.text.len()),
-        ));
-    }
-    if s.browser_languages.len() > MAX_BROWSER_LANGUAGES
-        || s.browser_languages.iter().any(|t| t.len() > MAX_TAG_BYTES)
-    {
-        return Err(ApiError::invalid(
-            "browser_languages",
-            format!("at most {MAX_BROWSER_LANGUAGES} entries of at most {MAX_TAG_BYTES} bytes"),
-        ));
-    }
-    if let Some(l) = s.chosen {
-        if !settings.languages.all().contains(&l) {
-            return Err(ApiError::invalid(
-                "chosen",
-                format!("{l} is not a language this hotline serves"),
-            ));
+impl LanguageSignals {
+    fn into_signals(self) -> lang::Signals {
+        lang::Signals {
+            text: self.text,
+            browser_languages: self.browser_languages,
+            chosen: self.chosen,
+            operator: None,
         }
     }
-    Ok(())
 }
 
-/// PLACEHOLDER until `lang::assess` (feat/lang) is merged: the caller's pick if any, else the
-/// first browser language the hotline serves, else unknown. Replace the body with
-/// `lang::assess(&signals, settings)` mapped to a `LanguageView`.
-fn assess_language(s: &LanguageSignals, settings: &Settings) -> LanguageView {
-    if let Some(l) = s.chosen {
-        return LanguageView {
-            code: Some(l),
-            source: LanguageSource::Chosen,
-            confidence: 1.0,
+fn validate_signals(s: &lang::Signals, settings: &Settings) -> Result<(), ApiError> {
+    s.validate(settings).map_err(|e| {
+        let field = match e {
+            LangError::TextTooLong { .. } => "text",
+            LangError::TooManyBrowserLanguages { .. }
+            | LangError::BrowserLanguageTooLong { .. } => "browser_languages",
+            LangError::NotConfigured(_) => "chosen",
         };
-    }
-    let served = settings.languages.all();
-    let from_browser = s.browser_languages.iter().find_map(|tag| {
-        let primary = tag.split([';', '-', '_']).next().unwrap_or("");
-        Language::parse(primary).ok().filter(|l| served.contains(l))
-    });
-    match from_browser {
-        Some(l) => LanguageView {
-            code: Some(l),
-            source: LanguageSource::Browser,
-            confidence: 0.6,
-        },
-        None => LanguageView {
+        ApiError::invalid(field, e.to_string())
+    })
+}
+
+/// The caller's language from `lang::assess`: the decided language or else the best candidate,
+/// how it was determined (one source, or `combined`) and the confidence.
+fn assess_language(s: &lang::Signals, settings: &Settings) -> LanguageView {
+    language_view(&lang::assess(s, settings))
+}
+
+fn language_view(a: &lang::Assessment) -> LanguageView {
+    let Some(best) = a.candidates.first() else {
+        return LanguageView {
             code: None,
             source: LanguageSource::Unknown,
             confidence: 0.0,
-        },
+        };
+    };
+    let source = match best.sources.as_slice() {
+        [lang::Source::Chosen] => LanguageSource::Chosen,
+        [lang::Source::Browser] => LanguageSource::Browser,
+        [lang::Source::Text] => LanguageSource::Text,
+        [lang::Source::Operator] => LanguageSource::Operator,
+        [] => LanguageSource::Unknown,
+        _ => LanguageSource::Combined,
+    };
+    LanguageView {
+        code: a.decided.or(Some(best.language)),
+        source,
+        confidence: best.confidence as f32,
     }
 }
 
@@ -397,24 +389,30 @@ mod tests {
     }
 
     #[test]
-    fn placeholder_assessment_prefers_the_pick_then_a_served_browser_language() {
+    fn the_assessment_names_its_source_and_combines_agreeing_signals() {
         let s = settings();
-        let pick = LanguageSignals {
+        let pick = lang::Signals {
             chosen: Language::parse("ar").ok(),
-            browser_languages: vec!["pt-BR".into()],
-            text: String::new(),
+            ..Default::default()
         };
-        assert_eq!(assess_language(&pick, &s).source, LanguageSource::Chosen);
-        let browser = LanguageSignals {
-            chosen: None,
+        let v = assess_language(&pick, &s);
+        assert_eq!(v.code.map(|l| l.to_string()), Some("ar".into()));
+        assert_eq!(v.source, LanguageSource::Chosen);
+        let browser = lang::Signals {
             browser_languages: vec!["sv-SE".into(), "pt-BR;q=0.8".into()],
-            text: String::new(),
+            ..Default::default()
         };
         let v = assess_language(&browser, &s);
         assert_eq!(v.code.map(|l| l.to_string()), Some("pt".into()));
         assert_eq!(v.source, LanguageSource::Browser);
+        let both = lang::Signals {
+            chosen: Language::parse("pt").ok(),
+            browser_languages: vec!["pt-BR".into()],
+            ..Default::default()
+        };
+        assert_eq!(assess_language(&both, &s).source, LanguageSource::Combined);
         assert_eq!(
-            assess_language(&LanguageSignals::default(), &s).source,
+            assess_language(&lang::Signals::default(), &s).source,
             LanguageSource::Unknown
         );
     }
