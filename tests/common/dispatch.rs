@@ -162,20 +162,28 @@ pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
     }
 }
 
-/// The next `dispatch` progress message whose event is `event`; panics on timeout.
+/// The next `dispatch` progress message whose event is `event`; panics after `WAIT` (other
+/// messages, e.g. audio levels, keep coming meanwhile).
 pub async fn progress(ws: &mut WsClient, event: &str) -> Value {
-    loop {
-        match ws.next().await {
-            super::ws::Got::Json(v) if v["type"] == "error" => panic!("waiting for {event}: {v}"),
-            super::ws::Got::Json(v)
-                if v["type"] == "dispatch" && v["progress"]["event"] == event =>
-            {
-                return v
+    let next = async {
+        loop {
+            match ws.next().await {
+                super::ws::Got::Json(v) if v["type"] == "error" => {
+                    panic!("waiting for {event}: {v}")
+                }
+                super::ws::Got::Json(v)
+                    if v["type"] == "dispatch" && v["progress"]["event"] == event =>
+                {
+                    return v
+                }
+                super::ws::Got::Json(_) => continue,
+                other => panic!("waiting for {event}: {other:?}"),
             }
-            super::ws::Got::Json(_) => continue,
-            other => panic!("waiting for {event}: {other:?}"),
         }
-    }
+    };
+    tokio::time::timeout(WAIT, next)
+        .await
+        .unwrap_or_else(|_| panic!("no {event} progress within {WAIT:?}"))
 }
 
 /// Waits for the bot's next event of `kind` (panics with `what` on timeout).
@@ -184,4 +192,65 @@ pub async fn expect(bot: &mut InterpreterBot, kind: &str, what: &str) -> Value {
         .await
         .unwrap_or_else(|| panic!("{what}: no {kind} within {WAIT:?}"))
         .msg
+}
+
+/// Packets (of 50 per second) that prove a stream flows, not a stray one.
+pub const FLOWING: u64 = 25;
+
+/// Offers media over `ws` (a session already in its call), applies the answer and waits until the
+/// test peer is connected.
+pub async fn join_media(
+    ws: &mut WsClient,
+    config: &hotline_bridge::sfu::peer::PeerConfig,
+    tag: u32,
+) -> hotline_bridge::testkit::TestPeer {
+    use hotline_bridge::testkit::{TestPeerOffer, TestPeerOptions};
+    let (offer, sdp) =
+        TestPeerOffer::new(config, tag, TestPeerOptions::default()).expect("test peer offer");
+    ws.send(json!({"type": "offer", "sdp": sdp})).await;
+    let answer = ws.wait_for("answer").await;
+    let peer = offer
+        .start(answer["sdp"].as_str().expect("sdp"))
+        .expect("start peer");
+    assert!(peer.wait_connected(WAIT).await, "peer {tag} connects");
+    peer
+}
+
+/// Waits until `listener` has received `FLOWING` more packets from each of `tags` than it had
+/// when called (counters only grow; polled, as packets are not events a test can await).
+pub async fn hears_more(listener: &hotline_bridge::testkit::TestPeer, tags: &[u32], who: &str) {
+    let base: Vec<u64> = tags.iter().map(|t| listener.packets_from(*t)).collect();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got: Vec<u64> = tags.iter().map(|t| listener.packets_from(*t)).collect();
+        if got.iter().zip(&base).all(|(g, b)| g - b >= FLOWING) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who} should hear {tags:?}: {base:?} → {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Events the bot has already received, without waiting.
+pub fn drain(bot: &mut InterpreterBot) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(e) = bot.events.try_recv() {
+        out.push(e.msg);
+    }
+    out
+}
+
+/// The call as its task sees it now (straight from the registry, not a session's stream).
+pub async fn call_view(app: &TestApp, call_id: &str) -> hotline_bridge::api::messages::CallView {
+    let id = hotline_bridge::domain::CallId::parse(call_id).expect("call id");
+    app.state
+        .calls
+        .get(&id)
+        .expect("the call is still live")
+        .view()
+        .await
+        .expect("call view")
 }
