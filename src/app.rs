@@ -5,6 +5,7 @@ use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::UniversityId;
+use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::media::{self, MediaHandle};
@@ -79,10 +80,25 @@ impl AppState {
             Duration::from_secs(c.reconnect_grace_s),
             CancellationToken::new(),
         );
+        let node: u64 = rand::random();
+        // Nodes sharing a Redis pool ring each other's interpreter consoles over the bus.
+        let (bus, inbox) = if pool_kind == "redis" {
+            match Bus::redis(&settings.redis, node, CancellationToken::new()) {
+                Ok((bus, inbox)) => (bus, Some(inbox)),
+                Err(e) => {
+                    tracing::error!(error = %e, "node bus not started: this node rings only its own consoles");
+                    (Bus::local(node), None)
+                }
+            }
+        } else {
+            (Bus::local(node), None)
+        };
         let dispatch = DispatchHandle::start(
             pool.clone(),
             calls.clone(),
             &settings,
+            bus,
+            inbox,
             CancellationToken::new(),
         );
         Self {

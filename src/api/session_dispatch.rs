@@ -217,7 +217,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Err(PoolError::TooLate(_)) => {
                 self.state
                     .dispatch
-                    .offer_ended(offer.clone(), OfferState::Expired)
+                    .offer_ended(offer.clone(), OfferState::Expired, iid)
                     .await;
                 self.dispatch.rings.remove(&offer);
                 return Err((
@@ -227,7 +227,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Err(e) => return Err(pool_refusal(e)),
         };
-        self.state.dispatch.offer_ended(offer.clone(), state).await;
+        self.state
+            .dispatch
+            .offer_ended(offer.clone(), state, iid)
+            .await;
         let call = self.dispatch.rings.remove(&offer);
         if state == OfferState::Declined {
             if let Some(call_id) = call {

@@ -1,6 +1,8 @@
 //! The I/O shell's loops: each feeds an engine and carries out what it returns: the media loop
-//! (one UDP socket, every WebRTC peer), one task per call, the dispatcher.
+//! (one UDP socket, every WebRTC peer), one task per call, the dispatcher, and the bus between
+//! the nodes that share one pool.
 
+pub mod bus;
 pub mod call;
 pub mod call_registry;
 pub mod clock;

@@ -13,6 +13,7 @@
 //! | `{p}:idle:<ll>` | ZSET | ids of interpreters who speak `ll` and whose status is `available`, scored by `idle_since` (a future score = in wrap-up); `claim` checks eligibility here |
 //! | `{p}:offer:<offer_id>` | HASH | one offer: `call`, `interp`, `lang`, `created`, `deadline`, `state` (`pending`/`accepted`/`declined`/`expired`/`cancelled`/`released`), `ended` (Unix ms, once ended); an ended offer's key expires after [`ENDED_OFFER_KEPT_MS`] |
 //! | `{p}:deadlines` | ZSET | ids of pending offers, scored by deadline (`sweep` reads it) |
+//! | `{p}:bus` | pub/sub channel | not a key: the node bus (`drivers::bus`), JSON messages `{from, to, kind, …}` between the nodes sharing this pool |
 //! | `{p}:events` | STREAM | audit events, fields `kind`, `at`, `call_id`, `interpreter_id`, `language`, `offer_id`, `detail` (absent = none), trimmed to about [`EVENTS_KEPT`] entries |
 //!
 //! Invariants the scripts keep: an interpreter is in `idle:<ll>` exactly when its status is
@@ -67,6 +68,11 @@ impl Keys {
 
     pub fn deadlines(&self) -> String {
         format!("{}deadlines", self.base)
+    }
+
+    /// The node bus's pub/sub channel (not a key; named here so every name is in one place).
+    pub fn bus(&self) -> String {
+        format!("{}bus", self.base)
     }
 
     pub fn events(&self) -> String {

@@ -8,6 +8,7 @@ use super::{carry_out, Consoles};
 use crate::api::messages::{CallStateView, OfferEndReason, ServerMessage};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId};
+use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
 use crate::drivers::call::{interpreter_participant, CallHandle, CallUpdate};
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
@@ -65,6 +66,8 @@ enum Cmd {
     Ended {
         offer: OfferId,
         state: OfferState,
+        /// An expiry that paused the interpreter (reported by another node's sweep).
+        paused: bool,
     },
     Available(InterpreterId),
     Gone {
@@ -82,14 +85,19 @@ pub struct DispatchHandle {
     tx: mpsc::Sender<Cmd>,
     consoles: Consoles,
     progress: broadcast::Sender<Progress>,
+    bus: Bus,
 }
 
 impl DispatchHandle {
     /// Starts this node's dispatch task (it stops with `shutdown` or when every handle is gone).
+    /// `bus` reaches the other nodes sharing the pool (`Bus::local` for a single node); `inbox`
+    /// is what they send this one.
     pub fn start(
         pool: Arc<dyn InterpreterPool>,
         calls: CallRegistry,
         settings: &Settings,
+        bus: Bus,
+        inbox: Option<Inbox>,
         shutdown: CancellationToken,
     ) -> Self {
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
@@ -98,10 +106,12 @@ impl DispatchHandle {
             tx: tx.clone(),
             consoles: Consoles::default(),
             progress: progress.clone(),
+            bus: bus.clone(),
         };
         let (events, events_rx) = mpsc::unbounded_channel();
         let driver = Driver {
-            engine: Dispatcher::new(Policy::from_settings(&settings.dispatch), rand::random()),
+            engine: Dispatcher::new(Policy::from_settings(&settings.dispatch), bus.node()),
+            bus,
             pool: pool.clone(),
             calls,
             consoles: handle.consoles.clone(),
@@ -120,6 +130,9 @@ impl DispatchHandle {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
+                if let Some(inbox) = inbox {
+                    rt.spawn(from_other_nodes(inbox, handle.clone()));
+                }
                 rt.spawn(driver.run(rx, shutdown));
                 rt.spawn(record_events(pool, events_rx));
             }
@@ -156,13 +169,53 @@ impl DispatchHandle {
         self.ask(|reply| Cmd::Replace { call, reply }).await
     }
 
-    /// An interpreter answered an offer in the pool (`respond` returned `state`).
-    pub async fn offer_ended(&self, offer: OfferId, state: OfferState) {
-        let _ = self.tx.send(Cmd::Ended { offer, state }).await;
+    /// An interpreter answered an offer in the pool (`respond` returned `state`) on a console of
+    /// this node. The node that made the offer is told (over the bus when it is another one); a
+    /// decline frees the interpreter for every node's waiting requests.
+    pub async fn offer_ended(&self, offer: OfferId, state: OfferState, by: &InterpreterId) {
+        let owner = offer_node(&offer).unwrap_or(self.bus.node());
+        let mine = owner == self.bus.node();
+        if state == OfferState::Declined {
+            self.bus.publish(
+                None,
+                BusMessage::Freed {
+                    interpreter: by.clone(),
+                },
+            );
+            if !mine {
+                let _ = self.tx.send(Cmd::Available(by.clone())).await;
+            }
+        }
+        if mine {
+            let _ = self
+                .tx
+                .send(Cmd::Ended {
+                    offer,
+                    state,
+                    paused: false,
+                })
+                .await;
+        } else {
+            self.bus.publish(
+                Some(owner),
+                BusMessage::OfferEnded {
+                    offer,
+                    state,
+                    paused: false,
+                },
+            );
+        }
     }
 
-    /// An interpreter set themselves available.
+    /// An interpreter set themselves available: this node's and every other node's waiting
+    /// requests look again.
     pub async fn available(&self, iid: InterpreterId) {
+        self.bus.publish(
+            None,
+            BusMessage::Freed {
+                interpreter: iid.clone(),
+            },
+        );
         let _ = self.tx.send(Cmd::Available(iid)).await;
     }
 
@@ -187,6 +240,7 @@ struct CallMeta {
 
 struct Driver {
     engine: Dispatcher,
+    bus: Bus,
     pool: Arc<dyn InterpreterPool>,
     calls: CallRegistry,
     consoles: Consoles,
@@ -264,7 +318,8 @@ impl Driver {
             if let Some(o) = self.accepted.remove(offer) {
                 let until = now.saturating_add(*wrap_up_ms);
                 self.record("release", &o, now, format!("wrap_up_until={until}"));
-                self.consoles.send(
+                self.freed_elsewhere(&o.interpreter, Duration::from_millis(*wrap_up_ms));
+                self.tell(
                     &o.interpreter,
                     ServerMessage::InterpreterStatus {
                         status: Status::WrapUp,
@@ -301,10 +356,46 @@ impl Driver {
         }
     }
 
+    /// Delivers `msg` to `iid`'s console: here when it is connected here, else over the bus to
+    /// whichever node it is connected to. False when this node knows it reaches nobody.
+    fn tell(&self, iid: &InterpreterId, msg: ServerMessage) -> bool {
+        if self.consoles.is_connected(iid) || !self.bus.is_shared() {
+            return self.consoles.send(iid, msg);
+        }
+        self.bus.publish(
+            None,
+            BusMessage::Console {
+                interpreter: iid.clone(),
+                message: msg,
+            },
+        );
+        true
+    }
+
+    /// `iid` may take calls again from `after` on: other nodes' waiting requests look again then
+    /// (this node's engine keeps its own wrap-up timers).
+    fn freed_elsewhere(&self, iid: &InterpreterId, after: Duration) {
+        if !self.bus.is_shared() {
+            return;
+        }
+        let bus = self.bus.clone();
+        let msg = BusMessage::Freed {
+            interpreter: iid.clone(),
+        };
+        if after.is_zero() {
+            bus.publish(None, msg);
+        } else {
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                bus.publish(None, msg);
+            });
+        }
+    }
+
     fn ring(&mut self, o: Offer, now: Millis) {
         let created = self.meta.get(&o.call_id).map_or(now, |m| m.created_at);
         self.record("offer", &o, now, String::new());
-        let delivered = self.consoles.send(
+        let delivered = self.tell(
             &o.interpreter,
             ServerMessage::Ring {
                 offer_id: o.id.clone(),
@@ -317,7 +408,7 @@ impl Driver {
         );
         if !delivered {
             tracing::info!(interpreter_id = %o.interpreter, call_id = %o.call_id,
-                "offered interpreter has no console on this node; it rings out");
+                "offered interpreter has no console; it rings out");
         }
         self.offers.insert(o.id.clone(), o);
     }
@@ -336,7 +427,7 @@ impl Driver {
             (OfferEndReason::Cancelled, "cancelled")
         };
         self.record("cancel", &o, now, message.into());
-        self.consoles.send(
+        self.tell(
             &o.interpreter,
             ServerMessage::OfferEnded {
                 offer_id: o.id.clone(),
@@ -360,13 +451,33 @@ impl Driver {
         for x in expired {
             let o = x.offer;
             self.offers.remove(&o.id);
+            let owner = offer_node(&o.id).unwrap_or(self.bus.node());
+            if owner != self.bus.node() {
+                // Another node's offer: it learns of the expiry now, not after its grace.
+                self.bus.publish(
+                    Some(owner),
+                    BusMessage::OfferEnded {
+                        offer: o.id.clone(),
+                        state: OfferState::Expired,
+                        paused: x.paused,
+                    },
+                );
+                if !x.paused {
+                    self.feed(Input::InterpreterAvailable {
+                        interpreter: o.interpreter.clone(),
+                    });
+                }
+            }
+            if !x.paused {
+                self.freed_elsewhere(&o.interpreter, Duration::ZERO);
+            }
             self.record("expire", &o, now, format!("paused={}", x.paused));
             let message = if x.paused {
                 "not answered in time; you were paused after missed calls"
             } else {
                 "not answered in time"
             };
-            self.consoles.send(
+            self.tell(
                 &o.interpreter,
                 ServerMessage::OfferEnded {
                     offer_id: o.id.clone(),
@@ -380,7 +491,7 @@ impl Driver {
             } else {
                 Status::Available
             };
-            self.consoles.send(
+            self.tell(
                 &o.interpreter,
                 ServerMessage::InterpreterStatus {
                     status,
@@ -445,7 +556,7 @@ impl Driver {
             return;
         };
         self.accepted.insert(offer.clone(), o);
-        self.consoles.send(
+        self.tell(
             iid,
             ServerMessage::OfferEnded {
                 offer_id: offer.clone(),
@@ -462,7 +573,7 @@ impl Driver {
             return;
         }
         if meta.answered {
-            self.consoles.send(
+            self.tell(
                 iid,
                 ServerMessage::Invited {
                     call_id: call.clone(),
@@ -508,14 +619,18 @@ impl Driver {
                 }
                 let _ = reply.send(r);
             }
-            Cmd::Ended { offer, state } => {
-                if state == OfferState::Declined {
+            Cmd::Ended {
+                offer,
+                state,
+                paused,
+            } => {
+                if matches!(state, OfferState::Declined | OfferState::Expired) {
                     self.offers.remove(&offer);
                 }
                 self.feed(Input::OfferEnded {
                     offer,
                     state,
-                    paused: false,
+                    paused,
                 });
             }
             Cmd::Available(iid) => {
@@ -544,8 +659,7 @@ impl Driver {
                 if let Some(m) = self.meta.get_mut(&call) {
                     m.answered = true;
                     if let Some(iid) = m.invite_pending.take() {
-                        self.consoles
-                            .send(&iid, ServerMessage::Invited { call_id: call });
+                        self.tell(&iid, ServerMessage::Invited { call_id: call });
                     }
                 }
             }
@@ -720,6 +834,41 @@ fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>) {
             }
         }
     });
+}
+
+/// Passes what other nodes send on: console messages to this node's consoles, offer ends and
+/// freed interpreters to the dispatch task. Stops with the task.
+async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
+    let consoles = handle.consoles.clone();
+    let tx = handle.tx.downgrade();
+    drop(handle);
+    while let Some(m) = inbox.recv().await {
+        let cmd = match m {
+            BusMessage::Console {
+                interpreter,
+                message,
+            } => {
+                if consoles.is_connected(&interpreter) {
+                    consoles.send(&interpreter, message);
+                }
+                continue;
+            }
+            BusMessage::OfferEnded {
+                offer,
+                state,
+                paused,
+            } => Cmd::Ended {
+                offer,
+                state,
+                paused,
+            },
+            BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
+        };
+        let Some(tx) = tx.upgrade() else { return };
+        if tx.send(cmd).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Writes audit events in order, off the dispatch loop.

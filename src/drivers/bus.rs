@@ -1,0 +1,266 @@
+//! The node bus: how one node's dispatcher reaches interpreter consoles connected to other nodes
+//! and hears back from them. Over Redis it is one pub/sub channel per pool (`{prefix}:bus`, beside
+//! the pool's keys); every message names its sender and, when it is meant for one node, that node.
+//! A single node (the in-memory pool) has a local bus that carries nothing.
+//!
+//! Delivery is best effort (pub/sub keeps nothing for a node that is reconnecting): correctness
+//! stays with the pool's scripts, and the dispatch engine withdraws an offer whose end was never
+//! reported (`SWEEP_GRACE_MS`). The bus only makes things fast. It decides nothing.
+
+use crate::api::messages::ServerMessage;
+use crate::config::RedisSettings;
+use crate::domain::{InterpreterId, OfferId};
+use crate::pool::keys::Keys;
+use crate::pool::OfferState;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Messages waiting to be published; past this they are dropped (and logged).
+pub const OUTBOX_CAPACITY: usize = 8192;
+/// Messages from other nodes waiting for this node's dispatcher.
+pub const INBOX_CAPACITY: usize = 8192;
+/// Pause before subscribing again after the subscription connection failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(500);
+
+/// What one node tells another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// For an interpreter's console, delivered by whichever node it is connected to.
+    Console {
+        interpreter: InterpreterId,
+        message: ServerMessage,
+    },
+    /// An offer the recipient made ended elsewhere: answered on another node's console, or
+    /// expired by another node's sweep.
+    OfferEnded {
+        offer: OfferId,
+        state: OfferState,
+        paused: bool,
+    },
+    /// An interpreter may take a call again (available, declined, not paused after a miss, or
+    /// out of wrap-up): requests waiting on other nodes look again.
+    Freed { interpreter: InterpreterId },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    from: u64,
+    /// `None`: every other node.
+    to: Option<u64>,
+    #[serde(flatten)]
+    body: BusMessage,
+}
+
+/// Cheap to clone; every clone publishes for the same node.
+#[derive(Clone)]
+pub struct Bus {
+    node: u64,
+    outbox: Option<mpsc::Sender<Envelope>>,
+}
+
+/// The messages other nodes sent this one (only those meant for it, never its own).
+pub type Inbox = mpsc::Receiver<BusMessage>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("redis.url is not usable for the node bus: {0}")]
+    Url(String),
+}
+
+impl Bus {
+    /// A single node's bus: nothing is published, nothing arrives.
+    pub fn local(node: u64) -> Self {
+        Self { node, outbox: None }
+    }
+
+    /// The bus over the pool's Redis: a publisher and a subscriber task, both stopping with
+    /// `shutdown` (or when every `Bus` clone is gone, for the publisher).
+    pub fn redis(
+        settings: &RedisSettings,
+        node: u64,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, Inbox), BusError> {
+        let client =
+            redis::Client::open(settings.url.as_str()).map_err(|e| BusError::Url(e.to_string()))?;
+        let channel: Arc<str> = Keys::new(&settings.key_prefix).bus().into();
+        let (outbox, out_rx) = mpsc::channel(OUTBOX_CAPACITY);
+        let (in_tx, inbox) = mpsc::channel(INBOX_CAPACITY);
+        let response = Duration::from_millis(settings.response_timeout_ms);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(publish(
+                    client.clone(),
+                    channel.clone(),
+                    out_rx,
+                    response,
+                    shutdown.clone(),
+                ));
+                rt.spawn(subscribe(client, channel, node, in_tx, shutdown));
+            }
+            Err(_) => tracing::error!("no tokio runtime: the node bus is not running"),
+        }
+        let bus = Self {
+            node,
+            outbox: Some(outbox),
+        };
+        Ok((bus, inbox))
+    }
+
+    /// This node's id (also the prefix of the offer ids it makes).
+    pub fn node(&self) -> u64 {
+        self.node
+    }
+
+    /// Whether other nodes can be reached at all.
+    pub fn is_shared(&self) -> bool {
+        self.outbox.is_some()
+    }
+
+    /// Sends `body` to node `to`, or to every other node; never blocks.
+    pub fn publish(&self, to: Option<u64>, body: BusMessage) {
+        let Some(outbox) = &self.outbox else {
+            return;
+        };
+        let envelope = Envelope {
+            from: self.node,
+            to,
+            body,
+        };
+        if let Err(e) = outbox.try_send(envelope) {
+            tracing::warn!(error = %e, "node bus message dropped");
+        }
+    }
+}
+
+/// The node that made `offer` (its id is `<node as 16 hex digits>-<sequence>`), if it says.
+pub fn offer_node(offer: &OfferId) -> Option<u64> {
+    let s = offer.to_string();
+    let (node, _) = s.split_once('-')?;
+    if node.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(node, 16).ok()
+}
+
+/// Publishes in order, one message at a time, over a reconnecting connection.
+async fn publish(
+    client: redis::Client,
+    channel: Arc<str>,
+    mut rx: mpsc::Receiver<Envelope>,
+    response: Duration,
+    shutdown: CancellationToken,
+) {
+    let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(response));
+    let mut conn = match redis::aio::ConnectionManager::new_lazy_with_config(client, config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "node bus publisher not started");
+            return;
+        }
+    };
+    loop {
+        let envelope = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let payload = match serde_json::to_string(&envelope) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "node bus message not encoded");
+                continue;
+            }
+        };
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&*channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "node bus message not published");
+        }
+    }
+}
+
+/// Subscribes (again after every failure) and passes on what is meant for `node`.
+async fn subscribe(
+    client: redis::Client,
+    channel: Arc<str>,
+    node: u64,
+    tx: mpsc::Sender<BusMessage>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let session = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&*channel).await?;
+            tracing::info!(node = format!("{node:016x}"), "node bus subscribed");
+            let mut messages = pubsub.on_message();
+            while let Some(m) = messages.next().await {
+                let envelope: Envelope = match serde_json::from_slice(m.get_payload_bytes()) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "node bus message not understood");
+                        continue;
+                    }
+                };
+                if envelope.from == node || envelope.to.is_some_and(|to| to != node) {
+                    continue;
+                }
+                if tx.send(envelope.body).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok::<(), redis::RedisError>(())
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = session => {
+                if tx.is_closed() {
+                    return;
+                }
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "node bus subscription lost");
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_that_made_an_offer_is_read_from_its_id() {
+        let id = OfferId::parse(&format!("{:016x}-{}", 0xabcdu64, 7)).expect("id");
+        assert_eq!(offer_node(&id), Some(0xabcd));
+        let other = OfferId::parse("not-a-node-id").expect("id");
+        assert_eq!(offer_node(&other), None);
+    }
+
+    #[test]
+    fn an_envelope_round_trips_through_json() {
+        let iid = InterpreterId::parse("li-na").expect("id");
+        let e = Envelope {
+            from: 1,
+            to: None,
+            body: BusMessage::Freed { interpreter: iid },
+        };
+        let text = serde_json::to_string(&e).expect("json");
+        let back: Envelope = serde_json::from_str(&text).expect("back");
+        assert_eq!(back.body, e.body);
+        assert_eq!((back.from, back.to), (1, None));
+    }
+}
