@@ -78,6 +78,8 @@ impl AppState {
             pool.clone(),
             Some(media.clone()),
             Duration::from_secs(c.reconnect_grace_s),
+            (settings.dispatch.interpreter_silence_s > 0)
+                .then(|| Duration::from_secs(settings.dispatch.interpreter_silence_s)),
             CancellationToken::new(),
         );
         let node: u64 = rand::random();

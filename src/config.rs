@@ -111,6 +111,14 @@ pub struct DispatchSettings {
     pub predispatch: bool,
     #[serde(default)]
     pub relay: BTreeMap<Language, Language>,
+    /// A joined interpreter whose media sent no packet at all for this long is treated as gone
+    /// (replacement sought); 0 = never.
+    #[serde(default = "default_interpreter_silence_s")]
+    pub interpreter_silence_s: u64,
+}
+
+fn default_interpreter_silence_s() -> u64 {
+    20
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

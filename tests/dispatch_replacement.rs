@@ -214,3 +214,44 @@ async fn the_operator_removes_the_interpreter_and_nobody_else_is_rung() {
     let accepted = progress(&mut call.operator, "accepted").await;
     assert_eq!(accepted["progress"]["interpreter"], "second");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interpreter_whose_media_stops_is_taken_out_and_replaced() {
+    let redis = TestRedis::start();
+    let mut s = settings();
+    // The media plane reports a peer silent after 2 s without packets; out after 3 s.
+    s.dispatch.interpreter_silence_s = 3;
+    let app = app_on(&redis, s).await;
+    let config = PeerConfig::new().expect("peer config");
+    let t1 = add_interpreter(&app, "first", &["ja"], Level::Native).await;
+    let t2 = add_interpreter(&app, "second", &["ja"], Level::Professional).await;
+    let mut first = bot_with(&app, &t1, Answer::Accept, FIRST_TAG, true).await;
+    let mut second = bot(&app, &t2, Answer::Accept, SECOND_TAG).await;
+    let mut call = answered_call(&app, "ja").await;
+    let caller = join_media(&mut call.caller, &config, CALLER_TAG).await;
+    let operator = join_media(&mut call.operator, &config, OPERATOR_TAG).await;
+    joined(&mut call, &mut first, "first").await;
+    let peer = loop {
+        if let Some(p) = first.peer.lock().await.take() {
+            break p;
+        }
+        first
+            .wait_kind("answer", WAIT)
+            .await
+            .expect("the interpreter's media is answered");
+    };
+    assert!(peer.wait_connected(WAIT).await, "the interpreter's media");
+    hears_more(&caller, &[FIRST_TAG], "the caller").await;
+
+    // The interpreter's microphone stops sending altogether; the console stays connected.
+    peer.set_sending(false);
+    let left = expect(&mut first, "left", "the silent interpreter is taken out").await;
+    assert_eq!(left["reason"], "media silent");
+    let replace = progress(&mut call.operator, "replacement_requested").await;
+    assert_eq!(replace["progress"]["lost"], "first");
+    still_live_without_interpreter(&app, &call.call_id).await;
+    hears_more(&operator, &[CALLER_TAG], "the operator").await;
+    let accepted = progress(&mut call.operator, "accepted").await;
+    assert_eq!(accepted["progress"]["interpreter"], "second");
+    expect(&mut second, "joined", "the replacement joins").await;
+}

@@ -26,6 +26,10 @@ pub const UPDATE_CAPACITY: usize = 64;
 pub const SPEAKING_BELOW: u8 = 50;
 /// The caller's participant id in every call.
 pub const CALLER: &str = "caller";
+/// `Removed` reason: the participant's signalling stayed away past the grace time.
+pub const GONE_DISCONNECTED: &str = "disconnected";
+/// `Removed` reason: a joined interpreter's media sent nothing past `interpreter_silence`.
+pub const GONE_MEDIA_SILENT: &str = "media silent";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallTaskError {
@@ -211,6 +215,7 @@ pub(crate) struct Spawn {
     pub language: LanguageView,
     pub now: Millis,
     pub grace: Duration,
+    pub interpreter_silence: Option<Duration>,
     pub media: Option<MediaHandle>,
     pub pool: Arc<dyn InterpreterPool>,
     pub registry: CallRegistry,
@@ -239,6 +244,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         sessions: HashMap::new(),
         away_since: HashMap::new(),
         grace: s.grace,
+        silent_since: HashMap::new(),
+        interpreter_silence: s.interpreter_silence,
         media: s.media,
         pool: s.pool,
         registry: s.registry,
@@ -264,6 +271,10 @@ struct CallTask {
     /// Participants without a session, since when.
     away_since: HashMap<ParticipantId, Instant>,
     grace: Duration,
+    /// Joined interpreters whose media has sent nothing, since when (from `Silent`, or the
+    /// media connection dropping).
+    silent_since: HashMap<ParticipantId, Instant>,
+    interpreter_silence: Option<Duration>,
     media: Option<MediaHandle>,
     pool: Arc<dyn InterpreterPool>,
     registry: CallRegistry,
@@ -276,6 +287,9 @@ impl CallTask {
         tracing::info!(call_id = %id, "call queued");
         loop {
             let deadline = self.away_since.values().min().map(|t| *t + self.grace);
+            let silence = self
+                .interpreter_silence
+                .and_then(|limit| self.silent_since.values().min().map(|t| *t + limit));
             let cmd = tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(c) => c,
@@ -284,6 +298,10 @@ impl CallTask {
                 _ = sleep_until(deadline) => {
                     self.expire_away().await;
                     if self.call.state().is_final() { break; }
+                    continue;
+                }
+                _ = sleep_until(silence) => {
+                    self.expire_silent().await;
                     continue;
                 }
             };
@@ -453,6 +471,7 @@ impl CallTask {
         self.call.remove(p, now)?;
         self.sessions.remove(p);
         self.away_since.remove(p);
+        self.silent_since.remove(p);
         self.connected.remove(p);
         if let Some(m) = &self.media {
             if let Err(e) = m.leave(self.call.id().clone(), p.clone()).await {
@@ -493,21 +512,53 @@ impl CallTask {
             .collect();
         for p in gone {
             self.away_since.remove(&p);
-            if let Err(e) = self.remove(&p, "disconnected", now_ms()).await {
+            if let Err(e) = self.remove(&p, GONE_DISCONNECTED, now_ms()).await {
                 tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "expire");
             }
+        }
+    }
+
+    /// Joined interpreters whose media stayed silent past the limit are taken out as gone (the
+    /// dispatcher then seeks a replacement); quiet speech still sends packets and never counts.
+    async fn expire_silent(&mut self) {
+        let Some(limit) = self.interpreter_silence else {
+            return;
+        };
+        let now = Instant::now();
+        let gone: Vec<ParticipantId> = self
+            .silent_since
+            .iter()
+            .filter(|(_, t)| **t + limit <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in gone {
+            self.silent_since.remove(&p);
+            tracing::info!(call_id = %self.call.id(), participant = %p,
+                silent_s = limit.as_secs(), "interpreter media silent; taken out");
+            if let Err(e) = self.remove(&p, GONE_MEDIA_SILENT, now_ms()).await {
+                tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "silent");
+            }
+        }
+    }
+
+    /// Silence is watched for interpreters only: a quiet caller or operator is never removed.
+    fn watch_silence(&mut self, p: &ParticipantId, since: Instant) {
+        if self.interpreter_silence.is_some() && self.call.role_of(p) == Some(Role::Interpreter) {
+            self.silent_since.entry(p.clone()).or_insert(since);
         }
     }
 
     fn media_event(&mut self, ev: MediaEvent) {
         match ev {
             MediaEvent::Connected { participant, .. } => {
+                self.silent_since.remove(&participant);
                 if self.call.role_of(&participant).is_some() && self.connected.insert(participant) {
                     self.broadcast_state();
                 }
             }
             MediaEvent::Disconnected { participant, .. } => {
                 if self.connected.remove(&participant) {
+                    self.watch_silence(&participant, Instant::now());
                     self.broadcast_state();
                 }
             }
@@ -521,6 +572,10 @@ impl CallTask {
                 let _ = self.updates.send(CallUpdate::Slots { participant, slots });
             }
             MediaEvent::Levels { levels, .. } => {
+                // A level means packets arrived since the last report: not silent.
+                for (p, _) in &levels {
+                    self.silent_since.remove(p);
+                }
                 let levels = levels
                     .into_iter()
                     .map(|(participant, level)| LevelView {
@@ -537,6 +592,10 @@ impl CallTask {
                 ..
             } => {
                 tracing::debug!(call_id = %self.call.id(), participant = %participant, for_ms, "silent");
+                let since = Instant::now()
+                    .checked_sub(Duration::from_millis(for_ms))
+                    .unwrap_or_else(Instant::now);
+                self.watch_silence(&participant, since);
             }
         }
     }

@@ -81,15 +81,19 @@ pub struct CallRegistry {
     media: Option<MediaHandle>,
     pool: Arc<dyn InterpreterPool>,
     grace: Duration,
+    interpreter_silence: Option<Duration>,
 }
 
 impl CallRegistry {
     /// A registry whose calls use `media` (None: calls work, offers are refused). With media, a
-    /// task routes its events to the calls until `shutdown`.
+    /// task routes its events to the calls until `shutdown`. A party away from signalling for
+    /// `grace` leaves; a joined interpreter whose media sent nothing for `interpreter_silence`
+    /// is taken out as gone (`None`: never).
     pub fn new(
         pool: Arc<dyn InterpreterPool>,
         media: Option<MediaHandle>,
         grace: Duration,
+        interpreter_silence: Option<Duration>,
         shutdown: CancellationToken,
     ) -> Self {
         let (queue, _) = watch::channel(Arc::new(Vec::new()));
@@ -99,6 +103,7 @@ impl CallRegistry {
             media,
             pool,
             grace,
+            interpreter_silence,
         };
         if let Some(m) = &reg.media {
             // Holds the registry weakly: when the app state goes, the router goes too.
@@ -136,6 +141,7 @@ impl CallRegistry {
             language: language.clone(),
             now,
             grace: self.grace,
+            interpreter_silence: self.interpreter_silence,
             media: self.media.clone(),
             pool: self.pool.clone(),
             registry: self.clone(),

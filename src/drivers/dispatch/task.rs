@@ -9,7 +9,9 @@ use crate::api::messages::{CallStateView, OfferEndReason, ServerMessage};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
-use crate::drivers::call::{interpreter_participant, CallHandle, CallUpdate};
+use crate::drivers::call::{
+    interpreter_participant, CallHandle, CallUpdate, GONE_DISCONNECTED, GONE_MEDIA_SILENT,
+};
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::dispatch::{
@@ -648,7 +650,8 @@ impl Driver {
                 if interpreter_participant(&iid) != participant {
                     return;
                 }
-                let input = if reason == "disconnected" {
+                // Gone without a word (console or media): replaced; sent out or left: not.
+                let input = if reason == GONE_DISCONNECTED || reason == GONE_MEDIA_SILENT {
                     Input::InterpreterLost { call }
                 } else {
                     Input::Cancel { call }
