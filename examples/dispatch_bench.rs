@@ -148,12 +148,15 @@ async fn main() -> anyhow::Result<()> {
         bots.push(bot);
     }
 
-    // Every bot's rings, merged into one stream of (arrival, call id).
+    // Every bot's rings, merged into one stream of (arrival, call id). The bots themselves stay
+    // here until the end: a bot whose command sender is dropped signs off.
     let (ring_tx, mut rings) = tokio::sync::mpsc::unbounded_channel();
-    for mut bot in bots {
+    for bot in &mut bots {
         let tx = ring_tx.clone();
+        let (_, closed) = tokio::sync::mpsc::unbounded_channel();
+        let mut events = std::mem::replace(&mut bot.events, closed);
         tokio::spawn(async move {
-            while let Some(e) = bot.events.recv().await {
+            while let Some(e) = events.recv().await {
                 if e.kind() == "ring" {
                     let _ = tx.send((e.at, e.msg["call_id"].as_str().unwrap_or("").to_owned()));
                 }
@@ -185,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
         let _ = call.hang_up().await;
     }
     shutdown.cancel();
+    drop(bots);
     samples.sort_by(f64::total_cmp);
     let (p50, p90, p99) = (
         percentile(&samples, 0.5),
