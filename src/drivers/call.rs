@@ -366,6 +366,8 @@ impl CallTask {
                             self.names.insert(p.clone(), iid.to_string());
                             self.away_since.insert(p.clone(), Instant::now());
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
+                            self.audit("join", now, Some(iid.clone()), String::new())
+                                .await;
                             self.changed().await;
                             Ok(p)
                         }
@@ -451,6 +453,10 @@ impl CallTask {
     ) -> Result<(), CallTaskError> {
         let role = self.call.role_of(p);
         self.call.remove(p, now)?;
+        if role == Some(Role::Interpreter) {
+            let iid = self.names.get(p).and_then(|n| InterpreterId::parse(n).ok());
+            self.audit("leave", now, iid, reason.to_owned()).await;
+        }
         self.sessions.remove(p);
         self.away_since.remove(p);
         self.connected.remove(p);
@@ -619,17 +625,30 @@ impl CallTask {
             "language": self.language,
             "timeline": self.call.timeline(),
         });
+        self.audit("call_ended", now, None, detail.to_string())
+            .await;
+    }
+
+    /// Writes one event of this call to the pool's audit stream (a failure is logged: the call
+    /// goes on without its record).
+    async fn audit(
+        &self,
+        kind: &str,
+        at: Millis,
+        interpreter: Option<InterpreterId>,
+        detail: String,
+    ) {
         let event = PoolEvent {
-            kind: "call_ended".into(),
-            at: now,
+            kind: kind.into(),
+            at,
             call_id: Some(self.call.id().clone()),
-            interpreter: None,
+            interpreter,
             language: self.language.code,
             offer_id: None,
-            detail: detail.to_string(),
+            detail,
         };
         if let Err(e) = self.pool.record(&event).await {
-            tracing::warn!(call_id = %self.call.id(), error = %e, "call record not written");
+            tracing::warn!(call_id = %self.call.id(), kind, error = %e, "call event not recorded");
         }
     }
 }
