@@ -95,6 +95,7 @@ function fail(text) {
   $("console").hidden = true;
   $("signin").hidden = false;
   $("signout").hidden = true;
+  $("whoami").textContent = "";
   $("signin-error").textContent = text;
   setLink("offline");
 }
