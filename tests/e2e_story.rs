@@ -591,6 +591,32 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
     )
     .await;
 
+    // ---- The caller mutes themselves: nobody hears them; then unmutes. ----
+    let caller_muted = |on: bool| {
+        format!(
+            "window.hotline.call && window.hotline.call.participants.some(p => p.role === 'caller' && p.muted === {on})"
+        )
+    };
+    caller.click("caller mutes", "#mute").await;
+    operator.wait("caller mutes", &caller_muted(true)).await;
+    assert_routes(
+        "caller muted",
+        &all,
+        &routes(&[(C, &[O, I]), (O, &[I]), (I, &[O])]),
+        &mut routes_log,
+    )
+    .await;
+    caller.shot("caller-muted", &mut shots).await;
+    caller.click("caller unmutes", "#mute").await;
+    operator.wait("caller unmutes", &caller_muted(false)).await;
+    assert_routes(
+        "caller unmuted",
+        &all,
+        &routes(&[(C, &[O, I]), (O, &[C, I]), (I, &[C, O])]),
+        &mut routes_log,
+    )
+    .await;
+
     // ---- The interpreter leaves; the call goes on. ----
     let step = "interpreter leaves";
     interpreter.click(step, "#leave").await;
