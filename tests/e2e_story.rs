@@ -532,7 +532,15 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
     operator
         .wait(
             step,
-            "document.querySelector('#dispatch-lines li[data-event=accepted]')",
+            "document.querySelector('#dispatch-lines li[data-event=accepted]') \
+             && [...document.querySelectorAll('#participants .who')] \
+                  .some(e => e.textContent === 'interpreter · Li Na')",
+        )
+        .await;
+    interpreter
+        .wait(
+            step,
+            "document.getElementById('whoami').textContent === 'Li Na'",
         )
         .await;
     let all = [&caller, &operator, &interpreter];

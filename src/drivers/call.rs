@@ -234,6 +234,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         answered_at: None,
         ended_at: None,
         names: BTreeMap::new(),
+        interpreters: BTreeMap::new(),
         invited: BTreeSet::new(),
         connected: BTreeSet::new(),
         sessions: HashMap::new(),
@@ -257,6 +258,8 @@ struct CallTask {
     answered_at: Option<Millis>,
     ended_at: Option<Millis>,
     names: BTreeMap<ParticipantId, String>,
+    /// Which interpreter each interpreter participant is (for the audit stream).
+    interpreters: BTreeMap<ParticipantId, InterpreterId>,
     invited: BTreeSet<InterpreterId>,
     connected: BTreeSet<ParticipantId>,
     /// Open signalling sessions per participant.
@@ -363,7 +366,13 @@ impl CallTask {
                     match self.call.add_interpreter(p.clone(), now) {
                         Ok(()) => {
                             self.invited.remove(&iid);
-                            self.names.insert(p.clone(), iid.to_string());
+                            // Shown to the others by name; the id only if the profile is gone.
+                            let name = match self.pool.profile(&iid).await {
+                                Ok(Some(profile)) => profile.name,
+                                _ => iid.to_string(),
+                            };
+                            self.names.insert(p.clone(), name);
+                            self.interpreters.insert(p.clone(), iid.clone());
                             self.away_since.insert(p.clone(), Instant::now());
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
                             self.audit("join", now, Some(iid.clone()), String::new())
@@ -454,7 +463,7 @@ impl CallTask {
         let role = self.call.role_of(p);
         self.call.remove(p, now)?;
         if role == Some(Role::Interpreter) {
-            let iid = self.names.get(p).and_then(|n| InterpreterId::parse(n).ok());
+            let iid = self.interpreters.remove(p);
             self.audit("leave", now, iid, reason.to_owned()).await;
         }
         self.sessions.remove(p);
