@@ -10,32 +10,15 @@ use common::dispatch::{add_interpreter, answered_call, app_on, dispatch_settings
 use common::proxy::CutProxy;
 use common::redis::TestRedis;
 use common::ws::{OPERATOR, OPERATOR_PASSWORD};
-use fantoccini::Locator;
 use hotline_bridge::domain::{InterpreterId, Level};
 use serde_json::json;
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(20);
 
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.client.find(Locator::Css(css)).await.expect(css);
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .expect(css)
-        .click()
-        .await
-        .expect("click");
-}
-
 async fn sign_in(b: &Browser, token: &str) {
-    type_into(b, "#token", token).await;
-    click(b, "#signin-form button[type=submit]").await;
+    b.type_into("#token", token).await;
+    b.click("#signin-form button[type=submit]").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +65,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         STEP,
     )
     .await;
-    click(&ana, "#go-available").await;
+    ana.click("#go-available").await;
     ana.wait_for(
         "ana available",
         "document.getElementById('status').dataset.status === 'available'",
@@ -102,7 +85,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         STEP,
     )
     .await;
-    click(&bea, "#go-available").await;
+    bea.click("#go-available").await;
     bea.wait_for(
         "bea available",
         "document.getElementById('status').dataset.status === 'available'",
@@ -124,7 +107,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         )
         .await;
     }
-    click(&bea, "#accept").await;
+    bea.click("#accept").await;
     ana.wait_for(
         "offer taken",
         "document.getElementById('ringing').hidden \
@@ -208,9 +191,9 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     let op = Browser::launch("zh-CN,zh,en", None).await;
     op.client.goto(&proxy.url("/operator")).await.expect("goto");
 
-    type_into(&op, "#name", OPERATOR).await;
-    type_into(&op, "#password", "not the password").await;
-    click(&op, "#login-form button[type=submit]").await;
+    op.type_into("#name", OPERATOR).await;
+    op.type_into("#password", "not the password").await;
+    op.click("#login-form button[type=submit]").await;
     op.wait_for(
         "wrong password",
         "document.getElementById('login-error').textContent === 'wrong name or password' \
@@ -220,8 +203,8 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     .await;
     op.screenshot("console-operator-wrong-password").await;
 
-    type_into(&op, "#password", OPERATOR_PASSWORD).await;
-    click(&op, "#login-form button[type=submit]").await;
+    op.type_into("#password", OPERATOR_PASSWORD).await;
+    op.click("#login-form button[type=submit]").await;
     op.wait_for(
         "logged in",
         "!document.getElementById('console').hidden \

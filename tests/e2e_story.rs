@@ -283,30 +283,12 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .expect("goto");
     u.wait(step, "!document.getElementById('signin').hidden")
         .await;
-    u.b.client
-        .find(Locator::Css("#api-key"))
-        .await
-        .expect("key field")
-        .send_keys(&keys["bfsu"])
-        .await
-        .expect("type key");
+    u.b.type_into("#api-key", &keys["bfsu"]).await;
     u.click(step, "#signin-form button[type=submit]").await;
     u.wait(step, "!document.getElementById('app').hidden").await;
     u.click(step, "#add").await;
-    u.b.client
-        .find(Locator::Css("#f-name"))
-        .await
-        .expect("name")
-        .send_keys("Li Na")
-        .await
-        .expect("type");
-    u.b.client
-        .find(Locator::Css("#f-id"))
-        .await
-        .expect("id")
-        .send_keys("bfsu-pt-01")
-        .await
-        .expect("type");
+    u.b.type_into("#f-name", "Li Na").await;
+    u.b.type_into("#f-id", "bfsu-pt-01").await;
     u.b.client
         .find(Locator::Css("#f-languages .lang-code"))
         .await
@@ -314,13 +296,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .select_by_value("pt")
         .await
         .expect("pt");
-    let tz =
-        u.b.client
-            .find(Locator::Css("#f-timezone"))
-            .await
-            .expect("tz");
-    tz.clear().await.expect("clear");
-    tz.send_keys("UTC").await.expect("type");
+    u.b.type_into("#f-timezone", "UTC").await;
     // On shift from this hour for the next three (grid: Monday 00:00 is cell 0, one per hour).
     let now = chrono::Utc::now();
     let hour_of_week = {
@@ -349,15 +325,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .goto(&app.url("/interpreter"))
         .await
         .expect("goto");
-    interpreter
-        .b
-        .client
-        .find(Locator::Css("#token"))
-        .await
-        .expect("token field")
-        .send_keys(&token)
-        .await
-        .expect("type token");
+    interpreter.b.type_into("#token", &token).await;
     interpreter
         .click(step, "#signin-form button[type=submit]")
         .await;
@@ -382,15 +350,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .await
         .expect("goto");
     for (css, text) in [("#name", OPERATOR), ("#password", OPERATOR_PASSWORD)] {
-        operator
-            .b
-            .client
-            .find(Locator::Css(css))
-            .await
-            .expect("login field")
-            .send_keys(text)
-            .await
-            .expect("type");
+        operator.b.type_into(css, text).await;
     }
     operator
         .click(step, "#login-form button[type=submit]")
