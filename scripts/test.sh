@@ -23,4 +23,7 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+rm -f target/e2e/story-report.txt
 cargo test --all-targets --locked
+# The end-to-end story's step timings and screenshots (tests/e2e_story.rs).
+if [ -f target/e2e/story-report.txt ]; then cat target/e2e/story-report.txt; fi

@@ -124,7 +124,7 @@ pub enum ServerMessage {
     /// Reply to a good `hello`.
     Welcome {
         role: Role,
-        /// The operator's account name or the interpreter's id; absent for callers.
+        /// The operator's account name or the interpreter's name; absent for callers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
         /// The caller's call; absent for operators and interpreters until they join one.

@@ -285,6 +285,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         call_id: Option<CallId>,
     ) -> Result<Next, (ErrorCode, String)> {
         let unauthorized = || (ErrorCode::Unauthorized, "wrong or expired token".to_owned());
+        let mut interpreter_name = None;
         let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
             Who::Operator(name)
         } else if let Some(call_id) = call_id {
@@ -298,7 +299,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 }
                 None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
             }
-        } else if let Some(iid) = self.interpreter(token).await {
+        } else if let Some((iid, name)) = self.interpreter(token).await {
+            interpreter_name = Some(name);
             Who::Interpreter(iid)
         } else {
             return Err(unauthorized());
@@ -306,7 +308,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let name = match &who {
             Who::Caller(_) => None,
             Who::Operator(n) => Some(n.clone()),
-            Who::Interpreter(i) => Some(i.to_string()),
+            Who::Interpreter(_) => interpreter_name,
         };
         tracing::info!(role = ?who.role(), name = ?name, "signalling session authenticated");
         self.who = Some(who.clone());
@@ -368,12 +370,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
 
     /// `<interpreter id>.<secret>`, checked against the profile's SHA-256 of the whole token (as
     /// the university API issues it), compared in constant time.
-    async fn interpreter(&self, token: &str) -> Option<InterpreterId> {
+    /// The interpreter whose personal token this is, with their name.
+    async fn interpreter(&self, token: &str) -> Option<(InterpreterId, String)> {
         let (id, _secret) = token.split_once('.')?;
         let iid = InterpreterId::parse(id).ok()?;
         let profile = self.state.pool.profile(&iid).await.ok()??;
         let hash = profile.token_sha256?;
-        crate::auth::matches_sha256(token, &hash).then_some(iid)
+        crate::auth::matches_sha256(token, &hash).then_some((iid, profile.name))
     }
 
     /// Operator answers / takes over, interpreter joins; then the session is attached.

@@ -239,6 +239,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         answered_at: None,
         ended_at: None,
         names: BTreeMap::new(),
+        interpreters: BTreeMap::new(),
         invited: BTreeSet::new(),
         connected: BTreeSet::new(),
         sessions: HashMap::new(),
@@ -264,6 +265,8 @@ struct CallTask {
     answered_at: Option<Millis>,
     ended_at: Option<Millis>,
     names: BTreeMap<ParticipantId, String>,
+    /// Which interpreter each interpreter participant is (for the audit stream).
+    interpreters: BTreeMap<ParticipantId, InterpreterId>,
     invited: BTreeSet<InterpreterId>,
     connected: BTreeSet<ParticipantId>,
     /// Open signalling sessions per participant.
@@ -381,9 +384,17 @@ impl CallTask {
                     match self.call.add_interpreter(p.clone(), now) {
                         Ok(()) => {
                             self.invited.remove(&iid);
-                            self.names.insert(p.clone(), iid.to_string());
+                            // Shown to the others by name; the id only if the profile is gone.
+                            let name = match self.pool.profile(&iid).await {
+                                Ok(Some(profile)) => profile.name,
+                                _ => iid.to_string(),
+                            };
+                            self.names.insert(p.clone(), name);
+                            self.interpreters.insert(p.clone(), iid.clone());
                             self.away_since.insert(p.clone(), Instant::now());
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
+                            self.audit("join", now, Some(iid.clone()), String::new())
+                                .await;
                             self.changed().await;
                             Ok(p)
                         }
@@ -469,6 +480,10 @@ impl CallTask {
     ) -> Result<(), CallTaskError> {
         let role = self.call.role_of(p);
         self.call.remove(p, now)?;
+        if role == Some(Role::Interpreter) {
+            let iid = self.interpreters.remove(p);
+            self.audit("leave", now, iid, reason.to_owned()).await;
+        }
         self.sessions.remove(p);
         self.away_since.remove(p);
         self.silent_since.remove(p);
@@ -678,17 +693,30 @@ impl CallTask {
             "language": self.language,
             "timeline": self.call.timeline(),
         });
+        self.audit("call_ended", now, None, detail.to_string())
+            .await;
+    }
+
+    /// Writes one event of this call to the pool's audit stream (a failure is logged: the call
+    /// goes on without its record).
+    async fn audit(
+        &self,
+        kind: &str,
+        at: Millis,
+        interpreter: Option<InterpreterId>,
+        detail: String,
+    ) {
         let event = PoolEvent {
-            kind: "call_ended".into(),
-            at: now,
+            kind: kind.into(),
+            at,
             call_id: Some(self.call.id().clone()),
-            interpreter: None,
+            interpreter,
             language: self.language.code,
             offer_id: None,
-            detail: detail.to_string(),
+            detail,
         };
         if let Err(e) = self.pool.record(&event).await {
-            tracing::warn!(call_id = %self.call.id(), error = %e, "call record not written");
+            tracing::warn!(call_id = %self.call.id(), kind, error = %e, "call event not recorded");
         }
     }
 }

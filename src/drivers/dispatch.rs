@@ -51,8 +51,13 @@ pub async fn carry_out(pool: &dyn InterpreterPool, action: &Action, now: Millis)
                 Vec::new()
             }
         },
-        Action::Release { offer, wrap_up_ms } => {
-            if let Err(e) = pool.release(offer, now, *wrap_up_ms).await {
+        Action::Release {
+            offer,
+            wrap_up_ms,
+            at,
+        } => {
+            // From the engine's instant, not `now`: both must agree when the wrap-up ends.
+            if let Err(e) = pool.release(offer, *at, *wrap_up_ms).await {
                 tracing::warn!(offer_id = %offer, error = %e, "release failed");
             }
             Vec::new()

@@ -130,6 +130,28 @@ impl Browser {
         }
     }
 
+    /// Replaces the text of the field at `css` with `text`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+        field.clear().await.expect("clear field");
+        field.send_keys(text).await.expect("type into field");
+    }
+
+    /// Clicks the element at `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
     /// Saves a PNG screenshot as `target/e2e/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");

@@ -209,6 +209,7 @@ function connectSignaling() {
   });
   sig.on("answer", (m) => page.media.answer(m.sdp).catch((e) => console.error("answer", e)));
   sig.on("call_state", (m) => onCallState(m.call));
+  sig.on("slots", (m) => page.media?.setSlots(m.slots));
   sig.on("left", () => finish());
   sig.on("close", (e) => {
     if (page.state !== "ended" && e.willReconnect) setState("reconnecting");

@@ -75,6 +75,7 @@ function start() {
   sig.on("joined", onJoined);
   sig.on("answer", (m) => me.media?.answer(m.sdp).catch((e) => banner(`audio: ${e.message}`)));
   sig.on("call_state", (m) => onCallState(m.call));
+  sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
   sig.on("levels", (m) => onLevels(m.levels));
   sig.on("left", (m) => { log(`left the call: ${m.reason}`); endCall(); });
   sig.on("error", (m) => {
@@ -94,6 +95,7 @@ function fail(text) {
   $("console").hidden = true;
   $("signin").hidden = false;
   $("signout").hidden = true;
+  $("whoami").textContent = "";
   $("signin-error").textContent = text;
   setLink("offline");
 }
@@ -114,13 +116,17 @@ function log(text) {
 function onStatus(m) {
   me.clockOffset = m.now - Date.now();
   me.status = m.status;
-  const s = $("status");
-  s.textContent = STATUS_TEXT[m.status] || m.status;
-  s.dataset.status = m.status;
+  renderStatus(me.ring ? "offered" : m.status);
   me.wrapUntil = m.status === "wrap_up" ? m.until : null;
   $("wrap-up").hidden = !me.wrapUntil;
   $("status-detail").textContent = m.status === "paused" ? "You will not be offered calls until you press Available." : "";
   $("go-available").disabled = ["available", "busy", "offered"].includes(m.status);
+}
+
+function renderStatus(status) {
+  const s = $("status");
+  s.textContent = STATUS_TEXT[status] || status;
+  s.dataset.status = status;
 }
 
 // ---- ringing ----
@@ -128,6 +134,7 @@ function onStatus(m) {
 function onRing(m) {
   me.clockOffset = m.now - Date.now();
   me.ring = { ...m, receivedAt: Date.now() };
+  renderStatus("offered");
   $("ringing").hidden = false;
   $("ring-language").textContent = `${NAMES[m.language] || m.language} (${m.language})`;
   $("accept").disabled = false;
@@ -139,6 +146,7 @@ function onRing(m) {
 
 function stopRing() {
   me.ring = null;
+  renderStatus(me.status);
   $("ringing").hidden = true;
   stopTone();
 }
@@ -221,6 +229,7 @@ async function onJoined(m) {
   try {
     const stream = await microphone();
     me.media = new CallMedia(stream, [], $("audio-host"));
+    me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     me.sig.offer(await me.media.offer());
   } catch (e) {

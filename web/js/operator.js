@@ -78,6 +78,7 @@ function start() {
   sig.on("joined", (m) => onJoined(m));
   sig.on("answer", (m) => op.media?.answer(m.sdp).catch((e) => showError(`media: ${e.message}`)));
   sig.on("call_state", (m) => onCallState(m.call));
+  sig.on("slots", (m) => { op.slots = m.slots; op.media?.setSlots(m.slots); });
   sig.on("left", () => endCall());
   sig.on("levels", (m) => onLevels(m.levels));
   sig.on("error", (m) => {
@@ -152,6 +153,7 @@ async function onJoined(m) {
   try {
     const stream = await microphone();
     op.media = new CallMedia(stream, [], $("audio-host"));
+    op.media.setSlots(op.slots);
     op.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     op.sig.offer(await op.media.offer());
   } catch (e) {

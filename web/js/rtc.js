@@ -41,6 +41,7 @@ export class CallMedia extends EventTarget {
       this.slots.push(this.pc.addTransceiver("audio", { direction: "recvonly" }));
     }
     this.audio = new Map(); // mid → <audio>
+    this.slotMap = new Map(); // mid → participant id the server forwards on it (from `slots`)
     this.pc.addEventListener("track", (ev) => this.#play(ev));
     this.pc.addEventListener("connectionstatechange", () => {
       this.dispatchEvent(new CustomEvent("state", { detail: this.pc.connectionState }));
@@ -74,14 +75,20 @@ export class CallMedia extends EventTarget {
     for (const a of this.audio.values()) a.muted = !on;
   }
 
-  /** Per-slot inbound figures and the outbound packet count, for status and tests. */
+  /** Which participant each receive slot carries now (the server's `slots` message). */
+  setSlots(slots) {
+    this.slotMap = new Map((slots || []).map((s) => [s.mid, s.participant || null]));
+  }
+
+  /** Per-slot inbound figures (with the participant the slot carries, when known) and the
+   * outbound packet count, for status and tests. */
   async stats() {
     const report = await this.pc.getStats();
     const inbound = [];
     let packetsSent = 0;
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "audio") {
-        inbound.push({ mid: s.mid, packetsReceived: s.packetsReceived || 0, audioLevel: s.audioLevel || 0,
+        inbound.push({ mid: s.mid, participant: this.slotMap.get(s.mid) ?? null, packetsReceived: s.packetsReceived || 0, audioLevel: s.audioLevel || 0,
           totalAudioEnergy: s.totalAudioEnergy || 0, jitter: s.jitter || 0, packetsLost: s.packetsLost || 0 });
       }
       if (s.type === "outbound-rtp" && s.kind === "audio") packetsSent += s.packetsSent || 0;

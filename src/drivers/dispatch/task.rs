@@ -316,9 +316,14 @@ impl Driver {
     async fn act(&mut self, action: Action) {
         let now = now_ms();
         let inputs = carry_out(self.pool.as_ref(), &action, now).await;
-        if let Action::Release { offer, wrap_up_ms } = &action {
+        if let Action::Release {
+            offer,
+            wrap_up_ms,
+            at,
+        } = &action
+        {
             if let Some(o) = self.accepted.remove(offer) {
-                let until = now.saturating_add(*wrap_up_ms);
+                let until = at.saturating_add(*wrap_up_ms);
                 self.record("release", &o, now, format!("wrap_up_until={until}"));
                 self.freed_elsewhere(&o.interpreter, Duration::from_millis(*wrap_up_ms));
                 self.tell(

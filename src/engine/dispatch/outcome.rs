@@ -136,8 +136,11 @@ impl Dispatcher {
 
     pub(super) fn release(&mut self, offer: OfferId, who: Option<InterpreterId>) {
         let wrap_up_ms = self.policy.wrap_up_ms;
-        self.actions
-            .push_back(Action::Release { offer, wrap_up_ms });
+        self.actions.push_back(Action::Release {
+            offer,
+            wrap_up_ms,
+            at: self.now,
+        });
         if let Some(who) = who {
             self.wrap_ups
                 .entry(self.now.saturating_add(wrap_up_ms))

@@ -523,7 +523,8 @@ fn an_accept_racing_the_winner_is_released() {
         drain(&mut d)[0],
         Action::Release {
             offer: ob,
-            wrap_up_ms: 10 * S
+            wrap_up_ms: 10 * S,
+            at: T0 + S
         }
     );
 }
@@ -716,7 +717,8 @@ fn call_end_releases_with_wrap_up_then_wakes_waiting_requests() {
         out[0],
         Action::Release {
             offer,
-            wrap_up_ms: 10 * S
+            wrap_up_ms: 10 * S,
+            at: end
         }
     );
     assert_eq!(wake(&out), end + 10 * S, "wakes when the wrap-up is over");
@@ -751,7 +753,8 @@ fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
         out[0],
         Action::Release {
             offer,
-            wrap_up_ms: 10 * S
+            wrap_up_ms: 10 * S,
+            at: t
         }
     );
     assert_eq!(

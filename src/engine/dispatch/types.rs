@@ -100,8 +100,15 @@ pub enum Action {
     Claim(ClaimRequest),
     /// Withdraw an offer; answer with `Input::OfferEnded` carrying the state `cancel` returned.
     Cancel(OfferId),
-    /// End an accepted offer: the interpreter goes to wrap-up for `wrap_up_ms`.
-    Release { offer: OfferId, wrap_up_ms: u64 },
+    /// End an accepted offer: the interpreter goes to wrap-up for `wrap_up_ms` from `at` (the
+    /// engine's clock when it decided). The pool must count from `at` too: the engine wakes at
+    /// `at + wrap_up_ms` to offer the interpreter again, and a pool that counted from a later
+    /// instant would still refuse them then.
+    Release {
+        offer: OfferId,
+        wrap_up_ms: u64,
+        at: Millis,
+    },
     /// An offer's deadline passed: run the pool's sweep, answer each expiry with `OfferEnded`.
     Sweep { max_missed: u32 },
     /// Tell the operator's console (and the audit stream) how the request is going.
