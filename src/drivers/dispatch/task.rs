@@ -34,6 +34,9 @@ pub const PROFILE_REFRESH_MS: Millis = 10_000;
 /// How often the pool is swept for offers past their deadline, whoever made them (a node that
 /// died leaves its offers to the others' sweeps).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How often waiting requests look at the pool again without an event: a safety net for what no
+/// event reports (a bus message lost between nodes, a wrap-up timed by another node's clock).
+pub const RESCAN_EVERY: Duration = Duration::from_secs(5);
 /// Sleep used when the engine has nothing scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
@@ -268,6 +271,8 @@ impl Driver {
         let mut queue = self.calls.queue();
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut rescan = tokio::time::interval(RESCAN_EVERY);
+        rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let wake = self.drain().await;
             let sleep = if wake == NEVER {
@@ -283,6 +288,7 @@ impl Driver {
                 },
                 _ = tokio::time::sleep(sleep) => self.feed(Input::Timer),
                 _ = sweep.tick() => self.sweep().await,
+                _ = rescan.tick() => self.feed(Input::Rescan),
                 changed = queue.changed(), if self.predispatch => match changed {
                     Ok(()) => {
                         let q = queue.borrow_and_update().clone();

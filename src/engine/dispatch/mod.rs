@@ -126,6 +126,7 @@ impl Dispatcher {
             Input::InterpreterAvailable { interpreter } => self.freed(&interpreter),
             Input::InterpreterLost { call } => self.on_lost(&call, now)?,
             Input::CallEnded { call } => self.on_call_ended(&call, now),
+            Input::Rescan => self.rescan(),
             Input::Timer => self.on_timer(now),
         }
         Ok(())

@@ -216,6 +216,18 @@ impl Dispatcher {
         }
     }
 
+    /// Every waiting request's language is looked at again.
+    pub(super) fn rescan(&mut self) {
+        let k = self.policy.parallel_offers;
+        let waiting: Vec<Language> = self
+            .requests
+            .values()
+            .filter(|r| r.state == RequestState::Queued && r.wants_offers(k))
+            .map(|r| r.language)
+            .collect();
+        self.need_snapshot.extend(waiting);
+    }
+
     /// An interpreter may take a call again: requests waiting in their languages look again.
     pub(super) fn freed(&mut self, who: &InterpreterId) {
         let Some(p) = self.profiles.get(who) else {

@@ -915,3 +915,40 @@ fn fairness_rotates_equally_eligible_interpreters() {
         "equal interpreters get equal calls"
     );
 }
+
+#[test]
+fn a_rescan_looks_again_for_waiting_requests_only() {
+    let mut d = engine(
+        vec![
+            profile("a", &[("de", Level::Native)], true),
+            profile("b", &[("fr", Level::Native)], true),
+        ],
+        policy(),
+    );
+    // Nothing waits: a rescan asks for nothing.
+    d.handle(Input::Rescan, T0).expect("rescan");
+    assert!(matches!(drain(&mut d)[..], [Action::WakeAt(_)]));
+    // de waits (a is busy); fr rings b.
+    request(&mut d, "c1", "de", 0, T0);
+    request(&mut d, "c2", "fr", 0, T0);
+    drain(&mut d);
+    let mut busy = avail("a", 0, 0, T0);
+    busy.status = Status::Busy;
+    snapshot(&mut d, "de", vec![busy], T0);
+    snapshot(&mut d, "fr", vec![avail("b", 0, 0, T0)], T0);
+    let c = claims(&drain(&mut d));
+    grant(&mut d, &c[0], "b");
+    drain(&mut d);
+    // No event says a is free (it was freed on another node): the rescan looks at de only.
+    d.handle(Input::Rescan, T0 + 5 * S).expect("rescan");
+    let out = drain(&mut d);
+    assert_eq!(out[0], Action::Snapshot(lang("de")));
+    assert!(!out.contains(&Action::Snapshot(lang("fr"))), "{out:?}");
+    snapshot(
+        &mut d,
+        "de",
+        vec![avail("a", T0, 1, T0 + 5 * S)],
+        T0 + 5 * S,
+    );
+    assert_eq!(claims(&drain(&mut d))[0].candidates, vec![iid("a")]);
+}

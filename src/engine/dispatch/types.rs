@@ -87,6 +87,10 @@ pub enum Input {
     CallEnded {
         call: CallId,
     },
+    /// Waiting requests look at the pool again although no event said anyone is free: the
+    /// driver's periodic nudge for what no event reports (a message lost between nodes, a
+    /// wrap-up timed by another node's clock).
+    Rescan,
     /// `WakeAt` was reached.
     Timer,
 }
