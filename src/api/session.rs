@@ -249,7 +249,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             ClientMessage::LeaveCall => {
                 let (call, me) = self.in_call()?;
-                call.remove_participant(me).await.map_err(refusal)?;
+                call.leave(me).await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
             ClientMessage::Mute { participant, muted } => {

@@ -77,7 +77,7 @@ function start() {
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
   sig.on("levels", (m) => onLevels(m.levels));
-  sig.on("left", (m) => { log(`left the call: ${m.reason}`); endCall(); });
+  sig.on("left", (m) => { log(`out of the call: ${m.reason}`); endCall(); });
   sig.on("error", (m) => {
     if (m.code === "unauthorized") {
       sessionStorage.removeItem(TOKEN_KEY);
