@@ -228,7 +228,7 @@ async function onJoined(m) {
   if (me.media) return; // rejoined after a reconnect: the audio goes on
   try {
     const stream = await microphone();
-    me.media = new CallMedia(stream, [], $("audio-host"));
+    me.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
     me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     me.sig.offer(await me.media.offer());

@@ -17,6 +17,13 @@ export const SERVER_TYPES = [
   "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "error",
 ];
 
+/**
+ * `joined` (ServerMessage::Joined): the session entered a call; offer next, with `ice_servers`
+ * (RTCConfiguration.iceServers, TURN credentials valid for media.turn_ttl_s) in the connection.
+ * @typedef {{ type: "joined", call_id: string, participant: string,
+ *   ice_servers: { urls: string[], username?: string, credential?: string }[] }} Joined
+ */
+
 /** OfferEndReason values of `offer_ended` messages. */
 export const OFFER_END_REASONS = ["accepted", "declined", "expired", "taken", "cancelled"];
 
