@@ -4,12 +4,10 @@
 mod common;
 
 use common::spawn_app;
-use common::ws::{create_call, operator_login, settings_with_operator, WsClient};
-use hotline_bridge::app::AppState;
-use hotline_bridge::domain::{
-    InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, TimeZoneName, UniversityId,
-    WeeklySchedule,
+use common::ws::{
+    create_call, invited_interpreter, operator_login, settings_with_operator, WsClient,
 };
+use hotline_bridge::app::AppState;
 use hotline_bridge::engine::ice_servers::turn_credential;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -74,37 +72,7 @@ async fn operator_and_interpreter_get_time_limited_turn_credentials_when_they_jo
     let op_joined = op.wait_for("joined").await;
     assert_turn_credentials(&op_joined, before, unix_s());
 
-    let iid = InterpreterId::parse("bfsu-pt-01").expect("id");
-    let itoken = format!("{iid}.personal-secret");
-    app.state
-        .pool
-        .upsert(&InterpreterProfile {
-            id: iid.clone(),
-            university: UniversityId::parse("bfsu").expect("id"),
-            name: "Ana".into(),
-            languages: vec![LanguageSkill {
-                language: Language::parse("pt").expect("pt"),
-                level: Level::Native,
-            }],
-            schedule: WeeklySchedule {
-                timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
-                shifts: vec![],
-            },
-            token_sha256: Some(hotline_bridge::auth::sha256_hex(&itoken)),
-        })
-        .await
-        .expect("upsert");
-    let r = reqwest::Client::new()
-        .post(app.url(&format!("/api/calls/{call_id}/participants")))
-        .bearer_auth(&op_token)
-        .json(&json!({"interpreter_id": iid}))
-        .send()
-        .await
-        .expect("invite");
-    assert_eq!(r.status(), 202);
-    let mut int = WsClient::connect(app.addr).await;
-    int.send(json!({"type": "hello", "token": itoken})).await;
-    int.wait_for("welcome").await;
+    let mut int = invited_interpreter(&app, &op_token, &call_id).await;
     let before = unix_s();
     int.send(json!({"type": "join_call", "call_id": call_id}))
         .await;
