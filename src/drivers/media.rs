@@ -222,12 +222,14 @@ async fn run(
         }
         let mut turn = "timer";
         let mut datagrams = 0;
-        let woke = Instant::now();
+        // When the turn's work began: set in each arm, so the idle wait is not counted.
+        let woke;
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
             cmd = commands.recv() => match cmd {
                 Some(cmd) => {
+                    woke = Instant::now();
                     turn = "command";
                     handle(&mut fwd, cmd, &mut tx, send_errors.get())
                 }
@@ -238,6 +240,7 @@ async fn run(
                     tracing::error!(error = %e, "media socket failed");
                     break;
                 }
+                woke = Instant::now();
                 turn = "datagrams";
                 for i in 1..=MAX_DATAGRAMS_PER_WAKE {
                     datagrams = i;
@@ -252,7 +255,7 @@ async fn run(
                     }
                 }
             }
-            _ = &mut sleep => {}
+            _ = &mut sleep => woke = Instant::now(),
         }
         fwd.handle_timeouts(Instant::now(), &mut tx);
         for ev in fwd.drain_events() {
