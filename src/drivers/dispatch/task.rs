@@ -132,6 +132,7 @@ impl DispatchHandle {
             predispatch: settings.dispatch.predispatch,
             threshold: settings.detect.threshold,
             operator_language: settings.languages.operator,
+            ws_url: settings.server.ws_url(),
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -264,6 +265,8 @@ struct Driver {
     predispatch: bool,
     threshold: f64,
     operator_language: Language,
+    /// This node's signalling URL for consoles on other nodes (`server.public_url`).
+    ws_url: Option<String>,
 }
 
 impl Driver {
@@ -383,6 +386,16 @@ impl Driver {
             },
         );
         true
+    }
+
+    /// The invitation into `call` (which lives here): a console on another node is sent this
+    /// node's WebSocket URL, since a call's signalling and media are on its own node.
+    fn invited(&self, iid: &InterpreterId, call: CallId) -> ServerMessage {
+        let elsewhere = self.bus.is_shared() && !self.consoles.is_connected(iid);
+        ServerMessage::Invited {
+            call_id: call,
+            ws_url: if elsewhere { self.ws_url.clone() } else { None },
+        }
     }
 
     /// `iid` may take calls again from `after` on: other nodes' waiting requests look again then
@@ -586,12 +599,8 @@ impl Driver {
             return;
         }
         if meta.answered {
-            self.tell(
-                iid,
-                ServerMessage::Invited {
-                    call_id: call.clone(),
-                },
-            );
+            let invited = self.invited(iid, call.clone());
+            self.tell(iid, invited);
         } else {
             meta.invite_pending = Some(iid.clone());
         }
@@ -673,7 +682,8 @@ impl Driver {
                 if let Some(m) = self.meta.get_mut(&call) {
                     m.answered = true;
                     if let Some(iid) = m.invite_pending.take() {
-                        self.tell(&iid, ServerMessage::Invited { call_id: call });
+                        let invited = self.invited(&iid, call);
+                        self.tell(&iid, invited);
                     }
                 }
             }
