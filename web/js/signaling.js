@@ -17,6 +17,12 @@ export const SERVER_TYPES = [
   "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "error",
 ];
 
+/**
+ * `invited` may carry `ws_url`: the call lives on another node; enter it over a second client to
+ * that URL (same token, `callId` = the call, so `hello` names it), `joinCall` after its `welcome`.
+ */
+export const INVITED_FIELDS = ["call_id", "ws_url"];
+
 /** OfferEndReason values of `offer_ended` messages. */
 export const OFFER_END_REASONS = ["accepted", "declined", "expired", "taken", "cancelled"];
 
@@ -48,7 +54,8 @@ export class SignalingClient extends EventTarget {
    * @param {object} o
    * @param {string} o.url      ws(s) URL (see wsUrl)
    * @param {string} o.token    call token, operator session token or interpreter token
-   * @param {string} [o.callId] the caller's call id
+   * @param {string} [o.callId] the caller's call id, or the call an interpreter's session on the
+   *   call's node is for
    */
   constructor({ url, token, callId = null }) {
     super();
