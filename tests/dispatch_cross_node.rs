@@ -5,6 +5,8 @@
 //! rings and presence stay on node B, and caller, operator and interpreter hear each other. When
 //! the interpreter leaves, or that second session drops, node A releases them exactly once and
 //! node B's console sees wrap-up, then available (a dropped session also brings a replacement).
+//! A session for one call (an interpreter's `hello` with a `call_id`) takes no rings and keeps no
+//! presence.
 mod common;
 
 use common::dispatch::{
@@ -12,6 +14,7 @@ use common::dispatch::{
     join_media, lang, progress, AnsweredCall, WAIT,
 };
 use common::redis::TestRedis;
+use common::ws::WsClient;
 use common::TestApp;
 use hotline_bridge::api::messages::CallStateView;
 use hotline_bridge::domain::{InterpreterId, Level, Role};
@@ -217,4 +220,44 @@ async fn a_dropped_call_session_on_node_a_releases_the_interpreter_and_brings_a_
         .await
         .expect("the replacement joins");
     assert!(!joined.call_socket);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_for_one_call_takes_no_rings_and_keeps_no_presence() {
+    let redis = TestRedis::start();
+    let a = app_on(&redis, settings()).await;
+    let token = add_interpreter(&a, "li-na", &["fr"], Level::Professional).await;
+    let mut call = answered_call(&a, "fr").await;
+    let mut s = WsClient::connect(a.addr).await;
+    s.send(json!({"type": "hello", "token": token, "call_id": call.call_id}))
+        .await;
+    let welcome = s.wait_for("welcome").await;
+    assert_eq!(welcome["role"], "interpreter");
+    assert_eq!(welcome["call_id"], call.call_id.as_str());
+    let iid = InterpreterId::parse("li-na").expect("id");
+    assert!(!a.state.dispatch.consoles().is_connected(&iid));
+    s.send(json!({"type": "set_availability", "availability": "available"}))
+        .await;
+    assert_eq!(s.error_code().await, "forbidden");
+    // Pings keep the session, not the interpreter's presence: still offline in the pool.
+    s.send(json!({"type": "ping", "nonce": 1})).await;
+    s.wait_for("pong").await;
+    let states = a
+        .state
+        .pool
+        .states_for(lang("fr"), now_ms())
+        .await
+        .expect("states");
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].status, Status::Offline, "{:?}", states[0]);
+    // Not invited into this call: it may not be entered.
+    s.send(json!({"type": "join_call", "call_id": call.call_id}))
+        .await;
+    assert_eq!(s.error_code().await, "forbidden");
+    // A wrong token with a call id is still refused.
+    let mut t = WsClient::connect(a.addr).await;
+    t.send(json!({"type": "hello", "token": "li-na.wrong", "call_id": call.call_id}))
+        .await;
+    assert_eq!(t.error_code().await, "unauthorized");
+    call.operator.send(json!({"type": "hang_up"})).await;
 }
