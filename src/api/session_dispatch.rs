@@ -112,6 +112,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                         self.dispatch.rings.remove(offer_id);
                     }
                     ServerMessage::InterpreterStatus { status, until, .. } => {
+                        // A heartbeat may have shown this status already (a release reported
+                        // over the node bus can arrive after it): not repeated.
+                        if self.dispatch.last_status == Some((*status, *until)) {
+                            return;
+                        }
                         self.dispatch.last_status = Some((*status, *until));
                     }
                     _ => {}
