@@ -21,6 +21,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// How long all peers may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server may take to exit once told to (under callgrind: writing its results).
+const STOP_GRACE: Duration = Duration::from_secs(60);
 
 #[derive(Parser)]
 struct Args {
@@ -33,6 +35,10 @@ struct Args {
     /// Run as the media server (used by the benchmark itself, over stdin/stdout).
     #[arg(long)]
     server: bool,
+    /// Start the server process under this command, e.g. "valgrind --tool=callgrind" to count
+    /// its instructions (stable on a shared machine, unlike CPU time).
+    #[arg(long)]
+    server_wrapper: Option<String>,
 }
 
 /// One request line from the benchmark to the server process.
@@ -143,12 +149,22 @@ struct Server {
     stdin: ChildStdin,
     stdout: tokio::io::Lines<BufReader<ChildStdout>>,
     pid: u32,
+    port: u16,
 }
 
 impl Server {
-    async fn start() -> anyhow::Result<Self> {
+    async fn start(wrapper: Option<&str>) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("own path")?;
-        let mut child = Command::new(exe)
+        let mut words = wrapper.unwrap_or_default().split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("--server")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -159,14 +175,16 @@ impl Server {
         let stdin = child.stdin.take().context("server stdin")?;
         let mut stdout = BufReader::new(child.stdout.take().context("server stdout")?).lines();
         let ready = stdout.next_line().await?.context("server exited")?;
-        if !ready.starts_with("ready ") {
+        let Some(addr) = ready.strip_prefix("ready ") else {
             bail!("server said {ready:?}");
-        }
+        };
+        let port = addr.parse::<std::net::SocketAddr>()?.port();
         Ok(Self {
             child,
             stdin,
             stdout,
             pid,
+            port,
         })
     }
 
@@ -193,12 +211,59 @@ impl Server {
         }
     }
 
+    /// Closes the server's stdin so it exits on its own (a wrapper such as callgrind then writes
+    /// its results), and kills it if it has not after `STOP_GRACE`.
+    async fn stop(self) {
+        let Server {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        if tokio::time::timeout(STOP_GRACE, child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+
     /// utime + stime of the server process, in clock ticks.
     fn cpu_ticks(&self) -> anyhow::Result<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
         let after = stat.rsplit_once(") ").context("stat format")?.1;
         let f: Vec<&str> = after.split_whitespace().collect();
         Ok(f[11].parse::<u64>()? + f[12].parse::<u64>()?)
+    }
+
+    /// Time the server's threads spent runnable but waiting for a CPU, in ns (schedstat's
+    /// run_delay summed over /proc/<pid>/task): on a shared machine this separates the server's
+    /// own cost from time other processes took from it.
+    fn cpu_wait_ns(&self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
+            let path = task?.path().join("schedstat");
+            // A thread may exit between the listing and the read.
+            let Ok(stat) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let delay = stat.split_whitespace().nth(1).context("schedstat format")?;
+            total += delay.parse::<u64>()?;
+        }
+        Ok(total)
+    }
+
+    /// Datagrams the kernel dropped at the server's socket (receive buffer full), from the
+    /// `drops` column of /proc/net/udp.
+    fn socket_drops(&self) -> anyhow::Result<u64> {
+        let table = std::fs::read_to_string("/proc/net/udp")?;
+        let port = format!(":{:04X}", self.port);
+        let mut drops = 0;
+        for line in table.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.get(1).is_some_and(|local| local.ends_with(&port)) {
+                drops += f.last().context("drops column")?.parse::<u64>()?;
+            }
+        }
+        Ok(drops)
     }
 
     fn rss_kb(&self) -> anyhow::Result<u64> {
@@ -226,7 +291,7 @@ fn clock_ticks_per_s() -> u64 {
 }
 
 async fn bench(args: Args) -> anyhow::Result<()> {
-    let mut server = Server::start().await?;
+    let mut server = Server::start(args.server_wrapper.as_deref()).await?;
     let rss_idle_kb = server.rss_kb()?;
     let config = PeerConfig::new()?;
     let opts = TestPeerOptions {
@@ -296,6 +361,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let sent0: Vec<u64> = peers.iter().map(|p| p.sent()).collect();
     let (fwd0, err0) = server.forwarded().await?;
     let cpu0 = server.cpu_ticks()?;
+    let wait0 = server.cpu_wait_ns()?;
+    let drops0 = server.socket_drops()?;
     let t0 = Instant::now();
     quiet(&peers, true);
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
@@ -303,6 +370,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let wall = t0.elapsed();
     let cpu1 = server.cpu_ticks()?;
+    let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
+    let drops = server.socket_drops()? - drops0;
     let (fwd1, err1) = server.forwarded().await?;
     let rss_kb = server.rss_kb()?;
 
@@ -339,7 +408,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     };
     println!(
         "window {:.1} s: sent {sent}, expected {expected}, received {received} (+{stale} stale), \
-         server forwarded {forwarded}, send errors {}, server cpu {cpu_s:.2} s ({:.0}% of one core)",
+         server forwarded {forwarded}, send errors {}, dropped by the kernel at the server socket {drops}, server cpu {cpu_s:.2} s ({:.0}% of one core), \
+         server runnable but waiting for a cpu {wait_s:.2} s",
         wall.as_secs_f64(),
         err1 - err0,
         100.0 * cpu_s / wall.as_secs_f64()
@@ -359,6 +429,6 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         rss_kb as f64 / 1024.0
     );
     drop(peers);
-    let _ = server.child.kill().await;
+    server.stop().await;
     Ok(())
 }

@@ -210,6 +210,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listener address")?;
     tracing::info!(%addr, pool = state.pool_kind, "serving");
+    if state.settings.operators.is_empty() {
+        tracing::warn!(
+            "no operator accounts configured: nobody can answer calls on /operator \
+             (add one with `hotline-bridge new-secret --argon2`, see the README)"
+        );
+    }
+    if state.settings.universities.is_empty() {
+        tracing::warn!(
+            "no university API keys configured: /university cannot be signed in to \
+             (make one with `hotline-bridge new-secret`, see the README)"
+        );
+    }
     let app = crate::api::router(state);
     axum::serve(
         listener,

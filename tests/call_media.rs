@@ -6,12 +6,10 @@
 mod common;
 
 use common::spawn_app;
-use common::ws::{create_call, operator_login, settings_with_operator, WsClient};
-use hotline_bridge::app::AppState;
-use hotline_bridge::domain::{
-    InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, TimeZoneName, UniversityId,
-    WeeklySchedule,
+use common::ws::{
+    create_call, invited_interpreter, operator_login, settings_with_operator, WsClient,
 };
+use hotline_bridge::app::AppState;
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
 use serde_json::{json, Value};
@@ -121,37 +119,7 @@ async fn caller_operator_and_interpreter_hear_each_other_through_the_real_front_
 
     // Interpreter: registered in the pool with a personal token, invited by the operator over
     // HTTP, joins with its token over the socket.
-    let iid = InterpreterId::parse("bfsu-pt-01").expect("id");
-    let itoken = format!("{iid}.personal-secret");
-    app.state
-        .pool
-        .upsert(&InterpreterProfile {
-            id: iid.clone(),
-            university: UniversityId::parse("bfsu").expect("id"),
-            name: "Ana".into(),
-            languages: vec![LanguageSkill {
-                language: Language::parse("pt").expect("pt"),
-                level: Level::Native,
-            }],
-            schedule: WeeklySchedule {
-                timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
-                shifts: vec![],
-            },
-            token_sha256: Some(hotline_bridge::auth::sha256_hex(&itoken)),
-        })
-        .await
-        .expect("upsert");
-    let r = reqwest::Client::new()
-        .post(app.url(&format!("/api/calls/{call_id}/participants")))
-        .bearer_auth(&op_token)
-        .json(&json!({"interpreter_id": iid}))
-        .send()
-        .await
-        .expect("invite");
-    assert_eq!(r.status(), 202);
-    let mut int_ws = WsClient::connect(app.addr).await;
-    int_ws.send(json!({"type": "hello", "token": itoken})).await;
-    int_ws.wait_for("welcome").await;
+    let mut int_ws = invited_interpreter(&app, &op_token, &call_id).await;
     int_ws
         .send(json!({"type": "join_call", "call_id": call_id}))
         .await;

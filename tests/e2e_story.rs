@@ -589,7 +589,11 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
     let step = "interpreter leaves";
     interpreter.click(step, "#leave").await;
     interpreter
-        .wait(step, "document.getElementById('in-call').hidden")
+        .wait(
+            step,
+            "document.getElementById('in-call').hidden \
+             && document.querySelector('#log li').textContent.endsWith('out of the call: you left')",
+        )
         .await;
     interpreter
         .wait(

@@ -5,6 +5,7 @@
 
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
 use crate::engine::dispatch::Progress;
+use crate::engine::IceServer;
 use crate::pool::{Availability, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -139,10 +140,15 @@ pub enum ServerMessage {
         /// Largest message the server accepts, in bytes.
         max_message_bytes: usize,
     },
-    /// The session has entered a call as this participant (send an offer next).
+    /// The session has entered a call as this participant (send an offer next, with these ICE
+    /// servers in the peer connection's configuration).
     Joined {
         call_id: CallId,
         participant: ParticipantId,
+        /// `RTCConfiguration.iceServers`: the configured STUN/TURN URLs with TURN credentials
+        /// valid for `media.turn_ttl_s` from now; empty when none are configured.
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
     },
     /// The session is no longer in a call (left, removed, or the call ended).
     Left {

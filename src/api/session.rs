@@ -14,6 +14,7 @@ use crate::drivers::call::{
 };
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
+use crate::engine::ice_servers;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
@@ -264,7 +265,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             ClientMessage::LeaveCall => {
                 let (call, me) = self.in_call()?;
-                call.remove_participant(me).await.map_err(refusal)?;
+                call.leave(me).await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
             ClientMessage::Mute { participant, muted } => {
@@ -437,9 +438,19 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     ) -> Result<(), (ErrorCode, String)> {
         let updates = call.subscribe();
         let view = call.attach(me.clone()).await.map_err(refusal)?;
+        let m = &self.state.settings.media;
+        // Named after the participant, so the TURN server's logs say whose relay it is.
+        let ice_servers = ice_servers(
+            &m.turn_urls,
+            &m.turn_secret,
+            m.turn_ttl_s,
+            me.as_str(),
+            now_ms() / 1000,
+        );
         self.send(ServerMessage::Joined {
             call_id: call.id().clone(),
             participant: me.clone(),
+            ice_servers,
         })
         .await;
         self.attached = Some(Attached {

@@ -321,6 +321,7 @@ async fn a_reconnecting_operator_gets_its_call_back_without_answering_again() {
         ServerMessage::Joined {
             call_id,
             participant,
+            ..
         } => {
             assert_eq!(&call_id, call.id());
             assert_eq!(participant.as_str(), "op-wang");

@@ -81,7 +81,8 @@ enum Command {
     Answer(ParticipantId, String, Reply<()>),
     Invite(InterpreterId, Reply<()>),
     JoinInterpreter(InterpreterId, Reply<ParticipantId>),
-    Remove(ParticipantId, Reply<()>),
+    /// Take a participant out, with the reason the others are told.
+    Remove(ParticipantId, &'static str, Reply<()>),
     Offer(ParticipantId, String, Reply<String>),
     Candidate(ParticipantId, String, Reply<()>),
     Control(Control, Reply<()>),
@@ -149,7 +150,13 @@ impl CallHandle {
 
     /// Takes a participant out of the call (the caller: the call ends).
     pub async fn remove_participant(&self, p: ParticipantId) -> Result<(), CallTaskError> {
-        self.ask(|r| Command::Remove(p, r)).await
+        self.ask(|r| Command::Remove(p, "removed by the operator", r))
+            .await
+    }
+
+    /// A participant leaves the call of their own accord (the caller: the call ends).
+    pub async fn leave(&self, p: ParticipantId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Remove(p, "you left", r)).await
     }
 
     /// The participant's WebRTC offer; returns the media plane's answer.
@@ -403,8 +410,8 @@ impl CallTask {
                 };
                 let _ = reply.send(r);
             }
-            Command::Remove(p, reply) => {
-                let r = self.remove(&p, "removed by the operator", now).await;
+            Command::Remove(p, reason, reply) => {
+                let r = self.remove(&p, reason, now).await;
                 let _ = reply.send(r);
             }
             Command::Offer(p, sdp, reply) => {

@@ -1,5 +1,5 @@
 //! A signalling client for tests (tokio-tungstenite), an operator account with a cheap argon2 hash,
-//! and a call created over HTTP.
+//! a call created over HTTP, and an interpreter invited to it.
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -148,4 +148,47 @@ pub async fn operator_login(base: &str) -> String {
     assert_eq!(r.status(), 200, "login");
     let v: Value = r.json().await.expect("json");
     v["token"].as_str().expect("token").to_owned()
+}
+
+/// Registers interpreter `bfsu-pt-01` in the pool with a personal token, has the operator
+/// (`op_token`) invite it to `call_id` over HTTP, and returns its welcomed session, ready to
+/// `join_call`.
+pub async fn invited_interpreter(app: &super::TestApp, op_token: &str, call_id: &str) -> WsClient {
+    use hotline_bridge::domain::{
+        InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, TimeZoneName,
+        UniversityId, WeeklySchedule,
+    };
+    let iid = InterpreterId::parse("bfsu-pt-01").expect("id");
+    let itoken = format!("{iid}.personal-secret");
+    app.state
+        .pool
+        .upsert(&InterpreterProfile {
+            id: iid.clone(),
+            university: UniversityId::parse("bfsu").expect("id"),
+            name: "Ana".into(),
+            languages: vec![LanguageSkill {
+                language: Language::parse("pt").expect("pt"),
+                level: Level::Native,
+            }],
+            schedule: WeeklySchedule {
+                timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
+                shifts: vec![],
+            },
+            token_sha256: Some(hotline_bridge::auth::sha256_hex(&itoken)),
+        })
+        .await
+        .expect("upsert");
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/calls/{call_id}/participants")))
+        .bearer_auth(op_token)
+        .json(&serde_json::json!({"interpreter_id": iid}))
+        .send()
+        .await
+        .expect("invite");
+    assert_eq!(r.status(), 202, "invite");
+    let mut ws = WsClient::connect(app.addr).await;
+    ws.send(serde_json::json!({"type": "hello", "token": itoken}))
+        .await;
+    ws.wait_for("welcome").await;
+    ws
 }

@@ -101,7 +101,7 @@ function onCallMessages(sig) {
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
   sig.on("levels", (m) => onLevels(m.levels));
-  sig.on("left", (m) => { log(`left the call: ${m.reason}`); endCall(); });
+  sig.on("left", (m) => { log(`out of the call: ${m.reason}`); endCall(); });
 }
 
 /** Enter the accepted call: here, or on the call's node over a second session. */
@@ -262,7 +262,7 @@ async function onJoined(m) {
   if (me.media) return; // rejoined after a reconnect: the audio goes on
   try {
     const stream = await microphone();
-    me.media = new CallMedia(stream, [], $("audio-host"));
+    me.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
     me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     callSig().offer(await me.media.offer());

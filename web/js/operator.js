@@ -152,7 +152,7 @@ async function onJoined(m) {
   if (op.media) return; // re-joined after a reconnect: the media leg goes on
   try {
     const stream = await microphone();
-    op.media = new CallMedia(stream, [], $("audio-host"));
+    op.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
     op.media.setSlots(op.slots);
     op.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     op.sig.offer(await op.media.offer());

@@ -18,10 +18,18 @@ export const SERVER_TYPES = [
 ];
 
 /**
- * `invited` may carry `ws_url`: the call lives on another node; enter it over a second client to
- * that URL (same token, `callId` = the call, so `hello` names it), `joinCall` after its `welcome`.
+ * `joined` (ServerMessage::Joined): the session entered a call; offer next, with `ice_servers`
+ * (RTCConfiguration.iceServers, TURN credentials valid for media.turn_ttl_s) in the connection.
+ * @typedef {{ type: "joined", call_id: string, participant: string,
+ *   ice_servers: { urls: string[], username?: string, credential?: string }[] }} Joined
  */
-export const INVITED_FIELDS = ["call_id", "ws_url"];
+
+/**
+ * `invited` (ServerMessage::Invited): enter the accepted call with `joinCall`. With `ws_url` the
+ * call lives on another node: open a second client to that URL (same token, `callId` = the call,
+ * so its `hello` names it), `joinCall` after its `welcome`, and send the call's messages there.
+ * @typedef {{ type: "invited", call_id: string, ws_url?: string }} Invited
+ */
 
 /** OfferEndReason values of `offer_ended` messages. */
 export const OFFER_END_REASONS = ["accepted", "declined", "expired", "taken", "cancelled"];
