@@ -5,8 +5,9 @@
 //! rings and presence stay on node B, and caller, operator and interpreter hear each other. When
 //! the interpreter leaves, or that second session drops, node A releases them exactly once and
 //! node B's console sees wrap-up, then available (a dropped session also brings a replacement).
-//! A session for one call (an interpreter's `hello` with a `call_id`) takes no rings and keeps no
-//! presence.
+//! A console reopened on node B while its interpreter holds a call on node A is invited back into
+//! it. A session for one call (an interpreter's `hello` with a `call_id`) takes no rings and keeps
+//! no presence.
 mod common;
 
 use common::dispatch::{
@@ -21,9 +22,12 @@ use hotline_bridge::domain::{InterpreterId, Level, Role};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Status;
 use hotline_bridge::sfu::peer::PeerConfig;
-use hotline_bridge::testkit::interpreter_bot::{Answer, BotCommand, BotEvent, InterpreterBot};
+use hotline_bridge::testkit::interpreter_bot::{
+    Answer, BotCommand, BotEvent, BotOptions, InterpreterBot,
+};
 use hotline_bridge::testkit::TestPeer;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const CALLER_TAG: u32 = 1;
 const OPERATOR_TAG: u32 = 2;
@@ -260,4 +264,54 @@ async fn a_session_for_one_call_takes_no_rings_and_keeps_no_presence() {
         .await;
     assert_eq!(t.error_code().await, "unauthorized");
     call.operator.send(json!({"type": "hang_up"})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_reopened_on_node_b_is_invited_back_into_its_call_on_node_a() {
+    let redis = TestRedis::start();
+    let mut s = settings();
+    // Long enough for the console to come back before the interpreter is given up.
+    s.calls.reconnect_grace_s = 30;
+    let a = app_on(&redis, s.clone()).await;
+    let b = app_on(&redis, s).await;
+    let token = add_interpreter(&a, "li-na", &["fr"], Level::Professional).await;
+    let mut bot = bot_with(&b, &token, Answer::Accept, INTERPRETER_TAG, true).await;
+    let x = cross_node_call(&a, &b, &mut bot, "li-na").await;
+
+    // The page is closed (console, call session and media gone at once) and opened again.
+    let _ = bot.commands.send(BotCommand::Vanish);
+    drop(x.interpreter);
+    let mut again = InterpreterBot::start(BotOptions {
+        addr: b.addr,
+        token,
+        answer: Answer::Accept,
+        delay: Duration::ZERO,
+        heartbeat: Duration::from_millis(200),
+        join_media: true,
+        tag: REPLACEMENT_TAG,
+    })
+    .await
+    .expect("the console signs in again");
+    let invited = next(&mut again, "invited", false).await;
+    assert_eq!(invited["call_id"], x.call.call_id.as_str());
+    assert_eq!(invited["ws_url"], format!("ws://{}/ws", a.addr));
+    next(&mut again, "joined", true).await;
+    let peer = loop {
+        if let Some(p) = again.peer.lock().await.take() {
+            break p;
+        }
+        next(&mut again, "answer", true).await;
+    };
+    assert!(peer.wait_connected(WAIT).await, "the interpreter's media");
+    hears_more(&x.caller, &[OPERATOR_TAG, REPLACEMENT_TAG], "the caller").await;
+    hears_more(&peer, &[CALLER_TAG, OPERATOR_TAG], "the interpreter").await;
+    let view = call_view(&a, &x.call.call_id).await;
+    assert_eq!(view.state, CallStateView::Interpreted);
+    // The same interpreter, not a replacement.
+    let events = a.state.pool.recent_events(1000).await.expect("events");
+    assert!(
+        !events.iter().any(|e| e.kind == "replace"),
+        "{:?}",
+        events.iter().map(|e| &e.kind).collect::<Vec<_>>()
+    );
 }

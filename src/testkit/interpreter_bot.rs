@@ -291,6 +291,8 @@ async fn run(
                     Some(Ok(_)) => continue,
                 };
                 let reply = match (v["type"].as_str(), v["ws_url"].as_str()) {
+                    // Invited again (the console reconnected) into the call it is already in.
+                    (Some("invited"), Some(_)) if call.as_ref().is_some_and(|c| c.call_id == v["call_id"]) => None,
                     (Some("invited"), Some(url)) => {
                         match CallSocket::open(url, &opts.token, v["call_id"].clone()).await {
                             Ok(c) => call = Some(c),
@@ -358,7 +360,8 @@ async fn react(
             None
         }
         "invited" => Some(json!({"type": "join_call", "call_id": v["call_id"]})),
-        "joined" if opts.join_media => {
+        // Joined again (a resumed session, then `join_call`): the media already started goes on.
+        "joined" if opts.join_media && pending_media.is_none() && peer.lock().await.is_none() => {
             let (offer, sdp) =
                 TestPeerOffer::new(config?, opts.tag, TestPeerOptions::default()).ok()?;
             *pending_media = Some(offer);

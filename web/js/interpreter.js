@@ -107,6 +107,8 @@ function onCallMessages(sig) {
 /** Enter the accepted call: here, or on the call's node over a second session. */
 function onInvited(m) {
   if (!m.ws_url) { me.sig.joinCall(m.call_id); return; }
+  // Invited again after this console reconnected: the call's session is already there.
+  if (me.callSig?.callId === m.call_id && me.callSig.url === m.ws_url) return;
   closeCallSig();
   const sig = new SignalingClient({ url: m.ws_url, token: me.token, callId: m.call_id });
   me.callSig = sig;

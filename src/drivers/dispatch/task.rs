@@ -82,6 +82,9 @@ enum Cmd {
     },
     Answered(CallId),
     CallEnded(CallId),
+    /// The interpreter's console on another node reconnected: invite them again into the call
+    /// they hold here.
+    InviteAgain(InterpreterId),
 }
 
 /// Cheap to clone; every clone talks to the same task.
@@ -210,6 +213,21 @@ impl DispatchHandle {
                     paused: false,
                 },
             );
+        }
+    }
+
+    /// An interpreter's console (re)connected here while they hold the call of `offer`: when that
+    /// call lives on another node, that node invites them again (with its `ws_url`), so a reloaded
+    /// console finds its way back into the call. A call here is resumed by the session itself.
+    pub fn invite_again(&self, iid: &InterpreterId, offer: &OfferId) {
+        match offer_node(offer) {
+            Some(owner) if owner != self.bus.node() => self.bus.publish(
+                Some(owner),
+                BusMessage::InviteAgain {
+                    interpreter: iid.clone(),
+                },
+            ),
+            _ => {}
         }
     }
 
@@ -687,6 +705,18 @@ impl Driver {
                     }
                 }
             }
+            Cmd::InviteAgain(iid) => {
+                let held = self
+                    .accepted
+                    .values()
+                    .find(|o| o.interpreter == iid)
+                    .map(|o| o.call_id.clone());
+                let Some(call) = held else { return };
+                if self.meta.get(&call).is_some_and(|m| m.answered) {
+                    let invited = self.invited(&iid, call);
+                    self.tell(&iid, invited);
+                }
+            }
             Cmd::CallEnded(call) => {
                 self.feed(Input::CallEnded { call: call.clone() });
                 self.meta.remove(&call);
@@ -887,6 +917,7 @@ async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
                 paused,
             },
             BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
+            BusMessage::InviteAgain { interpreter } => Cmd::InviteAgain(interpreter),
         };
         let Some(tx) = tx.upgrade() else { return };
         if tx.send(cmd).await.is_err() {
