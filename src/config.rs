@@ -53,6 +53,24 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// This node's public address (`https://node-a.example`); empty = consoles reach calls on the
+    /// origin they are on (a single node, or every node behind one address).
+    #[serde(default)]
+    pub public_url: String,
+}
+
+impl ServerSettings {
+    /// This node's signalling WebSocket URL (`wss://…/ws` for `https://…`), when `public_url` is
+    /// set: where a console connected to another node enters a call living here.
+    pub fn ws_url(&self) -> Option<String> {
+        let base = self.public_url.trim_end_matches('/');
+        let rest = if let Some(r) = base.strip_prefix("https://") {
+            format!("wss://{r}")
+        } else {
+            format!("ws://{}", base.strip_prefix("http://")?)
+        };
+        Some(format!("{rest}/ws"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,6 +285,14 @@ impl Settings {
         if self.redis.response_timeout_ms == 0 {
             return Err(invalid("redis.response_timeout_ms", "must be above 0"));
         }
+        let p = &self.server.public_url;
+        let http = p.starts_with("http://") || p.starts_with("https://");
+        if !p.is_empty() && !http {
+            return Err(invalid(
+                "server.public_url",
+                "must be empty or start with http:// or https://",
+            ));
+        }
         let d = &self.dispatch;
         if d.ring_timeout_s == 0 {
             return Err(invalid("dispatch.ring_timeout_s", "must be above 0"));
@@ -404,5 +430,24 @@ mod tests {
             .expect_err("must fail")
             .to_string();
         assert!(err.contains("ring_timout_s"), "{err}");
+    }
+
+    #[test]
+    fn a_public_url_gives_the_nodes_websocket_url() {
+        let s = Settings::from_toml_str("[server]\npublic_url = \"https://node-a.example/\"")
+            .expect("https");
+        assert_eq!(
+            s.server.ws_url().as_deref(),
+            Some("wss://node-a.example/ws")
+        );
+        let s = Settings::from_toml_str("[server]\npublic_url = \"http://127.0.0.1:9000\"")
+            .expect("http");
+        assert_eq!(s.server.ws_url().as_deref(), Some("ws://127.0.0.1:9000/ws"));
+        let s = Settings::from_toml_str("").expect("defaults");
+        assert_eq!(s.server.ws_url(), None);
+        let err = Settings::from_toml_str("[server]\npublic_url = \"node-a.example\"")
+            .expect_err("must fail")
+            .to_string();
+        assert!(err.contains("server.public_url"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
 //! Two nodes, one pool (two app instances on one real redis-server, same key prefix), twenty
 //! interpreter bots on real WebSockets, half connected to each node, and 200 interpreter requests
-//! fired at once, half on each node. Every accepted call is hung up at once, so the interpreters
-//! cycle through wrap-up and serve the waiting requests of both nodes. Proves: nodes ring, and
-//! hear answers from, consoles connected to the other node (the node bus); no interpreter is ever
-//! rung while it holds a live offer or a call, no call is served twice, every request ends
-//! accepted, and afterwards nobody is left offered or busy in the pool.
+//! fired at once, half on each node. Every accepted call is joined (over a second session to the
+//! call's node when the console is on the other one) and hung up as soon as it is joined, so the
+//! interpreters cycle through wrap-up and serve the waiting requests of both nodes. Proves: nodes
+//! ring, and hear answers from, consoles connected to the other node (the node bus); every
+//! accepted call is joined, on its own node; no interpreter is ever rung while it holds a live
+//! offer or a call, no call is served twice, every request ends accepted, and afterwards nobody is
+//! left offered or busy in the pool.
 mod common;
 
 use common::dispatch::{add_interpreter, app_on, bot, dispatch_settings, lang};
@@ -46,6 +48,8 @@ fn settings() -> hotline_bridge::config::Settings {
 struct Console {
     ringing: HashSet<String>,
     holding: Option<String>,
+    /// The held call has been joined.
+    joined: bool,
 }
 
 /// An answered call on `app` (the operator answered without a session: no media needed).
@@ -123,6 +127,7 @@ async fn two_nodes_serve_200_requests_with_20_interpreters_without_double_bookin
     let mut served: HashMap<String, usize> = HashMap::new();
     let mut rings = 0usize;
     let mut cross_node = [0usize; 2];
+    let mut joined = 0usize;
     let deadline = tokio::time::Instant::now() + RUN_LIMIT;
     // Until every call is served and every interpreter is out of its last call.
     while served.len() < REQUESTS || consoles.iter().any(|c| c.holding.is_some()) {
@@ -162,24 +167,53 @@ async fn two_nodes_serve_200_requests_with_20_interpreters_without_double_bookin
                     if node != bot_node[i] {
                         cross_node[node] += 1;
                     }
-                    c.holding = Some(call.clone());
-                    let handle = nodes[node]
-                        .state
-                        .calls
-                        .get(&CallId::parse(&call).expect("id"))
-                        .expect("served call is live");
-                    tokio::spawn(async move {
-                        let _ = handle.hang_up().await;
-                    });
+                    c.holding = Some(call);
+                    c.joined = false;
                 }
             }
-            "interpreter_status" if m["status"] == "wrap_up" => c.holding = None,
+            "joined" => {
+                let call = m["call_id"].as_str().expect("call").to_owned();
+                assert_eq!(c.holding.as_ref(), Some(&call), "en-{i:02} joined {call}");
+                assert!(!c.joined, "en-{i:02} joined {call} twice");
+                c.joined = true;
+                joined += 1;
+                let node = calls[&call];
+                // A call on the console's own node is joined over the console's session, one on
+                // the other node over a session to that node.
+                assert_eq!(
+                    e.call_socket,
+                    node != bot_node[i],
+                    "en-{i:02} joined {call}"
+                );
+                let handle = nodes[node]
+                    .state
+                    .calls
+                    .get(&CallId::parse(&call).expect("id"))
+                    .expect("served call is live");
+                tokio::spawn(async move {
+                    let _ = handle.hang_up().await;
+                });
+            }
+            "error" if m["code"] != "conflict" => panic!("en-{i:02}: {m}"),
+            "interpreter_status" if m["status"] == "wrap_up" => {
+                // (A second report of the same wrap-up finds nothing held.)
+                if c.holding.is_some() {
+                    assert!(
+                        c.joined,
+                        "en-{i:02} released before joining {:?}",
+                        c.holding
+                    );
+                }
+                c.holding = None;
+                c.joined = false;
+            }
             "error" if m["code"] == "conflict" => c.ringing.clear(),
             _ => {}
         }
     }
 
     assert_eq!(served.len(), REQUESTS);
+    assert_eq!(joined, REQUESTS, "every accepted call is joined");
     assert!(rings >= REQUESTS, "{rings} rings");
     // Both nodes served calls with interpreters connected to the other node.
     assert!(

@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 pub enum ClientMessage {
     /// First message of every session. The token decides the role: a caller's call token (with
     /// `call_id`), an operator's session token, or an interpreter's personal token `<id>.<secret>`.
+    /// An interpreter's `hello` with `call_id` opens a session for that call only (it lives on
+    /// this node, their console on another: `invited` gave this node's `ws_url`): no rings, no
+    /// presence, which stay with the console's session.
     Hello {
         token: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,9 +205,13 @@ pub enum ServerMessage {
         message: String,
     },
     /// Interpreters: the call you accepted is ready: enter it with `join_call` (for a pre-dispatched
-    /// call this comes once an operator has answered).
+    /// call this comes once an operator has answered). With `ws_url` the call lives on another
+    /// node: open a second session there (`hello` with your token and this `call_id`) and send
+    /// `join_call` and all the call's messages over it; without it, use this session.
     Invited {
         call_id: CallId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ws_url: Option<String>,
     },
     /// Operators: how the search for the call's interpreter is going, with a line for people.
     Dispatch {

@@ -85,6 +85,7 @@ where
         queue: None,
         errors: 0,
         dispatch: dispatch::Feeds::default(),
+        call_only: false,
     };
     let close = s.serve(&mut read).await;
     if let Some((code, reason)) = close {
@@ -108,6 +109,9 @@ struct Session<W> {
     queue: Option<watch::Receiver<Queue>>,
     errors: u32,
     dispatch: dispatch::Feeds,
+    /// An interpreter's session for one call living on this node while their console (rings,
+    /// presence) is connected to another node.
+    call_only: bool,
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -221,11 +225,22 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 Err((ErrorCode::Invalid, "already authenticated".into()))
             }
             ClientMessage::Ping { nonce } => {
-                if let Who::Interpreter(iid) = &who {
+                if let (Who::Interpreter(iid), false) = (&who, self.call_only) {
                     self.heartbeat(iid).await;
                 }
                 self.send(ServerMessage::Pong { nonce }).await;
                 Ok(Next::Continue)
+            }
+            ClientMessage::SetAvailability { .. }
+            | ClientMessage::AcceptOffer { .. }
+            | ClientMessage::DeclineOffer { .. }
+                if self.call_only =>
+            {
+                Err((
+                    ErrorCode::Forbidden,
+                    "this session is for one call only; answer rings on your console's session"
+                        .into(),
+                ))
             }
             m @ (ClientMessage::SetAvailability { .. }
             | ClientMessage::AcceptOffer { .. }
@@ -289,15 +304,22 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let mut interpreter_name = None;
         let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
             Who::Operator(name)
-        } else if let Some(call_id) = call_id {
-            match self.state.calls.caller_token_matches(&call_id, token) {
-                Some(true) => Who::Caller(call_id),
-                Some(false) => {
-                    return Err((
-                        ErrorCode::Unauthorized,
-                        "this token is not the caller token of this call".into(),
-                    ))
-                }
+        } else if let Some(call_id) = &call_id {
+            match self.state.calls.caller_token_matches(call_id, token) {
+                Some(true) => Who::Caller(call_id.clone()),
+                Some(false) => match self.interpreter(token).await {
+                    Some((iid, name)) => {
+                        interpreter_name = Some(name);
+                        self.call_only = true;
+                        Who::Interpreter(iid)
+                    }
+                    None => {
+                        return Err((
+                            ErrorCode::Unauthorized,
+                            "this token is not the caller token of this call".into(),
+                        ))
+                    }
+                },
                 None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
             }
         } else if let Some((iid, name)) = self.interpreter(token).await {
@@ -315,7 +337,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         self.who = Some(who.clone());
         let call_id = match &who {
             Who::Caller(id) => Some(id.clone()),
-            _ => None,
+            _ => call_id.filter(|_| self.call_only),
         };
         self.send(ServerMessage::Welcome {
             role: who.role(),
@@ -330,7 +352,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             max_message_bytes: MAX_MESSAGE_BYTES,
         })
         .await;
-        self.dispatch_hello(&who).await;
+        if !self.call_only {
+            self.dispatch_hello(&who).await;
+        }
         match who {
             Who::Caller(id) => {
                 self.queue = Some(self.state.calls.queue());

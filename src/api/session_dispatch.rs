@@ -61,7 +61,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Who::Interpreter(iid) => {
                 let (ticket, rx) = self.state.dispatch.consoles().register(iid);
                 self.dispatch.console = Some((iid.clone(), ticket, rx));
-                self.heartbeat(iid).await;
+                if let Some(s) = self.heartbeat(iid).await {
+                    // Back while holding a call: it may live on another node.
+                    if let (Status::Busy, Some(offer)) = (s.status, &s.offer) {
+                        self.state.dispatch.invite_again(iid, offer);
+                    }
+                }
             }
             Who::Operator(_) => self.dispatch.progress = Some(self.state.dispatch.progress()),
             Who::Caller(_) => {}
@@ -75,10 +80,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 
     /// Presence in the pool; the status is sent when it changed.
-    pub(super) async fn heartbeat(&mut self, iid: &InterpreterId) {
+    pub(super) async fn heartbeat(&mut self, iid: &InterpreterId) -> Option<InterpreterState> {
         match self.state.pool.heartbeat(iid, now_ms()).await {
-            Ok(s) => self.status(&s).await,
-            Err(e) => tracing::warn!(interpreter_id = %iid, error = %e, "heartbeat not stored"),
+            Ok(s) => {
+                self.status(&s).await;
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(interpreter_id = %iid, error = %e, "heartbeat not stored");
+                None
+            }
         }
     }
 
@@ -112,6 +123,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                         self.dispatch.rings.remove(offer_id);
                     }
                     ServerMessage::InterpreterStatus { status, until, .. } => {
+                        // A heartbeat may have shown this status already (a release reported
+                        // over the node bus can arrive after it): not repeated.
+                        if self.dispatch.last_status == Some((*status, *until)) {
+                            return;
+                        }
                         self.dispatch.last_status = Some((*status, *until));
                     }
                     _ => {}

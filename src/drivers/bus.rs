@@ -45,6 +45,9 @@ pub enum BusMessage {
     /// An interpreter may take a call again (available, declined, not paused after a miss, or
     /// out of wrap-up): requests waiting on other nodes look again.
     Freed { interpreter: InterpreterId },
+    /// The interpreter's console reconnected on the sender while they hold a call on the
+    /// recipient: invite them into it again.
+    InviteAgain { interpreter: InterpreterId },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -2,9 +2,14 @@
 //! available, keeps presence with pings, answers rings (accept, decline or let ring) after a
 //! delay, joins the call it is invited to and sends marked audio with a `TestPeer`. Everything it
 //! sees is reported as `BotEvent`s. Used by `examples/interpreter_bot.rs`, the bench and tests.
+//!
+//! A call living on another node (`invited` with a `ws_url`) is entered over a second WebSocket
+//! to that node, as the interpreter console does: `hello` with the call, `join_call` after its
+//! `welcome`, every call message over it, closed once the bot has left the call.
 
 use super::{TestPeer, TestPeerOffer, TestPeerOptions};
 use crate::sfu::peer::PeerConfig;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -48,6 +53,8 @@ pub struct BotEvent {
     pub at: Instant,
     /// The server message (`type` …), or `{"type":"closed"}` when the socket ended.
     pub msg: Value,
+    /// It came over the session for a call on another node, not over the console's session.
+    pub call_socket: bool,
 }
 
 impl BotEvent {
@@ -65,6 +72,9 @@ pub enum BotCommand {
     SetAnswer(Answer),
     /// Drop the socket without a close frame (and stop the media), as a crashed console would.
     Vanish,
+    /// Drop the session for a call on another node without a close frame (and stop the media);
+    /// the console's own session stays.
+    DropCall,
 }
 
 /// A running bot: its events and a command sender.
@@ -154,6 +164,52 @@ fn text(v: &Value) -> Message {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Messages that belong to the call, sent over the call's own session when it has one.
+const CALL_MESSAGES: &[&str] = &["join_call", "offer", "ice_candidate", "leave_call", "mute"];
+
+/// The session for a call living on another node.
+struct CallSocket {
+    write: SplitSink<Ws, Message>,
+    read: SplitStream<Ws>,
+    call_id: Value,
+}
+
+impl CallSocket {
+    /// Connects to `url` and says `hello` for `call_id` (`join_call` follows its `welcome`).
+    async fn open(url: &str, token: &str, call_id: Value) -> Result<Self, BotError> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut write, read) = ws.split();
+        write
+            .send(text(
+                &json!({"type": "hello", "token": token, "call_id": call_id}),
+            ))
+            .await?;
+        Ok(Self {
+            write,
+            read,
+            call_id,
+        })
+    }
+}
+
+/// The next frame of the call's session; never resolves without one.
+async fn call_frame(
+    call: &mut Option<CallSocket>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match call.as_mut() {
+        Some(c) => c.read.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn event(msg: Value, call_socket: bool) -> BotEvent {
+    BotEvent {
+        at: Instant::now(),
+        msg,
+        call_socket,
+    }
+}
+
 async fn run(
     opts: BotOptions,
     ws: Ws,
@@ -168,43 +224,101 @@ async fn run(
     let mut pending_media: Option<TestPeerOffer> = None;
     let config = PeerConfig::new().ok();
     let mut nonce = 0u64;
+    let mut call: Option<CallSocket> = None;
     loop {
-        let out: Option<Value> = tokio::select! {
+        // What to send, and whether it goes over the call's session.
+        let (out, to_call): (Option<Value>, bool) = tokio::select! {
             _ = heartbeat.tick() => {
                 nonce += 1;
-                Some(json!({"type": "ping", "nonce": nonce}))
+                let ping = json!({"type": "ping", "nonce": nonce});
+                if let Some(c) = call.as_mut() {
+                    let _ = c.write.send(text(&ping)).await;
+                }
+                (Some(ping), false)
             }
-            a = answers.recv() => a,
+            a = answers.recv() => (a, false),
             cmd = commands.recv() => match cmd {
-                Some(BotCommand::Send(v)) => Some(v),
-                Some(BotCommand::SetAnswer(a)) => { answer = a; None }
+                Some(BotCommand::Send(v)) => {
+                    let kind = v["type"].as_str().unwrap_or("");
+                    let to_call = call.is_some() && CALL_MESSAGES.contains(&kind);
+                    (Some(v), to_call)
+                }
+                Some(BotCommand::SetAnswer(a)) => { answer = a; (None, false) }
+                Some(BotCommand::DropCall) => {
+                    if let Some(p) = peer.lock().await.take() { p.close(); }
+                    call = None;
+                    (None, false)
+                }
                 Some(BotCommand::Vanish) | None => {
                     if let Some(p) = peer.lock().await.take() { p.close(); }
                     return;
                 }
             },
+            frame = call_frame(&mut call) => {
+                let v = match frame {
+                    Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap_or(Value::Null),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        // The call's session ended under the bot (its node went, or it was
+                        // closed for cause); a `left` already closed it on purpose.
+                        call = None;
+                        let _ = events.send(event(json!({"type": "closed"}), true));
+                        continue;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let reply = match v["type"].as_str() {
+                    Some("welcome") => call
+                        .as_ref()
+                        .map(|c| json!({"type": "join_call", "call_id": c.call_id})),
+                    _ => react(&v, answer, &opts, &answer_tx, &mut pending_media, config.as_ref(), &peer).await,
+                };
+                let left = v["type"] == "left";
+                let _ = events.send(event(v, true));
+                if left {
+                    if let Some(mut c) = call.take() {
+                        let _ = c.write.send(Message::Close(None)).await;
+                    }
+                }
+                (reply, true)
+            }
             frame = read.next() => {
                 let v = match frame {
                     Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap_or(Value::Null),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                        let _ = events.send(BotEvent { at: Instant::now(), msg: json!({"type": "closed"}) });
+                        let _ = events.send(event(json!({"type": "closed"}), false));
                         return;
                     }
                     Some(Ok(_)) => continue,
                 };
-                let reply = react(&v, answer, &opts, &answer_tx, &mut pending_media, config.as_ref(), &peer).await;
-                let _ = events.send(BotEvent { at: Instant::now(), msg: v });
-                reply
+                let reply = match (v["type"].as_str(), v["ws_url"].as_str()) {
+                    // Invited again (the console reconnected) into the call it is already in.
+                    (Some("invited"), Some(_)) if call.as_ref().is_some_and(|c| c.call_id == v["call_id"]) => None,
+                    (Some("invited"), Some(url)) => {
+                        match CallSocket::open(url, &opts.token, v["call_id"].clone()).await {
+                            Ok(c) => call = Some(c),
+                            Err(e) => tracing::warn!(error = %e, "bot could not reach the call's node"),
+                        }
+                        None
+                    }
+                    _ => react(&v, answer, &opts, &answer_tx, &mut pending_media, config.as_ref(), &peer).await,
+                };
+                let _ = events.send(event(v, false));
+                (reply, false)
             }
         };
-        if let Some(v) = out {
-            if write.send(text(&v)).await.is_err() {
-                let _ = events.send(BotEvent {
-                    at: Instant::now(),
-                    msg: json!({"type": "closed"}),
-                });
+        let Some(v) = out else {
+            continue;
+        };
+        let sent = match call.as_mut() {
+            Some(c) if to_call => c.write.send(text(&v)).await,
+            _ => write.send(text(&v)).await,
+        };
+        if sent.is_err() {
+            let _ = events.send(event(json!({"type": "closed"}), to_call));
+            if !to_call {
                 return;
             }
+            call = None;
         }
     }
 }
@@ -246,7 +360,8 @@ async fn react(
             None
         }
         "invited" => Some(json!({"type": "join_call", "call_id": v["call_id"]})),
-        "joined" if opts.join_media => {
+        // Joined again (a resumed session, then `join_call`): the media already started goes on.
+        "joined" if opts.join_media && pending_media.is_none() && peer.lock().await.is_none() => {
             let (offer, sdp) =
                 TestPeerOffer::new(config?, opts.tag, TestPeerOptions::default()).ok()?;
             *pending_media = Some(offer);

@@ -4,7 +4,7 @@
 
 use super::redis::TestRedis;
 use super::ws::{settings_with_operator, WsClient, OPERATOR};
-use super::{spawn_app, TestApp};
+use super::{spawn_app_on, TestApp};
 use hotline_bridge::api::messages::{LanguageSource, LanguageView};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
@@ -30,14 +30,22 @@ pub fn dispatch_settings() -> Settings {
     s
 }
 
-/// An app over `redis` with these settings (media on an ephemeral loopback port).
+/// An app over `redis` with these settings (media on an ephemeral loopback port), its public URL
+/// its own address, so consoles on other nodes of the same Redis can enter its calls.
 pub async fn app_on(redis: &TestRedis, mut settings: Settings) -> TestApp {
+    let listener = super::bind().await;
+    let addr = listener.local_addr().expect("addr");
+    settings.server.public_url = format!("http://{addr}");
     settings.redis.url = redis.url();
     settings.media.udp_port = 0;
     settings.media.public_ip = "127.0.0.1".parse().expect("ip");
     let pool = RedisPool::open(&settings.redis).expect("redis pool");
     let m = media::start(&settings.media, CancellationToken::new()).expect("media loop");
-    spawn_app(AppState::new(settings, Arc::new(pool), "redis", m)).await
+    spawn_app_on(
+        listener,
+        AppState::new(settings, Arc::new(pool), "redis", m),
+    )
+    .await
 }
 
 pub fn lang(code: &str) -> Language {

@@ -43,9 +43,18 @@ pub fn test_settings() -> Settings {
 
 /// Serves `state` on 127.0.0.1 port 0.
 pub async fn spawn_app(state: AppState) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    spawn_app_on(bind().await, state).await
+}
+
+/// A listener on 127.0.0.1 port 0, for settings that must name the app's own address.
+pub async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind");
+        .expect("bind")
+}
+
+/// Serves `state` on `listener`.
+pub async fn spawn_app_on(listener: tokio::net::TcpListener, state: AppState) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();

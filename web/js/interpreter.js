@@ -3,6 +3,10 @@
 // decline, join the call's audio, leave, and the wrap-up countdown. Errors are shown plainly
 // (expired token, offer already taken, connection lost and reconnecting). `window.hotline` is for
 // diagnostics and automated checks.
+//
+// A call lives on one node. When it lives on another node than this console's (`invited` with a
+// `ws_url`), the call is entered over a second signalling session to that node (`me.callSig`) and
+// all its messages go there; rings, status and presence stay on the console's session (`me.sig`).
 
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
@@ -16,6 +20,8 @@ const STATUS_TEXT = { offline: "offline", available: "available — waiting for 
 const me = {
   token: sessionStorage.getItem(TOKEN_KEY),
   sig: null,
+  /** The call's own session when the call lives on another node; null = `sig` carries the call. */
+  callSig: null,
   status: "offline",
   ring: null, // the `ring` message
   clockOffset: 0, // server now − local now
@@ -61,8 +67,8 @@ function start() {
     $("whoami").textContent = m.name;
     setLink("online");
     hideBanner();
-    // Back after a reconnect while in a call: rejoin it.
-    if (me.call) sig.joinCall(me.call.call_id);
+    // Back after a reconnect while in a call carried by this session: rejoin it.
+    if (me.call && !me.callSig) sig.joinCall(me.call.call_id);
   });
   sig.on("close", (e) => {
     if (e.willReconnect) { setLink("reconnecting…"); banner("Connection lost — reconnecting…"); }
@@ -71,13 +77,8 @@ function start() {
   sig.on("interpreter_status", onStatus);
   sig.on("ring", onRing);
   sig.on("offer_ended", onOfferEnded);
-  sig.on("invited", (m) => sig.joinCall(m.call_id));
-  sig.on("joined", onJoined);
-  sig.on("answer", (m) => me.media?.answer(m.sdp).catch((e) => banner(`audio: ${e.message}`)));
-  sig.on("call_state", (m) => onCallState(m.call));
-  sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
-  sig.on("levels", (m) => onLevels(m.levels));
-  sig.on("left", (m) => { log(`out of the call: ${m.reason}`); endCall(); });
+  sig.on("invited", onInvited);
+  onCallMessages(sig);
   sig.on("error", (m) => {
     if (m.code === "unauthorized") {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -88,6 +89,41 @@ function start() {
     log(`error: ${m.message}`);
   });
   sig.connect();
+}
+
+/** The session the call's messages go over. */
+function callSig() { return me.callSig || me.sig; }
+
+/** The call's messages, on whichever session carries the call. */
+function onCallMessages(sig) {
+  sig.on("joined", onJoined);
+  sig.on("answer", (m) => me.media?.answer(m.sdp).catch((e) => banner(`audio: ${e.message}`)));
+  sig.on("call_state", (m) => onCallState(m.call));
+  sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
+  sig.on("levels", (m) => onLevels(m.levels));
+  sig.on("left", (m) => { log(`out of the call: ${m.reason}`); endCall(); });
+}
+
+/** Enter the accepted call: here, or on the call's node over a second session. */
+function onInvited(m) {
+  if (!m.ws_url) { me.sig.joinCall(m.call_id); return; }
+  // Invited again after this console reconnected: the call's session is already there.
+  if (me.callSig?.callId === m.call_id && me.callSig.url === m.ws_url) return;
+  closeCallSig();
+  const sig = new SignalingClient({ url: m.ws_url, token: me.token, callId: m.call_id });
+  me.callSig = sig;
+  onCallMessages(sig);
+  // After every (re)connect: enter, or re-enter, the call.
+  sig.on("welcome", () => sig.joinCall(m.call_id));
+  sig.on("close", (e) => { if (e.willReconnect) banner("Connection to the call lost — reconnecting…"); });
+  sig.on("error", (e) => { banner(`call: ${e.message}`); log(`call error: ${e.message}`); });
+  log("the call is on another node: connecting to it…");
+  sig.connect();
+}
+
+function closeCallSig() {
+  me.callSig?.close();
+  me.callSig = null;
 }
 
 function fail(text) {
@@ -231,7 +267,7 @@ async function onJoined(m) {
     me.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
     me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
-    me.sig.offer(await me.media.offer());
+    callSig().offer(await me.media.offer());
   } catch (e) {
     banner(e.kind === "denied" ? "The microphone is blocked: allow it for this site." : `audio: ${e.message}`);
   }
@@ -265,12 +301,13 @@ function endCall() {
   me.muted = false;
   $("in-call").hidden = true;
   $("media-state").textContent = "";
+  closeCallSig();
 }
 
 function setMute(on) {
   me.muted = on;
   me.media?.setMic(!on);
-  if (me.participant) me.sig.mute(me.participant, on);
+  if (me.participant) callSig().mute(me.participant, on);
   $("mute-me").setAttribute("aria-pressed", String(on));
 }
 
@@ -283,7 +320,7 @@ $("go-paused").addEventListener("click", () => me.sig.setAvailability("paused"))
 $("go-offline").addEventListener("click", () => me.sig.setAvailability("offline"));
 $("accept").addEventListener("click", () => answer(true));
 $("decline").addEventListener("click", () => answer(false));
-$("leave").addEventListener("click", () => me.sig.leaveCall());
+$("leave").addEventListener("click", () => callSig().leaveCall());
 $("mute-me").addEventListener("click", () => setMute(!me.muted));
 setInterval(tick, 250);
 if (me.token) start();

@@ -24,6 +24,13 @@ export const SERVER_TYPES = [
  *   ice_servers: { urls: string[], username?: string, credential?: string }[] }} Joined
  */
 
+/**
+ * `invited` (ServerMessage::Invited): enter the accepted call with `joinCall`. With `ws_url` the
+ * call lives on another node: open a second client to that URL (same token, `callId` = the call,
+ * so its `hello` names it), `joinCall` after its `welcome`, and send the call's messages there.
+ * @typedef {{ type: "invited", call_id: string, ws_url?: string }} Invited
+ */
+
 /** OfferEndReason values of `offer_ended` messages. */
 export const OFFER_END_REASONS = ["accepted", "declined", "expired", "taken", "cancelled"];
 
@@ -55,7 +62,8 @@ export class SignalingClient extends EventTarget {
    * @param {object} o
    * @param {string} o.url      ws(s) URL (see wsUrl)
    * @param {string} o.token    call token, operator session token or interpreter token
-   * @param {string} [o.callId] the caller's call id
+   * @param {string} [o.callId] the caller's call id, or the call an interpreter's session on the
+   *   call's node is for
    */
   constructor({ url, token, callId = null }) {
     super();

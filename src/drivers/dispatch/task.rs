@@ -82,6 +82,9 @@ enum Cmd {
     },
     Answered(CallId),
     CallEnded(CallId),
+    /// The interpreter's console on another node reconnected: invite them again into the call
+    /// they hold here.
+    InviteAgain(InterpreterId),
 }
 
 /// Cheap to clone; every clone talks to the same task.
@@ -132,6 +135,7 @@ impl DispatchHandle {
             predispatch: settings.dispatch.predispatch,
             threshold: settings.detect.threshold,
             operator_language: settings.languages.operator,
+            ws_url: settings.server.ws_url(),
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -212,6 +216,21 @@ impl DispatchHandle {
         }
     }
 
+    /// An interpreter's console (re)connected here while they hold the call of `offer`: when that
+    /// call lives on another node, that node invites them again (with its `ws_url`), so a reloaded
+    /// console finds its way back into the call. A call here is resumed by the session itself.
+    pub fn invite_again(&self, iid: &InterpreterId, offer: &OfferId) {
+        match offer_node(offer) {
+            Some(owner) if owner != self.bus.node() => self.bus.publish(
+                Some(owner),
+                BusMessage::InviteAgain {
+                    interpreter: iid.clone(),
+                },
+            ),
+            _ => {}
+        }
+    }
+
     /// An interpreter set themselves available: this node's and every other node's waiting
     /// requests look again.
     pub async fn available(&self, iid: InterpreterId) {
@@ -264,6 +283,8 @@ struct Driver {
     predispatch: bool,
     threshold: f64,
     operator_language: Language,
+    /// This node's signalling URL for consoles on other nodes (`server.public_url`).
+    ws_url: Option<String>,
 }
 
 impl Driver {
@@ -383,6 +404,16 @@ impl Driver {
             },
         );
         true
+    }
+
+    /// The invitation into `call` (which lives here): a console on another node is sent this
+    /// node's WebSocket URL, since a call's signalling and media are on its own node.
+    fn invited(&self, iid: &InterpreterId, call: CallId) -> ServerMessage {
+        let elsewhere = self.bus.is_shared() && !self.consoles.is_connected(iid);
+        ServerMessage::Invited {
+            call_id: call,
+            ws_url: if elsewhere { self.ws_url.clone() } else { None },
+        }
     }
 
     /// `iid` may take calls again from `after` on: other nodes' waiting requests look again then
@@ -586,12 +617,8 @@ impl Driver {
             return;
         }
         if meta.answered {
-            self.tell(
-                iid,
-                ServerMessage::Invited {
-                    call_id: call.clone(),
-                },
-            );
+            let invited = self.invited(iid, call.clone());
+            self.tell(iid, invited);
         } else {
             meta.invite_pending = Some(iid.clone());
         }
@@ -673,8 +700,21 @@ impl Driver {
                 if let Some(m) = self.meta.get_mut(&call) {
                     m.answered = true;
                     if let Some(iid) = m.invite_pending.take() {
-                        self.tell(&iid, ServerMessage::Invited { call_id: call });
+                        let invited = self.invited(&iid, call);
+                        self.tell(&iid, invited);
                     }
+                }
+            }
+            Cmd::InviteAgain(iid) => {
+                let held = self
+                    .accepted
+                    .values()
+                    .find(|o| o.interpreter == iid)
+                    .map(|o| o.call_id.clone());
+                let Some(call) = held else { return };
+                if self.meta.get(&call).is_some_and(|m| m.answered) {
+                    let invited = self.invited(&iid, call);
+                    self.tell(&iid, invited);
                 }
             }
             Cmd::CallEnded(call) => {
@@ -877,6 +917,7 @@ async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
                 paused,
             },
             BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
+            BusMessage::InviteAgain { interpreter } => Cmd::InviteAgain(interpreter),
         };
         let Some(tx) = tx.upgrade() else { return };
         if tx.send(cmd).await.is_err() {
