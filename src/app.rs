@@ -216,6 +216,12 @@ pub async fn serve(
              (add one with `hotline-bridge new-secret --argon2`, see the README)"
         );
     }
+    if state.pool_kind == "redis" && state.settings.server.public_url.is_empty() {
+        tracing::warn!(
+            "server.public_url is not set: if other nodes share this Redis, interpreters \
+             connected to them cannot join calls on this node (see the README, calls across nodes)"
+        );
+    }
     if state.settings.universities.is_empty() {
         tracing::warn!(
             "no university API keys configured: /university cannot be signed in to \
