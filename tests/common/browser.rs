@@ -6,6 +6,7 @@
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Map, Value};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,10 +65,13 @@ impl Browser {
     /// Starts Chromium with `accept_language` (e.g. "pt-BR,pt") and, if given, a fake microphone.
     pub async fn launch(accept_language: &str, microphone: Option<&Path>) -> Browser {
         let port = free_port();
+        // Its own process group, which Chromium inherits: dropping the Browser (a failed test
+        // included) kills the whole browser, not only the driver.
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver (installed by scripts/test.sh)");
         let profile = tempfile::tempdir().expect("profile dir");
@@ -199,15 +203,20 @@ impl Browser {
         }
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop kills what is left of the process group.
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The driver's process group: chromedriver and the Chromium processes it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
