@@ -73,7 +73,10 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
     let _ = first.commands.send(BotCommand::Vanish);
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
-    assert_eq!(replace["line"], "first dropped out; finding a replacement");
+    assert_eq!(
+        replace["line"],
+        "first's connection dropped; finding a replacement"
+    );
     still_live_without_interpreter(&app, &call.call_id).await;
     // Caller and operator keep hearing each other while a replacement is sought.
     hears_more(&caller, &[OPERATOR_TAG], "the caller").await;
@@ -159,6 +162,10 @@ async fn the_operator_replaces_the_interpreter() {
         .await;
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
+    assert_eq!(
+        replace["line"],
+        "replacing first; finding another interpreter"
+    );
     let left = expect(&mut first, "left", "the replaced interpreter leaves").await;
     assert_eq!(left["call_id"], call.call_id.as_str());
     first
@@ -249,6 +256,11 @@ async fn an_interpreter_whose_media_stops_is_taken_out_and_replaced() {
     assert_eq!(left["reason"], "media silent");
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
+    assert_eq!(replace["progress"]["why"], "media_silent");
+    assert_eq!(
+        replace["line"],
+        "first's audio stopped; finding a replacement"
+    );
     still_live_without_interpreter(&app, &call.call_id).await;
     hears_more(&operator, &[CALLER_TAG], "the operator").await;
     let accepted = progress(&mut call.operator, "accepted").await;

@@ -15,7 +15,7 @@ use crate::drivers::call::{
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::dispatch::{
-    Action, DispatchError, Dispatcher, Escalation, Input, NewRequest, Policy, Progress,
+    Action, DispatchError, Dispatcher, Escalation, Input, LostWhy, NewRequest, Policy, Progress,
     ProgressEvent, RequestState, NEVER,
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
@@ -583,8 +583,8 @@ impl Driver {
                 ))
             }
             ProgressEvent::Failed { reason } => Some(event("fail", None, format!("{reason:?}"))),
-            ProgressEvent::ReplacementRequested { lost } => {
-                Some(event("replace", Some(lost), String::new()))
+            ProgressEvent::ReplacementRequested { lost, why } => {
+                Some(event("replace", Some(lost), format!("{why:?}")))
             }
             _ => None,
         };
@@ -652,7 +652,13 @@ impl Driver {
                 let joined = self.joined(&call);
                 let r = self
                     .engine
-                    .handle(Input::InterpreterLost { call: call.clone() }, now)
+                    .handle(
+                        Input::InterpreterLost {
+                            call: call.clone(),
+                            why: LostWhy::Replaced,
+                        },
+                        now,
+                    )
                     .map_err(Into::into);
                 if r.is_ok() {
                     self.send_out(&call, joined).await;
@@ -689,10 +695,16 @@ impl Driver {
                     return;
                 }
                 // Gone without a word (console or media): replaced; sent out or left: not.
-                let input = if reason == GONE_DISCONNECTED || reason == GONE_MEDIA_SILENT {
-                    Input::InterpreterLost { call }
-                } else {
-                    Input::Cancel { call }
+                let input = match reason.as_str() {
+                    GONE_DISCONNECTED => Input::InterpreterLost {
+                        call,
+                        why: LostWhy::Disconnected,
+                    },
+                    GONE_MEDIA_SILENT => Input::InterpreterLost {
+                        call,
+                        why: LostWhy::MediaSilent,
+                    },
+                    _ => Input::Cancel { call },
                 };
                 self.feed(input);
             }
@@ -978,8 +990,12 @@ pub fn progress_line(p: &Progress) -> String {
         }
         ProgressEvent::Failed { .. } => format!("failed: no interpreter for {}", p.language),
         ProgressEvent::Cancelled => "cancelled".into(),
-        ProgressEvent::ReplacementRequested { lost } => {
-            format!("{lost} dropped out; finding a replacement")
-        }
+        ProgressEvent::ReplacementRequested { lost, why } => match why {
+            LostWhy::Disconnected => {
+                format!("{lost}'s connection dropped; finding a replacement")
+            }
+            LostWhy::MediaSilent => format!("{lost}'s audio stopped; finding a replacement"),
+            LostWhy::Replaced => format!("replacing {lost}; finding another interpreter"),
+        },
     }
 }

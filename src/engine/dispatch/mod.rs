@@ -19,8 +19,8 @@ mod types;
 
 pub use candidates::{rank, Filter};
 pub use types::{
-    Action, DispatchError, Escalation, FailReason, Input, NewRequest, Phase, Policy, Progress,
-    ProgressEvent, RequestState, RequestView, NEVER,
+    Action, DispatchError, Escalation, FailReason, Input, LostWhy, NewRequest, Phase, Policy,
+    Progress, ProgressEvent, RequestState, RequestView, NEVER,
 };
 
 use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, OfferId};
@@ -124,7 +124,7 @@ impl Dispatcher {
                 paused,
             } => self.on_offer_ended(&offer, state, paused, now)?,
             Input::InterpreterAvailable { interpreter } => self.freed(&interpreter),
-            Input::InterpreterLost { call } => self.on_lost(&call, now)?,
+            Input::InterpreterLost { call, why } => self.on_lost(&call, why, now)?,
             Input::CallEnded { call } => self.on_call_ended(&call, now),
             Input::Rescan => self.rescan(),
             Input::Timer => self.on_timer(now),

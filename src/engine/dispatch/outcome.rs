@@ -3,7 +3,7 @@
 //! timer (escalation, sweeps, wrap-up ends).
 
 use super::request::{LiveOffer, Request};
-use super::types::{Escalation, NewRequest, Phase, ProgressEvent, RequestState};
+use super::types::{Escalation, LostWhy, NewRequest, Phase, ProgressEvent, RequestState};
 use super::{Action, DispatchError, Dispatcher, SWEEP_GRACE_MS};
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
 use crate::pool::OfferState;
@@ -180,7 +180,12 @@ impl Dispatcher {
         self.end(call, searching);
     }
 
-    pub(super) fn on_lost(&mut self, call: &CallId, now: Millis) -> Result<(), DispatchError> {
+    pub(super) fn on_lost(
+        &mut self,
+        call: &CallId,
+        why: LostWhy,
+        now: Millis,
+    ) -> Result<(), DispatchError> {
         let r = self
             .requests
             .get_mut(call)
@@ -205,7 +210,11 @@ impl Dispatcher {
         req.tried.insert(lost.clone());
         req.attempts = 1;
         self.requests.insert(call.clone(), req);
-        self.notify(call, language, ProgressEvent::ReplacementRequested { lost });
+        self.notify(
+            call,
+            language,
+            ProgressEvent::ReplacementRequested { lost, why },
+        );
         self.need_snapshot.insert(language);
         Ok(())
     }

@@ -746,8 +746,14 @@ fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
     ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
     drain(&mut d);
     let t = T0 + 120 * S;
-    d.handle(Input::InterpreterLost { call: cid("c1") }, t)
-        .expect("lost");
+    d.handle(
+        Input::InterpreterLost {
+            call: cid("c1"),
+            why: LostWhy::Disconnected,
+        },
+        t,
+    )
+    .expect("lost");
     let out = drain(&mut d);
     assert_eq!(
         out[0],
@@ -759,7 +765,10 @@ fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
     );
     assert_eq!(
         events(&out),
-        vec![ProgressEvent::ReplacementRequested { lost: iid("a") }]
+        vec![ProgressEvent::ReplacementRequested {
+            lost: iid("a"),
+            why: LostWhy::Disconnected
+        }]
     );
     snapshot(
         &mut d,
@@ -857,7 +866,13 @@ fn caller_mistakes_are_errors_not_panics() {
         Err(DispatchError::NoRequest(cid("nope")))
     );
     assert_eq!(
-        d.handle(Input::InterpreterLost { call: cid("c1") }, T0),
+        d.handle(
+            Input::InterpreterLost {
+                call: cid("c1"),
+                why: LostWhy::MediaSilent,
+            },
+            T0,
+        ),
         Err(DispatchError::NoInterpreter(cid("c1")))
     );
     let o = OfferId::parse("x").expect("id");

@@ -79,9 +79,10 @@ pub enum Input {
     InterpreterAvailable {
         interpreter: InterpreterId,
     },
-    /// The joined interpreter's connection dropped mid-call: a replacement is sought.
+    /// The joined interpreter is gone mid-call (`why`): a replacement is sought.
     InterpreterLost {
         call: CallId,
+        why: LostWhy,
     },
     /// The call is over: a joined interpreter goes to wrap-up, a search stops.
     CallEnded {
@@ -180,10 +181,23 @@ pub enum ProgressEvent {
         reason: FailReason,
     },
     Cancelled,
-    /// The joined interpreter dropped; a replacement is being sought (cancellable).
+    /// The joined interpreter is gone (`why`); a replacement is being sought (cancellable).
     ReplacementRequested {
         lost: InterpreterId,
+        why: LostWhy,
     },
+}
+
+/// Why a joined interpreter is being replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostWhy {
+    /// Their console's connection dropped.
+    Disconnected,
+    /// Their audio stopped arriving (the console may still be connected).
+    MediaSilent,
+    /// The operator asked for another interpreter.
+    Replaced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
