@@ -9,9 +9,7 @@ use super::messages::{
 };
 use crate::app::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
-use crate::drivers::call::{
-    interpreter_participant, operator_participant, CallHandle, CallTaskError, CallUpdate, Control,
-};
+use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::ice_servers;
@@ -294,116 +292,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
-    /// Authenticates: operator session, interpreter personal token, or a call's caller token.
-    async fn hello(
-        &mut self,
-        token: &str,
-        call_id: Option<CallId>,
-    ) -> Result<Next, (ErrorCode, String)> {
-        let unauthorized = || (ErrorCode::Unauthorized, "wrong or expired token".to_owned());
-        let mut interpreter_name = None;
-        let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
-            Who::Operator(name)
-        } else if let Some(call_id) = &call_id {
-            match self.state.calls.caller_token_matches(call_id, token) {
-                Some(true) => Who::Caller(call_id.clone()),
-                Some(false) => match self.interpreter(token).await {
-                    Some((iid, name)) => {
-                        interpreter_name = Some(name);
-                        self.call_only = true;
-                        Who::Interpreter(iid)
-                    }
-                    None => {
-                        return Err((
-                            ErrorCode::Unauthorized,
-                            "this token is not the caller token of this call".into(),
-                        ))
-                    }
-                },
-                None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
-            }
-        } else if let Some((iid, name)) = self.interpreter(token).await {
-            interpreter_name = Some(name);
-            Who::Interpreter(iid)
-        } else {
-            return Err(unauthorized());
-        };
-        let name = match &who {
-            Who::Caller(_) => None,
-            Who::Operator(n) => Some(n.clone()),
-            Who::Interpreter(_) => interpreter_name,
-        };
-        tracing::info!(role = ?who.role(), name = ?name, "signalling session authenticated");
-        self.who = Some(who.clone());
-        let call_id = match &who {
-            Who::Caller(id) => Some(id.clone()),
-            _ => call_id.filter(|_| self.call_only),
-        };
-        self.send(ServerMessage::Welcome {
-            role: who.role(),
-            name,
-            call_id: call_id.clone(),
-            // Interpreters' pings keep their presence in the pool: they ping more often.
-            heartbeat_s: match who {
-                Who::Interpreter(_) => self.state.settings.dispatch.heartbeat_s.max(1),
-                _ => HEARTBEAT_S,
-            },
-            idle_timeout_s: IDLE_TIMEOUT.as_secs(),
-            max_message_bytes: MAX_MESSAGE_BYTES,
-        })
-        .await;
-        if !self.call_only {
-            self.dispatch_hello(&who).await;
-        }
-        match who {
-            Who::Caller(id) => {
-                self.queue = Some(self.state.calls.queue());
-                let call = self
-                    .state
-                    .calls
-                    .get(&id)
-                    .ok_or((ErrorCode::NotFound, "the call is over".to_owned()))?;
-                self.attach(call, crate::drivers::call::CallHandle::caller())
-                    .await?;
-            }
-            Who::Operator(ref name) => {
-                let mut rx = self.state.calls.queue();
-                let now = rx.borrow_and_update().clone();
-                self.queue = Some(rx);
-                self.queue_update(now).await;
-                self.resume(operator_participant(name)).await;
-            }
-            Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
-        }
-        Ok(Next::Continue)
-    }
-
-    /// A console that reconnects (page reload, network change) gets back the call it is in.
-    async fn resume(&mut self, me: ParticipantId) {
-        for call in self.state.calls.live() {
-            let Ok(view) = call.view().await else {
-                continue;
-            };
-            if view.participants.iter().any(|p| p.id == me) {
-                if let Err((code, message)) = self.attach(call, me.clone()).await {
-                    self.error(code, &message).await;
-                }
-                return;
-            }
-        }
-    }
-
-    /// `<interpreter id>.<secret>`, checked against the profile's SHA-256 of the whole token (as
-    /// the university API issues it), compared in constant time.
-    /// The interpreter whose personal token this is, with their name.
-    async fn interpreter(&self, token: &str) -> Option<(InterpreterId, String)> {
-        let (id, _secret) = token.split_once('.')?;
-        let iid = InterpreterId::parse(id).ok()?;
-        let profile = self.state.pool.profile(&iid).await.ok()??;
-        let hash = profile.token_sha256?;
-        crate::auth::matches_sha256(token, &hash).then_some((iid, profile.name))
-    }
-
     /// Operator answers / takes over, interpreter joins; then the session is attached.
     async fn enter(&mut self, who: &Who, call_id: CallId) -> Result<Next, (ErrorCode, String)> {
         let call = self
@@ -675,6 +563,8 @@ async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Que
 
 #[path = "session_dispatch.rs"]
 mod dispatch;
+#[path = "session_hello.rs"]
+mod hello;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]

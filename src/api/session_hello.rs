@@ -1,0 +1,123 @@
+//! Who a signalling session is: the `hello` that authenticates it (operator session, an
+//! interpreter's personal token, a caller's call token, or an interpreter's call-only session on
+//! the call's node), the welcome, and the call a reconnecting console gets back.
+
+use super::{Next, Session, Who, HEARTBEAT_S, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::api::messages::{ErrorCode, ServerMessage};
+use crate::domain::{CallId, InterpreterId, ParticipantId};
+use crate::drivers::call::{interpreter_participant, operator_participant};
+use crate::drivers::clock::now_ms;
+use axum::extract::ws::Message;
+use futures::Sink;
+
+impl<W: Sink<Message> + Unpin> Session<W> {
+    /// Authenticates: operator session, interpreter personal token, or a call's caller token.
+    pub(super) async fn hello(
+        &mut self,
+        token: &str,
+        call_id: Option<CallId>,
+    ) -> Result<Next, (ErrorCode, String)> {
+        let unauthorized = || (ErrorCode::Unauthorized, "wrong or expired token".to_owned());
+        let mut interpreter_name = None;
+        let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
+            Who::Operator(name)
+        } else if let Some(call_id) = &call_id {
+            match self.state.calls.caller_token_matches(call_id, token) {
+                Some(true) => Who::Caller(call_id.clone()),
+                Some(false) => match self.interpreter(token).await {
+                    Some((iid, name)) => {
+                        interpreter_name = Some(name);
+                        self.call_only = true;
+                        Who::Interpreter(iid)
+                    }
+                    None => {
+                        return Err((
+                            ErrorCode::Unauthorized,
+                            "this token is not the caller token of this call".into(),
+                        ))
+                    }
+                },
+                None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
+            }
+        } else if let Some((iid, name)) = self.interpreter(token).await {
+            interpreter_name = Some(name);
+            Who::Interpreter(iid)
+        } else {
+            return Err(unauthorized());
+        };
+        let name = match &who {
+            Who::Caller(_) => None,
+            Who::Operator(n) => Some(n.clone()),
+            Who::Interpreter(_) => interpreter_name,
+        };
+        tracing::info!(role = ?who.role(), name = ?name, "signalling session authenticated");
+        self.who = Some(who.clone());
+        let call_id = match &who {
+            Who::Caller(id) => Some(id.clone()),
+            _ => call_id.filter(|_| self.call_only),
+        };
+        self.send(ServerMessage::Welcome {
+            role: who.role(),
+            name,
+            call_id: call_id.clone(),
+            // Interpreters' pings keep their presence in the pool: they ping more often.
+            heartbeat_s: match who {
+                Who::Interpreter(_) => self.state.settings.dispatch.heartbeat_s.max(1),
+                _ => HEARTBEAT_S,
+            },
+            idle_timeout_s: IDLE_TIMEOUT.as_secs(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        })
+        .await;
+        if !self.call_only {
+            self.dispatch_hello(&who).await;
+        }
+        match who {
+            Who::Caller(id) => {
+                self.queue = Some(self.state.calls.queue());
+                let call = self
+                    .state
+                    .calls
+                    .get(&id)
+                    .ok_or((ErrorCode::NotFound, "the call is over".to_owned()))?;
+                self.attach(call, crate::drivers::call::CallHandle::caller())
+                    .await?;
+            }
+            Who::Operator(ref name) => {
+                let mut rx = self.state.calls.queue();
+                let now = rx.borrow_and_update().clone();
+                self.queue = Some(rx);
+                self.queue_update(now).await;
+                self.resume(operator_participant(name)).await;
+            }
+            Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
+        }
+        Ok(Next::Continue)
+    }
+
+    /// A console that reconnects (page reload, network change) gets back the call it is in.
+    async fn resume(&mut self, me: ParticipantId) {
+        for call in self.state.calls.live() {
+            let Ok(view) = call.view().await else {
+                continue;
+            };
+            if view.participants.iter().any(|p| p.id == me) {
+                if let Err((code, message)) = self.attach(call, me.clone()).await {
+                    self.error(code, &message).await;
+                }
+                return;
+            }
+        }
+    }
+
+    /// The interpreter whose personal token this is, with their name: `<interpreter id>.<secret>`,
+    /// checked against the profile's SHA-256 of the whole token (as the university API issues
+    /// it), compared in constant time.
+    async fn interpreter(&self, token: &str) -> Option<(InterpreterId, String)> {
+        let (id, _secret) = token.split_once('.')?;
+        let iid = InterpreterId::parse(id).ok()?;
+        let profile = self.state.pool.profile(&iid).await.ok()??;
+        let hash = profile.token_sha256?;
+        crate::auth::matches_sha256(token, &hash).then_some((iid, profile.name))
+    }
+}
