@@ -1,6 +1,6 @@
-//! The dispatcher of this node: `DispatchHandle` (cheap, in `AppState`) feeds one task that owns
-//! the `Dispatcher` engine (`task`), which rings interpreter consoles (`consoles`) and brings the
-//! accepting interpreter into the call. `carry_out` runs one engine action against the pool and
+//! The dispatcher of this node: `DispatchHandle` (cheap, in `AppState`; `task/handle`) feeds one
+//! task that owns the `Dispatcher` engine (`task`), which rings interpreter consoles (`consoles`,
+//! `task/notify`) and brings the accepting interpreter into the call. `carry_out` runs one engine action against the pool and
 //! turns the pool's answer into the engine's inputs; the decisions are the engine's.
 
 mod consoles;

@@ -1,0 +1,296 @@
+//! The dispatch task's handle and feeders: `DispatchHandle` (cheap, in `AppState`) and the
+//! commands it queues, the watcher that follows each call for the task, the inbox from other
+//! nodes, and the writer of the audit stream.
+
+use super::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchRefused {
+    #[error(transparent)]
+    Engine(#[from] DispatchError),
+    #[error("no live call {0}")]
+    NoCall(CallId),
+    #[error("the dispatcher is not running")]
+    Stopped,
+}
+
+type Reply = oneshot::Sender<Result<(), DispatchRefused>>;
+
+pub(super) enum Cmd {
+    Request {
+        call: CallId,
+        language: Language,
+        reply: Option<Reply>,
+    },
+    /// Stop the search, or send the joined interpreter out (to wrap-up).
+    Cancel {
+        call: CallId,
+        reply: Reply,
+    },
+    /// Send the joined interpreter out and find another.
+    Replace {
+        call: CallId,
+        reply: Reply,
+    },
+    Ended {
+        offer: OfferId,
+        state: OfferState,
+        /// An expiry that paused the interpreter (reported by another node's sweep).
+        paused: bool,
+    },
+    Available(InterpreterId),
+    Gone {
+        call: CallId,
+        participant: ParticipantId,
+        reason: String,
+    },
+    Answered(CallId),
+    CallEnded(CallId),
+    /// The interpreter's console on another node reconnected: invite them again into the call
+    /// they hold here.
+    InviteAgain(InterpreterId),
+}
+
+/// Cheap to clone; every clone talks to the same task.
+#[derive(Clone)]
+pub struct DispatchHandle {
+    tx: mpsc::Sender<Cmd>,
+    consoles: Consoles,
+    progress: broadcast::Sender<Progress>,
+    bus: Bus,
+}
+
+impl DispatchHandle {
+    /// Starts this node's dispatch task (it stops with `shutdown` or when every handle is gone).
+    /// `bus` reaches the other nodes sharing the pool (`Bus::local` for a single node); `inbox`
+    /// is what they send this one.
+    pub fn start(
+        pool: Arc<dyn InterpreterPool>,
+        calls: CallRegistry,
+        settings: &Settings,
+        bus: Bus,
+        inbox: Option<Inbox>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (progress, _) = broadcast::channel(PROGRESS_CAPACITY);
+        let handle = Self {
+            tx: tx.clone(),
+            consoles: Consoles::default(),
+            progress: progress.clone(),
+            bus: bus.clone(),
+        };
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            engine: Dispatcher::new(Policy::from_settings(&settings.dispatch), bus.node()),
+            bus,
+            pool: pool.clone(),
+            calls,
+            consoles: handle.consoles.clone(),
+            progress,
+            tx: tx.downgrade(),
+            events,
+            offers: HashMap::new(),
+            accepted: HashMap::new(),
+            meta: HashMap::new(),
+            predispatched: HashSet::new(),
+            last: HashMap::new(),
+            profiles_at: None,
+            predispatch: settings.dispatch.predispatch,
+            threshold: settings.detect.threshold,
+            operator_language: settings.languages.operator,
+            ws_url: settings.server.ws_url(),
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                if let Some(inbox) = inbox {
+                    rt.spawn(from_other_nodes(inbox, handle.clone()));
+                }
+                rt.spawn(driver.run(rx, shutdown));
+                rt.spawn(record_events(pool, events_rx));
+            }
+            Err(_) => tracing::error!("no tokio runtime: the dispatcher is not running"),
+        }
+        handle
+    }
+
+    pub fn consoles(&self) -> &Consoles {
+        &self.consoles
+    }
+
+    /// Progress of every request on this node (operator sessions filter by their call).
+    pub fn progress(&self) -> broadcast::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
+    pub async fn request(&self, call: CallId, language: Language) -> Result<(), DispatchRefused> {
+        self.ask(|reply| Cmd::Request {
+            call,
+            language,
+            reply: Some(reply),
+        })
+        .await
+    }
+
+    /// Cancels the search, or removes the joined interpreter (who goes to wrap-up).
+    pub async fn cancel(&self, call: CallId) -> Result<(), DispatchRefused> {
+        self.ask(|reply| Cmd::Cancel { call, reply }).await
+    }
+
+    /// Removes the joined interpreter and seeks another.
+    pub async fn replace(&self, call: CallId) -> Result<(), DispatchRefused> {
+        self.ask(|reply| Cmd::Replace { call, reply }).await
+    }
+
+    /// An interpreter answered an offer in the pool (`respond` returned `state`) on a console of
+    /// this node. The node that made the offer is told (over the bus when it is another one); a
+    /// decline frees the interpreter for every node's waiting requests.
+    pub async fn offer_ended(&self, offer: OfferId, state: OfferState, by: &InterpreterId) {
+        let owner = offer_node(&offer).unwrap_or(self.bus.node());
+        let mine = owner == self.bus.node();
+        if state == OfferState::Declined {
+            self.bus.publish(
+                None,
+                BusMessage::Freed {
+                    interpreter: by.clone(),
+                },
+            );
+            if !mine {
+                let _ = self.tx.send(Cmd::Available(by.clone())).await;
+            }
+        }
+        if mine {
+            let _ = self
+                .tx
+                .send(Cmd::Ended {
+                    offer,
+                    state,
+                    paused: false,
+                })
+                .await;
+        } else {
+            self.bus.publish(
+                Some(owner),
+                BusMessage::OfferEnded {
+                    offer,
+                    state,
+                    paused: false,
+                },
+            );
+        }
+    }
+
+    /// An interpreter's console (re)connected here while they hold the call of `offer`: when that
+    /// call lives on another node, that node invites them again (with its `ws_url`), so a reloaded
+    /// console finds its way back into the call. A call here is resumed by the session itself.
+    pub fn invite_again(&self, iid: &InterpreterId, offer: &OfferId) {
+        match offer_node(offer) {
+            Some(owner) if owner != self.bus.node() => self.bus.publish(
+                Some(owner),
+                BusMessage::InviteAgain {
+                    interpreter: iid.clone(),
+                },
+            ),
+            _ => {}
+        }
+    }
+
+    /// An interpreter set themselves available: this node's and every other node's waiting
+    /// requests look again.
+    pub async fn available(&self, iid: InterpreterId) {
+        self.bus.publish(
+            None,
+            BusMessage::Freed {
+                interpreter: iid.clone(),
+            },
+        );
+        let _ = self.tx.send(Cmd::Available(iid)).await;
+    }
+
+    async fn ask(&self, cmd: impl FnOnce(Reply) -> Cmd) -> Result<(), DispatchRefused> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(cmd(tx))
+            .await
+            .map_err(|_| DispatchRefused::Stopped)?;
+        rx.await.map_err(|_| DispatchRefused::Stopped)?
+    }
+}
+
+/// Follows one call for the dispatcher: answered, ended, an interpreter out.
+pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>) {
+    let mut updates = handle.subscribe();
+    let call = handle.id().clone();
+    tokio::spawn(async move {
+        let mut answered = false;
+        loop {
+            let cmd = match updates.recv().await {
+                Ok(CallUpdate::State(v)) if v.state.is_over() => Cmd::CallEnded(call.clone()),
+                Ok(CallUpdate::State(v)) if !answered && v.state != CallStateView::Queued => {
+                    answered = true;
+                    Cmd::Answered(call.clone())
+                }
+                Ok(CallUpdate::Removed {
+                    participant,
+                    reason,
+                }) => Cmd::Gone {
+                    call: call.clone(),
+                    participant,
+                    reason,
+                },
+                Err(broadcast::error::RecvError::Closed) => Cmd::CallEnded(call.clone()),
+                _ => continue,
+            };
+            let over = matches!(cmd, Cmd::CallEnded(_));
+            let Some(tx) = tx.upgrade() else { return };
+            if tx.send(cmd).await.is_err() || over {
+                return;
+            }
+        }
+    });
+}
+
+/// Passes what other nodes send on: console messages to this node's consoles, offer ends and
+/// freed interpreters to the dispatch task. Stops with the task.
+async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
+    let consoles = handle.consoles.clone();
+    let tx = handle.tx.downgrade();
+    drop(handle);
+    while let Some(m) = inbox.recv().await {
+        let cmd = match m {
+            BusMessage::Console {
+                interpreter,
+                message,
+            } => {
+                if consoles.is_connected(&interpreter) {
+                    consoles.send(&interpreter, message);
+                }
+                continue;
+            }
+            BusMessage::OfferEnded {
+                offer,
+                state,
+                paused,
+            } => Cmd::Ended {
+                offer,
+                state,
+                paused,
+            },
+            BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
+            BusMessage::InviteAgain { interpreter } => Cmd::InviteAgain(interpreter),
+        };
+        let Some(tx) = tx.upgrade() else { return };
+        if tx.send(cmd).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes audit events in order, off the dispatch loop.
+async fn record_events(pool: Arc<dyn InterpreterPool>, mut rx: mpsc::UnboundedReceiver<PoolEvent>) {
+    while let Some(e) = rx.recv().await {
+        if let Err(err) = pool.record(&e).await {
+            tracing::warn!(kind = %e.kind, error = %err, "dispatch event not recorded");
+        }
+    }
+}

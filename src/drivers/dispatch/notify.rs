@@ -1,0 +1,299 @@
+//! How the dispatch task reaches people: rings, withdrawals and invitations to interpreter
+//! consoles (here or over the node bus), expiries found by the sweep, progress to operators and
+//! the audit stream, and the operator console's line for each progress event.
+
+use super::*;
+
+impl Driver {
+    /// Delivers `msg` to `iid`'s console: here when it is connected here, else over the bus to
+    /// whichever node it is connected to. False when this node knows it reaches nobody.
+    pub(super) fn tell(&self, iid: &InterpreterId, msg: ServerMessage) -> bool {
+        if self.consoles.is_connected(iid) || !self.bus.is_shared() {
+            return self.consoles.send(iid, msg);
+        }
+        self.bus.publish(
+            None,
+            BusMessage::Console {
+                interpreter: iid.clone(),
+                message: msg,
+            },
+        );
+        true
+    }
+
+    /// The invitation into `call` (which lives here): a console on another node is sent this
+    /// node's WebSocket URL, since a call's signalling and media are on its own node.
+    pub(super) fn invited(&self, iid: &InterpreterId, call: CallId) -> ServerMessage {
+        let elsewhere = self.bus.is_shared() && !self.consoles.is_connected(iid);
+        ServerMessage::Invited {
+            call_id: call,
+            ws_url: if elsewhere { self.ws_url.clone() } else { None },
+        }
+    }
+
+    /// `iid` may take calls again from `after` on: other nodes' waiting requests look again then
+    /// (this node's engine keeps its own wrap-up timers).
+    pub(super) fn freed_elsewhere(&self, iid: &InterpreterId, after: Duration) {
+        if !self.bus.is_shared() {
+            return;
+        }
+        let bus = self.bus.clone();
+        let msg = BusMessage::Freed {
+            interpreter: iid.clone(),
+        };
+        if after.is_zero() {
+            bus.publish(None, msg);
+        } else {
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                bus.publish(None, msg);
+            });
+        }
+    }
+
+    pub(super) fn ring(&mut self, o: Offer, now: Millis) {
+        let created = self.meta.get(&o.call_id).map_or(now, |m| m.created_at);
+        self.record("offer", &o, now, String::new());
+        let delivered = self.tell(
+            &o.interpreter,
+            ServerMessage::Ring {
+                offer_id: o.id.clone(),
+                call_id: o.call_id.clone(),
+                language: o.language,
+                caller_waited_ms: now.saturating_sub(created),
+                deadline: o.deadline,
+                now,
+            },
+        );
+        if !delivered {
+            tracing::info!(interpreter_id = %o.interpreter, call_id = %o.call_id,
+                "offered interpreter has no console; it rings out");
+        }
+        self.offers.insert(o.id.clone(), o);
+    }
+
+    pub(super) fn withdrawn(&mut self, offer: &OfferId, now: Millis) {
+        let Some(o) = self.offers.remove(offer) else {
+            return;
+        };
+        let taken = self
+            .engine
+            .request(&o.call_id)
+            .is_some_and(|r| r.state == RequestState::Accepted);
+        let (reason, message) = if taken {
+            (OfferEndReason::Taken, "taken by another interpreter")
+        } else {
+            (OfferEndReason::Cancelled, "cancelled")
+        };
+        self.record("cancel", &o, now, message.into());
+        self.tell(
+            &o.interpreter,
+            ServerMessage::OfferEnded {
+                offer_id: o.id.clone(),
+                call_id: o.call_id.clone(),
+                reason,
+                message: message.into(),
+            },
+        );
+    }
+
+    pub(super) async fn sweep(&mut self) {
+        let now = now_ms();
+        let max_missed = self.engine.policy().max_missed;
+        let expired = match self.pool.sweep(now, max_missed).await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweep failed");
+                return;
+            }
+        };
+        for x in expired {
+            let o = x.offer;
+            self.offers.remove(&o.id);
+            let owner = offer_node(&o.id).unwrap_or(self.bus.node());
+            if owner != self.bus.node() {
+                // Another node's offer: it learns of the expiry now, not after its grace.
+                self.bus.publish(
+                    Some(owner),
+                    BusMessage::OfferEnded {
+                        offer: o.id.clone(),
+                        state: OfferState::Expired,
+                        paused: x.paused,
+                    },
+                );
+                if !x.paused {
+                    self.feed(Input::InterpreterAvailable {
+                        interpreter: o.interpreter.clone(),
+                    });
+                }
+            }
+            if !x.paused {
+                self.freed_elsewhere(&o.interpreter, Duration::ZERO);
+            }
+            self.record("expire", &o, now, format!("paused={}", x.paused));
+            let message = if x.paused {
+                "not answered in time; you were paused after missed calls"
+            } else {
+                "not answered in time"
+            };
+            self.tell(
+                &o.interpreter,
+                ServerMessage::OfferEnded {
+                    offer_id: o.id.clone(),
+                    call_id: o.call_id.clone(),
+                    reason: OfferEndReason::Expired,
+                    message: message.into(),
+                },
+            );
+            let status = if x.paused {
+                Status::Paused
+            } else {
+                Status::Available
+            };
+            self.tell(
+                &o.interpreter,
+                ServerMessage::InterpreterStatus {
+                    status,
+                    until: None,
+                    now,
+                },
+            );
+            self.feed(Input::OfferEnded {
+                offer: o.id,
+                state: OfferState::Expired,
+                paused: x.paused,
+            });
+        }
+    }
+
+    pub(super) async fn notify(&mut self, p: Progress) {
+        let now = p.at;
+        let event = |kind: &str, interpreter: Option<&InterpreterId>, detail: String| PoolEvent {
+            kind: kind.into(),
+            at: now,
+            call_id: Some(p.call.clone()),
+            interpreter: interpreter.cloned(),
+            language: Some(p.language),
+            offer_id: None,
+            detail,
+        };
+        let e = match &p.event {
+            ProgressEvent::Declined { interpreter } => {
+                Some(event("decline", Some(interpreter), String::new()))
+            }
+            ProgressEvent::Escalated { to, .. } => {
+                Some(event("escalate", None, format!("{to:?}").to_lowercase()))
+            }
+            ProgressEvent::Accepted {
+                interpreter,
+                offer,
+                waited_ms,
+                ..
+            } => {
+                self.accepted_offer(&p.call, interpreter, offer).await;
+                Some(event(
+                    "accept",
+                    Some(interpreter),
+                    format!("time_to_interpreter_ms={waited_ms}"),
+                ))
+            }
+            ProgressEvent::Failed { reason } => Some(event("fail", None, format!("{reason:?}"))),
+            ProgressEvent::ReplacementRequested { lost, why } => {
+                Some(event("replace", Some(lost), format!("{why:?}")))
+            }
+            _ => None,
+        };
+        if let Some(e) = e {
+            let _ = self.events.send(e);
+        }
+        self.last.insert(p.call.clone(), p.clone());
+        let _ = self.progress.send(p);
+    }
+
+    pub(super) async fn accepted_offer(
+        &mut self,
+        call: &CallId,
+        iid: &InterpreterId,
+        offer: &OfferId,
+    ) {
+        let Some(o) = self.offers.remove(offer) else {
+            return;
+        };
+        self.accepted.insert(offer.clone(), o);
+        self.tell(
+            iid,
+            ServerMessage::OfferEnded {
+                offer_id: offer.clone(),
+                call_id: call.clone(),
+                reason: OfferEndReason::Accepted,
+                message: "accepted".into(),
+            },
+        );
+        let Some(meta) = self.meta.get_mut(call) else {
+            return;
+        };
+        if let Err(e) = meta.handle.add_interpreter(iid.clone()).await {
+            tracing::warn!(call_id = %call, interpreter_id = %iid, error = %e, "invite failed");
+            return;
+        }
+        if meta.answered {
+            let invited = self.invited(iid, call.clone());
+            self.tell(iid, invited);
+        } else {
+            meta.invite_pending = Some(iid.clone());
+        }
+    }
+}
+
+/// The operator console's line for one progress event.
+pub fn progress_line(p: &Progress) -> String {
+    match &p.event {
+        ProgressEvent::Ringing {
+            name,
+            university,
+            level,
+            ..
+        } => {
+            let univ = university
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |u| format!("Univ. {u}"));
+            let level = level.map_or_else(String::new, |l| format!(", {l:?}").to_lowercase());
+            format!("ringing {name} ({univ}, {}{level})", p.language)
+        }
+        ProgressEvent::Declined { interpreter } => format!("{interpreter} declined"),
+        ProgressEvent::TimedOut {
+            interpreter,
+            paused,
+        } => {
+            let paused = if *paused { " (now paused)" } else { "" };
+            format!("{interpreter} did not answer{paused}")
+        }
+        ProgressEvent::RingingNext => "ringing next".into(),
+        ProgressEvent::Waiting { position } => format!(
+            "waiting: nobody free for {}, position {position}",
+            p.language
+        ),
+        ProgressEvent::Escalated { to, .. } => match to {
+            Escalation::OffShift => "escalated to off-shift interpreters".into(),
+            Escalation::Relay { language } => format!("escalated to relay via {language}"),
+        },
+        ProgressEvent::Accepted {
+            name, waited_ms, ..
+        } => format!(
+            "{name} accepted after {:.1} s; joining",
+            *waited_ms as f64 / 1000.0
+        ),
+        ProgressEvent::Withdrawn { interpreter, .. } => {
+            format!("offer to {interpreter} withdrawn")
+        }
+        ProgressEvent::Failed { .. } => format!("failed: no interpreter for {}", p.language),
+        ProgressEvent::Cancelled => "cancelled".into(),
+        ProgressEvent::ReplacementRequested { lost, why } => match why {
+            LostWhy::Disconnected => {
+                format!("{lost}'s connection dropped; finding a replacement")
+            }
+            LostWhy::MediaSilent => format!("{lost}'s audio stopped; finding a replacement"),
+            LostWhy::Replaced => format!("replacing {lost}; finding another interpreter"),
+        },
+    }
+}
