@@ -1,0 +1,147 @@
+//! The call task's handle: `CallHandle` (cheap to clone, one per call) and the commands it sends
+//! the task, and the participant ids of operators and interpreters.
+
+use super::*;
+
+type Reply<T> = oneshot::Sender<Result<T, CallTaskError>>;
+
+pub(super) enum Command {
+    Attach(ParticipantId, Reply<CallView>),
+    Detach(ParticipantId),
+    Answer(ParticipantId, String, Reply<()>),
+    Invite(InterpreterId, Reply<()>),
+    JoinInterpreter(InterpreterId, Reply<ParticipantId>),
+    /// Take a participant out, with the reason the others are told.
+    Remove(ParticipantId, &'static str, Reply<()>),
+    Offer(ParticipantId, String, Reply<String>),
+    Candidate(ParticipantId, String, Reply<()>),
+    Control(Control, Reply<()>),
+    HangUp(Reply<()>),
+    View(Reply<CallView>),
+    Media(MediaEvent),
+}
+
+/// Cheap to clone; every clone talks to the same call task.
+#[derive(Clone)]
+pub struct CallHandle {
+    pub(super) id: CallId,
+    pub(super) token_sha256: Arc<str>,
+    pub(super) commands: mpsc::Sender<Command>,
+    pub(super) updates: broadcast::Sender<CallUpdate>,
+}
+
+impl CallHandle {
+    pub fn id(&self) -> &CallId {
+        &self.id
+    }
+
+    /// Whether `token` is this call's caller token (constant time).
+    pub fn caller_token_matches(&self, token: &str) -> bool {
+        crate::auth::matches_sha256(token, &self.token_sha256)
+    }
+
+    pub fn caller() -> ParticipantId {
+        ParticipantId::parse(CALLER).unwrap_or_else(|_| ParticipantId::random())
+    }
+
+    /// Updates for sessions; subscribe before `attach` so nothing is missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<CallUpdate> {
+        self.updates.subscribe()
+    }
+
+    /// A session for `participant` (already in the call) opens; returns the call as it is now.
+    pub async fn attach(&self, participant: ParticipantId) -> Result<CallView, CallTaskError> {
+        self.ask(|r| Command::Attach(participant, r)).await
+    }
+
+    /// A session closed; without a new one within the grace time the participant leaves.
+    pub async fn detach(&self, participant: ParticipantId) {
+        let _ = self.commands.send(Command::Detach(participant)).await;
+    }
+
+    /// An operator answers (or takes over a call whose operator left). Idempotent.
+    pub async fn answer(&self, operator: ParticipantId, name: String) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Answer(operator, name, r)).await
+    }
+
+    /// Allows interpreter `iid` to join (the operator's invitation or the dispatcher's accepted
+    /// offer); the interpreter's console then joins with `join_interpreter`.
+    pub async fn add_interpreter(&self, iid: InterpreterId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Invite(iid, r)).await
+    }
+
+    /// An invited interpreter enters the call; returns its participant id. Idempotent.
+    pub async fn join_interpreter(
+        &self,
+        iid: InterpreterId,
+    ) -> Result<ParticipantId, CallTaskError> {
+        self.ask(|r| Command::JoinInterpreter(iid, r)).await
+    }
+
+    /// Takes a participant out of the call (the caller: the call ends).
+    pub async fn remove_participant(&self, p: ParticipantId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Remove(p, "removed by the operator", r))
+            .await
+    }
+
+    /// A participant leaves the call of their own accord (the caller: the call ends).
+    pub async fn leave(&self, p: ParticipantId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Remove(p, "you left", r)).await
+    }
+
+    /// The participant's WebRTC offer; returns the media plane's answer.
+    pub async fn offer(&self, p: ParticipantId, sdp: String) -> Result<String, CallTaskError> {
+        self.ask(|r| Command::Offer(p, sdp, r)).await
+    }
+
+    pub async fn candidate(
+        &self,
+        p: ParticipantId,
+        candidate: String,
+    ) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Candidate(p, candidate, r)).await
+    }
+
+    pub async fn control(&self, control: Control) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Control(control, r)).await
+    }
+
+    pub async fn hang_up(&self) -> Result<(), CallTaskError> {
+        self.ask(Command::HangUp).await
+    }
+
+    pub async fn view(&self) -> Result<CallView, CallTaskError> {
+        self.ask(Command::View).await
+    }
+
+    /// For the media event router: never waits (levels are dropped when the task is busy).
+    pub(crate) fn media_event(&self, ev: MediaEvent) -> bool {
+        self.commands.try_send(Command::Media(ev)).is_ok()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, CallTaskError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| CallTaskError::Gone)?;
+        rx.await.map_err(|_| CallTaskError::Gone)?
+    }
+}
+
+/// The operator's participant id for an account name, the interpreter's for an id.
+pub fn operator_participant(name: &str) -> ParticipantId {
+    participant_for("op-", name)
+}
+
+pub fn interpreter_participant(iid: &InterpreterId) -> ParticipantId {
+    participant_for("int-", iid.as_str())
+}
+
+fn participant_for(prefix: &str, name: &str) -> ParticipantId {
+    ParticipantId::parse(&format!("{prefix}{name}")).unwrap_or_else(|_| {
+        let h = crate::auth::sha256_hex(name);
+        ParticipantId::parse(&format!("{prefix}{}", &h[..24]))
+            .unwrap_or_else(|_| ParticipantId::random())
+    })
+}
