@@ -287,7 +287,14 @@ pub async fn rate(
         .map_err(|e| match e {
             RatingError::UnknownCall => ApiError::not_found(e.to_string()),
             RatingError::WrongToken => ApiError::forbidden(e.to_string()),
-            RatingError::NotEnded | RatingError::AlreadyRated => ApiError::conflict(e.to_string()),
+            // Two codes: a page that rates right after hanging up may be ahead of the call's end
+            // and tries again; a second rating is final.
+            RatingError::NotEnded => {
+                ApiError::new(StatusCode::CONFLICT, "not_ended", e.to_string())
+            }
+            RatingError::AlreadyRated => {
+                ApiError::new(StatusCode::CONFLICT, "already_rated", e.to_string())
+            }
         })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -266,17 +266,28 @@ function highlight(n) {
   for (const b of $("stars").children) b.classList.toggle("on", Number(b.dataset.stars) <= n);
 }
 
+// A rating sent right after hanging up can reach the service before the call has ended there
+// ("not_ended"): it is sent again, a few times, RATE_RETRY_MS apart.
+const RATE_RETRY_MS = 300;
+const RATE_ATTEMPTS = 10;
+
 async function rate(n) {
   highlight(n);
   if (!page.call) return;
-  const resp = await fetch(`/api/calls/${page.call.call_id}/rating`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${page.call.token}` },
-    body: JSON.stringify({ stars: n }),
-  }).catch(() => null);
-  if (resp && (resp.ok || resp.status === 409)) {
-    $("rating").hidden = true;
-    $("thanks").hidden = false;
+  for (let attempt = 1; attempt <= RATE_ATTEMPTS; attempt++) {
+    const resp = await fetch(`/api/calls/${page.call.call_id}/rating`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${page.call.token}` },
+      body: JSON.stringify({ stars: n }),
+    }).catch(() => null);
+    const code = resp && !resp.ok ? (await resp.json().catch(() => ({})))?.error?.code : null;
+    if (resp && (resp.ok || code === "already_rated")) {
+      $("rating").hidden = true;
+      $("thanks").hidden = false;
+      return;
+    }
+    if (code !== "not_ended") return; // the stars stay: the caller may try again
+    await new Promise((r) => setTimeout(r, RATE_RETRY_MS));
   }
 }
 
