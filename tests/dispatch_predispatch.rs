@@ -5,10 +5,11 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, lang, progress,
+    add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, lang,
+    operator_answers, progress,
 };
 use common::redis::TestRedis;
-use common::ws::{WsClient, OPERATOR};
+use common::ws::WsClient;
 use common::TestApp;
 use hotline_bridge::api::messages::{CallStateView, LanguageSource, LanguageView};
 use hotline_bridge::domain::{CallId, Level};
@@ -40,24 +41,6 @@ async fn queued_call(app: &TestApp, code: &str, confidence: f32) -> (String, WsC
         .await;
     caller.wait_for("joined").await;
     (call_id, caller)
-}
-
-/// An operator session that answers `call_id`.
-async fn operator_answers(app: &TestApp, call_id: &str) -> WsClient {
-    let (op_token, _) = app
-        .state
-        .operators
-        .open(OPERATOR, hotline_bridge::drivers::clock::now_ms());
-    let mut operator = WsClient::connect(app.addr).await;
-    operator
-        .send(json!({"type": "hello", "token": op_token}))
-        .await;
-    operator.wait_for("welcome").await;
-    operator
-        .send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    operator.wait_for("joined").await;
-    operator
 }
 
 /// Whether the dispatcher holds a request for `call_id` (probed by cancelling it).

@@ -150,6 +150,16 @@ pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
         .send(json!({"type": "hello", "token": token, "call_id": call_id}))
         .await;
     caller.wait_for("joined").await;
+    let operator = operator_answers(app, &call_id).await;
+    AnsweredCall {
+        call_id,
+        caller,
+        operator,
+    }
+}
+
+/// An operator session (account `wang`) that has answered `call_id`.
+pub async fn operator_answers(app: &TestApp, call_id: &str) -> WsClient {
     let (op_token, _) = app
         .state
         .operators
@@ -163,11 +173,7 @@ pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
         .send(json!({"type": "answer_call", "call_id": call_id}))
         .await;
     operator.wait_for("joined").await;
-    AnsweredCall {
-        call_id,
-        caller,
-        operator,
-    }
+    operator
 }
 
 /// The next `dispatch` progress message whose event is `event`; panics after `WAIT` (other
