@@ -5,7 +5,6 @@
 
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Map, Value};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,13 +25,6 @@ pub fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// Speech in `voice` (espeak-ng) saying `text`, as 48 kHz mono WAV, a few seconds long; Chromium
@@ -64,7 +56,7 @@ pub fn speech_wav(name: &str, voice: &str, text: &str) -> PathBuf {
 impl Browser {
     /// Starts Chromium with `accept_language` (e.g. "pt-BR,pt") and, if given, a fake microphone.
     pub async fn launch(accept_language: &str, microphone: Option<&Path>) -> Browser {
-        let port = free_port();
+        let port = super::ports::free_port();
         // Its own process group, which Chromium inherits: dropping the Browser (a failed test
         // included) kills the whole browser, not only the driver.
         let driver = Command::new(CHROMEDRIVER)

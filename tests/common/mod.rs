@@ -4,6 +4,7 @@
 
 pub mod dispatch;
 pub mod media;
+pub mod ports;
 pub mod proxy;
 pub mod redis;
 pub mod universities;

@@ -1,8 +1,6 @@
 //! `TestRedis`: a real redis-server on a free loopback port (never 6379), without persistence, in
 //! a temporary directory; it can be stopped and restarted on the same port, and is killed on drop.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,17 +21,23 @@ impl TestRedis {
     pub fn start() -> Self {
         let mut last = String::new();
         for _ in 0..PORT_ATTEMPTS {
-            let mut r = TestRedis {
-                port: free_port(),
-                dir: tempfile::tempdir().expect("temp dir for redis"),
-                child: None,
-            };
-            match r.spawn() {
-                Ok(()) => return r,
+            match Self::start_on(super::ports::free_port()) {
+                Ok(r) => return r,
                 Err(e) => last = e,
             }
         }
         panic!("redis-server did not start: {last}");
+    }
+
+    /// Starts a server on `port`; an error if it does not come up there as ours (e.g. the port
+    /// is taken, even by another redis-server).
+    pub fn start_on(port: u16) -> Result<Self, String> {
+        let mut r = TestRedis {
+            port,
+            dir: tempfile::tempdir().expect("temp dir for redis"),
+            child: None,
+        };
+        r.spawn().map(|()| r)
     }
 
     pub fn port(&self) -> u16 {
@@ -63,7 +67,7 @@ impl TestRedis {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
@@ -77,22 +81,23 @@ impl TestRedis {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot run redis-server (is it installed?): {e}"))?;
-        self.child = Some(child);
+        let pid = child.id();
+        // Another server on this port (another test's, if the port was handed out twice) would
+        // answer too: only an answer carrying our child's process id counts.
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            if ping(self.port) {
+            if server_pid(self.port) == Some(pid) {
+                self.child = Some(child);
                 return Ok(());
             }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!("exited with {status} on port {}", self.port));
-                }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("exited with {status} on port {}", self.port));
             }
             if Instant::now() > deadline {
-                self.stop();
+                let _ = child.kill();
+                let _ = child.wait();
                 return Err(format!(
-                    "no PONG on port {} within {START_DEADLINE:?}",
+                    "our server gave no answer on port {} within {START_DEADLINE:?}",
                     self.port
                 ));
             }
@@ -107,22 +112,14 @@ impl Drop for TestRedis {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// One raw RESP PING; true on `+PONG`.
-fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 7];
-    let ok = s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n";
-    let _ = s.shutdown(Shutdown::Both);
-    ok
+/// The process id of the redis-server answering on `port`, if one answers.
+fn server_pid(port: u16) -> Option<u32> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).ok()?;
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_millis(500))
+        .ok()?;
+    let info: String = redis::cmd("INFO").arg("server").query(&mut con).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
 }
