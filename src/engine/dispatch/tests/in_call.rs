@@ -1,0 +1,143 @@
+//! After the accept: wrap-up on release, a lost interpreter replaced, and callers' mistakes.
+
+use super::*;
+
+#[test]
+fn call_end_releases_with_wrap_up_then_wakes_waiting_requests() {
+    let mut d = engine(vec![profile("a", &[("es", Level::Native)], true)], policy());
+    let (_, offer) = ring_first(&mut d, "c1", "es", vec![avail("a", 0, 0, T0)], T0);
+    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
+    drain(&mut d);
+    request(&mut d, "c2", "es", 0, T0 + 2 * S);
+    drain(&mut d);
+    let mut busy = avail("a", 0, 1, T0 + 2 * S);
+    busy.status = Status::Busy;
+    snapshot(&mut d, "es", vec![busy], T0 + 2 * S);
+    drain(&mut d);
+
+    let end = T0 + 20 * S;
+    d.handle(Input::CallEnded { call: cid("c1") }, end)
+        .expect("end");
+    let out = drain(&mut d);
+    assert_eq!(
+        out[0],
+        Action::Release {
+            offer,
+            wrap_up_ms: 10 * S,
+            at: end
+        }
+    );
+    assert_eq!(wake(&out), end + 10 * S, "wakes when the wrap-up is over");
+    assert!(!out.contains(&Action::Snapshot(lang("es"))));
+    d.handle(Input::Timer, end + 10 * S).expect("timer");
+    assert_eq!(drain(&mut d)[0], Action::Snapshot(lang("es")));
+}
+
+#[test]
+fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
+    let mut d = engine(
+        vec![
+            profile("a", &[("en", Level::Native)], true),
+            profile("b", &[("en", Level::Native)], true),
+        ],
+        policy(),
+    );
+    let (_, offer) = ring_first(
+        &mut d,
+        "c1",
+        "en",
+        vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)],
+        T0,
+    );
+    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
+    drain(&mut d);
+    let t = T0 + 120 * S;
+    d.handle(
+        Input::InterpreterLost {
+            call: cid("c1"),
+            why: LostWhy::Disconnected,
+        },
+        t,
+    )
+    .expect("lost");
+    let out = drain(&mut d);
+    assert_eq!(
+        out[0],
+        Action::Release {
+            offer,
+            wrap_up_ms: 10 * S,
+            at: t
+        }
+    );
+    assert_eq!(
+        events(&out),
+        vec![ProgressEvent::ReplacementRequested {
+            lost: iid("a"),
+            why: LostWhy::Disconnected
+        }]
+    );
+    snapshot(
+        &mut d,
+        "en",
+        vec![avail("a", t, 1, t), avail("b", 1, 0, t)],
+        t,
+    );
+    let out = drain(&mut d);
+    assert_eq!(
+        claims(&out)[0].candidates,
+        vec![iid("b")],
+        "never the one who dropped"
+    );
+    let c = claims(&out).remove(0);
+    let ob = grant(&mut d, &c, "b");
+    drain(&mut d);
+    d.handle(Input::Cancel { call: cid("c1") }, t + S)
+        .expect("cancel");
+    let out = drain(&mut d);
+    assert_eq!(out[0], Action::Cancel(ob));
+    assert!(events(&out).contains(&ProgressEvent::Cancelled));
+    assert!(d.request(&cid("c1")).is_none());
+}
+
+#[test]
+fn caller_mistakes_are_errors_not_panics() {
+    let mut d = engine(vec![], policy());
+    request(&mut d, "c1", "en", 0, T0);
+    assert_eq!(
+        d.handle(
+            Input::Request(NewRequest {
+                call: cid("c1"),
+                language: lang("en"),
+                priority: 0
+            }),
+            T0
+        ),
+        Err(DispatchError::AlreadyRequested(cid("c1")))
+    );
+    assert_eq!(
+        d.handle(Input::Cancel { call: cid("nope") }, T0),
+        Err(DispatchError::NoRequest(cid("nope")))
+    );
+    assert_eq!(
+        d.handle(
+            Input::InterpreterLost {
+                call: cid("c1"),
+                why: LostWhy::MediaSilent,
+            },
+            T0,
+        ),
+        Err(DispatchError::NoInterpreter(cid("c1")))
+    );
+    let o = OfferId::parse("x").expect("id");
+    assert_eq!(
+        d.handle(
+            Input::OfferEnded {
+                offer: o.clone(),
+                state: OfferState::Pending,
+                paused: false
+            },
+            T0
+        ),
+        Err(DispatchError::NotEnded(o))
+    );
+}
