@@ -199,9 +199,12 @@ function connectSignaling() {
   let offered = false;
   sig.on("joined", async (m) => {
     page.me = m.participant;
-    // Offer once; after a reconnect the media leg usually still runs.
-    const st = page.media?.pc.connectionState;
-    if (offered && st !== "failed" && st !== "closed") return;
+    // Offer once. After a reconnect a live media leg goes on, with fresh TURN credentials; one
+    // that failed meanwhile (e.g. the phone changed networks) is replaced on the same microphone.
+    if (!page.media) return;
+    const servers = m.ice_servers?.length ? m.ice_servers : page.call.ice_servers;
+    if (offered && page.media.usable) { page.media.setIceServers(servers); return; }
+    if (offered) page.media = page.media.renew(servers);
     offered = true;
     try {
       sig.offer(await page.media.offer());

@@ -261,10 +261,13 @@ async function onJoined(m) {
   $("in-call").hidden = false;
   hideBanner();
   log("in the call");
-  if (me.media) return; // rejoined after a reconnect: the audio goes on
+  // Rejoined after a reconnect: live audio goes on (with fresh TURN credentials); a leg that
+  // failed meanwhile is replaced on the same microphone.
+  if (me.media?.usable) { me.media.setIceServers(m.ice_servers); return; }
   try {
-    const stream = await microphone();
-    me.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
+    me.media = me.media
+      ? me.media.renew(m.ice_servers ?? [])
+      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
     me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     callSig().offer(await me.media.offer());

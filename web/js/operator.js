@@ -149,10 +149,13 @@ async function onJoined(m) {
   op.me = m.participant;
   $("no-call").hidden = true;
   $("call").hidden = false;
-  if (op.media) return; // re-joined after a reconnect: the media leg goes on
+  // Re-joined after a reconnect: a live media leg goes on (with fresh TURN credentials); one
+  // that failed meanwhile is replaced on the same microphone.
+  if (op.media?.usable) { op.media.setIceServers(m.ice_servers); return; }
   try {
-    const stream = await microphone();
-    op.media = new CallMedia(stream, m.ice_servers ?? [], $("audio-host"));
+    op.media = op.media
+      ? op.media.renew(m.ice_servers ?? [])
+      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
     op.media.setSlots(op.slots);
     op.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
     op.sig.offer(await op.media.offer());

@@ -40,12 +40,38 @@ export class CallMedia extends EventTarget {
     for (let i = 0; i < RECV_SLOTS; i++) {
       this.slots.push(this.pc.addTransceiver("audio", { direction: "recvonly" }));
     }
+    this.speakersOn = true;
     this.audio = new Map(); // mid → <audio>
     this.slotMap = new Map(); // mid → participant id the server forwards on it (from `slots`)
     this.pc.addEventListener("track", (ev) => this.#play(ev));
     this.pc.addEventListener("connectionstatechange", () => {
       this.dispatchEvent(new CustomEvent("state", { detail: this.pc.connectionState }));
     });
+  }
+
+  /** Whether this leg can carry audio again: a failed or closed connection cannot (`renew` it). */
+  get usable() {
+    const s = this.pc.connectionState;
+    return s !== "failed" && s !== "closed";
+  }
+
+  /** Fresh ICE servers (TURN credentials expire) for any later gathering on this leg. */
+  setIceServers(iceServers) {
+    if (!iceServers?.length) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (e) {
+      console.warn("ice servers not updated", e);
+    }
+  }
+
+  /** A new leg on the same microphone, in place of this one (closed, the microphone kept). */
+  renew(iceServers) {
+    this.close({ keepMic: true });
+    const next = new CallMedia(this.stream, iceServers, this.audioHost);
+    next.slotMap = new Map(this.slotMap);
+    next.speakersOn = this.speakersOn;
+    return next;
   }
 
   /** A complete offer (candidates included). */
@@ -72,6 +98,7 @@ export class CallMedia extends EventTarget {
 
   /** Silences what we hear (the caller on hold hears only the page's own tone). */
   setSpeakers(on) {
+    this.speakersOn = on;
     for (const a of this.audio.values()) a.muted = !on;
   }
 
@@ -96,11 +123,12 @@ export class CallMedia extends EventTarget {
     return { state: this.pc.connectionState, inbound, packetsSent };
   }
 
-  close() {
+  /** Ends the leg; the microphone too unless `keepMic`. */
+  close({ keepMic = false } = {}) {
     for (const a of this.audio.values()) { a.srcObject = null; a.remove(); }
     this.audio.clear();
     this.pc.close();
-    for (const t of this.stream.getTracks()) t.stop();
+    if (!keepMic) for (const t of this.stream.getTracks()) t.stop();
   }
 
   #play(ev) {
@@ -109,6 +137,7 @@ export class CallMedia extends EventTarget {
     if (!el) {
       el = document.createElement("audio");
       el.autoplay = true;
+      el.muted = !this.speakersOn;
       el.dataset.mid = mid;
       this.audioHost.appendChild(el);
       this.audio.set(mid, el);

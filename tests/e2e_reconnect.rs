@@ -1,0 +1,213 @@
+//! A caller on a phone changes networks mid-call: the signalling link drops and the WebRTC leg
+//! dies with it. In real headless Chromium (fake microphones, real redis-server, real WebRTC on
+//! loopback; each page reaches the service through a TCP proxy the test cuts): when the link is
+//! back, the page replaces the dead leg on the same microphone, with ICE servers fresh from the
+//! service, and caller and operator hear each other again in the same call. Then the same
+//! happens to the operator's console.
+mod common;
+
+use common::browser::{speech_wav, Browser};
+use common::dispatch::app_on;
+use common::proxy::CutProxy;
+use common::redis::TestRedis;
+use common::ws::{settings_with_operator, OPERATOR, OPERATOR_PASSWORD};
+use serde_json::Value;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(30);
+/// How long inbound audio is watched to call it flowing.
+const WINDOW: Duration = Duration::from_millis(1200);
+/// Packets a flowing 50 packet/s stream delivers at least in `WINDOW`.
+const FLOWING_PKTS: u64 = 15;
+
+const MEDIA_UP: &str =
+    "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
+
+/// Packets received and audio energy, summed over the page's receive slots.
+async fn inbound(b: &Browser) -> (u64, f64) {
+    let v = b
+        .eval(
+            "const h = window.hotline;
+             if (!h.media) return { packets: 0, energy: 0 };
+             const s = await h.media.stats();
+             let packets = 0, energy = 0;
+             for (const i of s.inbound) { packets += i.packetsReceived; energy += i.totalAudioEnergy; }
+             return { packets, energy };",
+        )
+        .await;
+    (
+        v["packets"].as_u64().unwrap_or(0),
+        v["energy"].as_f64().unwrap_or(0.0),
+    )
+}
+
+/// Asserts that `b` hears audio: packets keep coming and carry sound over one window.
+async fn assert_hears(step: &str, who: &str, b: &Browser) {
+    let (p0, e0) = inbound(b).await;
+    tokio::time::sleep(WINDOW).await;
+    let (p1, e1) = inbound(b).await;
+    assert!(
+        p1 >= p0 + FLOWING_PKTS && e1 > e0,
+        "{step}: {who} hears nothing ({} packets, audio energy {:.5} in {WINDOW:?})",
+        p1.saturating_sub(p0),
+        e1 - e0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
+    let redis = TestRedis::start();
+    let mut settings = settings_with_operator();
+    settings.dispatch.predispatch = false;
+    // A STUN server that is not there: gathering gives up on it at once, and the credentials
+    // the service hands out (coturn's scheme) show which ICE servers a leg was made with.
+    settings.media.turn_urls = vec!["stun:127.0.0.1:9".into()];
+    settings.media.turn_secret = "shared-with-coturn".into();
+    let app = app_on(&redis, settings).await;
+    let proxy = CutProxy::start(app.addr).await;
+    let operator_proxy = CutProxy::start(app.addr).await;
+
+    let caller_mic = speech_wav(
+        "reconnect-caller",
+        "pt-br",
+        "Alô, a ligação caiu? Ainda preciso de ajuda.",
+    );
+    let operator_mic = speech_wav("reconnect-operator", "cmn", "您好，我还在，请继续说。");
+    let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
+    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
+
+    operator
+        .client
+        .goto(&operator_proxy.url("/operator"))
+        .await
+        .expect("goto");
+    operator.type_into("#name", OPERATOR).await;
+    operator.type_into("#password", OPERATOR_PASSWORD).await;
+    operator.click("#login-form button[type=submit]").await;
+    operator
+        .wait_for(
+            "operator online",
+            "document.getElementById('link').textContent === 'online'",
+            STEP,
+        )
+        .await;
+
+    caller.client.goto(&proxy.url("/call")).await.expect("goto");
+    caller
+        .wait_for(
+            "caller page in Portuguese",
+            "document.documentElement.lang === 'pt'",
+            STEP,
+        )
+        .await;
+    caller.click("#call").await;
+    caller
+        .wait_for("caller waiting", "window.hotline.state === 'waiting'", STEP)
+        .await;
+    operator
+        .wait_for(
+            "call queued",
+            "document.querySelector('#queue tbody tr')",
+            STEP,
+        )
+        .await;
+    operator.click("#queue tbody tr button.primary").await;
+    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
+    caller
+        .wait_for(
+            "caller connected",
+            &format!("window.hotline.state === 'connected' && {MEDIA_UP}"),
+            STEP,
+        )
+        .await;
+    assert_hears("before the cut", "caller", &caller).await;
+    assert_hears("before the cut", "operator", &operator).await;
+    let first_username = caller
+        .eval("return window.hotline.media.pc.getConfiguration().iceServers[0]?.username ?? null;")
+        .await;
+    let call_id = caller.eval("return window.hotline.call.call_id;").await;
+    assert!(
+        first_username
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!(":{}", call_id.as_str().unwrap_or("?")))),
+        "the first leg uses the ICE servers from call creation: {first_username}"
+    );
+
+    // The phone changes networks: the media leg dies and the signalling link drops.
+    caller
+        .eval("window.deadLeg = window.hotline.media; window.hotline.media.pc.close(); return 1;")
+        .await;
+    proxy.cut();
+    caller
+        .wait_for(
+            "caller sees the link is lost",
+            "window.hotline.state === 'reconnecting'",
+            STEP,
+        )
+        .await;
+    caller.screenshot("reconnect-caller-reconnecting").await;
+
+    proxy.restore();
+    caller
+        .wait_for(
+            "caller back with a new media leg",
+            &format!(
+                "window.hotline.state === 'connected' && window.hotline.media !== window.deadLeg \
+                 && {MEDIA_UP}"
+            ),
+            STEP,
+        )
+        .await;
+    caller.screenshot("reconnect-caller-connected-again").await;
+    let mic_live = caller
+        .eval(
+            "return window.hotline.media.stream.getAudioTracks()
+               .every(t => t.readyState === 'live');",
+        )
+        .await;
+    assert_eq!(mic_live, Value::Bool(true), "the same microphone goes on");
+    let username = caller
+        .eval("return window.hotline.media.pc.getConfiguration().iceServers[0]?.username ?? null;")
+        .await;
+    assert!(
+        username.as_str().is_some_and(|u| u.ends_with(":caller")),
+        "the new leg uses the ICE servers the service sent on rejoining: {username}"
+    );
+    assert_hears("after the reconnect", "caller", &caller).await;
+    assert_hears("after the reconnect", "operator", &operator).await;
+
+    // The operator's console loses its link and its media leg the same way.
+    operator
+        .eval("window.deadLeg = window.hotline.media; window.hotline.media.pc.close(); return 1;")
+        .await;
+    operator_proxy.cut();
+    operator
+        .wait_for(
+            "operator sees the link is lost",
+            "document.getElementById('link').textContent === 'reconnecting…'",
+            STEP,
+        )
+        .await;
+    operator_proxy.restore();
+    operator
+        .wait_for(
+            "operator back with a new media leg",
+            &format!(
+                "document.getElementById('link').textContent === 'online' \
+                 && window.hotline.media !== window.deadLeg && {MEDIA_UP}"
+            ),
+            STEP,
+        )
+        .await;
+    assert_hears("after the operator's reconnect", "caller", &caller).await;
+    assert_hears("after the operator's reconnect", "operator", &operator).await;
+
+    // Still the one call, with the same two people in it.
+    let roles = operator
+        .eval("return window.hotline.call.participants.map(p => p.role).sort();")
+        .await;
+    assert_eq!(roles, serde_json::json!(["caller", "operator"]));
+
+    caller.close().await;
+    operator.close().await;
+}
