@@ -4,7 +4,8 @@
 //! names node A's WebSocket URL, the interpreter enters the call over a second session there while
 //! rings and presence stay on node B, and caller, operator and interpreter hear each other. When
 //! the interpreter leaves, or that second session drops, node A releases them exactly once and
-//! node B's console sees wrap-up, then available (a dropped session also brings a replacement).
+//! node B's console sees wrap-up, then available (a dropped session also brings a replacement);
+//! node A closes that second session once the interpreter is out of the call.
 //! A console reopened on node B while its interpreter holds a call on node A is invited back into
 //! it. A session for one call (an interpreter's `hello` with a `call_id`) takes no rings and keeps
 //! no presence.
@@ -187,6 +188,8 @@ async fn an_interpreter_on_node_b_joins_a_call_on_node_a_then_leaves_it() {
     bot.send(json!({"type": "leave_call"}));
     let left = next(&mut bot, "left", true).await;
     assert_eq!(left["call_id"], x.call.call_id.as_str());
+    // Node A closes the session it opened for this call: nothing is left for it to do.
+    next(&mut bot, "closed", true).await;
     released_once(&a, &mut bot, "li-na", &x.call.call_id).await;
     still_live_without_interpreter(&a, &x.call.call_id).await;
 }

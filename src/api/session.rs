@@ -403,8 +403,15 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     self.call_state(view).await;
                 }
             }
+            // The call's task is gone: the call is over for everyone in it.
             Err(broadcast::error::RecvError::Closed) => {
-                self.attached = None;
+                if let Some(a) = self.attached.take() {
+                    self.send(ServerMessage::Left {
+                        call_id: a.call.id().clone(),
+                        reason: "the call has ended".into(),
+                    })
+                    .await;
+                }
             }
         }
         // The caller's session ends with its call; others go back to the queue.
@@ -424,6 +431,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             if matches!(self.who, Some(Who::Caller(_))) {
                 return Next::Close(close::NORMAL, "the call has ended");
             }
+        }
+        // A caller's session, or one opened for one call (by a console on another node), has
+        // nothing left to do once it is out of its call, however it left.
+        let one_call = self.call_only || matches!(self.who, Some(Who::Caller(_)));
+        if one_call && self.attached.is_none() {
+            return Next::Close(close::NORMAL, "out of the call");
         }
         Next::Continue
     }

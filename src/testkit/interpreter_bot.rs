@@ -5,7 +5,7 @@
 //!
 //! A call living on another node (`invited` with a `ws_url`) is entered over a second WebSocket
 //! to that node, as the interpreter console does: `hello` with the call, `join_call` after its
-//! `welcome`, every call message over it, closed once the bot has left the call.
+//! `welcome`, every call message over it; the service closes it once the bot is out of the call.
 
 use super::{TestPeer, TestPeerOffer, TestPeerOptions};
 use crate::sfu::peer::PeerConfig;
@@ -258,8 +258,8 @@ async fn run(
                 let v = match frame {
                     Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(&t).unwrap_or(Value::Null),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                        // The call's session ended under the bot (its node went, or it was
-                        // closed for cause); a `left` already closed it on purpose.
+                        // The call's session ended: closed by the service once the bot was out
+                        // of the call, or under the bot (its node went).
                         call = None;
                         let _ = events.send(event(json!({"type": "closed"}), true));
                         continue;
@@ -272,13 +272,8 @@ async fn run(
                         .map(|c| json!({"type": "join_call", "call_id": c.call_id})),
                     _ => react(&v, answer, &opts, &answer_tx, &mut pending_media, config.as_ref(), &peer).await,
                 };
-                let left = v["type"] == "left";
+                // After `left` the service closes the call's session; its close is reported.
                 let _ = events.send(event(v, true));
-                if left {
-                    if let Some(mut c) = call.take() {
-                        let _ = c.write.send(Message::Close(None)).await;
-                    }
-                }
                 (reply, true)
             }
             frame = read.next() => {
