@@ -1,15 +1,22 @@
-//! Most foreign visitors call from a phone. The caller page in real headless Chromium at a phone's
-//! size (390 × 844 CSS pixels), in languages with long words, another script and right to left:
-//! nothing runs off the side of the screen, the call button and (during the call) the hang-up
-//! button are fully on screen without scrolling, large enough to hit with a thumb, and their
-//! labels fit; after the call the five rating stars sit in one row. Screenshots:
-//! target/e2e/phone-*.png.
+//! Most foreign visitors call from a phone, and interpreters answer rings from one too. In real
+//! headless Chromium at a phone's size (390 × 844 CSS pixels):
+//! - the caller page, in languages with long words, another script and right to left: nothing
+//!   runs off the side, the call button and (while waiting) the hang-up button are fully on the
+//!   first screen, thumb-sized, with their labels fitting; after the call the five rating stars
+//!   sit in one row;
+//! - the interpreter console: the ring, then the call, comes first on the screen, with buttons
+//!   a thumb can hit.
+//!
+//! Screenshots: target/e2e/phone-*.png.
 mod common;
 
 use common::browser::{speech_wav, Browser};
+use common::dispatch::{add_interpreter, answered_call, app_on, dispatch_settings};
+use common::redis::TestRedis;
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;
-use serde_json::Value;
+use hotline_bridge::domain::Level;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(30);
@@ -146,4 +153,114 @@ async fn the_caller_page_fits_a_phone_in_every_script() {
         );
         b.close().await;
     }
+}
+
+/// What `assert_thumb_sized` asks, for a console's button: on screen, tall enough for a thumb
+/// (console buttons share a row, so no width rule), label fitting, no sideways scrolling.
+fn assert_tappable(what: &str, l: &Value) {
+    let f = |k: &str| l[k].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        f("page_width") <= f("screen_width"),
+        "{what}: the page is {} px wide on a {} px screen",
+        f("page_width"),
+        f("screen_width")
+    );
+    assert!(
+        f("top") >= 0.0
+            && f("bottom") <= f("screen_height")
+            && f("left") >= 0.0
+            && f("right") <= f("screen_width"),
+        "{what}: {:?} is not fully on screen ({l})",
+        l["label"]
+    );
+    assert!(
+        f("height") >= 44.0,
+        "{what}: {:?} is {} px tall, too small for a thumb",
+        l["label"],
+        f("height")
+    );
+    assert_eq!(
+        l["text_fits"],
+        Value::Bool(true),
+        "{what}: the label {:?} does not fit its button",
+        l["label"]
+    );
+}
+
+/// The id of the console's topmost visible panel.
+const FIRST_PANEL: &str = "
+    const shown = [...document.querySelectorAll('#console > section')]
+      .filter(p => !p.hidden)
+      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+    return shown[0]?.id || '(status)';";
+
+/// Interpreters are on call around the clock, often away from a desk: the ring, its buttons and
+/// the call on a phone-sized interpreter console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interpreter_console_answers_from_a_phone() {
+    let redis = TestRedis::start();
+    let mut settings = dispatch_settings();
+    settings.dispatch.predispatch = false;
+    settings.dispatch.ring_timeout_s = 60;
+    let app = app_on(&redis, settings).await;
+    let token = add_interpreter(&app, "ana", &["pt"], Level::Native).await;
+    let mic = speech_wav("phone-interpreter", "en", "Hello, I am the interpreter.");
+    let b = Browser::launch("en-US,en", Some(&mic)).await;
+    b.client
+        .set_window_size(WIDTH, HEIGHT)
+        .await
+        .expect("phone-sized window");
+    b.client.goto(&app.url("/interpreter")).await.expect("goto");
+    b.type_into("#token", &token).await;
+    b.click("#signin-form button[type=submit]").await;
+    b.wait_for(
+        "signed in",
+        "!document.getElementById('console').hidden",
+        STEP,
+    )
+    .await;
+    assert_tappable("signed in", &layout(&b, "#go-available").await);
+    b.click("#go-available").await;
+    b.wait_for(
+        "available",
+        "document.getElementById('status').dataset.status === 'available'",
+        STEP,
+    )
+    .await;
+    b.screenshot("phone-interpreter-available").await;
+
+    let mut call = answered_call(&app, "pt").await;
+    call.operator
+        .send(json!({"type": "request_interpreter"}))
+        .await;
+    b.wait_for(
+        "ringing",
+        "!document.getElementById('ringing').hidden",
+        STEP,
+    )
+    .await;
+    b.screenshot("phone-interpreter-ringing").await;
+    assert_eq!(
+        b.eval(FIRST_PANEL).await,
+        "ringing",
+        "ringing: the ring comes first on a phone"
+    );
+    assert_tappable("ringing", &layout(&b, "#accept").await);
+    assert_tappable("ringing", &layout(&b, "#decline").await);
+    b.click("#accept").await;
+    b.wait_for(
+        "in the call",
+        "!document.getElementById('in-call').hidden \
+         && window.hotline.media && window.hotline.media.pc.connectionState === 'connected'",
+        STEP,
+    )
+    .await;
+    b.screenshot("phone-interpreter-in-call").await;
+    assert_eq!(
+        b.eval(FIRST_PANEL).await,
+        "in-call",
+        "in the call: the call comes first on a phone"
+    );
+    assert_tappable("in the call", &layout(&b, "#leave").await);
+    b.close().await;
 }
