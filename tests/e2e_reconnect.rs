@@ -4,6 +4,10 @@
 //! back, the page replaces the dead leg on the same microphone, with ICE servers fresh from the
 //! service, and caller and operator hear each other again in the same call. Then the same
 //! happens to the operator's console.
+//!
+//! A caller who reloads the page mid-call (or whose phone's browser discards the tab) is back in
+//! the same call, in the language they chose, still muted if they were; once the call is over a
+//! reload starts afresh.
 mod common;
 
 use common::browser::{speech_wav, Browser};
@@ -208,6 +212,152 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
         .await;
     assert_eq!(roles, serde_json::json!(["caller", "operator"]));
 
+    caller.close().await;
+    operator.close().await;
+}
+
+/// Whether `b`'s microphone reaches the operator: the operator's inbound packets over a window.
+async fn operator_packets_in_window(operator: &Browser) -> u64 {
+    let (p0, _) = inbound(operator).await;
+    tokio::time::sleep(WINDOW).await;
+    let (p1, _) = inbound(operator).await;
+    p1.saturating_sub(p0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
+    let redis = TestRedis::start();
+    let mut settings = settings_with_operator();
+    settings.dispatch.predispatch = false;
+    let app = app_on(&redis, settings).await;
+    let caller_mic = speech_wav(
+        "reload-caller",
+        "it",
+        "Pronto? Ho perso il treno per l'aeroporto.",
+    );
+    let operator_mic = speech_wav("reload-operator", "cmn", "您好，请讲。");
+    // A pt-BR browser whose owner switched the page to Italian.
+    let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
+    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
+
+    operator
+        .client
+        .goto(&app.url("/operator"))
+        .await
+        .expect("goto");
+    operator.type_into("#name", OPERATOR).await;
+    operator.type_into("#password", OPERATOR_PASSWORD).await;
+    operator.click("#login-form button[type=submit]").await;
+    operator
+        .wait_for(
+            "operator online",
+            "document.getElementById('link').textContent === 'online'",
+            STEP,
+        )
+        .await;
+
+    caller.client.goto(&app.url("/call")).await.expect("goto");
+    caller
+        .wait_for(
+            "caller page",
+            "document.documentElement.lang === 'pt'",
+            STEP,
+        )
+        .await;
+    caller
+        .client
+        .find(fantoccini::Locator::Css("#page-language"))
+        .await
+        .expect("page language picker")
+        .select_by_value("it")
+        .await
+        .expect("Italian");
+    caller.click("#call").await;
+    operator
+        .wait_for(
+            "call queued",
+            "document.querySelector('#queue tbody tr')",
+            STEP,
+        )
+        .await;
+    operator.click("#queue tbody tr button.primary").await;
+    caller
+        .wait_for(
+            "caller connected",
+            &format!("window.hotline.state === 'connected' && {MEDIA_UP}"),
+            STEP,
+        )
+        .await;
+    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
+    assert_hears("before the reload", "operator", &operator).await;
+    let call_id = caller.eval("return window.hotline.call.call_id;").await;
+    // The caller mutes, then reloads the page by mistake.
+    caller.click("#mute").await;
+    caller
+        .wait_for(
+            "caller muted",
+            "document.getElementById('mute').getAttribute('aria-pressed') === 'true'",
+            STEP,
+        )
+        .await;
+    caller.eval("location.reload(); return 1;").await;
+    caller
+        .wait_for(
+            "caller back in the call after the reload",
+            &format!(
+                "document.readyState === 'complete' && window.hotline \
+                 && window.hotline.state === 'connected' && {MEDIA_UP}"
+            ),
+            STEP,
+        )
+        .await;
+    caller.screenshot("reload-caller-back").await;
+    let again = caller.eval("return window.hotline.call.call_id;").await;
+    assert_eq!(again, call_id, "the same call");
+    let lang = caller.eval("return document.documentElement.lang;").await;
+    assert_eq!(lang, "it", "the page keeps the language the caller chose");
+    assert_hears("after the reload", "caller", &caller).await;
+    // Still muted, and the page says so: the operator hears nothing from the caller.
+    caller
+        .wait_for(
+            "still muted after the reload",
+            "document.getElementById('mute').getAttribute('aria-pressed') === 'true'",
+            STEP,
+        )
+        .await;
+    let muted = operator_packets_in_window(&operator).await;
+    assert!(
+        muted <= 2,
+        "after the reload, muted: the operator still got {muted} packets"
+    );
+    caller.click("#mute").await;
+    caller
+        .wait_for(
+            "unmuted",
+            "document.getElementById('mute').getAttribute('aria-pressed') === 'false'",
+            STEP,
+        )
+        .await;
+    assert_hears("after the reload, unmuted", "operator", &operator).await;
+
+    // Once the call is over, a reload starts afresh.
+    caller.click("#hang-up").await;
+    caller
+        .wait_for(
+            "call over",
+            "!document.getElementById('after').hidden",
+            STEP,
+        )
+        .await;
+    caller.eval("location.reload(); return 1;").await;
+    caller
+        .wait_for(
+            "a fresh start page",
+            "document.readyState === 'complete' && window.hotline \
+             && window.hotline.state === 'idle' && !document.getElementById('start').hidden",
+            STEP,
+        )
+        .await;
     caller.close().await;
     operator.close().await;
 }

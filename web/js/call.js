@@ -44,6 +44,7 @@ function applyLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(lang, el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(lang, el.dataset.i18nPlaceholder);
   $("page-language").value = lang;
+  if (page.call && page.state !== "ended") remember();
   renderStars();
   renderState();
 }
@@ -140,6 +141,12 @@ function stateFor(view) {
 
 function onCallState(view) {
   page.view = view;
+  // Muted by the operator, or still muted from before a reload: the button tells the truth.
+  const me = view.participants.find((p) => p.id === page.me);
+  if (me && me.muted !== page.muted) {
+    page.muted = me.muted;
+    page.media?.setMic(!page.muted);
+  }
   const next = stateFor(view);
   if (next === "hold") { page.holdTone.start(); page.media?.setSpeakers(false); }
   else { page.holdTone.stop(); page.media?.setSpeakers(true); }
@@ -183,6 +190,7 @@ async function startCall() {
       return;
     }
     page.call = await resp.json();
+    remember();
     page.media = new CallMedia(stream, page.call.ice_servers, $("audio-host"));
     connectSignaling();
   } catch (e) {
@@ -191,6 +199,42 @@ async function startCall() {
   } finally {
     $("call").disabled = false;
   }
+}
+
+// A reload, or a phone's browser discarding the tab, must not lose the call: until it ends, the
+// call (id, token, ICE servers) and the page's language stay in this tab's sessionStorage.
+const CALL_KEY = "hotline.call";
+
+function remember() {
+  try { sessionStorage.setItem(CALL_KEY, JSON.stringify({ ...page.call, lang: page.lang })); } catch { /* private mode: no resume */ }
+}
+
+function forget() {
+  try { sessionStorage.removeItem(CALL_KEY); } catch { /* nothing stored */ }
+}
+
+function remembered() {
+  try {
+    const c = JSON.parse(sessionStorage.getItem(CALL_KEY) || "null");
+    return c && typeof c.call_id === "string" && typeof c.token === "string" ? c : null;
+  } catch { return null; }
+}
+
+/** Back into the call this tab was in before it was reloaded. */
+async function resumeCall(call) {
+  if (STRINGS[call.lang]) applyLanguage(call.lang);
+  setState("connecting");
+  let stream;
+  try {
+    stream = await microphone();
+  } catch (e) {
+    forget();
+    startError(e.kind === "denied" ? "mic_denied" : e.kind === "missing" ? "mic_missing" : "error");
+    return;
+  }
+  page.call = call;
+  page.media = new CallMedia(stream, call.ice_servers, $("audio-host"));
+  connectSignaling();
 }
 
 function connectSignaling() {
@@ -236,6 +280,7 @@ async function hangUp() {
 }
 
 function finish() {
+  forget();
   if (page.state === "ended") return;
   page.holdTone.stop();
   page.sig?.close();
@@ -302,6 +347,8 @@ $("call-language").value = page.lang;
 applyLanguage(page.lang);
 hookSuggestions();
 $("call").addEventListener("click", startCall);
+const resumable = remembered();
+if (resumable) resumeCall(resumable);
 $("hang-up").addEventListener("click", hangUp);
 $("mute").addEventListener("click", () => {
   page.muted = !page.muted;
