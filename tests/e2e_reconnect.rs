@@ -58,6 +58,44 @@ async fn assert_hears(step: &str, who: &str, b: &Browser) {
     );
 }
 
+/// An operator console at `url` (`/operator`, direct or through a proxy), signed in as `wang`.
+async fn operator_console(url: &str) -> Browser {
+    let mic = speech_wav("reconnect-operator", "cmn", "您好，我还在，请继续说。");
+    let operator = Browser::launch("zh-CN,zh,en", Some(&mic)).await;
+    operator.client.goto(url).await.expect("goto");
+    operator.type_into("#name", OPERATOR).await;
+    operator.type_into("#password", OPERATOR_PASSWORD).await;
+    operator.click("#login-form button[type=submit]").await;
+    operator
+        .wait_for(
+            "operator online",
+            "document.getElementById('link').textContent === 'online'",
+            STEP,
+        )
+        .await;
+    operator
+}
+
+/// The caller (who has pressed Call) is answered by the operator; both media legs are up.
+async fn answered(caller: &Browser, operator: &Browser) {
+    operator
+        .wait_for(
+            "call queued",
+            "document.querySelector('#queue tbody tr')",
+            STEP,
+        )
+        .await;
+    operator.click("#queue tbody tr button.primary").await;
+    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
+    caller
+        .wait_for(
+            "caller connected",
+            &format!("window.hotline.state === 'connected' && {MEDIA_UP}"),
+            STEP,
+        )
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
     let redis = TestRedis::start();
@@ -76,25 +114,8 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
         "pt-br",
         "Alô, a ligação caiu? Ainda preciso de ajuda.",
     );
-    let operator_mic = speech_wav("reconnect-operator", "cmn", "您好，我还在，请继续说。");
     let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
-    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
-
-    operator
-        .client
-        .goto(&operator_proxy.url("/operator"))
-        .await
-        .expect("goto");
-    operator.type_into("#name", OPERATOR).await;
-    operator.type_into("#password", OPERATOR_PASSWORD).await;
-    operator.click("#login-form button[type=submit]").await;
-    operator
-        .wait_for(
-            "operator online",
-            "document.getElementById('link').textContent === 'online'",
-            STEP,
-        )
-        .await;
+    let operator = operator_console(&operator_proxy.url("/operator")).await;
 
     caller.client.goto(&proxy.url("/call")).await.expect("goto");
     caller
@@ -108,22 +129,7 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
     caller
         .wait_for("caller waiting", "window.hotline.state === 'waiting'", STEP)
         .await;
-    operator
-        .wait_for(
-            "call queued",
-            "document.querySelector('#queue tbody tr')",
-            STEP,
-        )
-        .await;
-    operator.click("#queue tbody tr button.primary").await;
-    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
-    caller
-        .wait_for(
-            "caller connected",
-            &format!("window.hotline.state === 'connected' && {MEDIA_UP}"),
-            STEP,
-        )
-        .await;
+    answered(&caller, &operator).await;
     assert_hears("before the cut", "caller", &caller).await;
     assert_hears("before the cut", "operator", &operator).await;
     let first_username = caller
@@ -235,26 +241,9 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
         "it",
         "Pronto? Ho perso il treno per l'aeroporto.",
     );
-    let operator_mic = speech_wav("reload-operator", "cmn", "您好，请讲。");
     // A pt-BR browser whose owner switched the page to Italian.
     let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
-    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
-
-    operator
-        .client
-        .goto(&app.url("/operator"))
-        .await
-        .expect("goto");
-    operator.type_into("#name", OPERATOR).await;
-    operator.type_into("#password", OPERATOR_PASSWORD).await;
-    operator.click("#login-form button[type=submit]").await;
-    operator
-        .wait_for(
-            "operator online",
-            "document.getElementById('link').textContent === 'online'",
-            STEP,
-        )
-        .await;
+    let operator = operator_console(&app.url("/operator")).await;
 
     caller.client.goto(&app.url("/call")).await.expect("goto");
     caller
@@ -273,22 +262,7 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
         .await
         .expect("Italian");
     caller.click("#call").await;
-    operator
-        .wait_for(
-            "call queued",
-            "document.querySelector('#queue tbody tr')",
-            STEP,
-        )
-        .await;
-    operator.click("#queue tbody tr button.primary").await;
-    caller
-        .wait_for(
-            "caller connected",
-            &format!("window.hotline.state === 'connected' && {MEDIA_UP}"),
-            STEP,
-        )
-        .await;
-    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
+    answered(&caller, &operator).await;
     assert_hears("before the reload", "operator", &operator).await;
     let call_id = caller.eval("return window.hotline.call.call_id;").await;
     // The caller mutes, then reloads the page by mistake.
