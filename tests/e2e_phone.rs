@@ -5,7 +5,7 @@
 //!   first screen, thumb-sized, with their labels fitting; after the call the five rating stars
 //!   sit in one row;
 //! - the interpreter console: the ring, then the call, comes first on the screen, with buttons
-//!   a thumb can hit.
+//!   a thumb can hit; a reload mid-call comes back into the call.
 //!
 //! Screenshots: target/e2e/phone-*.png.
 mod common;
@@ -262,5 +262,22 @@ async fn the_interpreter_console_answers_from_a_phone() {
         "in the call: the call comes first on a phone"
     );
     assert_tappable("in the call", &layout(&b, "#leave").await);
+
+    // A reload mid-call (or the phone discarding the tab): signed in again, back in the call.
+    b.eval("window.before = 1; location.reload(); return 1;")
+        .await;
+    b.wait_for(
+        "back in the call after a reload",
+        "document.readyState === 'complete' && window.before === undefined \
+         && !document.getElementById('in-call').hidden \
+         && window.hotline.media && window.hotline.media.pc.connectionState === 'connected'",
+        STEP,
+    )
+    .await;
+    assert_eq!(
+        b.eval(FIRST_PANEL).await,
+        "in-call",
+        "after the reload: the call comes first"
+    );
     b.close().await;
 }
