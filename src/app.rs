@@ -65,6 +65,8 @@ impl AppState {
         pool_kind: &'static str,
         media: MediaHandle,
     ) -> Self {
+        // Installed before anything is counted.
+        crate::metrics::handle();
         let c = &settings.calls;
         let limits = Limits {
             create_call: RateLimit::per_minute(c.create_per_minute, c.create_burst),

@@ -25,6 +25,7 @@ pub mod domain;
 pub mod drivers;
 pub mod engine;
 pub mod lang;
+pub mod metrics;
 pub mod pool;
 pub mod roster;
 pub mod sfu;

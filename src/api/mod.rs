@@ -8,6 +8,7 @@ mod error;
 mod health;
 pub mod limit;
 pub mod messages;
+mod metrics;
 mod openapi;
 pub mod operator;
 mod pages;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(calls::routes())
         .merge(operator::routes())
         .merge(ws::routes())

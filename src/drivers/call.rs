@@ -585,6 +585,7 @@ impl CallTask {
             offer_id: None,
             detail,
         };
+        crate::metrics::event(&event);
         if let Err(e) = self.pool.record(&event).await {
             tracing::warn!(call_id = %self.call.id(), kind, error = %e, "call event not recorded");
         }

@@ -217,6 +217,8 @@ impl CallRegistry {
             offer_id: None,
             detail: stars.to_string(),
         };
+        crate::metrics::event(&event);
+        crate::metrics::rating(stars);
         if let Err(e) = self.pool.record(&event).await {
             tracing::warn!(call_id = %id, error = %e, "rating not recorded");
         }

@@ -289,6 +289,7 @@ async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
 /// Writes audit events in order, off the dispatch loop.
 async fn record_events(pool: Arc<dyn InterpreterPool>, mut rx: mpsc::UnboundedReceiver<PoolEvent>) {
     while let Some(e) = rx.recv().await {
+        crate::metrics::event(&e);
         if let Err(err) = pool.record(&e).await {
             tracing::warn!(kind = %e.kind, error = %err, "dispatch event not recorded");
         }

@@ -191,6 +191,7 @@ impl Driver {
                 ..
             } => {
                 self.accepted_offer(&p.call, interpreter, offer).await;
+                crate::metrics::time_to_interpreter(p.language, *waited_ms);
                 Some(event(
                     "accept",
                     Some(interpreter),

@@ -1,0 +1,124 @@
+//! Prometheus metrics, served at `GET /metrics` (api::metrics), for the people who watch a
+//! 24-hour hotline: every audit event counted by kind and language where it is written, the
+//! time to interpreter as a histogram whose buckets include the 20 s and 30 s service levels,
+//! ratings by stars, and (set at each scrape) calls waiting and live, interpreters by language
+//! and status, and the media loop's counters.
+//!
+//! Recorded through the `metrics` facade into one process-wide Prometheus recorder, installed on
+//! first use; with several app instances in one process (tests) they share it.
+
+use crate::domain::Language;
+use crate::pool::{PoolEvent, Status};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+pub const EVENTS: &str = "hotline_events_total";
+pub const TIME_TO_INTERPRETER: &str = "hotline_time_to_interpreter_seconds";
+pub const RATINGS: &str = "hotline_ratings_total";
+pub const CALLS_WAITING: &str = "hotline_calls_waiting";
+pub const CALLS_LIVE: &str = "hotline_calls_live";
+pub const INTERPRETERS: &str = "hotline_interpreters";
+pub const MEDIA_PEERS: &str = "hotline_media_peers";
+pub const MEDIA_RTP_IN: &str = "hotline_media_rtp_in_total";
+pub const MEDIA_RTP_FORWARDED: &str = "hotline_media_rtp_forwarded_total";
+pub const MEDIA_SEND_ERRORS: &str = "hotline_media_send_errors_total";
+
+/// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
+const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
+
+/// Every status, so a scrape sets each language's count for all of them (zeros included).
+pub const STATUSES: [Status; 6] = [
+    Status::Offline,
+    Status::Available,
+    Status::Offered,
+    Status::Busy,
+    Status::WrapUp,
+    Status::Paused,
+];
+
+/// The process's Prometheus recorder, installed on the first call; `None` if another recorder
+/// was installed first (metrics are then not served, and nothing else changes).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let installed = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(TIME_TO_INTERPRETER.into()), TTI_BUCKETS)
+                .and_then(|b| b.install_recorder());
+            match installed {
+                Ok(h) => {
+                    describe();
+                    Some(h)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed: /metrics is off");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        EVENTS,
+        "Audit events (request, offer, accept, decline, expire, escalate, join, leave, …) by kind and language"
+    );
+    describe_histogram!(
+        TIME_TO_INTERPRETER,
+        Unit::Seconds,
+        "From the interpreter request to an interpreter's accept, by language"
+    );
+    describe_counter!(RATINGS, "Callers' ratings of their calls, by stars");
+    describe_gauge!(CALLS_WAITING, "Calls waiting for an operator on this node");
+    describe_gauge!(CALLS_LIVE, "Calls on this node that have not ended");
+    describe_gauge!(
+        INTERPRETERS,
+        "Registered interpreters by language and live status"
+    );
+    describe_gauge!(MEDIA_PEERS, "WebRTC peers in this node's media loop");
+    describe_counter!(MEDIA_RTP_IN, "RTP packets received by the media loop");
+    describe_counter!(
+        MEDIA_RTP_FORWARDED,
+        "RTP packets forwarded to listeners by the media loop"
+    );
+    describe_counter!(
+        MEDIA_SEND_ERRORS,
+        "Datagrams the media socket refused to send"
+    );
+}
+
+/// The `language` label: the code, or "none" for events without one.
+fn language_label(language: Option<Language>) -> String {
+    language.map_or_else(|| "none".to_owned(), |l| l.as_str().to_owned())
+}
+
+/// Counts one audit event (called where it is written to the audit stream).
+pub fn event(e: &PoolEvent) {
+    metrics::counter!(EVENTS, "kind" => e.kind.clone(), "language" => language_label(e.language))
+        .increment(1);
+}
+
+/// One request served: `waited_ms` from the request to the accept.
+pub fn time_to_interpreter(language: Language, waited_ms: u64) {
+    metrics::histogram!(TIME_TO_INTERPRETER, "language" => language.as_str().to_owned())
+        .record(waited_ms as f64 / 1000.0);
+}
+
+/// One caller's rating.
+pub fn rating(stars: u8) {
+    metrics::counter!(RATINGS, "stars" => stars.to_string()).increment(1);
+}
+
+/// The `status` label of an interpreter status.
+pub fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Offline => "offline",
+        Status::Available => "available",
+        Status::Offered => "offered",
+        Status::Busy => "busy",
+        Status::WrapUp => "wrap_up",
+        Status::Paused => "paused",
+    }
+}

@@ -1,0 +1,156 @@
+//! `GET /metrics` in Prometheus text format, after a real dispatch (real redis-server, an
+//! interpreter bot over a real WebSocket): the request and the accept are counted by language,
+//! the time to interpreter lands in the histogram's buckets (20 s and 30 s among them, the
+//! service levels), the live call and the interpreters by language and status are gauges, and
+//! nothing in it names a call, a person or a token.
+//!
+//! One test in its own binary: the recorder is process-wide.
+mod common;
+
+use common::dispatch::{add_interpreter, answered_call, app_on, bot, dispatch_settings, progress};
+use common::redis::TestRedis;
+use hotline_bridge::domain::Level;
+use hotline_bridge::testkit::interpreter_bot::Answer;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The value of the sample `name{labels…}` with exactly these labels (in any order).
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut want: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    want.sort();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, mut have) = match series.split_once('{') {
+                Some((m, rest)) => (
+                    m,
+                    rest.strip_suffix('}')?
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                ),
+                None => (series, Vec::new()),
+            };
+            have.sort();
+            (metric == name && have == want).then(|| value.parse().ok())?
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
+    let redis = TestRedis::start();
+    let mut settings = dispatch_settings();
+    settings.dispatch.predispatch = false;
+    let app = app_on(&redis, settings).await;
+    let token = add_interpreter(&app, "ana-lima", &["pt"], Level::Native).await;
+    let _ana = bot(&app, &token, Answer::Accept, 1).await;
+    let mut call = answered_call(&app, "pt").await;
+    call.operator
+        .send(json!({"type": "request_interpreter"}))
+        .await;
+    progress(&mut call.operator, "accepted").await;
+
+    // Audit events are counted as they are written, just after the operator hears of them.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + WAIT;
+    let (content_type, text) = loop {
+        let r = http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(r.status(), 200);
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = r.text().await.expect("body");
+        let accepted = sample(
+            &text,
+            "hotline_events_total",
+            &[("kind", "accept"), ("language", "pt")],
+        );
+        if accepted == Some(1.0) || Instant::now() > deadline {
+            break (ct, text);
+        }
+    };
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let get = |name: &str, labels: &[(&str, &str)]| {
+        sample(&text, name, labels)
+            .unwrap_or_else(|| panic!("no {name}{labels:?} in /metrics:\n{text}"))
+    };
+
+    assert_eq!(
+        get(
+            "hotline_events_total",
+            &[("kind", "request"), ("language", "pt")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(
+            "hotline_events_total",
+            &[("kind", "offer"), ("language", "pt")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(
+            "hotline_events_total",
+            &[("kind", "accept"), ("language", "pt")]
+        ),
+        1.0
+    );
+    // The bot answers at once: within the 20 s service level, and in the 30 s one.
+    for le in ["20", "30", "+Inf"] {
+        assert_eq!(
+            get(
+                "hotline_time_to_interpreter_seconds_bucket",
+                &[("language", "pt"), ("le", le)]
+            ),
+            1.0,
+            "bucket le={le}"
+        );
+    }
+    assert_eq!(
+        get(
+            "hotline_time_to_interpreter_seconds_count",
+            &[("language", "pt")]
+        ),
+        1.0
+    );
+    assert_eq!(get("hotline_calls_live", &[]), 1.0);
+    assert_eq!(get("hotline_calls_waiting", &[]), 0.0);
+    assert_eq!(
+        get(
+            "hotline_interpreters",
+            &[("language", "pt"), ("status", "busy")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        get(
+            "hotline_interpreters",
+            &[("language", "pt"), ("status", "available")]
+        ),
+        0.0
+    );
+    // Every served language is there, with nobody registered.
+    assert_eq!(
+        get(
+            "hotline_interpreters",
+            &[("language", "de"), ("status", "available")]
+        ),
+        0.0
+    );
+    get("hotline_media_rtp_forwarded_total", &[]);
+    // Counts only: no call id, interpreter id or token.
+    for secret in [call.call_id.as_str(), "ana-lima", token.as_str()] {
+        assert!(!text.contains(secret), "/metrics names {secret}");
+    }
+}
