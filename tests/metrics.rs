@@ -15,6 +15,8 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
+/// Between scrapes while the accept is being written.
+const POLL: Duration = Duration::from_millis(20);
 
 /// The value of the sample `name{labels…}` with exactly these labels (in any order).
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -78,6 +80,7 @@ async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
         if accepted == Some(1.0) || Instant::now() > deadline {
             break (ct, text);
         }
+        tokio::time::sleep(POLL).await;
     };
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let get = |name: &str, labels: &[(&str, &str)]| {
