@@ -1,7 +1,8 @@
 //! The interpreter and operator consoles in real headless Chromium, when things go wrong: a wrong
-//! or expired personal token, an offer another interpreter took first, the connection lost and
-//! regained, a wrong operator password and an expired operator session. Each page must say what
-//! happened in plain words and recover where it can. Real redis-server; the consoles reach the
+//! or expired personal token, a ring (the tab's title says so until it ends), an offer another
+//! interpreter took first, the connection lost and regained, a wrong operator password and an
+//! expired operator session. Each page must say what happened in plain words and recover where
+//! it can. Real redis-server; the consoles reach the
 //! service through a TCP proxy whose link the test cuts.
 mod common;
 
@@ -102,7 +103,8 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         b.wait_for(
             &format!("{who} rings"),
             "!document.getElementById('ringing').hidden \
-             && document.getElementById('status').dataset.status === 'offered'",
+             && document.getElementById('status').dataset.status === 'offered' \
+             && document.title.startsWith('☎ Português (pt) — ringing')",
             STEP,
         )
         .await;
@@ -112,7 +114,8 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         "offer taken",
         "document.getElementById('ringing').hidden \
          && !document.getElementById('banner').hidden \
-         && document.getElementById('banner').textContent.includes('taken by another interpreter')",
+         && document.getElementById('banner').textContent.includes('taken by another interpreter') \
+         && document.title === 'Interpreter console · hotline-bridge'",
         STEP,
     )
     .await;

@@ -167,12 +167,37 @@ function renderStatus(status) {
 
 // ---- ringing ----
 
+// While ringing, the tab's title says so, and (with the permission asked for when going
+// available) a system notification reaches an interpreter who is in another tab or app.
+const TITLE = document.title;
+
+function notifyRing(m, language) {
+  document.title = `☎ ${language} — ringing · ${TITLE}`;
+  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+  try {
+    const seconds = Math.max(0, Math.round((m.deadline - m.now) / 1000));
+    const n = new Notification("Incoming call 来电", {
+      body: `${language} — answer within ${seconds} s`, tag: "hotline-ring", requireInteraction: true,
+    });
+    n.onclick = () => { window.focus(); n.close(); };
+    me.notification = n;
+  } catch { /* some mobile browsers allow notifications only from a service worker */ }
+}
+
+function unnotifyRing() {
+  document.title = TITLE;
+  me.notification?.close();
+  me.notification = null;
+}
+
 function onRing(m) {
   me.clockOffset = m.now - Date.now();
   me.ring = { ...m, receivedAt: Date.now() };
   renderStatus("offered");
   $("ringing").hidden = false;
-  $("ring-language").textContent = `${NAMES[m.language] || m.language} (${m.language})`;
+  const language = `${NAMES[m.language] || m.language} (${m.language})`;
+  $("ring-language").textContent = language;
+  notifyRing(m, language);
   $("accept").disabled = false;
   $("decline").disabled = false;
   log(`ringing: ${m.language}, caller waiting ${Math.round(m.caller_waited_ms / 1000)} s`);
@@ -182,6 +207,7 @@ function onRing(m) {
 
 function stopRing() {
   me.ring = null;
+  unnotifyRing();
   renderStatus(me.status);
   $("ringing").hidden = true;
   stopTone();
@@ -318,7 +344,11 @@ function setMute(on) {
 
 $("signin-form").addEventListener("submit", signIn);
 $("signout").addEventListener("click", signOut);
-$("go-available").addEventListener("click", () => me.sig.setAvailability("available"));
+$("go-available").addEventListener("click", () => {
+  // Asked here, on a click, so that rings can reach an interpreter in another tab.
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  me.sig.setAvailability("available");
+});
 $("go-paused").addEventListener("click", () => me.sig.setAvailability("paused"));
 $("go-offline").addEventListener("click", () => me.sig.setAvailability("offline"));
 $("accept").addEventListener("click", () => answer(true));
