@@ -151,7 +151,8 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
     caller
         .wait_for(
             "caller sees the link is lost",
-            "window.hotline.state === 'reconnecting'",
+            "window.hotline.state === 'reconnecting' \
+             && document.getElementById('state-hint').textContent.includes('quando a conexão voltar')",
             STEP,
         )
         .await;

@@ -117,7 +117,7 @@ function renderState() {
   $("state-icon").innerHTML = ICONS[s] || "";
   const L = page.lang;
   const titles = { connecting: "connecting", waiting: "waiting", connected: "connected", interpreter: "interpreter", hold: "hold", reconnecting: "reconnecting" };
-  const hints = { waiting: "waiting_hint", connected: "connected_hint", interpreter: "interpreter_hint", hold: "hold_hint" };
+  const hints = { waiting: "waiting_hint", connected: "connected_hint", interpreter: "interpreter_hint", hold: "hold_hint", reconnecting: "reconnecting_hint" };
   $("state-title").textContent = t(L, titles[s] || "connecting");
   const pos = page.view?.position;
   $("state-detail").textContent = s === "waiting" && pos ? t(L, "position", { n: pos }) : "";
