@@ -8,7 +8,8 @@ mod common;
 
 use common::browser::{speech_wav, Browser};
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, call_view, dispatch_settings, join_media, WAIT,
+    add_interpreter, answered_call, app_on, app_on_listener, call_view, dispatch_settings,
+    join_media, WAIT,
 };
 use common::redis::TestRedis;
 use hotline_bridge::api::messages::CallStateView;
@@ -47,10 +48,16 @@ fn page_heard(role: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_on_node_b_joins_a_call_on_node_a_with_its_microphone() {
     let redis = TestRedis::start();
-    let b = app_on(&redis, settings()).await;
+    // Each node names the other in allowed_origins: A lets B's pages open its socket, and B's
+    // pages may connect to A under B's Content-Security-Policy.
+    let a_listener = common::bind().await;
+    let mut on_b = settings();
+    let a_addr = a_listener.local_addr().expect("addr");
+    on_b.server.allowed_origins = vec![format!("http://{a_addr}")];
+    let b = app_on(&redis, on_b).await;
     let mut on_a = settings();
     on_a.server.allowed_origins = vec![format!("http://{}", b.addr)];
-    let a = app_on(&redis, on_a).await;
+    let a = app_on_listener(&redis, on_a, a_listener).await;
     let token = add_interpreter(&b, "li-na", &["fr"], Level::Professional).await;
 
     let voice = speech_wav(

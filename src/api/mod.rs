@@ -1,10 +1,12 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+mod caller_view;
 pub mod calls;
 mod catalog;
 mod detect;
 mod error;
+mod headers;
 mod health;
 pub mod limit;
 pub mod messages;
@@ -26,7 +28,8 @@ use tower_http::trace::TraceLayer;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
-    Router::new()
+    let security_headers = headers::layers(&state.settings.server);
+    let router = Router::new()
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(calls::routes())
@@ -37,10 +40,12 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())
+        .merge(headers::routes())
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(
             error::payload_too_large_as_json,
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    security_headers.fold(router, |r, layer| r.layer(layer))
 }

@@ -32,8 +32,16 @@ pub fn dispatch_settings() -> Settings {
 
 /// An app over `redis` with these settings (media on an ephemeral loopback port), its public URL
 /// its own address, so consoles on other nodes of the same Redis can enter its calls.
-pub async fn app_on(redis: &TestRedis, mut settings: Settings) -> TestApp {
-    let listener = super::bind().await;
+pub async fn app_on(redis: &TestRedis, settings: Settings) -> TestApp {
+    app_on_listener(redis, settings, super::bind().await).await
+}
+
+/// As `app_on`, served on `listener` (bound first, so other nodes' settings can name it).
+pub async fn app_on_listener(
+    redis: &TestRedis,
+    mut settings: Settings,
+    listener: tokio::net::TcpListener,
+) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     settings.server.public_url = format!("http://{addr}");
     settings.redis.url = redis.url();
