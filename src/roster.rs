@@ -136,6 +136,8 @@ impl Roster {
                     "name",
                     format!("must be 1-{MAX_UNIVERSITY_NAME_CHARS} characters"),
                 );
+            } else if let Err(e) = crate::domain::check_display_text(&name) {
+                problem("name", e.to_string());
             }
             if universities.iter().any(|known| known.id == id) {
                 problem("id", "listed twice".into());

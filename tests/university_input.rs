@@ -1,6 +1,7 @@
 //! Bad input to the university API never gets a 5xx: invalid fields are 422 naming the field
-//! (`error.field`) and store nothing; malformed, mistyped, unknown-field and oversize bodies and
-//! odd paths get clean 4xx JSON.
+//! (`error.field`; names with control or bidirectional formatting characters too) and store
+//! nothing; malformed, mistyped, unknown-field and oversize bodies and odd paths get clean 4xx
+//! JSON.
 mod common;
 
 use common::universities::{ana, answer, env};
@@ -27,6 +28,11 @@ async fn invalid_fields_are_422_naming_the_field_and_nothing_is_stored() {
             b.as_object_mut().expect("object").remove("name");
         }),
         ("name", |b| b["name"] = json!("x".repeat(101))),
+        // Control and bidirectional formatting characters could disguise a name on a console.
+        ("name", |b| b["name"] = json!("Ana\u{202E}amiL")),
+        ("name", |b| b["name"] = json!("Ana\u{2066}Lima\u{2069}")),
+        ("name", |b| b["name"] = json!("Ana\nLima")),
+        ("name", |b| b["name"] = json!("Ana\u{0}Lima")),
         ("timezone", |b| b["timezone"] = json!("Mars/Olympus_Mons")),
         ("timezone", |b| b["timezone"] = json!("")),
         ("shifts", |b| b["shifts"][0]["end"] = json!("09:00")),

@@ -14,6 +14,7 @@ use crate::drivers::call::{CallHandle, CallTaskError};
 use crate::drivers::call_registry::RatingError;
 use crate::engine::{ice_servers, IceServer};
 use crate::lang::{self, LangError};
+use crate::pool::Status;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -212,9 +213,13 @@ pub async fn view(
     headers: HeaderMap,
 ) -> Result<Json<CallView>, ApiError> {
     let id = call_id(&id)?;
-    party(&headers, &state, &id).await?;
+    let who = party(&headers, &state, &id).await?;
     let call = live_call(&state, &id)?;
-    Ok(Json(call.view().await.map_err(task_error)?))
+    let view = call.view().await.map_err(task_error)?;
+    Ok(Json(match who {
+        Party::Caller => super::caller_view::view_for_caller(view),
+        Party::Operator(_) => view,
+    }))
 }
 
 /// Ends the call for everyone (its caller or an operator).
@@ -316,7 +321,7 @@ pub struct Invite {
         (status = 202, body = CallView, description = "invited; the interpreter's console joins with its token"),
         (status = 401, description = "not logged in as an operator"),
         (status = 404, description = "no such live call or interpreter"),
-        (status = 409, description = "the call has ended"),
+        (status = 409, description = "the call has ended, or the interpreter is on a call or being rung (interpreter_engaged)"),
         (status = 422, description = "invalid interpreter id"),
     ))]
 pub async fn invite(
@@ -332,6 +337,22 @@ pub async fn invite(
             ApiError::not_found(format!("no interpreter {}", req.interpreter_id))
                 .with_field("interpreter_id"),
         );
+    }
+    // An interpreter the dispatcher has booked (ringing or in a call) is never pulled away.
+    let now = crate::drivers::clock::now_ms();
+    if let Some(s) = state.pool.state(&req.interpreter_id, now).await? {
+        if matches!(s.status, Status::Offered | Status::Busy) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "interpreter_engaged",
+                format!(
+                    "interpreter {} is on a call or being rung for one; add an interpreter \
+                     through the dispatcher instead",
+                    req.interpreter_id
+                ),
+            )
+            .with_field("interpreter_id"));
+        }
     }
     call.add_interpreter(req.interpreter_id.clone())
         .await

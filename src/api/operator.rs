@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 /// Longest operator name or password accepted (argon2 work is bounded by it).
@@ -25,6 +26,8 @@ const MAX_CREDENTIAL_CHARS: usize = 256;
 struct Session {
     name: String,
     expires_at: Millis,
+    /// Cancelled at logout, so the signalling sessions opened with this token end with it.
+    ended: CancellationToken,
 }
 
 /// Logged-in operators; cheap to clone.
@@ -53,12 +56,19 @@ impl OperatorSessions {
         let token = crate::auth::new_secret();
         let expires_at = now.saturating_add(self.ttl_ms);
         let mut map = self.lock();
-        map.retain(|_, s| s.expires_at > now);
+        map.retain(|_, s| {
+            let live = s.expires_at > now;
+            if !live {
+                s.ended.cancel();
+            }
+            live
+        });
         map.insert(
             crate::auth::sha256_hex(&token),
             Session {
                 name: name.to_owned(),
                 expires_at,
+                ended: CancellationToken::new(),
             },
         );
         (token, expires_at)
@@ -71,10 +81,23 @@ impl OperatorSessions {
         (s.expires_at > now).then(|| (s.name.clone(), s.expires_at))
     }
 
+    /// A token cancelled when the session `token` is logged out (`None`: no such session).
+    pub fn ended(&self, token: &str) -> Option<CancellationToken> {
+        let map = self.lock();
+        map.get(&crate::auth::sha256_hex(token))
+            .map(|s| s.ended.clone())
+    }
+
+    /// Logs the session out; its signalling sessions are told and closed.
     pub fn close(&self, token: &str) -> bool {
-        self.lock()
-            .remove(&crate::auth::sha256_hex(token))
-            .is_some()
+        let removed = self.lock().remove(&crate::auth::sha256_hex(token));
+        match removed {
+            Some(s) => {
+                s.ended.cancel();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -226,7 +249,10 @@ mod tests {
         assert_eq!(s.check(&token, 500).map(|x| x.0), Some("wang".into()));
         assert_eq!(s.check(&token, 1010), None, "expired");
         assert_eq!(s.check("not-a-token", 500), None);
+        let ended = s.ended(&token).expect("live session");
+        assert!(!ended.is_cancelled());
         assert!(s.close(&token));
+        assert!(ended.is_cancelled(), "logout ends the session's sockets");
         assert_eq!(s.check(&token, 500), None);
     }
 }

@@ -84,6 +84,7 @@ where
         errors: 0,
         dispatch: dispatch::Feeds::default(),
         call_only: false,
+        signed_out: None,
     };
     let close = s.serve(&mut read).await;
     if let Some((code, reason)) = close {
@@ -110,6 +111,8 @@ struct Session<W> {
     /// An interpreter's session for one call living on this node while their console (rings,
     /// presence) is connected to another node.
     call_only: bool,
+    /// An operator's login: cancelled when they log out, which ends this session too.
+    signed_out: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -160,6 +163,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 }
                 Some(queue) = queue_changed(&mut self.queue) => self.queue_update(queue).await,
                 feed = dispatch::next(&mut self.dispatch) => self.dispatch_feed(feed).await,
+                () = signed_out(&self.signed_out) => {
+                    self.error(ErrorCode::Unauthorized, "logged out: sign in again").await;
+                    return Some((close::POLICY, "logged out"));
+                }
             }
         }
     }
@@ -496,6 +503,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 
     async fn send(&mut self, msg: ServerMessage) {
+        // A caller sees the people in the call by role only.
+        let msg = match &self.who {
+            Some(Who::Caller(call)) => super::caller_view::for_caller(msg, call),
+            _ => msg,
+        };
         match serde_json::to_string(&msg) {
             Ok(text) => {
                 // A client that has gone is noticed by the read side.
@@ -545,10 +557,32 @@ fn refusal(e: CallTaskError) -> (ErrorCode, String) {
         CallTaskError::Call(C::NotInCall(_)) => ErrorCode::NotInCall,
         CallTaskError::Call(_) => ErrorCode::Conflict,
         CallTaskError::NotInvited(_) => ErrorCode::Forbidden,
-        CallTaskError::Media(_) | CallTaskError::NoMedia => ErrorCode::Media,
+        CallTaskError::Media(m) => return media_refusal(m),
+        CallTaskError::NoMedia => ErrorCode::Media,
         CallTaskError::Gone => ErrorCode::NotFound,
     };
     (code, e.to_string())
+}
+
+/// The media plane's refusal in words for the client. The WebRTC stack's own messages (parser
+/// positions, internal values) are logged, never sent.
+fn media_refusal(e: &crate::drivers::media::MediaError) -> (ErrorCode, String) {
+    use crate::drivers::media::MediaError as M;
+    tracing::info!(error = %e, "media refused a client's request");
+    let message = match e {
+        M::BadOffer(_) => {
+            "the SDP offer was not accepted: it could not be read, or offers no audio this \
+             service can take (Opus over DTLS-SRTP)"
+        }
+        M::BadCandidate(_) => "the ICE candidate was not accepted: it could not be read",
+        M::UnknownCall(_) | M::UnknownParticipant { .. } => {
+            "no media for this participant yet: send an offer first"
+        }
+        M::Bind { .. } | M::Setup(_) | M::Stopped => {
+            "the media service cannot take this now; try again shortly"
+        }
+    };
+    (ErrorCode::Media, message.to_owned())
 }
 
 async fn next_update(
@@ -556,6 +590,14 @@ async fn next_update(
 ) -> Result<CallUpdate, broadcast::error::RecvError> {
     match attached {
         Some(a) => a.updates.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the operator's login ends; never for other sessions.
+async fn signed_out(token: &Option<tokio_util::sync::CancellationToken>) {
+    match token {
+        Some(t) => t.cancelled().await,
         None => std::future::pending().await,
     }
 }

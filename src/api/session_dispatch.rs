@@ -282,7 +282,14 @@ fn pool_refusal(e: PoolError) -> Refusal {
         PoolError::TooLate(_) | PoolError::AlreadyEnded { .. } | PoolError::Engaged(_) => {
             ErrorCode::Conflict
         }
-        PoolError::Unavailable(_) | PoolError::Corrupt(_) => ErrorCode::Internal,
+        PoolError::Unavailable(_) | PoolError::Corrupt(_) => {
+            // The store's own words name its host and port: logged, never sent.
+            tracing::warn!(error = %e, "interpreter pool refused a console's request");
+            return (
+                ErrorCode::Internal,
+                "the interpreter pool is unreachable; try again shortly".into(),
+            );
+        }
     };
     (code, e.to_string())
 }
@@ -295,4 +302,24 @@ fn dispatch_refusal(e: DispatchRefused) -> Refusal {
         DispatchRefused::Stopped => ErrorCode::Internal,
     };
     (code, e.to_string())
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_reaches_the_console_without_its_address() {
+        for e in [
+            PoolError::Unavailable("Connection refused (os error 111) to 10.20.30.40:6390".into()),
+            PoolError::Corrupt("field status at {hb}:interp:x = 0x7ffd3a2c".into()),
+        ] {
+            let (code, message) = pool_refusal(e);
+            assert_eq!(code, ErrorCode::Internal);
+            assert!(!message.contains("10.20.30.40"), "{message}");
+            assert!(!message.contains("6390"), "{message}");
+            assert!(!message.contains("0x"), "{message}");
+            assert!(!message.contains("{hb}"), "{message}");
+        }
+    }
 }

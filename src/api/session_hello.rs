@@ -20,6 +20,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let unauthorized = || (ErrorCode::Unauthorized, "wrong or expired token".to_owned());
         let mut interpreter_name = None;
         let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
+            self.signed_out = self.state.operators.ended(token);
             Who::Operator(name)
         } else if let Some(call_id) = &call_id {
             match self.state.calls.caller_token_matches(call_id, token) {

@@ -47,6 +47,8 @@ pub struct InterpreterProfile {
 pub enum ProfileError {
     #[error("name: must be 1-{MAX_NAME_CHARS} characters")]
     Name,
+    #[error("name: {0}")]
+    NameText(#[from] super::DisplayTextError),
     #[error("languages: at least one and at most {MAX_LANGUAGES}, each listed once")]
     Languages,
     #[error("languages: {0} is not a language this hotline serves")]
@@ -63,7 +65,7 @@ impl ProfileError {
     /// The request field the error concerns, for pages that show errors next to fields.
     pub fn field(&self) -> &'static str {
         match self {
-            ProfileError::Name => "name",
+            ProfileError::Name | ProfileError::NameText(_) => "name",
             ProfileError::Languages | ProfileError::UnknownLanguage(_) => "languages",
             ProfileError::TooManyShifts => "shifts",
             ProfileError::Shift(ShiftError::BadTimeZone(_)) => "timezone",
@@ -80,6 +82,7 @@ impl InterpreterProfile {
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             return Err(ProfileError::Name);
         }
+        super::check_display_text(name)?;
         if self.languages.is_empty() || self.languages.len() > MAX_LANGUAGES {
             return Err(ProfileError::Languages);
         }

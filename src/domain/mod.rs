@@ -6,6 +6,7 @@ mod ids;
 mod interpreter;
 mod language;
 mod schedule;
+mod text;
 
 pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, OfferId, ParticipantId, UniversityId};
@@ -14,6 +15,7 @@ pub use language::{Language, LanguageError};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
 };
+pub use text::{check_display_text, DisplayTextError};
 
 /// Who a party to a call is; a token decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
