@@ -9,7 +9,8 @@
 //! - [`lang`]: the caller's language from their pick, browser and text, with a confidence.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
-//! - [`testkit`]: in-process WebRTC test peers (tests, bots, the load generator).
+//! - `testkit` (feature `testkit`, on for tests and examples only): in-process WebRTC test
+//!   peers and interpreter bots (tests, the load generator, the soak).
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
 //! - [`app`]: wiring and serving.
 //! - [`auth`]: tokens, hashes, constant-time comparison.
@@ -29,4 +30,5 @@ pub mod metrics;
 pub mod pool;
 pub mod roster;
 pub mod sfu;
+#[cfg(feature = "testkit")]
 pub mod testkit;
