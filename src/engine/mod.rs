@@ -3,12 +3,14 @@
 //! policy. No tokio, no sockets, no clock: time is passed in as `Millis`, results are values.
 
 pub mod call;
+pub mod caller_wait;
 pub mod dispatch;
 pub mod forward;
 pub mod ice_servers;
 pub mod routes;
 
 pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
+pub use caller_wait::{CallerWait, Presence, WaitAction, WaitCaps, WaitInput, WaitPolicy};
 pub use forward::{RtpTiming, SlotAssignment, SlotStream};
 pub use ice_servers::{ice_servers, IceServer};
 pub use routes::{AudioRoutes, Controls};

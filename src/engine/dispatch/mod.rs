@@ -126,6 +126,7 @@ impl Dispatcher {
             Input::InterpreterAvailable { interpreter } => self.freed(&interpreter),
             Input::InterpreterLost { call, why } => self.on_lost(&call, why, now)?,
             Input::CallEnded { call } => self.on_call_ended(&call, now),
+            Input::Withdraw { call } => self.on_withdraw(&call, now)?,
             Input::Rescan => self.rescan(),
             Input::Timer => self.on_timer(now),
         }

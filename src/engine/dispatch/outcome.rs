@@ -135,17 +135,24 @@ impl Dispatcher {
     }
 
     pub(super) fn release(&mut self, offer: OfferId, who: Option<InterpreterId>) {
-        let wrap_up_ms = self.policy.wrap_up_ms;
+        self.release_after(offer, who, self.policy.wrap_up_ms);
+    }
+
+    /// Releases an accepted offer; its interpreter may be offered again after `wrap_up_ms`.
+    fn release_after(&mut self, offer: OfferId, who: Option<InterpreterId>, wrap_up_ms: u64) {
         self.actions.push_back(Action::Release {
             offer,
             wrap_up_ms,
             at: self.now,
         });
-        if let Some(who) = who {
-            self.wrap_ups
+        match who {
+            Some(who) if wrap_up_ms == 0 => self.freed(&who),
+            Some(who) => self
+                .wrap_ups
                 .entry(self.now.saturating_add(wrap_up_ms))
                 .or_default()
-                .push(who);
+                .push(who),
+            None => {}
         }
     }
 
@@ -170,6 +177,25 @@ impl Dispatcher {
         self.end(call, true)
             .map(|_| ())
             .ok_or_else(|| DispatchError::NoRequest(call.clone()))
+    }
+
+    /// Takes back a pre-dispatched request: offers withdrawn, an accepted interpreter released
+    /// without wrap-up, so nobody stays held for a caller who is not there.
+    pub(super) fn on_withdraw(&mut self, call: &CallId, _now: Millis) -> Result<(), DispatchError> {
+        let r = self
+            .requests
+            .remove(call)
+            .ok_or_else(|| DispatchError::NoRequest(call.clone()))?;
+        let language = r.language;
+        for o in r.offers {
+            self.withdraw(call, language, o);
+        }
+        if let Some((offer, who)) = r.accepted {
+            self.release_after(offer, Some(who), 0);
+        }
+        self.notify(call, language, ProgressEvent::Cancelled);
+        self.update_positions(language);
+        Ok(())
     }
 
     pub(super) fn on_call_ended(&mut self, call: &CallId, _now: Millis) {

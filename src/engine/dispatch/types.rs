@@ -88,6 +88,12 @@ pub enum Input {
     CallEnded {
         call: CallId,
     },
+    /// A request made before any operator answered (pre-dispatch) is taken back because its
+    /// caller is no longer there: offers are withdrawn and an interpreter who accepted is released
+    /// at once, without wrap-up (they never served the call).
+    Withdraw {
+        call: CallId,
+    },
     /// Waiting requests look at the pool again although no event said anyone is free: the
     /// driver's periodic nudge for what no event reports (a message lost between nodes, a
     /// wrap-up timed by another node's clock).

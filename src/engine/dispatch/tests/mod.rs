@@ -5,6 +5,7 @@ mod in_call;
 mod offers;
 mod ranking;
 mod waiting;
+mod withdraw;
 
 use super::*;
 use crate::domain::{
