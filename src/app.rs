@@ -83,7 +83,11 @@ impl AppState {
             (settings.dispatch.interpreter_silence_s > 0)
                 .then(|| Duration::from_secs(settings.dispatch.interpreter_silence_s)),
             CancellationToken::new(),
-        );
+        )
+        .with_wait_policy(crate::engine::WaitPolicy {
+            max_wait_ms: c.max_queue_wait_s.saturating_mul(1000),
+            reply_ms: c.queue_wait_reply_s.saturating_mul(1000),
+        });
         let node: u64 = rand::random();
         // Nodes sharing a Redis pool ring each other's interpreter consoles over the bus.
         let (bus, inbox) = if pool_kind == "redis" {

@@ -169,6 +169,14 @@ pub struct CallSettings {
     pub reconnect_grace_s: u64,
     /// Lifetime of an operator's login session, in hours.
     pub operator_session_hours: u64,
+    /// Calls waiting for an operator at once from one client address (0 = no cap).
+    pub max_waiting_per_address: u32,
+    /// Calls waiting for an operator at once on this node (0 = no cap).
+    pub max_waiting: u32,
+    /// Waited this long, the caller is asked whether to keep waiting, in seconds (0 = never).
+    pub max_queue_wait_s: u64,
+    /// Seconds the caller has to answer that question before the call ends.
+    pub queue_wait_reply_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -335,6 +343,12 @@ impl Settings {
         }
         if c.operator_session_hours == 0 {
             return Err(invalid("calls.operator_session_hours", "must be above 0"));
+        }
+        if c.max_queue_wait_s > 0 && c.queue_wait_reply_s == 0 {
+            return Err(invalid(
+                "calls.queue_wait_reply_s",
+                "must be above 0 when max_queue_wait_s is set",
+            ));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));

@@ -22,6 +22,7 @@ pub const MEDIA_PEERS: &str = "hotline_media_peers";
 pub const MEDIA_RTP_IN: &str = "hotline_media_rtp_in_total";
 pub const MEDIA_RTP_FORWARDED: &str = "hotline_media_rtp_forwarded_total";
 pub const MEDIA_SEND_ERRORS: &str = "hotline_media_send_errors_total";
+pub const CALLS_REFUSED: &str = "hotline_calls_refused_total";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -87,6 +88,10 @@ fn describe() {
         MEDIA_SEND_ERRORS,
         "Datagrams the media socket refused to send"
     );
+    describe_counter!(
+        CALLS_REFUSED,
+        "New calls refused by a cap on waiting calls (reason: per_address, total)"
+    );
 }
 
 /// The `language` label: the code, or "none" for events without one.
@@ -104,6 +109,11 @@ pub fn event(e: &PoolEvent) {
 pub fn time_to_interpreter(language: Language, waited_ms: u64) {
     metrics::histogram!(TIME_TO_INTERPRETER, "language" => language.as_str().to_owned())
         .record(waited_ms as f64 / 1000.0);
+}
+
+/// One new call refused by a waiting-call cap (`per_address` or `total`).
+pub fn call_refused(reason: &'static str) {
+    metrics::counter!(CALLS_REFUSED, "reason" => reason).increment(1);
 }
 
 /// One caller's rating.

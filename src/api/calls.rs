@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, ParticipantId};
 use crate::drivers::call::{CallHandle, CallTaskError};
 use crate::drivers::call_registry::RatingError;
+use crate::engine::caller_wait::{WaitCaps, WaitRefusal};
 use crate::engine::{ice_servers, IceServer};
 use crate::lang::{self, LangError};
 use crate::pool::Status;
@@ -71,7 +72,8 @@ pub struct Created {
         (status = 201, body = Created, description = "queued; connect to ws_url and say hello with the token"),
         (status = 400, description = "malformed JSON"),
         (status = 422, description = "invalid field, named in `error.field`"),
-        (status = 429, description = "too many calls from this address; see Retry-After"),
+        (status = 429, description = "too many calls from this address (`rate_limited`), or too many of them waiting at once (`too_many_waiting`); see Retry-After"),
+        (status = 503, description = "the queue is full (`queue_full`); see Retry-After"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -87,7 +89,15 @@ pub async fn create(
     let signals = signals.into_signals();
     validate_signals(&signals, &state.settings).map_err(IntoResponse::into_response)?;
     let language = assess_language(&signals, &state.settings);
-    let (call, token) = state.calls.create(language.clone());
+    let c = &state.settings.calls;
+    let caps = WaitCaps {
+        per_address: c.max_waiting_per_address,
+        total: c.max_waiting,
+    };
+    let (call, token) = state
+        .calls
+        .create_capped(language.clone(), addr, caps)
+        .map_err(queue_refusal)?;
     tracing::info!(call_id = %call.id(), language = ?language.code, source = ?language.source, "call created");
     let m = &state.settings.media;
     let now_s = crate::drivers::clock::now_ms() / 1000;
@@ -390,6 +400,41 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Seconds a caller refused by a waiting-call cap is asked to wait before trying again.
+pub const QUEUE_FULL_RETRY_S: u64 = 30;
+pub const TOO_MANY_WAITING_RETRY_S: u64 = 60;
+
+/// A cap on waiting calls refusing a new one: 429 for one address's share, 503 when the queue is
+/// full, with `Retry-After`.
+fn queue_refusal(r: WaitRefusal) -> Response {
+    let (err, retry, reason) = match r {
+        WaitRefusal::PerAddress { .. } => (
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_waiting",
+                format!("{r}; call again once one of them is answered or ended"),
+            ),
+            TOO_MANY_WAITING_RETRY_S,
+            "per_address",
+        ),
+        WaitRefusal::Total { .. } => (
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                "every line is busy; please call again in a few minutes",
+            ),
+            QUEUE_FULL_RETRY_S,
+            "total",
+        ),
+    };
+    tracing::info!(reason, "call refused: {r}");
+    crate::metrics::call_refused(reason);
+    let mut resp = err.into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry));
+    resp
+}
+
 /// A call task's refusal at the HTTP edge.
 pub fn task_error(e: CallTaskError) -> ApiError {
     use crate::engine::CallError as C;
@@ -400,6 +445,7 @@ pub fn task_error(e: CallTaskError) -> ApiError {
         CallTaskError::Call(c) => ApiError::conflict(c.to_string()),
         CallTaskError::NotInvited(_) => ApiError::forbidden(e.to_string()),
         CallTaskError::Gone => ApiError::conflict("the call is over"),
+        CallTaskError::Wait(w) => ApiError::conflict(w.to_string()),
         CallTaskError::NoMedia => ApiError::unavailable(e.to_string()),
         CallTaskError::Media(m) => {
             tracing::warn!(error = %m, "media refused");

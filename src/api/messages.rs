@@ -70,6 +70,8 @@ pub enum ClientMessage {
     RemoveInterpreter,
     /// Operator: the interpreter leaves the call and another one is sought.
     ReplaceInterpreter,
+    /// Caller: after `long_wait`, keep waiting for an operator (the wait starts again).
+    KeepWaiting,
 }
 
 impl ClientMessage {
@@ -94,6 +96,7 @@ impl ClientMessage {
         "cancel_interpreter",
         "remove_interpreter",
         "replace_interpreter",
+        "keep_waiting",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -117,6 +120,7 @@ impl ClientMessage {
             ClientMessage::CancelInterpreter => "cancel_interpreter",
             ClientMessage::RemoveInterpreter => "remove_interpreter",
             ClientMessage::ReplaceInterpreter => "replace_interpreter",
+            ClientMessage::KeepWaiting => "keep_waiting",
         }
     }
 }
@@ -217,6 +221,14 @@ pub enum ServerMessage {
     Dispatch {
         progress: Progress,
         line: String,
+    },
+    /// Callers: the call has waited `waited_ms` for an operator (the longest queue wait). Answer
+    /// `keep_waiting` before `reply_by` (server clock; `now` is the server's time when sent) to
+    /// stay in the queue, or hang up and call again later; unanswered, the call ends.
+    LongWait {
+        waited_ms: u64,
+        reply_by: Millis,
+        now: Millis,
     },
     /// Something the client sent was refused; `code` is stable, `message` is for people.
     Error {
@@ -439,6 +451,7 @@ mod tests {
             ClientMessage::CancelInterpreter,
             ClientMessage::RemoveInterpreter,
             ClientMessage::ReplaceInterpreter,
+            ClientMessage::KeepWaiting,
         ]
     }
 
@@ -473,6 +486,7 @@ mod tests {
             "offer_ended",
             "invited",
             "dispatch",
+            "long_wait",
             "error",
         ];
         for t in ClientMessage::TYPES.iter().chain(server.iter()) {

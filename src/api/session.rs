@@ -296,6 +296,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 call.hang_up().await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
+            ClientMessage::KeepWaiting => {
+                let (call, _) = self.in_call()?;
+                call.keep_waiting().await.map_err(refusal)?;
+                Ok(Next::Continue)
+            }
         }
     }
 
@@ -404,6 +409,18 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 }
             }
             Ok(CallUpdate::Removed { .. }) => {}
+            Ok(CallUpdate::LongWait {
+                waited_ms,
+                reply_by,
+            }) if matches!(self.who, Some(Who::Caller(_))) => {
+                self.send(ServerMessage::LongWait {
+                    waited_ms,
+                    reply_by,
+                    now: now_ms(),
+                })
+                .await
+            }
+            Ok(CallUpdate::LongWait { .. }) => {}
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 let call = a.call.clone();
                 if let Ok(view) = call.view().await {
@@ -532,6 +549,7 @@ fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
         }
         M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
         M::HangUp => matches!(role, Role::Operator | Role::Caller),
+        M::KeepWaiting => role == Role::Caller,
         M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {
             role == Role::Interpreter
         }
@@ -560,6 +578,7 @@ fn refusal(e: CallTaskError) -> (ErrorCode, String) {
         CallTaskError::Media(m) => return media_refusal(m),
         CallTaskError::NoMedia => ErrorCode::Media,
         CallTaskError::Gone => ErrorCode::NotFound,
+        CallTaskError::Wait(_) => ErrorCode::Conflict,
     };
     (code, e.to_string())
 }

@@ -10,6 +10,7 @@ use crate::api::messages::{
     CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
 };
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +31,8 @@ pub const CALLER: &str = "caller";
 pub const GONE_DISCONNECTED: &str = "disconnected";
 /// `Removed` reason: a joined interpreter's media sent nothing past `interpreter_silence`.
 pub const GONE_MEDIA_SILENT: &str = "media silent";
+/// `Removed` reason: the caller, asked after the longest queue wait, did not answer in time.
+pub const GONE_NO_REPLY: &str = "no reply to the long wait question";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallTaskError {
@@ -43,6 +46,8 @@ pub enum CallTaskError {
     NoMedia,
     #[error("the call is over")]
     Gone,
+    #[error(transparent)]
+    Wait(#[from] WaitError),
 }
 
 /// What a call tells its sessions. Targeted updates name their participant.
@@ -58,6 +63,12 @@ pub enum CallUpdate {
     Removed {
         participant: ParticipantId,
         reason: String,
+    },
+    /// For the caller: the call has waited `waited_ms` for an operator; keep waiting (answer
+    /// before `reply_by`) or call again later.
+    LongWait {
+        waited_ms: u64,
+        reply_by: Millis,
     },
 }
 
@@ -75,6 +86,9 @@ pub enum Control {
 
 #[path = "call_handle.rs"]
 mod handle;
+mod wait;
+
+use wait::{caller_media, wake_instant};
 
 use handle::Command;
 pub use handle::{interpreter_participant, operator_participant, CallHandle};
@@ -86,6 +100,7 @@ pub(crate) struct Spawn {
     pub now: Millis,
     pub grace: Duration,
     pub interpreter_silence: Option<Duration>,
+    pub wait: WaitPolicy,
     pub media: Option<MediaHandle>,
     pub pool: Arc<dyn InterpreterPool>,
     pub registry: CallRegistry,
@@ -117,6 +132,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         grace: s.grace,
         silent_since: HashMap::new(),
         interpreter_silence: s.interpreter_silence,
+        wait: CallerWait::new(s.wait, s.now),
+        wait_wake: NEVER,
         media: s.media,
         pool: s.pool,
         registry: s.registry,
@@ -148,6 +165,10 @@ struct CallTask {
     /// media connection dropping).
     silent_since: HashMap<ParticipantId, Instant>,
     interpreter_silence: Option<Duration>,
+    /// Whether the queued caller is there, and the longest queue wait (`wait`).
+    wait: CallerWait,
+    /// When `wait` wants its timer (`NEVER`: not at all).
+    wait_wake: Millis,
     media: Option<MediaHandle>,
     pool: Arc<dyn InterpreterPool>,
     registry: CallRegistry,
@@ -177,6 +198,11 @@ impl CallTask {
                     self.expire_silent().await;
                     continue;
                 }
+                _ = sleep_until(wake_instant(self.wait_wake)) => {
+                    self.feed_wait(WaitInput::Timer).await;
+                    if self.call.state().is_final() { break; }
+                    continue;
+                }
             };
             self.handle(cmd).await;
             if self.call.state().is_final() {
@@ -198,17 +224,19 @@ impl CallTask {
                     self.away_since.remove(&p);
                     Ok(self.view())
                 } else {
-                    Err(CallError::NotInCall(p).into())
+                    Err(CallError::NotInCall(p.clone()).into())
                 };
                 let _ = reply.send(r);
+                self.caller_sessions(&p).await;
             }
             Command::Detach(p) => {
                 if let Some(n) = self.sessions.get_mut(&p) {
                     *n = n.saturating_sub(1);
                     if *n == 0 && self.call.role_of(&p).is_some() {
-                        self.away_since.insert(p, Instant::now());
+                        self.away_since.insert(p.clone(), Instant::now());
                     }
                 }
+                self.caller_sessions(&p).await;
             }
             Command::Answer(p, name, reply) => {
                 let r = if self.call.role_of(&p) == Some(Role::Operator) {
@@ -221,6 +249,7 @@ impl CallTask {
                         self.away_since.insert(p, Instant::now());
                         if queued {
                             self.answered_at = Some(now);
+                            self.feed_wait(WaitInput::Answered).await;
                         }
                         tracing::info!(call_id = %self.call.id(), operator = %name, "call answered");
                         // State first: a caller must never see "queued" without a position.
@@ -243,6 +272,13 @@ impl CallTask {
                     Ok(())
                 };
                 let _ = reply.send(r);
+            }
+            Command::Uninvite(iid, reply) => {
+                if self.invited.remove(&iid) {
+                    tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "invitation taken back");
+                    self.broadcast_state();
+                }
+                let _ = reply.send(Ok(()));
             }
             Command::JoinInterpreter(iid, reply) => {
                 let p = interpreter_participant(&iid);
@@ -303,7 +339,17 @@ impl CallTask {
             Command::View(reply) => {
                 let _ = reply.send(Ok(self.view()));
             }
-            Command::Media(ev) => self.media_event(ev),
+            Command::KeepWaiting(reply) => {
+                let r = self.keep_waiting(now).await;
+                let _ = reply.send(r);
+            }
+            Command::Media(ev) => {
+                let caller = caller_media(&ev);
+                self.media_event(ev);
+                if let Some(input) = caller {
+                    self.feed_wait(input).await;
+                }
+            }
         }
     }
 

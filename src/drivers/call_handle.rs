@@ -10,6 +10,8 @@ pub(super) enum Command {
     Detach(ParticipantId),
     Answer(ParticipantId, String, Reply<()>),
     Invite(InterpreterId, Reply<()>),
+    /// Take back an invitation not yet used (the interpreter was let go before joining).
+    Uninvite(InterpreterId, Reply<()>),
     JoinInterpreter(InterpreterId, Reply<ParticipantId>),
     /// Take a participant out, with the reason the others are told.
     Remove(ParticipantId, &'static str, Reply<()>),
@@ -18,6 +20,8 @@ pub(super) enum Command {
     Control(Control, Reply<()>),
     HangUp(Reply<()>),
     View(Reply<CallView>),
+    /// The caller, asked after the longest queue wait, keeps waiting.
+    KeepWaiting(Reply<()>),
     Media(MediaEvent),
 }
 
@@ -70,6 +74,12 @@ impl CallHandle {
         self.ask(|r| Command::Invite(iid, r)).await
     }
 
+    /// Takes back `iid`'s invitation if they have not joined yet (they were let go before an
+    /// operator answered). Idempotent.
+    pub async fn uninvite(&self, iid: InterpreterId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Uninvite(iid, r)).await
+    }
+
     /// An invited interpreter enters the call; returns its participant id. Idempotent.
     pub async fn join_interpreter(
         &self,
@@ -108,6 +118,11 @@ impl CallHandle {
 
     pub async fn hang_up(&self) -> Result<(), CallTaskError> {
         self.ask(Command::HangUp).await
+    }
+
+    /// The caller answers the long-wait question: keep waiting (the wait starts again).
+    pub async fn keep_waiting(&self) -> Result<(), CallTaskError> {
+        self.ask(Command::KeepWaiting).await
     }
 
     pub async fn view(&self) -> Result<CallView, CallTaskError> {

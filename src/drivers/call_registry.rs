@@ -8,9 +8,11 @@ use super::clock::now_ms;
 use super::media::MediaHandle;
 use crate::api::messages::{LanguageView, QueueEntry};
 use crate::domain::{CallId, Millis};
+use crate::engine::caller_wait::{admit, Presence, WaitCaps, WaitPolicy, WaitRefusal};
 use crate::pool::{InterpreterPool, PoolEvent};
 use base64::Engine;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -39,6 +41,10 @@ pub struct QueueItem {
     pub call_id: CallId,
     pub language: LanguageView,
     pub queued_at: Millis,
+    /// Whether the caller is there (session, media, packets): pre-dispatch follows it.
+    pub caller: Presence,
+    /// The address the call was created from (for the per-address cap; never shown).
+    pub addr: Option<IpAddr>,
 }
 
 /// The queue at one moment, oldest first.
@@ -82,6 +88,7 @@ pub struct CallRegistry {
     pool: Arc<dyn InterpreterPool>,
     grace: Duration,
     interpreter_silence: Option<Duration>,
+    wait: WaitPolicy,
 }
 
 impl CallRegistry {
@@ -104,6 +111,10 @@ impl CallRegistry {
             pool,
             grace,
             interpreter_silence,
+            wait: WaitPolicy {
+                max_wait_ms: 0,
+                reply_ms: 0,
+            },
         };
         if let Some(m) = &reg.media {
             // Holds the registry weakly: when the app state goes, the router goes too.
@@ -118,6 +129,12 @@ impl CallRegistry {
         reg
     }
 
+    /// The longest queue wait of the calls created from now on (default: never asked).
+    pub fn with_wait_policy(mut self, wait: WaitPolicy) -> Self {
+        self.wait = wait;
+        self
+    }
+
     pub fn media(&self) -> Option<&MediaHandle> {
         self.media.as_ref()
     }
@@ -130,6 +147,32 @@ impl CallRegistry {
 
     /// A new queued call with its own task; returns its handle and the caller token (shown once).
     pub fn create(&self, language: LanguageView) -> (CallHandle, String) {
+        let mut inner = self.lock();
+        self.queue_new(&mut inner, language, None)
+    }
+
+    /// A new queued call from `addr`, unless the waiting calls are at one of `caps` (checked and
+    /// queued under one lock, so concurrent requests cannot overshoot).
+    pub fn create_capped(
+        &self,
+        language: LanguageView,
+        addr: IpAddr,
+        caps: WaitCaps,
+    ) -> Result<(CallHandle, String), WaitRefusal> {
+        let mut inner = self.lock();
+        let from = inner.queue.iter().filter(|q| q.addr == Some(addr)).count();
+        admit(caps, inner.queue.len(), from)?;
+        Ok(self.queue_new(&mut inner, language, Some(addr)))
+    }
+
+    /// Spawns a call's task and queues the call (spawning does not wait, and the new task cannot
+    /// take the registry's lock before the caller releases it).
+    fn queue_new(
+        &self,
+        inner: &mut Inner,
+        language: LanguageView,
+        addr: Option<IpAddr>,
+    ) -> (CallHandle, String) {
         let now = now_ms();
         let id = CallId::random();
         let bytes: [u8; CALLER_TOKEN_BYTES] = rand::random();
@@ -142,21 +185,21 @@ impl CallRegistry {
             now,
             grace: self.grace,
             interpreter_silence: self.interpreter_silence,
+            wait: self.wait,
             media: self.media.clone(),
             pool: self.pool.clone(),
             registry: self.clone(),
         });
-        {
-            let mut inner = self.lock();
-            inner.live.insert(id.clone(), handle.clone());
-            inner.tokens.insert(id.clone(), token_sha256);
-            inner.queue.push(QueueItem {
-                call_id: id,
-                language,
-                queued_at: now,
-            });
-            self.publish(&inner);
-        }
+        inner.live.insert(id.clone(), handle.clone());
+        inner.tokens.insert(id.clone(), token_sha256);
+        inner.queue.push(QueueItem {
+            call_id: id,
+            language,
+            queued_at: now,
+            caller: Presence::Away,
+            addr,
+        });
+        self.publish(inner);
         (handle, token)
     }
 
@@ -253,9 +296,22 @@ impl CallRegistry {
                 call_id: id.clone(),
                 language,
                 queued_at,
+                caller: Presence::Answered,
+                addr: None,
             },
         );
         self.publish(&inner);
+    }
+
+    /// The queued call's caller presence changed (pre-dispatch follows the queue).
+    pub(crate) fn set_caller_presence(&self, id: &CallId, caller: Presence) {
+        let mut inner = self.lock();
+        if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {
+            if q.caller != caller {
+                q.caller = caller;
+                self.publish(&inner);
+            }
+        }
     }
 
     pub(crate) fn set_queue_language(&self, id: &CallId, language: LanguageView) {

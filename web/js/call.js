@@ -30,6 +30,7 @@ const page = {
   view: null,
   muted: false,
   holdTone: new HoldTone(),
+  longWait: null, // the open long-wait question: { waited_ms, reply_by, now }
 };
 window.hotline = page;
 
@@ -124,6 +125,32 @@ function renderState() {
   $("state-hint").textContent = hints[s] ? t(L, hints[s]) : "";
   $("mute").textContent = t(L, page.muted ? "unmute" : "mute");
   $("mute").setAttribute("aria-pressed", String(page.muted));
+  renderLongWait();
+}
+
+// ---- the longest queue wait ----
+
+/** The question after the longest queue wait, worded in the page's language. */
+function renderLongWait() {
+  const q = page.longWait;
+  $("long-wait").hidden = !q || page.state !== "waiting";
+  if (!q) return;
+  const L = page.lang;
+  $("long-wait-text").textContent = t(L, "long_wait", { n: Math.max(1, Math.round(q.waited_ms / 60000)) });
+  $("long-wait-hint").textContent = t(L, "long_wait_hint", { n: Math.max(0, Math.round((q.reply_by - q.now) / 1000)) });
+}
+
+function onLongWait(m) {
+  page.longWait = m;
+  renderLongWait();
+  $("keep-waiting").focus();
+}
+
+function keepWaiting() {
+  if (page.sig?.keepWaiting()) {
+    page.longWait = null;
+    renderLongWait();
+  }
 }
 
 /** The page state for a call view from the server. */
@@ -148,6 +175,8 @@ function onCallState(view) {
     page.media?.setMic(!page.muted);
   }
   const next = stateFor(view);
+  // Answered (or ended): the long-wait question is over.
+  if (next !== "waiting") page.longWait = null;
   if (next === "hold") { page.holdTone.start(); page.media?.setSpeakers(false); }
   else { page.holdTone.stop(); page.media?.setSpeakers(true); }
   if (next === "ended") return finish();
@@ -186,7 +215,11 @@ async function startCall() {
     });
     if (!resp.ok) {
       for (const tr of stream.getTracks()) tr.stop();
-      startError(resp.status === 429 ? "busy" : "error");
+      const code = (await resp.json().catch(() => ({})))?.error?.code;
+      // Each refusal in the caller's words: one address's calls waiting, the queue full, too
+      // many calls created.
+      const known = { too_many_waiting: "too_many_waiting", queue_full: "queue_full", rate_limited: "busy" };
+      startError(known[code] || (resp.status === 429 ? "busy" : "error"));
       return;
     }
     page.call = await resp.json();
@@ -257,6 +290,7 @@ function connectSignaling() {
   sig.on("answer", (m) => page.media.answer(m.sdp).catch((e) => console.error("answer", e)));
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => page.media?.setSlots(m.slots));
+  sig.on("long_wait", onLongWait);
   sig.on("left", () => finish());
   sig.on("close", (e) => {
     if (page.state !== "ended" && e.willReconnect) setState("reconnecting");
@@ -283,6 +317,7 @@ function finish() {
   forget();
   if (page.state === "ended") return;
   page.holdTone.stop();
+  page.longWait = null;
   page.sig?.close();
   page.media?.close();
   page.media = null;
@@ -350,6 +385,8 @@ $("call").addEventListener("click", startCall);
 const resumable = remembered();
 if (resumable) resumeCall(resumable);
 $("hang-up").addEventListener("click", hangUp);
+$("keep-waiting").addEventListener("click", keepWaiting);
+$("call-later").addEventListener("click", hangUp);
 $("mute").addEventListener("click", () => {
   page.muted = !page.muted;
   page.media?.setMic(!page.muted);

@@ -9,13 +9,21 @@ export const CLIENT_TYPES = [
   "mute", "hold", "consult", "set_language", "hang_up", "ping",
   "set_availability", "accept_offer", "decline_offer",
   "request_interpreter", "cancel_interpreter", "remove_interpreter", "replace_interpreter",
+  "keep_waiting",
 ];
 
 /** Server → client types (ServerMessage). */
 export const SERVER_TYPES = [
   "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong",
-  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "error",
+  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "long_wait", "error",
 ];
+
+/**
+ * `long_wait` (ServerMessage::LongWait), callers only: the call has waited `waited_ms` for an
+ * operator. Answer `keepWaiting()` before `reply_by` (server clock; `now` is the server's time
+ * when sent) to stay in the queue, or hang up; unanswered, the call ends.
+ * @typedef {{ type: "long_wait", waited_ms: number, reply_by: number, now: number }} LongWait
+ */
 
 /**
  * `joined` (ServerMessage::Joined): the session entered a call; offer next, with `ice_servers`
@@ -147,6 +155,8 @@ export class SignalingClient extends EventTarget {
   cancelInterpreter() { return this.#send({ type: "cancel_interpreter" }); }
   removeInterpreter() { return this.#send({ type: "remove_interpreter" }); }
   replaceInterpreter() { return this.#send({ type: "replace_interpreter" }); }
+  /** Caller: after `long_wait`, stay in the queue (the wait starts again). */
+  keepWaiting() { return this.#send({ type: "keep_waiting" }); }
 
   /** Resolves with the next message of `type` (or rejects on an `error` or after timeoutMs). */
   next(type, timeoutMs = 10000) {

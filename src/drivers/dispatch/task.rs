@@ -14,6 +14,7 @@ use crate::drivers::call::{
 };
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
+use crate::engine::caller_wait::{predispatch_language, Presence};
 use crate::engine::dispatch::{
     Action, DispatchError, Dispatcher, Escalation, Input, LostWhy, NewRequest, Policy, Progress,
     ProgressEvent, RequestState, NEVER,
@@ -149,13 +150,15 @@ impl Driver {
                 let until = at.saturating_add(*wrap_up_ms);
                 self.record("release", &o, now, format!("wrap_up_until={until}"));
                 self.freed_elsewhere(&o.interpreter, Duration::from_millis(*wrap_up_ms));
+                // Released without wrap-up (a pre-dispatch taken back): available at once.
+                let (status, until) = if *wrap_up_ms == 0 {
+                    (Status::Available, None)
+                } else {
+                    (Status::WrapUp, Some(until))
+                };
                 self.tell(
                     &o.interpreter,
-                    ServerMessage::InterpreterStatus {
-                        status: Status::WrapUp,
-                        until: Some(until),
-                        now,
-                    },
+                    ServerMessage::InterpreterStatus { status, until, now },
                 );
             }
         }
@@ -292,7 +295,13 @@ impl Driver {
                 }
             }
             Cmd::CallEnded(call) => {
-                self.feed(Input::CallEnded { call: call.clone() });
+                let unanswered = self.meta.get(&call).is_some_and(|m| !m.answered);
+                if unanswered && self.predispatched.contains(&call) {
+                    // Nobody served it: whoever was taken for it is let go without wrap-up.
+                    self.withdraw(&call, Presence::Ended).await;
+                } else {
+                    self.feed(Input::CallEnded { call: call.clone() });
+                }
                 self.meta.remove(&call);
                 self.predispatched.remove(&call);
                 self.last.remove(&call);
@@ -394,26 +403,72 @@ impl Driver {
         }
     }
 
-    /// Pre-dispatch: a queued call whose language is decided and not the operators' own.
+    /// Pre-dispatch: a queued call whose caller is there (media connected, packets arriving) and
+    /// whose language is decided and not the operators' own; a pre-dispatched call whose caller
+    /// is no longer there, before any operator answered, is withdrawn.
     async fn predispatch_queue(&mut self, queue: &Queue) {
         let now = now_ms();
         for item in queue.iter() {
-            let Some(language) = item.language.code else {
-                continue;
-            };
-            let decided = f64::from(item.language.confidence) >= self.threshold;
-            if !decided
-                || language == self.operator_language
-                || self.predispatched.contains(&item.call_id)
-            {
+            if self.predispatched.contains(&item.call_id) {
+                let unanswered = self.meta.get(&item.call_id).is_some_and(|m| !m.answered);
+                if unanswered && item.caller.withdraws_predispatch() {
+                    self.withdraw(&item.call_id, item.caller).await;
+                }
                 continue;
             }
+            let Some(language) = predispatch_language(
+                item.caller,
+                item.language.code,
+                f64::from(item.language.confidence),
+                self.threshold,
+                self.operator_language,
+            ) else {
+                continue;
+            };
             self.predispatched.insert(item.call_id.clone());
             match self.request(item.call_id.clone(), language, now).await {
                 Ok(()) => {
                     tracing::info!(call_id = %item.call_id, language = %language, "pre-dispatched")
                 }
                 Err(e) => tracing::debug!(call_id = %item.call_id, error = %e, "no pre-dispatch"),
+            }
+        }
+    }
+
+    /// Takes back a pre-dispatched request whose caller is not there (`why`): its offers are
+    /// withdrawn and an interpreter who accepted is released at once, with an audit event.
+    async fn withdraw(&mut self, call: &CallId, why: Presence) {
+        let now = now_ms();
+        let held = self.joined(call);
+        let (ringing, language) = self
+            .engine
+            .request(call)
+            .map_or((Vec::new(), None), |r| (r.ringing, Some(r.language)));
+        self.predispatched.remove(call);
+        if let Err(e) = self
+            .engine
+            .handle(Input::Withdraw { call: call.clone() }, now)
+        {
+            tracing::debug!(call_id = %call, error = %e, "nothing to withdraw");
+            return;
+        }
+        for iid in held.iter().chain(ringing.iter()) {
+            tracing::info!(call_id = %call, interpreter_id = %iid, why = why.as_str(),
+                "pre-dispatch withdrawn: the caller is not there");
+            let _ = self.events.send(PoolEvent {
+                kind: "predispatch_withdrawn".into(),
+                at: now,
+                call_id: Some(call.clone()),
+                interpreter: Some(iid.clone()),
+                language,
+                offer_id: None,
+                detail: why.as_str().into(),
+            });
+        }
+        if let (Some(iid), Some(m)) = (held, self.meta.get_mut(call)) {
+            m.invite_pending = None;
+            if let Err(e) = m.handle.uninvite(iid).await {
+                tracing::debug!(call_id = %call, error = %e, "uninvite");
             }
         }
     }

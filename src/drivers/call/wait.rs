@@ -1,0 +1,106 @@
+//! The call task's side of `engine::caller_wait`: it feeds the engine the caller's sessions and
+//! media, and carries out what it decides (the queue's presence for pre-dispatch, the long-wait
+//! question to the caller's page, the end of a call whose caller never answered it).
+
+use super::{CallTask, CallTaskError, CallUpdate, CALLER, GONE_NO_REPLY};
+use crate::domain::{Millis, ParticipantId};
+use crate::drivers::clock::now_ms;
+use crate::drivers::media::MediaEvent;
+use crate::engine::caller_wait::{WaitAction, WaitInput, NEVER};
+use tokio::time::Instant;
+
+impl CallTask {
+    /// Feeds the caller's presence engine and carries out its actions.
+    pub(super) async fn feed_wait(&mut self, input: WaitInput) {
+        let now = now_ms();
+        if let Err(e) = self.wait.handle(input, now) {
+            tracing::debug!(call_id = %self.call.id(), error = %e, "wait input refused");
+        }
+        self.carry_out_wait(now).await;
+    }
+
+    /// The caller asked to keep waiting: refused when they were not asked.
+    pub(super) async fn keep_waiting(&mut self, now: Millis) -> Result<(), CallTaskError> {
+        self.wait.handle(WaitInput::KeepWaiting, now)?;
+        tracing::info!(call_id = %self.call.id(), "caller keeps waiting");
+        self.audit("keep_waiting", now, None, String::new()).await;
+        self.carry_out_wait(now).await;
+        Ok(())
+    }
+
+    /// After a caller session opened or closed: the engine learns how many are open.
+    pub(super) async fn caller_sessions(&mut self, p: &ParticipantId) {
+        if p.as_str() != CALLER {
+            return;
+        }
+        let n = self.sessions.get(p).copied().unwrap_or(0);
+        self.feed_wait(WaitInput::Sessions(n)).await;
+    }
+
+    async fn carry_out_wait(&mut self, now: Millis) {
+        loop {
+            match self.wait.poll_action() {
+                WaitAction::WakeAt(t) => {
+                    self.wait_wake = t;
+                    return;
+                }
+                WaitAction::Presence(p) => {
+                    tracing::debug!(call_id = %self.call.id(), presence = p.as_str(), "caller presence");
+                    self.registry.set_caller_presence(self.call.id(), p);
+                }
+                WaitAction::AskKeepWaiting {
+                    waited_ms,
+                    reply_by,
+                } => {
+                    tracing::info!(call_id = %self.call.id(), waited_ms, "caller asked to keep waiting");
+                    self.audit("long_wait", now, None, format!("waited_ms={waited_ms}"))
+                        .await;
+                    let _ = self.updates.send(CallUpdate::LongWait {
+                        waited_ms,
+                        reply_by,
+                    });
+                }
+                WaitAction::GiveUp { waited_ms } => {
+                    tracing::info!(call_id = %self.call.id(), waited_ms, "no reply to the long wait question; call ended");
+                    self.audit(
+                        "long_wait_no_reply",
+                        now,
+                        None,
+                        format!("waited_ms={waited_ms}"),
+                    )
+                    .await;
+                    let caller = super::CallHandle::caller();
+                    if let Err(e) = self.remove(&caller, GONE_NO_REPLY, now).await {
+                        tracing::debug!(call_id = %self.call.id(), error = %e, "give up");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a media event says about the caller's media, if it is about the caller.
+pub(super) fn caller_media(ev: &MediaEvent) -> Option<WaitInput> {
+    let is_caller = |p: &ParticipantId| p.as_str() == CALLER;
+    match ev {
+        MediaEvent::Connected { participant, .. } if is_caller(participant) => {
+            Some(WaitInput::MediaConnected)
+        }
+        MediaEvent::Disconnected { participant, .. } if is_caller(participant) => {
+            Some(WaitInput::MediaGone)
+        }
+        MediaEvent::Silent { participant, .. } if is_caller(participant) => {
+            Some(WaitInput::MediaSilent)
+        }
+        MediaEvent::Levels { levels, .. } if levels.iter().any(|(p, _)| is_caller(p)) => {
+            Some(WaitInput::MediaPackets)
+        }
+        _ => None,
+    }
+}
+
+/// The tokio instant of a wall-clock wake time (`None` for `NEVER`).
+pub(super) fn wake_instant(at: Millis) -> Option<Instant> {
+    (at != NEVER)
+        .then(|| Instant::now() + std::time::Duration::from_millis(at.saturating_sub(now_ms())))
+}
