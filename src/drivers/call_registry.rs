@@ -84,6 +84,9 @@ struct Inner {
 pub struct CallRegistry {
     inner: Arc<Mutex<Inner>>,
     queue: Arc<watch::Sender<Queue>>,
+    /// The queue again, also sent when only a caller's presence changed: for the dispatcher,
+    /// so operators' consoles are not re-sent a queue that looks the same to them.
+    presence: Arc<watch::Sender<Queue>>,
     media: Option<MediaHandle>,
     pool: Arc<dyn InterpreterPool>,
     grace: Duration,
@@ -104,9 +107,11 @@ impl CallRegistry {
         shutdown: CancellationToken,
     ) -> Self {
         let (queue, _) = watch::channel(Arc::new(Vec::new()));
+        let (presence, _) = watch::channel(Arc::new(Vec::new()));
         let reg = Self {
             inner: Arc::default(),
             queue: Arc::new(queue),
+            presence: Arc::new(presence),
             media,
             pool,
             grace,
@@ -217,6 +222,11 @@ impl CallRegistry {
         self.queue.subscribe()
     }
 
+    /// The queue on every change, callers' presence included (pre-dispatch follows it).
+    pub fn queue_with_presence(&self) -> watch::Receiver<Queue> {
+        self.presence.subscribe()
+    }
+
     /// Whether `token` is the caller token of call `id`, live or recently ended (constant time).
     pub fn caller_token_matches(&self, id: &CallId, token: &str) -> Option<bool> {
         let inner = self.lock();
@@ -309,7 +319,7 @@ impl CallRegistry {
         if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {
             if q.caller != caller {
                 q.caller = caller;
-                self.publish(&inner);
+                self.presence.send_replace(Arc::new(inner.queue.clone()));
             }
         }
     }
@@ -348,7 +358,9 @@ impl CallRegistry {
     }
 
     fn publish(&self, inner: &Inner) {
-        self.queue.send_replace(Arc::new(inner.queue.clone()));
+        let queue = Arc::new(inner.queue.clone());
+        self.presence.send_replace(queue.clone());
+        self.queue.send_replace(queue);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Decisions, sans-I/O: the call state machine, who hears whom, the SFU's forwarding choices
-//! (which source goes to which receive slot, how a slot's RTP stays continuous) and the dispatch
-//! policy. No tokio, no sockets, no clock: time is passed in as `Millis`, results are values.
+//! (which source goes to which receive slot, how a slot's RTP stays continuous), the dispatch
+//! policy, and whether a queued caller is there (pre-dispatch, caps, the longest wait). No tokio,
+//! no sockets, no clock: time is passed in as `Millis`, results are values.
 
 pub mod call;
 pub mod caller_wait;

@@ -86,7 +86,7 @@ struct Driver {
 
 impl Driver {
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, shutdown: CancellationToken) {
-        let mut queue = self.calls.queue();
+        let mut queue = self.calls.queue_with_presence();
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut rescan = tokio::time::interval(RESCAN_EVERY);
