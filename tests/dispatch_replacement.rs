@@ -199,7 +199,8 @@ async fn the_operator_removes_the_interpreter_and_nobody_else_is_rung() {
     call.operator
         .send(json!({"type": "remove_interpreter"}))
         .await;
-    progress(&mut call.operator, "cancelled").await;
+    let removed = progress(&mut call.operator, "removed").await;
+    assert_eq!(removed["progress"]["interpreter"], "first");
     expect(&mut first, "left", "the removed interpreter leaves").await;
     // Wrap-up, then available again: by then a replacement would have been rung.
     first

@@ -33,6 +33,8 @@ pub const GONE_DISCONNECTED: &str = "disconnected";
 pub const GONE_MEDIA_SILENT: &str = "media silent";
 /// `Removed` reason: the caller, asked after the longest queue wait, did not answer in time.
 pub const GONE_NO_REPLY: &str = "no reply to the long wait question";
+/// `Removed` reason: the participant left the call themselves.
+pub const GONE_LEFT: &str = "you left";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallTaskError {

@@ -96,7 +96,7 @@ impl CallHandle {
 
     /// A participant leaves the call of their own accord (the caller: the call ends).
     pub async fn leave(&self, p: ParticipantId) -> Result<(), CallTaskError> {
-        self.ask(|r| Command::Remove(p, "you left", r)).await
+        self.ask(|r| Command::Remove(p, GONE_LEFT, r)).await
     }
 
     /// The participant's WebRTC offer; returns the media plane's answer.

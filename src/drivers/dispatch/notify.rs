@@ -289,6 +289,8 @@ pub fn progress_line(p: &Progress) -> String {
         }
         ProgressEvent::Failed { .. } => format!("failed: no interpreter for {}", p.language),
         ProgressEvent::Cancelled => "cancelled".into(),
+        ProgressEvent::Removed { name, .. } => format!("{name} was removed from the call"),
+        ProgressEvent::Left { name, .. } => format!("{name} left the call"),
         ProgressEvent::ReplacementRequested { lost, why } => match why {
             LostWhy::Disconnected => {
                 format!("{lost}'s connection dropped; finding a replacement")

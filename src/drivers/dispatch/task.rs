@@ -10,7 +10,8 @@ use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
 use crate::drivers::call::{
-    interpreter_participant, CallHandle, CallUpdate, GONE_DISCONNECTED, GONE_MEDIA_SILENT,
+    interpreter_participant, CallHandle, CallUpdate, GONE_DISCONNECTED, GONE_LEFT,
+    GONE_MEDIA_SILENT,
 };
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
@@ -261,6 +262,7 @@ impl Driver {
                 }
                 // Gone without a word (console or media): replaced; sent out or left: not.
                 let input = match reason.as_str() {
+                    GONE_LEFT => Input::InterpreterLeft { call },
                     GONE_DISCONNECTED => Input::InterpreterLost {
                         call,
                         why: LostWhy::Disconnected,

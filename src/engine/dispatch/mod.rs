@@ -116,6 +116,7 @@ impl Dispatcher {
         match input {
             Input::Request(r) => self.on_request(r, now)?,
             Input::Cancel { call } => self.on_cancel(&call, now)?,
+            Input::InterpreterLeft { call } => self.on_left(&call)?,
             Input::Snapshot { language, states } => self.on_snapshot(language, &states, now),
             Input::Claimed { offer, result } => self.on_claimed(&offer, result, now),
             Input::OfferEnded {

@@ -102,10 +102,7 @@ impl Dispatcher {
             call,
             language,
             ProgressEvent::Accepted {
-                name: self
-                    .profiles
-                    .get(&who)
-                    .map_or_else(|| who.to_string(), |p| p.name.clone()),
+                name: self.name_of(&who),
                 interpreter: who,
                 offer,
                 waited_ms,
@@ -156,21 +153,56 @@ impl Dispatcher {
         }
     }
 
-    /// Ends a request: withdraws its offers or releases its interpreter.
+    /// Ends a request: withdraws its offers or releases its interpreter. With `tell` the operator
+    /// hears how: `Removed` when an interpreter had joined, else `Cancelled`.
     pub(super) fn end(&mut self, call: &CallId, tell: bool) -> Option<Language> {
         let r = self.requests.remove(call)?;
         let language = r.language;
         for o in r.offers {
             self.withdraw(call, language, o);
         }
-        if let Some((offer, who)) = r.accepted {
-            self.release(offer, Some(who));
-        }
+        let joined = r.accepted.map(|(offer, who)| {
+            self.release(offer, Some(who.clone()));
+            who
+        });
         if tell {
-            self.notify(call, language, ProgressEvent::Cancelled);
+            let event = match joined {
+                Some(who) => ProgressEvent::Removed {
+                    name: self.name_of(&who),
+                    interpreter: who,
+                },
+                None => ProgressEvent::Cancelled,
+            };
+            self.notify(call, language, event);
         }
         self.update_positions(language);
         Some(language)
+    }
+
+    /// The interpreter's name for the operator's console (the id if the profile is gone).
+    pub(super) fn name_of(&self, who: &InterpreterId) -> String {
+        self.profiles
+            .get(who)
+            .map_or_else(|| who.to_string(), |p| p.name.clone())
+    }
+
+    /// The joined interpreter left on their own: released to wrap-up, the request is over.
+    pub(super) fn on_left(&mut self, call: &CallId) -> Result<(), DispatchError> {
+        let r = self
+            .requests
+            .get(call)
+            .ok_or_else(|| DispatchError::NoRequest(call.clone()))?;
+        let Some((_, who)) = r.accepted.clone() else {
+            return Err(DispatchError::NoInterpreter(call.clone()));
+        };
+        if let Some(language) = self.end(call, false) {
+            let event = ProgressEvent::Left {
+                name: self.name_of(&who),
+                interpreter: who,
+            };
+            self.notify(call, language, event);
+        }
+        Ok(())
     }
 
     pub(super) fn on_cancel(&mut self, call: &CallId, _now: Millis) -> Result<(), DispatchError> {

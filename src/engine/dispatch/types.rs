@@ -57,6 +57,10 @@ pub enum Input {
     Cancel {
         call: CallId,
     },
+    /// The joined interpreter left the call themselves: the request is over, nobody else is rung.
+    InterpreterLeft {
+        call: CallId,
+    },
     /// Answer to `Action::Snapshot`: the pool's `states_for(language)` at `now`.
     Snapshot {
         language: Language,
@@ -186,7 +190,18 @@ pub enum ProgressEvent {
     Failed {
         reason: FailReason,
     },
+    /// The search stopped before anyone joined (the operator cancelled it, or the call ended).
     Cancelled,
+    /// The operator sent the joined interpreter out; nobody else is rung.
+    Removed {
+        interpreter: InterpreterId,
+        name: String,
+    },
+    /// The joined interpreter left the call on their own; nobody else is rung.
+    Left {
+        interpreter: InterpreterId,
+        name: String,
+    },
     /// The joined interpreter is gone (`why`); a replacement is being sought (cancellable).
     ReplacementRequested {
         lost: InterpreterId,

@@ -99,6 +99,87 @@ fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
     assert!(d.request(&cid("c1")).is_none());
 }
 
+/// A joined interpreter: "a" accepted `c1` (Spanish), with "b" free too.
+fn joined_a(d: &mut Dispatcher) -> OfferId {
+    let (_, offer) = ring_first(
+        d,
+        "c1",
+        "es",
+        vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)],
+        T0,
+    );
+    ended(d, &offer, OfferState::Accepted, false, T0 + S);
+    drain(d);
+    offer
+}
+
+#[test]
+fn an_interpreter_who_leaves_is_named_released_and_not_replaced() {
+    let mut d = engine(
+        vec![
+            profile("a", &[("es", Level::Native)], true),
+            profile("b", &[("es", Level::Native)], true),
+        ],
+        policy(),
+    );
+    let offer = joined_a(&mut d);
+    let t = T0 + 60 * S;
+    d.handle(Input::InterpreterLeft { call: cid("c1") }, t)
+        .expect("left");
+    let out = drain(&mut d);
+    assert!(out.contains(&Action::Release {
+        offer,
+        wrap_up_ms: 10 * S,
+        at: t
+    }));
+    assert_eq!(
+        events(&out),
+        vec![ProgressEvent::Left {
+            interpreter: iid("a"),
+            name: "Name of a".into(),
+        }],
+        "the operator is told who left, not that something was cancelled"
+    );
+    assert!(claims(&out).is_empty(), "nobody else is rung");
+    assert!(d.request(&cid("c1")).is_none());
+    assert_eq!(
+        d.handle(Input::InterpreterLeft { call: cid("c1") }, t),
+        Err(DispatchError::NoRequest(cid("c1")))
+    );
+}
+
+#[test]
+fn removing_the_joined_interpreter_says_removed_and_cancelling_a_search_says_cancelled() {
+    let mut d = engine(
+        vec![
+            profile("a", &[("es", Level::Native)], true),
+            profile("b", &[("es", Level::Native)], true),
+        ],
+        policy(),
+    );
+    joined_a(&mut d);
+    d.handle(Input::Cancel { call: cid("c1") }, T0 + 2 * S)
+        .expect("remove");
+    assert_eq!(
+        events(&drain(&mut d)),
+        vec![ProgressEvent::Removed {
+            interpreter: iid("a"),
+            name: "Name of a".into(),
+        }]
+    );
+    request(&mut d, "c2", "es", 0, T0 + 3 * S);
+    drain(&mut d);
+    d.handle(Input::Cancel { call: cid("c2") }, T0 + 3 * S)
+        .expect("cancel");
+    assert_eq!(events(&drain(&mut d)), vec![ProgressEvent::Cancelled]);
+    // Leaving needs someone who joined.
+    request(&mut d, "c3", "es", 0, T0 + 4 * S);
+    assert_eq!(
+        d.handle(Input::InterpreterLeft { call: cid("c3") }, T0 + 4 * S),
+        Err(DispatchError::NoInterpreter(cid("c3")))
+    );
+}
+
 #[test]
 fn caller_mistakes_are_errors_not_panics() {
     let mut d = engine(vec![], policy());
