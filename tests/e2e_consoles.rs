@@ -138,7 +138,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
     ana.wait_for(
         "connection lost",
         "document.getElementById('banner').textContent.includes('Connection lost') \
-         && document.getElementById('link').textContent === 'reconnecting…'",
+         && document.getElementById('link').dataset.state === 'reconnecting'",
         STEP,
     )
     .await;
@@ -146,7 +146,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
     proxy.restore();
     ana.wait_for(
         "reconnected",
-        "document.getElementById('link').textContent === 'online' \
+        "document.getElementById('link').dataset.state === 'online' \
          && document.getElementById('banner').hidden \
          && document.getElementById('status').dataset.status === 'available'",
         STEP,
@@ -168,7 +168,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
     proxy.cut();
     ana.wait_for(
         "connection lost again",
-        "document.getElementById('link').textContent === 'reconnecting…'",
+        "document.getElementById('link').dataset.state === 'reconnecting'",
         STEP,
     )
     .await;
@@ -199,7 +199,7 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     op.click("#login-form button[type=submit]").await;
     op.wait_for(
         "wrong password",
-        "document.getElementById('login-error').textContent === 'wrong name or password' \
+        "document.getElementById('login-error').textContent === '用户名或密码错误。' \
          && document.getElementById('console').hidden",
         STEP,
     )
@@ -211,7 +211,7 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     op.wait_for(
         "logged in",
         "!document.getElementById('console').hidden \
-         && document.getElementById('link').textContent === 'online'",
+         && document.getElementById('link').dataset.state === 'online'",
         STEP,
     )
     .await;
@@ -219,7 +219,7 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     proxy.cut();
     op.wait_for(
         "connection lost",
-        "document.getElementById('link').textContent === 'reconnecting…'",
+        "document.getElementById('link').dataset.state === 'reconnecting'",
         STEP,
     )
     .await;
@@ -227,7 +227,7 @@ async fn the_operator_console_explains_what_went_wrong_and_recovers() {
     proxy.restore();
     op.wait_for(
         "reconnected",
-        "document.getElementById('link').textContent === 'online'",
+        "document.getElementById('link').dataset.state === 'online'",
         STEP,
     )
     .await;

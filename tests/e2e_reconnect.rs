@@ -69,7 +69,7 @@ async fn operator_console(url: &str) -> Browser {
     operator
         .wait_for(
             "operator online",
-            "document.getElementById('link').textContent === 'online'",
+            "document.getElementById('link').dataset.state === 'online'",
             STEP,
         )
         .await;
@@ -195,7 +195,7 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
     operator
         .wait_for(
             "operator sees the link is lost",
-            "document.getElementById('link').textContent === 'reconnecting…'",
+            "document.getElementById('link').dataset.state === 'reconnecting'",
             STEP,
         )
         .await;
@@ -204,7 +204,7 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
         .wait_for(
             "operator back with a new media leg",
             &format!(
-                "document.getElementById('link').textContent === 'online' \
+                "document.getElementById('link').dataset.state === 'online' \
                  && window.hotline.media !== window.deadLeg && {MEDIA_UP}"
             ),
             STEP,

@@ -356,7 +356,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .click(step, "#login-form button[type=submit]")
         .await;
     operator
-        .wait(step, "!document.getElementById('console').hidden && document.getElementById('link').textContent === 'online'")
+        .wait(step, "!document.getElementById('console').hidden && document.getElementById('link').dataset.state === 'online'")
         .await;
 
     // ---- The caller opens /call: Portuguese, Portuguese suggested, and calls. ----
@@ -405,7 +405,11 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
              return [...r.children].map(td => td.textContent);",
         )
         .await;
-    assert_eq!(row[1], "Português (pt)", "{step}: queue row {row}");
+    // In the operator's language (Chinese) and in its own name, as the caller would say it.
+    assert_eq!(
+        row[1], "葡萄牙语 · Português (pt)",
+        "{step}: queue row {row}"
+    );
     let confidence: f64 = row[3]
         .as_str()
         .and_then(|s| s.trim_end_matches(" %").parse().ok())
@@ -494,7 +498,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
             step,
             "document.querySelector('#dispatch-lines li[data-event=accepted]') \
              && [...document.querySelectorAll('#participants .who')] \
-                  .some(e => e.textContent === 'interpreter · Li Na')",
+                  .some(e => e.textContent === '口译员 · Li Na')",
         )
         .await;
     interpreter
@@ -592,7 +596,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
         .wait(
             step,
             "document.getElementById('in-call').hidden \
-             && document.querySelector('#log li').textContent.endsWith('out of the call: you left')",
+             && document.querySelector('#log li').textContent.endsWith('Out of the call: you left')",
         )
         .await;
     interpreter

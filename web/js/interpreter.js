@@ -2,7 +2,8 @@
 // client's pings keep presence), ring with a countdown and an audible tone (WebAudio), accept or
 // decline, join the call's audio, leave, and the wrap-up countdown. Errors are shown plainly
 // (expired token, offer already taken, connection lost and reconnecting). `window.hotline` is for
-// diagnostics and automated checks.
+// diagnostics and automated checks. Every word comes from the catalog (i18n/interpreter.js) in
+// the page language, the interpreter's choice remembered.
 //
 // A call lives on one node. When it lives on another node than this console's (`invited` with a
 // `ws_url`), the call is entered over a second signalling session to that node (`me.callSig`) and
@@ -11,11 +12,19 @@
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
 import { NAMES } from "../i18n/strings.js";
+import { STRINGS } from "../i18n/interpreter.js";
+import { PageLanguage } from "../i18n/console.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hotline.interpreter.token";
-const STATUS_TEXT = { offline: "offline", available: "available — waiting for calls", offered: "ringing",
-  busy: "in a call", wrap_up: "wrap-up", paused: "paused" };
+const i18n = new PageLanguage(STRINGS);
+const t = (key, vars) => i18n.t(key, vars);
+/** `prefix_value` from the catalog when it has it, else the value as the server sent it. */
+const word = (prefix, value) => (STRINGS.en[`${prefix}_${value}`] ? t(`${prefix}_${value}`) : value);
+const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media" };
+/** `left` reasons (src/drivers/call.rs GONE_*, src/api/session.rs) → catalog keys. */
+const LEFT_REASONS = { "you left": "left_you", "removed by the operator": "left_removed",
+  disconnected: "left_disconnected", "media silent": "left_media_silent", "the call has ended": "left_ended" };
 
 const me = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -33,6 +42,7 @@ const me = {
   tone: null,
 };
 window.hotline = me;
+me.i18n = i18n;
 
 // ---- sign in ----
 
@@ -40,7 +50,8 @@ function signIn(ev) {
   ev.preventDefault();
   const token = $("token").value.trim();
   if (!/^[^.\s]+\.[^\s]+$/.test(token)) {
-    $("signin-error").textContent = "A personal token looks like your-id.secret.";
+    $("signin-error").dataset.key = "token_malformed";
+    $("signin-error").textContent = t("token_malformed");
     return;
   }
   me.token = token;
@@ -57,9 +68,9 @@ function start() {
   $("signin-error").textContent = "";
   const sig = new SignalingClient({ url: wsUrl("/ws"), token: me.token });
   me.sig = sig;
-  sig.on("open", () => setLink("connecting…"));
+  sig.on("open", () => setLink("connecting"));
   sig.on("welcome", (m) => {
-    if (m.role !== "interpreter") { fail("This token is not an interpreter's personal token."); return; }
+    if (m.role !== "interpreter") { fail("not_interpreter"); return; }
     sessionStorage.setItem(TOKEN_KEY, me.token);
     $("signin").hidden = true;
     $("console").hidden = false;
@@ -71,7 +82,7 @@ function start() {
     if (me.call && !me.callSig) sig.joinCall(me.call.call_id);
   });
   sig.on("close", (e) => {
-    if (e.willReconnect) { setLink("reconnecting…"); banner("Connection lost — reconnecting…"); }
+    if (e.willReconnect) { setLink("reconnecting"); banner(() => t("conn_lost")); }
     else setLink("offline");
   });
   sig.on("interpreter_status", onStatus);
@@ -82,11 +93,12 @@ function start() {
   sig.on("error", (m) => {
     if (m.code === "unauthorized") {
       sessionStorage.removeItem(TOKEN_KEY);
-      fail("Your token is wrong or has expired. Ask your university for a new one.");
+      fail("token_refused");
       return;
     }
-    banner(m.message);
-    log(`error: ${m.message}`);
+    const text = () => t(ERRORS[m.code] || "err_other", { code: m.code });
+    banner(text);
+    log(text);
   });
   sig.connect();
 }
@@ -97,11 +109,14 @@ function callSig() { return me.callSig || me.sig; }
 /** The call's messages, on whichever session carries the call. */
 function onCallMessages(sig) {
   sig.on("joined", onJoined);
-  sig.on("answer", (m) => me.media?.answer(m.sdp).catch((e) => banner(`audio: ${e.message}`)));
+  sig.on("answer", (m) => me.media?.answer(m.sdp).catch((e) => banner(() => t("audio_error", { message: e.message }))));
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => { me.slots = m.slots; me.media?.setSlots(m.slots); });
   sig.on("levels", (m) => onLevels(m.levels));
-  sig.on("left", (m) => { log(`out of the call: ${m.reason}`); endCall(); });
+  sig.on("left", (m) => {
+    log(() => t("log_left", { reason: LEFT_REASONS[m.reason] ? t(LEFT_REASONS[m.reason]) : m.reason }));
+    endCall();
+  });
 }
 
 /** Enter the accepted call: here, or on the call's node over a second session. */
@@ -115,9 +130,13 @@ function onInvited(m) {
   onCallMessages(sig);
   // After every (re)connect: enter, or re-enter, the call.
   sig.on("welcome", () => sig.joinCall(m.call_id));
-  sig.on("close", (e) => { if (e.willReconnect) banner("Connection to the call lost — reconnecting…"); });
-  sig.on("error", (e) => { banner(`call: ${e.message}`); log(`call error: ${e.message}`); });
-  log("the call is on another node: connecting to it…");
+  sig.on("close", (e) => { if (e.willReconnect) banner(() => t("call_conn_lost")); });
+  sig.on("error", (e) => {
+    const text = () => t(ERRORS[e.code] || "err_other", { code: e.code });
+    banner(text);
+    log(text);
+  });
+  log(() => t("call_elsewhere"));
   sig.connect();
 }
 
@@ -126,23 +145,39 @@ function closeCallSig() {
   me.callSig = null;
 }
 
-function fail(text) {
+/** Back to the sign-in form, saying why (`key` in the catalog). */
+function fail(key) {
   me.sig?.close();
   $("console").hidden = true;
   $("signin").hidden = false;
   $("signout").hidden = true;
   $("whoami").textContent = "";
-  $("signin-error").textContent = text;
+  $("signin-error").dataset.key = key;
+  $("signin-error").textContent = t(key);
   setLink("offline");
 }
 
-function setLink(t) { $("link").textContent = t; }
-function banner(t) { const b = $("banner"); b.textContent = t; b.hidden = false; }
+/** The link badge: `state` is connecting, online, reconnecting or offline (also `data-state`). */
+function setLink(state) {
+  $("link").dataset.state = state;
+  $("link").textContent = t(`link_${state}`);
+}
+
+// The banner and the log keep how to word their text, so a language switch rewords them.
+function banner(text) {
+  const b = $("banner");
+  b.word = text;
+  b.textContent = text();
+  b.hidden = false;
+}
 function hideBanner() { $("banner").hidden = true; }
 
+/** A log line; `text` words it in the current language. */
 function log(text) {
   const li = document.createElement("li");
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  li.at = new Date();
+  li.word = text;
+  li.textContent = `${li.at.toLocaleTimeString(i18n.lang)} ${text()}`;
   $("log").prepend(li);
   while ($("log").children.length > 50) $("log").lastChild.remove();
 }
@@ -155,13 +190,13 @@ function onStatus(m) {
   renderStatus(me.ring ? "offered" : m.status);
   me.wrapUntil = m.status === "wrap_up" ? m.until : null;
   $("wrap-up").hidden = !me.wrapUntil;
-  $("status-detail").textContent = m.status === "paused" ? "You will not be offered calls until you press Available." : "";
+  $("status-detail").textContent = m.status === "paused" ? t("paused_detail") : "";
   $("go-available").disabled = ["available", "busy", "offered"].includes(m.status);
 }
 
 function renderStatus(status) {
   const s = $("status");
-  s.textContent = STATUS_TEXT[status] || status;
+  s.textContent = word("status", status);
   s.dataset.status = status;
 }
 
@@ -169,15 +204,14 @@ function renderStatus(status) {
 
 // While ringing, the tab's title says so, and (with the permission asked for when going
 // available) a system notification reaches an interpreter who is in another tab or app.
-const TITLE = document.title;
 
 function notifyRing(m, language) {
-  document.title = `☎ ${language} — ringing · ${TITLE}`;
+  document.title = `${t("ringing_tab", { language })} · ${t("page_title")}`;
   if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
   try {
     const seconds = Math.max(0, Math.round((m.deadline - m.now) / 1000));
-    const n = new Notification("Incoming call 来电", {
-      body: `${language} — answer within ${seconds} s`, tag: "hotline-ring", requireInteraction: true,
+    const n = new Notification(t("notify_title"), {
+      body: t("notify_body", { language, n: seconds }), tag: "hotline-ring", requireInteraction: true,
     });
     n.onclick = () => { window.focus(); n.close(); };
     me.notification = n;
@@ -185,7 +219,7 @@ function notifyRing(m, language) {
 }
 
 function unnotifyRing() {
-  document.title = TITLE;
+  document.title = t("page_title");
   me.notification?.close();
   me.notification = null;
 }
@@ -195,12 +229,12 @@ function onRing(m) {
   me.ring = { ...m, receivedAt: Date.now() };
   renderStatus("offered");
   $("ringing").hidden = false;
-  const language = `${NAMES[m.language] || m.language} (${m.language})`;
+  const language = ringLanguage(m.language);
   $("ring-language").textContent = language;
   notifyRing(m, language);
   $("accept").disabled = false;
   $("decline").disabled = false;
-  log(`ringing: ${m.language}, caller waiting ${Math.round(m.caller_waited_ms / 1000)} s`);
+  log(() => t("log_ringing", { language, n: Math.round(m.caller_waited_ms / 1000) }));
   startTone();
   tick();
 }
@@ -215,11 +249,8 @@ function stopRing() {
 
 function onOfferEnded(m) {
   if (me.ring?.offer_id === m.offer_id) stopRing();
-  const text = { accepted: "accepted — joining the call…", declined: "declined",
-    expired: m.message || "not answered in time", taken: "taken by another interpreter",
-    cancelled: "cancelled by the hotline" }[m.reason] || m.reason;
-  log(`offer ${text}`);
-  if (m.reason === "taken" || m.reason === "cancelled" || m.reason === "expired") banner(`The call was ${text}.`);
+  log(() => word("offer", m.reason));
+  if (m.reason === "taken" || m.reason === "cancelled" || m.reason === "expired") banner(() => t(`banner_${m.reason}`));
 }
 
 function answer(accept) {
@@ -236,15 +267,15 @@ function tick() {
   if (me.ring) {
     const left = Math.max(0, me.ring.deadline - now);
     const total = Math.max(1, me.ring.deadline - me.ring.now);
-    $("ring-countdown").textContent = String(Math.ceil(left / 1000));
+    $("ring-countdown").textContent = t("seconds", { n: Math.ceil(left / 1000) });
     $("ring-progress").value = left / total;
     const waited = me.ring.caller_waited_ms + (Date.now() - me.ring.receivedAt);
-    $("ring-waited").textContent = `${Math.round(waited / 1000)} s`;
+    $("ring-waited").textContent = t("seconds", { n: Math.round(waited / 1000) });
     if (left === 0) stopTone();
   }
   if (me.wrapUntil) {
     const left = Math.max(0, me.wrapUntil - now);
-    $("wrap-countdown").textContent = String(Math.ceil(left / 1000));
+    $("wrap-text").textContent = t("wrap_text", { n: Math.ceil(left / 1000) });
     if (left === 0) { $("wrap-up").hidden = true; me.wrapUntil = null; me.sig?.ping(); }
   }
 }
@@ -286,7 +317,7 @@ async function onJoined(m) {
   me.participant = m.participant;
   $("in-call").hidden = false;
   hideBanner();
-  log("in the call");
+  log(() => t("log_in_call"));
   // Rejoined after a reconnect: live audio goes on (with fresh TURN credentials); a leg that
   // failed meanwhile is replaced on the same microphone.
   if (me.media?.usable) { me.media.setIceServers(m.ice_servers); return; }
@@ -295,22 +326,35 @@ async function onJoined(m) {
       ? me.media.renew(m.ice_servers ?? [])
       : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
     me.media.setSlots(me.slots);
-    me.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
+    me.media.addEventListener("state", (e) => { me.mediaState = e.detail; renderMediaState(); });
     callSig().offer(await me.media.offer());
   } catch (e) {
-    banner(e.kind === "denied" ? "The microphone is blocked: allow it for this site." : `audio: ${e.message}`);
+    banner(e.kind === "denied" ? () => t("mic_blocked") : () => t("audio_error", { message: e.message }));
   }
+}
+
+function renderMediaState() {
+  $("media-state").textContent = me.mediaState ? t("audio_state", { state: word("media", me.mediaState) }) : "";
 }
 
 function onCallState(view) {
   me.call = view;
   if (["ended", "abandoned"].includes(view.state)) { endCall(); return; }
-  $("call-state").textContent = view.state + (view.hold ? " · hold" : "") + (view.consult ? " · consult" : "");
+  renderCall();
+}
+
+function renderCall() {
+  const view = me.call;
+  if (!view) return;
+  $("call-state").textContent = word("state", view.state)
+    + (view.hold ? ` · ${t("on_hold")}` : "") + (view.consult ? ` · ${t("consulting")}` : "");
+  $("call-state").dataset.state = view.state;
   $("participants").replaceChildren(...view.participants.map((p) => {
     const li = document.createElement("li");
     li.dataset.participant = p.id;
-    li.textContent = `${p.role}${p.name ? ` · ${p.name}` : ""}${p.id === me.participant ? " (you)" : ""}`
-      + `${p.muted ? " · muted" : ""}${p.connected ? "" : " · no audio"}`;
+    li.dataset.role = p.role;
+    li.textContent = `${word("role", p.role)}${p.name ? ` · ${p.name}` : ""}${p.id === me.participant ? ` ${t("you")}` : ""}`
+      + `${p.muted ? ` · ${t("muted")}` : ""}${p.connected ? "" : ` · ${t("no_audio")}`}`;
     return li;
   }));
 }
@@ -328,9 +372,34 @@ function endCall() {
   me.call = null;
   me.participant = null;
   me.muted = false;
+  me.mediaState = null;
   $("in-call").hidden = true;
   $("media-state").textContent = "";
   closeCallSig();
+}
+
+/** Everything worded by the page, again in the new language. */
+function relabel() {
+  setLink($("link").dataset.state);
+  renderStatus($("status").dataset.status || "offline");
+  $("status-detail").textContent = me.status === "paused" ? t("paused_detail") : "";
+  if ($("signin-error").textContent && $("signin-error").dataset.key) $("signin-error").textContent = t($("signin-error").dataset.key);
+  if (me.ring) {
+    const language = ringLanguage(me.ring.language);
+    $("ring-language").textContent = language;
+    document.title = `${t("ringing_tab", { language })} · ${t("page_title")}`;
+  }
+  renderCall();
+  renderMediaState();
+  tick();
+  const b = $("banner");
+  if (b.word) b.textContent = b.word();
+  for (const li of $("log").children) li.textContent = `${li.at.toLocaleTimeString(i18n.lang)} ${li.word()}`;
+}
+
+/** The ringing call's language in its own name: interpreters know it by that. */
+function ringLanguage(code) {
+  return `${NAMES[code] || i18n.languageName(code)} (${code})`;
 }
 
 function setMute(on) {
@@ -341,6 +410,12 @@ function setMute(on) {
 }
 
 // ---- wiring ----
+
+i18n.apply();
+i18n.bindSwitch($("ui-language"));
+i18n.addEventListener("change", relabel);
+setLink("offline");
+renderStatus("offline");
 
 $("signin-form").addEventListener("submit", signIn);
 $("signout").addEventListener("click", signOut);

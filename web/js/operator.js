@@ -1,17 +1,22 @@
 // The operator console: login, the live queue, answering, the current call's participants with
 // speaking indicators, mute / hold / consult / hang-up, and inviting an interpreter by id. The
-// console is itself a WebRTC participant (microphone + receive slots, rtc.js). Exposes
-// `window.hotline` for diagnostics and automated checks.
+// console is itself a WebRTC participant (microphone + receive slots, rtc.js). Every word comes
+// from the catalog (i18n/operator.js) in the page language; keyboard shortcuts for the frequent
+// actions (js/shortcuts.js). Exposes `window.hotline` for diagnostics and automated checks.
 
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
 import { NAMES } from "../i18n/strings.js";
+import { STRINGS } from "../i18n/operator.js";
+import { PageLanguage } from "../i18n/console.js";
 import { attachDispatchPanel } from "./dispatch_panel.js";
+import { bindShortcuts } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hotline.operator.token";
-const SOURCES = { chosen: "picked by caller", browser: "browser languages", text: "detected from text",
-  combined: "several signals", operator: "set by operator", unknown: "unknown" };
+const i18n = new PageLanguage(STRINGS);
+const t = (key, vars) => i18n.t(key, vars);
+const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media" };
 
 const op = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -26,6 +31,7 @@ const op = {
   levels: new Map(),
 };
 window.hotline = op;
+op.i18n = i18n;
 
 // ---- login ----
 
@@ -38,7 +44,7 @@ async function login(ev) {
   }).catch(() => null);
   if (!resp || !resp.ok) {
     const body = resp ? await resp.json().catch(() => ({})) : {};
-    $("login-error").textContent = body?.error?.message || "Login failed.";
+    $("login-error").textContent = t(body?.error?.code === "unauthorized" ? "login_wrong" : "login_failed");
     return;
   }
   const body = await resp.json();
@@ -69,28 +75,32 @@ function start() {
   const sig = new SignalingClient({ url: wsUrl("/ws"), token: op.token });
   op.sig = sig;
   sig.on("welcome", (m) => { op.name = m.name; $("whoami").textContent = m.name; setLink("online"); });
-  sig.on("close", (e) => setLink(e.willReconnect ? "reconnecting…" : "offline"));
+  sig.on("close", (e) => setLink(e.willReconnect ? "reconnecting" : "offline"));
   sig.on("queue", (m) => {
     op.clockOffset = m.now - Date.now();
     op.queue = m.calls;
     renderQueue();
   });
   sig.on("joined", (m) => onJoined(m));
-  sig.on("answer", (m) => op.media?.answer(m.sdp).catch((e) => showError(`media: ${e.message}`)));
+  sig.on("answer", (m) => op.media?.answer(m.sdp).catch((e) => showError(t("media_error", { message: e.message }))));
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => { op.slots = m.slots; op.media?.setSlots(m.slots); });
   sig.on("left", () => endCall());
   sig.on("levels", (m) => onLevels(m.levels));
   sig.on("error", (m) => {
     if (m.code === "unauthorized") { sessionStorage.removeItem(TOKEN_KEY); location.reload(); return; }
-    showError(`${m.code}: ${m.message}`);
+    showError(t(ERRORS[m.code] || "err_other", { code: m.code }));
   });
-  attachDispatchPanel(sig, () => op.call);
+  attachDispatchPanel(sig, () => op.call, i18n);
   sig.connect();
   setInterval(renderWaits, 1000);
 }
 
-function setLink(text) { $("link").textContent = text; }
+/** The link badge: `state` is online, reconnecting or offline (also in `data-state`). */
+function setLink(state) {
+  $("link").dataset.state = state;
+  $("link").textContent = t(`link_${state}`);
+}
 
 function showError(text) {
   const el = $("call-error");
@@ -102,9 +112,16 @@ function showError(text) {
 
 // ---- queue ----
 
+/** "葡萄牙语 · Português (pt)": the language in the page language, and in its own name. */
 function langLabel(l) {
-  if (!l?.code) return "unknown";
-  return `${NAMES[l.code] || l.code} (${l.code})`;
+  if (!l?.code) return t("language_unknown");
+  const local = i18n.languageName(l.code);
+  const own = NAMES[l.code];
+  return own && own !== local ? `${local} · ${own} (${l.code})` : `${local} (${l.code})`;
+}
+
+function sourceLabel(source) {
+  return STRINGS.en[`source_${source}`] ? t(`source_${source}`) : source;
 }
 
 function renderQueue() {
@@ -114,7 +131,7 @@ function renderQueue() {
     const tr = document.createElement("tr");
     tr.dataset.call = q.call_id;
     if (!known.has(q.call_id)) tr.classList.add("fresh");
-    const cells = [String(q.position), langLabel(q.language), SOURCES[q.language.source] || q.language.source,
+    const cells = [String(q.position), langLabel(q.language), sourceLabel(q.language.source),
       `${Math.round((q.language.confidence || 0) * 100)} %`, ""];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     tr.children[4].className = "wait";
@@ -123,7 +140,11 @@ function renderQueue() {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "primary";
-    b.textContent = "Answer";
+    b.textContent = t("answer");
+    if (q === op.queue[0]) {
+      b.title = t("answer_title");
+      b.setAttribute("aria-keyshortcuts", "A");
+    }
     b.disabled = !!op.call;
     b.addEventListener("click", () => op.sig.answerCall(q.call_id));
     td.appendChild(b);
@@ -147,8 +168,11 @@ function renderWaits() {
 
 async function onJoined(m) {
   op.me = m.participant;
+  const fresh = $("call").hidden;
   $("no-call").hidden = true;
   $("call").hidden = false;
+  // Keyboard users land in the call they answered (the controls follow the heading).
+  if (fresh) $("call-h").focus();
   // Re-joined after a reconnect: a live media leg goes on (with fresh TURN credentials); one
   // that failed meanwhile is replaced on the same microphone.
   if (op.media?.usable) { op.media.setIceServers(m.ice_servers); return; }
@@ -157,18 +181,22 @@ async function onJoined(m) {
       ? op.media.renew(m.ice_servers ?? [])
       : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
     op.media.setSlots(op.slots);
-    op.media.addEventListener("state", (e) => { $("media-state").textContent = `audio: ${e.detail}`; });
+    op.media.addEventListener("state", (e) => { op.mediaState = e.detail; renderMediaState(); });
     op.sig.offer(await op.media.offer());
   } catch (e) {
-    showError(e.kind === "denied" ? "The microphone is blocked: allow it for this site." : `media: ${e.message}`);
+    showError(e.kind === "denied" ? t("mic_blocked") : t("media_error", { message: e.message }));
   }
+}
+
+function renderMediaState() {
+  const s = op.mediaState;
+  $("media-state").textContent = s ? t("audio_state", { state: STRINGS.en[`media_${s}`] ? t(`media_${s}`) : s }) : "";
 }
 
 function onCallState(view) {
   op.call = view;
   if (["ended", "abandoned"].includes(view.state)) { endCall(); return; }
-  $("call-state").textContent = view.state + (view.hold ? " · hold" : "") + (view.consult ? " · consult" : "");
-  $("call-language").textContent = `${langLabel(view.language)} — ${SOURCES[view.language.source] || ""}, ${Math.round((view.language.confidence || 0) * 100)} %`;
+  renderCallHead();
   if (view.language.code) $("set-language").value = view.language.code;
   press("hold", view.hold);
   press("consult", view.consult);
@@ -178,6 +206,18 @@ function onCallState(view) {
   renderQueue();
 }
 
+function renderCallHead() {
+  const view = op.call;
+  if (!view) return;
+  const state = STRINGS.en[`state_${view.state}`] ? t(`state_${view.state}`) : view.state;
+  $("call-state").textContent = state + (view.hold ? ` · ${t("on_hold")}` : "") + (view.consult ? ` · ${t("consulting")}` : "");
+  $("call-state").dataset.state = view.state;
+  $("call-language").textContent = t("call_language", {
+    language: langLabel(view.language), source: sourceLabel(view.language.source),
+    confidence: Math.round((view.language.confidence || 0) * 100),
+  });
+}
+
 function press(id, on) { $(id).setAttribute("aria-pressed", String(!!on)); }
 
 function renderParticipants() {
@@ -185,18 +225,20 @@ function renderParticipants() {
   list.replaceChildren(...(op.call?.participants || []).map((p) => {
     const li = document.createElement("li");
     li.dataset.participant = p.id;
+    li.dataset.role = p.role;
     const dot = document.createElement("span");
     dot.className = "dot" + (p.connected ? " up" : "");
-    dot.title = p.connected ? "audio connected" : "audio not connected";
+    dot.title = t(p.connected ? "audio_up" : "audio_down");
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = `${p.role}${p.name ? ` · ${p.name}` : ""}${p.id === op.me ? " (you)" : ""}${p.muted ? " · muted" : ""}`;
+    const role = STRINGS.en[`role_${p.role}`] ? t(`role_${p.role}`) : p.role;
+    who.textContent = `${role}${p.name ? ` · ${p.name}` : ""}${p.id === op.me ? ` ${t("you")}` : ""}${p.muted ? ` · ${t("muted")}` : ""}`;
     const meter = document.createElement("span");
     meter.className = "meter";
     meter.appendChild(document.createElement("i"));
     const mute = document.createElement("button");
     mute.type = "button";
-    mute.textContent = p.muted ? "Unmute" : "Mute";
+    mute.textContent = t(p.muted ? "unmute" : "mute");
     mute.addEventListener("click", () => {
       if (p.id === op.me) setMyMute(!p.muted);
       else op.sig.mute(p.id, !p.muted);
@@ -205,7 +247,7 @@ function renderParticipants() {
     if (p.role !== "caller" && p.role !== "operator") {
       const remove = document.createElement("button");
       remove.type = "button";
-      remove.textContent = "Remove";
+      remove.textContent = t("remove");
       remove.addEventListener("click", () => removeParticipant(p.id));
       li.appendChild(remove);
     }
@@ -235,7 +277,7 @@ async function removeParticipant(id) {
   const r = await fetch(`/api/calls/${op.call.call_id}/participants/${encodeURIComponent(id)}`, {
     method: "DELETE", headers: { authorization: `Bearer ${op.token}` },
   }).catch(() => null);
-  if (!r || !r.ok) showError("Could not remove the participant.");
+  if (!r || !r.ok) showError(t("remove_failed"));
 }
 
 async function invite(ev) {
@@ -248,10 +290,11 @@ async function invite(ev) {
     body: JSON.stringify({ interpreter_id: id }),
   }).catch(() => null);
   if (r && r.ok) {
-    $("invite-status").textContent = `Invited ${id}: waiting for their console to join.`;
+    $("invite-status").textContent = t("invited", { id });
   } else {
     const body = r ? await r.json().catch(() => ({})) : {};
-    $("invite-status").textContent = body?.error?.message || "Invitation failed.";
+    const code = body?.error?.code;
+    $("invite-status").textContent = t(ERRORS[code] || "invite_failed", { code });
   }
 }
 
@@ -262,21 +305,49 @@ function endCall() {
   op.me = null;
   op.muted = false;
   op.levels.clear();
+  op.mediaState = null;
+  const focused = $("call").contains(document.activeElement);
   $("call").hidden = true;
   $("no-call").hidden = false;
   $("invite-status").textContent = "";
   $("media-state").textContent = "";
   renderQueue();
+  // Focus was in the call that is gone: back to the queue, where the next call is answered.
+  if (focused) $("queue-h").focus();
+}
+
+/** Answers the first caller in the queue (the shortcut's action). */
+function answerFirst() {
+  if (op.call || !op.queue.length || !op.sig) return;
+  op.sig.answerCall(op.queue[0].call_id);
+}
+
+/** Everything worded by the page, again in the new language. */
+function relabel() {
+  fillLanguages();
+  renderQueue();
+  renderCallHead();
+  renderMediaState();
+  renderParticipants();
+  setLink($("link").dataset.state);
+}
+
+function fillLanguages() {
+  const select = $("set-language");
+  const chosen = select.value;
+  select.replaceChildren(...Object.keys(NAMES).map((l) => new Option(langLabel({ code: l }), l)));
+  if (chosen) select.value = chosen;
 }
 
 // ---- wiring ----
 
-$("set-language").replaceChildren(...Object.keys(NAMES).map((l) => {
-  const o = document.createElement("option");
-  o.value = l;
-  o.textContent = `${NAMES[l]} (${l})`;
-  return o;
-}));
+i18n.apply();
+i18n.bindSwitch($("ui-language"));
+i18n.addEventListener("change", relabel);
+setLink("offline");
+fillLanguages();
+$("call-h").tabIndex = -1;
+$("queue-h").tabIndex = -1;
 $("set-language").addEventListener("change", (e) => op.sig?.setLanguage(e.target.value));
 $("login-form").addEventListener("submit", login);
 $("logout").addEventListener("click", logout);
@@ -285,4 +356,10 @@ $("consult").addEventListener("click", () => op.sig.consult(!op.call?.consult));
 $("mute-me").addEventListener("click", () => setMyMute(!op.muted));
 $("hang-up").addEventListener("click", () => op.sig.hangUp());
 $("invite-form").addEventListener("submit", invite);
+bindShortcuts({
+  a: answerFirst,
+  i: () => { if (op.call && !$("dispatch-add").disabled) $("dispatch-add").click(); },
+  h: () => { if (op.call) $("hold").click(); },
+  "shift+x": () => { if (op.call) $("hang-up").click(); },
+});
 resume();

@@ -1,22 +1,25 @@
 // The partner-university page: sign in with the API key, list, add, edit and remove the
 // university's interpreters (languages, time zone, weekly hours on a 7×24 grid), show a new
-// personal token once, and the week's coverage heat map. Talks only to /api/….
+// personal token once, and the week's coverage heat map. Talks only to /api/…. Every word comes
+// from the catalog (i18n/university.js) in the page language.
 
 import { api, ApiError, session } from './university/api.js';
-import { WeekGrid, shiftsToHours, hoursToShifts, wholeHours, weeklyHours, describeShifts } from './university/week.js';
+import { WeekGrid, shiftsToHours, hoursToShifts, wholeHours, weeklyHours, describeShifts, dayNames } from './university/week.js';
 import { renderHeatmap, gapSentences } from './university/heatmap.js';
+import { STRINGS } from '../i18n/university.js';
+import { PageLanguage } from '../i18n/console.js';
 
 const $ = (id) => document.getElementById(id);
+/** An API error's message; the one the page itself words (unreachable service) in its language. */
+const msg = (e) => (e && e.code === 'network' ? t('net_error') : e.message);
 const LIST_REFRESH_MS = 20000;
 const LEVELS = ['native', 'professional', 'student'];
-const STATUS_TEXT = {
-  offline: 'Offline',
-  available: 'Available',
-  offered: 'Ringing',
-  busy: 'On a call',
-  wrap_up: 'Wrapping up',
-  paused: 'Paused',
-};
+const i18n = new PageLanguage(STRINGS);
+const t = (key, vars) => i18n.t(key, vars);
+/** `prefix_value` from the catalog when it has it, else the value as the server sent it. */
+const word = (prefix, value) => (STRINGS.en[`${prefix}_${value}`] ? t(`${prefix}_${value}`) : value);
+/** What the grid, the shift lists and the heat map need to speak the page language. */
+const labels = () => ({ t, days: dayNames(i18n.lang, 'short'), daysLong: dayNames(i18n.lang, 'long') });
 const FIELDS = ['name', 'id', 'languages', 'timezone', 'shifts'];
 const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
@@ -38,7 +41,11 @@ let grid;
 // Sign in / out
 
 async function start() {
-  grid = new WeekGrid($('week-grid'), onGridChange);
+  i18n.apply();
+  i18n.bindSwitch($('ui-language'));
+  i18n.addEventListener('change', relabel);
+  $('week-hint').textContent = t('week_hint');
+  grid = new WeekGrid($('week-grid'), onGridChange, labels());
   fillTimeZones();
   bindEvents();
   try {
@@ -46,7 +53,7 @@ async function start() {
     state.languages = langs;
     for (const l of [...langs.core, ...langs.extended, langs.operator]) state.names[l.code] = l;
   } catch (e) {
-    notice(`Could not load the language list: ${e.message}`, 'error');
+    notice(t('lang_load_failed', { message: msg(e) }), 'error');
   }
   if (session.key) {
     await signIn(session.key, { quiet: true });
@@ -69,7 +76,7 @@ async function signIn(key, { quiet = false } = {}) {
   } catch (e) {
     session.key = null;
     if (!quiet) {
-      setFieldError('api-key-error', e.status === 401 ? 'That key is not valid. Check it and try again.' : e.message);
+      setFieldError('api-key-error', e.status === 401 ? t('key_invalid') : msg(e));
     }
     showSignIn();
     return;
@@ -80,14 +87,40 @@ async function signIn(key, { quiet = false } = {}) {
   $('university-name').textContent = state.university.name;
   $('whoami').hidden = false;
   $('app').hidden = false;
-  document.title = `${state.university.name} · Partner universities · hotline-bridge`;
-  $('id-hint').textContent = `Leave empty for a generated one. Must start with “${state.university.id}-”, e.g. ${state.university.id}-pt-01.`;
+  renderUniversity();
   $('f-id').placeholder = `${state.university.id}-pt-01`;
   await Promise.all([loadList(), loadCoverage()]);
   clearInterval(state.refreshTimer);
   state.refreshTimer = setInterval(() => {
     if (!document.hidden) loadList({ quiet: true });
   }, LIST_REFRESH_MS);
+}
+
+function renderUniversity() {
+  const u = state.university;
+  if (!u) return;
+  document.title = t('doc_title', { university: u.name });
+  $('id-hint').textContent = t('id_hint', { prefix: u.id, example: `${u.id}-pt-01` });
+}
+
+/** Everything worded by the page, again in the new language. */
+function relabel() {
+  renderUniversity();
+  if (!state.university) document.title = t('page_title');
+  grid.relabel(labels());
+  fillTimeZones();
+  renderList();
+  drawCoverage();
+  const e = state.editing;
+  if (e) {
+    $('editor-title').textContent = e.mode === 'create' ? t('editor_add') : t('editor_edit', { name: e.name });
+    $('week-hint').textContent = t(e.partial ? 'week_hint_partial' : 'week_hint');
+    updateShiftSummary(currentShifts());
+    relabelLanguageRows();
+  } else {
+    $('week-hint').textContent = t('week_hint');
+  }
+  if ($('token-value').value) $('token-title').textContent = t('token_title', { name: state.tokenFor });
 }
 
 function signOut() {
@@ -107,7 +140,7 @@ function signOut() {
 function handleAuth(e) {
   if (e instanceof ApiError && e.status === 401) {
     signOut();
-    setFieldError('api-key-error', 'Your key is no longer accepted. Sign in again.');
+    setFieldError('api-key-error', t('key_revoked'));
     return true;
   }
   return false;
@@ -125,7 +158,7 @@ async function loadList({ quiet = false } = {}) {
     renderList();
   } catch (e) {
     if (handleAuth(e)) return;
-    if (!quiet) notice(`Could not load your interpreters: ${e.message}`, 'error');
+    if (!quiet) notice(t('list_failed', { message: msg(e) }), 'error');
   }
 }
 
@@ -158,7 +191,7 @@ function renderList() {
       li.textContent = `${languageLabel(l.language)} `;
       const lv = document.createElement('span');
       lv.className = 'chip-level';
-      lv.textContent = l.level;
+      lv.textContent = word('level', l.level);
       li.append(lv);
       list.append(li);
     }
@@ -167,22 +200,22 @@ function renderList() {
     const sched = document.createElement('td');
     const hours = weeklyHours(p.shifts);
     const sh = document.createElement('div');
-    sh.textContent = hours ? `${formatHours(hours)} h / week` : 'No hours yet';
+    sh.textContent = hours ? t('hours_week', { n: formatHours(hours) }) : t('no_hours');
     const tz = document.createElement('div');
     tz.className = 'muted small';
     tz.textContent = p.timezone;
     sched.append(sh, tz);
-    sched.title = describeShifts(p.shifts);
+    sched.title = describeShifts(p.shifts, labels().days);
 
     const status = document.createElement('td');
     const badge = document.createElement('span');
     badge.className = `status status-${p.status}`;
-    badge.textContent = STATUS_TEXT[p.status] || p.status;
+    badge.textContent = word('status', p.status);
     status.append(badge);
     if (!p.has_token) {
       const warn = document.createElement('div');
       warn.className = 'muted small token-note';
-      warn.textContent = 'No token yet';
+      warn.textContent = t('no_token');
       status.append(warn);
     }
 
@@ -191,23 +224,23 @@ function renderList() {
     if (state.confirmRemove === p.id) {
       const q = document.createElement('span');
       q.className = 'confirm-text';
-      q.textContent = `Remove ${p.name}?`;
+      q.textContent = t('remove_q', { name: p.name });
       actions.append(
         q,
-        button('Remove', 'danger', () => removeInterpreter(p)),
-        button('Keep', '', () => {
+        button(t('remove'), 'danger', () => removeInterpreter(p)),
+        button(t('keep'), '', () => {
           state.confirmRemove = null;
           renderList();
         }),
       );
     } else {
       actions.append(
-        button('Edit', '', () => openEditor('edit', p), `Edit ${p.name}`),
-        button('New token', '', () => newToken(p), `Issue a new token for ${p.name}`),
-        button('Remove', 'quiet danger-text', () => {
+        button(t('edit'), '', () => openEditor('edit', p), t('edit_label', { name: p.name })),
+        button(t('new_token'), '', () => newToken(p), t('new_token_label', { name: p.name })),
+        button(t('remove'), 'quiet danger-text', () => {
           state.confirmRemove = p.id;
           renderList();
-        }, `Remove ${p.name}`),
+        }, t('remove_label', { name: p.name })),
       );
     }
     tr.append(who, langs, sched, status, actions);
@@ -218,9 +251,7 @@ function renderList() {
   $('team').hidden = state.interpreters.length === 0;
   const available = state.interpreters.filter((p) => p.status === 'available').length;
   const n = state.interpreters.length;
-  $('team-summary').textContent = n
-    ? `${n} interpreter${n === 1 ? '' : 's'} · ${available} available now`
-    : '';
+  $('team-summary').textContent = n ? t(n === 1 ? 'team_summary_one' : 'team_summary', { n, available }) : '';
 }
 
 function button(text, cls, onClick, label) {
@@ -239,14 +270,14 @@ async function removeInterpreter(p) {
   try {
     await api('DELETE', `${base()}/${encodeURIComponent(p.id)}`);
     state.confirmRemove = null;
-    notice(`${p.name} was removed.`, 'ok');
+    notice(t('removed', { name: p.name }), 'ok');
     if (state.editing && state.editing.id === p.id) closeEditor();
     await Promise.all([loadList(), loadCoverage()]);
   } catch (e) {
     if (handleAuth(e)) return;
     state.confirmRemove = null;
     renderList();
-    notice(e.status === 409 ? `${p.name} is on a call right now; remove them when the call has ended.` : e.message, 'error');
+    notice(e.status === 409 ? t('remove_on_call', { name: p.name }) : msg(e), 'error');
   }
 }
 
@@ -256,7 +287,7 @@ async function newToken(p) {
     showToken(issued);
     await loadList({ quiet: true });
   } catch (e) {
-    if (!handleAuth(e)) notice(e.message, 'error');
+    if (!handleAuth(e)) notice(msg(e), 'error');
   }
 }
 
@@ -264,7 +295,8 @@ async function newToken(p) {
 // The one-time token
 
 function showToken(issued) {
-  $('token-for').textContent = issued.interpreter.name;
+  state.tokenFor = issued.interpreter.name;
+  $('token-title').textContent = t('token_title', { name: issued.interpreter.name });
   $('token-value').value = issued.token;
   $('token-copied').textContent = '';
   $('token-panel').hidden = false;
@@ -276,11 +308,11 @@ async function copyToken() {
   const input = $('token-value');
   try {
     await navigator.clipboard.writeText(input.value);
-    $('token-copied').textContent = 'Copied to the clipboard.';
+    $('token-copied').textContent = t('copied');
   } catch (e) {
     input.select();
     const ok = document.execCommand && document.execCommand('copy');
-    $('token-copied').textContent = ok ? 'Copied to the clipboard.' : 'Select the token and copy it (Ctrl+C).';
+    $('token-copied').textContent = t(ok ? 'copied' : 'copy_manually');
   }
 }
 
@@ -296,9 +328,10 @@ function fillTimeZones() {
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   const list = $('tz-list');
   list.replaceChildren(...zones.map((z) => Object.assign(document.createElement('option'), { value: z })));
-  const choices = [[viewerZone, `Your time (${viewerZone})`], ['Asia/Shanghai', 'Beijing (Asia/Shanghai)'], ['UTC', 'UTC']];
+  const choices = [[viewerZone, t('tz_yours', { zone: viewerZone })], ['Asia/Shanghai', t('tz_beijing')], ['UTC', 'UTC']];
   const seen = new Set();
   const select = $('coverage-tz');
+  select.replaceChildren();
   for (const [value, label] of choices) {
     if (seen.has(value)) continue;
     seen.add(value);
@@ -321,8 +354,8 @@ function languageOptions(selected) {
     }
     frag.append(g);
   };
-  group('Around the clock', state.languages.core);
-  group('Best effort', state.languages.extended);
+  group(t('group_core'), state.languages.core);
+  group(t('group_extended'), state.languages.extended);
   return frag;
 }
 
@@ -332,23 +365,30 @@ function addLanguageRow(language = '', level = 'professional') {
   const n = $('f-languages').children.length + 1;
   const sel = document.createElement('select');
   sel.className = 'lang-code';
-  sel.setAttribute('aria-label', `Language ${n}`);
-  const blank = Object.assign(document.createElement('option'), { value: '', textContent: 'Choose a language…' });
+  sel.setAttribute('aria-label', t('language_n', { n }));
+  const blank = Object.assign(document.createElement('option'), { value: '', textContent: t('choose_language') });
   sel.append(blank, languageOptions(language));
   if (language && !state.names[language]) {
     sel.append(Object.assign(document.createElement('option'), { value: language, textContent: language, selected: true }));
   }
   const lvl = document.createElement('select');
   lvl.className = 'lang-level';
-  lvl.setAttribute('aria-label', `Level in language ${n}`);
-  for (const l of LEVELS) lvl.append(Object.assign(document.createElement('option'), { value: l, textContent: l[0].toUpperCase() + l.slice(1), selected: l === level }));
+  lvl.setAttribute('aria-label', t('level_in', { n }));
+  for (const l of LEVELS) lvl.append(Object.assign(document.createElement('option'), { value: l, textContent: word('level', l), selected: l === level }));
   const remove = button('×', 'quiet icon', () => {
     row.remove();
     clearError('languages');
-  }, `Remove language ${n}`);
+  }, t('remove_language', { n }));
   row.append(sel, lvl, remove);
   $('f-languages').append(row);
   return sel;
+}
+
+/** The language rows of the open editor, reworded (their choices kept). */
+function relabelLanguageRows() {
+  const rows = [...$('f-languages').querySelectorAll('.lang-row')].map((row) => [row.querySelector('.lang-code').value, row.querySelector('.lang-level').value]);
+  $('f-languages').replaceChildren();
+  for (const [language, level] of rows) addLanguageRow(language, level);
 }
 
 function openEditor(mode, p) {
@@ -359,8 +399,10 @@ function openEditor(mode, p) {
     id: p ? p.id : null,
     originalShifts: p ? p.shifts : [],
     gridTouched: false,
+    name: p ? p.name : '',
+    partial: !!p && !wholeHours(p.shifts),
   };
-  $('editor-title').textContent = mode === 'create' ? 'Add interpreter' : `Edit ${p.name}`;
+  $('editor-title').textContent = mode === 'create' ? t('editor_add') : t('editor_edit', { name: p.name });
   $('f-name').value = p ? p.name : '';
   $('f-id').value = p ? p.id : '';
   $('f-id').disabled = mode === 'edit';
@@ -371,11 +413,7 @@ function openEditor(mode, p) {
   else addLanguageRow();
   grid.setHours(shiftsToHours(p ? p.shifts : []));
   updateShiftSummary(p ? p.shifts : []);
-  if (p && !wholeHours(p.shifts)) {
-    $('week-hint').textContent = 'Some shifts start or end between full hours; they are kept as they are unless you change the grid.';
-  } else {
-    $('week-hint').textContent = 'Click or drag across the hours the interpreter works, in their own time zone. Keyboard: arrow keys move, Space toggles.';
-  }
+  $('week-hint').textContent = t(state.editing.partial ? 'week_hint_partial' : 'week_hint');
   $('editor').hidden = false;
   $('editor').scrollIntoView({ block: 'start', behavior: 'smooth' });
   $('f-name').focus({ preventScroll: true });
@@ -400,8 +438,8 @@ function currentShifts() {
 
 function updateShiftSummary(shifts) {
   const h = weeklyHours(shifts);
-  $('week-total').textContent = h ? `${formatHours(h)} hours a week` : 'No hours chosen';
-  $('shift-list').textContent = shifts.length ? describeShifts(shifts) : '';
+  $('week-total').textContent = h ? t('hours_a_week', { n: formatHours(h) }) : t('no_hours_chosen');
+  $('shift-list').textContent = shifts.length ? describeShifts(shifts, labels().days) : '';
 }
 
 function formBody() {
@@ -426,8 +464,8 @@ async function save(ev) {
   const body = formBody();
   // Quick checks before asking the server, which checks everything and has the last word.
   const local = [];
-  if (!body.name.trim()) local.push(new ApiError(422, 'invalid', 'Enter the interpreter’s name.', 'name'));
-  if (!body.languages.length) local.push(new ApiError(422, 'invalid', 'Choose at least one language.', 'languages'));
+  if (!body.name.trim()) local.push(new ApiError(422, 'invalid', t('need_name'), 'name'));
+  if (!body.languages.length) local.push(new ApiError(422, 'invalid', t('need_language'), 'languages'));
   if (local.length) {
     local.reverse().forEach(showError);
     return;
@@ -438,12 +476,12 @@ async function save(ev) {
     if (state.editing.mode === 'create') {
       const issued = await api('POST', base(), body);
       closeEditor();
-      notice(`${issued.interpreter.name} was added.`, 'ok');
+      notice(t('added', { name: issued.interpreter.name }), 'ok');
       showToken(issued);
     } else {
       const p = await api('PUT', `${base()}/${encodeURIComponent(state.editing.id)}`, body);
       closeEditor();
-      notice(`${p.name} was saved.`, 'ok');
+      notice(t('saved', { name: p.name }), 'ok');
     }
     await Promise.all([loadList(), loadCoverage()]);
   } catch (e) {
@@ -458,13 +496,13 @@ async function save(ev) {
 function showError(e) {
   const field = e.field && FIELDS.includes(e.field) ? e.field : null;
   if (!field) {
-    $('editor-error').textContent = e.message;
+    $('editor-error').textContent = msg(e);
     $('editor-error').hidden = false;
     return;
   }
-  const msg = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
+  const text = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
   const box = $(`err-${field}`);
-  box.textContent = capitalise(msg);
+  box.textContent = capitalise(text);
   const target = { name: 'f-name', id: 'f-id', timezone: 'f-timezone' }[field];
   if (target) {
     $(target).setAttribute('aria-invalid', 'true');
@@ -502,7 +540,7 @@ async function loadCoverage() {
     drawCoverage();
   } catch (e) {
     if (handleAuth(e)) return;
-    $('heatmap').textContent = `Coverage is not available: ${e.message}`;
+    $('heatmap').textContent = t('coverage_unavailable', { message: msg(e) });
   }
 }
 
@@ -510,11 +548,11 @@ function drawCoverage() {
   const c = state.coverage;
   if (!c) return;
   const own = state.scope === 'own';
-  renderHeatmap($('heatmap'), c, { timeZone: state.zone, names: state.names, highlightGaps: !own });
-  const weekOf = new Intl.DateTimeFormat('en-GB', { timeZone: state.zone, day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(c.week_start));
+  renderHeatmap($('heatmap'), c, { timeZone: state.zone, names: state.names, highlightGaps: !own, ...labels() });
+  const weekOf = new Intl.DateTimeFormat(i18n.lang, { timeZone: state.zone, day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(c.week_start));
   $('coverage-caption').textContent = own
-    ? `Your interpreters on shift in each hour, week of ${weekOf}, times in ${state.zone}.`
-    : `All partner universities together, week of ${weekOf}, times in ${state.zone}. Each core language needs ${c.min_interpreters} or more in every hour; italic rows are served best effort.`;
+    ? t('caption_own', { week: weekOf, zone: state.zone })
+    : t('caption_all', { week: weekOf, zone: state.zone, min: c.min_interpreters });
   $('legend').replaceChildren(...legendItems(own, c.min_interpreters));
   const gaps = $('gaps');
   if (own) {
@@ -522,18 +560,18 @@ function drawCoverage() {
     return;
   }
   if (c.covered) {
-    gaps.replaceChildren(Object.assign(document.createElement('p'), { className: 'ok-banner', textContent: 'Every core language is covered around the clock this week.' }));
+    gaps.replaceChildren(Object.assign(document.createElement('p'), { className: 'ok-banner', textContent: t('covered') }));
     return;
   }
-  const sentences = gapSentences(c, { timeZone: state.zone, names: state.names });
-  const head = Object.assign(document.createElement('h3'), { textContent: `Gaps (${sentences.length})` });
+  const sentences = gapSentences(c, { timeZone: state.zone, names: state.names, ...labels() });
+  const head = Object.assign(document.createElement('h3'), { textContent: t('gaps_h', { n: sentences.length }) });
   const ul = document.createElement('ul');
   ul.className = 'gap-list';
   for (const g of sentences) {
     const li = document.createElement('li');
     li.innerHTML = '';
     const lang = Object.assign(document.createElement('strong'), { textContent: g.language });
-    li.append(lang, ` ${g.when}: ${g.count} on shift, ${g.needs} needed`);
+    li.append(lang, ` ${t('gap_line', { when: g.when, count: g.count, needs: g.needs })}`);
     ul.append(li);
   }
   gaps.replaceChildren(head, ul);
@@ -559,10 +597,10 @@ function legendItems(own, min) {
     s.className = 'legend-item';
     const sw = document.createElement('span');
     sw.className = 'swatch hm l0 gap';
-    s.append(sw, `gap (fewer than ${min})`);
+    s.append(sw, t('legend_gap', { min }));
     items.push(s);
   }
-  const label = Object.assign(document.createElement('span'), { className: 'legend-title', textContent: 'Interpreters on shift:' });
+  const label = Object.assign(document.createElement('span'), { className: 'legend-title', textContent: t('legend_title') });
   return [label, ...items];
 }
 
@@ -589,7 +627,7 @@ function bindEvents() {
     e.preventDefault();
     const key = $('api-key').value.trim();
     if (!key) {
-      setFieldError('api-key-error', 'Enter your API key.');
+      setFieldError('api-key-error', t('key_missing'));
       return;
     }
     signIn(key);

@@ -1,10 +1,20 @@
 // The coverage heat map: languages × the 168 hours of the week, shown in a chosen time zone
 // (converted from the API's UTC hours with Intl), core-language gaps highlighted, and the gaps
-// listed as sentences in that time zone.
+// listed as sentences in that time zone. Words and day names come from the page (`t`, `days`);
+// English without them.
 
 const HOUR_MS = 3600 * 1000;
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const pad = (n) => String(n).padStart(2, '0');
+const ENGLISH = {
+  hm_caption: 'Interpreters on shift per hour of the week, times in {zone}',
+  hm_best_effort: '{language}: served best effort, not around the clock',
+  hm_no_hour: '{when}: this hour does not exist this week (clock change)',
+  hm_cell: '{language} · {when}: {count} on shift',
+  hm_cell_gap: '{language} · {when}: {count} on shift — below the {min} needed',
+  all_week: 'all week',
+};
+const english = (key, vars = {}) => (ENGLISH[key] || key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
 
 function partsIn(timeZone) {
   const fmt = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
@@ -14,10 +24,10 @@ function partsIn(timeZone) {
   };
 }
 
-/** "Tue 11:00" in `timeZone`. */
-export function localLabel(ms, timeZone) {
+/** "Tue 11:00" in `timeZone` (`days`: the day labels, Monday first). */
+export function localLabel(ms, timeZone, days = WEEKDAYS) {
   const p = partsIn(timeZone)(ms);
-  return `${WEEKDAYS[p.day]} ${pad(p.hour)}:${pad(p.minute)}`;
+  return `${days[p.day]} ${pad(p.hour)}:${pad(p.minute)}`;
 }
 
 /**
@@ -48,7 +58,7 @@ function level(count) {
  * Renders `coverage` (the /api/coverage answer) into `container`.
  * `names`: code → { name, native_name }. `highlightGaps`: mark core hours below the minimum.
  */
-export function renderHeatmap(container, coverage, { timeZone, names, highlightGaps }) {
+export function renderHeatmap(container, coverage, { timeZone, names, highlightGaps, t = english, days = WEEKDAYS }) {
   const weekStart = Date.parse(coverage.week_start);
   const cells = localCells(weekStart, timeZone);
   const min = coverage.min_interpreters;
@@ -56,22 +66,22 @@ export function renderHeatmap(container, coverage, { timeZone, names, highlightG
   table.className = 'heatmap';
   const caption = document.createElement('caption');
   caption.className = 'visually-hidden';
-  caption.textContent = `Interpreters on shift per hour of the week, times in ${timeZone}`;
+  caption.textContent = t('hm_caption', { zone: timeZone });
   table.append(caption);
   const cols = document.createElement('colgroup');
   cols.append(Object.assign(document.createElement('col'), { className: 'hm-label-col' }));
   table.append(cols);
 
   const thead = document.createElement('thead');
-  const days = document.createElement('tr');
-  days.append(Object.assign(document.createElement('th'), { className: 'hm-corner' }));
-  for (const d of WEEKDAYS) {
+  const dayRow = document.createElement('tr');
+  dayRow.append(Object.assign(document.createElement('th'), { className: 'hm-corner' }));
+  for (const d of days) {
     const th = document.createElement('th');
     th.colSpan = 24;
     th.scope = 'colgroup';
     th.className = 'hm-day';
     th.textContent = d;
-    days.append(th);
+    dayRow.append(th);
   }
   const hours = document.createElement('tr');
   hours.className = 'hm-hours';
@@ -82,7 +92,7 @@ export function renderHeatmap(container, coverage, { timeZone, names, highlightG
     th.textContent = j % 6 === 0 ? String(j % 24).padStart(2, '0') : '';
     hours.append(th);
   }
-  thead.append(days, hours);
+  thead.append(dayRow, hours);
   table.append(thead);
 
   const tbody = document.createElement('tbody');
@@ -100,24 +110,24 @@ export function renderHeatmap(container, coverage, { timeZone, names, highlightG
     const code = document.createElement('span');
     code.className = 'hm-code';
     code.textContent = lang.language;
-    if (!lang.core) th.title = `${name.textContent}: served best effort, not around the clock`;
+    if (!lang.core) th.title = t('hm_best_effort', { language: name.textContent });
     th.append(name, code);
     tr.append(th);
     for (let j = 0; j < 168; j += 1) {
       const td = document.createElement('td');
       const i = cells[j];
-      const day = WEEKDAYS[Math.floor(j / 24)];
+      const day = days[Math.floor(j / 24)];
       const when = `${day} ${pad(j % 24)}:00–${pad((j % 24) + 1)}:00`;
       let cls = j % 24 === 0 ? 'hm day-start' : 'hm';
       if (i < 0) {
         cls += ' hm-none';
-        td.title = `${when}: this hour does not exist this week (clock change)`;
+        td.title = t('hm_no_hour', { when });
       } else {
         const count = lang.counts[i];
         cls += ` l${level(count)}`;
         const gap = highlightGaps && lang.core && count < min;
         if (gap) cls += ' gap';
-        td.title = `${n ? n.name : lang.language} · ${when}: ${count} interpreter${count === 1 ? '' : 's'}${gap ? ` — below the ${min} needed` : ''}`;
+        td.title = t(gap ? 'hm_cell_gap' : 'hm_cell', { language: n ? n.name : lang.language, when, count, min });
       }
       td.className = cls;
       tr.append(td);
@@ -129,15 +139,15 @@ export function renderHeatmap(container, coverage, { timeZone, names, highlightG
 }
 
 /** Gap sentences in `timeZone`, e.g. "Korean: Tue 11:00 – Tue 13:00 · 0 of 1". */
-export function gapSentences(coverage, { timeZone, names }) {
+export function gapSentences(coverage, { timeZone, names, t = english, days = WEEKDAYS }) {
   const weekStart = Date.parse(coverage.week_start);
   return coverage.gaps.map((g) => {
     const n = names[g.language];
-    const from = localLabel(weekStart + g.start_hour * HOUR_MS, timeZone);
-    const to = localLabel(weekStart + g.end_hour * HOUR_MS, timeZone);
+    const from = localLabel(weekStart + g.start_hour * HOUR_MS, timeZone, days);
+    const to = localLabel(weekStart + g.end_hour * HOUR_MS, timeZone, days);
     return {
       language: n ? `${n.name} (${g.language})` : g.language,
-      when: g.end_hour - g.start_hour >= 168 ? 'all week' : `${from} – ${to}`,
+      when: g.end_hour - g.start_hour >= 168 ? t('all_week') : `${from} – ${to}`,
       count: g.count,
       needs: g.needs,
     };

@@ -1,11 +1,30 @@
 // Weekly hours: conversion between shift lists ({day, start, end} in local time, an end at or
 // before the start running past midnight) and 168 hour cells (Monday 00:00 first), plus the
-// clickable 7×24 grid that edits them. Pure conversions first, so they can be checked alone.
+// clickable 7×24 grid that edits them. Pure conversions first, so they can be checked alone. Day
+// names and the grid's labels come from the page (`labels`: `t`, `days`, `daysLong`).
 
 export const HOURS = 168;
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 export const DAY_LABELS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const MONDAY = Date.UTC(2024, 0, 1); // a Monday
+
+/** The seven day names, Monday first, in `lang` ('short' "Mon" / "周一", or 'long'). */
+export function dayNames(lang, width = 'short') {
+  try {
+    const fmt = new Intl.DateTimeFormat(lang, { weekday: width, timeZone: 'UTC' });
+    return Array.from({ length: 7 }, (_, d) => fmt.format(new Date(MONDAY + d * 86400000)));
+  } catch {
+    return width === 'long' ? DAY_NAMES.slice() : DAY_LABELS.slice();
+  }
+}
+
+/** English labels, for use without a page language. */
+const ENGLISH = {
+  t: (key, v) => (key === 'wg_label' ? 'Weekly hours, rows are days, columns are hours' : `${v.day} ${v.from} to ${v.to}`),
+  days: DAY_LABELS,
+  daysLong: DAY_NAMES,
+};
 
 const pad = (n) => String(n).padStart(2, '0');
 const minutes = (t) => {
@@ -97,18 +116,19 @@ export function weeklyHours(shifts) {
   return m / 60;
 }
 
-/** "Mon 09:00–17:00, Sat 22:00–06:00". */
-export function describeShifts(shifts) {
+/** "Mon 09:00–17:00, Sat 22:00–06:00" (`days`: the day labels, Monday first). */
+export function describeShifts(shifts, days = DAY_LABELS) {
   return (shifts || [])
-    .map((s) => `${DAY_LABELS[DAYS.indexOf(s.day)] || s.day} ${s.start}–${s.end}`)
+    .map((s) => `${days[DAYS.indexOf(s.day)] || s.day} ${s.start}–${s.end}`)
     .join(', ');
 }
 
 /** The 7×24 grid: click or drag to paint hours; arrows + Space from the keyboard. */
 export class WeekGrid {
-  constructor(container, onChange) {
+  constructor(container, onChange, labels = ENGLISH) {
     this.container = container;
     this.onChange = onChange;
+    this.labels = labels;
     this.hours = new Array(HOURS).fill(false);
     this.focus = 9; // Monday 09:00
     this.painting = null;
@@ -119,7 +139,7 @@ export class WeekGrid {
     const grid = document.createElement('div');
     grid.className = 'wg';
     grid.setAttribute('role', 'grid');
-    grid.setAttribute('aria-label', 'Weekly hours, rows are days, columns are hours');
+    this.grid = grid;
     const head = document.createElement('div');
     head.className = 'wg-row wg-head';
     head.setAttribute('role', 'row');
@@ -140,7 +160,6 @@ export class WeekGrid {
       const label = document.createElement('span');
       label.className = 'wg-day';
       label.setAttribute('role', 'rowheader');
-      label.textContent = DAY_LABELS[d];
       row.append(label);
       for (let h = 0; h < 24; h += 1) {
         const i = d * 24 + h;
@@ -148,7 +167,6 @@ export class WeekGrid {
         cell.className = 'wg-cell';
         cell.setAttribute('role', 'gridcell');
         cell.dataset.i = String(i);
-        cell.setAttribute('aria-label', `${DAY_NAMES[d]} ${pad(h)}:00 to ${pad((h + 1) % 24)}:00`);
         cell.tabIndex = i === this.focus ? 0 : -1;
         if (h % 6 === 0) cell.classList.add('wg-six');
         row.append(cell);
@@ -162,7 +180,20 @@ export class WeekGrid {
     window.addEventListener('pointercancel', () => this.pointerUp());
     grid.addEventListener('keydown', (e) => this.key(e));
     this.container.replaceChildren(grid);
+    this.relabel(this.labels);
     this.paint();
+  }
+
+  /** The day names and cell labels in the page language. */
+  relabel(labels) {
+    this.labels = labels;
+    const { t, days, daysLong } = labels;
+    this.grid.setAttribute('aria-label', t('wg_label'));
+    this.grid.querySelectorAll('[role=rowheader]').forEach((el, d) => { el.textContent = days[d]; });
+    this.cells.forEach((cell, i) => {
+      const h = i % 24;
+      cell.setAttribute('aria-label', t('wg_cell', { day: daysLong[Math.floor(i / 24)], from: `${pad(h)}:00`, to: `${pad((h + 1) % 24)}:00` }));
+    });
   }
 
   cellAt(e) {
