@@ -5,16 +5,19 @@
 //! catalog's strings (checked against web/i18n/*.js) and do show the Chinese ones. The operator
 //! answers and adds the interpreter with the keyboard shortcuts, which stay quiet while a field
 //! has the focus; when the interpreter leaves, the panel names her ("Li Na 已离开通话"), not
-//! "cancelled". The language switch rewords the page at once and is remembered after a reload.
-//! Screenshots: target/e2e/console-zh-*.png.
+//! "cancelled". The language switch rewords the page at once and is remembered after a reload;
+//! Arabic reads right to left. The university page — signed out, signed in with its coverage, the
+//! editor open — shows no English either. Screenshots: target/e2e/console-zh-*.png.
 mod common;
 
 use common::browser::Browser;
 use common::dispatch::{add_interpreter, app_on, dispatch_settings, lang};
 use common::redis::TestRedis;
 use common::ws::{WsClient, OPERATOR, OPERATOR_PASSWORD};
+use common::{spawn_app, test_settings, universities};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use hotline_bridge::api::messages::{LanguageSource, LanguageView};
+use hotline_bridge::app::AppState;
 use hotline_bridge::domain::{InterpreterId, Level};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -401,6 +404,94 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     op.screenshot("console-zh-operator-switched-to-english")
         .await;
 
+    // Arabic, offered to interpreters, reads right to left.
+    it.eval(
+        "const s = document.getElementById('ui-language');
+         s.value = 'ar'; s.dispatchEvent(new Event('change')); return 1;",
+    )
+    .await;
+    it.wait_for(
+        "interpreter console in Arabic",
+        "document.documentElement.dir === 'rtl' && document.getElementById('go-available').textContent === 'متاح'",
+        STEP,
+    )
+    .await;
+    it.screenshot("console-zh-interpreter-switched-to-arabic")
+        .await;
+
     op.close().await;
     it.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
+    let mut settings = test_settings();
+    let keys = universities::with_keys(&mut settings, &["bfsu"]);
+    let app = spawn_app(AppState::in_memory(settings)).await;
+    let mut failures = Vec::new();
+    let b = Browser::launch("zh-CN,zh,en", None).await;
+    b.client.goto(&app.url("/university")).await.expect("goto");
+    b.wait_for(
+        "sign-in form in Chinese",
+        "document.documentElement.lang === 'zh' && !document.getElementById('signin').hidden",
+        STEP,
+    )
+    .await;
+    check(
+        &b,
+        "university",
+        "signin",
+        &["signin_h", "signin_intro", "api_key"],
+        &mut failures,
+    )
+    .await;
+    b.type_into("#api-key", &keys["bfsu"]).await;
+    b.click("#signin-form button[type=submit]").await;
+    b.wait_for(
+        "signed in with the coverage drawn",
+        "!document.getElementById('app').hidden && document.querySelector('#heatmap table')",
+        STEP,
+    )
+    .await;
+    check(
+        &b,
+        "university",
+        "signed-in",
+        &[
+            "team_h",
+            "team_empty",
+            "coverage_h",
+            "scope_all",
+            "legend_title",
+        ],
+        &mut failures,
+    )
+    .await;
+    b.click("#add").await;
+    b.wait_for(
+        "editor open",
+        "!document.getElementById('editor').hidden",
+        STEP,
+    )
+    .await;
+    check(
+        &b,
+        "university",
+        "editor",
+        &[
+            "editor_add",
+            "week_legend",
+            "week_hint",
+            "preset_office",
+            "choose_language",
+        ],
+        &mut failures,
+    )
+    .await;
+    let monday = b
+        .eval("return document.querySelector('#week-grid [role=rowheader]').textContent;")
+        .await;
+    assert_eq!(monday, "周一", "day names in Chinese");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    b.close().await;
 }

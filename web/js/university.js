@@ -162,9 +162,14 @@ async function loadList({ quiet = false } = {}) {
   }
 }
 
+/** A language's name in the page language (the API's names are English). */
 function languageLabel(code) {
-  const n = state.names[code];
-  return n ? n.name : code.toUpperCase();
+  return state.names[code] ? i18n.languageName(code) : code.toUpperCase();
+}
+
+/** code → { name in the page language, native_name }, for the heat map and the gap list. */
+function pageNames() {
+  return Object.fromEntries(Object.entries(state.names).map(([code, l]) => [code, { ...l, name: i18n.languageName(code) }]));
 }
 
 function renderList() {
@@ -348,7 +353,8 @@ function languageOptions(selected) {
     for (const l of langs) {
       const o = document.createElement('option');
       o.value = l.code;
-      o.textContent = l.native_name === l.name ? `${l.name} (${l.code})` : `${l.name} · ${l.native_name} (${l.code})`;
+      const name = i18n.languageName(l.code);
+      o.textContent = l.native_name === name ? `${name} (${l.code})` : `${name} · ${l.native_name} (${l.code})`;
       if (l.code === selected) o.selected = true;
       g.append(o);
     }
@@ -548,7 +554,7 @@ function drawCoverage() {
   const c = state.coverage;
   if (!c) return;
   const own = state.scope === 'own';
-  renderHeatmap($('heatmap'), c, { timeZone: state.zone, names: state.names, highlightGaps: !own, ...labels() });
+  renderHeatmap($('heatmap'), c, { timeZone: state.zone, names: pageNames(), highlightGaps: !own, ...labels() });
   const weekOf = new Intl.DateTimeFormat(i18n.lang, { timeZone: state.zone, day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(c.week_start));
   $('coverage-caption').textContent = own
     ? t('caption_own', { week: weekOf, zone: state.zone })
@@ -563,7 +569,7 @@ function drawCoverage() {
     gaps.replaceChildren(Object.assign(document.createElement('p'), { className: 'ok-banner', textContent: t('covered') }));
     return;
   }
-  const sentences = gapSentences(c, { timeZone: state.zone, names: state.names, ...labels() });
+  const sentences = gapSentences(c, { timeZone: state.zone, names: pageNames(), ...labels() });
   const head = Object.assign(document.createElement('h3'), { textContent: t('gaps_h', { n: sentences.length }) });
   const ul = document.createElement('ul');
   ul.className = 'gap-list';
