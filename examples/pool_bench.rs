@@ -8,8 +8,8 @@
 use clap::Parser;
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, OfferId,
-    TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
+    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{Availability, ClaimRequest, InterpreterPool, MemoryPool, RedisPool};
 use std::net::TcpListener;
@@ -119,6 +119,7 @@ async fn cycles(
         let offer = OfferId::parse(&format!("{tag}-{n}"))?;
         let req = ClaimRequest {
             offer_id: offer.clone(),
+            node: NodeId::new(1),
             call_id: CallId::parse(&format!("call-{tag}-{n}"))?,
             language: Language::parse("pt")?,
             candidates: candidates.clone(),

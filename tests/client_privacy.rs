@@ -9,7 +9,7 @@ use common::spawn_app;
 use common::ws::{create_call, operator_login, settings_with_operator, Got, WsClient, OPERATOR};
 use hotline_bridge::app::AppState;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, OfferId,
+    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
     TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{Availability, ClaimRequest};
@@ -170,6 +170,7 @@ async fn an_interpreter_the_dispatcher_booked_cannot_be_invited_elsewhere() {
     let claimed = pool
         .claim(&ClaimRequest {
             offer_id: offer.clone(),
+            node: NodeId::new(1),
             call_id: CallId::parse("call-elsewhere").expect("call id"),
             language: pt,
             candidates: vec![iid.clone()],

@@ -1,13 +1,14 @@
 //! The pool contract (src/pool/mod.rs), written once and run against both implementations:
 //! `MemoryPool` and `RedisPool` on a real redis-server (one per test, on a free port). Each case
 //! is an async fn over `Arc<dyn InterpreterPool>`; `contract!` makes one test per pool of it.
+//! Cases by family: `claims`, `offers`, `profiles`, `nodes` (leases, recovery, admin).
 
 mod common;
 
 use common::redis::TestRedis;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, OfferId,
-    TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
+    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, MemoryPool, Offer, OfferState, PoolError,
@@ -22,15 +23,20 @@ const T0: Millis = 1_750_032_000_000 + 3 * 3_600_000;
 const RING_MS: u64 = 15_000;
 const TTL_MS: u64 = 15_000;
 const WRAP_MS: u64 = 10_000;
+/// The node making the contract's offers.
+const NODE: NodeId = NodeId::new(0xa1);
 
 #[path = "pool_contract/claims.rs"]
 mod claims;
+#[path = "pool_contract/nodes.rs"]
+mod nodes;
 #[path = "pool_contract/offers.rs"]
 mod offers;
 #[path = "pool_contract/profiles.rs"]
 mod profiles;
 
 use claims::*;
+use nodes::*;
 use offers::*;
 use profiles::*;
 
@@ -98,6 +104,11 @@ contract!(
     calls_today_counts_accepts_per_utc_day,
     answers_by_others_and_about_unknown_things_are_refused,
     states_for_lists_every_speaker_with_live_state,
+    a_lost_nodes_offers_are_freed_once_and_its_calls_ended,
+    a_renewed_lease_is_never_swept_and_a_swept_node_hears_it,
+    call_records_open_once_and_end_once,
+    engagements_show_offer_call_node_and_lease,
+    an_administrator_frees_interpreters_and_ends_calls_audited,
 );
 
 fn iid(s: &str) -> InterpreterId {
@@ -144,6 +155,7 @@ async fn ready(p: &Pool, id: &str, langs: &[&str], now: Millis) {
 fn request(offer: &str, language: &str, candidates: &[&str], now: Millis) -> ClaimRequest {
     ClaimRequest {
         offer_id: oid(offer),
+        node: NODE,
         call_id: CallId::parse(&format!("call-{offer}")).expect("call id"),
         language: lang(language),
         candidates: candidates.iter().map(|c| iid(c)).collect(),

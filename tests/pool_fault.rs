@@ -11,8 +11,8 @@ use common::{spawn_app, test_settings, TestApp};
 use hotline_bridge::app;
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, OfferId,
-    TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
+    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, OfferState, PoolError, PoolEvent,
@@ -75,6 +75,7 @@ fn profile() -> InterpreterProfile {
 fn request(offer: &str) -> ClaimRequest {
     ClaimRequest {
         offer_id: OfferId::parse(offer).expect("offer id"),
+        node: NodeId::new(1),
         call_id: CallId::parse(&format!("call-{offer}")).expect("call id"),
         language: Language::parse("pt").expect("lang"),
         candidates: vec![iid()],

@@ -8,8 +8,8 @@ mod common;
 
 use common::redis::TestRedis;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, OfferId,
-    TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
+    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, OfferState, RedisPool, Status,
@@ -91,6 +91,7 @@ async fn dispatcher(
         candidates.shuffle(&mut rng);
         let req = ClaimRequest {
             offer_id: offer_id.clone(),
+            node: NodeId::new(1),
             call_id: CallId::parse(&format!("call-{node}-{task}-{n}")).expect("call id"),
             language: Language::parse("pt").expect("lang"),
             candidates,

@@ -6,7 +6,7 @@ mod common;
 use common::redis::TestRedis;
 use common::universities::{ana, env, env_on};
 use hotline_bridge::auth;
-use hotline_bridge::domain::{CallId, InterpreterId, Language, OfferId};
+use hotline_bridge::domain::{CallId, InterpreterId, Language, NodeId, OfferId};
 use hotline_bridge::pool::{Availability, ClaimRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -232,6 +232,7 @@ async fn removing_is_refused_while_on_a_call_and_then_works() {
     let offer = pool
         .claim(&ClaimRequest {
             offer_id: OfferId::random(),
+            node: NodeId::new(1),
             call_id: CallId::random(),
             language: Language::parse("pt").expect("pt"),
             candidates: vec![id.clone()],

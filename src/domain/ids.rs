@@ -98,6 +98,67 @@ string_id!(
     "offer"
 );
 
+/// One bridge process (a node): a random 64-bit number drawn at start-up, written as 16 lowercase
+/// hex digits. It prefixes the offer ids the node makes and names its lease in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NodeId(u64);
+
+impl NodeId {
+    pub const fn new(n: u64) -> Self {
+        Self(n)
+    }
+
+    /// A fresh random node id (a process draws one at start-up).
+    pub fn random() -> Self {
+        Self(rand::random())
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Exactly 16 lowercase hex digits, as `Display` writes it.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        let ok = s.len() == 16
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match u64::from_str_radix(s, 16) {
+            Ok(n) if ok => Ok(Self(n)),
+            _ => Err(IdError {
+                kind: "node",
+                got: s.chars().take(80).collect(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl TryFrom<String> for NodeId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<NodeId> for String {
+    fn from(id: NodeId) -> String {
+        id.to_string()
+    }
+}
+
+impl std::str::FromStr for NodeId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Self::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +176,20 @@ mod tests {
         let a = CallId::random();
         assert_ne!(a, CallId::random());
         assert_eq!(CallId::parse(a.as_str()), Ok(a));
+    }
+
+    #[test]
+    fn node_ids_are_sixteen_hex_digits_both_ways() {
+        let n = NodeId::new(0xabcd);
+        assert_eq!(n.to_string(), "000000000000abcd");
+        assert_eq!(NodeId::parse("000000000000abcd"), Ok(n));
+        for bad in [
+            "abcd",
+            "000000000000ABCD",
+            "000000000000abcg",
+            "+00000000000abcd",
+        ] {
+            assert!(NodeId::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

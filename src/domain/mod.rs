@@ -9,7 +9,7 @@ mod schedule;
 mod text;
 
 pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
-pub use ids::{CallId, IdError, InterpreterId, OfferId, ParticipantId, UniversityId};
+pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
 pub use schedule::{

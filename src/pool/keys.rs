@@ -11,16 +11,22 @@
 //! | `{p}:interp:<id>` | HASH | one interpreter: `profile` (JSON, without token), `token` (SHA-256 hex, absent = none), `langs` (comma-separated codes, the profile's languages), `status` (`offline`/`available`/`offered`/`busy`/`paused`; wrap-up is `available` with `idle_since` in the future), `last_seen`, `idle_since` (Unix ms), `offer`, `call` (absent = none), `missed` (consecutive expiries), `calls_today`, `calls_day` (the UTC day number `calls_today` counts) |
 //! | `{p}:lang:<ll>` | SET | ids of interpreters who speak language `ll` (`states_for`) |
 //! | `{p}:idle:<ll>` | ZSET | ids of interpreters who speak `ll` and whose status is `available`, scored by `idle_since` (a future score = in wrap-up); `claim` checks eligibility here |
-//! | `{p}:offer:<offer_id>` | HASH | one offer: `call`, `interp`, `lang`, `created`, `deadline`, `state` (`pending`/`accepted`/`declined`/`expired`/`cancelled`/`released`), `ended` (Unix ms, once ended); an ended offer's key expires after [`ENDED_OFFER_KEPT_MS`] |
+//! | `{p}:offer:<offer_id>` | HASH | one offer: `call`, `interp`, `lang`, `created`, `deadline`, `node` (the node that made it, 16 hex digits), `state` (`pending`/`accepted`/`declined`/`expired`/`cancelled`/`released`), `accepted` (Unix ms, once accepted), `ended` (Unix ms, once ended); an ended offer's key expires after [`ENDED_OFFER_KEPT_MS`] |
 //! | `{p}:deadlines` | ZSET | ids of pending offers, scored by deadline (`sweep` reads it) |
+//! | `{p}:nodes` | ZSET | node leases: node ids (16 hex digits) scored by when the lease runs out (Unix ms); `sweep_lost` takes the expired ones and removes them |
+//! | `{p}:node_offers:<node>` | SET | ids of the live (pending or accepted) offers the node made |
+//! | `{p}:node_calls:<node>` | SET | ids of the live calls the node holds |
+//! | `{p}:call:<call_id>` | HASH | one call's record: `node`, `created` (Unix ms), `token` (SHA-256 hex of the caller token), `state` (`live`/`ended`), `ended` (Unix ms), `why` (`hung_up`, `node_lost`, `admin_end_call`, …); an ended call's key expires after [`ENDED_OFFER_KEPT_MS`] |
 //! | `{p}:bus` | pub/sub channel | not a key: the node bus (`drivers::bus`), JSON messages `{from, to, kind, …}` between the nodes sharing this pool |
 //! | `{p}:events` | STREAM | audit events, fields `kind`, `at`, `call_id`, `interpreter_id`, `language`, `offer_id`, `detail` (absent = none), trimmed to about [`EVENTS_KEPT`] entries |
 //!
 //! Invariants the scripts keep: an interpreter is in `idle:<ll>` exactly when its status is
 //! `available` and it speaks `ll`; an offer is in `deadlines` exactly while it is pending; an
-//! interpreter's `offer` names its one live (pending or accepted) offer.
+//! interpreter's `offer` names its one live (pending or accepted) offer; an offer is in
+//! `node_offers:<node>` exactly while it is live, a call in `node_calls:<node>` exactly while its
+//! record is live.
 
-use crate::domain::{InterpreterId, Language, OfferId};
+use crate::domain::{CallId, InterpreterId, Language, NodeId, OfferId};
 
 pub use super::ENDED_OFFER_KEPT_MS;
 
@@ -70,6 +76,22 @@ impl Keys {
         format!("{}deadlines", self.base)
     }
 
+    pub fn nodes(&self) -> String {
+        format!("{}nodes", self.base)
+    }
+
+    pub fn node_offers(&self, node: NodeId) -> String {
+        format!("{}node_offers:{node}", self.base)
+    }
+
+    pub fn node_calls(&self, node: NodeId) -> String {
+        format!("{}node_calls:{node}", self.base)
+    }
+
+    pub fn call(&self, id: &CallId) -> String {
+        format!("{}call:{id}", self.base)
+    }
+
     /// The node bus's pub/sub channel (not a key; named here so every name is in one place).
     pub fn bus(&self) -> String {
         format!("{}bus", self.base)
@@ -90,7 +112,13 @@ mod tests {
         let id = InterpreterId::parse("bfsu-pt-01").expect("id");
         let offer = OfferId::parse("o1").expect("id");
         let pt = Language::parse("pt").expect("lang");
+        let node = NodeId::new(7);
+        let call = CallId::parse("c1").expect("id");
         for key in [
+            k.nodes(),
+            k.node_offers(node),
+            k.node_calls(node),
+            k.call(&call),
             k.ids(),
             k.interpreter(&id),
             k.speakers(pt),
@@ -103,5 +131,15 @@ mod tests {
         }
         assert_eq!(k.idle(pt), "{hb}:idle:pt");
         assert_eq!(k.interpreter(&id), "{hb}:interp:bfsu-pt-01");
+        assert_eq!(k.node_calls(node), "{hb}:node_calls:0000000000000007");
+    }
+
+    #[test]
+    fn the_scripts_trim_the_event_stream_as_the_pool_does() {
+        let lib = include_str!("scripts/lib.lua");
+        assert!(
+            lib.contains(&format!("local EVENTS_KEPT = {EVENTS_KEPT}\n")),
+            "scripts/lib.lua must mirror EVENTS_KEPT"
+        );
     }
 }

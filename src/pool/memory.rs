@@ -7,6 +7,8 @@ use crate::domain::Millis;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
+mod nodes;
+
 /// Events kept for `recent_events`; older ones are dropped.
 const EVENTS_KEPT: usize = 10_000;
 
@@ -75,6 +77,10 @@ struct OfferEntry {
     offer: Offer,
     state: OfferState,
     ended: Option<Millis>,
+    /// The node that made it.
+    node: NodeId,
+    /// When it was accepted, if it was.
+    accepted: Option<Millis>,
 }
 
 #[derive(Default)]
@@ -83,6 +89,9 @@ struct Inner {
     live: HashMap<InterpreterId, Live>,
     offers: HashMap<OfferId, OfferEntry>,
     events: VecDeque<PoolEvent>,
+    /// Node leases: when each runs out.
+    leases: BTreeMap<NodeId, Millis>,
+    calls: HashMap<CallId, CallRecord>,
 }
 
 #[derive(Default)]
@@ -116,17 +125,24 @@ impl Inner {
             .ok_or_else(|| PoolError::UnknownOffer(id.clone()))
     }
 
-    /// Moves an offer to `state`; ended states are stamped so `sweep` can forget them later.
+    /// Moves a known offer to `state`; ended states are stamped so `sweep` can forget them later.
     fn set_offer(&mut self, offer: Offer, state: OfferState, now: Millis) {
         let ended = (!matches!(state, OfferState::Pending | OfferState::Accepted)).then_some(now);
-        self.offers.insert(
-            offer.id.clone(),
-            OfferEntry {
-                offer,
-                state,
-                ended,
-            },
-        );
+        if let Some(e) = self.offers.get_mut(&offer.id) {
+            if state == OfferState::Accepted {
+                e.accepted = Some(now);
+            }
+            e.offer = offer;
+            e.state = state;
+            e.ended = ended;
+        }
+    }
+
+    fn push_event(&mut self, event: PoolEvent) {
+        if self.events.len() == EVENTS_KEPT {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
     }
 }
 
@@ -258,7 +274,16 @@ impl InterpreterPool for MemoryPool {
         live.status = Status::Offered;
         live.offer = Some(offer.id.clone());
         live.call = Some(offer.call_id.clone());
-        g.set_offer(offer.clone(), OfferState::Pending, req.now);
+        g.offers.insert(
+            offer.id.clone(),
+            OfferEntry {
+                offer: offer.clone(),
+                state: OfferState::Pending,
+                ended: None,
+                node: req.node,
+                accepted: None,
+            },
+        );
         Ok(Some(offer))
     }
 
@@ -364,6 +389,10 @@ impl InterpreterPool for MemoryPool {
             e.ended
                 .is_none_or(|t| t.saturating_add(ENDED_OFFER_KEPT_MS) > now)
         });
+        g.calls.retain(|_, c| {
+            c.ended
+                .is_none_or(|t| t.saturating_add(ENDED_OFFER_KEPT_MS) > now)
+        });
         Ok(out)
     }
 
@@ -375,12 +404,71 @@ impl InterpreterPool for MemoryPool {
             .map(|e| (e.offer.clone(), e.state)))
     }
 
+    async fn renew_lease(
+        &self,
+        node: NodeId,
+        now: Millis,
+        ttl_ms: u64,
+    ) -> Result<LeaseRenewal, PoolError> {
+        Ok(self.lock().renew_lease(node, now, ttl_ms))
+    }
+
+    async fn leases(&self) -> Result<Vec<NodeLease>, PoolError> {
+        Ok(self.lock().leases())
+    }
+
+    async fn call_opened(
+        &self,
+        call: &CallId,
+        node: NodeId,
+        token_sha256: &str,
+        now: Millis,
+    ) -> Result<(), PoolError> {
+        self.lock().call_opened(call, node, token_sha256, now);
+        Ok(())
+    }
+
+    async fn call_ended(
+        &self,
+        call: &CallId,
+        now: Millis,
+        why: &str,
+    ) -> Result<Option<CallRecord>, PoolError> {
+        Ok(self.lock().call_ended(call, now, why))
+    }
+
+    async fn call_record(&self, call: &CallId) -> Result<Option<CallRecord>, PoolError> {
+        Ok(self.lock().calls.get(call).cloned())
+    }
+
+    async fn sweep_lost(&self, now: Millis) -> Result<Vec<Recovered>, PoolError> {
+        Ok(self.lock().sweep_lost(now))
+    }
+
+    async fn engagements(&self) -> Result<Vec<Engagement>, PoolError> {
+        Ok(self.lock().engagements())
+    }
+
+    async fn force_release(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+        by: &str,
+    ) -> Result<ForcedRelease, PoolError> {
+        self.lock().force_release(id, now, by)
+    }
+
+    async fn force_end_call(
+        &self,
+        call: &CallId,
+        now: Millis,
+        by: &str,
+    ) -> Result<Option<ForcedEnd>, PoolError> {
+        Ok(self.lock().force_end_call(call, now, by))
+    }
+
     async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {
-        let mut g = self.lock();
-        if g.events.len() == EVENTS_KEPT {
-            g.events.pop_front();
-        }
-        g.events.push_back(event.clone());
+        self.lock().push_event(event.clone());
         Ok(())
     }
 
@@ -394,7 +482,7 @@ impl InterpreterPool for MemoryPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LanguageSkill, Level, TimeZoneName, UniversityId, WeeklySchedule};
+    use crate::domain::{LanguageSkill, Level, NodeId, TimeZoneName, UniversityId, WeeklySchedule};
 
     const T0: Millis = 1_750_000_000_000;
 
@@ -427,6 +515,7 @@ mod tests {
         let offer_id = OfferId::parse("o1").expect("id");
         let req = ClaimRequest {
             offer_id: offer_id.clone(),
+            node: NodeId::new(1),
             call_id: CallId::parse("c1").expect("id"),
             language: pt,
             candidates: vec![id.clone()],

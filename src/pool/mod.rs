@@ -14,16 +14,23 @@
 //! - An accept after the deadline is refused (`TooLate`) and the offer expires.
 //! - `sweep` expires offers past their deadline; after `max_missed` consecutive expiries an
 //!   interpreter is paused instead of made available again.
+//! - Nodes hold leases; what a node whose lease expired held is freed by `sweep_lost`, exactly
+//!   once (the contract of node leases, call records and recovery is in `recovery.rs`).
 
 pub mod keys;
 mod memory;
+mod recovery;
 mod redis;
 mod redis_codec;
 
 pub use self::redis::RedisPool;
 pub use memory::MemoryPool;
+pub use recovery::{
+    CallRecord, Engagement, ForcedEnd, ForcedRelease, LeaseRenewal, NodeLease, Recovered,
+    ADMIN_END_CALL, ADMIN_RELEASE, NODE_LOST,
+};
 
-use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, OfferId};
+use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, NodeId, OfferId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +89,8 @@ impl InterpreterState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimRequest {
     pub offer_id: OfferId,
+    /// The node making the offer (it holds the call); freed by `sweep_lost` if the node is lost.
+    pub node: NodeId,
     pub call_id: CallId,
     pub language: Language,
     /// Preference order decided by the dispatch engine; `claim` takes the first eligible one.
@@ -220,6 +229,52 @@ pub trait InterpreterPool: Send + Sync + 'static {
     /// Expires every pending offer whose deadline is ≤ `now`.
     async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError>;
     async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError>;
+
+    // --- nodes: leases, call records, recovery (contract in recovery.rs) ---
+    /// Renews `node`'s lease until `now + ttl_ms` (takes one if it holds none).
+    async fn renew_lease(
+        &self,
+        node: NodeId,
+        now: Millis,
+        ttl_ms: u64,
+    ) -> Result<LeaseRenewal, PoolError>;
+    /// Every lease not yet swept (expired ones included), by node id.
+    async fn leases(&self) -> Result<Vec<NodeLease>, PoolError>;
+    /// Records a live call held by `node`. Idempotent: a known call is left as it is.
+    async fn call_opened(
+        &self,
+        call: &CallId,
+        node: NodeId,
+        token_sha256: &str,
+        now: Millis,
+    ) -> Result<(), PoolError>;
+    /// Ends a call's record; a repeat keeps the first end. `None` when the call is not recorded.
+    async fn call_ended(
+        &self,
+        call: &CallId,
+        now: Millis,
+        why: &str,
+    ) -> Result<Option<CallRecord>, PoolError>;
+    async fn call_record(&self, call: &CallId) -> Result<Option<CallRecord>, PoolError>;
+    /// Frees what every node whose lease expired by `now` held; returns what it recovered.
+    async fn sweep_lost(&self, now: Millis) -> Result<Vec<Recovered>, PoolError>;
+    /// Interpreters offered or busy, with their offer, call and node (the administrator's view).
+    async fn engagements(&self) -> Result<Vec<Engagement>, PoolError>;
+    /// Frees an interpreter whatever holds them (administrator `by`, audited).
+    async fn force_release(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+        by: &str,
+    ) -> Result<ForcedRelease, PoolError>;
+    /// Ends a call's record and frees every interpreter its node's offers hold for it
+    /// (administrator `by`, audited). `None` when the call is not recorded.
+    async fn force_end_call(
+        &self,
+        call: &CallId,
+        now: Millis,
+        by: &str,
+    ) -> Result<Option<ForcedEnd>, PoolError>;
 
     // --- audit ---
     async fn record(&self, event: &PoolEvent) -> Result<(), PoolError>;

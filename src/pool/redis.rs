@@ -25,15 +25,25 @@ const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(1000);
 /// Offers one `sweep` script expires at most; `sweep` repeats until the backlog is done.
 const SWEEP_BATCH: usize = 500;
 
-/// A script: the shared prelude, then the transition.
+/// A script: the shared prelude, then the transition (paths from the crate root, so the macro
+/// works from `redis/nodes.rs` too).
 macro_rules! script {
     ($file:literal) => {
         Script::new(concat!(
-            include_str!("scripts/lib.lua"),
-            include_str!(concat!("scripts/", $file))
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/pool/scripts/lib.lua"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/pool/scripts/",
+                $file
+            ))
         ))
     };
 }
+
+mod nodes;
 
 struct Scripts {
     upsert: Script,
@@ -67,6 +77,8 @@ pub struct RedisPool {
     conn: ConnectionManager,
     keys: Keys,
     scripts: Scripts,
+    /// Node leases, call records, recovery and the administrator's scripts (`redis/nodes.rs`).
+    node_scripts: nodes::NodeScripts,
     /// Hard bound on one operation, however many round trips it takes.
     op_timeout: Duration,
     /// `host:port` (never the URL, which may hold a password), for error messages.
@@ -94,6 +106,7 @@ impl RedisPool {
             conn,
             keys: Keys::new(&settings.key_prefix),
             scripts: Scripts::new(),
+            node_scripts: nodes::NodeScripts::new(),
             op_timeout: connect + respond,
             target,
         })
@@ -344,7 +357,8 @@ impl InterpreterPool for RedisPool {
             .arg(req.language.as_str())
             .arg(req.now)
             .arg(req.deadline)
-            .arg(req.presence_ttl_ms);
+            .arg(req.presence_ttl_ms)
+            .arg(req.node.to_string());
         for id in &req.candidates {
             inv.arg(id.as_str());
         }
@@ -448,6 +462,69 @@ impl InterpreterPool for RedisPool {
             return Ok(None);
         }
         codec::offer(offer, &h).map(Some)
+    }
+
+    async fn renew_lease(
+        &self,
+        node: NodeId,
+        now: Millis,
+        ttl_ms: u64,
+    ) -> Result<LeaseRenewal, PoolError> {
+        self.renew_lease_in_redis(node, now, ttl_ms).await
+    }
+
+    async fn leases(&self) -> Result<Vec<NodeLease>, PoolError> {
+        self.leases_in_redis().await
+    }
+
+    async fn call_opened(
+        &self,
+        call: &CallId,
+        node: NodeId,
+        token_sha256: &str,
+        now: Millis,
+    ) -> Result<(), PoolError> {
+        self.call_opened_in_redis(call, node, token_sha256, now)
+            .await
+    }
+
+    async fn call_ended(
+        &self,
+        call: &CallId,
+        now: Millis,
+        why: &str,
+    ) -> Result<Option<CallRecord>, PoolError> {
+        self.call_ended_in_redis(call, now, why).await
+    }
+
+    async fn call_record(&self, call: &CallId) -> Result<Option<CallRecord>, PoolError> {
+        self.call_record_in_redis(call).await
+    }
+
+    async fn sweep_lost(&self, now: Millis) -> Result<Vec<Recovered>, PoolError> {
+        self.sweep_lost_in_redis(now).await
+    }
+
+    async fn engagements(&self) -> Result<Vec<Engagement>, PoolError> {
+        self.engagements_in_redis().await
+    }
+
+    async fn force_release(
+        &self,
+        id: &InterpreterId,
+        now: Millis,
+        by: &str,
+    ) -> Result<ForcedRelease, PoolError> {
+        self.force_release_in_redis(id, now, by).await
+    }
+
+    async fn force_end_call(
+        &self,
+        call: &CallId,
+        now: Millis,
+        by: &str,
+    ) -> Result<Option<ForcedEnd>, PoolError> {
+        self.force_end_call_in_redis(call, now, by).await
     }
 
     async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {

@@ -9,7 +9,7 @@ use std::str::FromStr;
 /// One Redis hash, field → value.
 pub(super) type Hash = HashMap<String, String>;
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> PoolError {
+pub(super) fn corrupt(what: &str, detail: impl std::fmt::Display) -> PoolError {
     PoolError::Corrupt(format!("{what}: {detail}"))
 }
 
@@ -18,7 +18,7 @@ pub(super) fn unexpected(what: &str, reply: &[String]) -> PoolError {
     corrupt(what, format!("unexpected answer {reply:?}"))
 }
 
-fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, PoolError>
+pub(super) fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, PoolError>
 where
     T::Err: std::fmt::Display,
 {
@@ -26,11 +26,11 @@ where
 }
 
 /// A numeric field; absent = 0.
-fn millis(h: &Hash, field: &str) -> Result<u64, PoolError> {
+pub(super) fn millis(h: &Hash, field: &str) -> Result<u64, PoolError> {
     h.get(field).map_or(Ok(0), |v| parse(field, v))
 }
 
-fn required<'a>(h: &'a Hash, field: &str) -> Result<&'a str, PoolError> {
+pub(super) fn required<'a>(h: &'a Hash, field: &str) -> Result<&'a str, PoolError> {
     h.get(field)
         .map(String::as_str)
         .ok_or_else(|| corrupt(field, "missing"))

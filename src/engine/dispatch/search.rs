@@ -4,7 +4,7 @@
 use super::request::{LiveOffer, Request};
 use super::types::{Escalation, FailReason, NewRequest, Phase, ProgressEvent, RequestState};
 use super::{rank, Action, DispatchError, Dispatcher, Filter};
-use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
+use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId};
 use crate::pool::{ClaimRequest, InterpreterState, Offer};
 use std::collections::HashSet;
 
@@ -103,6 +103,7 @@ impl Dispatcher {
         }
         self.actions.push_back(Action::Claim(ClaimRequest {
             offer_id,
+            node: NodeId::new(self.node),
             call_id: call.clone(),
             language,
             candidates,

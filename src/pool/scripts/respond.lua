@@ -26,7 +26,7 @@ if state == 'pending' then
     end
     redis.call('HINCRBY', k, 'calls_today', 1)
     redis.call('HSET', k, 'missed', 0)
-    redis.call('HSET', k_offer(oid), 'state', 'accepted')
+    redis.call('HSET', k_offer(oid), 'state', 'accepted', 'accepted', int(now))
     redis.call('ZREM', k_deadlines(), oid)
     return {'ok', 'accepted'}
   end
