@@ -4,10 +4,11 @@
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
-use crate::domain::UniversityId;
+use crate::domain::{NodeId, UniversityId};
 use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
+use crate::drivers::lease::{self, NodeLease};
 use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Cheap-to-clone handles shared by every request and driver.
 #[derive(Clone)]
@@ -36,6 +37,10 @@ pub struct AppState {
     pub limits: Limits,
     /// This node's dispatcher: interpreter requests, consoles, progress.
     pub dispatch: DispatchHandle,
+    /// This node's id and its lease in the pool (renewed, with the sweep for lost nodes, by
+    /// `drivers::lease`, which stops when the last clone of this state is gone).
+    pub lease: NodeLease,
+    _lease_task: Arc<DropGuard>,
 }
 
 /// Per-address rate limits of the unauthenticated endpoints.
@@ -76,6 +81,9 @@ impl AppState {
             ),
         };
         let operators = OperatorSessions::new(c.operator_session_hours.saturating_mul(3_600_000));
+        // One id per process: it names the lease, prefixes offer ids and addresses the bus.
+        let node_id = NodeId::random();
+        let (node_lease, call_notes) = NodeLease::new(node_id);
         let calls = CallRegistry::new(
             pool.clone(),
             Some(media.clone()),
@@ -87,8 +95,9 @@ impl AppState {
         .with_wait_policy(crate::engine::WaitPolicy {
             max_wait_ms: c.max_queue_wait_s.saturating_mul(1000),
             reply_ms: c.queue_wait_reply_s.saturating_mul(1000),
-        });
-        let node: u64 = rand::random();
+        })
+        .with_records(node_lease.clone());
+        let node = node_id.get();
         // Nodes sharing a Redis pool ring each other's interpreter consoles over the bus.
         let (bus, inbox) = if pool_kind == "redis" {
             match Bus::redis(&settings.redis, node, CancellationToken::new()) {
@@ -109,6 +118,16 @@ impl AppState {
             inbox,
             CancellationToken::new(),
         );
+        let lease_stop = CancellationToken::new();
+        lease::start(
+            &node_lease,
+            call_notes,
+            pool.clone(),
+            &settings.node,
+            dispatch.clone(),
+            calls.clone(),
+            lease_stop.clone(),
+        );
         Self {
             settings: Arc::new(settings),
             pool,
@@ -119,6 +138,8 @@ impl AppState {
             operators,
             limits,
             dispatch,
+            lease: node_lease,
+            _lease_task: Arc::new(lease_stop.drop_guard()),
         }
     }
 }

@@ -40,6 +40,7 @@ pub struct Settings {
     pub detect: DetectSettings,
     pub media: MediaSettings,
     pub calls: CallSettings,
+    pub node: NodeSettings,
     #[serde(default)]
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]
@@ -177,6 +178,16 @@ pub struct CallSettings {
     pub max_queue_wait_s: u64,
     /// Seconds the caller has to answer that question before the call ends.
     pub queue_wait_reply_s: u64,
+}
+
+/// This node's lease in the pool and the sweep that frees what lost nodes held. After a node
+/// dies, what it held is free again within `lease_ttl_ms + sweep_every_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSettings {
+    pub lease_ttl_ms: u64,
+    pub lease_renew_ms: u64,
+    pub sweep_every_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -349,6 +360,17 @@ impl Settings {
                 "calls.queue_wait_reply_s",
                 "must be above 0 when max_queue_wait_s is set",
             ));
+        }
+        let n = &self.node;
+        if n.lease_renew_ms == 0 || n.lease_ttl_ms < 2 * n.lease_renew_ms {
+            return Err(invalid(
+                "node.lease_ttl_ms",
+                "must be at least twice node.lease_renew_ms (which must be above 0), so one late \
+                 renewal does not lose the lease",
+            ));
+        }
+        if n.sweep_every_ms == 0 {
+            return Err(invalid("node.sweep_every_ms", "must be above 0"));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));

@@ -23,6 +23,9 @@ pub const MEDIA_RTP_IN: &str = "hotline_media_rtp_in_total";
 pub const MEDIA_RTP_FORWARDED: &str = "hotline_media_rtp_forwarded_total";
 pub const MEDIA_SEND_ERRORS: &str = "hotline_media_send_errors_total";
 pub const CALLS_REFUSED: &str = "hotline_calls_refused_total";
+pub const NODE_RECOVERIES: &str = "hotline_node_recoveries_total";
+pub const NODE_LEASE_LOST: &str = "hotline_node_lease_lost_total";
+pub const NODE_LEASE_RENEW_FAILURES: &str = "hotline_node_lease_renew_failures_total";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -89,6 +92,18 @@ fn describe() {
         "Datagrams the media socket refused to send"
     );
     describe_counter!(
+        NODE_RECOVERIES,
+        "What this node's sweeps took back from nodes whose lease ran out: offers (each frees an interpreter) and calls, by what"
+    );
+    describe_counter!(
+        NODE_LEASE_LOST,
+        "Times this node found its own lease had run out and its calls freed by another node"
+    );
+    describe_counter!(
+        NODE_LEASE_RENEW_FAILURES,
+        "Lease renewals that failed (the pool unreachable); the lease runs out after node.lease_ttl_ms"
+    );
+    describe_counter!(
         CALLS_REFUSED,
         "New calls refused by a cap on waiting calls (reason: per_address, total)"
     );
@@ -109,6 +124,19 @@ pub fn event(e: &PoolEvent) {
 pub fn time_to_interpreter(language: Language, waited_ms: u64) {
     metrics::histogram!(TIME_TO_INTERPRETER, "language" => language.as_str().to_owned())
         .record(waited_ms as f64 / 1000.0);
+}
+
+/// One thing a sweep took back from a lost node: `what` is "offer" or "call".
+pub fn recovered(what: &'static str) {
+    metrics::counter!(NODE_RECOVERIES, "what" => what).increment(1);
+}
+
+pub fn lease_lost() {
+    metrics::counter!(NODE_LEASE_LOST).increment(1);
+}
+
+pub fn lease_renew_failed() {
+    metrics::counter!(NODE_LEASE_RENEW_FAILURES).increment(1);
 }
 
 /// One new call refused by a waiting-call cap (`per_address` or `total`).

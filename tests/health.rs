@@ -13,6 +13,9 @@ async fn healthz_and_readyz_answer_on_the_in_memory_pool() {
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["pool"], "memory");
+    // This node's id and its lease, taken at start-up (memory pool too).
+    let node = body["node"]["id"].as_str().expect("node id");
+    assert_eq!(node, app.state.lease.node().to_string());
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the pool is reachable).
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the pool is reachable;
+//! it also shows this node's id and when its lease in the pool runs out).
 
 use crate::app::AppState;
 use axum::extract::State;
@@ -17,11 +18,19 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `{id, lease_expires_at}` of this node (`null` before the first renewal).
+fn node(state: &AppState) -> Value {
+    json!({
+        "id": state.lease.node().to_string(),
+        "lease_expires_at": state.lease.expires_at(),
+    })
+}
+
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.pool.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "pool": state.pool_kind })),
+            Json(json!({ "status": "ready", "pool": state.pool_kind, "node": node(&state) })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: pool unreachable");
@@ -30,6 +39,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
                 Json(json!({
                     "status": "unavailable",
                     "pool": state.pool_kind,
+                    "node": node(&state),
                     "error": { "code": "pool_unreachable", "message": e.to_string() }
                 })),
             )

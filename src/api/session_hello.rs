@@ -38,7 +38,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                         ))
                     }
                 },
-                None => return Err((ErrorCode::Unauthorized, format!("no call {call_id}"))),
+                None => return Err(self.not_here(call_id, token).await),
             }
         } else if let Some((iid, name)) = self.interpreter(token).await {
             interpreter_name = Some(name);
@@ -94,6 +94,22 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
         }
         Ok(Next::Continue)
+    }
+
+    /// The refusal of a caller whose call this node does not hold: a call its node's loss ended
+    /// (the pool's record says so) is reported ended, so the page offers to call again.
+    async fn not_here(&self, call_id: &CallId, token: &str) -> (ErrorCode, String) {
+        let record = self.state.pool.call_record(call_id).await.ok().flatten();
+        match record {
+            Some(r) if r.ended.is_some() && crate::auth::matches_sha256(token, &r.token_sha256) => {
+                tracing::info!(call_id = %call_id, why = %r.why, "caller of an ended call came back here");
+                (
+                    ErrorCode::NotFound,
+                    "the call has ended; please call again".to_owned(),
+                )
+            }
+            _ => (ErrorCode::Unauthorized, format!("no call {call_id}")),
+        }
     }
 
     /// A console that reconnects (page reload, network change) gets back the call it is in.

@@ -9,7 +9,7 @@
 
 use crate::api::messages::ServerMessage;
 use crate::config::RedisSettings;
-use crate::domain::{InterpreterId, OfferId};
+use crate::domain::{CallId, InterpreterId, OfferId};
 use crate::pool::keys::Keys;
 use crate::pool::OfferState;
 use futures::StreamExt;
@@ -48,6 +48,11 @@ pub enum BusMessage {
     /// The interpreter's console reconnected on the sender while they hold a call on the
     /// recipient: invite them into it again.
     InviteAgain { interpreter: InterpreterId },
+    /// An administrator ended this call (already ended in the pool): hang it up here.
+    EndCall { call: CallId },
+    /// An administrator freed the interpreter of this call (already free in the pool): take them
+    /// out of the call, or stop its search.
+    SendOut { call: CallId },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 use super::call::{self, CallHandle, Spawn};
 use super::clock::now_ms;
+use super::lease::NodeLease;
 use super::media::MediaHandle;
 use crate::api::messages::{LanguageView, QueueEntry};
 use crate::domain::{CallId, Millis};
@@ -92,6 +93,8 @@ pub struct CallRegistry {
     grace: Duration,
     interpreter_silence: Option<Duration>,
     wait: WaitPolicy,
+    /// Where calls are recorded in the pool for this node (`with_records`); `None`: not at all.
+    records: Option<NodeLease>,
 }
 
 impl CallRegistry {
@@ -120,6 +123,7 @@ impl CallRegistry {
                 max_wait_ms: 0,
                 reply_ms: 0,
             },
+            records: None,
         };
         if let Some(m) = &reg.media {
             // Holds the registry weakly: when the app state goes, the router goes too.
@@ -132,6 +136,13 @@ impl CallRegistry {
             }
         }
         reg
+    }
+
+    /// Records every call this registry creates and ends in the pool, held by `lease`'s node, so
+    /// the node's calls are ended if it is lost.
+    pub fn with_records(mut self, lease: NodeLease) -> Self {
+        self.records = Some(lease);
+        self
     }
 
     /// The longest queue wait of the calls created from now on (default: never asked).
@@ -195,6 +206,9 @@ impl CallRegistry {
             pool: self.pool.clone(),
             registry: self.clone(),
         });
+        if let Some(r) = &self.records {
+            r.call_opened(&id, &token_sha256);
+        }
         inner.live.insert(id.clone(), handle.clone());
         inner.tokens.insert(id.clone(), token_sha256);
         inner.queue.push(QueueItem {
@@ -335,6 +349,9 @@ impl CallRegistry {
     /// The call's task has ended it.
     pub(crate) fn finish(&self, id: &CallId) {
         let now = now_ms();
+        if let Some(r) = &self.records {
+            r.call_ended(id);
+        }
         let mut inner = self.lock();
         inner.live.remove(id);
         inner

@@ -1,10 +1,11 @@
 //! The I/O shell's loops: each feeds an engine and carries out what it returns: the media loop
 //! (one UDP socket, every WebRTC peer), one task per call, the dispatcher, and the bus between
-//! the nodes that share one pool.
+//! the nodes that share one pool, and this node's lease (with the sweep for lost nodes).
 
 pub mod bus;
 pub mod call;
 pub mod call_registry;
 pub mod clock;
 pub mod dispatch;
+pub mod lease;
 pub mod media;

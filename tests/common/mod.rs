@@ -5,6 +5,7 @@
 pub mod dispatch;
 pub mod media;
 pub mod ports;
+pub mod process;
 pub mod proxy;
 pub mod redis;
 pub mod universities;

@@ -49,6 +49,8 @@ pub(super) enum Cmd {
     /// The interpreter's console on another node reconnected: invite them again into the call
     /// they hold here.
     InviteAgain(InterpreterId),
+    /// An administrator ended the call in the pool: hang it up.
+    EndCall(CallId),
 }
 
 /// Cheap to clone; every clone talks to the same task.
@@ -207,6 +209,48 @@ impl DispatchHandle {
         let _ = self.tx.send(Cmd::Available(iid)).await;
     }
 
+    /// An interpreter the pool freed after their node was lost (`drivers::lease`): their console
+    /// hears they are available, and every node's waiting requests look again.
+    pub async fn recovered(&self, iid: InterpreterId, now: Millis) {
+        let msg = ServerMessage::InterpreterStatus {
+            status: Status::Available,
+            until: None,
+            now,
+        };
+        if !self.consoles.send(&iid, msg.clone()) {
+            self.bus.publish(
+                None,
+                BusMessage::Console {
+                    interpreter: iid.clone(),
+                    message: msg,
+                },
+            );
+        }
+        self.available(iid).await;
+    }
+
+    /// An administrator ended `call` in the pool: the node holding it (this one or another)
+    /// hangs it up.
+    pub async fn end_call_on(&self, node: NodeId, call: CallId) {
+        if node.get() == self.bus.node() {
+            let _ = self.tx.send(Cmd::EndCall(call)).await;
+        } else {
+            self.bus
+                .publish(Some(node.get()), BusMessage::EndCall { call });
+        }
+    }
+
+    /// An administrator freed the interpreter of `call` in the pool: the node holding the call
+    /// takes them out of it (or stops its search).
+    pub async fn send_out_on(&self, node: NodeId, call: CallId) {
+        if node.get() == self.bus.node() {
+            let _ = self.cancel(call).await;
+        } else {
+            self.bus
+                .publish(Some(node.get()), BusMessage::SendOut { call });
+        }
+    }
+
     async fn ask(&self, cmd: impl FnOnce(Reply) -> Cmd) -> Result<(), DispatchRefused> {
         let (tx, rx) = oneshot::channel();
         self.tx
@@ -278,6 +322,12 @@ async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
             },
             BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
             BusMessage::InviteAgain { interpreter } => Cmd::InviteAgain(interpreter),
+            BusMessage::EndCall { call } => Cmd::EndCall(call),
+            BusMessage::SendOut { call } => {
+                // Nobody waits for the answer: the pool has freed the interpreter already.
+                let (reply, _) = oneshot::channel();
+                Cmd::Cancel { call, reply }
+            }
         };
         let Some(tx) = tx.upgrade() else { return };
         if tx.send(cmd).await.is_err() {

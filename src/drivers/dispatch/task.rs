@@ -7,7 +7,7 @@
 use super::{carry_out, Consoles};
 use crate::api::messages::{CallStateView, OfferEndReason, ServerMessage};
 use crate::config::Settings;
-use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId};
+use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
 use crate::drivers::call::{
     interpreter_participant, CallHandle, CallUpdate, GONE_DISCONNECTED, GONE_LEFT,
@@ -294,6 +294,15 @@ impl Driver {
                 if self.meta.get(&call).is_some_and(|m| m.answered) {
                     let invited = self.invited(&iid, call);
                     self.tell(&iid, invited);
+                }
+            }
+            Cmd::EndCall(call) => {
+                if let Some(h) = self.calls.get(&call) {
+                    tracing::warn!(call_id = %call, "call ended by an administrator");
+                    // Off the dispatch loop: the call task tells this loop it ended.
+                    tokio::spawn(async move {
+                        let _ = h.hang_up().await;
+                    });
                 }
             }
             Cmd::CallEnded(call) => {
