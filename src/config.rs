@@ -45,6 +45,9 @@ pub struct Settings {
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorAccount>,
+    /// Administrators (recovery: `/api/admin/…`), by name.
+    #[serde(default)]
+    pub admins: BTreeMap<String, AdminKey>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +197,13 @@ pub struct NodeSettings {
 #[serde(deny_unknown_fields)]
 pub struct UniversityAuth {
     /// SHA-256 hex of the university's API key.
+    pub api_key_sha256: String,
+}
+
+/// An administrator's API key, as SHA-256 hex of the key (a random key, like a university's).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminKey {
     pub api_key_sha256: String,
 }
 
@@ -386,6 +396,26 @@ impl Settings {
             if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid(
                     &format!("universities.{id}.api_key_sha256"),
+                    "must be 64 hex digits (SHA-256 of the key; see `hotline-bridge new-secret`)",
+                ));
+            }
+        }
+        for (name, a) in &self.admins {
+            let named = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            if !named {
+                return Err(invalid(
+                    &format!("admins.{name}"),
+                    "an administrator's name is 1-64 letters, digits, '-', '_' or '.'",
+                ));
+            }
+            let h = &a.api_key_sha256;
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    &format!("admins.{name}.api_key_sha256"),
                     "must be 64 hex digits (SHA-256 of the key; see `hotline-bridge new-secret`)",
                 ));
             }

@@ -16,7 +16,9 @@
 //! - [`auth`]: tokens, hashes, constant-time comparison.
 //! - [`roster`]: the seed roster file (universities, interpreters) and its import into a pool.
 //! - [`coverage`]: interpreters scheduled per language and hour of the week, and the gaps.
+//! - [`admin`]: recovery by hand (what is stuck, forced release, forced end), for the API and CLI.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

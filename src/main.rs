@@ -56,6 +56,13 @@ enum Command {
         /// The roster file, e.g. interpreters.toml.
         file: PathBuf,
     },
+    /// Recovery by hand on the configured Redis pool: what is stuck, release an interpreter, end
+    /// a call (audited). Exit status: 0 done, 1 failed (e.g. Redis unreachable), 2 bad input
+    /// (malformed or unknown id, no redis.url), 3 nothing to do (not held, already ended).
+    Admin {
+        #[command(subcommand)]
+        command: hotline_bridge::admin::AdminCommand,
+    },
 }
 
 /// Exit status of `coverage` when the roster cannot be read or is invalid (1 means gaps).
@@ -132,6 +139,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Runtime::new().context("tokio runtime")?;
             rt.block_on(import(settings, &file))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command } => {
+            let settings = load()?;
+            let rt = tokio::runtime::Runtime::new().context("tokio runtime")?;
+            match rt.block_on(hotline_bridge::admin::run(&settings, command)) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) => {
+                    eprintln!("hotline-bridge: {e}");
+                    Ok(ExitCode::from(e.code))
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: the router (built by a function so tests drive it without a server), health
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
+mod admin;
 mod caller_view;
 pub mod calls;
 mod catalog;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())
+        .merge(admin::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` annotations and the `ToSchema` shapes. To document a new endpoint: annotate
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
-use super::{calls, catalog, detect, operator, university};
+use super::{admin, calls, catalog, detect, operator, university};
 use crate::app::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -45,9 +45,12 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         operator::login,
         operator::logout,
         operator::me,
+        admin::stuck,
+        admin::release,
+        admin::end_call,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&UniversityKey, &CallerAndOperatorTokens),
+    modifiers(&UniversityKey, &CallerAndOperatorTokens, &AdminKey),
     tags(
         (name = "catalog", description = "Languages served and how the week is covered"),
         (name = "calls", description = "Callers create, read, hang up and rate calls with their \
@@ -57,6 +60,8 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
+        (name = "admin", description = "Recovery by hand: what is stuck, release an interpreter, \
+            end a call; every change audited with the administrator's name"),
     )
 )]
 pub struct ApiDoc;
@@ -93,6 +98,27 @@ impl Modify for UniversityKey {
                     .description(Some(
                         "The university's API key; its SHA-256 is configured as \
                          universities.<uid>.api_key_sha256",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The `admin_key` security scheme the admin paths refer to.
+struct AdminKey;
+
+impl Modify for AdminKey {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An administrator's API key; its SHA-256 is configured as \
+                         admins.<name>.api_key_sha256",
                     ))
                     .build(),
             ),

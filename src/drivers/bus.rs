@@ -9,7 +9,7 @@
 
 use crate::api::messages::ServerMessage;
 use crate::config::RedisSettings;
-use crate::domain::{CallId, InterpreterId, OfferId};
+use crate::domain::{CallId, InterpreterId, NodeId, OfferId};
 use crate::pool::keys::Keys;
 use crate::pool::OfferState;
 use futures::StreamExt;
@@ -78,6 +78,8 @@ pub type Inbox = mpsc::Receiver<BusMessage>;
 pub enum BusError {
     #[error("redis.url is not usable for the node bus: {0}")]
     Url(String),
+    #[error("node bus message not published: {0}")]
+    Publish(String),
 }
 
 impl Bus {
@@ -142,6 +144,39 @@ impl Bus {
         if let Err(e) = outbox.try_send(envelope) {
             tracing::warn!(error = %e, "node bus message dropped");
         }
+    }
+}
+
+/// Publishes one message to node `to` from outside every node (the `admin` command line, node id
+/// 0), over a connection of its own, and waits until Redis has taken it.
+pub async fn publish_once(
+    settings: &RedisSettings,
+    to: NodeId,
+    body: BusMessage,
+) -> Result<(), BusError> {
+    let client =
+        redis::Client::open(settings.url.as_str()).map_err(|e| BusError::Url(e.to_string()))?;
+    let channel = Keys::new(&settings.key_prefix).bus();
+    let envelope = Envelope {
+        from: 0,
+        to: Some(to.get()),
+        body,
+    };
+    let payload = serde_json::to_string(&envelope).map_err(|e| BusError::Publish(e.to_string()))?;
+    let bound =
+        Duration::from_millis(settings.connection_timeout_ms + settings.response_timeout_ms);
+    let send = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<i64>(&mut conn)
+            .await
+    };
+    match tokio::time::timeout(bound, send).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(BusError::Publish(e.to_string())),
+        Err(_) => Err(BusError::Publish(format!("no answer within {bound:?}"))),
     }
 }
 

@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The university whose key is in the `Authorization: Bearer` header, checked against every
 /// configured key in constant time each. `None` when there is no key or it matches none.
-fn key_owner(settings: &Settings, headers: &HeaderMap) -> Option<UniversityId> {
+pub(super) fn key_owner(settings: &Settings, headers: &HeaderMap) -> Option<UniversityId> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
