@@ -1,4 +1,4 @@
-//! `/api/openapi.json` documents the catalog and university endpoints: every route with its
+//! `/api/openapi.json` documents the catalog, university and admin endpoints: every route with its
 //! methods, the bearer security scheme, and the request and response shapes.
 mod common;
 
@@ -28,6 +28,9 @@ async fn the_document_lists_every_catalog_and_university_route() {
             "/api/universities/{uid}/interpreters/{iid}/token",
             &["post"],
         ),
+        ("/api/admin/stuck", &["get"]),
+        ("/api/admin/interpreters/{iid}/release", &["post"]),
+        ("/api/admin/calls/{id}/end", &["post"]),
     ];
     for (path, methods) in expected {
         for m in methods {
@@ -61,6 +64,12 @@ async fn the_document_lists_every_catalog_and_university_route() {
     ] {
         assert!(schemas[name].is_object(), "schema {name} missing");
     }
+    let admin = &doc["components"]["securitySchemes"]["admin_key"];
+    assert_eq!(admin["scheme"].as_str(), Some("bearer"));
+    assert!(
+        schemas["StuckReport"].is_object(),
+        "schema StuckReport missing"
+    );
     // The view never documents a token hash.
     assert!(schemas["InterpreterView"]["properties"]["token_sha256"].is_null());
 }

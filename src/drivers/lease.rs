@@ -156,13 +156,16 @@ impl LeaseTask {
         }
     }
 
-    /// Other nodes took this node for lost (its lease ran out: the pool was unreachable, or the
-    /// process stalled) and ended its calls in the pool: end them here too, so nobody talks on
-    /// in a call whose interpreter may already be on another one.
+    /// This node held a lease and the pool has none: other nodes took it for lost (its lease
+    /// ran out: the pool was unreachable, or the process stalled) and ended its calls in the
+    /// pool, or Redis lost its data (restarted empty: then no call record says ended). Calls the
+    /// pool has ended end here too, so nobody talks on in a call whose interpreter may already
+    /// be on another one.
     async fn lost_meanwhile(&self) {
         crate::metrics::lease_lost();
         tracing::error!(node = %self.lease.node,
-            "this node's lease had run out and other nodes freed what it held; ending its calls");
+            "this node's lease was gone at renewal (it ran out and other nodes freed what the \
+             node held, or Redis lost its data); ending the calls the pool has ended");
         for call in self.calls.live() {
             let ended = matches!(self.pool.call_record(call.id()).await,
                 Ok(Some(r)) if r.ended.is_some());
