@@ -233,10 +233,10 @@ fn failed(e: impl std::fmt::Display) -> AdminFailure {
 
 /// Runs one admin command against the settings' Redis; prints what it did on stdout.
 pub async fn run(settings: &Settings, cmd: AdminCommand) -> Result<(), AdminFailure> {
-    if settings.redis.url.is_empty() {
+    if !settings.redis.is_set() {
         return Err(bad_input(
             "redis.url is not set: the admin commands work on the shared Redis pool \
-             (set HOTLINE__REDIS__URL)",
+             (set HOTLINE__REDIS__URL, or redis.sentinels and redis.sentinel_master)",
         ));
     }
     let pool = crate::pool::RedisPool::open(&settings.redis).map_err(failed)?;

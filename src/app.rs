@@ -161,7 +161,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 /// The pool the settings describe (`"redis"` when `redis.url` is set, else `"memory"`), without
 /// the rest of the service (for `import`).
 pub fn build_pool(settings: &Settings) -> anyhow::Result<(Arc<dyn InterpreterPool>, &'static str)> {
-    if settings.redis.url.is_empty() {
+    if !settings.redis.is_set() {
         Ok((Arc::new(MemoryPool::new()), "memory"))
     } else {
         let pool = RedisPool::open(&settings.redis).context("redis pool")?;

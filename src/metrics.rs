@@ -26,6 +26,8 @@ pub const CALLS_REFUSED: &str = "hotline_calls_refused_total";
 pub const NODE_RECOVERIES: &str = "hotline_node_recoveries_total";
 pub const NODE_LEASE_LOST: &str = "hotline_node_lease_lost_total";
 pub const NODE_LEASE_RENEW_FAILURES: &str = "hotline_node_lease_renew_failures_total";
+/// Pool writes the dispatcher repeats until the pool answers (Redis down, or a failover).
+pub const UNSETTLED_WRITES: &str = "hotline_dispatch_unsettled_writes";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -106,6 +108,18 @@ fn describe() {
     describe_counter!(
         CALLS_REFUSED,
         "New calls refused by a cap on waiting calls (reason: per_address, total)"
+    );
+    describe_gauge!(
+        UNSETTLED_WRITES,
+        "Pool writes (withdrawals, releases) this node repeats until Redis answers again"
+    );
+    describe_counter!(
+        crate::pool::link::MASTER_CHANGES,
+        "Times a new Redis master was found through the sentinels"
+    );
+    describe_counter!(
+        crate::pool::UNREPLICATED_WRITES,
+        "Pool writes that went on without the replicas redis.replica_acks asks for"
     );
 }
 

@@ -3,6 +3,9 @@
 //! the pool's keys); every message names its sender and, when it is meant for one node, that node.
 //! A single node (the in-memory pool) has a local bus that carries nothing.
 //!
+//! With Sentinel both follow the master the sentinels name (`pool::link`): the subscription is
+//! made again on the new master after a failover.
+//!
 //! Delivery is best effort (pub/sub keeps nothing for a node that is reconnecting): correctness
 //! stays with the pool's scripts, and the dispatch engine withdraws an offer whose end was never
 //! reported (`SWEEP_GRACE_MS`). The bus only makes things fast. It decides nothing.
@@ -11,6 +14,7 @@ use crate::api::messages::ServerMessage;
 use crate::config::RedisSettings;
 use crate::domain::{CallId, InterpreterId, NodeId, OfferId};
 use crate::pool::keys::Keys;
+use crate::pool::link::RedisLink;
 use crate::pool::OfferState;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -76,7 +80,7 @@ pub type Inbox = mpsc::Receiver<BusMessage>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("redis.url is not usable for the node bus: {0}")]
+    #[error("the redis settings are not usable for the node bus: {0}")]
     Url(String),
     #[error("node bus message not published: {0}")]
     Publish(String),
@@ -95,22 +99,23 @@ impl Bus {
         node: u64,
         shutdown: CancellationToken,
     ) -> Result<(Self, Inbox), BusError> {
-        let client =
-            redis::Client::open(settings.url.as_str()).map_err(|e| BusError::Url(e.to_string()))?;
+        let response = Duration::from_millis(settings.response_timeout_ms);
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(settings.connection_timeout_ms)))
+            .set_response_timeout(Some(response));
+        let link = RedisLink::open(settings, config).map_err(|e| BusError::Url(e.to_string()))?;
         let channel: Arc<str> = Keys::new(&settings.key_prefix).bus().into();
         let (outbox, out_rx) = mpsc::channel(OUTBOX_CAPACITY);
         let (in_tx, inbox) = mpsc::channel(INBOX_CAPACITY);
-        let response = Duration::from_millis(settings.response_timeout_ms);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(publish(
-                    client.clone(),
+                    link.clone(),
                     channel.clone(),
                     out_rx,
-                    response,
                     shutdown.clone(),
                 ));
-                rt.spawn(subscribe(client, channel, node, in_tx, shutdown));
+                rt.spawn(subscribe(link, channel, node, in_tx, shutdown));
             }
             Err(_) => tracing::error!("no tokio runtime: the node bus is not running"),
         }
@@ -148,14 +153,17 @@ impl Bus {
 }
 
 /// Publishes one message to node `to` from outside every node (the `admin` command line, node id
-/// 0), over a connection of its own, and waits until Redis has taken it.
+/// 0), over a connection of its own (to the sentinels' master with Sentinel), and waits until
+/// Redis has taken it.
 pub async fn publish_once(
     settings: &RedisSettings,
     to: NodeId,
     body: BusMessage,
 ) -> Result<(), BusError> {
-    let client =
-        redis::Client::open(settings.url.as_str()).map_err(|e| BusError::Url(e.to_string()))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(settings.connection_timeout_ms)))
+        .set_response_timeout(Some(Duration::from_millis(settings.response_timeout_ms)));
+    let mut link = RedisLink::open(settings, config).map_err(|e| BusError::Url(e.to_string()))?;
     let channel = Keys::new(&settings.key_prefix).bus();
     let envelope = Envelope {
         from: 0,
@@ -165,14 +173,9 @@ pub async fn publish_once(
     let payload = serde_json::to_string(&envelope).map_err(|e| BusError::Publish(e.to_string()))?;
     let bound =
         Duration::from_millis(settings.connection_timeout_ms + settings.response_timeout_ms);
-    let send = async {
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async::<i64>(&mut conn)
-            .await
-    };
+    let mut cmd = redis::cmd("PUBLISH");
+    cmd.arg(channel).arg(payload);
+    let send = cmd.query_async::<i64>(&mut link);
     match tokio::time::timeout(bound, send).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(BusError::Publish(e.to_string())),
@@ -192,20 +195,11 @@ pub fn offer_node(offer: &OfferId) -> Option<u64> {
 
 /// Publishes in order, one message at a time, over a reconnecting connection.
 async fn publish(
-    client: redis::Client,
+    mut conn: RedisLink,
     channel: Arc<str>,
     mut rx: mpsc::Receiver<Envelope>,
-    response: Duration,
     shutdown: CancellationToken,
 ) {
-    let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(response));
-    let mut conn = match redis::aio::ConnectionManager::new_lazy_with_config(client, config) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "node bus publisher not started");
-            return;
-        }
-    };
     loop {
         let envelope = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -234,7 +228,7 @@ async fn publish(
 
 /// Subscribes (again after every failure) and passes on what is meant for `node`.
 async fn subscribe(
-    client: redis::Client,
+    link: RedisLink,
     channel: Arc<str>,
     node: u64,
     tx: mpsc::Sender<BusMessage>,
@@ -242,7 +236,7 @@ async fn subscribe(
 ) {
     loop {
         let session = async {
-            let mut pubsub = client.get_async_pubsub().await?;
+            let mut pubsub = link.client().await?.get_async_pubsub().await?;
             pubsub.subscribe(&*channel).await?;
             tracing::info!(node = format!("{node:016x}"), "node bus subscribed");
             let mut messages = pubsub.on_message();
@@ -272,6 +266,8 @@ async fn subscribe(
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "node bus subscription lost");
                 }
+                // The master may have gone: find it again before subscribing again.
+                link.suspect();
             }
         }
         tokio::select! {

@@ -18,12 +18,13 @@
 //!   once (the contract of node leases, call records and recovery is in `recovery.rs`).
 
 pub mod keys;
+pub mod link;
 mod memory;
 mod recovery;
 mod redis;
 mod redis_codec;
 
-pub use self::redis::RedisPool;
+pub use self::redis::{RedisPool, UNREPLICATED_WRITES};
 pub use memory::MemoryPool;
 pub use recovery::{
     CallRecord, Engagement, ForcedEnd, ForcedRelease, LeaseRenewal, NodeLease, Recovered,

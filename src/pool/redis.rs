@@ -3,18 +3,23 @@
 //! reads the answers (`redis_codec.rs`). It never decides anything a script should decide.
 //!
 //! Connection: one redis-rs `ConnectionManager` (multiplexed, reconnects by itself), created lazily
-//! so the service starts while Redis is down. Every operation is bounded by
+//! so the service starts while Redis is down, to `redis.url` or to the master the sentinels name
+//! (`link.rs`, which follows a failover). Every operation is bounded by
 //! `connection_timeout_ms + response_timeout_ms`; past that, or on any connection error, it
 //! returns `PoolError::Unavailable` (the scripts are idempotent, so a caller may simply repeat).
+//! With `redis.replica_acks`, the writes that decide who holds an interpreter wait for replicas
+//! (`WAIT`) before they count, so a failover does not lose them (see the README).
 
 use super::keys::{Keys, ENDED_OFFER_KEPT_MS, EVENTS_KEPT};
+use super::link::RedisLink;
 use super::redis_codec::{self as codec, Hash};
 use super::*;
 use crate::config::RedisSettings;
 use crate::domain::Millis;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::ConnectionManagerConfig;
 use ::redis::{ErrorKind, RedisError, Script};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Reconnect attempts per failed connection before pending commands fail (the next command
@@ -24,6 +29,8 @@ const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(1000);
 /// Offers one `sweep` script expires at most; `sweep` repeats until the backlog is done.
 const SWEEP_BATCH: usize = 500;
+/// Counter: writes that went on without the replicas `redis.replica_acks` asks for.
+pub const UNREPLICATED_WRITES: &str = "hotline_redis_unreplicated_writes_total";
 
 /// A script: the shared prelude, then the transition (paths from the crate root, so the macro
 /// works from `redis/nodes.rs` too).
@@ -74,7 +81,7 @@ impl Scripts {
 }
 
 pub struct RedisPool {
-    conn: ConnectionManager,
+    conn: RedisLink,
     keys: Keys,
     scripts: Scripts,
     /// Node leases, call records, recovery and the administrator's scripts (`redis/nodes.rs`).
@@ -83,15 +90,18 @@ pub struct RedisPool {
     op_timeout: Duration,
     /// `host:port` (never the URL, which may hold a password), for error messages.
     target: String,
+    /// `redis.replica_acks` and how long to wait for them.
+    replica_acks: u32,
+    replica_ack_timeout: Duration,
+    /// The last such write found too few replicas (logged once per change, counted every time).
+    short_of_replicas: AtomicBool,
 }
 
 impl RedisPool {
-    /// A pool over `settings.url` with its timeouts. Does not connect: the first operation does,
-    /// so this succeeds while Redis is down. Call it inside a Tokio runtime.
+    /// A pool over `settings.url` (or the sentinels' master) with its timeouts. Does not connect:
+    /// the first operation does, so this succeeds while Redis is down. Call it inside a Tokio
+    /// runtime.
     pub fn open(settings: &RedisSettings) -> Result<Self, PoolError> {
-        let client = ::redis::Client::open(settings.url.as_str())
-            .map_err(|e| PoolError::Unavailable(format!("redis.url is not usable: {e}")))?;
-        let target = client.get_connection_info().addr().to_string();
         let connect = Duration::from_millis(settings.connection_timeout_ms);
         let respond = Duration::from_millis(settings.response_timeout_ms);
         let config = ConnectionManagerConfig::new()
@@ -100,16 +110,65 @@ impl RedisPool {
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_min_delay(RECONNECT_MIN_DELAY)
             .set_max_delay(RECONNECT_MAX_DELAY);
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| PoolError::Unavailable(format!("redis at {target}: {e}")))?;
+        let conn =
+            RedisLink::open(settings, config).map_err(|e| PoolError::Unavailable(e.to_string()))?;
+        let ack_timeout = Duration::from_millis(settings.replica_ack_timeout_ms);
         Ok(Self {
+            target: conn.target().to_owned(),
             conn,
             keys: Keys::new(&settings.key_prefix),
             scripts: Scripts::new(),
             node_scripts: nodes::NodeScripts::new(),
-            op_timeout: connect + respond,
-            target,
+            op_timeout: connect + respond + ack_timeout,
+            replica_acks: settings.replica_acks,
+            replica_ack_timeout: ack_timeout,
+            short_of_replicas: AtomicBool::new(false),
         })
+    }
+
+    /// Runs a script that decides who holds an interpreter, then, with `redis.replica_acks`, waits
+    /// until that many replicas have it. Too few within the wait: logged and counted, and the
+    /// answer stands (the master has the write; refusing it would leave it applied but unknown).
+    async fn decisive<T: ::redis::FromRedisValue>(
+        &self,
+        what: &str,
+        inv: ::redis::ScriptInvocation<'_>,
+    ) -> Result<T, PoolError> {
+        let mut c = self.conn.clone();
+        let (acks, wait_ms) = (
+            self.replica_acks,
+            self.replica_ack_timeout.as_millis() as u64,
+        );
+        let (answer, acked): (T, Option<u32>) = self
+            .run(what, async move {
+                let answer = inv.invoke_async(&mut c).await?;
+                if acks == 0 {
+                    return Ok((answer, None));
+                }
+                let acked = ::redis::cmd("WAIT")
+                    .arg(acks)
+                    .arg(wait_ms)
+                    .query_async(&mut c)
+                    .await?;
+                Ok((answer, Some(acked)))
+            })
+            .await?;
+        let Some(n) = acked else {
+            return Ok(answer);
+        };
+        let short = n < acks;
+        if short {
+            metrics::counter!(UNREPLICATED_WRITES).increment(1);
+        }
+        if self.short_of_replicas.swap(short, Ordering::Relaxed) != short {
+            if short {
+                tracing::warn!(op = what, replicas = n, wanted = acks,
+                    "redis writes are not on enough replicas in time: a failover now could lose them");
+            } else {
+                tracing::info!(replicas = n, "redis writes are on enough replicas again");
+            }
+        }
+        Ok(answer)
     }
 
     /// Runs one operation (`what` names it in errors) within the time bound.
@@ -349,7 +408,6 @@ impl InterpreterPool for RedisPool {
     }
 
     async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
-        let mut c = self.conn.clone();
         let mut inv = self.scripts.claim.key(self.keys.deadlines());
         inv.arg(self.keys.base())
             .arg(req.offer_id.as_str())
@@ -362,9 +420,7 @@ impl InterpreterPool for RedisPool {
         for id in &req.candidates {
             inv.arg(id.as_str());
         }
-        let reply: Option<Vec<String>> = self
-            .run("claim", async move { inv.invoke_async(&mut c).await })
-            .await?;
+        let reply: Option<Vec<String>> = self.decisive("claim", inv).await?;
         reply
             .map(|fields| codec::claimed(&req.offer_id, &fields))
             .transpose()
@@ -377,7 +433,6 @@ impl InterpreterPool for RedisPool {
         accept: bool,
         now: Millis,
     ) -> Result<OfferState, PoolError> {
-        let mut c = self.conn.clone();
         let mut inv = self.scripts.respond.key(self.keys.deadlines());
         inv.arg(self.keys.base())
             .arg(offer.as_str())
@@ -386,9 +441,7 @@ impl InterpreterPool for RedisPool {
             .arg(now)
             .arg(ENDED_OFFER_KEPT_MS)
             .arg(DAY_MS);
-        let reply: Vec<String> = self
-            .run("respond", async move { inv.invoke_async(&mut c).await })
-            .await?;
+        let reply: Vec<String> = self.decisive("respond", inv).await?;
         match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
             ["ok", state] => codec::offer_state(state),
             ["unknown"] => Err(PoolError::UnknownOffer(offer.clone())),
@@ -403,15 +456,12 @@ impl InterpreterPool for RedisPool {
     }
 
     async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError> {
-        let mut c = self.conn.clone();
         let mut inv = self.scripts.cancel.key(self.keys.deadlines());
         inv.arg(self.keys.base())
             .arg(offer.as_str())
             .arg(now)
             .arg(ENDED_OFFER_KEPT_MS);
-        let reply: String = self
-            .run("cancel", async move { inv.invoke_async(&mut c).await })
-            .await?;
+        let reply: String = self.decisive("cancel", inv).await?;
         Self::offer_state_answer(offer, &reply)
     }
 
@@ -421,16 +471,13 @@ impl InterpreterPool for RedisPool {
         now: Millis,
         wrap_up_ms: u64,
     ) -> Result<OfferState, PoolError> {
-        let mut c = self.conn.clone();
         let mut inv = self.scripts.release.key(self.keys.deadlines());
         inv.arg(self.keys.base())
             .arg(offer.as_str())
             .arg(now)
             .arg(wrap_up_ms)
             .arg(ENDED_OFFER_KEPT_MS);
-        let reply: String = self
-            .run("release", async move { inv.invoke_async(&mut c).await })
-            .await?;
+        let reply: String = self.decisive("release", inv).await?;
         Self::offer_state_answer(offer, &reply)
     }
 
