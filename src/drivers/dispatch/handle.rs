@@ -94,6 +94,8 @@ impl DispatchHandle {
             events,
             offers: HashMap::new(),
             accepted: HashMap::new(),
+            unsettled: Default::default(),
+            unjoined: HashSet::new(),
             meta: HashMap::new(),
             predispatched: HashSet::new(),
             last: HashMap::new(),

@@ -4,7 +4,7 @@
 //! consoles, invites the accepting interpreter into the call and tells operators how it goes.
 //! It decides nothing itself: ordering, retries, queueing and escalation are the engine's.
 
-use super::{carry_out, Consoles};
+use super::{failed, settlement, try_carry_out, Consoles};
 use crate::api::messages::{CallStateView, OfferEndReason, ServerMessage};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
@@ -21,7 +21,7 @@ use crate::engine::dispatch::{
     ProgressEvent, RequestState, NEVER,
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -39,6 +39,9 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How often waiting requests look at the pool again without an event: a safety net for what no
 /// event reports (a bus message lost between nodes, a wrap-up timed by another node's clock).
 pub const RESCAN_EVERY: Duration = Duration::from_secs(5);
+/// Pool writes kept for repeating while the pool is unreachable; past this the oldest is dropped
+/// (and logged): its offer then ends by the sweep, or by the node lease.
+pub const UNSETTLED_CAPACITY: usize = 10_000;
 /// Sleep used when the engine has nothing scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
@@ -73,6 +76,11 @@ struct Driver {
     offers: HashMap<OfferId, Offer>,
     /// Accepted offers until released.
     accepted: HashMap<OfferId, Offer>,
+    /// Pool writes that failed because the pool was unreachable, repeated on every sweep tick
+    /// until it answers (`settlement`), oldest first.
+    unsettled: VecDeque<Action>,
+    /// Accepted offers whose interpreter was invited but not in the call at the last rescan.
+    unjoined: HashSet<OfferId>,
     meta: HashMap<CallId, CallMeta>,
     predispatched: HashSet<CallId>,
     /// The latest progress per call, repeated to an operator who asks again.
@@ -106,8 +114,14 @@ impl Driver {
                     None => break,
                 },
                 _ = tokio::time::sleep(sleep) => self.feed(Input::Timer),
-                _ = sweep.tick() => self.sweep().await,
-                _ = rescan.tick() => self.feed(Input::Rescan),
+                _ = sweep.tick() => {
+                    self.settle().await;
+                    self.sweep().await
+                }
+                _ = rescan.tick() => {
+                    self.feed(Input::Rescan);
+                    self.invite_unjoined_again().await;
+                }
                 changed = queue.changed(), if self.predispatch => match changed {
                     Ok(()) => {
                         let q = queue.borrow_and_update().clone();
@@ -140,7 +154,21 @@ impl Driver {
 
     async fn act(&mut self, action: Action) {
         let now = now_ms();
-        let inputs = carry_out(self.pool.as_ref(), &action, now).await;
+        let inputs = match try_carry_out(self.pool.as_ref(), &action, now).await {
+            Ok(inputs) => inputs,
+            Err(e) => {
+                if let Some(again) = settlement(&action, &e) {
+                    self.unsettled.push_back(again);
+                    if self.unsettled.len() > UNSETTLED_CAPACITY {
+                        let dropped = self.unsettled.pop_front();
+                        tracing::error!(action = ?dropped, "pool write dropped: too many unsettled");
+                    }
+                    metrics::gauge!(crate::metrics::UNSETTLED_WRITES)
+                        .set(self.unsettled.len() as f64);
+                }
+                failed(&action, &e)
+            }
+        };
         if let Action::Release {
             offer,
             wrap_up_ms,
@@ -188,6 +216,63 @@ impl Driver {
                 self.withdrawn(&offer, now);
             }
         }
+    }
+
+    /// Repeats the pool writes that failed while the pool was unreachable, oldest first, until
+    /// one fails again (the pool is still unreachable: the next tick tries again).
+    async fn settle(&mut self) {
+        let mut left = self.unsettled.len();
+        while left > 0 {
+            let Some(action) = self.unsettled.pop_front() else {
+                break;
+            };
+            left -= 1;
+            let before = self.unsettled.len();
+            self.act(action).await;
+            if self.unsettled.len() > before {
+                // Still unreachable: it keeps its place at the head.
+                if let Some(again) = self.unsettled.pop_back() {
+                    self.unsettled.push_front(again);
+                }
+                break;
+            }
+        }
+        metrics::gauge!(crate::metrics::UNSETTLED_WRITES).set(self.unsettled.len() as f64);
+    }
+
+    /// Invites again an interpreter who accepted a call here from a console on another node and,
+    /// a whole rescan later, is still only invited: that invitation went over the bus, which loses
+    /// what is published while Redis fails over. (Consoles ignore an invitation to the call they
+    /// are entering; one on this node is told directly, never lost.)
+    async fn invite_unjoined_again(&mut self) {
+        if !self.bus.is_shared() {
+            return;
+        }
+        let held: Vec<(OfferId, InterpreterId, CallId)> = self
+            .accepted
+            .iter()
+            .filter(|(_, o)| !self.consoles.is_connected(&o.interpreter))
+            .map(|(id, o)| (id.clone(), o.interpreter.clone(), o.call_id.clone()))
+            .collect();
+        let mut unjoined = HashSet::new();
+        for (offer, iid, call) in held {
+            let Some(meta) = self.meta.get(&call).filter(|m| m.answered) else {
+                continue;
+            };
+            let Ok(view) = meta.handle.view().await else {
+                continue;
+            };
+            if !view.invited.contains(&iid) {
+                continue;
+            }
+            if self.unjoined.contains(&offer) {
+                tracing::info!(call_id = %call, interpreter_id = %iid, "invited again");
+                let invited = self.invited(&iid, call);
+                self.tell(&iid, invited);
+            }
+            unjoined.insert(offer);
+        }
+        self.unjoined = unjoined;
     }
 
     async fn command(&mut self, cmd: Cmd) {
