@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every check and test of hotline-bridge. Installs what the tests need when it is missing:
-# redis-server (the tests start their own on a free port, never the machine's 6379), Chromium and
-# its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and sox (the fake
-# microphones' speech), Node.js (the pages' ES modules are also tested outside the browser).
+# redis-server and redis-sentinel (the tests start their own on free ports, never the machine's
+# 6379), Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and
+# sox (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
+# browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)

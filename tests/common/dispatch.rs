@@ -42,9 +42,18 @@ pub async fn app_on_listener(
     mut settings: Settings,
     listener: tokio::net::TcpListener,
 ) -> TestApp {
+    settings.redis.url = redis.url();
+    app_with_listener(settings, listener).await
+}
+
+/// As `app_on`, on the Redis the settings name (e.g. through sentinels).
+pub async fn app_with(settings: Settings) -> TestApp {
+    app_with_listener(settings, super::bind().await).await
+}
+
+async fn app_with_listener(mut settings: Settings, listener: tokio::net::TcpListener) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     settings.server.public_url = format!("http://{addr}");
-    settings.redis.url = redis.url();
     settings.media.udp_port = 0;
     settings.media.public_ip = "127.0.0.1".parse().expect("ip");
     let pool = RedisPool::open(&settings.redis).expect("redis pool");

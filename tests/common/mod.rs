@@ -8,6 +8,7 @@ pub mod ports;
 pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod sentinel;
 pub mod universities;
 
 use hotline_bridge::app::{self, AppState};
