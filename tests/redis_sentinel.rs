@@ -19,6 +19,7 @@ use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Status;
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotEvent, InterpreterBot};
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -171,6 +172,21 @@ async fn dispatch_goes_on_after_the_master_is_killed_and_a_replica_promoted() {
         bots.push(bot(&nodes[i % 2], token, answer, 10 + i as u32).await);
     }
     let mut events = merge(&mut bots);
+    // Each call's latest dispatch progress, for the message of a failure.
+    let progress: Arc<Mutex<HashMap<CallId, String>>> = Arc::default();
+    for node in &nodes {
+        let mut rx = node.state.dispatch.progress();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            while let Ok(p) = rx.recv().await {
+                let line = format!("{:?}", p.event);
+                progress
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(p.call, line);
+            }
+        });
+    }
 
     let mut phase = Phase::Before;
     let (promoted_tx, mut promoted) = oneshot::channel::<u16>();
@@ -254,12 +270,15 @@ async fn dispatch_goes_on_after_the_master_is_killed_and_a_replica_promoted() {
                 let booked = double_booked(&nodes).await;
                 assert!(booked.is_empty(), "double booking: {booked:?}");
             }
-            _ = tokio::time::sleep_until(deadline) => panic!(
-                "after {RUN_LIMIT:?}: {} of {asked} served, {} after the failover, open {:?}",
-                served.len(),
-                served_after.iter().sum::<usize>(),
-                open.keys().collect::<Vec<_>>()
-            ),
+            _ = tokio::time::sleep_until(deadline) => {
+                let progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+                let open: Vec<_> = open.keys().map(|c| (c, progress.get(c))).collect();
+                panic!(
+                    "after {RUN_LIMIT:?}: {} of {asked} served, {} after the failover, open {open:?}",
+                    served.len(),
+                    served_after.iter().sum::<usize>(),
+                )
+            }
         }
     }
 

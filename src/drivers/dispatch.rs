@@ -100,18 +100,19 @@ pub fn failed(action: &Action, e: &PoolError) -> Vec<Input> {
     Vec::new()
 }
 
-/// The pool write to repeat, once the pool answers again, after `action` failed with `e`: an
-/// unreachable pool (Redis down, or a failover) may or may not have applied it, and nobody may be
-/// left held by it. A failed claim is withdrawn (it may have been made, its answer lost); a failed
-/// withdrawal or release is made again. All are idempotent on the offer id.
+/// What to repeat, once the pool answers again, after `action` failed with `e`: an unreachable
+/// pool (Redis down, or a failover) may or may not have applied a write, and nobody may be left
+/// held by it. A failed claim is withdrawn (it may have been made, its answer lost); a failed
+/// withdrawal or release is made again (all idempotent on the offer id); a failed snapshot is
+/// taken again, since requests still searching wait for it.
 pub fn settlement(action: &Action, e: &PoolError) -> Option<Action> {
     if !matches!(e, PoolError::Unavailable(_)) {
         return None;
     }
     match action {
         Action::Claim(req) => Some(Action::Cancel(req.offer_id.clone())),
-        Action::Cancel(_) | Action::Release { .. } => Some(action.clone()),
-        _ => None,
+        Action::Cancel(_) | Action::Release { .. } | Action::Snapshot(_) => Some(action.clone()),
+        Action::Sweep { .. } | Action::Notify(_) | Action::WakeAt(_) => None,
     }
 }
 
@@ -147,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn withdrawals_and_releases_are_repeated_only_when_the_pool_was_unreachable() {
+    fn withdrawals_releases_and_snapshots_are_repeated_only_when_the_pool_was_unreachable() {
         let release = Action::Release {
             offer: offer(),
             wrap_up_ms: 10,
@@ -161,5 +162,8 @@ mod tests {
         assert_eq!(settlement(&release, &refused), None);
         let sweep = Action::Sweep { max_missed: 2 };
         assert_eq!(settlement(&sweep, &down), None);
+        // Requests still searching wait for their snapshot: it is taken again.
+        let snapshot = Action::Snapshot(Language::parse("en").expect("language"));
+        assert_eq!(settlement(&snapshot, &down), Some(snapshot.clone()));
     }
 }

@@ -76,8 +76,8 @@ struct Driver {
     offers: HashMap<OfferId, Offer>,
     /// Accepted offers until released.
     accepted: HashMap<OfferId, Offer>,
-    /// Pool writes that failed because the pool was unreachable, repeated on every sweep tick
-    /// until it answers (`settlement`), oldest first.
+    /// Pool writes (and snapshots) that failed because the pool was unreachable, repeated on
+    /// every sweep tick until it answers (`settlement`), oldest first, each once.
     unsettled: VecDeque<Action>,
     /// Accepted offers whose interpreter was invited but not in the call at the last rescan.
     unjoined: HashSet<OfferId>,
@@ -157,7 +157,8 @@ impl Driver {
         let inputs = match try_carry_out(self.pool.as_ref(), &action, now).await {
             Ok(inputs) => inputs,
             Err(e) => {
-                if let Some(again) = settlement(&action, &e) {
+                if let Some(again) = settlement(&action, &e).filter(|a| !self.unsettled.contains(a))
+                {
                     self.unsettled.push_back(again);
                     if self.unsettled.len() > UNSETTLED_CAPACITY {
                         let dropped = self.unsettled.pop_front();
