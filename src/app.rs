@@ -1,5 +1,10 @@
 //! Wiring: builds the shared state from settings (pool, roster, media loop, call registry),
 //! serves the router on a listener until the shutdown token fires, and drains in-flight requests.
+//! `drain` is the rest of the lifecycle: SIGTERM and Ctrl-C, the drain, and the exit.
+
+mod drain;
+
+pub use drain::run;
 
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
@@ -9,6 +14,7 @@ use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lease::{self, NodeLease};
+use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
@@ -18,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::CancellationToken;
 
 /// Cheap-to-clone handles shared by every request and driver.
 #[derive(Clone)]
@@ -38,9 +44,10 @@ pub struct AppState {
     /// This node's dispatcher: interpreter requests, consoles, progress.
     pub dispatch: DispatchHandle,
     /// This node's id and its lease in the pool (renewed, with the sweep for lost nodes, by
-    /// `drivers::lease`, which stops when the last clone of this state is gone).
+    /// `drivers::lease` on the lifecycle's tracker: it renews through a drain and stops last).
     pub lease: NodeLease,
-    _lease_task: Arc<DropGuard>,
+    /// The root token, the tracker of every task, and whether the node drains.
+    pub lifecycle: Lifecycle,
 }
 
 /// Per-address rate limits of the unauthenticated endpoints.
@@ -54,21 +61,41 @@ impl AppState {
     /// State over the embedded in-memory pool with a media loop on an ephemeral UDP port (tests;
     /// `build_state` binds the configured port and fails if it cannot).
     pub fn in_memory(settings: Settings) -> Self {
+        let lifecycle = Lifecycle::new();
         let mut media_settings = settings.media.clone();
         media_settings.udp_port = 0;
-        let media = media::start(&media_settings, CancellationToken::new()).unwrap_or_else(|e| {
+        let media = media::start(&media_settings, lifecycle.child()).unwrap_or_else(|e| {
             tracing::error!(error = %e, "media loop not started");
             MediaHandle::stopped()
         });
-        Self::new(settings, Arc::new(MemoryPool::new()), "memory", media)
+        Self::with_lifecycle(
+            settings,
+            Arc::new(MemoryPool::new()),
+            "memory",
+            media,
+            lifecycle,
+        )
     }
 
-    /// The state over `pool` and `media`, with an empty call registry and no operator logged in.
+    /// The state over `pool` and `media`, with an empty call registry and no operator logged in,
+    /// and a lifecycle of its own (cancel `lifecycle.root()` to stop its tasks).
     pub fn new(
         settings: Settings,
         pool: Arc<dyn InterpreterPool>,
         pool_kind: &'static str,
         media: MediaHandle,
+    ) -> Self {
+        Self::with_lifecycle(settings, pool, pool_kind, media, Lifecycle::new())
+    }
+
+    /// `new` with the given lifecycle: every task of the state runs on its tracker and stops
+    /// with its root (the media loop too, when it was started with one of its child tokens).
+    pub fn with_lifecycle(
+        settings: Settings,
+        pool: Arc<dyn InterpreterPool>,
+        pool_kind: &'static str,
+        media: MediaHandle,
+        lifecycle: Lifecycle,
     ) -> Self {
         // Installed before anything is counted.
         crate::metrics::handle();
@@ -90,17 +117,19 @@ impl AppState {
             Duration::from_secs(c.reconnect_grace_s),
             (settings.dispatch.interpreter_silence_s > 0)
                 .then(|| Duration::from_secs(settings.dispatch.interpreter_silence_s)),
-            CancellationToken::new(),
+            &lifecycle,
         )
         .with_wait_policy(crate::engine::WaitPolicy {
             max_wait_ms: c.max_queue_wait_s.saturating_mul(1000),
             reply_ms: c.queue_wait_reply_s.saturating_mul(1000),
         })
         .with_records(node_lease.clone());
+        // The media loop runs on its own thread: the tracker awaits its end like a task's.
+        lifecycle.spawn(media.finished());
         let node = node_id.get();
         // Nodes sharing a Redis pool ring each other's interpreter consoles over the bus.
         let (bus, inbox) = if pool_kind == "redis" {
-            match Bus::redis(&settings.redis, node, CancellationToken::new()) {
+            match Bus::redis(&settings.redis, node, &lifecycle) {
                 Ok((bus, inbox)) => (bus, Some(inbox)),
                 Err(e) => {
                     tracing::error!(error = %e, "node bus not started: this node rings only its own consoles");
@@ -116,9 +145,8 @@ impl AppState {
             &settings,
             bus,
             inbox,
-            CancellationToken::new(),
+            &lifecycle,
         );
-        let lease_stop = CancellationToken::new();
         lease::start(
             &node_lease,
             call_notes,
@@ -126,7 +154,7 @@ impl AppState {
             &settings.node,
             dispatch.clone(),
             calls.clone(),
-            lease_stop.clone(),
+            &lifecycle,
         );
         Self {
             settings: Arc::new(settings),
@@ -139,7 +167,7 @@ impl AppState {
             limits,
             dispatch,
             lease: node_lease,
-            _lease_task: Arc::new(lease_stop.drop_guard()),
+            lifecycle,
         }
     }
 }
@@ -150,10 +178,11 @@ impl AppState {
 /// is up) and seeds once it answers.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let (pool, kind) = build_pool(&settings)?;
-    let media = media::spawn(&settings.media, CancellationToken::new())
+    let lifecycle = Lifecycle::new();
+    let media = media::spawn(&settings.media, lifecycle.child())
         .await
         .context("starting the media loop")?;
-    let mut state = AppState::new(settings, pool, kind, media);
+    let mut state = AppState::with_lifecycle(settings, pool, kind, media, lifecycle);
     seed_roster(&mut state).await?;
     Ok(state)
 }
@@ -193,9 +222,13 @@ pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
         Err(PoolError::Unavailable(e)) => {
             tracing::warn!(error = %e, "pool unreachable at start-up; seeding the roster in the background");
             let pool = state.pool.clone();
-            tokio::spawn(async move {
+            let stop = state.lifecycle.child();
+            state.lifecycle.spawn(async move {
                 loop {
-                    tokio::time::sleep(SEED_RETRY).await;
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(SEED_RETRY) => {}
+                    }
                     match import_logged(pool.as_ref(), &roster, &path).await {
                         Err(PoolError::Unavailable(_)) => continue,
                         Err(e) => {
@@ -229,7 +262,8 @@ async fn import_logged(
     Ok(())
 }
 
-/// Serves until `shutdown` is cancelled, then finishes in-flight requests.
+/// Serves until `shutdown` (or the state's root token) is cancelled, then finishes in-flight
+/// requests. `run` adds the signals and the drain around it.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -255,12 +289,18 @@ pub async fn serve(
              (make one with `hotline-bridge new-secret`, see the README)"
         );
     }
+    let root = state.lifecycle.root().clone();
     let app = crate::api::router(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = root.cancelled() => {}
+        }
+    })
     .await
     .context("http server")?;
     Ok(())

@@ -61,6 +61,13 @@ pub struct ServerSettings {
     /// origin they are on (a single node, or every node behind one address).
     #[serde(default)]
     pub public_url: String,
+    /// On SIGTERM or Ctrl-C, how long calls in progress may go on before they are ended.
+    #[serde(default = "default_drain_s")]
+    pub drain_s: u64,
+}
+
+fn default_drain_s() -> u64 {
+    60
 }
 
 impl ServerSettings {

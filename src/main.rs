@@ -8,7 +8,6 @@ use hotline_bridge::roster::{self, Roster};
 use hotline_bridge::{app, auth, config::Settings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -235,14 +234,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-        trigger.cancel();
-    });
-    app::serve(listener, state, shutdown).await
+    app::run(listener, state).await
 }
 
 fn init_tracing() {

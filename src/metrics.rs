@@ -28,6 +28,8 @@ pub const NODE_LEASE_LOST: &str = "hotline_node_lease_lost_total";
 pub const NODE_LEASE_RENEW_FAILURES: &str = "hotline_node_lease_renew_failures_total";
 /// Pool writes the dispatcher repeats until the pool answers (Redis down, or a failover).
 pub const UNSETTLED_WRITES: &str = "hotline_dispatch_unsettled_writes";
+pub const DRAINING: &str = "hotline_draining";
+pub const DRAIN_CALLS_ENDED: &str = "hotline_drain_calls_ended_total";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -121,6 +123,14 @@ fn describe() {
         crate::pool::UNREPLICATED_WRITES,
         "Pool writes that went on without the replicas redis.replica_acks asks for"
     );
+    describe_gauge!(
+        DRAINING,
+        "1 while this node drains for shutdown (no new calls or offers), else 0"
+    );
+    describe_counter!(
+        DRAIN_CALLS_ENDED,
+        "Calls this node ended because its drain time ran out (or a second signal came)"
+    );
 }
 
 /// The `language` label: the code, or "none" for events without one.
@@ -161,6 +171,16 @@ pub fn call_refused(reason: &'static str) {
 /// One caller's rating.
 pub fn rating(stars: u8) {
     metrics::counter!(RATINGS, "stars" => stars.to_string()).increment(1);
+}
+
+/// This node drains (or not).
+pub fn draining(on: bool) {
+    metrics::gauge!(DRAINING).set(if on { 1.0 } else { 0.0 });
+}
+
+/// Calls ended by the drain's deadline.
+pub fn drain_calls_ended(n: usize) {
+    metrics::counter!(DRAIN_CALLS_ENDED).increment(n as u64);
 }
 
 /// The `status` label of an interpreter status.

@@ -73,13 +73,22 @@ pub struct Created {
         (status = 400, description = "malformed JSON"),
         (status = 422, description = "invalid field, named in `error.field`"),
         (status = 429, description = "too many calls from this address (`rate_limited`), or too many of them waiting at once (`too_many_waiting`); see Retry-After"),
-        (status = 503, description = "the queue is full (`queue_full`); see Retry-After"),
+        (status = 503, description = "the queue is full (`queue_full`; see Retry-After), or this node is shutting down (`draining`; call again)"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     JsonBody(signals): JsonBody<LanguageSignals>,
 ) -> Result<(StatusCode, Json<Created>), Response> {
+    if state.lifecycle.draining().is_some() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "this server is shutting down and takes no new calls; call again (another server \
+             will answer)",
+        )
+        .into_response());
+    }
     // The limiter's refusal carries Retry-After, so it is returned as a response as it is.
     state
         .limits

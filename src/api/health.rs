@@ -1,5 +1,6 @@
-//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the pool is reachable;
-//! it also shows this node's id and when its lease in the pool runs out).
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the pool is reachable
+//! and the node is not draining for shutdown; it also shows this node's id and when its lease
+//! in the pool runs out).
 
 use crate::app::AppState;
 use axum::extract::State;
@@ -27,6 +28,23 @@ fn node(state: &AppState) -> Value {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    // First thing a drain changes: load balancers stop sending new callers here.
+    if let Some(d) = state.lifecycle.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "draining",
+                "pool": state.pool_kind,
+                "node": node(&state),
+                "drain_deadline": d.deadline,
+                "error": {
+                    "code": "draining",
+                    "message": "this node is shutting down: it takes no new calls; calls in \
+                                progress go on until they end or the drain time passes"
+                }
+            })),
+        );
+    }
     match state.pool.ping().await {
         Ok(()) => (
             StatusCode::OK,

@@ -230,6 +230,15 @@ pub enum ServerMessage {
         reply_by: Millis,
         now: Millis,
     },
+    /// This node is shutting down: it takes no new calls, the call in progress goes on until it
+    /// ends or until `deadline` (server clock; `now` is the server's time when sent), and then
+    /// the connection closes (1001). Consoles reconnect, reaching another node. Sent again if
+    /// the deadline comes earlier.
+    Draining {
+        deadline: Millis,
+        now: Millis,
+        message: String,
+    },
     /// Something the client sent was refused; `code` is stable, `message` is for people.
     Error {
         code: ErrorCode,
@@ -274,6 +283,8 @@ pub enum ErrorCode {
     Media,
     Idle,
     Internal,
+    /// This node is shutting down: it starts nothing new (another node will).
+    Draining,
 }
 
 /// Public state of one call, as every party sees it.
@@ -487,6 +498,7 @@ mod tests {
             "invited",
             "dispatch",
             "long_wait",
+            "draining",
             "error",
         ];
         for t in ClientMessage::TYPES.iter().chain(server.iter()) {

@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text format (see `crate::metrics` for what is counted). The gauges
 //! are read at each scrape: calls waiting and live on this node, interpreters by language and
-//! status from the pool (shared by every node), and the media loop's counters. Counts only: no
-//! call ids, names or tokens.
+//! status from the pool (shared by every node), the media loop's counters, and whether this
+//! node is draining. Counts only: no call ids, names or tokens.
 
 use super::error::ApiError;
 use crate::app::AppState;
@@ -31,6 +31,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
     let waiting = state.calls.queue().borrow().len();
     metrics::gauge!(m::CALLS_WAITING).set(waiting as f64);
     metrics::gauge!(m::CALLS_LIVE).set(state.calls.live().len() as f64);
+    m::draining(state.lifecycle.draining().is_some());
     interpreters(&state).await;
     match state.media.stats().await {
         Ok(s) => {

@@ -33,6 +33,8 @@ pub const MAX_CONSECUTIVE_ERRORS: u32 = 20;
 /// WebSocket close codes (RFC 6455 §7.4.1).
 mod close {
     pub const NORMAL: u16 = 1000;
+    /// The node is shutting down (after its drain); the client reconnects, to another node.
+    pub const GOING_AWAY: u16 = 1001;
     pub const UNSUPPORTED: u16 = 1003;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
@@ -121,6 +123,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
+        let stop = self.state.lifecycle.root().clone();
+        let mut drain = self.state.lifecycle.watch_drain();
         loop {
             let wait = if self.who.is_none() {
                 HELLO_TIMEOUT
@@ -166,6 +170,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 () = signed_out(&self.signed_out) => {
                     self.error(ErrorCode::Unauthorized, "logged out: sign in again").await;
                     return Some((close::POLICY, "logged out"));
+                }
+                Ok(()) = drain.changed() => self.tell_draining().await,
+                _ = stop.cancelled() => {
+                    return Some((close::GOING_AWAY, "the server is shutting down; reconnect"));
                 }
             }
         }

@@ -8,7 +8,7 @@ use crate::domain::{CallId, InterpreterId, OfferId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::dispatch::{progress_line, DispatchRefused};
 use crate::engine::dispatch::{DispatchError, Progress};
-use crate::pool::{InterpreterState, OfferState, PoolError, Status};
+use crate::pool::{Availability, InterpreterState, OfferState, PoolError, Status};
 use axum::extract::ws::Message;
 use futures::Sink;
 use std::collections::HashMap;
@@ -157,6 +157,16 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     ) -> Result<Next, Refusal> {
         match (who, msg) {
             (Who::Interpreter(iid), ClientMessage::SetAvailability { availability }) => {
+                if availability == Availability::Available
+                    && self.state.lifecycle.draining().is_some()
+                {
+                    return Err((
+                        ErrorCode::Draining,
+                        "this server is shutting down: your console reconnects to another one, \
+                         where you can be available again"
+                            .into(),
+                    ));
+                }
                 let s = self
                     .state
                     .pool
@@ -300,6 +310,7 @@ fn dispatch_refusal(e: DispatchRefused) -> Refusal {
         DispatchRefused::Engine(DispatchError::NoInterpreter(_)) => ErrorCode::Conflict,
         DispatchRefused::Engine(_) | DispatchRefused::NoCall(_) => ErrorCode::NotFound,
         DispatchRefused::Stopped => ErrorCode::Internal,
+        DispatchRefused::Draining => ErrorCode::Draining,
     };
     (code, e.to_string())
 }

@@ -1,6 +1,7 @@
 //! Who a signalling session is: the `hello` that authenticates it (operator session, an
 //! interpreter's personal token, a caller's call token, or an interpreter's call-only session on
-//! the call's node), the welcome, and the call a reconnecting console gets back.
+//! the call's node), the welcome, the call a reconnecting console gets back, and the notice that
+//! this node is draining for shutdown.
 
 use super::{Next, Session, Who, HEARTBEAT_S, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::api::messages::{ErrorCode, ServerMessage};
@@ -93,6 +94,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
         }
+        self.tell_draining().await;
         Ok(Next::Continue)
     }
 
@@ -125,6 +127,29 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 return;
             }
         }
+    }
+
+    /// Tells an authenticated client that this node drains, and until when its call may go on.
+    pub(super) async fn tell_draining(&mut self) {
+        let (Some(d), Some(_)) = (self.state.lifecycle.draining(), &self.who) else {
+            return;
+        };
+        let now = now_ms();
+        let message = if d.deadline <= now {
+            "This server is shutting down: calls still in progress are being ended now.".to_owned()
+        } else {
+            format!(
+                "This server is shutting down: it takes no new calls; a call in progress may go \
+                 on for {} s more.",
+                d.deadline.saturating_sub(now).div_ceil(1000)
+            )
+        };
+        self.send(ServerMessage::Draining {
+            deadline: d.deadline,
+            now,
+            message,
+        })
+        .await;
     }
 
     /// The interpreter whose personal token this is, with their name: `<interpreter id>.<secret>`,

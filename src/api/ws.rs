@@ -37,9 +37,13 @@ async fn upgrade(
     }
     ws.max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
-        .on_upgrade(move |socket| async move {
-            let (write, read) = socket.split();
-            session::run(state, write, read).await;
+        .on_upgrade(move |socket| {
+            // Tracked, so the node awaits its sessions' ends (they close at its root token).
+            let tracker = state.lifecycle.tracker().clone();
+            tracker.track_future(async move {
+                let (write, read) = socket.split();
+                session::run(state, write, read).await;
+            })
         })
 }
 

@@ -13,6 +13,7 @@
 use crate::api::messages::ServerMessage;
 use crate::config::RedisSettings;
 use crate::domain::{CallId, InterpreterId, NodeId, OfferId};
+use crate::drivers::lifecycle::Lifecycle;
 use crate::pool::keys::Keys;
 use crate::pool::link::RedisLink;
 use crate::pool::OfferState;
@@ -92,12 +93,13 @@ impl Bus {
         Self { node, outbox: None }
     }
 
-    /// The bus over the pool's Redis: a publisher and a subscriber task, both stopping with
-    /// `shutdown` (or when every `Bus` clone is gone, for the publisher).
+    /// The bus over the pool's Redis: a publisher and a subscriber task on `lifecycle`'s
+    /// tracker, both stopping with the node (or when every `Bus` clone is gone, for the
+    /// publisher).
     pub fn redis(
         settings: &RedisSettings,
         node: u64,
-        shutdown: CancellationToken,
+        lifecycle: &Lifecycle,
     ) -> Result<(Self, Inbox), BusError> {
         let response = Duration::from_millis(settings.response_timeout_ms);
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -107,18 +109,14 @@ impl Bus {
         let channel: Arc<str> = Keys::new(&settings.key_prefix).bus().into();
         let (outbox, out_rx) = mpsc::channel(OUTBOX_CAPACITY);
         let (in_tx, inbox) = mpsc::channel(INBOX_CAPACITY);
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(publish(
-                    link.clone(),
-                    channel.clone(),
-                    out_rx,
-                    shutdown.clone(),
-                ));
-                rt.spawn(subscribe(link, channel, node, in_tx, shutdown));
-            }
-            Err(_) => tracing::error!("no tokio runtime: the node bus is not running"),
-        }
+        let shutdown = lifecycle.child();
+        lifecycle.spawn(publish(
+            link.clone(),
+            channel.clone(),
+            out_rx,
+            shutdown.clone(),
+        ));
+        lifecycle.spawn(subscribe(link, channel, node, in_tx, shutdown));
         let bus = Self {
             node,
             outbox: Some(outbox),

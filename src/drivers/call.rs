@@ -5,6 +5,7 @@
 
 use super::call_registry::CallRegistry;
 use super::clock::now_ms;
+use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaEvent, MediaHandle};
 use crate::api::messages::{
     CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// Commands queued to one call task; senders wait when it is full (backpressure on signalling).
 pub const COMMAND_CAPACITY: usize = 64;
@@ -106,6 +108,8 @@ pub(crate) struct Spawn {
     pub media: Option<MediaHandle>,
     pub pool: Arc<dyn InterpreterPool>,
     pub registry: CallRegistry,
+    /// The task runs on the node's tracker and ends the call when the node stops.
+    pub lifecycle: Lifecycle,
 }
 
 /// Starts the task of a new, queued call.
@@ -143,7 +147,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
     };
     // The caller has no session yet: without one within the grace time the call is abandoned.
     task.away_since.insert(caller, Instant::now());
-    tokio::spawn(task.run(rx));
+    let stop = s.lifecycle.child();
+    s.lifecycle.spawn(task.run(rx, stop));
     handle
 }
 
@@ -178,7 +183,7 @@ struct CallTask {
 }
 
 impl CallTask {
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, stop: CancellationToken) {
         let id = self.call.id().clone();
         tracing::info!(call_id = %id, "call queued");
         loop {
@@ -187,6 +192,8 @@ impl CallTask {
                 .interpreter_silence
                 .and_then(|limit| self.silent_since.values().min().map(|t| *t + limit));
             let cmd = tokio::select! {
+                // The node stops (the drain has already ended its calls, or this is a test).
+                _ = stop.cancelled() => break,
                 cmd = rx.recv() => match cmd {
                     Some(c) => c,
                     None => break,

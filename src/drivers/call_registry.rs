@@ -6,6 +6,7 @@
 use super::call::{self, CallHandle, Spawn};
 use super::clock::now_ms;
 use super::lease::NodeLease;
+use super::lifecycle::Lifecycle;
 use super::media::MediaHandle;
 use crate::api::messages::{LanguageView, QueueEntry};
 use crate::domain::{CallId, Millis};
@@ -95,22 +96,27 @@ pub struct CallRegistry {
     wait: WaitPolicy,
     /// Where calls are recorded in the pool for this node (`with_records`); `None`: not at all.
     records: Option<NodeLease>,
+    lifecycle: Lifecycle,
+    /// How many calls are live, on every change (the drain waits for 0).
+    live_count: Arc<watch::Sender<usize>>,
 }
 
 impl CallRegistry {
     /// A registry whose calls use `media` (None: calls work, offers are refused). With media, a
-    /// task routes its events to the calls until `shutdown`. A party away from signalling for
-    /// `grace` leaves; a joined interpreter whose media sent nothing for `interpreter_silence`
-    /// is taken out as gone (`None`: never).
+    /// task routes its events to the calls until the node stops. A party away from signalling
+    /// for `grace` leaves; a joined interpreter whose media sent nothing for
+    /// `interpreter_silence` is taken out as gone (`None`: never). Every call task and the
+    /// router run on `lifecycle`'s tracker.
     pub fn new(
         pool: Arc<dyn InterpreterPool>,
         media: Option<MediaHandle>,
         grace: Duration,
         interpreter_silence: Option<Duration>,
-        shutdown: CancellationToken,
+        lifecycle: &Lifecycle,
     ) -> Self {
         let (queue, _) = watch::channel(Arc::new(Vec::new()));
         let (presence, _) = watch::channel(Arc::new(Vec::new()));
+        let (live_count, _) = watch::channel(0);
         let reg = Self {
             inner: Arc::default(),
             queue: Arc::new(queue),
@@ -124,16 +130,14 @@ impl CallRegistry {
                 reply_ms: 0,
             },
             records: None,
+            lifecycle: lifecycle.clone(),
+            live_count: Arc::new(live_count),
         };
         if let Some(m) = &reg.media {
             // Holds the registry weakly: when the app state goes, the router goes too.
-            let task = route_media_events(Arc::downgrade(&reg.inner), m.subscribe(), shutdown);
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    rt.spawn(task);
-                }
-                Err(_) => tracing::error!("no tokio runtime: media events will not reach calls"),
-            }
+            let task =
+                route_media_events(Arc::downgrade(&reg.inner), m.subscribe(), lifecycle.child());
+            lifecycle.spawn(task);
         }
         reg
     }
@@ -149,6 +153,11 @@ impl CallRegistry {
     pub fn with_wait_policy(mut self, wait: WaitPolicy) -> Self {
         self.wait = wait;
         self
+    }
+
+    /// The number of live calls, now and on every change.
+    pub fn live_count(&self) -> watch::Receiver<usize> {
+        self.live_count.subscribe()
     }
 
     pub fn media(&self) -> Option<&MediaHandle> {
@@ -205,11 +214,13 @@ impl CallRegistry {
             media: self.media.clone(),
             pool: self.pool.clone(),
             registry: self.clone(),
+            lifecycle: self.lifecycle.clone(),
         });
         if let Some(r) = &self.records {
             r.call_opened(&id, &token_sha256);
         }
         inner.live.insert(id.clone(), handle.clone());
+        self.live_count.send_replace(inner.live.len());
         inner.tokens.insert(id.clone(), token_sha256);
         inner.queue.push(QueueItem {
             call_id: id,
@@ -354,6 +365,7 @@ impl CallRegistry {
         }
         let mut inner = self.lock();
         inner.live.remove(id);
+        self.live_count.send_replace(inner.live.len());
         inner
             .finished
             .retain(|_, f| f.ended_at + RATING_WINDOW_MS > now);

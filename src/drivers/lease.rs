@@ -7,6 +7,7 @@
 use super::call_registry::CallRegistry;
 use super::clock::now_ms;
 use super::dispatch::DispatchHandle;
+use super::lifecycle::Lifecycle;
 use crate::config::NodeSettings;
 use crate::domain::{CallId, Millis, NodeId};
 use crate::pool::{InterpreterPool, LeaseRenewal, PoolEvent, Recovered, NODE_LOST};
@@ -88,7 +89,7 @@ pub fn start(
     settings: &NodeSettings,
     dispatch: DispatchHandle,
     calls: CallRegistry,
-    shutdown: CancellationToken,
+    lifecycle: &Lifecycle,
 ) {
     let task = LeaseTask {
         lease: lease.clone(),
@@ -100,13 +101,11 @@ pub fn start(
     };
     let renew = Duration::from_millis(settings.lease_renew_ms);
     let sweep = Duration::from_millis(settings.sweep_every_ms);
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => {
-            rt.spawn(task.run(renew, sweep, shutdown.clone()));
-            rt.spawn(write_call_records(pool, lease.node, notes, shutdown));
-        }
-        Err(_) => tracing::error!("no tokio runtime: this node holds no lease"),
+    let shutdown = lifecycle.child();
+    if !lifecycle.spawn(task.run(renew, sweep, shutdown.clone())) {
+        tracing::error!("no tokio runtime: this node holds no lease");
     }
+    lifecycle.spawn(write_call_records(pool, lease.node, notes, shutdown));
 }
 
 struct LeaseTask {

@@ -108,6 +108,8 @@ pub struct MediaHandle {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<MediaEvent>,
     local_addr: SocketAddr,
+    /// Cancelled when the loop's thread has ended (however it ended).
+    finished: CancellationToken,
 }
 
 /// Binds the one UDP socket (`settings.udp_port`, 0 = any free port) and starts the media loop,
@@ -140,9 +142,12 @@ pub fn start(
     let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
     let (events, _) = broadcast::channel(EVENT_CAPACITY);
     let loop_events = events.clone();
+    let finished = CancellationToken::new();
+    let ended = finished.clone().drop_guard();
     std::thread::Builder::new()
         .name("media".into())
         .spawn(move || {
+            let _ended = ended;
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -161,6 +166,7 @@ pub fn start(
         commands,
         events,
         local_addr,
+        finished,
     })
 }
 
@@ -336,11 +342,20 @@ impl MediaHandle {
     pub fn stopped() -> Self {
         let (commands, _) = mpsc::channel(1);
         let (events, _) = broadcast::channel(1);
+        let finished = CancellationToken::new();
+        finished.cancel();
         Self {
             commands,
             events,
             local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            finished,
         }
+    }
+
+    /// Resolves once the media loop's thread has ended (at once for `stopped()`), so the node
+    /// can await it like its tasks.
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.finished.clone().cancelled_owned()
     }
 
     /// The address peers send to (the socket's port on `settings.public_ip`).

@@ -8,4 +8,5 @@ pub mod call_registry;
 pub mod clock;
 pub mod dispatch;
 pub mod lease;
+pub mod lifecycle;
 pub mod media;

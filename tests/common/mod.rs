@@ -4,6 +4,7 @@
 
 pub mod dispatch;
 pub mod media;
+pub mod node;
 pub mod ports;
 pub mod process;
 pub mod proxy;
@@ -32,6 +33,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        // Every task of the app (calls, dispatcher, bus, media loop) stops with it.
+        self.state.lifecycle.root().cancel();
     }
 }
 

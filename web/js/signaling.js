@@ -15,7 +15,8 @@ export const CLIENT_TYPES = [
 /** Server → client types (ServerMessage). */
 export const SERVER_TYPES = [
   "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong",
-  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "long_wait", "error",
+  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "long_wait", "draining",
+  "error",
 ];
 
 /**
@@ -23,6 +24,14 @@ export const SERVER_TYPES = [
  * operator. Answer `keepWaiting()` before `reply_by` (server clock; `now` is the server's time
  * when sent) to stay in the queue, or hang up; unanswered, the call ends.
  * @typedef {{ type: "long_wait", waited_ms: number, reply_by: number, now: number }} LongWait
+ */
+
+/**
+ * `draining` (ServerMessage::Draining): the node is shutting down. It takes no new calls; the
+ * call in progress goes on until it ends or `deadline` (server clock, `now` = server time when
+ * sent); then the socket closes with 1001 and this client reconnects (to another node). May come
+ * again with an earlier deadline.
+ * @typedef {{ type: "draining", deadline: number, now: number, message: string }} Draining
  */
 
 /**
@@ -48,7 +57,7 @@ export const INTERPRETER_STATUSES = ["offline", "available", "offered", "busy", 
 /** ErrorCode values of `error` messages. */
 export const ERROR_CODES = [
   "bad_json", "unknown_type", "invalid", "too_large", "hello_first", "unauthorized", "forbidden",
-  "not_in_call", "not_found", "conflict", "media", "idle", "internal",
+  "not_in_call", "not_found", "conflict", "media", "idle", "internal", "draining",
 ];
 
 /** Error codes after which reconnecting cannot help. */

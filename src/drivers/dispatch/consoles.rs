@@ -48,6 +48,11 @@ impl Consoles {
         self.lock().contains_key(iid)
     }
 
+    /// Every interpreter whose console is connected here.
+    pub fn connected(&self) -> Vec<InterpreterId> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Delivers `msg` to `iid`'s console on this node; false when none is connected here.
     pub fn send(&self, iid: &InterpreterId, msg: ServerMessage) -> bool {
         let tx = self.lock().get(iid).map(|(_, tx)| tx.clone());

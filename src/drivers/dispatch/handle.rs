@@ -12,6 +12,8 @@ pub enum DispatchRefused {
     NoCall(CallId),
     #[error("the dispatcher is not running")]
     Stopped,
+    #[error("this node is shutting down and makes no new offers; calls in progress go on")]
+    Draining,
 }
 
 type Reply = oneshot::Sender<Result<(), DispatchRefused>>;
@@ -51,6 +53,9 @@ pub(super) enum Cmd {
     InviteAgain(InterpreterId),
     /// An administrator ended the call in the pool: hang it up.
     EndCall(CallId),
+    /// The node stops (its calls have ended): withdraw every offer still pending, release every
+    /// interpreter still held, then stop.
+    Finish(oneshot::Sender<()>),
 }
 
 /// Cheap to clone; every clone talks to the same task.
@@ -63,16 +68,17 @@ pub struct DispatchHandle {
 }
 
 impl DispatchHandle {
-    /// Starts this node's dispatch task (it stops with `shutdown` or when every handle is gone).
-    /// `bus` reaches the other nodes sharing the pool (`Bus::local` for a single node); `inbox`
-    /// is what they send this one.
+    /// Starts this node's dispatch task on `lifecycle`'s tracker (it stops with `finish`, when
+    /// the node stops, or when every handle is gone; while the node drains it takes no new
+    /// requests). `bus` reaches the other nodes sharing the pool (`Bus::local` for a single
+    /// node); `inbox` is what they send this one.
     pub fn start(
         pool: Arc<dyn InterpreterPool>,
         calls: CallRegistry,
         settings: &Settings,
         bus: Bus,
         inbox: Option<Inbox>,
-        shutdown: CancellationToken,
+        lifecycle: &Lifecycle,
     ) -> Self {
         let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
         let (progress, _) = broadcast::channel(PROGRESS_CAPACITY);
@@ -104,18 +110,24 @@ impl DispatchHandle {
             threshold: settings.detect.threshold,
             operator_language: settings.languages.operator,
             ws_url: settings.server.ws_url(),
+            lifecycle: lifecycle.clone(),
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                if let Some(inbox) = inbox {
-                    rt.spawn(from_other_nodes(inbox, handle.clone()));
-                }
-                rt.spawn(driver.run(rx, shutdown));
-                rt.spawn(record_events(pool, events_rx));
-            }
-            Err(_) => tracing::error!("no tokio runtime: the dispatcher is not running"),
+        if let Some(inbox) = inbox {
+            lifecycle.spawn(from_other_nodes(inbox, handle.clone(), lifecycle.child()));
         }
+        lifecycle.spawn(driver.run(rx, lifecycle.child()));
+        lifecycle.spawn(record_events(pool, events_rx));
         handle
+    }
+
+    /// The node stops: every offer this node still has pending is withdrawn and every
+    /// interpreter it still holds released (to wrap-up), then the task stops. Returns when done
+    /// (at once if the task has already stopped).
+    pub async fn finish(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Finish(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     pub fn consoles(&self) -> &Consoles {
@@ -263,11 +275,12 @@ impl DispatchHandle {
     }
 }
 
-/// Follows one call for the dispatcher: answered, ended, an interpreter out.
-pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>) {
+/// Follows one call for the dispatcher (on the node's tracker): answered, ended, an
+/// interpreter out.
+pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>, lifecycle: &Lifecycle) {
     let mut updates = handle.subscribe();
     let call = handle.id().clone();
-    tokio::spawn(async move {
+    lifecycle.spawn(async move {
         let mut answered = false;
         loop {
             let cmd = match updates.recv().await {
@@ -297,12 +310,19 @@ pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>) {
 }
 
 /// Passes what other nodes send on: console messages to this node's consoles, offer ends and
-/// freed interpreters to the dispatch task. Stops with the task.
-async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle) {
+/// freed interpreters to the dispatch task. Stops with the task or the node.
+async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle, stop: CancellationToken) {
     let consoles = handle.consoles.clone();
     let tx = handle.tx.downgrade();
     drop(handle);
-    while let Some(m) = inbox.recv().await {
+    loop {
+        let m = tokio::select! {
+            _ = stop.cancelled() => return,
+            m = inbox.recv() => match m {
+                Some(m) => m,
+                None => return,
+            },
+        };
         let cmd = match m {
             BusMessage::Console {
                 interpreter,

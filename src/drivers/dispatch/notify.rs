@@ -44,9 +44,12 @@ impl Driver {
         if after.is_zero() {
             bus.publish(None, msg);
         } else {
-            tokio::spawn(async move {
-                tokio::time::sleep(after).await;
-                bus.publish(None, msg);
+            let stop = self.lifecycle.child();
+            self.lifecycle.spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(after) => bus.publish(None, msg),
+                }
             });
         }
     }

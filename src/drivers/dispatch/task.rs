@@ -15,6 +15,7 @@ use crate::drivers::call::{
 };
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
+use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::caller_wait::{predispatch_language, Presence};
 use crate::engine::dispatch::{
     Action, DispatchError, Dispatcher, Escalation, Input, LostWhy, NewRequest, Policy, Progress,
@@ -91,6 +92,8 @@ struct Driver {
     operator_language: Language,
     /// This node's signalling URL for consoles on other nodes (`server.public_url`).
     ws_url: Option<String>,
+    /// Whether the node drains (no new requests), and the tracker the call watchers run on.
+    lifecycle: Lifecycle,
 }
 
 impl Driver {
@@ -110,6 +113,11 @@ impl Driver {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 cmd = rx.recv() => match cmd {
+                    Some(Cmd::Finish(done)) => {
+                        self.finish().await;
+                        let _ = done.send(());
+                        break;
+                    }
                     Some(c) => self.command(c).await,
                     None => break,
                 },
@@ -403,7 +411,60 @@ impl Driver {
                 self.predispatched.remove(&call);
                 self.last.remove(&call);
             }
+            // Taken by `run` before it gets here.
+            Cmd::Finish(done) => {
+                let _ = done.send(());
+            }
         }
+    }
+
+    /// The node stops and its calls have ended: the calls whose end no watcher has reported
+    /// yet are ended in the engine (which withdraws their offers and releases their
+    /// interpreters through the pool as usual); whatever this node still holds after that is
+    /// withdrawn or released directly.
+    async fn finish(&mut self) {
+        let gone: Vec<CallId> = self
+            .meta
+            .keys()
+            .filter(|c| self.calls.get(c).is_none())
+            .cloned()
+            .collect();
+        for call in gone {
+            self.command(Cmd::CallEnded(call)).await;
+        }
+        self.drain().await;
+        let now = now_ms();
+        let pending: Vec<OfferId> = self.offers.keys().cloned().collect();
+        for offer in pending {
+            match self.pool.cancel(&offer, now).await {
+                Ok(state) => {
+                    self.withdrawn(&offer, now);
+                    if state == OfferState::Accepted {
+                        self.release_held(&offer, now).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(offer_id = %offer, error = %e, "offer not withdrawn at shutdown")
+                }
+            }
+        }
+        let held: Vec<OfferId> = self.accepted.keys().cloned().collect();
+        for offer in held {
+            self.release_held(&offer, now).await;
+        }
+        tracing::info!("dispatcher finished: no offer pending, no interpreter held");
+    }
+
+    /// Releases an accepted offer of this node to wrap-up (shutdown only; normally the engine
+    /// decides when).
+    async fn release_held(&mut self, offer: &OfferId, now: Millis) {
+        let wrap_up_ms = self.engine.policy().wrap_up_ms;
+        self.act(Action::Release {
+            offer: offer.clone(),
+            wrap_up_ms,
+            at: now,
+        })
+        .await;
     }
 
     async fn request(
@@ -412,6 +473,11 @@ impl Driver {
         language: Language,
         now: Millis,
     ) -> Result<(), DispatchRefused> {
+        // A node that drains rings nobody for a new request (a search already under way for a
+        // call in progress goes on).
+        if self.lifecycle.draining().is_some() && self.engine.request(&call).is_none() {
+            return Err(DispatchRefused::Draining);
+        }
         let handle = self
             .calls
             .get(&call)
@@ -450,7 +516,7 @@ impl Driver {
             detail: String::new(),
         });
         if !self.meta.contains_key(&call) {
-            watch_call(handle.clone(), self.tx.clone());
+            watch_call(handle.clone(), self.tx.clone(), &self.lifecycle);
             self.meta.insert(
                 call,
                 CallMeta {
@@ -504,6 +570,9 @@ impl Driver {
     /// whose language is decided and not the operators' own; a pre-dispatched call whose caller
     /// is no longer there, before any operator answered, is withdrawn.
     async fn predispatch_queue(&mut self, queue: &Queue) {
+        if self.lifecycle.draining().is_some() {
+            return;
+        }
         let now = now_ms();
         for item in queue.iter() {
             if self.predispatched.contains(&item.call_id) {
