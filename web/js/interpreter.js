@@ -21,7 +21,7 @@ const i18n = new PageLanguage(STRINGS);
 const t = (key, vars) => i18n.t(key, vars);
 /** `prefix_value` from the catalog when it has it, else the value as the server sent it. */
 const word = (prefix, value) => (STRINGS.en[`${prefix}_${value}`] ? t(`${prefix}_${value}`) : value);
-const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media" };
+const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media", draining: "draining" };
 /** `left` reasons (src/drivers/call.rs GONE_*, src/api/session.rs) → catalog keys. */
 const LEFT_REASONS = { "you left": "left_you", "removed by the operator": "left_removed",
   disconnected: "left_disconnected", "media silent": "left_media_silent", "the call has ended": "left_ended" };
@@ -40,6 +40,10 @@ const me = {
   muted: false,
   wrapUntil: null,
   tone: null,
+  /** The interpreter wants calls (pressed Available, not paused or offline since). */
+  wantAvailable: false,
+  /** The server drained: be made available again after reconnecting (to another node). */
+  restore: false,
 };
 window.hotline = me;
 me.i18n = i18n;
@@ -80,6 +84,14 @@ function start() {
     hideBanner();
     // Back after a reconnect while in a call carried by this session: rejoin it.
     if (me.call && !me.callSig) sig.joinCall(me.call.call_id);
+    // The last server shut down and set us offline: available again here (a server that is
+    // itself draining refuses, and we try again on the next one).
+    if (me.restore) sig.setAvailability("available");
+  });
+  sig.on("draining", () => {
+    me.restore = me.restore || me.wantAvailable;
+    const restore = me.restore;
+    banner(() => (restore ? `${t("draining")} ${t("draining_restore")}` : t("draining")));
   });
   sig.on("close", (e) => {
     if (e.willReconnect) { setLink("reconnecting"); banner(() => t("conn_lost")); }
@@ -187,6 +199,8 @@ function log(text) {
 function onStatus(m) {
   me.clockOffset = m.now - Date.now();
   me.status = m.status;
+  if (m.status === "available") { me.wantAvailable = true; me.restore = false; }
+  if (m.status === "paused") me.wantAvailable = false;
   renderStatus(me.ring ? "offered" : m.status);
   me.wrapUntil = m.status === "wrap_up" ? m.until : null;
   $("wrap-up").hidden = !me.wrapUntil;
@@ -422,10 +436,11 @@ $("signout").addEventListener("click", signOut);
 $("go-available").addEventListener("click", () => {
   // Asked here, on a click, so that rings can reach an interpreter in another tab.
   if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  me.wantAvailable = true;
   me.sig.setAvailability("available");
 });
-$("go-paused").addEventListener("click", () => me.sig.setAvailability("paused"));
-$("go-offline").addEventListener("click", () => me.sig.setAvailability("offline"));
+$("go-paused").addEventListener("click", () => { me.wantAvailable = false; me.restore = false; me.sig.setAvailability("paused"); });
+$("go-offline").addEventListener("click", () => { me.wantAvailable = false; me.restore = false; me.sig.setAvailability("offline"); });
 $("accept").addEventListener("click", () => answer(true));
 $("decline").addEventListener("click", () => answer(false));
 $("leave").addEventListener("click", () => callSig().leaveCall());

@@ -16,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hotline.operator.token";
 const i18n = new PageLanguage(STRINGS);
 const t = (key, vars) => i18n.t(key, vars);
-const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media" };
+const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media", draining: "err_draining" };
 
 const op = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -74,7 +74,12 @@ function start() {
   $("logout").hidden = false;
   const sig = new SignalingClient({ url: wsUrl("/ws"), token: op.token });
   op.sig = sig;
-  sig.on("welcome", (m) => { op.name = m.name; $("whoami").textContent = m.name; setLink("online"); });
+  sig.on("welcome", (m) => {
+    op.name = m.name; $("whoami").textContent = m.name; setLink("online");
+    // A node that drains says so right after its welcome; any other has nothing to tell.
+    $("draining").hidden = true;
+  });
+  sig.on("draining", onDraining);
   sig.on("close", (e) => setLink(e.willReconnect ? "reconnecting" : "offline"));
   sig.on("queue", (m) => {
     op.clockOffset = m.now - Date.now();
@@ -100,6 +105,14 @@ function start() {
 function setLink(state) {
   $("link").dataset.state = state;
   $("link").textContent = t(`link_${state}`);
+}
+
+/** This server is shutting down: the call goes on until the deadline, new calls go elsewhere. */
+function onDraining(m) {
+  const until = new Date(m.deadline - (m.now - Date.now())).toLocaleTimeString();
+  const el = $("draining");
+  el.textContent = t("draining", { until });
+  el.hidden = false;
 }
 
 function showError(text) {
