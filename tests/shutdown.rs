@@ -11,10 +11,10 @@ use common::node::Node;
 use common::redis::TestRedis;
 use common::ws::{create_call, operator_login, WsClient};
 use hotline_bridge::domain::{
-    InterpreterId, InterpreterProfile, LanguageSkill, Level, UniversityId,
+    CallId, InterpreterId, InterpreterProfile, LanguageSkill, Level, UniversityId,
 };
 use hotline_bridge::drivers::clock::now_ms;
-use hotline_bridge::pool::{InterpreterPool, RedisPool, Status};
+use hotline_bridge::pool::{InterpreterPool, RedisPool, Status, NODE_LOST};
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
 use hotline_bridge::testkit::TestPeer;
@@ -28,6 +28,7 @@ const INTERPRETER: &str = "bfsu-pt-01";
 
 /// A call in progress on `node`: caller, operator and interpreter bot all sending audio.
 struct Call {
+    id: CallId,
     caller_ws: WsClient,
     caller: TestPeer,
     operator_ws: WsClient,
@@ -115,6 +116,7 @@ async fn call_in_progress(node: &Node, pool: &RedisPool) -> Call {
     hears_more(&caller, &[2, 3], "caller").await;
     hears_more(&operator, &[1, 3], "operator").await;
     Call {
+        id: CallId::parse(&call_id).expect("call id"),
         caller_ws,
         caller,
         operator_ws,
@@ -152,7 +154,7 @@ async fn draining_message(ws: &mut WsClient) -> Value {
 
 /// Nothing of the node is left in the pool: the interpreter is neither busy nor offered and
 /// holds no offer, no offer is pending anywhere, and the release was recorded.
-async fn assert_pool_clean(redis: &TestRedis, pool: &RedisPool, prefix: &str) {
+async fn assert_pool_clean(redis: &TestRedis, pool: &RedisPool, prefix: &str, call: &CallId) {
     let iid = InterpreterId::parse(INTERPRETER).expect("id");
     let s = pool
         .state(&iid, now_ms())
@@ -177,6 +179,14 @@ async fn assert_pool_clean(redis: &TestRedis, pool: &RedisPool, prefix: &str) {
         .await
         .expect("zcard");
     assert_eq!(pending, 0, "offers still pending");
+    // The call's record is closed by the node itself, not left for another node's sweep.
+    let record = pool
+        .call_record(call)
+        .await
+        .expect("call record")
+        .expect("the call was recorded");
+    assert!(record.ended.is_some(), "call record left open: {record:?}");
+    assert_ne!(record.why, NODE_LOST, "{record:?}");
     let events = pool.recent_events(1000).await.expect("events");
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"release"), "no release recorded: {kinds:?}");
@@ -242,7 +252,7 @@ async fn sigterm_mid_call_drains_until_the_call_hangs_up_then_exits_0_with_the_p
         "exit status {status}:\n{}",
         node.log()
     );
-    assert_pool_clean(&redis, &pool, prefix).await;
+    assert_pool_clean(&redis, &pool, prefix, &call.id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,7 +277,7 @@ async fn when_drain_s_passes_the_call_is_ended_its_interpreter_released_and_the_
         "exit status {status}:\n{}",
         node.log()
     );
-    assert_pool_clean(&redis, &pool, prefix).await;
+    assert_pool_clean(&redis, &pool, prefix, &call.id).await;
     drop(call);
 }
 
@@ -292,5 +302,5 @@ async fn a_second_sigterm_ends_the_calls_at_once_and_still_cleans_the_pool() {
         "exit status {status}:\n{}",
         node.log()
     );
-    assert_pool_clean(&redis, &pool, prefix).await;
+    assert_pool_clean(&redis, &pool, prefix, &call.id).await;
 }

@@ -221,7 +221,9 @@ impl LeaseTask {
     }
 }
 
-/// Writes this node's call records in the order the registry noted them.
+/// Writes this node's call records in the order the registry noted them. When the node stops,
+/// the notes already made are still written (a drain's last calls end just before it), so a
+/// node that stopped cleanly leaves no open record for another node's sweep.
 async fn write_call_records(
     pool: Arc<dyn InterpreterPool>,
     node: NodeId,
@@ -230,25 +232,32 @@ async fn write_call_records(
 ) {
     loop {
         let note = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
             n = notes.0.recv() => match n {
                 Some(n) => n,
                 None => return,
             },
         };
-        let now = now_ms();
-        let (call, written) = match note {
-            CallNote::Opened { call, token_sha256 } => {
-                let r = pool.call_opened(&call, node, &token_sha256, now).await;
-                (call, r.map(|_| ()))
-            }
-            CallNote::Ended { call } => {
-                let r = pool.call_ended(&call, now, ENDED).await;
-                (call, r.map(|_| ()))
-            }
-        };
-        if let Err(e) = written {
-            tracing::warn!(call_id = %call, error = %e, "call record not written");
+        write_call_record(pool.as_ref(), node, note).await;
+    }
+    while let Ok(note) = notes.0.try_recv() {
+        write_call_record(pool.as_ref(), node, note).await;
+    }
+}
+
+async fn write_call_record(pool: &dyn InterpreterPool, node: NodeId, note: CallNote) {
+    let now = now_ms();
+    let (call, written) = match note {
+        CallNote::Opened { call, token_sha256 } => {
+            let r = pool.call_opened(&call, node, &token_sha256, now).await;
+            (call, r.map(|_| ()))
         }
+        CallNote::Ended { call } => {
+            let r = pool.call_ended(&call, now, ENDED).await;
+            (call, r.map(|_| ()))
+        }
+    };
+    if let Err(e) = written {
+        tracing::warn!(call_id = %call, error = %e, "call record not written");
     }
 }
