@@ -97,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
     settings.dispatch.predispatch = false;
     settings.dispatch.ring_timeout_s = 30;
     settings.media.udp_port = 0;
+    // Every bot connects from 127.0.0.1: the per-address caps are meant for real clients.
+    settings.limits.ws_sessions_per_address = 0;
+    settings.limits.connections_per_address = 0;
     let pool = RedisPool::open(&settings.redis)?;
     let m = media::start(&settings.media, CancellationToken::new())?;
     let state = AppState::new(settings, Arc::new(pool), "redis", m);

@@ -104,6 +104,11 @@ impl Cluster {
             .env("HOTLINE__DISPATCH__INTERPRETER_SILENCE_S", "0")
             .env("HOTLINE__CALLS__CREATE_PER_MINUTE", "100000")
             .env("HOTLINE__CALLS__CREATE_BURST", "100000")
+            // Every simulated caller, operator and interpreter comes from 127.0.0.1: the
+            // per-address caps are meant for real clients.
+            .env("HOTLINE__CALLS__MAX_WAITING_PER_ADDRESS", "0")
+            .env("HOTLINE__LIMITS__CONNECTIONS_PER_ADDRESS", "0")
+            .env("HOTLINE__LIMITS__WS_SESSIONS_PER_ADDRESS", "0")
             .env(
                 format!(
                     "HOTLINE__OPERATORS__{}__PASSWORD_ARGON2",

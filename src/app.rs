@@ -6,6 +6,7 @@ mod drain;
 
 pub use drain::run;
 
+use crate::api::admission::Occupancy;
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
@@ -20,7 +21,6 @@ use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -50,11 +50,18 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
 }
 
-/// Per-address rate limits of the unauthenticated endpoints.
+/// The limits of `[limits]` and `[calls]` that live in the state: per-address rate limits of the
+/// unauthenticated endpoints, caps on open connections and WebSocket sessions, and the password
+/// checks that may run at once.
 #[derive(Clone)]
 pub struct Limits {
     pub create_call: RateLimit,
     pub login: RateLimit,
+    /// `/api/detect` and `/api/coverage`: they cost CPU and need no sign-in.
+    pub public: RateLimit,
+    pub connections: Arc<Occupancy>,
+    pub ws_sessions: Arc<Occupancy>,
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -100,12 +107,22 @@ impl AppState {
         // Installed before anything is counted.
         crate::metrics::handle();
         let c = &settings.calls;
+        let m = &settings.limits;
         let limits = Limits {
-            create_call: RateLimit::per_minute(c.create_per_minute, c.create_burst),
+            create_call: RateLimit::per_minute(
+                "create_per_minute",
+                c.create_per_minute,
+                c.create_burst,
+            ),
             login: RateLimit::per_minute(
+                "login_per_minute",
                 crate::api::limit::LOGIN_PER_MINUTE,
                 crate::api::limit::LOGIN_BURST,
             ),
+            public: RateLimit::per_minute("public_per_minute", m.public_per_minute, m.public_burst),
+            connections: Occupancy::new("connections", m.connections_per_address, m.connections),
+            ws_sessions: Occupancy::new("ws_sessions", m.ws_sessions_per_address, m.ws_sessions),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(m.password_checks as usize)),
         };
         let operators = OperatorSessions::new(c.operator_session_hours.saturating_mul(3_600_000));
         // One id per process: it names the lease, prefixes offer ids and addresses the bus.
@@ -290,18 +307,15 @@ pub async fn serve(
         );
     }
     let root = state.lifecycle.root().clone();
+    let connections = state.limits.connections.clone();
+    let header_read = Duration::from_secs(state.settings.limits.header_read_timeout_s);
     let app = crate::api::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    crate::api::server::run(listener, app, connections, header_read, async move {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = root.cancelled() => {}
         }
     })
-    .await
-    .context("http server")?;
+    .await;
     Ok(())
 }

@@ -41,6 +41,7 @@ pub struct Settings {
     pub media: MediaSettings,
     pub calls: CallSettings,
     pub node: NodeSettings,
+    pub limits: LimitSettings,
     #[serde(default)]
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]
@@ -285,6 +286,26 @@ pub struct NodeSettings {
     pub sweep_every_ms: u64,
 }
 
+/// Limits on every door (`[limits]`, each key commented in config/default.toml); 0 = no cap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub connections_per_address: u32,
+    pub connections: u32,
+    pub header_read_timeout_s: u64,
+    pub hello_timeout_s: u64,
+    pub ws_sessions_per_address: u32,
+    pub ws_sessions: u32,
+    pub ws_messages_per_s: u32,
+    pub ws_messages_burst: u32,
+    pub ice_candidates_per_offer: u32,
+    pub offers_per_minute: u32,
+    pub media_sections_per_offer: u32,
+    pub public_per_minute: u32,
+    pub public_burst: u32,
+    pub password_checks: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UniversityAuth {
@@ -455,6 +476,21 @@ impl Settings {
                 "calls.queue_wait_reply_s",
                 "must be above 0 when max_queue_wait_s is set",
             ));
+        }
+        let m = &self.limits;
+        for (key, v) in [
+            ("limits.header_read_timeout_s", m.header_read_timeout_s),
+            ("limits.hello_timeout_s", m.hello_timeout_s),
+            ("limits.ws_messages_per_s", m.ws_messages_per_s.into()),
+            ("limits.ws_messages_burst", m.ws_messages_burst.into()),
+            ("limits.offers_per_minute", m.offers_per_minute.into()),
+            ("limits.public_per_minute", m.public_per_minute.into()),
+            ("limits.public_burst", m.public_burst.into()),
+            ("limits.password_checks", m.password_checks.into()),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be above 0"));
+            }
         }
         let n = &self.node;
         if n.lease_renew_ms == 0 || n.lease_ttl_ms < 2 * n.lease_renew_ms {

@@ -30,6 +30,7 @@ pub const NODE_LEASE_RENEW_FAILURES: &str = "hotline_node_lease_renew_failures_t
 pub const UNSETTLED_WRITES: &str = "hotline_dispatch_unsettled_writes";
 pub const DRAINING: &str = "hotline_draining";
 pub const DRAIN_CALLS_ENDED: &str = "hotline_drain_calls_ended_total";
+pub const LIMITED: &str = "hotline_limited_total";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -128,6 +129,10 @@ fn describe() {
         "1 while this node drains for shutdown (no new calls or offers), else 0"
     );
     describe_counter!(
+        LIMITED,
+        "Requests, connections and messages refused by a limit of [limits] or [calls], by limit"
+    );
+    describe_counter!(
         DRAIN_CALLS_ENDED,
         "Calls this node ended because its drain time ran out (or a second signal came)"
     );
@@ -166,6 +171,12 @@ pub fn lease_renew_failed() {
 /// One new call refused by a waiting-call cap (`per_address` or `total`).
 pub fn call_refused(reason: &'static str) {
     metrics::counter!(CALLS_REFUSED, "reason" => reason).increment(1);
+}
+
+/// One request, connection or message refused by the limit named `limit` (a `[limits]` key
+/// without its unit, e.g. `connections_per_address`, `ice_candidates_per_offer`).
+pub fn limited(limit: &'static str) {
+    metrics::counter!(LIMITED, "limit" => limit).increment(1);
 }
 
 /// One caller's rating.

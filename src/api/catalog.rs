@@ -2,6 +2,7 @@
 //! and how the pool's interpreters cover the week (`/api/coverage`; one university's own
 //! coverage needs that university's key). Reads only; never changes the pool.
 
+use super::limit::ClientAddr;
 use super::university::authorize;
 use super::ApiError;
 use crate::app::AppState;
@@ -145,16 +146,22 @@ pub struct CoverageResponse {
         (status = 401, description = "`university` given without that university's key"),
         (status = 403, description = "the key belongs to another university"),
         (status = 422, description = "`at` is not an RFC 3339 instant"),
+        (status = 429, description = "too many requests from this address (without a university key); see Retry-After"),
     ))]
 pub async fn coverage(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     query: Result<Query<CoverageQuery>, QueryRejection>,
 ) -> Result<Json<CoverageResponse>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let owner = match q.university.as_deref() {
         Some(uid) => Some(authorize(&state.settings, &headers, uid)?),
-        None => None,
+        // Anyone may ask: at most limits.public_per_minute times a minute per address.
+        None => {
+            state.limits.public.check(addr)?;
+            None
+        }
     };
     let at = match q.at.as_deref() {
         Some(s) => s.parse::<DateTime<Utc>>().map_err(|_| {

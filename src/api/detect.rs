@@ -2,6 +2,7 @@
 //! text typed so far, the browser's languages and any pick. Stateless and unauthenticated (the
 //! page has no token yet); it stores nothing. The decision rules live in `crate::lang`.
 
+use super::limit::ClientAddr;
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
 use crate::lang::{self, Assessment, LangError, Signals};
@@ -61,11 +62,14 @@ pub struct DetectCandidate {
         (status = 400, description = "malformed JSON", body = super::openapi::ErrorBody),
         (status = 413, description = "text over detect.max_text_bytes", body = super::openapi::ErrorBody),
         (status = 422, description = "a field is invalid or unknown", body = super::openapi::ErrorBody),
+        (status = 429, description = "too many requests from this address; see Retry-After", body = super::openapi::ErrorBody),
     ))]
 pub async fn detect(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(req): JsonBody<DetectRequest>,
 ) -> Result<Json<Assessment>, ApiError> {
+    state.limits.public.check(addr)?;
     let settings = state.settings.clone();
     let chosen = req
         .chosen

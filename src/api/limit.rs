@@ -23,16 +23,19 @@ const PURGE_EVERY: u64 = 1024;
 /// One keyed limiter; cheap to clone.
 #[derive(Clone)]
 pub struct RateLimit {
+    /// The setting that sets it, as counted in `/metrics` (`hotline_limited_total{limit}`).
+    name: &'static str,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     checks: Arc<AtomicU64>,
 }
 
 impl RateLimit {
     /// `per_minute` requests per address per minute, up to `burst` at once (both at least 1).
-    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+    pub fn per_minute(name: &'static str, per_minute: u32, burst: u32) -> Self {
         let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         Self {
+            name,
             limiter: Arc::new(DefaultKeyedRateLimiter::keyed(
                 Quota::per_minute(rate).allow_burst(burst),
             )),
@@ -46,6 +49,7 @@ impl RateLimit {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&addr).map_err(|not_until| {
+            crate::metrics::limited(self.name);
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             RateLimited {
                 retry_after_s: wait.as_secs().max(1),
@@ -108,7 +112,7 @@ mod tests {
 
     #[test]
     fn a_burst_is_allowed_then_the_address_waits_while_others_do_not() {
-        let limit = RateLimit::per_minute(6, 3);
+        let limit = RateLimit::per_minute("test", 6, 3);
         let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
         let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
         for _ in 0..3 {

@@ -285,6 +285,8 @@ pub enum ErrorCode {
     Internal,
     /// This node is shutting down: it starts nothing new (another node will).
     Draining,
+    /// A limit of `[limits]` (message rate, offers per minute, candidates per offer) refused it.
+    RateLimited,
 }
 
 /// Public state of one call, as every party sees it.

@@ -2,6 +2,7 @@
 //! checks, the JSON APIs, WebSocket signalling and the embedded pages.
 
 mod admin;
+pub mod admission;
 mod caller_view;
 pub mod calls;
 mod catalog;
@@ -15,7 +16,9 @@ mod metrics;
 mod openapi;
 pub mod operator;
 mod pages;
+pub mod server;
 pub mod session;
+mod session_limits;
 mod university;
 pub mod ws;
 

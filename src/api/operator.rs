@@ -21,6 +21,8 @@ use utoipa::ToSchema;
 
 /// Longest operator name or password accepted (argon2 work is bounded by it).
 const MAX_CREDENTIAL_CHARS: usize = 256;
+/// How long a sign-in waits for a free password check (`limits.password_checks`) before 503.
+const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -130,6 +132,7 @@ pub struct LoginReply {
         (status = 200, body = LoginReply),
         (status = 401, description = "wrong name or password"),
         (status = 429, description = "too many attempts from this address; see Retry-After"),
+        (status = 503, description = "too many sign-ins at once (limits.password_checks); try again"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -159,9 +162,26 @@ async fn verify(state: &AppState, req: Login) -> Result<Json<LoginReply>, ApiErr
         None => dummy_hash().to_owned(),
     };
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || crate::auth::argon2_verify(&password, &phc))
-        .await
-        .map_err(ApiError::internal)?;
+    // Each check takes ~19 MiB and tens of milliseconds of a core: at most
+    // limits.password_checks run at once, and a login that finds none free soon is refused.
+    let permit = tokio::time::timeout(
+        PASSWORD_CHECK_WAIT,
+        state.limits.password_checks.clone().acquire_owned(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        crate::metrics::limited("password_checks");
+        ApiError::unavailable("too many sign-ins at once; try again in a moment")
+    })?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let ok = crate::auth::argon2_verify(&password, &phc);
+        drop(permit);
+        ok
+    })
+    .await
+    .map_err(ApiError::internal)?;
     if !ok || account.is_none() {
         tracing::info!(operator = %req.name.chars().take(40).collect::<String>(), "operator login refused");
         return Err(ApiError::new(

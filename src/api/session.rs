@@ -7,6 +7,7 @@
 use super::messages::{
     parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
 };
+use super::session_limits::SessionLimits;
 use crate::app::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
 use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
@@ -21,8 +22,8 @@ use tokio::sync::{broadcast, watch};
 /// Largest text message accepted; larger ones close the session with 1009 (an SDP offer with four
 /// audio transceivers is a few kB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// The first message (`hello`) must arrive within this time.
-pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the server's close frame, how long the client's close is awaited.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// Clients ping this often …
 pub const HEARTBEAT_S: u64 = 15;
 /// … and a session silent for this long is closed.
@@ -77,7 +78,12 @@ where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    let limits = SessionLimits::new(
+        &state.settings.limits,
+        Duration::from_secs(state.settings.limits.hello_timeout_s),
+    );
     let mut s = Session {
+        limits,
         state,
         write,
         who: None,
@@ -94,7 +100,19 @@ where
             code,
             reason: reason.into(),
         };
-        let _ = s.write.send(Message::Close(Some(frame))).await;
+        if s.write.send(Message::Close(Some(frame))).await.is_ok() {
+            // The closing handshake: read (and ignore) what the client still sends until its
+            // own close, for a bounded time, so the socket is not reset under the client
+            // before it has read the close frame and the errors before it.
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                while let Some(Ok(m)) = read.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     }
     s.dispatch_close();
     if let Some(a) = s.attached.take() {
@@ -115,6 +133,7 @@ struct Session<W> {
     call_only: bool,
     /// An operator's login: cancelled when they log out, which ends this session too.
     signed_out: Option<tokio_util::sync::CancellationToken>,
+    limits: SessionLimits,
 }
 
 impl<W: Sink<Message> + Unpin> Session<W> {
@@ -126,8 +145,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let stop = self.state.lifecycle.root().clone();
         let mut drain = self.state.lifecycle.watch_drain();
         loop {
+            // The hello deadline is absolute: frames before it (pings, junk) do not extend it.
             let wait = if self.who.is_none() {
-                HELLO_TIMEOUT
+                self.limits
+                    .hello_by()
+                    .saturating_duration_since(tokio::time::Instant::now())
             } else {
                 IDLE_TIMEOUT
             };
@@ -187,6 +209,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             );
             self.error(ErrorCode::TooLarge, &m).await;
             return Next::Close(close::TOO_BIG, "message too large");
+        }
+        if let Err((code, message)) = self.limits.message() {
+            return self.refuse(code, &message).await;
         }
         let msg = match parse_client(text) {
             Ok(m) => m,
@@ -267,12 +292,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             ClientMessage::Offer { sdp } => {
                 let (call, me) = self.in_call()?;
+                self.limits.offer(&sdp)?;
                 let sdp = call.offer(me, sdp).await.map_err(refusal)?;
                 self.send(ServerMessage::Answer { sdp }).await;
                 Ok(Next::Continue)
             }
             ClientMessage::IceCandidate { candidate } => {
                 let (call, me) = self.in_call()?;
+                self.limits.candidate()?;
                 call.candidate(me, candidate).await.map_err(refusal)?;
                 Ok(Next::Continue)
             }

@@ -2,12 +2,14 @@
 //! `server.allowed_origins`), caps frame sizes, and hands the socket to `session::run`, where the
 //! token in the first message decides the role.
 
+use super::admission::Full;
+use super::limit::ClientAddr;
 use super::session::{self, MAX_MESSAGE_BYTES};
 use super::ApiError;
 use crate::app::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -23,6 +25,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -35,6 +38,23 @@ async fn upgrade(
         return ApiError::forbidden("this page's origin may not open the signalling socket")
             .into_response();
     }
+    // Held until the session ends: limits.ws_sessions_per_address and limits.ws_sessions.
+    let slot =
+        match state.limits.ws_sessions.enter(addr) {
+            Ok(slot) => slot,
+            Err(Full::Address) => return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sessions",
+                "too many signalling sessions open from your address; close a page and try again",
+            )
+            .into_response(),
+            Err(Full::Node) => {
+                return ApiError::unavailable(
+                    "the server has too many signalling sessions open; try again shortly",
+                )
+                .into_response()
+            }
+        };
     ws.max_message_size(TRANSPORT_MAX_BYTES)
         .max_frame_size(TRANSPORT_MAX_BYTES)
         .on_upgrade(move |socket| {
@@ -43,6 +63,7 @@ async fn upgrade(
             tracker.track_future(async move {
                 let (write, read) = socket.split();
                 session::run(state, write, read).await;
+                drop(slot);
             })
         })
 }

@@ -57,7 +57,7 @@ export const INTERPRETER_STATUSES = ["offline", "available", "offered", "busy", 
 /** ErrorCode values of `error` messages. */
 export const ERROR_CODES = [
   "bad_json", "unknown_type", "invalid", "too_large", "hello_first", "unauthorized", "forbidden",
-  "not_in_call", "not_found", "conflict", "media", "idle", "internal", "draining",
+  "not_in_call", "not_found", "conflict", "media", "idle", "internal", "draining", "rate_limited",
 ];
 
 /** Error codes after which reconnecting cannot help. */
