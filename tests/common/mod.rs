@@ -2,6 +2,7 @@
 //! Redis server, WebRTC test peers, WebSocket clients.
 #![allow(dead_code)]
 
+pub mod abuse;
 pub mod dispatch;
 pub mod media;
 pub mod node;

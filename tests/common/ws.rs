@@ -34,6 +34,32 @@ impl WsClient {
         WsClient { ws }
     }
 
+    /// Connects from the loopback address `local` (e.g. 127.0.0.2), so per-address limits can be
+    /// tested; `Err` carries the HTTP status and body of a refused upgrade.
+    pub async fn connect_from(
+        addr: std::net::SocketAddr,
+        local: std::net::IpAddr,
+    ) -> Result<WsClient, (u16, String)> {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::new(local, 0))
+            .expect("bind local address");
+        let stream = socket.connect(addr).await.expect("tcp connect");
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        match tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream).await {
+            Ok((ws, _)) => Ok(WsClient { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                let body = r
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Err((r.status().as_u16(), body))
+            }
+            Err(e) => panic!("websocket connect: {e}"),
+        }
+    }
+
     pub async fn send_text(&mut self, text: String) {
         self.ws
             .send(Message::Text(text.into()))
