@@ -10,7 +10,7 @@ use crate::api::admission::Occupancy;
 use crate::api::limit::RateLimit;
 use crate::api::operator::OperatorSessions;
 use crate::config::Settings;
-use crate::domain::{NodeId, UniversityId};
+use crate::domain::NodeId;
 use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
@@ -20,49 +20,12 @@ use crate::drivers::media::{self, MediaHandle};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Cheap-to-clone handles shared by every request and driver.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub pool: Arc<dyn InterpreterPool>,
-    /// "memory" or "redis", for status pages.
-    pub pool_kind: &'static str,
-    /// Partner universities' names from the seed roster (pages show the id where none is known).
-    pub university_names: Arc<BTreeMap<UniversityId, String>>,
-    /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.
-    pub media: MediaHandle,
-    /// Live calls and the operator queue.
-    pub calls: CallRegistry,
-    pub operators: OperatorSessions,
-    pub limits: Limits,
-    /// This node's dispatcher: interpreter requests, consoles, progress.
-    pub dispatch: DispatchHandle,
-    /// This node's id and its lease in the pool (renewed, with the sweep for lost nodes, by
-    /// `drivers::lease` on the lifecycle's tracker: it renews through a drain and stops last).
-    pub lease: NodeLease,
-    /// The root token, the tracker of every task, and whether the node drains.
-    pub lifecycle: Lifecycle,
-}
-
-/// The limits of `[limits]` and `[calls]` that live in the state: per-address rate limits of the
-/// unauthenticated endpoints, caps on open connections and WebSocket sessions, and the password
-/// checks that may run at once.
-#[derive(Clone)]
-pub struct Limits {
-    pub create_call: RateLimit,
-    pub login: RateLimit,
-    /// `/api/detect` and `/api/coverage`: they cost CPU and need no sign-in.
-    pub public: RateLimit,
-    pub connections: Arc<Occupancy>,
-    pub ws_sessions: Arc<Occupancy>,
-    pub password_checks: Arc<tokio::sync::Semaphore>,
-}
+pub use crate::api::state::{AppState, Limits};
 
 impl AppState {
     /// State over the embedded in-memory pool with a media loop on an ephemeral UDP port (tests;

@@ -30,6 +30,7 @@ pub mod engine;
 pub mod lang;
 pub mod metrics;
 pub mod pool;
+pub mod protocol;
 pub mod roster;
 pub mod sfu;
 #[cfg(feature = "testkit")]

@@ -5,7 +5,7 @@
 
 use super::ApiError;
 use crate::admin::{self, StuckReport};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::{CallId, InterpreterId};
 use crate::drivers::clock::now_ms;
 use crate::pool::{ForcedEnd, ForcedRelease, PoolEvent, ADMIN_END_CALL, ADMIN_RELEASE};

@@ -3,8 +3,8 @@
 //! caller's copy of every message names them by role plus a pseudonym that is stable within
 //! the call (slots, levels and the call view agree) and unlinkable across calls.
 
-use crate::api::messages::{CallView, ServerMessage};
 use crate::domain::{CallId, ParticipantId, Role};
+use crate::protocol::{CallView, ServerMessage};
 
 /// `message` as the caller of `call` receives it.
 pub fn for_caller(message: ServerMessage, call: &CallId) -> ServerMessage {
@@ -59,11 +59,11 @@ fn pseudonym(call: &CallId, p: &ParticipantId) -> ParticipantId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::messages::{
-        CallStateView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
-    };
     use crate::domain::InterpreterId;
     use crate::drivers::call::{interpreter_participant, operator_participant, CallHandle};
+    use crate::protocol::{
+        CallStateView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
+    };
 
     fn id(s: &str) -> CallId {
         CallId::parse(s).expect("call id")

@@ -4,10 +4,9 @@
 //! (`drivers::call`); this file only authorizes and translates.
 
 use super::limit::ClientAddr;
-use super::messages::{CallView, LanguageSource, LanguageView};
 use super::operator::Operator;
 use super::{ApiError, JsonBody};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, ParticipantId};
 use crate::drivers::call::{CallHandle, CallTaskError};
@@ -16,6 +15,7 @@ use crate::engine::caller_wait::{WaitCaps, WaitRefusal};
 use crate::engine::{ice_servers, IceServer};
 use crate::lang::{self, LangError};
 use crate::pool::Status;
+use crate::protocol::{CallView, LanguageSource, LanguageView};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -5,7 +5,7 @@
 use super::limit::ClientAddr;
 use super::university::authorize;
 use super::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::coverage::{Coverage, CoverageReport};
 use crate::domain::Language;
 use axum::extract::rejection::QueryRejection;

@@ -4,7 +4,7 @@
 
 use super::limit::ClientAddr;
 use super::{ApiError, JsonBody};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::lang::{self, Assessment, LangError, Signals};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,7 +2,7 @@
 //! The pages carry no inline script or style, so the Content-Security-Policy allows only this
 //! origin's own files; the signalling socket may also reach the nodes named in the settings.
 
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::config::ServerSettings;
 use axum::body::Bytes;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};

@@ -2,7 +2,7 @@
 //! and the node is not draining for shutdown; it also shows this node's id and when its lease
 //! in the pool runs out).
 
-use crate::app::AppState;
+use crate::api::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;

@@ -4,7 +4,7 @@
 //! node is draining. Counts only: no call ids, names or tokens.
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::drivers::clock::now_ms;
 use crate::metrics::{self as m, STATUSES};
 use axum::extract::State;

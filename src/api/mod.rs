@@ -11,7 +11,8 @@ mod error;
 mod headers;
 mod health;
 pub mod limit;
-pub mod messages;
+/// The wire protocol, under the name the edges have always used.
+pub use crate::protocol as messages;
 mod metrics;
 mod openapi;
 pub mod operator;
@@ -19,13 +20,14 @@ mod pages;
 pub mod server;
 pub mod session;
 mod session_limits;
+pub mod state;
 mod university;
 pub mod ws;
 
 pub use error::{ApiError, JsonBody};
 pub use openapi::ApiDoc;
 
-use crate::app::AppState;
+use crate::api::state::AppState;
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;

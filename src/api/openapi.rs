@@ -3,7 +3,7 @@
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
 use super::{admin, calls, catalog, detect, operator, university};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;

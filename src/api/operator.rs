@@ -4,7 +4,7 @@
 
 use super::limit::ClientAddr;
 use super::{ApiError, JsonBody};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::Millis;
 use crate::drivers::clock::now_ms;
 use axum::extract::State;

@@ -9,7 +9,7 @@ use axum::Router;
 use rust_embed::RustEmbed;
 
 use super::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "web/"]

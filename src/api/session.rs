@@ -4,16 +4,16 @@
 //! gets an `error` message (or a close frame with a reason); nothing a client sends ends the
 //! service. The call's decisions are its task's (`drivers::call`), never made here.
 
-use super::messages::{
-    parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
-};
 use super::session_limits::SessionLimits;
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
 use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::ice_servers;
+use crate::protocol::{
+    parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
+};
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
@@ -670,11 +670,8 @@ async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Que
     }
 }
 
-#[path = "session_dispatch.rs"]
 mod dispatch;
-#[path = "session_hello.rs"]
 mod hello;
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;

@@ -5,8 +5,8 @@
 //! message with code `rate_limited` or `invalid`, counted in `/metrics`; the session's
 //! consecutive-refusal count then closes a client that keeps going (1008).
 
-use super::messages::ErrorCode;
 use crate::config::LimitSettings;
+use crate::protocol::ErrorCode;
 use governor::{DefaultDirectRateLimiter, Quota};
 use std::num::NonZeroU32;
 use tokio::time::Instant;

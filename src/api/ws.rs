@@ -6,7 +6,7 @@ use super::admission::Full;
 use super::limit::ClientAddr;
 use super::session::{self, MAX_MESSAGE_BYTES};
 use super::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};

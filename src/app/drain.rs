@@ -130,7 +130,7 @@ async fn release_presence(state: &AppState) {
                 tracing::info!(interpreter_id = %iid, "drain: interpreter offline on this node");
                 state.dispatch.consoles().send(
                     &iid,
-                    crate::api::messages::ServerMessage::InterpreterStatus {
+                    crate::protocol::ServerMessage::InterpreterStatus {
                         status: s.status,
                         until: None,
                         now,

@@ -5,6 +5,7 @@ mod draft;
 mod ids;
 mod interpreter;
 mod language;
+pub mod pool_state;
 mod schedule;
 mod text;
 

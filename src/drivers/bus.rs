@@ -10,13 +10,13 @@
 //! stays with the pool's scripts, and the dispatch engine withdraws an offer whose end was never
 //! reported (`SWEEP_GRACE_MS`). The bus only makes things fast. It decides nothing.
 
-use crate::api::messages::ServerMessage;
 use crate::config::RedisSettings;
 use crate::domain::{CallId, InterpreterId, NodeId, OfferId};
 use crate::drivers::lifecycle::Lifecycle;
 use crate::pool::keys::Keys;
 use crate::pool::link::RedisLink;
 use crate::pool::OfferState;
+use crate::protocol::ServerMessage;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

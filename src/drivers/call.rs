@@ -7,17 +7,17 @@ use super::call_registry::CallRegistry;
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaEvent, MediaHandle};
-use crate::api::messages::{
-    CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
-};
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
+use crate::protocol::{
+    CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -88,7 +88,6 @@ pub enum Control {
     Language(Language),
 }
 
-#[path = "call_handle.rs"]
 mod handle;
 mod wait;
 

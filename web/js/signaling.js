@@ -1,4 +1,4 @@
-// Signalling client: mirrors src/api/messages.rs message for message (keep them in step).
+// Signalling client: mirrors src/protocol.rs message for message (keep them in step).
 // A small WebSocket wrapper: it sends `hello` with the token on every (re)connect, reconnects with
 // back-off while the call lives, sends heartbeats, and dispatches each server message as an event
 // named after its `type` ("welcome", "answer", "call_state", "slots", "levels", "queue", "error"…).

@@ -5,7 +5,7 @@
 mod shapes;
 
 use super::{ApiError, JsonBody};
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::auth;
 use crate::config::Settings;
 use crate::domain::{InterpreterId, InterpreterProfile, UniversityId};

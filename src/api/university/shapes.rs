@@ -3,7 +3,7 @@
 //! which never carries a token or its hash).
 
 use super::super::ApiError;
-use crate::app::AppState;
+use crate::api::state::AppState;
 use crate::domain::{
     InterpreterId, InterpreterProfile, Millis, ProfileDraft, ShiftDraft, UniversityId,
 };

@@ -2,8 +2,8 @@
 //! wins), so the dispatcher can ring them and take offers back. Holds no dispatch state and never
 //! blocks: a console that does not keep up loses messages and is told by its next status.
 
-use crate::api::messages::ServerMessage;
 use crate::domain::InterpreterId;
+use crate::protocol::ServerMessage;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

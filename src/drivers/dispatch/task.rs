@@ -5,7 +5,6 @@
 //! It decides nothing itself: ordering, retries, queueing and escalation are the engine's.
 
 use super::{failed, settlement, try_carry_out, Consoles};
-use crate::api::messages::{CallStateView, OfferEndReason, ServerMessage};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
@@ -22,6 +21,7 @@ use crate::engine::dispatch::{
     ProgressEvent, RequestState, NEVER,
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
+use crate::protocol::{CallStateView, OfferEndReason, ServerMessage};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,9 +46,7 @@ pub const UNSETTLED_CAPACITY: usize = 10_000;
 /// Sleep used when the engine has nothing scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
-#[path = "handle.rs"]
 mod handle;
-#[path = "notify.rs"]
 mod notify;
 
 use handle::{watch_call, Cmd};

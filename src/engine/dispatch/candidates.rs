@@ -3,8 +3,8 @@
 //! the preference order.
 
 use super::types::Phase;
+use crate::domain::pool_state::{InterpreterState, Status};
 use crate::domain::{InterpreterId, InterpreterProfile, Language, Millis};
-use crate::pool::{InterpreterState, Status};
 use chrono::DateTime;
 use std::collections::{HashMap, HashSet};
 

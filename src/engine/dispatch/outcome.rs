@@ -5,8 +5,8 @@
 use super::request::{LiveOffer, Request};
 use super::types::{Escalation, LostWhy, NewRequest, Phase, ProgressEvent, RequestState};
 use super::{Action, DispatchError, Dispatcher, SWEEP_GRACE_MS};
+use crate::domain::pool_state::OfferState;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
-use crate::pool::OfferState;
 
 impl Dispatcher {
     pub(super) fn on_offer_ended(

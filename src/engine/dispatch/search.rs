@@ -4,8 +4,8 @@
 use super::request::{LiveOffer, Request};
 use super::types::{Escalation, FailReason, NewRequest, Phase, ProgressEvent, RequestState};
 use super::{rank, Action, DispatchError, Dispatcher, Filter};
+use crate::domain::pool_state::{ClaimRequest, InterpreterState, Offer};
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId};
-use crate::pool::{ClaimRequest, InterpreterState, Offer};
 use std::collections::HashSet;
 
 impl Dispatcher {

@@ -3,8 +3,8 @@
 //! conversion from settings.
 
 use crate::config::DispatchSettings;
+use crate::domain::pool_state::{ClaimRequest, InterpreterState, Offer, OfferState};
 use crate::domain::{CallId, InterpreterId, Language, Level, Millis, OfferId, UniversityId};
-use crate::pool::{ClaimRequest, InterpreterState, Offer, OfferState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

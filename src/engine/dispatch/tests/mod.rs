@@ -8,10 +8,10 @@ mod waiting;
 mod withdraw;
 
 use super::*;
+use crate::domain::pool_state::{ClaimRequest, InterpreterState, Offer, OfferState, Status};
 use crate::domain::{
     Day, LanguageSkill, Level, Shift, TimeOfDay, TimeZoneName, UniversityId, WeeklySchedule,
 };
-use crate::pool::{ClaimRequest, InterpreterState, Offer, OfferState, Status};
 use std::collections::{HashMap, HashSet};
 
 /// Wed 2026-12-02 04:00 UTC (12:00 in Beijing).

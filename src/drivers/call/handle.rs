@@ -1,7 +1,12 @@
 //! The call task's handle: `CallHandle` (cheap to clone, one per call) and the commands it sends
 //! the task, and the participant ids of operators and interpreters.
 
-use super::*;
+use super::{CallTaskError, CallUpdate, Control, CALLER, GONE_LEFT};
+use crate::domain::{CallId, InterpreterId, ParticipantId};
+use crate::drivers::media::MediaEvent;
+use crate::protocol::CallView;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 type Reply<T> = oneshot::Sender<Result<T, CallTaskError>>;
 

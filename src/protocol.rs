@@ -3,10 +3,10 @@
 //! mirrors this file message for message. Plain data only: who may send what is decided in
 //! `api::session`, what a message does in `drivers::call`.
 
+use crate::domain::pool_state::{Availability, Status};
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
 use crate::engine::dispatch::Progress;
 use crate::engine::IceServer;
-use crate::pool::{Availability, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -483,7 +483,7 @@ mod tests {
 
     #[test]
     fn signaling_js_lists_every_message_type() {
-        let js = include_str!("../../web/js/signaling.js");
+        let js = include_str!("../web/js/signaling.js");
         let server = [
             "welcome",
             "joined",

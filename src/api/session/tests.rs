@@ -2,8 +2,8 @@
 //! role checks, malformed input and what the session answers to each.
 
 use super::*;
-use crate::api::messages::{LanguageSource, LanguageView};
 use crate::config::Settings;
+use crate::protocol::{LanguageSource, LanguageView};
 use futures::channel::mpsc;
 use serde_json::json;
 

@@ -4,10 +4,10 @@
 //! this node is draining for shutdown.
 
 use super::{Next, Session, Who, HEARTBEAT_S, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
-use crate::api::messages::{ErrorCode, ServerMessage};
 use crate::domain::{CallId, InterpreterId, ParticipantId};
 use crate::drivers::call::{interpreter_participant, operator_participant};
 use crate::drivers::clock::now_ms;
+use crate::protocol::{ErrorCode, ServerMessage};
 use axum::extract::ws::Message;
 use futures::Sink;
 

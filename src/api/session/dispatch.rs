@@ -3,12 +3,12 @@
 //! call they are in. It checks who asks and relays; what happens is `drivers::dispatch`'s.
 
 use super::{Next, Session, Who};
-use crate::api::messages::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
 use crate::domain::{CallId, InterpreterId, OfferId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::dispatch::{progress_line, DispatchRefused};
 use crate::engine::dispatch::{DispatchError, Progress};
 use crate::pool::{Availability, InterpreterState, OfferState, PoolError, Status};
+use crate::protocol::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
 use axum::extract::ws::Message;
 use futures::Sink;
 use std::collections::HashMap;
