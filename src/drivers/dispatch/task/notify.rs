@@ -220,8 +220,26 @@ impl Driver {
         iid: &InterpreterId,
         offer: &OfferId,
     ) {
-        let Some(o) = self.offers.remove(offer) else {
-            return;
+        let o = match self.offers.remove(offer) {
+            Some(o) => o,
+            None if self.accepted.contains_key(offer) => return,
+            // The accept's own message never came (a console on another node whose bus
+            // message a Redis failover lost); the ring was withdrawn at its timeout, and the
+            // withdrawal found the offer accepted in the pool. The interpreter is booked for
+            // this call: invite them now, or they would sit booked for a call they never join.
+            None => match self.pool.offer(offer).await {
+                Ok(Some((o, OfferState::Accepted))) => {
+                    tracing::info!(call_id = %call, interpreter_id = %iid, offer_id = %offer,
+                        "accept learned from the pool after its ring was withdrawn: inviting");
+                    o
+                }
+                other => {
+                    tracing::warn!(call_id = %call, interpreter_id = %iid, offer_id = %offer,
+                        found = ?other.map(|f| f.map(|(_, state)| state)),
+                        "an accepted offer this dispatcher cannot find: nobody invited");
+                    return;
+                }
+            },
         };
         self.accepted.insert(offer.clone(), o);
         self.tell(
