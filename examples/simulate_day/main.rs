@@ -22,7 +22,7 @@ use hotline_bridge::drivers::dispatch::carry_out;
 use hotline_bridge::engine::dispatch::{
     Action, Dispatcher, Escalation, Input, NewRequest, Policy, ProgressEvent, NEVER,
 };
-use hotline_bridge::pool::{Availability, InterpreterPool, MemoryPool, PoolError};
+use hotline_bridge::pool::{Availability, InterpreterPool, MemoryPool, PoolError, RedisPool};
 use hotline_bridge::roster::Roster;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -83,7 +83,7 @@ struct Args {
     patience_s: u64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Use RedisPool at this URL instead of MemoryPool (needs RedisPool from feat/pool).
+    /// Play the day against the Redis at this URL (a scratch one) instead of the in-memory pool.
     #[arg(long)]
     redis_url: Option<String>,
     /// Print every progress event of this language's requests to stderr (Beijing time of day).
@@ -434,14 +434,16 @@ fn shift_intervals(p: &InterpreterProfile, start: Millis, hours: u64) -> Vec<(Mi
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let settings = Settings::load(args.config.as_deref())?;
-    if let Some(url) = &args.redis_url {
-        bail!(
-            "--redis-url {url}: RedisPool is not on main yet (branch feat/pool builds it); \
-             run without --redis-url to use MemoryPool"
-        );
-    }
-    let pool: Box<dyn InterpreterPool> = Box::new(MemoryPool::new());
+    let mut settings = Settings::load(args.config.as_deref())?;
+    let pool: Box<dyn InterpreterPool> = match &args.redis_url {
+        // The day is played against a real Redis (its scripts, its round trips); the roster is
+        // written under redis.key_prefix: use a scratch server or prefix.
+        Some(url) => {
+            settings.redis.url = url.clone();
+            Box::new(RedisPool::open(&settings.redis)?)
+        }
+        None => Box::new(MemoryPool::new()),
+    };
     let served = settings.languages.served();
     let mut roster_paths = args.roster.clone();
     if roster_paths.is_empty() {

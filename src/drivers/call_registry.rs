@@ -160,10 +160,6 @@ impl CallRegistry {
         self.live_count.subscribe()
     }
 
-    pub fn media(&self) -> Option<&MediaHandle> {
-        self.media.as_ref()
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding this lock cannot leave the maps half-changed in a way that
         // matters more than stopping every call, so keep serving.

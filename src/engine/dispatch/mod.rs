@@ -74,14 +74,6 @@ impl Dispatcher {
         self.profiles = profiles.into_iter().map(|p| (p.id.clone(), p)).collect();
     }
 
-    pub fn upsert_profile(&mut self, profile: InterpreterProfile) {
-        self.profiles.insert(profile.id.clone(), profile);
-    }
-
-    pub fn remove_profile(&mut self, id: &InterpreterId) {
-        self.profiles.remove(id);
-    }
-
     pub fn request(&self, call: &CallId) -> Option<RequestView> {
         self.requests.get(call).map(|r| RequestView {
             call: r.call.clone(),
