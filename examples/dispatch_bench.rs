@@ -102,7 +102,12 @@ async fn main() -> anyhow::Result<()> {
     settings.limits.connections_per_address = 0;
     let pool = RedisPool::open(&settings.redis)?;
     let m = media::start(&settings.media, CancellationToken::new())?;
-    let state = AppState::new(settings, Arc::new(pool), "redis", m);
+    let state = AppState::new(
+        settings,
+        Arc::new(pool),
+        hotline_bridge::pool::PoolKind::Redis,
+        m,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();

@@ -17,7 +17,7 @@ use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lease::{self, NodeLease};
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::{self, MediaHandle};
-use crate::pool::{InterpreterPool, MemoryPool, PoolError, RedisPool};
+use crate::pool::{InterpreterPool, MemoryPool, PoolError, PoolKind, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl AppState {
         Self::with_lifecycle(
             settings,
             Arc::new(MemoryPool::new()),
-            "memory",
+            PoolKind::Memory,
             media,
             lifecycle,
         )
@@ -52,7 +52,7 @@ impl AppState {
     pub fn new(
         settings: Settings,
         pool: Arc<dyn InterpreterPool>,
-        pool_kind: &'static str,
+        pool_kind: PoolKind,
         media: MediaHandle,
     ) -> Self {
         Self::with_lifecycle(settings, pool, pool_kind, media, Lifecycle::new())
@@ -63,7 +63,7 @@ impl AppState {
     pub fn with_lifecycle(
         settings: Settings,
         pool: Arc<dyn InterpreterPool>,
-        pool_kind: &'static str,
+        pool_kind: PoolKind,
         media: MediaHandle,
         lifecycle: Lifecycle,
     ) -> Self {
@@ -108,7 +108,7 @@ impl AppState {
         lifecycle.spawn(media.finished());
         let node = node_id.get();
         // Nodes sharing a Redis pool ring each other's interpreter consoles over the bus.
-        let (bus, inbox) = if pool_kind == "redis" {
+        let (bus, inbox) = if pool_kind == PoolKind::Redis {
             match Bus::redis(&settings.redis, node, &lifecycle) {
                 Ok((bus, inbox)) => (bus, Some(inbox)),
                 Err(e) => {
@@ -167,14 +167,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
-/// The pool the settings describe (`"redis"` when `redis.url` is set, else `"memory"`), without
+/// The pool the settings describe (Redis when `redis.url` is set, else memory), without
 /// the rest of the service (for `import`).
-pub fn build_pool(settings: &Settings) -> anyhow::Result<(Arc<dyn InterpreterPool>, &'static str)> {
+pub fn build_pool(settings: &Settings) -> anyhow::Result<(Arc<dyn InterpreterPool>, PoolKind)> {
     if !settings.redis.is_set() {
-        Ok((Arc::new(MemoryPool::new()), "memory"))
+        Ok((Arc::new(MemoryPool::new()), PoolKind::Memory))
     } else {
         let pool = RedisPool::open(&settings.redis).context("redis pool")?;
-        Ok((Arc::new(pool), "redis"))
+        Ok((Arc::new(pool), PoolKind::Redis))
     }
 }
 
@@ -250,14 +250,14 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listener address")?;
-    tracing::info!(%addr, pool = state.pool_kind, "serving");
+    tracing::info!(%addr, pool = %state.pool_kind, "serving");
     if state.settings.operators.is_empty() {
         tracing::warn!(
             "no operator accounts configured: nobody can answer calls on /operator \
              (add one with `hotline-bridge new-secret --argon2`, see the README)"
         );
     }
-    if state.pool_kind == "redis" && state.settings.server.public_url.is_empty() {
+    if state.pool_kind == PoolKind::Redis && state.settings.server.public_url.is_empty() {
         tracing::warn!(
             "server.public_url is not set: if other nodes share this Redis, interpreters \
              connected to them cannot join calls on this node (see the README, calls across nodes)"

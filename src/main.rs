@@ -213,7 +213,7 @@ async fn import(settings: Settings, file: &Path) -> anyhow::Result<()> {
         roster.interpreters.len()
     );
     let (pool, kind) = app::build_pool(&settings)?;
-    if kind == "memory" {
+    if kind == hotline_bridge::pool::PoolKind::Memory {
         println!(
             "redis.url is not set, so the pool is this process's memory: only validated, nothing \
              stored. Set HOTLINE__REDIS__URL to import into Redis."

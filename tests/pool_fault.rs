@@ -233,7 +233,7 @@ async fn redis_dying_mid_run_fails_fast_then_the_same_pool_recovers() {
     let state = app::build_state(settings(&server.url()))
         .await
         .expect("state");
-    assert_eq!(state.pool_kind, "redis");
+    assert_eq!(state.pool_kind, hotline_bridge::pool::PoolKind::Redis);
     let pool = state.pool.clone();
     let app = spawn_app(state).await;
     assert_eq!(readyz(&app).await.0, 200);

@@ -272,7 +272,7 @@ async fn removing_is_refused_while_on_a_call_and_then_works() {
 async fn the_lifecycle_works_on_the_redis_pool_too() {
     let redis = TestRedis::start();
     let e = env_on(Some(redis.url())).await;
-    assert_eq!(e.app.state.pool_kind, "redis");
+    assert_eq!(e.app.state.pool_kind, hotline_bridge::pool::PoolKind::Redis);
     let created = e.create("bfsu", ana("bfsu-pt-01")).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let token = created.body["token"].as_str().expect("token").to_owned();

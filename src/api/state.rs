@@ -12,7 +12,7 @@ use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lease::NodeLease;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
-use crate::pool::InterpreterPool;
+use crate::pool::{InterpreterPool, PoolKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,8 +21,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub pool: Arc<dyn InterpreterPool>,
-    /// "memory" or "redis", for status pages.
-    pub pool_kind: &'static str,
+    /// Memory or Redis, for status pages.
+    pub pool_kind: PoolKind,
     /// Partner universities' names from the seed roster (pages show the id where none is known).
     pub university_names: Arc<BTreeMap<UniversityId, String>>,
     /// The media loop (one UDP socket, every WebRTC peer); it stops when the last clone drops.

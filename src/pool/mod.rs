@@ -36,6 +36,29 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// One UTC day; `calls_today` counts per day number `now / DAY_MS`.
+/// Which store holds the pool: the embedded memory (one node) or Redis (any number of nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    Memory,
+    Redis,
+}
+
+impl PoolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolKind::Memory => "memory",
+            PoolKind::Redis => "redis",
+        }
+    }
+}
+
+impl std::fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 pub const DAY_MS: Millis = 86_400_000;
 /// How long an ended offer is remembered (idempotent repeats, `offer` look-ups). `MemoryPool`
 /// forgets older ones in `sweep`; `RedisPool` gives an ended offer's key this lifetime.

@@ -60,7 +60,12 @@ async fn app_with_listener(mut settings: Settings, listener: tokio::net::TcpList
     let m = media::start(&settings.media, CancellationToken::new()).expect("media loop");
     spawn_app_on(
         listener,
-        AppState::new(settings, Arc::new(pool), "redis", m),
+        AppState::new(
+            settings,
+            Arc::new(pool),
+            hotline_bridge::pool::PoolKind::Redis,
+            m,
+        ),
     )
     .await
 }
