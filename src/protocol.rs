@@ -157,7 +157,7 @@ pub enum ServerMessage {
     /// The session is no longer in a call (left, removed, or the call ended).
     Left {
         call_id: CallId,
-        reason: String,
+        reason: LeftReason,
     },
     /// The server's SDP answer to the client's offer.
     Answer {
@@ -287,6 +287,38 @@ pub enum ErrorCode {
     Draining,
     /// A limit of `[limits]` (message rate, offers per minute, candidates per offer) refused it.
     RateLimited,
+}
+
+/// Why a participant is out of the call (`left`); the pages put it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// They left the call themselves.
+    YouLeft,
+    /// The operator took them out (or asked for a replacement).
+    Removed,
+    /// Their signalling stayed away past `calls.reconnect_grace_s`.
+    Disconnected,
+    /// A joined interpreter's media sent nothing for `dispatch.interpreter_silence_s`.
+    MediaSilent,
+    /// The caller, asked after the longest queue wait, did not answer in time.
+    NoReply,
+    /// The call has ended.
+    CallEnded,
+}
+
+impl LeftReason {
+    /// The serde name, for logs and the audit stream.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeftReason::YouLeft => "you_left",
+            LeftReason::Removed => "removed",
+            LeftReason::Disconnected => "disconnected",
+            LeftReason::MediaSilent => "media_silent",
+            LeftReason::NoReply => "no_reply",
+            LeftReason::CallEnded => "call_ended",
+        }
+    }
 }
 
 /// Public state of one call, as every party sees it.
@@ -478,6 +510,31 @@ mod tests {
             assert_eq!(v["type"], m.kind(), "{text}");
             assert!(ClientMessage::TYPES.contains(&m.kind()));
             assert_eq!(parse_client(&text), Ok(m));
+        }
+    }
+
+    #[test]
+    fn signaling_js_lists_every_left_reason() {
+        let js = include_str!("../web/js/signaling.js");
+        let list = js
+            .split("export const LEFT_REASONS = [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("LEFT_REASONS in signaling.js");
+        for r in [
+            LeftReason::YouLeft,
+            LeftReason::Removed,
+            LeftReason::Disconnected,
+            LeftReason::MediaSilent,
+            LeftReason::NoReply,
+            LeftReason::CallEnded,
+        ] {
+            let name = serde_json::to_value(r).expect("serialize");
+            assert_eq!(name, r.as_str(), "as_str follows serde");
+            assert!(
+                list.contains(&format!("{name}")),
+                "{name} missing in LEFT_REASONS"
+            );
         }
     }
 

@@ -254,7 +254,7 @@ async fn an_interpreter_whose_media_stops_is_taken_out_and_replaced() {
     // The interpreter's microphone stops sending altogether; the console stays connected.
     peer.set_sending(false);
     let left = expect(&mut first, "left", "the silent interpreter is taken out").await;
-    assert_eq!(left["reason"], "media silent");
+    assert_eq!(left["reason"], "media_silent");
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
     assert_eq!(replace["progress"]["why"], "media_silent");

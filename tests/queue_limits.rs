@@ -168,7 +168,7 @@ async fn a_caller_who_does_not_answer_the_long_wait_question_has_the_call_ended(
     let (_call_id, mut ws) = caller(&app).await;
     ws.wait_for("long_wait").await;
     let left = ws.wait_for("left").await;
-    assert_eq!(left["reason"], "no reply to the long wait question");
+    assert_eq!(left["reason"], "no_reply");
     let m = metrics(&app).await;
     assert!(counted(
         &m,

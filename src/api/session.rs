@@ -11,6 +11,7 @@ use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, Call
 use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::ice_servers;
+use crate::protocol::LeftReason;
 use crate::protocol::{
     parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
 };
@@ -467,7 +468,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 if let Some(a) = self.attached.take() {
                     self.send(ServerMessage::Left {
                         call_id: a.call.id().clone(),
-                        reason: "the call has ended".into(),
+                        reason: LeftReason::CallEnded,
                     })
                     .await;
                 }
@@ -483,7 +484,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             if let Some(a) = self.attached.take() {
                 self.send(ServerMessage::Left {
                     call_id: a.call.id().clone(),
-                    reason: "the call has ended".into(),
+                    reason: LeftReason::CallEnded,
                 })
                 .await;
             }

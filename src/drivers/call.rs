@@ -11,6 +11,7 @@ use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role
 use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
+use crate::protocol::LeftReason;
 use crate::protocol::{
     CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
 };
@@ -29,14 +30,6 @@ pub const UPDATE_CAPACITY: usize = 64;
 pub const SPEAKING_BELOW: u8 = 50;
 /// The caller's participant id in every call.
 pub const CALLER: &str = "caller";
-/// `Removed` reason: the participant's signalling stayed away past the grace time.
-pub const GONE_DISCONNECTED: &str = "disconnected";
-/// `Removed` reason: a joined interpreter's media sent nothing past `interpreter_silence`.
-pub const GONE_MEDIA_SILENT: &str = "media silent";
-/// `Removed` reason: the caller, asked after the longest queue wait, did not answer in time.
-pub const GONE_NO_REPLY: &str = "no reply to the long wait question";
-/// `Removed` reason: the participant left the call themselves.
-pub const GONE_LEFT: &str = "you left";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallTaskError {
@@ -66,7 +59,7 @@ pub enum CallUpdate {
     /// The participant is out of the call (removed, or left); its session leaves too.
     Removed {
         participant: ParticipantId,
-        reason: String,
+        reason: LeftReason,
     },
     /// For the caller: the call has waited `waited_ms` for an operator; keep waiting (answer
     /// before `reply_by`) or call again later.
@@ -399,14 +392,15 @@ impl CallTask {
     async fn remove(
         &mut self,
         p: &ParticipantId,
-        reason: &str,
+        reason: LeftReason,
         now: Millis,
     ) -> Result<(), CallTaskError> {
         let role = self.call.role_of(p);
         self.call.remove(p, now)?;
         if role == Some(Role::Interpreter) {
             let iid = self.interpreters.remove(p);
-            self.audit("leave", now, iid, reason.to_owned()).await;
+            self.audit("leave", now, iid, reason.as_str().to_owned())
+                .await;
         }
         self.sessions.remove(p);
         self.away_since.remove(p);
@@ -419,9 +413,9 @@ impl CallTask {
         }
         let _ = self.updates.send(CallUpdate::Removed {
             participant: p.clone(),
-            reason: reason.to_owned(),
+            reason,
         });
-        tracing::info!(call_id = %self.call.id(), participant = %p, reason, "participant left");
+        tracing::info!(call_id = %self.call.id(), participant = %p, reason = reason.as_str(), "participant left");
         if !self.call.state().is_final() {
             self.changed().await;
             let operator_left = role == Some(Role::Operator)
@@ -451,7 +445,7 @@ impl CallTask {
             .collect();
         for p in gone {
             self.away_since.remove(&p);
-            if let Err(e) = self.remove(&p, GONE_DISCONNECTED, now_ms()).await {
+            if let Err(e) = self.remove(&p, LeftReason::Disconnected, now_ms()).await {
                 tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "expire");
             }
         }
@@ -474,7 +468,7 @@ impl CallTask {
             self.silent_since.remove(&p);
             tracing::info!(call_id = %self.call.id(), participant = %p,
                 silent_s = limit.as_secs(), "interpreter media silent; taken out");
-            if let Err(e) = self.remove(&p, GONE_MEDIA_SILENT, now_ms()).await {
+            if let Err(e) = self.remove(&p, LeftReason::MediaSilent, now_ms()).await {
                 tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "silent");
             }
         }

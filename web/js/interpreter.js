@@ -22,9 +22,9 @@ const t = (key, vars) => i18n.t(key, vars);
 /** `prefix_value` from the catalog when it has it, else the value as the server sent it. */
 const word = (prefix, value) => (STRINGS.en[`${prefix}_${value}`] ? t(`${prefix}_${value}`) : value);
 const ERRORS = { not_found: "err_not_found", conflict: "err_conflict", forbidden: "err_forbidden", media: "err_media", draining: "draining" };
-/** `left` reasons (src/drivers/call.rs GONE_*, src/api/session.rs) → catalog keys. */
-const LEFT_REASONS = { "you left": "left_you", "removed by the operator": "left_removed",
-  disconnected: "left_disconnected", "media silent": "left_media_silent", "the call has ended": "left_ended" };
+/** `left` reasons (LeftReason in src/protocol.rs) → catalog keys. */
+const LEFT_REASONS = { you_left: "left_you", removed: "left_removed",
+  disconnected: "left_disconnected", media_silent: "left_media_silent", call_ended: "left_ended" };
 
 const me = {
   token: sessionStorage.getItem(TOKEN_KEY),

@@ -60,6 +60,9 @@ export const ERROR_CODES = [
   "not_in_call", "not_found", "conflict", "media", "idle", "internal", "draining", "rate_limited",
 ];
 
+/** LeftReason values of `left` messages. */
+export const LEFT_REASONS = ["you_left", "removed", "disconnected", "media_silent", "no_reply", "call_ended"];
+
 /** Error codes after which reconnecting cannot help. */
 const FATAL = new Set(["unauthorized", "forbidden"]);
 const RECONNECT_MIN_MS = 500;

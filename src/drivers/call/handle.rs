@@ -1,10 +1,10 @@
 //! The call task's handle: `CallHandle` (cheap to clone, one per call) and the commands it sends
 //! the task, and the participant ids of operators and interpreters.
 
-use super::{CallTaskError, CallUpdate, Control, CALLER, GONE_LEFT};
+use super::{CallTaskError, CallUpdate, Control, CALLER};
 use crate::domain::{CallId, InterpreterId, ParticipantId};
 use crate::drivers::media::MediaEvent;
-use crate::protocol::CallView;
+use crate::protocol::{CallView, LeftReason};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -19,7 +19,7 @@ pub(super) enum Command {
     Uninvite(InterpreterId, Reply<()>),
     JoinInterpreter(InterpreterId, Reply<ParticipantId>),
     /// Take a participant out, with the reason the others are told.
-    Remove(ParticipantId, &'static str, Reply<()>),
+    Remove(ParticipantId, LeftReason, Reply<()>),
     Offer(ParticipantId, String, Reply<String>),
     Candidate(ParticipantId, String, Reply<()>),
     Control(Control, Reply<()>),
@@ -95,13 +95,14 @@ impl CallHandle {
 
     /// Takes a participant out of the call (the caller: the call ends).
     pub async fn remove_participant(&self, p: ParticipantId) -> Result<(), CallTaskError> {
-        self.ask(|r| Command::Remove(p, "removed by the operator", r))
+        self.ask(|r| Command::Remove(p, LeftReason::Removed, r))
             .await
     }
 
     /// A participant leaves the call of their own accord (the caller: the call ends).
     pub async fn leave(&self, p: ParticipantId) -> Result<(), CallTaskError> {
-        self.ask(|r| Command::Remove(p, GONE_LEFT, r)).await
+        self.ask(|r| Command::Remove(p, LeftReason::YouLeft, r))
+            .await
     }
 
     /// The participant's WebRTC offer; returns the media plane's answer.

@@ -2,11 +2,12 @@
 //! media, and carries out what it decides (the queue's presence for pre-dispatch, the long-wait
 //! question to the caller's page, the end of a call whose caller never answered it).
 
-use super::{CallTask, CallTaskError, CallUpdate, CALLER, GONE_NO_REPLY};
+use super::{CallTask, CallTaskError, CallUpdate, CALLER};
 use crate::domain::{Millis, ParticipantId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::media::MediaEvent;
 use crate::engine::caller_wait::{WaitAction, WaitInput, NEVER};
+use crate::protocol::LeftReason;
 use tokio::time::Instant;
 
 impl CallTask {
@@ -70,7 +71,7 @@ impl CallTask {
                     )
                     .await;
                     let caller = super::CallHandle::caller();
-                    if let Err(e) = self.remove(&caller, GONE_NO_REPLY, now).await {
+                    if let Err(e) = self.remove(&caller, LeftReason::NoReply, now).await {
                         tracing::debug!(call_id = %self.call.id(), error = %e, "give up");
                     }
                 }

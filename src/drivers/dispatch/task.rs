@@ -8,10 +8,7 @@ use super::{failed, settlement, try_carry_out, Consoles};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
-use crate::drivers::call::{
-    interpreter_participant, CallHandle, CallUpdate, GONE_DISCONNECTED, GONE_LEFT,
-    GONE_MEDIA_SILENT,
-};
+use crate::drivers::call::{interpreter_participant, CallHandle, CallUpdate};
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
 use crate::drivers::lifecycle::Lifecycle;
@@ -21,6 +18,7 @@ use crate::engine::dispatch::{
     ProgressEvent, RequestState, NEVER,
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
+use crate::protocol::LeftReason;
 use crate::protocol::{CallStateView, OfferEndReason, ServerMessage};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -353,13 +351,13 @@ impl Driver {
                     return;
                 }
                 // Gone without a word (console or media): replaced; sent out or left: not.
-                let input = match reason.as_str() {
-                    GONE_LEFT => Input::InterpreterLeft { call },
-                    GONE_DISCONNECTED => Input::InterpreterLost {
+                let input = match reason {
+                    LeftReason::YouLeft => Input::InterpreterLeft { call },
+                    LeftReason::Disconnected => Input::InterpreterLost {
                         call,
                         why: LostWhy::Disconnected,
                     },
-                    GONE_MEDIA_SILENT => Input::InterpreterLost {
+                    LeftReason::MediaSilent => Input::InterpreterLost {
                         call,
                         why: LostWhy::MediaSilent,
                     },

@@ -3,6 +3,7 @@
 //! nodes, and the writer of the audit stream.
 
 use super::*;
+use crate::protocol::LeftReason;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchRefused {
@@ -44,7 +45,7 @@ pub(super) enum Cmd {
     Gone {
         call: CallId,
         participant: ParticipantId,
-        reason: String,
+        reason: LeftReason,
     },
     Answered(CallId),
     CallEnded(CallId),
