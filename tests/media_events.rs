@@ -10,6 +10,7 @@ use hotline_bridge::domain::{CallId, ParticipantId, Role};
 use hotline_bridge::drivers::media::{MediaError, MediaEvent};
 use hotline_bridge::engine::{AudioRoutes, Controls};
 use hotline_bridge::sfu::peer::PeerConfig;
+use hotline_bridge::sfu::SfuError;
 use hotline_bridge::testkit::{TestPeer, TestPeerOptions};
 use std::time::Duration;
 
@@ -146,7 +147,10 @@ async fn bad_input_gets_clear_errors_and_leaving_twice_is_fine() {
         .join(call.clone(), pid("caller"), "not an sdp".into())
         .await
         .expect_err("garbage offer");
-    assert!(matches!(err, MediaError::BadOffer(_)), "{err}");
+    assert!(
+        matches!(err, MediaError::Sfu(SfuError::BadOffer(_))),
+        "{err}"
+    );
 
     let err = media
         .add_candidate(
@@ -156,7 +160,10 @@ async fn bad_input_gets_clear_errors_and_leaving_twice_is_fine() {
         )
         .await
         .expect_err("unknown call");
-    assert!(matches!(err, MediaError::UnknownCall(_)), "{err}");
+    assert!(
+        matches!(err, MediaError::Sfu(SfuError::UnknownCall(_))),
+        "{err}"
+    );
 
     let _peer = TestPeer::join(
         &media,
@@ -177,14 +184,17 @@ async fn bad_input_gets_clear_errors_and_leaving_twice_is_fine() {
         .await
         .expect_err("unknown participant");
     assert!(
-        matches!(err, MediaError::UnknownParticipant { .. }),
+        matches!(err, MediaError::Sfu(SfuError::UnknownParticipant { .. })),
         "{err}"
     );
     let err = media
         .add_candidate(call.clone(), pid("caller"), "candidate:nonsense".into())
         .await
         .expect_err("bad candidate");
-    assert!(matches!(err, MediaError::BadCandidate(_)), "{err}");
+    assert!(
+        matches!(err, MediaError::Sfu(SfuError::BadCandidate(_))),
+        "{err}"
+    );
     media
         .add_candidate(
             call.clone(),

@@ -623,17 +623,18 @@ fn refusal(e: CallTaskError) -> (ErrorCode, String) {
 /// positions, internal values) are logged, never sent.
 fn media_refusal(e: &crate::drivers::media::MediaError) -> (ErrorCode, String) {
     use crate::drivers::media::MediaError as M;
+    use crate::sfu::SfuError as S;
     tracing::info!(error = %e, "media refused a client's request");
     let message = match e {
-        M::BadOffer(_) => {
+        M::Sfu(S::BadOffer(_)) => {
             "the SDP offer was not accepted: it could not be read, or offers no audio this \
              service can take (Opus over DTLS-SRTP)"
         }
-        M::BadCandidate(_) => "the ICE candidate was not accepted: it could not be read",
-        M::UnknownCall(_) | M::UnknownParticipant { .. } => {
+        M::Sfu(S::BadCandidate(_)) => "the ICE candidate was not accepted: it could not be read",
+        M::Sfu(S::UnknownCall(_) | S::UnknownParticipant { .. }) => {
             "no media for this participant yet: send an offer first"
         }
-        M::Bind { .. } | M::Setup(_) | M::Stopped => {
+        M::Bind { .. } | M::Sfu(S::Setup(_)) | M::Thread(_) | M::Stopped => {
             "the media service cannot take this now; try again shortly"
         }
     };

@@ -31,35 +31,13 @@ pub enum MediaError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the SDP offer was not accepted: {0}")]
-    BadOffer(String),
-    #[error("the ICE candidate was not accepted: {0}")]
-    BadCandidate(String),
-    #[error("call {0} has no media")]
-    UnknownCall(CallId),
-    #[error("{participant} has no media in call {call}")]
-    UnknownParticipant {
-        call: CallId,
-        participant: ParticipantId,
-    },
-    #[error("cannot set up WebRTC: {0}")]
-    Setup(String),
+    /// What the SFU refused (offer, candidate, unknown call or participant, WebRTC set-up).
+    #[error(transparent)]
+    Sfu(#[from] SfuError),
+    #[error("cannot start the media loop's thread: {0}")]
+    Thread(String),
     #[error("the media loop has stopped")]
     Stopped,
-}
-
-impl From<SfuError> for MediaError {
-    fn from(e: SfuError) -> Self {
-        match e {
-            SfuError::BadOffer(m) => MediaError::BadOffer(m),
-            SfuError::BadCandidate(m) => MediaError::BadCandidate(m),
-            SfuError::UnknownCall(c) => MediaError::UnknownCall(c),
-            SfuError::UnknownParticipant { call, participant } => {
-                MediaError::UnknownParticipant { call, participant }
-            }
-            SfuError::Setup(m) => MediaError::Setup(m),
-        }
-    }
 }
 
 pub(crate) enum Command {
@@ -160,7 +138,7 @@ pub fn start(
             };
             rt.block_on(run(socket, forwarder, rx, loop_events, shutdown));
         })
-        .map_err(|e| MediaError::Setup(e.to_string()))?;
+        .map_err(|e| MediaError::Thread(e.to_string()))?;
     tracing::info!(%local_addr, bound = %bound, "media loop started");
     Ok(MediaHandle {
         commands,

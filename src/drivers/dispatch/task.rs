@@ -5,25 +5,23 @@
 //! It decides nothing itself: ordering, retries, queueing and escalation are the engine's.
 
 use super::{failed, settlement, try_carry_out, Consoles};
-use crate::config::Settings;
-use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
-use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
-use crate::drivers::call::{interpreter_participant, CallHandle, CallUpdate};
+use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
+use crate::drivers::bus::Bus;
+use crate::drivers::call::{interpreter_participant, CallHandle};
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::clock::now_ms;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::caller_wait::{predispatch_language, Presence};
 use crate::engine::dispatch::{
-    Action, DispatchError, Dispatcher, Escalation, Input, LostWhy, NewRequest, Policy, Progress,
-    ProgressEvent, RequestState, NEVER,
+    Action, DispatchError, Dispatcher, Input, LostWhy, NewRequest, Progress, NEVER,
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
 use crate::protocol::LeftReason;
-use crate::protocol::{CallStateView, OfferEndReason, ServerMessage};
+use crate::protocol::{CallStateView, ServerMessage};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Commands queued to the dispatch task.

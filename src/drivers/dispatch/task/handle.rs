@@ -2,8 +2,21 @@
 //! commands it queues, the watcher that follows each call for the task, the inbox from other
 //! nodes, and the writer of the audit stream.
 
-use super::*;
-use crate::protocol::LeftReason;
+use super::{Driver, COMMAND_CAPACITY, PROGRESS_CAPACITY};
+use crate::config::Settings;
+use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
+use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
+use crate::drivers::call::{CallHandle, CallUpdate};
+use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::dispatch::Consoles;
+use crate::drivers::lifecycle::Lifecycle;
+use crate::engine::dispatch::{DispatchError, Dispatcher, Policy, Progress};
+use crate::pool::{InterpreterPool, OfferState, PoolEvent, Status};
+use crate::protocol::{CallStateView, LeftReason, ServerMessage};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchRefused {

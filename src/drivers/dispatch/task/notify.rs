@@ -2,7 +2,14 @@
 //! consoles (here or over the node bus), expiries found by the sweep, progress to operators and
 //! the audit stream, and the operator console's line for each progress event.
 
-use super::*;
+use super::Driver;
+use crate::domain::{CallId, InterpreterId, Millis, OfferId};
+use crate::drivers::bus::{offer_node, BusMessage};
+use crate::drivers::clock::now_ms;
+use crate::engine::dispatch::{Escalation, Input, LostWhy, Progress, ProgressEvent, RequestState};
+use crate::pool::{Offer, OfferState, PoolEvent, Status};
+use crate::protocol::{OfferEndReason, ServerMessage};
+use std::time::Duration;
 
 impl Driver {
     /// Delivers `msg` to `iid`'s console: here when it is connected here, else over the bus to
