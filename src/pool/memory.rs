@@ -2,8 +2,14 @@
 //! survives a restart) and for unit tests. Same contract as `RedisPool`, under one std mutex that
 //! is never held across an await.
 
-use super::*;
+use super::{
+    Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
+    InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
+    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, Status, DAY_MS,
+    ENDED_OFFER_KEPT_MS,
+};
 use crate::domain::Millis;
+use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 

@@ -13,11 +13,16 @@
 use super::keys::{Keys, ENDED_OFFER_KEPT_MS, EVENTS_KEPT};
 use super::link::RedisLink;
 use super::redis_codec::{self as codec, Hash};
-use super::*;
+use super::{
+    Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
+    InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
+    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, DAY_MS,
+};
 use crate::config::RedisSettings;
 use crate::domain::Millis;
 use ::redis::aio::ConnectionManagerConfig;
 use ::redis::{ErrorKind, RedisError, Script};
+use async_trait::async_trait;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

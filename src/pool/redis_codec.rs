@@ -1,7 +1,10 @@
 //! Reading `RedisPool`'s stored shapes (see `keys.rs`) back into pool types, and writing events.
 //! Pure functions over strings; anything unreadable is `PoolError::Corrupt`, never a panic.
 
-use super::*;
+use super::{
+    Expired, InterpreterId, InterpreterProfile, InterpreterState, Offer, OfferId, OfferState,
+    PoolError, PoolEvent, Status, DAY_MS,
+};
 use crate::domain::Millis;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -181,6 +184,7 @@ pub(super) fn event(h: &Hash) -> Result<PoolEvent, PoolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{CallId, Language};
 
     fn hash(pairs: &[(&str, &str)]) -> Hash {
         pairs

@@ -2,7 +2,11 @@
 //! releases: the same contract as the Redis scripts (`recovery.rs`), over the pool's maps. With
 //! one node this is mostly bookkeeping, but it behaves exactly as the shared pool does.
 
-use super::*;
+use super::{
+    CallId, CallRecord, Engagement, ForcedEnd, ForcedRelease, Inner, InterpreterId, LeaseRenewal,
+    Millis, NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, Status,
+};
+use crate::pool::{ADMIN_END_CALL, ADMIN_RELEASE, NODE_LOST};
 
 impl Inner {
     pub(super) fn renew_lease(&mut self, node: NodeId, now: Millis, ttl_ms: u64) -> LeaseRenewal {

@@ -3,7 +3,11 @@
 //! their answers. The decisions are the scripts'.
 
 use super::super::redis_codec::{self as codec, Hash};
-use super::*;
+use super::{
+    CallId, CallRecord, Engagement, ForcedEnd, ForcedRelease, InterpreterId, LeaseRenewal, Millis,
+    NodeId, NodeLease, PoolError, Recovered, RedisPool, Script, ENDED_OFFER_KEPT_MS,
+};
+use crate::pool::Status;
 
 /// Lost nodes one `sweep_lost` script frees at most; `sweep_lost` repeats until none is left.
 const SWEEP_LOST_BATCH: usize = 16;
