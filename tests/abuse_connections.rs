@@ -191,6 +191,10 @@ async fn detection_and_coverage_are_rate_limited_per_address() {
     }
     let refused = detect().await.expect("detect");
     assert_eq!(refused.status(), 429);
+    assert!(
+        refused.headers().get("retry-after").is_some(),
+        "Retry-After"
+    );
     let body = refused.text().await.expect("body");
     assert_eq!(error_code(&body), "rate_limited");
     let coverage = client

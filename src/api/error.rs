@@ -13,6 +13,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field the error concerns, when there is one.
     pub field: Option<&'static str>,
+    /// Seconds to wait before trying again (a `Retry-After` header), for refusals by a limit.
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +37,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after_s: None,
         }
     }
 
@@ -95,7 +98,15 @@ impl IntoResponse for ApiError {
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&s.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }
 

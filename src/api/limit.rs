@@ -5,7 +5,7 @@
 use super::ApiError;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -66,25 +66,22 @@ pub struct RateLimited {
 
 impl IntoResponse for RateLimited {
     fn into_response(self) -> Response {
-        let retry = HeaderValue::from_str(&self.retry_after_s.to_string());
-        let mut r = ApiError::from(self).into_response();
-        if let Ok(v) = retry {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        r
+        ApiError::from(self).into_response()
     }
 }
 
 impl From<RateLimited> for ApiError {
     fn from(r: RateLimited) -> Self {
-        ApiError::new(
+        let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!(
                 "too many requests from your address; try again in {} s",
                 r.retry_after_s
             ),
-        )
+        );
+        e.retry_after_s = Some(r.retry_after_s);
+        e
     }
 }
 
