@@ -77,11 +77,7 @@ impl AppState {
                 c.create_per_minute,
                 c.create_burst,
             ),
-            login: RateLimit::per_minute(
-                "login_per_minute",
-                crate::api::limit::LOGIN_PER_MINUTE,
-                crate::api::limit::LOGIN_BURST,
-            ),
+            login: RateLimit::per_minute("login_per_minute", m.login_per_minute, m.login_burst),
             public: RateLimit::per_minute("public_per_minute", m.public_per_minute, m.public_burst),
             connections: Occupancy::new("connections", m.connections_per_address, m.connections),
             ws_sessions: Occupancy::new("ws_sessions", m.ws_sessions_per_address, m.ws_sessions),

@@ -303,6 +303,8 @@ pub struct LimitSettings {
     pub media_sections_per_offer: u32,
     pub public_per_minute: u32,
     pub public_burst: u32,
+    pub login_per_minute: u32,
+    pub login_burst: u32,
     pub password_checks: u32,
 }
 
@@ -486,6 +488,8 @@ impl Settings {
             ("limits.offers_per_minute", m.offers_per_minute.into()),
             ("limits.public_per_minute", m.public_per_minute.into()),
             ("limits.public_burst", m.public_burst.into()),
+            ("limits.login_per_minute", m.login_per_minute.into()),
+            ("limits.login_burst", m.login_burst.into()),
             ("limits.password_checks", m.password_checks.into()),
         ] {
             if v == 0 {

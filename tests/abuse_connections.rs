@@ -2,7 +2,8 @@
 //! own 127.0.0.x address): open connections are capped per address (429) and in all (503) with
 //! our JSON error body, and a place given back is usable again; a client that never finishes its
 //! request headers is cut off; signalling sessions are capped per address; the unauthenticated
-//! CPU-costly endpoints are rate-limited; sign-ins wait for a free password check, or get 503.
+//! CPU-costly endpoints and sign-in attempts are rate-limited; sign-ins wait for a free password
+//! check, or get 503.
 //! A real call on the node keeps its audio flowing through the floods; each limit is counted.
 mod common;
 
@@ -245,4 +246,38 @@ async fn sign_ins_wait_for_a_free_password_check_or_get_503() {
     drop(busy);
     let ok = login().await.expect("login");
     assert_eq!(ok.status(), 200, "a free check: signed in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_rate_limited_per_address() {
+    let mut s = settings_with_operator();
+    s.limits.login_per_minute = 60;
+    s.limits.login_burst = 3;
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let guess = |from: u8| {
+        reqwest::Client::builder()
+            .local_address(loopback(from))
+            .build()
+            .expect("client")
+            .post(app.url("/api/operator/login"))
+            .json(&json!({"name": common::ws::OPERATOR, "password": "guess"}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(guess(2).await.expect("login").status(), 401);
+    }
+    let refused = guess(2).await.expect("login");
+    assert_eq!(refused.status(), 429);
+    assert!(
+        refused.headers().get("retry-after").is_some(),
+        "Retry-After"
+    );
+    let body = refused.text().await.expect("body");
+    assert_eq!(error_code(&body), "rate_limited");
+    assert_eq!(
+        guess(3).await.expect("login").status(),
+        401,
+        "another address"
+    );
+    assert_eq!(limited(&app, "login_per_minute").await, 1);
 }

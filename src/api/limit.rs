@@ -14,9 +14,6 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Operator login attempts per address per minute (password guessing), and the burst.
-pub const LOGIN_PER_MINUTE: u32 = 10;
-pub const LOGIN_BURST: u32 = 5;
 /// Forget idle addresses after this many checks, so the maps stay small.
 const PURGE_EVERY: u64 = 1024;
 
