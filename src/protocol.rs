@@ -4,6 +4,7 @@
 //! `api::session`, what a message does in `drivers::call`.
 
 use crate::domain::pool_state::{Availability, Status};
+pub use crate::domain::LeftReason;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
 use crate::engine::dispatch::Progress;
 use crate::engine::IceServer;
@@ -287,38 +288,6 @@ pub enum ErrorCode {
     Draining,
     /// A limit of `[limits]` (message rate, offers per minute, candidates per offer) refused it.
     RateLimited,
-}
-
-/// Why a participant is out of the call (`left`); the pages put it in words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeftReason {
-    /// They left the call themselves.
-    YouLeft,
-    /// The operator took them out (or asked for a replacement).
-    Removed,
-    /// Their signalling stayed away past `calls.reconnect_grace_s`.
-    Disconnected,
-    /// A joined interpreter's media sent nothing for `dispatch.interpreter_silence_s`.
-    MediaSilent,
-    /// The caller, asked after the longest queue wait, did not answer in time.
-    NoReply,
-    /// The call has ended.
-    CallEnded,
-}
-
-impl LeftReason {
-    /// The serde name, for logs and the audit stream.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeftReason::YouLeft => "you_left",
-            LeftReason::Removed => "removed",
-            LeftReason::Disconnected => "disconnected",
-            LeftReason::MediaSilent => "media_silent",
-            LeftReason::NoReply => "no_reply",
-            LeftReason::CallEnded => "call_ended",
-        }
-    }
 }
 
 /// Public state of one call, as every party sees it.

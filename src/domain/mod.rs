@@ -6,6 +6,7 @@ mod ids;
 mod interpreter;
 mod language;
 pub mod pool_state;
+mod reasons;
 mod schedule;
 mod text;
 
@@ -13,6 +14,7 @@ pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
+pub use reasons::LeftReason;
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
 };

@@ -9,17 +9,16 @@ use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaEvent, MediaHandle};
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
-use crate::engine::{Call, CallError, CallState};
+use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
 use crate::protocol::LeftReason;
 use crate::protocol::{
     CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Commands queued to one call task; senders wait when it is full (backpressure on signalling).
@@ -114,9 +113,12 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         commands: tx,
         updates: updates.clone(),
     };
-    let caller = CallHandle::caller();
-    let mut task = CallTask {
-        call: Call::new(s.id, caller.clone(), s.now),
+    let policy = AttendancePolicy {
+        grace_ms: s.grace.as_millis() as Millis,
+        interpreter_silence_ms: s.interpreter_silence.map(|d| d.as_millis() as Millis),
+    };
+    let task = CallTask {
+        call: Call::with_policy(s.id, CallHandle::caller(), s.now, policy),
         language: s.language,
         created_at: s.now,
         answered_at: None,
@@ -124,12 +126,6 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         names: BTreeMap::new(),
         interpreters: BTreeMap::new(),
         invited: BTreeSet::new(),
-        connected: BTreeSet::new(),
-        sessions: HashMap::new(),
-        away_since: HashMap::new(),
-        grace: s.grace,
-        silent_since: HashMap::new(),
-        interpreter_silence: s.interpreter_silence,
         wait: CallerWait::new(s.wait, s.now),
         wait_wake: NEVER,
         media: s.media,
@@ -137,8 +133,6 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         registry: s.registry,
         updates,
     };
-    // The caller has no session yet: without one within the grace time the call is abandoned.
-    task.away_since.insert(caller, Instant::now());
     let stop = s.lifecycle.child();
     s.lifecycle.spawn(task.run(rx, stop));
     handle
@@ -154,16 +148,6 @@ struct CallTask {
     /// Which interpreter each interpreter participant is (for the audit stream).
     interpreters: BTreeMap<ParticipantId, InterpreterId>,
     invited: BTreeSet<InterpreterId>,
-    connected: BTreeSet<ParticipantId>,
-    /// Open signalling sessions per participant.
-    sessions: HashMap<ParticipantId, u32>,
-    /// Participants without a session, since when.
-    away_since: HashMap<ParticipantId, Instant>,
-    grace: Duration,
-    /// Joined interpreters whose media has sent nothing, since when (from `Silent`, or the
-    /// media connection dropping).
-    silent_since: HashMap<ParticipantId, Instant>,
-    interpreter_silence: Option<Duration>,
     /// Whether the queued caller is there, and the longest queue wait (`wait`).
     wait: CallerWait,
     /// When `wait` wants its timer (`NEVER`: not at all).
@@ -179,10 +163,12 @@ impl CallTask {
         let id = self.call.id().clone();
         tracing::info!(call_id = %id, "call queued");
         loop {
-            let deadline = self.away_since.values().min().map(|t| *t + self.grace);
-            let silence = self
-                .interpreter_silence
-                .and_then(|limit| self.silent_since.values().min().map(|t| *t + limit));
+            // The engine's next deadline (an absence, a silence) and the queue wait's timer.
+            let wake = self
+                .call
+                .next_deadline()
+                .unwrap_or(NEVER)
+                .min(self.wait_wake);
             let cmd = tokio::select! {
                 // The node stops (the drain has already ended its calls, or this is a test).
                 _ = stop.cancelled() => break,
@@ -190,17 +176,8 @@ impl CallTask {
                     Some(c) => c,
                     None => break,
                 },
-                _ = sleep_until(deadline) => {
-                    self.expire_away().await;
-                    if self.call.state().is_final() { break; }
-                    continue;
-                }
-                _ = sleep_until(silence) => {
-                    self.expire_silent().await;
-                    continue;
-                }
-                _ = sleep_until(wake_instant(self.wait_wake)) => {
-                    self.feed_wait(WaitInput::Timer).await;
+                _ = sleep_until(wake_instant(wake)) => {
+                    self.timer().await;
                     if self.call.state().is_final() { break; }
                     continue;
                 }
@@ -220,23 +197,15 @@ impl CallTask {
         let now = now_ms();
         match cmd {
             Command::Attach(p, reply) => {
-                let r = if self.call.role_of(&p).is_some() {
-                    *self.sessions.entry(p.clone()).or_default() += 1;
-                    self.away_since.remove(&p);
-                    Ok(self.view())
-                } else {
-                    Err(CallError::NotInCall(p.clone()).into())
+                let r = match self.call.attach(&p) {
+                    Ok(_) => Ok(self.view()),
+                    Err(e) => Err(e.into()),
                 };
                 let _ = reply.send(r);
                 self.caller_sessions(&p).await;
             }
             Command::Detach(p) => {
-                if let Some(n) = self.sessions.get_mut(&p) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 && self.call.role_of(&p).is_some() {
-                        self.away_since.insert(p.clone(), Instant::now());
-                    }
-                }
+                self.call.detach(&p, now);
                 self.caller_sessions(&p).await;
             }
             Command::Answer(p, name, reply) => {
@@ -246,8 +215,7 @@ impl CallTask {
                     let queued = self.call.state() == CallState::Queued;
                     let r = self.call.answer(p.clone(), now);
                     if r.is_ok() {
-                        self.names.insert(p.clone(), name.clone());
-                        self.away_since.insert(p, Instant::now());
+                        self.names.insert(p, name.clone());
                         if queued {
                             self.answered_at = Some(now);
                             self.feed_wait(WaitInput::Answered).await;
@@ -298,7 +266,6 @@ impl CallTask {
                             };
                             self.names.insert(p.clone(), name);
                             self.interpreters.insert(p.clone(), iid.clone());
-                            self.away_since.insert(p.clone(), Instant::now());
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
                             self.audit("join", now, Some(iid.clone()), String::new())
                                 .await;
@@ -346,7 +313,7 @@ impl CallTask {
             }
             Command::Media(ev) => {
                 let caller = caller_media(&ev);
-                self.media_event(ev);
+                self.media_event(ev, now);
                 if let Some(input) = caller {
                     self.feed_wait(input).await;
                 }
@@ -402,10 +369,6 @@ impl CallTask {
             self.audit("leave", now, iid, reason.as_str().to_owned())
                 .await;
         }
-        self.sessions.remove(p);
-        self.away_since.remove(p);
-        self.silent_since.remove(p);
-        self.connected.remove(p);
         if let Some(m) = &self.media {
             if let Err(e) = m.leave(self.call.id().clone(), p.clone()).await {
                 tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "leave");
@@ -434,64 +397,32 @@ impl CallTask {
         Ok(())
     }
 
-    /// Participants whose sessions stayed away past the grace time leave (the caller: call ends).
-    async fn expire_away(&mut self) {
-        let now = Instant::now();
-        let gone: Vec<ParticipantId> = self
-            .away_since
-            .iter()
-            .filter(|(_, t)| **t + self.grace <= now)
-            .map(|(p, _)| p.clone())
-            .collect();
-        for p in gone {
-            self.away_since.remove(&p);
-            if let Err(e) = self.remove(&p, LeftReason::Disconnected, now_ms()).await {
+    /// A timer went off: the engine names who is out (an absence, a silence), and the queue
+    /// wait gets its turn.
+    async fn timer(&mut self) {
+        let now = now_ms();
+        for (p, reason) in self.call.due(now) {
+            if reason == LeftReason::MediaSilent {
+                tracing::info!(call_id = %self.call.id(), participant = %p, "interpreter media silent; taken out");
+            }
+            if let Err(e) = self.remove(&p, reason, now).await {
                 tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "expire");
             }
         }
-    }
-
-    /// Joined interpreters whose media stayed silent past the limit are taken out as gone (the
-    /// dispatcher then seeks a replacement); quiet speech still sends packets and never counts.
-    async fn expire_silent(&mut self) {
-        let Some(limit) = self.interpreter_silence else {
-            return;
-        };
-        let now = Instant::now();
-        let gone: Vec<ParticipantId> = self
-            .silent_since
-            .iter()
-            .filter(|(_, t)| **t + limit <= now)
-            .map(|(p, _)| p.clone())
-            .collect();
-        for p in gone {
-            self.silent_since.remove(&p);
-            tracing::info!(call_id = %self.call.id(), participant = %p,
-                silent_s = limit.as_secs(), "interpreter media silent; taken out");
-            if let Err(e) = self.remove(&p, LeftReason::MediaSilent, now_ms()).await {
-                tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "silent");
-            }
+        if !self.call.state().is_final() && self.wait_wake <= now {
+            self.feed_wait(WaitInput::Timer).await;
         }
     }
 
-    /// Silence is watched for interpreters only: a quiet caller or operator is never removed.
-    fn watch_silence(&mut self, p: &ParticipantId, since: Instant) {
-        if self.interpreter_silence.is_some() && self.call.role_of(p) == Some(Role::Interpreter) {
-            self.silent_since.entry(p.clone()).or_insert(since);
-        }
-    }
-
-    fn media_event(&mut self, ev: MediaEvent) {
+    fn media_event(&mut self, ev: MediaEvent, now: Millis) {
         match ev {
             MediaEvent::Connected { participant, .. } => {
-                self.silent_since.remove(&participant);
-                if self.call.role_of(&participant).is_some() && self.connected.insert(participant) {
+                if self.call.media_connected(&participant) {
                     self.broadcast_state();
                 }
             }
             MediaEvent::Disconnected { participant, .. } => {
-                if self.connected.remove(&participant) {
-                    self.watch_silence(&participant, Instant::now());
+                if self.call.media_lost(&participant, now) {
                     self.broadcast_state();
                 }
             }
@@ -507,7 +438,7 @@ impl CallTask {
             MediaEvent::Levels { levels, .. } => {
                 // A level means packets arrived since the last report: not silent.
                 for (p, _) in &levels {
-                    self.silent_since.remove(p);
+                    self.call.media_heard(p);
                 }
                 let levels = levels
                     .into_iter()
@@ -525,10 +456,8 @@ impl CallTask {
                 ..
             } => {
                 tracing::debug!(call_id = %self.call.id(), participant = %participant, for_ms, "silent");
-                let since = Instant::now()
-                    .checked_sub(Duration::from_millis(for_ms))
-                    .unwrap_or_else(Instant::now);
-                self.watch_silence(&participant, since);
+                self.call
+                    .media_silent(&participant, now.saturating_sub(for_ms));
             }
         }
     }
@@ -575,7 +504,7 @@ impl CallTask {
                     id: p.id.clone(),
                     role: p.role,
                     name: self.names.get(&p.id).cloned(),
-                    connected: self.connected.contains(&p.id),
+                    connected: self.call.attendance().is_connected(&p.id),
                     muted: controls.muted.contains(&p.id),
                 })
                 .collect(),
@@ -640,7 +569,7 @@ impl CallTask {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,

@@ -1,9 +1,12 @@
 //! `Call`: one hotline call's state machine, participants, controls and timeline (pure; time is
 //! passed in). `Queued → Answered → Interpreted → Ended`, or `Queued → Abandoned` when the caller
 //! hangs up before an operator answers. Illegal moves return a `CallError` and change nothing.
+//! The call also decides when an absent participant is out (`Attendance`: sessions away past the
+//! grace time, an interpreter's media silent past its limit); its task only keeps the time.
 
+use super::attendance::{Attendance, AttendancePolicy};
 use super::routes::{AudioRoutes, Controls};
-use crate::domain::{CallId, Millis, ParticipantId, Role};
+use crate::domain::{CallId, LeftReason, Millis, ParticipantId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -94,11 +97,23 @@ pub struct Call {
     participants: Vec<Participant>,
     controls: Controls,
     timeline: Vec<TimelineEntry>,
+    attendance: Attendance,
 }
 
 impl Call {
-    /// A new call waiting in the queue with its caller.
+    /// A new call waiting in the queue with its caller, with the default attendance policy.
     pub fn new(id: CallId, caller: ParticipantId, now: Millis) -> Self {
+        Self::with_policy(id, caller, now, AttendancePolicy::default())
+    }
+
+    /// A new call waiting in the queue with its caller, who has no session yet: without one
+    /// within the grace time the call is abandoned.
+    pub fn with_policy(
+        id: CallId,
+        caller: ParticipantId,
+        now: Millis,
+        policy: AttendancePolicy,
+    ) -> Self {
         let mut call = Self {
             id,
             state: CallState::Queued,
@@ -109,7 +124,9 @@ impl Call {
             }],
             controls: Controls::default(),
             timeline: Vec::new(),
+            attendance: Attendance::new(policy),
         };
+        call.attendance.joined(&caller, now);
         call.log(now, CallEvent::Queued { caller });
         call
     }
@@ -197,6 +214,7 @@ impl Call {
         }
         self.participants.retain(|x| &x.id != p);
         self.controls.muted.remove(p);
+        self.attendance.left(p);
         self.log(
             now,
             CallEvent::Left {
@@ -293,12 +311,74 @@ impl Call {
         if self.role_of(&id).is_some() {
             return Err(CallError::AlreadyJoined(id));
         }
+        self.attendance.joined(&id, now);
         self.participants.push(Participant {
             id,
             role,
             joined_at: now,
         });
         Ok(())
+    }
+
+    /// Sessions, media connections and silences of the participants.
+    pub fn attendance(&self) -> &Attendance {
+        &self.attendance
+    }
+
+    /// A signalling session of `p` opened. Returns how many are open.
+    pub fn attach(&mut self, p: &ParticipantId) -> Result<u32, CallError> {
+        if self.role_of(p).is_none() {
+            return Err(CallError::NotInCall(p.clone()));
+        }
+        Ok(self.attendance.attached(p))
+    }
+
+    /// A signalling session of `p` closed. Returns how many are still open.
+    pub fn detach(&mut self, p: &ParticipantId, now: Millis) -> u32 {
+        if self.role_of(p).is_none() {
+            return 0;
+        }
+        self.attendance.detached(p, now)
+    }
+
+    /// `p`'s media connected; true when that changes what the call shows.
+    pub fn media_connected(&mut self, p: &ParticipantId) -> bool {
+        self.attendance.media_heard(p);
+        self.role_of(p).is_some() && self.attendance.media_connected(p)
+    }
+
+    /// `p`'s media connection dropped: an interpreter counts as silent from `now`. True when
+    /// that changes what the call shows.
+    pub fn media_lost(&mut self, p: &ParticipantId, now: Millis) -> bool {
+        let watched = self.role_of(p) == Some(Role::Interpreter);
+        self.attendance.media_lost(p, watched, now)
+    }
+
+    /// The media plane reports `p` silent since `since`.
+    pub fn media_silent(&mut self, p: &ParticipantId, since: Millis) {
+        let watched = self.role_of(p) == Some(Role::Interpreter);
+        self.attendance.media_silent(p, watched, since);
+    }
+
+    /// Packets arrived from `p`.
+    pub fn media_heard(&mut self, p: &ParticipantId) {
+        self.attendance.media_heard(p);
+    }
+
+    /// When `due` will next name someone (never once the call is over).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        if self.state.is_final() {
+            return None;
+        }
+        self.attendance.next_deadline()
+    }
+
+    /// The participants to take out at `now`, and why (the caller among them ends the call).
+    pub fn due(&self, now: Millis) -> Vec<(ParticipantId, LeftReason)> {
+        if self.state.is_final() {
+            return Vec::new();
+        }
+        self.attendance.due(now)
     }
 
     fn live(&self) -> Result<(), CallError> {
@@ -323,149 +403,4 @@ impl Call {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(s: &str) -> ParticipantId {
-        ParticipantId::parse(s).expect("id")
-    }
-
-    fn answered() -> Call {
-        let mut c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 1_000);
-        c.answer(p("op"), 2_000).expect("answer");
-        c
-    }
-
-    fn interpreted() -> Call {
-        let mut c = answered();
-        c.add_interpreter(p("int"), 3_000).expect("interpreter");
-        c
-    }
-
-    #[test]
-    fn a_call_goes_queued_answered_interpreted_ended_with_a_timeline() {
-        let mut c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 1_000);
-        assert_eq!(c.state(), CallState::Queued);
-        c.answer(p("op"), 2_000).expect("answer");
-        assert_eq!(c.state(), CallState::Answered);
-        c.add_interpreter(p("int"), 3_000).expect("interpreter");
-        assert_eq!(c.state(), CallState::Interpreted);
-        c.hang_up(4_000).expect("hang up");
-        assert_eq!(c.state(), CallState::Ended);
-        let at: Vec<Millis> = c.timeline().iter().map(|e| e.at).collect();
-        assert_eq!(at, vec![1_000, 2_000, 3_000, 4_000]);
-        assert_eq!(
-            c.timeline()[3].event,
-            CallEvent::Ended {
-                state: CallState::Ended
-            }
-        );
-        assert_eq!(c.routes(), AudioRoutes::default());
-    }
-
-    #[test]
-    fn a_caller_hanging_up_in_the_queue_abandons_the_call() {
-        let mut c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 0);
-        c.remove(&p("caller"), 5).expect("leave");
-        assert_eq!(c.state(), CallState::Abandoned);
-        assert_eq!(c.answer(p("op"), 6), Err(CallError::Ended));
-        assert_eq!(c.hang_up(7), Err(CallError::Ended));
-    }
-
-    #[test]
-    fn illegal_moves_are_refused_and_change_nothing() {
-        let mut c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 0);
-        assert_eq!(c.set_hold(true, 1), Err(CallError::NotAnswered));
-        assert_eq!(c.add_interpreter(p("int"), 1), Err(CallError::NotAnswered));
-        assert_eq!(c.set_consult(true, 1), Err(CallError::NotAnswered));
-        let mut c = answered();
-        let before = c.timeline().len();
-        assert_eq!(c.set_consult(true, 3), Err(CallError::NoInterpreter));
-        assert_eq!(c.answer(p("op2"), 3), Err(CallError::AlreadyAnswered));
-        assert_eq!(
-            c.add_interpreter(p("op"), 3),
-            Err(CallError::AlreadyJoined(p("op")))
-        );
-        assert_eq!(
-            c.set_muted(&p("ghost"), true, 3),
-            Err(CallError::NotInCall(p("ghost")))
-        );
-        assert_eq!(
-            c.remove(&p("ghost"), 3),
-            Err(CallError::NotInCall(p("ghost")))
-        );
-        assert_eq!(c.timeline().len(), before);
-        assert_eq!(c.state(), CallState::Answered);
-        assert_eq!(c.controls(), &Controls::default());
-    }
-
-    #[test]
-    fn controls_feed_the_routes() {
-        let mut c = interpreted();
-        c.set_consult(true, 10).expect("consult");
-        let r = c.routes();
-        assert!(r.hears(&p("op"), &p("int")));
-        assert!(!r.hears(&p("caller"), &p("op")));
-        c.set_consult(false, 11).expect("consult off");
-        c.set_hold(true, 12).expect("hold");
-        let r = c.routes();
-        assert!(!r.hears(&p("op"), &p("caller")));
-        assert!(r.hears(&p("int"), &p("op")));
-        c.set_hold(false, 13).expect("unhold");
-        c.set_muted(&p("int"), true, 14).expect("mute");
-        let r = c.routes();
-        assert!(!r.hears(&p("caller"), &p("int")));
-        assert!(r.hears(&p("int"), &p("caller")));
-        // Repeating a control is a no-op, not a new timeline entry.
-        let n = c.timeline().len();
-        c.set_muted(&p("int"), true, 15).expect("mute again");
-        c.set_hold(false, 15).expect("unhold again");
-        assert_eq!(c.timeline().len(), n);
-    }
-
-    #[test]
-    fn the_last_interpreter_leaving_returns_to_answered_and_ends_consult() {
-        let mut c = interpreted();
-        c.set_muted(&p("int"), true, 9).expect("mute");
-        c.set_consult(true, 10).expect("consult");
-        c.remove(&p("int"), 11).expect("leave");
-        assert_eq!(c.state(), CallState::Answered);
-        assert!(!c.controls().consult);
-        assert!(c.controls().muted.is_empty());
-        assert!(c.routes().hears(&p("caller"), &p("op")));
-        // A new interpreter joins and everyone hears everyone again.
-        c.add_interpreter(p("int2"), 12)
-            .expect("second interpreter");
-        assert_eq!(c.state(), CallState::Interpreted);
-        let r = c.routes();
-        assert!(r.hears(&p("caller"), &p("int2")) && r.hears(&p("int2"), &p("op")));
-    }
-
-    #[test]
-    fn another_operator_can_take_over_when_the_operator_leaves() {
-        let mut c = interpreted();
-        c.set_consult(true, 10).expect("consult");
-        c.remove(&p("op"), 11).expect("operator leaves");
-        assert!(!c.controls().consult, "no consult without an operator");
-        assert_eq!(c.state(), CallState::Interpreted);
-        c.answer(p("op2"), 12).expect("take over");
-        assert_eq!(c.role_of(&p("op2")), Some(Role::Operator));
-        assert_eq!(c.state(), CallState::Interpreted);
-    }
-
-    #[test]
-    fn a_supervisor_listens_without_being_heard() {
-        let mut c = answered();
-        c.add_supervisor(p("sup"), 5).expect("supervisor");
-        let r = c.routes();
-        assert!(r.hears(&p("sup"), &p("caller")));
-        assert!(!r.hears(&p("caller"), &p("sup")));
-        assert_eq!(c.state(), CallState::Answered);
-    }
-
-    #[test]
-    fn a_queued_call_routes_the_caller_to_nobody() {
-        let c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 0);
-        assert_eq!(c.routes().sources_for(&p("caller")).count(), 0);
-    }
-}
+mod tests;

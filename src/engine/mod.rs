@@ -3,6 +3,7 @@
 //! policy, and whether a queued caller is there (pre-dispatch, caps, the longest wait). No tokio,
 //! no sockets, no clock: time is passed in as `Millis`, results are values.
 
+pub mod attendance;
 pub mod call;
 pub mod caller_wait;
 pub mod dispatch;
@@ -10,6 +11,7 @@ pub mod forward;
 pub mod ice_servers;
 pub mod routes;
 
+pub use attendance::{Attendance, AttendancePolicy};
 pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
 pub use caller_wait::{CallerWait, Presence, WaitAction, WaitCaps, WaitInput, WaitPolicy};
 pub use forward::{RtpTiming, SlotAssignment, SlotStream};

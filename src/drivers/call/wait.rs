@@ -34,7 +34,7 @@ impl CallTask {
         if p.as_str() != CALLER {
             return;
         }
-        let n = self.sessions.get(p).copied().unwrap_or(0);
+        let n = self.call.attendance().sessions(p);
         self.feed_wait(WaitInput::Sessions(n)).await;
     }
 
