@@ -7,6 +7,7 @@ use crate::domain::pool_state::{Availability, Status};
 pub use crate::domain::LeftReason;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
 use crate::engine::dispatch::Progress;
+pub use crate::engine::CallState;
 use crate::engine::IceServer;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -295,7 +296,7 @@ pub enum ErrorCode {
 pub struct CallView {
     #[schema(value_type = String)]
     pub call_id: CallId,
-    pub state: CallStateView,
+    pub state: CallState,
     pub language: LanguageView,
     pub participants: Vec<ParticipantView>,
     pub hold: bool,
@@ -312,22 +313,6 @@ pub struct CallView {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
     pub invited: Vec<InterpreterId>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CallStateView {
-    Queued,
-    Answered,
-    Interpreted,
-    Ended,
-    Abandoned,
-}
-
-impl CallStateView {
-    pub fn is_over(self) -> bool {
-        matches!(self, CallStateView::Ended | CallStateView::Abandoned)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -589,7 +574,7 @@ mod tests {
         let m = ServerMessage::CallState {
             call: CallView {
                 call_id: CallId::parse("c1").expect("id"),
-                state: CallStateView::Queued,
+                state: CallState::Queued,
                 language: LanguageView {
                     code: Language::parse("pt").ok(),
                     source: LanguageSource::Chosen,

@@ -18,7 +18,7 @@ use common::dispatch::{
 use common::redis::TestRedis;
 use common::ws::WsClient;
 use common::TestApp;
-use hotline_bridge::api::messages::CallStateView;
+use hotline_bridge::api::messages::CallState;
 use hotline_bridge::domain::{InterpreterId, Level, Role};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Status;
@@ -88,7 +88,7 @@ async fn cross_node_call(
     let joined = next(bot, "joined", true).await;
     assert_eq!(joined["call_id"], call.call_id.as_str());
     let view = call_view(a, &call.call_id).await;
-    assert_eq!(view.state, CallStateView::Interpreted);
+    assert_eq!(view.state, CallState::Interpreted);
     // Rings and presence stay with node B's console; node A holds no console for them.
     let iid = InterpreterId::parse(id).expect("id");
     assert!(b.state.dispatch.consoles().is_connected(&iid));
@@ -160,7 +160,7 @@ async fn released_once(a: &TestApp, bot: &mut InterpreterBot, id: &str, call_id:
 /// Caller and operator are still in the live call on node A, without an interpreter.
 async fn still_live_without_interpreter(app: &TestApp, call_id: &str) {
     let view = call_view(app, call_id).await;
-    assert_eq!(view.state, CallStateView::Answered);
+    assert_eq!(view.state, CallState::Answered);
     let roles: Vec<Role> = view.participants.iter().map(|p| p.role).collect();
     assert!(roles.contains(&Role::Caller), "{roles:?}");
     assert!(roles.contains(&Role::Operator), "{roles:?}");
@@ -309,7 +309,7 @@ async fn a_console_reopened_on_node_b_is_invited_back_into_its_call_on_node_a() 
     hears_more(&x.caller, &[OPERATOR_TAG, REPLACEMENT_TAG], "the caller").await;
     hears_more(&peer, &[CALLER_TAG, OPERATOR_TAG], "the interpreter").await;
     let view = call_view(&a, &x.call.call_id).await;
-    assert_eq!(view.state, CallStateView::Interpreted);
+    assert_eq!(view.state, CallState::Interpreted);
     // The same interpreter, not a replacement.
     let events = a.state.pool.recent_events(1000).await.expect("events");
     assert!(

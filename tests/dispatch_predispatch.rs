@@ -14,7 +14,7 @@ use common::dispatch::{
 use common::redis::TestRedis;
 use common::ws::{create_call, WsClient};
 use common::TestApp;
-use hotline_bridge::api::messages::{CallStateView, LanguageSource, LanguageView};
+use hotline_bridge::api::messages::{CallState, LanguageSource, LanguageView};
 use hotline_bridge::domain::{CallId, InterpreterId, Level};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::drivers::dispatch::DispatchRefused;
@@ -105,7 +105,7 @@ async fn a_confident_foreign_call_rings_an_interpreter_before_an_operator_answer
     let ended = expect(&mut early, "offer_ended", "the accept is confirmed").await;
     assert_eq!(ended["reason"], "accepted");
     // Nobody has answered yet: the call still waits, and the interpreter is not invited.
-    assert_eq!(call_view(&app, &call_id).await.state, CallStateView::Queued);
+    assert_eq!(call_view(&app, &call_id).await.state, CallState::Queued);
     let seen = drain(&mut early);
     assert!(
         !seen.iter().any(|m| m["type"] == "invited"),
@@ -149,10 +149,7 @@ async fn an_anonymous_call_with_a_socket_but_no_media_rings_nobody() {
             .any(|m| m["type"] == "ring" && m["call_id"] == anonymous.as_str()),
         "the anonymous call rang: {seen:?}"
     );
-    assert_eq!(
-        call_view(&app, &anonymous).await.state,
-        CallStateView::Queued
-    );
+    assert_eq!(call_view(&app, &anonymous).await.state, CallState::Queued);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,7 +180,7 @@ async fn an_interpreter_taken_for_a_caller_whose_media_stops_is_released_at_once
         !has_request(&app, &call_id).await,
         "the request is withdrawn"
     );
-    assert_eq!(call_view(&app, &call_id).await.state, CallStateView::Queued);
+    assert_eq!(call_view(&app, &call_id).await.state, CallState::Queued);
     let metrics = reqwest::get(app.url("/metrics"))
         .await
         .expect("metrics")
@@ -272,5 +269,5 @@ async fn with_pre_dispatch_off_only_an_operator_rings() {
     let ring = expect(&mut waiting, "ring", "the operator's request rings").await;
     assert_eq!(ring["call_id"], later.as_str());
     assert!(!has_request(&app, &sure).await, "nothing pre-dispatched");
-    assert_eq!(call_view(&app, &sure).await.state, CallStateView::Queued);
+    assert_eq!(call_view(&app, &sure).await.state, CallState::Queued);
 }

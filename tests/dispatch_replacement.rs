@@ -9,7 +9,7 @@ use common::dispatch::{
     expect, hears_more, join_media, progress, AnsweredCall, WAIT,
 };
 use common::redis::TestRedis;
-use hotline_bridge::api::messages::CallStateView;
+use hotline_bridge::api::messages::CallState;
 use hotline_bridge::domain::{Level, Role};
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotCommand, InterpreterBot};
@@ -44,8 +44,8 @@ async fn joined(call: &mut AnsweredCall, who: &mut InterpreterBot, id: &str) {
 /// Caller and operator are still in a live call, without an interpreter.
 async fn still_live_without_interpreter(app: &common::TestApp, call_id: &str) {
     let view = call_view(app, call_id).await;
-    assert!(!view.state.is_over(), "{:?}", view.state);
-    assert_eq!(view.state, CallStateView::Answered);
+    assert!(!view.state.is_final(), "{:?}", view.state);
+    assert_eq!(view.state, CallState::Answered);
     let roles: Vec<Role> = view.participants.iter().map(|p| p.role).collect();
     assert!(roles.contains(&Role::Caller), "{roles:?}");
     assert!(roles.contains(&Role::Operator), "{roles:?}");
@@ -90,7 +90,7 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
     assert_eq!(accepted["progress"]["interpreter"], "second");
     expect(&mut second, "joined", "the replacement joins").await;
     let view = call_view(&app, &call.call_id).await;
-    assert_eq!(view.state, CallStateView::Interpreted);
+    assert_eq!(view.state, CallState::Interpreted);
     let peer = loop {
         if let Some(p) = second.peer.lock().await.take() {
             break p;
@@ -181,7 +181,7 @@ async fn the_operator_replaces_the_interpreter() {
     expect(&mut second, "joined", "the replacement joins").await;
     assert_eq!(
         call_view(&app, &call.call_id).await.state,
-        CallStateView::Interpreted
+        CallState::Interpreted
     );
 }
 

@@ -12,7 +12,7 @@ use common::dispatch::{
     join_media, WAIT,
 };
 use common::redis::TestRedis;
-use hotline_bridge::api::messages::CallStateView;
+use hotline_bridge::api::messages::CallState;
 use hotline_bridge::domain::{Level, Role};
 use hotline_bridge::sfu::peer::PeerConfig;
 use serde_json::json;
@@ -109,7 +109,7 @@ async fn the_console_on_node_b_joins_a_call_on_node_a_with_its_microphone() {
     .await;
     page.screenshot("xnode-interpreter-in-call").await;
     let view = call_view(&a, &call.call_id).await;
-    assert_eq!(view.state, CallStateView::Interpreted);
+    assert_eq!(view.state, CallState::Interpreted);
     assert!(view
         .participants
         .iter()

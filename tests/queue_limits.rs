@@ -153,10 +153,7 @@ async fn a_caller_told_of_the_long_wait_may_keep_waiting_and_is_asked_again_late
         .view()
         .await
         .expect("view");
-    assert_eq!(
-        view.state,
-        hotline_bridge::api::messages::CallStateView::Queued
-    );
+    assert_eq!(view.state, hotline_bridge::api::messages::CallState::Queued);
     let m = metrics(&app).await;
     assert!(counted(&m, "hotline_events_total", "kind=\"long_wait\""));
     assert!(counted(&m, "hotline_events_total", "kind=\"keep_waiting\""));

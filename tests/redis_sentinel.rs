@@ -11,7 +11,7 @@ mod common;
 use common::dispatch::{add_interpreter, app_with, bot, dispatch_settings, lang};
 use common::sentinel::{SentinelGroup, MASTER_NAME};
 use common::TestApp;
-use hotline_bridge::api::messages::{CallStateView, LanguageSource, LanguageView};
+use hotline_bridge::api::messages::{CallState, LanguageSource, LanguageView};
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{CallId, InterpreterId, Level};
 use hotline_bridge::drivers::call::{interpreter_participant, operator_participant};
@@ -92,7 +92,7 @@ async fn double_booked(nodes: &[TestApp]) -> Vec<(InterpreterId, Vec<CallId>)> {
             let Ok(view) = call.view().await else {
                 continue; // ended meanwhile
             };
-            if view.state == CallStateView::Ended {
+            if view.state == CallState::Ended {
                 continue;
             }
             for i in 0..BOTS {

@@ -62,7 +62,7 @@ mod tests {
     use crate::domain::InterpreterId;
     use crate::drivers::call::{interpreter_participant, operator_participant, CallHandle};
     use crate::protocol::{
-        CallStateView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
+        CallState, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
     };
 
     fn id(s: &str) -> CallId {
@@ -80,7 +80,7 @@ mod tests {
         let iid = InterpreterId::parse("bfsu-pt-01").expect("iid");
         CallView {
             call_id: call.clone(),
-            state: CallStateView::Interpreted,
+            state: CallState::Interpreted,
             language: LanguageView {
                 code: None,
                 source: LanguageSource::Unknown,

@@ -12,9 +12,7 @@ use crate::drivers::call_registry::{queue_entries, Queue};
 use crate::drivers::clock::now_ms;
 use crate::engine::ice_servers;
 use crate::protocol::LeftReason;
-use crate::protocol::{
-    parse_client, CallStateView, CallView, ClientMessage, ErrorCode, ServerMessage,
-};
+use crate::protocol::{parse_client, CallState, CallView, ClientMessage, ErrorCode, ServerMessage};
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
@@ -479,7 +477,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             .attached
             .as_ref()
             .and_then(|a| a.last.as_ref())
-            .is_some_and(|v| v.state.is_over());
+            .is_some_and(|v| v.state.is_final());
         if over {
             if let Some(a) = self.attached.take() {
                 self.send(ServerMessage::Left {
@@ -505,8 +503,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     async fn call_state(&mut self, mut view: CallView) {
         // A place in the queue while the call waits for an operator (first, or again after
         // its operator left).
-        let waiting = view.state == CallStateView::Queued
-            || (!view.state.is_over()
+        let waiting = view.state == CallState::Queued
+            || (!view.state.is_final()
                 && !view.participants.iter().any(|p| p.role == Role::Operator));
         if let (Some(q), true) = (&self.queue, waiting) {
             view.position = q

@@ -13,7 +13,7 @@ use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
 use crate::protocol::LeftReason;
 use crate::protocol::{
-    CallStateView, CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
+    CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -488,13 +488,7 @@ impl CallTask {
         let controls = self.call.controls();
         CallView {
             call_id: self.call.id().clone(),
-            state: match self.call.state() {
-                CallState::Queued => CallStateView::Queued,
-                CallState::Answered => CallStateView::Answered,
-                CallState::Interpreted => CallStateView::Interpreted,
-                CallState::Ended => CallStateView::Ended,
-                CallState::Abandoned => CallStateView::Abandoned,
-            },
+            state: self.call.state(),
             language: self.language.clone(),
             participants: self
                 .call

@@ -8,7 +8,9 @@ use super::attendance::{Attendance, AttendancePolicy};
 use super::routes::{AudioRoutes, Controls};
 use crate::domain::{CallId, LeftReason, Millis, ParticipantId, Role};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Waiting for an operator.

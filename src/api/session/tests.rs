@@ -147,7 +147,7 @@ async fn a_caller_token_opens_only_its_own_call() {
     }
     match own.wait_for("call_state").await {
         ServerMessage::CallState { call } => {
-            assert_eq!(call.state, CallStateView::Queued);
+            assert_eq!(call.state, CallState::Queued);
             assert_eq!(call.position, Some(1), "first of two queued calls");
         }
         _ => unreachable!(),
@@ -221,7 +221,7 @@ async fn an_operator_sees_the_queue_answers_and_the_caller_sees_it() {
     }
     match caller.wait_for("call_state").await {
         ServerMessage::CallState { call } => {
-            assert_eq!(call.state, CallStateView::Answered);
+            assert_eq!(call.state, CallState::Answered);
             assert_eq!(call.position, None);
             assert_eq!(call.participants.len(), 2);
         }
@@ -297,7 +297,7 @@ async fn an_interpreter_token_joins_only_a_call_it_was_invited_to() {
     c.json(json!({"type": "join_call", "call_id": call.id()}));
     match c.wait_for("call_state").await {
         ServerMessage::CallState { call } => {
-            assert_eq!(call.state, CallStateView::Interpreted);
+            assert_eq!(call.state, CallState::Interpreted);
             assert!(call.invited.is_empty());
         }
         _ => unreachable!(),
@@ -329,7 +329,7 @@ async fn a_reconnecting_operator_gets_its_call_back_without_answering_again() {
         _ => unreachable!(),
     }
     match again.wait_for("call_state").await {
-        ServerMessage::CallState { call } => assert_eq!(call.state, CallStateView::Answered),
+        ServerMessage::CallState { call } => assert_eq!(call.state, CallState::Answered),
         _ => unreachable!(),
     }
 }

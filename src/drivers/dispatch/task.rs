@@ -17,7 +17,7 @@ use crate::engine::dispatch::{
 };
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
 use crate::protocol::LeftReason;
-use crate::protocol::{CallStateView, ServerMessage};
+use crate::protocol::{CallState, ServerMessage};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -480,7 +480,7 @@ impl Driver {
             .view()
             .await
             .map_err(|_| DispatchRefused::NoCall(call.clone()))?;
-        if view.state.is_over() {
+        if view.state.is_final() {
             return Err(DispatchRefused::NoCall(call));
         }
         self.refresh_profiles(now, false).await;
@@ -516,7 +516,7 @@ impl Driver {
                 CallMeta {
                     handle,
                     created_at: view.created_at,
-                    answered: view.state != CallStateView::Queued,
+                    answered: view.state != CallState::Queued,
                     invite_pending: None,
                 },
             );

@@ -12,7 +12,7 @@ use crate::drivers::dispatch::Consoles;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::dispatch::{DispatchError, Dispatcher, Policy, Progress};
 use crate::pool::{InterpreterPool, OfferState, PoolEvent, Status};
-use crate::protocol::{CallStateView, LeftReason, ServerMessage};
+use crate::protocol::{CallState, LeftReason, ServerMessage};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -298,8 +298,8 @@ pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>, lifecycl
         let mut answered = false;
         loop {
             let cmd = match updates.recv().await {
-                Ok(CallUpdate::State(v)) if v.state.is_over() => Cmd::CallEnded(call.clone()),
-                Ok(CallUpdate::State(v)) if !answered && v.state != CallStateView::Queued => {
+                Ok(CallUpdate::State(v)) if v.state.is_final() => Cmd::CallEnded(call.clone()),
+                Ok(CallUpdate::State(v)) if !answered && v.state != CallState::Queued => {
                     answered = true;
                     Cmd::Answered(call.clone())
                 }
