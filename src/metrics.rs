@@ -145,7 +145,7 @@ fn language_label(language: Option<Language>) -> String {
 
 /// Counts one audit event (called where it is written to the audit stream).
 pub fn event(e: &PoolEvent) {
-    metrics::counter!(EVENTS, "kind" => e.kind.clone(), "language" => language_label(e.language))
+    metrics::counter!(EVENTS, "kind" => e.kind.as_str(), "language" => language_label(e.language))
         .increment(1);
 }
 

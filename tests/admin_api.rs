@@ -8,12 +8,13 @@ mod common;
 use common::dispatch::{answered_call, app_on, bot, dispatch_settings, progress, WAIT};
 use common::redis::TestRedis;
 use hotline_bridge::config::{AdminKey, Settings, UniversityAuth};
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{
     CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
     UniversityId,
 };
 use hotline_bridge::drivers::clock::now_ms;
-use hotline_bridge::pool::{Availability, ClaimRequest, Status, ADMIN_END_CALL, ADMIN_RELEASE};
+use hotline_bridge::pool::{Availability, ClaimRequest, Status};
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::{json, Value};
 
@@ -188,7 +189,7 @@ async fn an_administrator_sees_what_is_stuck_and_frees_it() {
     let events = pool.recent_events(100).await.expect("events");
     let audit = events
         .iter()
-        .find(|e| e.kind == ADMIN_RELEASE)
+        .find(|e| e.kind == EventKind::AdminRelease)
         .expect("audited");
     assert_eq!(audit.interpreter.as_ref(), Some(&ana));
     assert!(audit.detail.contains("api:li"), "{}", audit.detail);
@@ -228,7 +229,7 @@ async fn an_administrator_sees_what_is_stuck_and_frees_it() {
     let events = pool.recent_events(100).await.expect("events");
     assert!(events
         .iter()
-        .any(|e| e.kind == ADMIN_END_CALL && e.detail.contains("api:li")));
+        .any(|e| e.kind == EventKind::AdminEndCall && e.detail.contains("api:li")));
     assert_error(
         &call(reqwest::Method::POST, end(&live.call_id), Some(ADMIN_KEY)).await,
         409,

@@ -6,6 +6,7 @@ mod common;
 use common::spawn_app;
 use common::ws::{create_call, operator_login, settings_with_operator};
 use hotline_bridge::app::AppState;
+use hotline_bridge::domain::EventKind;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -167,10 +168,10 @@ async fn a_call_is_rated_once_with_1_to_5_stars_after_it_ends() {
     assert_eq!(error_code(r).await, "already_rated");
 
     let events = app.state.pool.recent_events(20).await.expect("events");
-    assert!(events.iter().any(|e| e.kind == "rating"
+    assert!(events.iter().any(|e| e.kind == EventKind::Rating
         && e.detail == "4"
         && e.call_id.as_ref().map(|c| c.as_str()) == Some(id.as_str())));
-    assert!(events.iter().any(|e| e.kind == "call_ended"));
+    assert!(events.iter().any(|e| e.kind == EventKind::CallEnded));
 }
 
 #[tokio::test]

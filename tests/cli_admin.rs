@@ -5,13 +5,14 @@
 mod common;
 
 use common::redis::TestRedis;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{
     CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
     UniversityId,
 };
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{
-    Availability, ClaimRequest, InterpreterPool, RedisPool, Status, ADMIN_END_CALL, ADMIN_RELEASE,
+    Availability, ClaimRequest, InterpreterPool, RedisPool, Status, ADMIN_END_CALL,
 };
 use std::process::Command;
 
@@ -149,7 +150,7 @@ async fn stuck_release_and_end_call_from_the_command_line() {
     let events = pool.recent_events(50).await.expect("events");
     let e = events
         .iter()
-        .find(|e| e.kind == ADMIN_RELEASE)
+        .find(|e| e.kind == EventKind::AdminRelease)
         .expect("audited");
     assert!(e.detail.contains("cli:wang.li"), "{}", e.detail);
     let again = admin(&url, &["release", "ana", "--by", "wang.li"]);
@@ -170,7 +171,7 @@ async fn stuck_release_and_end_call_from_the_command_line() {
     let events = pool.recent_events(50).await.expect("events");
     assert!(events
         .iter()
-        .any(|e| e.kind == ADMIN_END_CALL && e.detail.contains("cli:wang.li")));
+        .any(|e| e.kind == EventKind::AdminEndCall && e.detail.contains("cli:wang.li")));
     let again = admin(&url, &["end-call", "c2", "--by", "wang.li"]);
     assert_eq!(again.code, 3, "{}", again.err);
     assert_eq!(admin(&url, &["stuck"]).out.matches("STUCK").count(), 0);

@@ -19,6 +19,7 @@ use common::redis::TestRedis;
 use common::ws::WsClient;
 use common::TestApp;
 use hotline_bridge::api::messages::CallState;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{InterpreterId, Level, Role};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Status;
@@ -149,7 +150,7 @@ async fn released_once(a: &TestApp, bot: &mut InterpreterBot, id: &str, call_id:
         .expect("events")
         .into_iter()
         .filter(|e| {
-            e.kind == "release"
+            e.kind == EventKind::Release
                 && e.call_id.as_ref().is_some_and(|c| c.as_str() == call_id)
                 && e.interpreter.as_ref().is_some_and(|i| i.as_str() == id)
         })
@@ -313,7 +314,7 @@ async fn a_console_reopened_on_node_b_is_invited_back_into_its_call_on_node_a() 
     // The same interpreter, not a replacement.
     let events = a.state.pool.recent_events(1000).await.expect("events");
     assert!(
-        !events.iter().any(|e| e.kind == "replace"),
+        !events.iter().any(|e| e.kind == EventKind::Replace),
         "{:?}",
         events.iter().map(|e| &e.kind).collect::<Vec<_>>()
     );

@@ -8,6 +8,7 @@ use common::dispatch::{
     add_interpreter_with, answered_call, app_on, bot, dispatch_settings, expect, lang, progress,
 };
 use common::redis::TestRedis;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::Level;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
@@ -50,7 +51,7 @@ async fn past_the_deadline_a_present_off_shift_interpreter_is_offered() {
     assert_eq!(accepted["progress"]["interpreter"], "night");
     assert!(accepted["progress"]["relay"].is_null());
     expect(&mut night, "joined", "the off-shift interpreter joins").await;
-    let kinds: Vec<String> = app
+    let kinds: Vec<EventKind> = app
         .state
         .pool
         .recent_events(50)
@@ -59,7 +60,7 @@ async fn past_the_deadline_a_present_off_shift_interpreter_is_offered() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert!(kinds.contains(&"escalate".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&EventKind::Escalate), "{kinds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

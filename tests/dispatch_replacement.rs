@@ -10,6 +10,7 @@ use common::dispatch::{
 };
 use common::redis::TestRedis;
 use hotline_bridge::api::messages::CallState;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{Level, Role};
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotCommand, InterpreterBot};
@@ -104,7 +105,7 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
     hears_more(&caller, &[OPERATOR_TAG, SECOND_TAG], "the caller").await;
     hears_more(&peer, &[CALLER_TAG, OPERATOR_TAG], "the replacement").await;
 
-    let kinds: Vec<String> = app
+    let kinds: Vec<EventKind> = app
         .state
         .pool
         .recent_events(100)
@@ -113,7 +114,7 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert!(kinds.contains(&"replace".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&EventKind::Replace), "{kinds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

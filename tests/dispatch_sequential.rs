@@ -8,6 +8,7 @@ use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT,
 };
 use common::redis::TestRedis;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::Level;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
@@ -68,7 +69,10 @@ async fn accept_on_first_offer_brings_the_interpreter_into_the_call() {
     for k in ["request", "offer", "accept"] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
-    let accept = events.iter().find(|e| e.kind == "accept").expect("accept");
+    let accept = events
+        .iter()
+        .find(|e| e.kind == EventKind::Accept)
+        .expect("accept");
     assert!(accept.detail.starts_with("time_to_interpreter_ms="));
     assert_eq!(
         accept.call_id.as_ref().map(|c| c.to_string()),
@@ -101,7 +105,7 @@ async fn decline_moves_on_to_the_next_interpreter() {
     let accepted = progress(&mut call.operator, "accepted").await;
     assert_eq!(accepted["progress"]["interpreter"], "second");
     expect(&mut second, "joined", "second joins").await;
-    let kinds: Vec<String> = app
+    let kinds: Vec<EventKind> = app
         .state
         .pool
         .recent_events(50)
@@ -110,7 +114,7 @@ async fn decline_moves_on_to_the_next_interpreter() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert!(kinds.contains(&"decline".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&EventKind::Decline), "{kinds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

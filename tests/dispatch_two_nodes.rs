@@ -13,6 +13,7 @@ use common::dispatch::{add_interpreter, app_on, bot, dispatch_settings, lang};
 use common::redis::TestRedis;
 use common::TestApp;
 use hotline_bridge::api::messages::{LanguageSource, LanguageView};
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{CallId, Level};
 use hotline_bridge::drivers::call::operator_participant;
 use hotline_bridge::drivers::clock::now_ms;
@@ -249,7 +250,7 @@ async fn two_nodes_serve_200_requests_with_20_interpreters_without_double_bookin
         .await
         .expect("events")
         .into_iter()
-        .filter(|e| e.kind == "accept")
+        .filter(|e| e.kind == EventKind::Accept)
         .filter_map(|e| e.call_id.map(|c| c.to_string()))
         .collect::<HashSet<_>>();
     assert_eq!(accepts.len(), REQUESTS);

@@ -641,7 +641,7 @@ async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers(
     let story: Vec<(String, String)> = events
         .iter()
         .filter(|e| e.call_id.as_ref().map(|c| c.to_string()).as_deref() == Some(&call_id))
-        .map(|e| (e.kind.clone(), e.detail.clone()))
+        .map(|e| (e.kind.as_str().to_owned(), e.detail.clone()))
         .collect();
     for kind in [
         "request",

@@ -12,6 +12,7 @@ use common::process::NodeProcess;
 use common::redis::TestRedis;
 use common::ws::{create_call, operator_login, WsClient};
 use hotline_bridge::config::Settings;
+use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{
     InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, UniversityId,
 };
@@ -166,7 +167,10 @@ async fn a_killed_node_frees_its_interpreter_within_the_lease_time() {
 
     // Why, in the audit stream: once for the interpreter, once for the call.
     let events = pool.recent_events(200).await.expect("events");
-    let lost: Vec<_> = events.iter().filter(|e| e.kind == NODE_LOST).collect();
+    let lost: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::NodeLost)
+        .collect();
     assert_eq!(lost.len(), 2, "{lost:?}");
     let freed = lost
         .iter()
@@ -280,7 +284,10 @@ async fn a_live_nodes_lease_is_renewed_and_never_swept() {
     let later = a.state.lease.expires_at().expect("lease held");
     assert!(later > first, "lease not renewed: {first} → {later}");
     let events = pool.recent_events(500).await.expect("events");
-    assert!(events.iter().all(|e| e.kind != NODE_LOST), "{events:?}");
+    assert!(
+        events.iter().all(|e| e.kind != EventKind::NodeLost),
+        "{events:?}"
+    );
     let leases = pool.leases().await.expect("leases");
     assert!(leases
         .iter()

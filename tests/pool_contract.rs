@@ -11,8 +11,8 @@ use hotline_bridge::domain::{
     OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{
-    Availability, ClaimRequest, InterpreterPool, MemoryPool, Offer, OfferState, PoolError,
-    PoolEvent, RedisPool, Status, DAY_MS,
+    Availability, ClaimRequest, EventKind, InterpreterPool, MemoryPool, Offer, OfferState,
+    PoolError, PoolEvent, RedisPool, Status, DAY_MS,
 };
 use std::sync::Arc;
 

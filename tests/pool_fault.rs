@@ -179,7 +179,7 @@ fn count(log: &Mutex<Vec<Record>>, f: impl Fn(&Record) -> bool) -> usize {
 async fn every_operation_is_unavailable(pool: &dyn InterpreterPool) -> Duration {
     let offer = OfferId::parse("down").expect("id");
     let event = PoolEvent {
-        kind: "request".into(),
+        kind: hotline_bridge::domain::EventKind::Request,
         at: T0,
         call_id: None,
         interpreter: None,

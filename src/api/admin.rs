@@ -6,9 +6,10 @@
 use super::ApiError;
 use crate::admin::{self, StuckReport};
 use crate::api::state::AppState;
+use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId};
 use crate::drivers::clock::now_ms;
-use crate::pool::{ForcedEnd, ForcedRelease, PoolEvent, ADMIN_END_CALL, ADMIN_RELEASE};
+use crate::pool::{ForcedEnd, ForcedRelease, PoolEvent};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -99,7 +100,7 @@ pub async fn release(
         )));
     }
     tracing::warn!(interpreter_id = %id, admin = %who.name, "interpreter released by an administrator");
-    count(ADMIN_RELEASE, now, &r);
+    count(EventKind::AdminRelease, now, &r);
     if let ForcedRelease::Released {
         call: Some(call),
         node: Some(node),
@@ -141,9 +142,19 @@ pub async fn end_call(
     }
     tracing::warn!(call_id = %call, admin = %who.name, freed = e.freed.len(),
         "call ended by an administrator");
-    crate::metrics::event(&event(ADMIN_END_CALL, now, Some(call.clone()), None));
+    crate::metrics::event(&event(
+        EventKind::AdminEndCall,
+        now,
+        Some(call.clone()),
+        None,
+    ));
     for (iid, offer, _) in &e.freed {
-        let mut ev = event(ADMIN_RELEASE, now, Some(call.clone()), Some(iid.clone()));
+        let mut ev = event(
+            EventKind::AdminRelease,
+            now,
+            Some(call.clone()),
+            Some(iid.clone()),
+        );
         ev.offer_id = Some(offer.clone());
         crate::metrics::event(&ev);
     }
@@ -152,13 +163,13 @@ pub async fn end_call(
 }
 
 fn event(
-    kind: &str,
+    kind: EventKind,
     at: crate::domain::Millis,
     call_id: Option<CallId>,
     interpreter: Option<InterpreterId>,
 ) -> PoolEvent {
     PoolEvent {
-        kind: kind.into(),
+        kind,
         at,
         call_id,
         interpreter,
@@ -169,7 +180,7 @@ fn event(
 }
 
 /// Counts a forced release in `/metrics` (the pool wrote the audit event).
-fn count(kind: &str, at: crate::domain::Millis, r: &ForcedRelease) {
+fn count(kind: EventKind, at: crate::domain::Millis, r: &ForcedRelease) {
     if let ForcedRelease::Released { call, .. } = r {
         crate::metrics::event(&event(kind, at, call.clone(), None));
     }

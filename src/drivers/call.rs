@@ -7,6 +7,7 @@ use super::call_registry::CallRegistry;
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaEvent, MediaHandle};
+use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
@@ -267,7 +268,7 @@ impl CallTask {
                             self.names.insert(p.clone(), name);
                             self.interpreters.insert(p.clone(), iid.clone());
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
-                            self.audit("join", now, Some(iid.clone()), String::new())
+                            self.audit(EventKind::Join, now, Some(iid.clone()), String::new())
                                 .await;
                             self.changed().await;
                             Ok(p)
@@ -366,7 +367,7 @@ impl CallTask {
         self.call.remove(p, now)?;
         if role == Some(Role::Interpreter) {
             let iid = self.interpreters.remove(p);
-            self.audit("leave", now, iid, reason.as_str().to_owned())
+            self.audit(EventKind::Leave, now, iid, reason.as_str().to_owned())
                 .await;
         }
         if let Some(m) = &self.media {
@@ -534,7 +535,7 @@ impl CallTask {
             "language": self.language,
             "timeline": self.call.timeline(),
         });
-        self.audit("call_ended", now, None, detail.to_string())
+        self.audit(EventKind::CallEnded, now, None, detail.to_string())
             .await;
     }
 
@@ -542,13 +543,13 @@ impl CallTask {
     /// goes on without its record).
     async fn audit(
         &self,
-        kind: &str,
+        kind: EventKind,
         at: Millis,
         interpreter: Option<InterpreterId>,
         detail: String,
     ) {
         let event = PoolEvent {
-            kind: kind.into(),
+            kind,
             at,
             call_id: Some(self.call.id().clone()),
             interpreter,
@@ -558,7 +559,7 @@ impl CallTask {
         };
         crate::metrics::event(&event);
         if let Err(e) = self.pool.record(&event).await {
-            tracing::warn!(call_id = %self.call.id(), kind, error = %e, "call event not recorded");
+            tracing::warn!(call_id = %self.call.id(), kind = kind.as_str(), error = %e, "call event not recorded");
         }
     }
 }

@@ -8,6 +8,7 @@ use super::clock::now_ms;
 use super::lease::NodeLease;
 use super::lifecycle::Lifecycle;
 use super::media::MediaHandle;
+use crate::domain::EventKind;
 use crate::domain::{CallId, Millis};
 use crate::engine::caller_wait::{admit, Presence, WaitCaps, WaitPolicy, WaitRefusal};
 use crate::pool::{InterpreterPool, PoolEvent};
@@ -283,7 +284,7 @@ impl CallRegistry {
             f.rated = true;
         }
         let event = PoolEvent {
-            kind: "rating".into(),
+            kind: EventKind::Rating,
             at: now_ms(),
             call_id: Some(id.clone()),
             interpreter: None,

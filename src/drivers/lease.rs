@@ -9,8 +9,9 @@ use super::clock::now_ms;
 use super::dispatch::DispatchHandle;
 use super::lifecycle::Lifecycle;
 use crate::config::NodeSettings;
+use crate::domain::EventKind;
 use crate::domain::{CallId, Millis, NodeId};
-use crate::pool::{InterpreterPool, LeaseRenewal, PoolEvent, Recovered, NODE_LOST};
+use crate::pool::{InterpreterPool, LeaseRenewal, PoolEvent, Recovered};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -189,7 +190,7 @@ impl LeaseTask {
                 Recovered::Offer { node, offer, was } => {
                     crate::metrics::recovered("offer");
                     crate::metrics::event(&PoolEvent {
-                        kind: NODE_LOST.into(),
+                        kind: EventKind::NodeLost,
                         at: now,
                         call_id: Some(offer.call_id.clone()),
                         interpreter: Some(offer.interpreter.clone()),
@@ -205,7 +206,7 @@ impl LeaseTask {
                 Recovered::Call { node, call } => {
                     crate::metrics::recovered("call");
                     crate::metrics::event(&PoolEvent {
-                        kind: NODE_LOST.into(),
+                        kind: EventKind::NodeLost,
                         at: now,
                         call_id: Some(call.clone()),
                         interpreter: None,

@@ -28,7 +28,7 @@ pub use self::redis::{RedisPool, UNREPLICATED_WRITES};
 pub use memory::MemoryPool;
 pub use recovery::{
     CallRecord, Engagement, ForcedEnd, ForcedRelease, LeaseRenewal, NodeLease, Recovered,
-    ADMIN_END_CALL, ADMIN_RELEASE, NODE_LOST,
+    ADMIN_END_CALL, NODE_LOST,
 };
 
 use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, NodeId, OfferId};
@@ -67,12 +67,12 @@ pub const ENDED_OFFER_KEPT_MS: Millis = DAY_MS;
 pub use crate::domain::pool_state::{
     Availability, ClaimRequest, Expired, InterpreterState, Offer, OfferState, Status,
 };
+pub use crate::domain::EventKind;
 
 /// An audit event, appended to the pool's event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolEvent {
-    /// request, offer, accept, decline, expire, cancel, join, leave, escalate, release, …
-    pub kind: String,
+    pub kind: EventKind,
     pub at: Millis,
     pub call_id: Option<CallId>,
     pub interpreter: Option<InterpreterId>,

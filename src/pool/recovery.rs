@@ -14,17 +14,16 @@
 //! - `force_release` and `force_end_call` are the administrator's: they free what they name
 //!   whatever holds it, and write an audit event naming who did it.
 
-use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId};
+use crate::domain::{CallId, EventKind, InterpreterId, Language, Millis, NodeId, OfferId};
 use serde::{Deserialize, Serialize};
 
 use super::{Offer, OfferState, Status};
 
-/// Audit event kind (and call end reason) of what a sweep recovered from a lost node.
-pub const NODE_LOST: &str = "node_lost";
-/// Audit event kind of an interpreter freed by an administrator.
-pub const ADMIN_RELEASE: &str = "admin_release";
-/// Audit event kind (and call end reason) of a call ended by an administrator.
-pub const ADMIN_END_CALL: &str = "admin_end_call";
+/// Call end reason of a call a sweep recovered from a lost node (its audit events are of kind
+/// `EventKind::NodeLost`, named the same).
+pub const NODE_LOST: &str = EventKind::NodeLost.as_str();
+/// Call end reason of a call ended by an administrator (`EventKind::AdminEndCall`).
+pub const ADMIN_END_CALL: &str = EventKind::AdminEndCall.as_str();
 
 /// What `renew_lease` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -150,7 +150,7 @@ pub(super) fn expired(flat: &[String]) -> Result<Vec<Expired>, PoolError> {
 /// Stream fields of an event; absent optional fields are left out.
 pub(super) fn event_fields(e: &PoolEvent) -> Vec<(&'static str, String)> {
     let mut f = vec![
-        ("kind", e.kind.clone()),
+        ("kind", e.kind.as_str().to_owned()),
         ("at", e.at.to_string()),
         ("detail", e.detail.clone()),
     ];
@@ -171,7 +171,7 @@ pub(super) fn event_fields(e: &PoolEvent) -> Vec<(&'static str, String)> {
 
 pub(super) fn event(h: &Hash) -> Result<PoolEvent, PoolError> {
     Ok(PoolEvent {
-        kind: required(h, "kind")?.to_owned(),
+        kind: parse("event kind", required(h, "kind")?)?,
         at: millis(h, "at")?,
         call_id: optional(h, "call_id")?,
         interpreter: optional(h, "interpreter_id")?,
@@ -184,7 +184,7 @@ pub(super) fn event(h: &Hash) -> Result<PoolEvent, PoolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CallId, Language};
+    use crate::domain::{CallId, EventKind, Language};
 
     fn hash(pairs: &[(&str, &str)]) -> Hash {
         pairs
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn an_event_round_trips_through_its_fields() {
         let e = PoolEvent {
-            kind: "offer".into(),
+            kind: EventKind::Offer,
             at: 1_750_000_000_000,
             call_id: Some(CallId::parse("c1").expect("id")),
             interpreter: None,

@@ -3,7 +3,7 @@
 
 use super::*;
 use hotline_bridge::pool::{
-    Engagement, ForcedRelease, LeaseRenewal, Recovered, ADMIN_END_CALL, ADMIN_RELEASE, NODE_LOST,
+    Engagement, ForcedRelease, LeaseRenewal, Recovered, ADMIN_END_CALL, NODE_LOST,
 };
 
 const LEASE_MS: u64 = 10_000;
@@ -22,7 +22,7 @@ async fn claim_by(p: &Pool, node: NodeId, offer: &str, who: &str, now: Millis) {
     assert_eq!(got.interpreter.as_str(), who);
 }
 
-async fn events_of(p: &Pool, kind: &str) -> Vec<PoolEvent> {
+async fn events_of(p: &Pool, kind: EventKind) -> Vec<PoolEvent> {
     p.recent_events(100)
         .await
         .expect("events")
@@ -99,7 +99,7 @@ pub async fn a_lost_nodes_offers_are_freed_once_and_its_calls_ended(p: Pool) {
     assert_eq!(other.expect("known").ended, None);
 
     // One audit event per interpreter and per call, naming why.
-    let lost = events_of(&p, NODE_LOST).await;
+    let lost = events_of(&p, EventKind::NodeLost).await;
     assert_eq!(lost.len(), 3, "{lost:?}");
     let b = lost
         .iter()
@@ -110,7 +110,7 @@ pub async fn a_lost_nodes_offers_are_freed_once_and_its_calls_ended(p: Pool) {
 
     // Exactly once: a repeat finds nothing, and the lease is gone.
     assert_eq!(p.sweep_lost(now + 1).await.expect("again"), vec![]);
-    assert_eq!(events_of(&p, NODE_LOST).await.len(), 3);
+    assert_eq!(events_of(&p, EventKind::NodeLost).await.len(), 3);
     let leases = p.leases().await.expect("leases");
     assert_eq!(
         leases.iter().map(|l| l.node).collect::<Vec<_>>(),
@@ -262,7 +262,7 @@ pub async fn an_administrator_frees_interpreters_and_ends_calls_audited(p: Pool)
     );
     assert_eq!(status(&p, "a", T0 + 10).await, Status::Available);
     assert_eq!(offer_state(&p, "o1").await, OfferState::Released);
-    let ev = events_of(&p, ADMIN_RELEASE).await;
+    let ev = events_of(&p, EventKind::AdminRelease).await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].interpreter, Some(iid("a")));
     assert!(ev[0].detail.contains("ops-li"), "{}", ev[0].detail);
@@ -279,7 +279,7 @@ pub async fn an_administrator_frees_interpreters_and_ends_calls_audited(p: Pool)
         p.force_release(&iid("nobody"), T0, "ops-li").await,
         Err(PoolError::UnknownInterpreter(_))
     ));
-    assert_eq!(events_of(&p, ADMIN_RELEASE).await.len(), 1);
+    assert_eq!(events_of(&p, EventKind::AdminRelease).await.len(), 1);
 
     // End a call: its record ends and its interpreter is freed, each audited.
     claim_by(&p, NODE, "o2", "b", T0 + 20).await;
@@ -301,7 +301,7 @@ pub async fn an_administrator_frees_interpreters_and_ends_calls_audited(p: Pool)
     assert_eq!(status(&p, "b", T0 + 30).await, Status::Available);
     let rec = p.call_record(&call).await.expect("rec").expect("known");
     assert_eq!(rec.why, ADMIN_END_CALL);
-    let ended = events_of(&p, ADMIN_END_CALL).await;
+    let ended = events_of(&p, EventKind::AdminEndCall).await;
     assert_eq!(ended.len(), 1);
     assert!(ended[0].detail.contains("ops-li"));
     let again = p

@@ -125,7 +125,13 @@ pub async fn remove_and_availability_changes_are_refused_while_engaged(p: Pool) 
 pub async fn events_are_recorded_and_read_back_oldest_first(p: Pool) {
     let events: Vec<PoolEvent> = (0..5u64)
         .map(|i| PoolEvent {
-            kind: ["request", "offer", "accept", "release", "escalate"][i as usize].into(),
+            kind: [
+                EventKind::Request,
+                EventKind::Offer,
+                EventKind::Accept,
+                EventKind::Release,
+                EventKind::Escalate,
+            ][i as usize],
             at: T0 + i,
             call_id: Some(CallId::parse("c1").expect("id")),
             interpreter: (i % 2 == 1).then(|| iid("a")),

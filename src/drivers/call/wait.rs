@@ -3,6 +3,7 @@
 //! question to the caller's page, the end of a call whose caller never answered it).
 
 use super::{CallTask, CallTaskError, CallUpdate, CALLER};
+use crate::domain::EventKind;
 use crate::domain::{Millis, ParticipantId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::media::MediaEvent;
@@ -24,7 +25,8 @@ impl CallTask {
     pub(super) async fn keep_waiting(&mut self, now: Millis) -> Result<(), CallTaskError> {
         self.wait.handle(WaitInput::KeepWaiting, now)?;
         tracing::info!(call_id = %self.call.id(), "caller keeps waiting");
-        self.audit("keep_waiting", now, None, String::new()).await;
+        self.audit(EventKind::KeepWaiting, now, None, String::new())
+            .await;
         self.carry_out_wait(now).await;
         Ok(())
     }
@@ -54,8 +56,13 @@ impl CallTask {
                     reply_by,
                 } => {
                     tracing::info!(call_id = %self.call.id(), waited_ms, "caller asked to keep waiting");
-                    self.audit("long_wait", now, None, format!("waited_ms={waited_ms}"))
-                        .await;
+                    self.audit(
+                        EventKind::LongWait,
+                        now,
+                        None,
+                        format!("waited_ms={waited_ms}"),
+                    )
+                    .await;
                     let _ = self.updates.send(CallUpdate::LongWait {
                         waited_ms,
                         reply_by,
@@ -64,7 +71,7 @@ impl CallTask {
                 WaitAction::GiveUp { waited_ms } => {
                     tracing::info!(call_id = %self.call.id(), waited_ms, "no reply to the long wait question; call ended");
                     self.audit(
-                        "long_wait_no_reply",
+                        EventKind::LongWaitNoReply,
                         now,
                         None,
                         format!("waited_ms={waited_ms}"),

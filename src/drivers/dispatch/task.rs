@@ -5,6 +5,7 @@
 //! It decides nothing itself: ordering, retries, queueing and escalation are the engine's.
 
 use super::{failed, settlement, try_carry_out, Consoles};
+use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
 use crate::drivers::bus::Bus;
 use crate::drivers::call::{interpreter_participant, CallHandle};
@@ -180,7 +181,12 @@ impl Driver {
         {
             if let Some(o) = self.accepted.remove(offer) {
                 let until = at.saturating_add(*wrap_up_ms);
-                self.record("release", &o, now, format!("wrap_up_until={until}"));
+                self.record(
+                    EventKind::Release,
+                    &o,
+                    now,
+                    format!("wrap_up_until={until}"),
+                );
                 self.freed_elsewhere(&o.interpreter, Duration::from_millis(*wrap_up_ms));
                 // Released without wrap-up (a pre-dispatch taken back): available at once.
                 let (status, until) = if *wrap_up_ms == 0 {
@@ -501,7 +507,7 @@ impl Driver {
             Err(e) => return Err(e.into()),
         }
         let _ = self.events.send(PoolEvent {
-            kind: "request".into(),
+            kind: EventKind::Request,
             at: now,
             call_id: Some(call.clone()),
             interpreter: None,
@@ -616,7 +622,7 @@ impl Driver {
             tracing::info!(call_id = %call, interpreter_id = %iid, why = why.as_str(),
                 "pre-dispatch withdrawn: the caller is not there");
             let _ = self.events.send(PoolEvent {
-                kind: "predispatch_withdrawn".into(),
+                kind: EventKind::PredispatchWithdrawn,
                 at: now,
                 call_id: Some(call.clone()),
                 interpreter: Some(iid.clone()),
@@ -633,9 +639,9 @@ impl Driver {
         }
     }
 
-    fn record(&self, kind: &str, o: &Offer, now: Millis, detail: String) {
+    fn record(&self, kind: EventKind, o: &Offer, now: Millis, detail: String) {
         let _ = self.events.send(PoolEvent {
-            kind: kind.into(),
+            kind,
             at: now,
             call_id: Some(o.call_id.clone()),
             interpreter: Some(o.interpreter.clone()),

@@ -6,7 +6,8 @@ use super::{
     CallId, CallRecord, Engagement, ForcedEnd, ForcedRelease, Inner, InterpreterId, LeaseRenewal,
     Millis, NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, Status,
 };
-use crate::pool::{ADMIN_END_CALL, ADMIN_RELEASE, NODE_LOST};
+use crate::domain::EventKind;
+use crate::pool::{ADMIN_END_CALL, NODE_LOST};
 
 impl Inner {
     pub(super) fn renew_lease(&mut self, node: NodeId, now: Millis, ttl_ms: u64) -> LeaseRenewal {
@@ -99,9 +100,16 @@ impl Inner {
         ids
     }
 
-    fn event(&mut self, kind: &str, now: Millis, o: Option<&Offer>, call: &CallId, detail: String) {
+    fn event(
+        &mut self,
+        kind: EventKind,
+        now: Millis,
+        o: Option<&Offer>,
+        call: &CallId,
+        detail: String,
+    ) {
         self.push_event(PoolEvent {
-            kind: kind.into(),
+            kind,
             at: now,
             call_id: Some(call.clone()),
             interpreter: o.map(|o| o.interpreter.clone()),
@@ -129,7 +137,13 @@ impl Inner {
                         "accepted"
                     };
                     let detail = format!("{why}{state} offer ended");
-                    self.event(NODE_LOST, now, Some(&offer), &offer.call_id, detail);
+                    self.event(
+                        EventKind::NodeLost,
+                        now,
+                        Some(&offer),
+                        &offer.call_id,
+                        detail,
+                    );
                     out.push(Recovered::Offer { node, offer, was });
                 }
             }
@@ -142,7 +156,13 @@ impl Inner {
             calls.sort();
             for call in calls {
                 if self.end_call(&call, now, NODE_LOST) {
-                    self.event(NODE_LOST, now, None, &call, format!("{why}call ended"));
+                    self.event(
+                        EventKind::NodeLost,
+                        now,
+                        None,
+                        &call,
+                        format!("{why}call ended"),
+                    );
                     out.push(Recovered::Call { node, call });
                 }
             }
@@ -204,7 +224,7 @@ impl Inner {
             live.idle_since = now;
         }
         self.push_event(PoolEvent {
-            kind: ADMIN_RELEASE.into(),
+            kind: EventKind::AdminRelease,
             at: now,
             call_id: call.clone(),
             interpreter: Some(id.clone()),
@@ -241,7 +261,7 @@ impl Inner {
             }
             if let Some((offer, was)) = self.take_back(&id, now) {
                 self.event(
-                    ADMIN_RELEASE,
+                    EventKind::AdminRelease,
                     now,
                     Some(&offer),
                     call,
@@ -251,7 +271,7 @@ impl Inner {
             }
         }
         if self.end_call(call, now, ADMIN_END_CALL) {
-            self.event(ADMIN_END_CALL, now, None, call, format!("by {by}"));
+            self.event(EventKind::AdminEndCall, now, None, call, format!("by {by}"));
         }
         Some(ForcedEnd {
             node,

@@ -3,6 +3,7 @@
 //! the audit stream, and the operator console's line for each progress event.
 
 use super::Driver;
+use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Millis, OfferId};
 use crate::drivers::bus::{offer_node, BusMessage};
 use crate::drivers::clock::now_ms;
@@ -63,7 +64,7 @@ impl Driver {
 
     pub(super) fn ring(&mut self, o: Offer, now: Millis) {
         let created = self.meta.get(&o.call_id).map_or(now, |m| m.created_at);
-        self.record("offer", &o, now, String::new());
+        self.record(EventKind::Offer, &o, now, String::new());
         let delivered = self.tell(
             &o.interpreter,
             ServerMessage::Ring {
@@ -95,7 +96,7 @@ impl Driver {
         } else {
             (OfferEndReason::Cancelled, "cancelled")
         };
-        self.record("cancel", &o, now, message.into());
+        self.record(EventKind::Cancel, &o, now, message.into());
         self.tell(
             &o.interpreter,
             ServerMessage::OfferEnded {
@@ -140,7 +141,7 @@ impl Driver {
             if !x.paused {
                 self.freed_elsewhere(&o.interpreter, Duration::ZERO);
             }
-            self.record("expire", &o, now, format!("paused={}", x.paused));
+            self.record(EventKind::Expire, &o, now, format!("paused={}", x.paused));
             let message = if x.paused {
                 "not answered in time; you were paused after missed calls"
             } else {
@@ -178,22 +179,25 @@ impl Driver {
 
     pub(super) async fn notify(&mut self, p: Progress) {
         let now = p.at;
-        let event = |kind: &str, interpreter: Option<&InterpreterId>, detail: String| PoolEvent {
-            kind: kind.into(),
-            at: now,
-            call_id: Some(p.call.clone()),
-            interpreter: interpreter.cloned(),
-            language: Some(p.language),
-            offer_id: None,
-            detail,
-        };
+        let event =
+            |kind: EventKind, interpreter: Option<&InterpreterId>, detail: String| PoolEvent {
+                kind,
+                at: now,
+                call_id: Some(p.call.clone()),
+                interpreter: interpreter.cloned(),
+                language: Some(p.language),
+                offer_id: None,
+                detail,
+            };
         let e = match &p.event {
             ProgressEvent::Declined { interpreter } => {
-                Some(event("decline", Some(interpreter), String::new()))
+                Some(event(EventKind::Decline, Some(interpreter), String::new()))
             }
-            ProgressEvent::Escalated { to, .. } => {
-                Some(event("escalate", None, format!("{to:?}").to_lowercase()))
-            }
+            ProgressEvent::Escalated { to, .. } => Some(event(
+                EventKind::Escalate,
+                None,
+                format!("{to:?}").to_lowercase(),
+            )),
             ProgressEvent::Accepted {
                 interpreter,
                 offer,
@@ -203,14 +207,16 @@ impl Driver {
                 self.accepted_offer(&p.call, interpreter, offer).await;
                 crate::metrics::time_to_interpreter(p.language, *waited_ms);
                 Some(event(
-                    "accept",
+                    EventKind::Accept,
                     Some(interpreter),
                     format!("time_to_interpreter_ms={waited_ms}"),
                 ))
             }
-            ProgressEvent::Failed { reason } => Some(event("fail", None, format!("{reason:?}"))),
+            ProgressEvent::Failed { reason } => {
+                Some(event(EventKind::Fail, None, format!("{reason:?}")))
+            }
             ProgressEvent::ReplacementRequested { lost, why } => {
-                Some(event("replace", Some(lost), format!("{why:?}")))
+                Some(event(EventKind::Replace, Some(lost), format!("{why:?}")))
             }
             _ => None,
         };
