@@ -237,14 +237,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         accept: bool,
     ) -> Result<(), Refusal> {
         let now = now_ms();
-        let result = self.state.pool.respond(&offer, iid, accept, now).await;
+        let result = self.state.dispatch.respond(&offer, iid, accept, now).await;
         let state = match result {
             Ok(state) => state,
             Err(PoolError::TooLate(_)) => {
-                self.state
-                    .dispatch
-                    .offer_ended(offer.clone(), OfferState::Expired, iid)
-                    .await;
                 self.dispatch.rings.remove(&offer);
                 return Err((
                     ErrorCode::Conflict,
@@ -253,10 +249,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             Err(e) => return Err(pool_refusal(e)),
         };
-        self.state
-            .dispatch
-            .offer_ended(offer.clone(), state, iid)
-            .await;
         let call = self.dispatch.rings.remove(&offer);
         if state == OfferState::Declined {
             if let Some(call_id) = call {

@@ -11,7 +11,7 @@ use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::Consoles;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::dispatch::{DispatchError, Dispatcher, Policy, Progress};
-use crate::pool::{InterpreterPool, OfferState, PoolEvent, Status};
+use crate::pool::{InterpreterPool, OfferState, PoolError, PoolEvent, Status};
 use crate::protocol::{CallState, LeftReason, ServerMessage};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -79,6 +79,7 @@ pub struct DispatchHandle {
     consoles: Consoles,
     progress: broadcast::Sender<Progress>,
     bus: Bus,
+    pool: Arc<dyn InterpreterPool>,
 }
 
 impl DispatchHandle {
@@ -101,6 +102,7 @@ impl DispatchHandle {
             consoles: Consoles::default(),
             progress: progress.clone(),
             bus: bus.clone(),
+            pool: pool.clone(),
         };
         let (events, events_rx) = mpsc::unbounded_channel();
         let driver = Driver {
@@ -172,10 +174,35 @@ impl DispatchHandle {
         self.ask(|reply| Cmd::Replace { call, reply }).await
     }
 
-    /// An interpreter answered an offer in the pool (`respond` returned `state`) on a console of
-    /// this node. The node that made the offer is told (over the bus when it is another one); a
-    /// decline frees the interpreter for every node's waiting requests.
-    pub async fn offer_ended(&self, offer: OfferId, state: OfferState, by: &InterpreterId) {
+    /// An interpreter's answer to an offer, from a console of this node: settled in the pool
+    /// (where the offer may have expired or been taken back meanwhile), then the node that made
+    /// the offer is told. Returns how the offer ended.
+    pub async fn respond(
+        &self,
+        offer: &OfferId,
+        by: &InterpreterId,
+        accept: bool,
+        now: Millis,
+    ) -> Result<OfferState, PoolError> {
+        match self.pool.respond(offer, by, accept, now).await {
+            Ok(state) => {
+                self.offer_ended(offer.clone(), state, by).await;
+                Ok(state)
+            }
+            Err(e @ PoolError::TooLate(_)) => {
+                // Expired in the pool before the owner's timer noticed: end the ring now.
+                self.offer_ended(offer.clone(), OfferState::Expired, by)
+                    .await;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `offer` ended as `state` by `by`'s answer. The node that made the offer is told (over the
+    /// bus when it is another one); a decline frees the interpreter for every node's waiting
+    /// requests.
+    async fn offer_ended(&self, offer: OfferId, state: OfferState, by: &InterpreterId) {
         let owner = offer_node(&offer).unwrap_or(self.bus.node());
         let mine = owner == self.bus.node();
         if state == OfferState::Declined {
