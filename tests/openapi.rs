@@ -42,6 +42,15 @@ async fn the_document_lists_every_catalog_and_university_route() {
     let create = &doc["paths"]["/api/universities/{uid}/interpreters"]["post"];
     assert!(create["responses"]["201"].is_object());
     assert!(create["responses"]["422"].is_object());
+    // The refusals every route of a university's interpreter shares are documented on each.
+    let read = &doc["paths"]["/api/universities/{uid}/interpreters/{iid}"]["get"];
+    for status in ["200", "401", "403", "404"] {
+        assert!(
+            read["responses"][status]["description"].is_string(),
+            "GET one interpreter does not document {status}"
+        );
+    }
+    assert!(create["responses"]["403"]["description"].is_string());
     assert_eq!(
         create["security"][0]["university_key"],
         Value::Array(vec![])

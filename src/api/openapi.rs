@@ -50,7 +50,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         admin::end_call,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&UniversityKey, &CallerAndOperatorTokens, &AdminKey),
+    modifiers(&BearerSchemes),
     tags(
         (name = "catalog", description = "Languages served and how the week is covered"),
         (name = "calls", description = "Callers create, read, hang up and rate calls with their \
@@ -84,64 +84,34 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
-/// The `university_key` security scheme the university paths refer to.
-struct UniversityKey;
+/// The bearer-token security schemes the paths refer to: name and what the token is.
+const BEARER_SCHEMES: [(&str, &str); 4] = [
+    (
+        "university_key",
+        "The university's API key; its SHA-256 is configured as \
+         universities.<uid>.api_key_sha256",
+    ),
+    (
+        "admin_key",
+        "An administrator's API key; its SHA-256 is configured as admins.<name>.api_key_sha256",
+    ),
+    (
+        "caller_token",
+        "The call token from POST /api/calls (valid for that call only)",
+    ),
+    (
+        "operator_session",
+        "The session token from POST /api/operator/login",
+    ),
+];
 
-impl Modify for UniversityKey {
+/// Adds `BEARER_SCHEMES` to the document's components.
+struct BearerSchemes;
+
+impl Modify for BearerSchemes {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "university_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "The university's API key; its SHA-256 is configured as \
-                         universities.<uid>.api_key_sha256",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The `admin_key` security scheme the admin paths refer to.
-struct AdminKey;
-
-impl Modify for AdminKey {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "admin_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "An administrator's API key; its SHA-256 is configured as \
-                         admins.<name>.api_key_sha256",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The `caller_token` and `operator_session` security schemes the calls paths refer to.
-struct CallerAndOperatorTokens;
-
-impl Modify for CallerAndOperatorTokens {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let components = doc.components.get_or_insert_with(Default::default);
-        for (name, what) in [
-            (
-                "caller_token",
-                "The call token from POST /api/calls (valid for that call only)",
-            ),
-            (
-                "operator_session",
-                "The session token from POST /api/operator/login",
-            ),
-        ] {
+        for (name, what) in BEARER_SCHEMES {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(

@@ -119,62 +119,22 @@ fn overlapping_shifts_are_reported_with_file_entry_and_field() {
 
 #[test]
 fn every_problem_is_reported_at_once_naming_its_entry() {
-    let text = format!(
-        r#"{UNIS}
-[[universities]]
-id = "bfsu"
-name = "again"
-
-[[interpreters]]
-id = "Bad Id"
-university = "bfsu"
-name = "x"
-timezone = "UTC"
-languages = {{ en = "native" }}
-
-[[interpreters]]
-id = "bfsu-en-01"
-university = "nowhere"
-name = "x"
-timezone = "UTC"
-languages = {{ en = "native" }}
-
-[[interpreters]]
-id = "bfsu-en-02"
-university = "bfsu"
-name = "x"
-timezone = "Mars/Base"
-languages = {{ en = "native" }}
-
-[[interpreters]]
-id = "bfsu-en-02"
-university = "bfsu"
-name = "x"
-timezone = "UTC"
-languages = {{ en = "native" }}
-
-[[interpreters]]
-id = "other-en-01"
-university = "bfsu"
-name = "x"
-timezone = "UTC"
-languages = {{ en = "native" }}
-
-[[interpreters]]
-id = "bfsu-zh-01"
-university = "bfsu"
-name = "x"
-timezone = "UTC"
-languages = {{ zh = "native" }}
-
-[[interpreters]]
-id = "bfsu-en-03"
-university = "bfsu"
-name = "x"
-timezone = "UTC"
-languages = {{ en = "fluent" }}
-"#
-    );
+    let entries = [
+        ("Bad Id", "bfsu", "UTC", "en = \"native\""),
+        ("bfsu-en-01", "nowhere", "UTC", "en = \"native\""),
+        ("bfsu-en-02", "bfsu", "Mars/Base", "en = \"native\""),
+        ("bfsu-en-02", "bfsu", "UTC", "en = \"native\""),
+        ("other-en-01", "bfsu", "UTC", "en = \"native\""),
+        ("bfsu-zh-01", "bfsu", "UTC", "zh = \"native\""),
+        ("bfsu-en-03", "bfsu", "UTC", "en = \"fluent\""),
+    ];
+    let mut text = format!("{UNIS}\n[[universities]]\nid = \"bfsu\"\nname = \"again\"\n");
+    for (id, university, timezone, languages) in entries {
+        text.push_str(&format!(
+            "\n[[interpreters]]\nid = \"{id}\"\nuniversity = \"{university}\"\nname = \"x\"\n\
+             timezone = \"{timezone}\"\nlanguages = {{ {languages} }}\n"
+        ));
+    }
     let p = problems(&text);
     let expect = [
         "interpreters.toml: university \"bfsu\": id: listed twice",

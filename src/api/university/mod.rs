@@ -2,16 +2,18 @@
 //! edits and removes its own interpreters and issues their personal tokens. It can never see or
 //! touch another university's interpreters (they answer 404).
 
+mod access;
 mod shapes;
+
+pub(crate) use access::{authorize, key_owner};
+use access::{InterpreterRefusals, MyInterpreter, MyUniversity, UniversityRefusals};
 
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::auth;
-use crate::config::Settings;
-use crate::domain::{InterpreterId, InterpreterProfile, UniversityId};
+use crate::domain::InterpreterId;
 use crate::roster::check_id_prefix;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,38 +40,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The university whose key is in the `Authorization: Bearer` header, checked against every
-/// configured key in constant time each. `None` when there is no key or it matches none.
-pub(super) fn key_owner(settings: &Settings, headers: &HeaderMap) -> Option<UniversityId> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let key = auth::bearer(value)?;
-    let mut owner = None;
-    // No early exit: every configured key is compared, whichever matches.
-    for (id, u) in &settings.universities {
-        if auth::matches_sha256(key, &u.api_key_sha256) && owner.is_none() {
-            owner = Some(id.as_str());
-        }
-    }
-    owner.and_then(|id| UniversityId::parse(id).ok())
-}
-
-/// 401 without a valid key, 403 when the key is another university's, else the university.
-pub(super) fn authorize(
-    settings: &Settings,
-    headers: &HeaderMap,
-    uid: &str,
-) -> Result<UniversityId, ApiError> {
-    match key_owner(settings, headers) {
-        None => Err(ApiError::unauthorized()),
-        Some(owner) if owner.as_str() == uid => Ok(owner),
-        Some(_) => Err(ApiError::forbidden(
-            "this key belongs to another university",
-        )),
-    }
-}
-
 /// Which university a key belongs to (the page's sign-in).
 #[utoipa::path(get, path = "/api/university", tag = "university",
     security(("university_key" = [])),
@@ -82,38 +52,11 @@ pub async fn whoami(
     Ok(Json(university_info(&state, &id)))
 }
 
-/// The interpreter `iid` if it belongs to `uid`; another university's is as absent as a missing one.
-async fn owned(
-    state: &AppState,
-    uid: &UniversityId,
-    iid: &str,
-) -> Result<InterpreterProfile, ApiError> {
-    let missing = || ApiError::not_found(format!("{uid} has no interpreter {iid:?}"));
-    let id = InterpreterId::parse(iid).map_err(|_| missing())?;
-    match state.pool.profile(&id).await? {
-        Some(p) if &p.university == uid => Ok(p),
-        _ => Err(missing()),
-    }
-}
-
 /// A fresh personal token `<iid>.<secret>` and its hash.
 fn issue_token(id: &InterpreterId) -> (String, String) {
     let token = format!("{id}.{}", auth::new_secret());
     let hash = auth::sha256_hex(&token);
     (token, hash)
-}
-
-type Ids = Result<Path<(String, String)>, PathRejection>;
-type Uid = Result<Path<String>, PathRejection>;
-
-fn ids(path: Ids) -> Result<(String, String), ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::not_found(e.body_text()))
-}
-
-fn uid(path: Uid) -> Result<String, ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::not_found(e.body_text()))
 }
 
 /// The university's own interpreters with their live status.
@@ -122,15 +65,12 @@ fn uid(path: Uid) -> Result<String, ApiError> {
     security(("university_key" = [])),
     responses(
         (status = 200, body = InterpreterList),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
+        UniversityRefusals,
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Uid,
+    MyUniversity(uid): MyUniversity,
 ) -> Result<Json<InterpreterList>, ApiError> {
-    let uid = authorize(&state.settings, &headers, &uid(path)?)?;
     let mut interpreters = Vec::new();
     for p in state
         .pool
@@ -155,19 +95,16 @@ pub async fn list(
     responses(
         (status = 201, body = IssuedToken, description = "registered; the token is shown once"),
         (status = 400, description = "malformed JSON"),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
+        UniversityRefusals,
         (status = 409, description = "the id is taken"),
         (status = 413, description = "body too large"),
         (status = 422, description = "invalid field, named in `error.field`"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Uid,
+    MyUniversity(uid): MyUniversity,
     JsonBody(input): JsonBody<InterpreterInput>,
 ) -> Result<Response, ApiError> {
-    let uid = authorize(&state.settings, &headers, &uid(path)?)?;
     let id = match input.id.as_deref().map(str::trim) {
         Some(given) => {
             let id =
@@ -212,19 +149,13 @@ pub async fn create(
     security(("university_key" = [])),
     responses(
         (status = 200, body = InterpreterView),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
-        (status = 404, description = "no such interpreter at this university"),
+        InterpreterRefusals,
     ))]
 pub async fn read(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Ids,
+    it: MyInterpreter,
 ) -> Result<Json<InterpreterView>, ApiError> {
-    let (uid, iid) = ids(path)?;
-    let uid = authorize(&state.settings, &headers, &uid)?;
-    let p = owned(&state, &uid, &iid).await?;
-    Ok(Json(view_of(&state, &p).await?))
+    Ok(Json(view_of(&state, &it.profile).await?))
 }
 
 /// Replaces an interpreter's name, languages, time zone and shifts (the token is kept).
@@ -235,21 +166,18 @@ pub async fn read(
     responses(
         (status = 200, body = InterpreterView),
         (status = 400, description = "malformed JSON"),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
-        (status = 404, description = "no such interpreter at this university"),
+        InterpreterRefusals,
         (status = 413, description = "body too large"),
         (status = 422, description = "invalid field, named in `error.field`"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Ids,
+    MyInterpreter {
+        university: uid,
+        profile: old,
+    }: MyInterpreter,
     JsonBody(input): JsonBody<InterpreterInput>,
 ) -> Result<Json<InterpreterView>, ApiError> {
-    let (uid, iid) = ids(path)?;
-    let uid = authorize(&state.settings, &headers, &uid)?;
-    let old = owned(&state, &uid, &iid).await?;
     if input
         .id
         .as_deref()
@@ -273,19 +201,16 @@ pub async fn update(
     security(("university_key" = [])),
     responses(
         (status = 204, description = "removed"),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
-        (status = 404, description = "no such interpreter at this university"),
+        InterpreterRefusals,
         (status = 409, description = "the interpreter is on a call or has a live offer"),
     ))]
 pub async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Ids,
+    MyInterpreter {
+        university: uid,
+        profile: p,
+    }: MyInterpreter,
 ) -> Result<StatusCode, ApiError> {
-    let (uid, iid) = ids(path)?;
-    let uid = authorize(&state.settings, &headers, &uid)?;
-    let p = owned(&state, &uid, &iid).await?;
     state.pool.remove(&p.id).await?;
     tracing::info!(university = %uid, interpreter_id = %p.id, "interpreter removed");
     Ok(StatusCode::NO_CONTENT)
@@ -297,18 +222,15 @@ pub async fn remove(
     security(("university_key" = [])),
     responses(
         (status = 200, body = IssuedToken),
-        (status = 401, description = "no valid key"),
-        (status = 403, description = "the key belongs to another university"),
-        (status = 404, description = "no such interpreter at this university"),
+        InterpreterRefusals,
     ))]
 pub async fn new_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    path: Ids,
+    MyInterpreter {
+        university: uid,
+        profile: mut p,
+    }: MyInterpreter,
 ) -> Result<Json<IssuedToken>, ApiError> {
-    let (uid, iid) = ids(path)?;
-    let uid = authorize(&state.settings, &headers, &uid)?;
-    let mut p = owned(&state, &uid, &iid).await?;
     let (token, hash) = issue_token(&p.id);
     p.token_sha256 = Some(hash);
     state.pool.upsert(&p).await?;
