@@ -193,6 +193,23 @@ impl RedisPool {
         }
     }
 
+    /// Runs one of the pool's scripts on `key`, with the key base as its first argument and then
+    /// what `args` adds.
+    async fn invoke<T: ::redis::FromRedisValue>(
+        &self,
+        what: &str,
+        script: &::redis::Script,
+        key: String,
+        args: impl FnOnce(&mut ::redis::ScriptInvocation<'_>),
+    ) -> Result<T, PoolError> {
+        let mut c = self.conn.clone();
+        let mut inv = script.key(key);
+        inv.arg(self.keys.base());
+        args(&mut inv);
+        self.run(what, async move { inv.invoke_async(&mut c).await })
+            .await
+    }
+
     fn error(&self, what: &str, e: RedisError) -> PoolError {
         match e.kind() {
             ErrorKind::Parse | ErrorKind::UnexpectedReturnType => {
@@ -303,25 +320,22 @@ impl InterpreterPool for RedisPool {
             .iter()
             .map(|s| s.language.as_str())
             .collect();
-        let mut c = self.conn.clone();
-        let mut inv = self.scripts.upsert.key(self.keys.ids());
-        inv.arg(self.keys.base())
-            .arg(profile.id.as_str())
-            .arg(json)
-            .arg(token)
-            .arg(langs.join(","));
         let _: String = self
-            .run("upsert", async move { inv.invoke_async(&mut c).await })
+            .invoke("upsert", &self.scripts.upsert, self.keys.ids(), |inv| {
+                inv.arg(profile.id.as_str())
+                    .arg(json)
+                    .arg(token)
+                    .arg(langs.join(","));
+            })
             .await?;
         Ok(())
     }
 
     async fn remove(&self, id: &InterpreterId) -> Result<bool, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.scripts.remove.key(self.keys.ids());
-        inv.arg(self.keys.base()).arg(id.as_str());
         let reply: String = self
-            .run("remove", async move { inv.invoke_async(&mut c).await })
+            .invoke("remove", &self.scripts.remove, self.keys.ids(), |inv| {
+                inv.arg(id.as_str());
+            })
             .await?;
         match reply.as_str() {
             "removed" => Ok(true),
@@ -353,11 +367,15 @@ impl InterpreterPool for RedisPool {
         id: &InterpreterId,
         now: Millis,
     ) -> Result<InterpreterState, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.scripts.heartbeat.key(self.keys.ids());
-        inv.arg(self.keys.base()).arg(id.as_str()).arg(now);
         let reply: Vec<String> = self
-            .run("heartbeat", async move { inv.invoke_async(&mut c).await })
+            .invoke(
+                "heartbeat",
+                &self.scripts.heartbeat,
+                self.keys.ids(),
+                |inv| {
+                    inv.arg(id.as_str()).arg(now);
+                },
+            )
             .await?;
         Self::presence_answer(id, reply, now)
     }
@@ -373,13 +391,14 @@ impl InterpreterPool for RedisPool {
             Availability::Paused => "paused",
             Availability::Offline => "offline",
         };
-        let mut c = self.conn.clone();
-        let mut inv = self.scripts.availability.key(self.keys.ids());
-        inv.arg(self.keys.base()).arg(id.as_str()).arg(to).arg(now);
         let reply: Vec<String> = self
-            .run(
+            .invoke(
                 "set_availability",
-                async move { inv.invoke_async(&mut c).await },
+                &self.scripts.availability,
+                self.keys.ids(),
+                |inv| {
+                    inv.arg(id.as_str()).arg(to).arg(now);
+                },
             )
             .await?;
         Self::presence_answer(id, reply, now)
@@ -489,15 +508,13 @@ impl InterpreterPool for RedisPool {
     async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
         let mut out = Vec::new();
         loop {
-            let mut c = self.conn.clone();
-            let mut inv = self.scripts.sweep.key(self.keys.deadlines());
-            inv.arg(self.keys.base())
-                .arg(now)
-                .arg(max_missed)
-                .arg(ENDED_OFFER_KEPT_MS)
-                .arg(SWEEP_BATCH);
             let flat: Vec<String> = self
-                .run("sweep", async move { inv.invoke_async(&mut c).await })
+                .invoke("sweep", &self.scripts.sweep, self.keys.deadlines(), |inv| {
+                    inv.arg(now)
+                        .arg(max_missed)
+                        .arg(ENDED_OFFER_KEPT_MS)
+                        .arg(SWEEP_BATCH);
+                })
                 .await?;
             let batch = codec::expired(&flat)?;
             let done = batch.len() < SWEEP_BATCH;

@@ -114,14 +114,15 @@ impl RedisPool {
         now: Millis,
         ttl_ms: u64,
     ) -> Result<LeaseRenewal, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.renew_lease.key(self.keys.nodes());
-        inv.arg(self.keys.base())
-            .arg(node.to_string())
-            .arg(now)
-            .arg(ttl_ms);
         let reply: String = self
-            .run("renew_lease", async move { inv.invoke_async(&mut c).await })
+            .invoke(
+                "renew_lease",
+                &self.node_scripts.renew_lease,
+                self.keys.nodes(),
+                |inv| {
+                    inv.arg(node.to_string()).arg(now).arg(ttl_ms);
+                },
+            )
             .await?;
         match reply.as_str() {
             "renewed" => Ok(LeaseRenewal::Renewed),
@@ -164,15 +165,18 @@ impl RedisPool {
         token_sha256: &str,
         now: Millis,
     ) -> Result<(), PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.call_open.key(self.keys.nodes());
-        inv.arg(self.keys.base())
-            .arg(call.as_str())
-            .arg(node.to_string())
-            .arg(now)
-            .arg(token_sha256);
         let _: String = self
-            .run("call_opened", async move { inv.invoke_async(&mut c).await })
+            .invoke(
+                "call_opened",
+                &self.node_scripts.call_open,
+                self.keys.nodes(),
+                |inv| {
+                    inv.arg(call.as_str())
+                        .arg(node.to_string())
+                        .arg(now)
+                        .arg(token_sha256);
+                },
+            )
             .await?;
         Ok(())
     }
@@ -183,15 +187,18 @@ impl RedisPool {
         now: Millis,
         why: &str,
     ) -> Result<Option<CallRecord>, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.call_end.key(self.keys.nodes());
-        inv.arg(self.keys.base())
-            .arg(call.as_str())
-            .arg(now)
-            .arg(why)
-            .arg(ENDED_OFFER_KEPT_MS);
         let reply: Option<Vec<String>> = self
-            .run("call_ended", async move { inv.invoke_async(&mut c).await })
+            .invoke(
+                "call_ended",
+                &self.node_scripts.call_end,
+                self.keys.nodes(),
+                |inv| {
+                    inv.arg(call.as_str())
+                        .arg(now)
+                        .arg(why)
+                        .arg(ENDED_OFFER_KEPT_MS);
+                },
+            )
             .await?;
         reply
             .map(|flat| call_record(call, &codec::pairs(&flat)))
@@ -236,11 +243,13 @@ impl RedisPool {
     }
 
     pub(super) async fn engagements_in_redis(&self) -> Result<Vec<Engagement>, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.engagements.key(self.keys.ids());
-        inv.arg(self.keys.base());
         let flat: Vec<String> = self
-            .run("engagements", async move { inv.invoke_async(&mut c).await })
+            .invoke(
+                "engagements",
+                &self.node_scripts.engagements,
+                self.keys.ids(),
+                |_| {},
+            )
             .await?;
         if flat.len() % 9 != 0 {
             return Err(codec::unexpected("engagements", &flat));
@@ -275,17 +284,17 @@ impl RedisPool {
         now: Millis,
         by: &str,
     ) -> Result<ForcedRelease, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.force_release.key(self.keys.ids());
-        inv.arg(self.keys.base())
-            .arg(id.as_str())
-            .arg(now)
-            .arg(ENDED_OFFER_KEPT_MS)
-            .arg(by);
         let reply: Vec<String> = self
-            .run(
+            .invoke(
                 "force_release",
-                async move { inv.invoke_async(&mut c).await },
+                &self.node_scripts.force_release,
+                self.keys.ids(),
+                |inv| {
+                    inv.arg(id.as_str())
+                        .arg(now)
+                        .arg(ENDED_OFFER_KEPT_MS)
+                        .arg(by);
+                },
             )
             .await?;
         match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -310,17 +319,17 @@ impl RedisPool {
         now: Millis,
         by: &str,
     ) -> Result<Option<ForcedEnd>, PoolError> {
-        let mut c = self.conn.clone();
-        let mut inv = self.node_scripts.force_end_call.key(self.keys.nodes());
-        inv.arg(self.keys.base())
-            .arg(call.as_str())
-            .arg(now)
-            .arg(ENDED_OFFER_KEPT_MS)
-            .arg(by);
         let reply: Vec<String> = self
-            .run(
+            .invoke(
                 "force_end_call",
-                async move { inv.invoke_async(&mut c).await },
+                &self.node_scripts.force_end_call,
+                self.keys.nodes(),
+                |inv| {
+                    inv.arg(call.as_str())
+                        .arg(now)
+                        .arg(ENDED_OFFER_KEPT_MS)
+                        .arg(by);
+                },
             )
             .await?;
         match &reply[..] {
