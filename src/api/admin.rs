@@ -5,6 +5,7 @@
 
 use super::ApiError;
 use crate::admin::{self, StuckReport};
+use crate::api::openapi::refusals;
 use crate::api::state::AppState;
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId};
@@ -15,6 +16,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::collections::BTreeMap;
+use utoipa::openapi::{RefOr, Response};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,6 +30,13 @@ pub fn routes() -> Router<AppState> {
 /// with one that is not an administrator's (an operator session, a university key).
 pub struct Admin {
     pub name: String,
+}
+
+impl Admin {
+    /// How audit events name this administrator.
+    fn by(&self) -> String {
+        format!("api:{}", self.name)
+    }
 }
 
 impl axum::extract::FromRequestParts<AppState> for Admin {
@@ -59,13 +69,24 @@ impl axum::extract::FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The answers every admin route may give besides its own.
+pub struct AdminRefusals;
+
+impl utoipa::IntoResponses for AdminRefusals {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refusals(&[
+            ("401", "no valid credential"),
+            ("403", "not an administrator's credential"),
+        ])
+    }
+}
+
 /// Interpreters held by an offer or a call, with their node and whether its lease is alive.
 #[utoipa::path(get, path = "/api/admin/stuck", tag = "admin",
     security(("admin_key" = [])),
     responses(
         (status = 200, body = StuckReport),
-        (status = 401, description = "no valid credential"),
-        (status = 403, description = "not an administrator's credential"),
+        AdminRefusals,
     ))]
 pub async fn stuck(_: Admin, State(state): State<AppState>) -> Result<Json<StuckReport>, ApiError> {
     Ok(Json(admin::stuck(state.pool.as_ref(), now_ms()).await?))
@@ -78,8 +99,7 @@ pub async fn stuck(_: Admin, State(state): State<AppState>) -> Result<Json<Stuck
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "released: `{outcome, was, offer, offer_was, call, node}`"),
-        (status = 401, description = "no valid credential"),
-        (status = 403, description = "not an administrator's credential"),
+        AdminRefusals,
         (status = 404, description = "no such interpreter"),
         (status = 409, description = "the interpreter is not offered or busy"),
     ))]
@@ -91,8 +111,7 @@ pub async fn release(
     let id = InterpreterId::parse(&iid)
         .map_err(|_| ApiError::not_found(format!("no interpreter {iid:.64}")))?;
     let now = now_ms();
-    let by = format!("api:{}", who.name);
-    let r = state.pool.force_release(&id, now, &by).await?;
+    let r = state.pool.force_release(&id, now, &who.by()).await?;
     if let ForcedRelease::NotHeld { status } = &r {
         return Err(ApiError::conflict(format!(
             "{id} is {} (not offered or busy): nothing to release",
@@ -115,14 +134,12 @@ pub async fn release(
 /// Ends a call: its record ends and every interpreter its offers hold is freed; the node holding
 /// it, if alive, hangs it up. Audited with the administrator.
 #[utoipa::path(post, path = "/api/admin/calls/{id}/end", tag = "admin",
-    params(("id" = String, Path, description = "Call id")),
-    security(("admin_key" = [])),
+    security(("admin_key" = [])), params(("id" = String, Path, description = "Call id")),
     responses(
         (status = 200, description = "ended: `{node, was_live, freed}`"),
-        (status = 401, description = "no valid credential"),
-        (status = 403, description = "not an administrator's credential"),
         (status = 404, description = "no such call in the pool"),
         (status = 409, description = "the call had already ended"),
+        AdminRefusals,
     ))]
 pub async fn end_call(
     who: Admin,
@@ -131,10 +148,9 @@ pub async fn end_call(
 ) -> Result<Json<ForcedEnd>, ApiError> {
     let call = CallId::parse(&id).map_err(|_| ApiError::not_found(format!("no call {id:.64}")))?;
     let now = now_ms();
-    let by = format!("api:{}", who.name);
     let e = state
         .pool
-        .force_end_call(&call, now, &by)
+        .force_end_call(&call, now, &who.by())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no call {call}")))?;
     if !e.was_live && e.freed.is_empty() {

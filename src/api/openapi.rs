@@ -124,3 +124,15 @@ impl Modify for BearerSchemes {
         }
     }
 }
+
+/// Documents, in a route's `responses(…)`, the refusals listed.
+pub(crate) fn refusals(
+    list: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+    list.iter()
+        .map(|(status, what)| {
+            let r = utoipa::openapi::ResponseBuilder::new().description(*what);
+            ((*status).to_owned(), r.build().into())
+        })
+        .collect()
+}

@@ -175,35 +175,25 @@ mod tests {
     }
 
     #[test]
-    fn on_hold_the_caller_hears_nobody_and_nobody_hears_the_caller() {
+    fn on_hold_and_in_consult_the_caller_hears_nobody_and_operator_and_interpreter_talk() {
         let parts = three();
-        let controls = Controls {
+        let hold = Controls {
             hold: true,
             ..Controls::default()
         };
-        let r = AudioRoutes::compute(&parts, &controls);
-        #[rustfmt::skip]
-        assert_table(&r, &parts, &[
-            &[0, 0, 0],
-            &[0, 0, 1],
-            &[0, 1, 0],
-        ]);
-    }
-
-    #[test]
-    fn in_consult_operator_and_interpreter_talk_privately() {
-        let parts = three();
-        let controls = Controls {
+        let consult = Controls {
             consult: true,
             ..Controls::default()
         };
-        let r = AudioRoutes::compute(&parts, &controls);
-        #[rustfmt::skip]
-        assert_table(&r, &parts, &[
-            &[0, 0, 0],
-            &[0, 0, 1],
-            &[0, 1, 0],
-        ]);
+        for controls in [hold, consult] {
+            let r = AudioRoutes::compute(&parts, &controls);
+            #[rustfmt::skip]
+            assert_table(&r, &parts, &[
+                &[0, 0, 0],
+                &[0, 0, 1],
+                &[0, 1, 0],
+            ]);
+        }
     }
 
     #[test]

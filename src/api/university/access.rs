@@ -4,6 +4,7 @@
 //! Extractors, so every route opens the same way and the checks run before the body is read.
 
 use super::super::ApiError;
+use crate::api::openapi::refusals;
 use crate::api::state::AppState;
 use crate::auth;
 use crate::config::Settings;
@@ -12,7 +13,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use std::collections::BTreeMap;
-use utoipa::openapi::{RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{RefOr, Response};
 
 /// The university whose key is in the `Authorization: Bearer` header, checked against every
 /// configured key in constant time each. `None` when there is no key or it matches none.
@@ -92,16 +93,6 @@ impl FromRequestParts<AppState> for MyInterpreter {
             _ => Err(missing()),
         }
     }
-}
-
-/// Documents, in a route's `responses(…)`, the refusals listed.
-fn refusals(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    list.iter()
-        .map(|(status, what)| {
-            let r = ResponseBuilder::new().description(*what);
-            ((*status).to_owned(), r.build().into())
-        })
-        .collect()
 }
 
 const NO_KEY: (&str, &str) = ("401", "no valid key");

@@ -290,10 +290,7 @@ impl RedisPool {
                 &self.node_scripts.force_release,
                 self.keys.ids(),
                 |inv| {
-                    inv.arg(id.as_str())
-                        .arg(now)
-                        .arg(ENDED_OFFER_KEPT_MS)
-                        .arg(by);
+                    inv.arg((id.as_str(), now, ENDED_OFFER_KEPT_MS, by));
                 },
             )
             .await?;
@@ -325,10 +322,7 @@ impl RedisPool {
                 &self.node_scripts.force_end_call,
                 self.keys.nodes(),
                 |inv| {
-                    inv.arg(call.as_str())
-                        .arg(now)
-                        .arg(ENDED_OFFER_KEPT_MS)
-                        .arg(by);
+                    inv.arg((call.as_str(), now, ENDED_OFFER_KEPT_MS, by));
                 },
             )
             .await?;

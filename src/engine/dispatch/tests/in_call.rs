@@ -4,21 +4,8 @@ use super::*;
 
 #[test]
 fn call_end_releases_with_wrap_up_then_wakes_waiting_requests() {
-    let mut d = engine(vec![profile("a", &[("es", Level::Native)], true)], policy());
-    let (_, offer) = ring_first(&mut d, "c1", "es", vec![avail("a", 0, 0, T0)], T0);
-    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
-    drain(&mut d);
-    request(&mut d, "c2", "es", 0, T0 + 2 * S);
-    drain(&mut d);
-    let mut busy = avail("a", 0, 1, T0 + 2 * S);
-    busy.status = Status::Busy;
-    snapshot(&mut d, "es", vec![busy], T0 + 2 * S);
-    drain(&mut d);
-
     let end = T0 + 20 * S;
-    d.handle(Input::CallEnded { call: cid("c1") }, end)
-        .expect("end");
-    let out = drain(&mut d);
+    let (mut d, offer, out) = c1_then("es", Input::CallEnded { call: cid("c1") }, end);
     assert_eq!(
         out[0],
         Action::Release {
@@ -35,20 +22,7 @@ fn call_end_releases_with_wrap_up_then_wakes_waiting_requests() {
 
 #[test]
 fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("en", Level::Native)], true),
-            profile("b", &[("en", Level::Native)], true),
-        ],
-        policy(),
-    );
-    let (_, offer) = ring_first(
-        &mut d,
-        "c1",
-        "en",
-        vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)],
-        T0,
-    );
+    let (mut d, _, offer) = a_ringing_b_free("en");
     ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
     drain(&mut d);
     let t = T0 + 120 * S;
@@ -100,29 +74,16 @@ fn interpreter_lost_mid_call_requests_a_replacement_that_can_be_cancelled() {
 }
 
 /// A joined interpreter: "a" accepted `c1` (Spanish), with "b" free too.
-fn joined_a(d: &mut Dispatcher) -> OfferId {
-    let (_, offer) = ring_first(
-        d,
-        "c1",
-        "es",
-        vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)],
-        T0,
-    );
-    ended(d, &offer, OfferState::Accepted, false, T0 + S);
-    drain(d);
-    offer
+fn joined_a() -> (Dispatcher, OfferId) {
+    let (mut d, _, offer) = a_ringing_b_free("es");
+    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
+    drain(&mut d);
+    (d, offer)
 }
 
 #[test]
 fn an_interpreter_who_leaves_is_named_released_and_not_replaced() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("es", Level::Native)], true),
-            profile("b", &[("es", Level::Native)], true),
-        ],
-        policy(),
-    );
-    let offer = joined_a(&mut d);
+    let (mut d, offer) = joined_a();
     let t = T0 + 60 * S;
     d.handle(Input::InterpreterLeft { call: cid("c1") }, t)
         .expect("left");
@@ -150,14 +111,7 @@ fn an_interpreter_who_leaves_is_named_released_and_not_replaced() {
 
 #[test]
 fn removing_the_joined_interpreter_says_removed_and_cancelling_a_search_says_cancelled() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("es", Level::Native)], true),
-            profile("b", &[("es", Level::Native)], true),
-        ],
-        policy(),
-    );
-    joined_a(&mut d);
+    let (mut d, _) = joined_a();
     d.handle(Input::Cancel { call: cid("c1") }, T0 + 2 * S)
         .expect("remove");
     assert_eq!(

@@ -226,3 +226,48 @@ pub(super) fn ring_first(
     drain(d);
     (c, offer)
 }
+
+/// An engine that knows two free native speakers of `language`, "a" (idle longest) and "b",
+/// with call `c1` ringing "a". Returns the claim and the offer.
+pub(super) fn a_ringing_b_free(language: &str) -> (Dispatcher, ClaimRequest, OfferId) {
+    let speaks = [(language, Level::Native)];
+    let mut d = engine(
+        vec![profile("a", &speaks, true), profile("b", &speaks, true)],
+        policy(),
+    );
+    let free = vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)];
+    let (c, offer) = ring_first(&mut d, "c1", language, free, T0);
+    (d, c, offer)
+}
+
+/// "a", the only interpreter of `language`, accepted call `c1`; call `c2` then asked for the
+/// same language and waits, having seen "a" busy. Returns the engine and `c1`'s offer.
+pub(super) fn a_serving_c1_while_c2_waits(language: &str) -> (Dispatcher, OfferId) {
+    let mut d = engine(
+        vec![profile("a", &[(language, Level::Native)], true)],
+        policy(),
+    );
+    let (_, offer) = ring_first(&mut d, "c1", language, vec![avail("a", 0, 0, T0)], T0);
+    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
+    drain(&mut d);
+    request(&mut d, "c2", language, 0, T0 + 2 * S);
+    drain(&mut d);
+    let mut busy = avail("a", 0, 1, T0 + 2 * S);
+    busy.status = Status::Busy;
+    snapshot(&mut d, language, vec![busy], T0 + 2 * S);
+    drain(&mut d);
+    (d, offer)
+}
+
+/// `input` (about `c1`) reaches the engine of `a_serving_c1_while_c2_waits` at `at`; returns
+/// the engine, `c1`'s offer and what the engine asked for.
+pub(super) fn c1_then(
+    language: &str,
+    input: Input,
+    at: Millis,
+) -> (Dispatcher, OfferId, Vec<Action>) {
+    let (mut d, offer) = a_serving_c1_while_c2_waits(language);
+    d.handle(input, at).expect("input");
+    let out = drain(&mut d);
+    (d, offer, out)
+}

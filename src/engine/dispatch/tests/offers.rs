@@ -83,20 +83,7 @@ fn decline_moves_to_next_candidate() {
 
 #[test]
 fn ring_timeout_asks_for_a_sweep_then_rings_the_next_candidate() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("ar", Level::Native)], true),
-            profile("b", &[("ar", Level::Native)], true),
-        ],
-        policy(),
-    );
-    let (c, offer) = ring_first(
-        &mut d,
-        "c1",
-        "ar",
-        vec![avail("a", 0, 0, T0), avail("b", 1, 0, T0)],
-        T0,
-    );
+    let (mut d, c, offer) = a_ringing_b_free("ar");
     assert_eq!(wake(&drain(&mut d)), c.deadline);
     d.handle(Input::Timer, c.deadline).expect("timer");
     let out = drain(&mut d);

@@ -29,22 +29,9 @@ fn withdrawing_a_ringing_request_cancels_its_offer() {
 
 #[test]
 fn withdrawing_an_accepted_request_releases_the_interpreter_at_once_for_the_next_call() {
-    let mut d = engine(vec![profile("a", &[("pt", Level::Native)], true)], policy());
-    let (_, offer) = ring_first(&mut d, "c1", "pt", vec![avail("a", 0, 0, T0)], T0);
-    ended(&mut d, &offer, OfferState::Accepted, false, T0 + S);
-    drain(&mut d);
     // Another call waits for the same interpreter.
-    request(&mut d, "c2", "pt", 0, T0 + 2 * S);
-    drain(&mut d);
-    let mut busy = avail("a", 0, 1, T0 + 2 * S);
-    busy.status = Status::Busy;
-    snapshot(&mut d, "pt", vec![busy], T0 + 2 * S);
-    drain(&mut d);
-
     let t = T0 + 5 * S;
-    d.handle(Input::Withdraw { call: cid("c1") }, t)
-        .expect("withdraw");
-    let out = drain(&mut d);
+    let (d, offer, out) = c1_then("pt", Input::Withdraw { call: cid("c1") }, t);
     assert_eq!(
         out[0],
         Action::Release {
