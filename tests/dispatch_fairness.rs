@@ -134,6 +134,7 @@ async fn three_hundred_sequential_requests_are_spread_fairly() {
                     call,
                     language: en,
                     priority: 0,
+                    preferred: None,
                 }),
                 now,
             )

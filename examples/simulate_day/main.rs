@@ -306,6 +306,7 @@ impl Sim {
                     call,
                     language,
                     priority: 0,
+                    preferred: None,
                 };
                 self.d.handle(Input::Request(req), now)?;
             }

@@ -328,20 +328,26 @@ pub async fn rate(
 pub struct Invite {
     #[schema(value_type = String, example = "bfsu-pt-01")]
     interpreter_id: InterpreterId,
+    /// The language to interpret; default: the call's.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "pt")]
+    language: Option<Language>,
 }
 
-/// Operator: let a specific interpreter join this call (the dispatcher does the same through
-/// `CallHandle::add_interpreter` once an interpreter accepts an offer).
+/// Operator: ask for one interpreter by name. The dispatcher rings them first (on shift or
+/// not); they join when they accept, and if they decline or do not answer the search goes on
+/// as for "Add interpreter". Progress reaches the operator's console as usual.
 #[utoipa::path(post, path = "/api/calls/{id}/participants", tag = "calls",
     params(("id" = String, Path, description = "Call id")),
     request_body = Invite,
     security(("operator_session" = [])),
     responses(
-        (status = 202, body = CallView, description = "invited; the interpreter's console joins with its token"),
+        (status = 202, body = CallView, description = "ringing them through the dispatcher"),
         (status = 401, description = "not logged in as an operator"),
         (status = 404, description = "no such live call or interpreter"),
-        (status = 409, description = "the call has ended, or the interpreter is on a call or being rung (interpreter_engaged)"),
-        (status = 422, description = "invalid interpreter id"),
+        (status = 409, description = "the call has ended or already has an interpreter search, or the interpreter is on a call or being rung (interpreter_engaged)"),
+        (status = 422, description = "invalid interpreter id, or no language known for the call"),
+        (status = 503, description = "this node is shutting down (draining)"),
     ))]
 pub async fn invite(
     op: Operator,
@@ -373,10 +379,18 @@ pub async fn invite(
             .with_field("interpreter_id"));
         }
     }
-    call.add_interpreter(req.interpreter_id.clone())
-        .await
-        .map_err(task_error)?;
-    tracing::info!(call_id = %id, operator = %op.name, interpreter_id = %req.interpreter_id, "interpreter invited by operator");
+    let view = call.view().await.map_err(task_error)?;
+    let language = req.language.or(view.language.code).ok_or_else(|| {
+        ApiError::invalid(
+            "language",
+            "the call's language is not known yet: set it, or give `language`",
+        )
+    })?;
+    state
+        .dispatch
+        .request_preferring(id.clone(), language, req.interpreter_id.clone())
+        .await?;
+    tracing::info!(call_id = %id, operator = %op.name, interpreter_id = %req.interpreter_id, "interpreter asked for by name");
     Ok((
         StatusCode::ACCEPTED,
         Json(call.view().await.map_err(task_error)?),

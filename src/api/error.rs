@@ -131,6 +131,24 @@ impl From<crate::pool::PoolError> for ApiError {
     }
 }
 
+impl From<crate::drivers::dispatch::DispatchRefused> for ApiError {
+    fn from(e: crate::drivers::dispatch::DispatchRefused) -> Self {
+        use crate::drivers::dispatch::DispatchRefused as R;
+        use crate::engine::dispatch::DispatchError as D;
+        match e {
+            R::Engine(D::AlreadyRequested(_)) => ApiError::conflict(
+                "an interpreter is already being sought or in this call; cancel that first",
+            ),
+            R::Engine(D::NoInterpreter(_)) => ApiError::conflict(e.to_string()),
+            R::Engine(_) | R::NoCall(_) => ApiError::not_found(e.to_string()),
+            R::Stopped => ApiError::internal(e),
+            R::Draining => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", e.to_string())
+            }
+        }
+    }
+}
+
 /// Gives the body-limit layer's plain-text 413 (sent before any handler runs) our JSON shape.
 pub async fn payload_too_large_as_json(res: Response) -> Response {
     let is_json = res

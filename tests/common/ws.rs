@@ -176,9 +176,9 @@ pub async fn operator_login(base: &str) -> String {
     v["token"].as_str().expect("token").to_owned()
 }
 
-/// Registers interpreter `bfsu-pt-01` in the pool with a personal token, has the operator
-/// (`op_token`) invite it to `call_id` over HTTP, and returns its welcomed session, ready to
-/// `join_call`.
+/// Registers interpreter `bfsu-pt-01` (off shift) in the pool with a personal token; its console
+/// signs in and becomes available; the operator (`op_token`) asks for it by name over HTTP; it
+/// accepts the ring. Returns its session, invited and ready to `join_call`.
 pub async fn invited_interpreter(app: &super::TestApp, op_token: &str, call_id: &str) -> WsClient {
     use hotline_bridge::domain::{
         InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, TimeZoneName,
@@ -204,6 +204,14 @@ pub async fn invited_interpreter(app: &super::TestApp, op_token: &str, call_id: 
         })
         .await
         .expect("upsert");
+    let mut ws = WsClient::connect(app.addr).await;
+    ws.send(serde_json::json!({"type": "hello", "token": itoken}))
+        .await;
+    ws.wait_for("welcome").await;
+    ws.send(serde_json::json!({"type": "set_availability", "availability": "available"}))
+        .await;
+    ws.wait_for("interpreter_status").await;
+    // Asked for by name, off shift: the dispatcher rings them first.
     let r = reqwest::Client::new()
         .post(app.url(&format!("/api/calls/{call_id}/participants")))
         .bearer_auth(op_token)
@@ -212,9 +220,13 @@ pub async fn invited_interpreter(app: &super::TestApp, op_token: &str, call_id: 
         .await
         .expect("invite");
     assert_eq!(r.status(), 202, "invite");
-    let mut ws = WsClient::connect(app.addr).await;
-    ws.send(serde_json::json!({"type": "hello", "token": itoken}))
+    let ring = ws.wait_for("ring").await;
+    assert_eq!(
+        ring["call_id"], call_id,
+        "rung for the call they were asked for"
+    );
+    ws.send(serde_json::json!({"type": "accept_offer", "offer_id": ring["offer_id"]}))
         .await;
-    ws.wait_for("welcome").await;
+    ws.wait_for("invited").await;
     ws
 }

@@ -290,9 +290,10 @@ impl Driver {
             Cmd::Request {
                 call,
                 language,
+                preferred,
                 reply,
             } => {
-                let r = self.request(call, language, now).await;
+                let r = self.request(call, language, preferred, now).await;
                 if let Some(reply) = reply {
                     let _ = reply.send(r);
                 }
@@ -471,6 +472,7 @@ impl Driver {
         &mut self,
         call: CallId,
         language: Language,
+        preferred: Option<InterpreterId>,
         now: Millis,
     ) -> Result<(), DispatchRefused> {
         // A node that drains rings nobody for a new request (a search already under way for a
@@ -490,15 +492,18 @@ impl Driver {
             return Err(DispatchRefused::NoCall(call));
         }
         self.refresh_profiles(now, false).await;
+        let by_name = preferred.is_some();
         let new = NewRequest {
             call: call.clone(),
             language,
             priority: 0,
+            preferred,
         };
         match self.engine.handle(Input::Request(new), now) {
             Ok(()) => {}
-            // Pre-dispatched (or asked twice): the asker sees where the search stands.
-            Err(DispatchError::AlreadyRequested(_)) => {
+            // Pre-dispatched (or asked twice): the asker sees where the search stands. An
+            // operator asking for one interpreter by name is told the search is under way.
+            Err(DispatchError::AlreadyRequested(_)) if !by_name => {
                 if let Some(p) = self.last.get(&call) {
                     let _ = self.progress.send(p.clone());
                 }
@@ -592,7 +597,10 @@ impl Driver {
                 continue;
             };
             self.predispatched.insert(item.call_id.clone());
-            match self.request(item.call_id.clone(), language, now).await {
+            match self
+                .request(item.call_id.clone(), language, None, now)
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(call_id = %item.call_id, language = %language, "pre-dispatched")
                 }

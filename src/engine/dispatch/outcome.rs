@@ -260,6 +260,7 @@ impl Dispatcher {
                 call: call.clone(),
                 language,
                 priority,
+                preferred: None,
             },
             now,
             self.next_seq,

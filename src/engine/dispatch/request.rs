@@ -21,6 +21,8 @@ pub(super) struct Request {
     pub(super) call: CallId,
     pub(super) language: Language,
     pub(super) priority: u8,
+    /// Rung first at the next look, then forgotten (`NewRequest::preferred`).
+    pub(super) preferred: Option<InterpreterId>,
     pub(super) requested_at: Millis,
     pub(super) seq: u64,
     pub(super) state: RequestState,
@@ -41,6 +43,7 @@ impl Request {
             call: r.call,
             language: r.language,
             priority: r.priority,
+            preferred: r.preferred,
             requested_at: now,
             seq,
             state: RequestState::Searching,

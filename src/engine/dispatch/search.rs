@@ -41,6 +41,11 @@ impl Dispatcher {
                 self.fail(&call, FailReason::NoInterpreterForLanguage);
                 continue;
             }
+            if let Some(p) = self.take_preferred(&call, language, states, &picked, now) {
+                picked.insert(p.clone());
+                self.claim(&call, vec![p], now);
+                continue;
+            }
             let Some(r) = self.requests.get(&call) else {
                 continue;
             };
@@ -70,6 +75,34 @@ impl Dispatcher {
             }
         }
         self.update_positions(language);
+    }
+
+    /// The interpreter the operator asked for, if the request has one and they are eligible now
+    /// (speaks the language, present, free; on shift or not). Asked once: either way the request
+    /// forgets them.
+    fn take_preferred(
+        &mut self,
+        call: &CallId,
+        language: Language,
+        states: &[InterpreterState],
+        picked: &HashSet<InterpreterId>,
+        now: Millis,
+    ) -> Option<InterpreterId> {
+        let r = self.requests.get_mut(call)?;
+        let p = r.preferred.take()?;
+        if picked.contains(&p) || !r.offers.is_empty() {
+            return None;
+        }
+        let theirs: Vec<InterpreterState> = states.iter().filter(|s| s.id == p).cloned().collect();
+        let none = HashSet::new();
+        let filter = Filter {
+            language,
+            phase: Phase::OffShift,
+            now,
+            presence_ttl_ms: self.policy.presence_ttl_ms,
+            excluded: &none,
+        };
+        rank(&self.profiles, &theirs, &filter).into_iter().next()
     }
 
     pub(super) fn claim(&mut self, call: &CallId, candidates: Vec<InterpreterId>, now: Millis) {

@@ -47,6 +47,10 @@ pub struct NewRequest {
     pub language: Language,
     /// Higher is served first from the waiting queue; equal priorities are served oldest first.
     pub priority: u8,
+    /// The interpreter the operator asked for: rung first, on shift or not, if they speak the
+    /// language and are free at the first look; after a decline or a timeout (or if they were
+    /// not free) the search goes on as for any request.
+    pub preferred: Option<InterpreterId>,
 }
 
 /// Everything the engine reacts to. `now` comes with each `handle` call.

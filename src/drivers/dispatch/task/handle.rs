@@ -36,6 +36,8 @@ pub(super) enum Cmd {
     Request {
         call: CallId,
         language: Language,
+        /// The interpreter the operator asked for by name, rung first.
+        preferred: Option<InterpreterId>,
         reply: Option<Reply>,
     },
     /// Stop the search, or send the joined interpreter out (to wrap-up).
@@ -159,6 +161,24 @@ impl DispatchHandle {
         self.ask(|reply| Cmd::Request {
             call,
             language,
+            preferred: None,
+            reply: Some(reply),
+        })
+        .await
+    }
+
+    /// Asks for an interpreter, ringing `preferred` (the operator's pick) first; after their
+    /// decline or timeout the search goes on as for any request.
+    pub async fn request_preferring(
+        &self,
+        call: CallId,
+        language: Language,
+        preferred: InterpreterId,
+    ) -> Result<(), DispatchRefused> {
+        self.ask(|reply| Cmd::Request {
+            call,
+            language,
+            preferred: Some(preferred),
             reply: Some(reply),
         })
         .await

@@ -143,7 +143,8 @@ fn caller_mistakes_are_errors_not_panics() {
             Input::Request(NewRequest {
                 call: cid("c1"),
                 language: lang("en"),
-                priority: 0
+                priority: 0,
+                preferred: None,
             }),
             T0
         ),

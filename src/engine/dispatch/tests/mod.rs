@@ -3,6 +3,7 @@
 
 mod in_call;
 mod offers;
+mod preferred;
 mod ranking;
 mod waiting;
 mod withdraw;
@@ -143,6 +144,7 @@ pub(super) fn request(d: &mut Dispatcher, call: &str, language: &str, priority: 
             call: cid(call),
             language: lang(language),
             priority,
+            preferred: None,
         }),
         now,
     )
