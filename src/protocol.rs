@@ -219,10 +219,9 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ws_url: Option<String>,
     },
-    /// Operators: how the search for the call's interpreter is going, with a line for people.
+    /// Operators: how the search for the call's interpreter is going (the console words it).
     Dispatch {
         progress: Progress,
-        line: String,
     },
     /// Callers: the call has waited `waited_ms` for an operator (the longest queue wait). Answer
     /// `keep_waiting` before `reply_by` (server clock; `now` is the server's time when sent) to

@@ -42,7 +42,7 @@ async fn missed_rings_pause_the_interpreter_until_they_come_back() {
         .await;
     let t = progress(&mut two.operator, "timed_out").await;
     assert_eq!(t["progress"]["paused"], true);
-    assert_eq!(t["line"], "absent did not answer (now paused)");
+    assert_eq!(t["progress"]["interpreter"], "absent");
     absent
         .wait(WAIT, |e| {
             e.kind() == "interpreter_status" && e.msg["status"] == "paused"

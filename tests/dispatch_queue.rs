@@ -31,7 +31,7 @@ async fn nobody_free_waits_in_the_queue_then_is_served_when_one_becomes_availabl
         .await;
     let waiting = progress(&mut call.operator, "waiting").await;
     assert_eq!(waiting["progress"]["position"], 1);
-    assert_eq!(waiting["line"], "waiting: nobody free for ja, position 1");
+    assert_eq!(waiting["progress"]["language"], "ja");
 
     // The interpreter signs in and goes available: the waiting request rings them.
     let mut late = bot(&app, &token, Answer::Accept, 3).await;

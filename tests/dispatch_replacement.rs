@@ -74,10 +74,7 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
     let _ = first.commands.send(BotCommand::Vanish);
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
-    assert_eq!(
-        replace["line"],
-        "first's connection dropped; finding a replacement"
-    );
+    assert_eq!(replace["progress"]["why"], "disconnected");
     still_live_without_interpreter(&app, &call.call_id).await;
     // Caller and operator keep hearing each other while a replacement is sought.
     hears_more(&caller, &[OPERATOR_TAG], "the caller").await;
@@ -136,7 +133,7 @@ async fn the_operator_may_cancel_the_automatic_replacement() {
         .send(json!({"type": "cancel_interpreter"}))
         .await;
     let cancelled = progress(&mut call.operator, "cancelled").await;
-    assert_eq!(cancelled["line"], "cancelled");
+    assert_eq!(cancelled["progress"]["call"], call.call_id.as_str());
     let ended = expect(&mut second, "offer_ended", "the ring is taken back").await;
     assert_eq!(ended["reason"], "cancelled");
     still_live_without_interpreter(&app, &call.call_id).await;
@@ -163,10 +160,7 @@ async fn the_operator_replaces_the_interpreter() {
         .await;
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
-    assert_eq!(
-        replace["line"],
-        "replacing first; finding another interpreter"
-    );
+    assert_eq!(replace["progress"]["why"], "replaced");
     let left = expect(&mut first, "left", "the replaced interpreter leaves").await;
     assert_eq!(left["call_id"], call.call_id.as_str());
     first
@@ -259,10 +253,6 @@ async fn an_interpreter_whose_media_stops_is_taken_out_and_replaced() {
     let replace = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(replace["progress"]["lost"], "first");
     assert_eq!(replace["progress"]["why"], "media_silent");
-    assert_eq!(
-        replace["line"],
-        "first's audio stopped; finding a replacement"
-    );
     still_live_without_interpreter(&app, &call.call_id).await;
     hears_more(&operator, &[CALLER_TAG], "the operator").await;
     let accepted = progress(&mut call.operator, "accepted").await;

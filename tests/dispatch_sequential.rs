@@ -33,11 +33,18 @@ async fn accept_on_first_offer_brings_the_interpreter_into_the_call() {
         .await;
     let ringing = progress(&mut call.operator, "ringing").await;
     assert_eq!(ringing["progress"]["interpreter"], "li-na");
-    let line = ringing["line"].as_str().expect("line");
-    assert!(
-        line.starts_with("ringing Bot li-na (Univ. bfsu, pt, native)"),
-        "{line}"
+    // What the console words as "ringing Bot li-na (bfsu, native, Portuguese)".
+    let p = &ringing["progress"];
+    assert_eq!(
+        (&p["name"], &p["university"], &p["level"], &p["language"]),
+        (
+            &json!("Bot li-na"),
+            &json!("bfsu"),
+            &json!("native"),
+            &json!("pt")
+        )
     );
+    assert!(ringing.get("line").is_none(), "the pages word the events");
     let ring = expect(&mut li, "ring", "li-na is rung").await;
     assert_eq!(ring["call_id"], call.call_id.as_str());
     assert_eq!(ring["language"], "pt");
@@ -97,7 +104,7 @@ async fn decline_moves_on_to_the_next_interpreter() {
     let r1 = progress(&mut call.operator, "ringing").await;
     assert_eq!(r1["progress"]["interpreter"], "first");
     let declined = progress(&mut call.operator, "declined").await;
-    assert_eq!(declined["line"], "first declined");
+    assert_eq!(declined["progress"]["interpreter"], "first");
     let ended = expect(&mut first, "offer_ended", "decline confirmed").await;
     assert_eq!(ended["reason"], "declined");
     let r2 = progress(&mut call.operator, "ringing").await;

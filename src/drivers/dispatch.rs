@@ -7,7 +7,7 @@ mod consoles;
 mod task;
 
 pub use consoles::Consoles;
-pub use task::{progress_line, DispatchHandle, DispatchRefused};
+pub use task::{DispatchHandle, DispatchRefused};
 
 use crate::domain::Millis;
 use crate::engine::dispatch::{Action, Input};

@@ -1,8 +1,8 @@
 // The operator console's dispatch panel: "Add interpreter" (language defaults to the call's),
 // live progress lines from the dispatcher (with a running "… 12 s" while ringing), cancel the
 // search, remove or replace the interpreter. Each line is worded here, in the page language, from
-// the typed `progress` event (src/engine/dispatch/types.rs ProgressEvent); the server's English
-// `line` is only a fallback for an event this page does not know. Owns only the panel;
+// the typed `progress` event (src/engine/dispatch/types.rs ProgressEvent); an event this page
+// does not know shows its name. Owns only the panel;
 // operator.js hands it the signalling client, the current call and the page language.
 
 import { NAMES } from "../i18n/strings.js";
@@ -17,7 +17,7 @@ const SETTLED = new Set(["accepted", "failed", "cancelled", "left", "removed"]);
  * carried (a decline names only the id).
  * @param {import("../i18n/console.js").PageLanguage} i18n
  */
-export function progressText(p, i18n, names = new Map(), fallback = "") {
+export function progressText(p, i18n, names = new Map()) {
   const t = (k, v) => i18n.t(k, v);
   const lang = (code) => i18n.languageName(code);
   const who = (id) => names.get(id) || id;
@@ -47,7 +47,7 @@ export function progressText(p, i18n, names = new Map(), fallback = "") {
     case "removed": return t("p_removed", { name: p.name || who(p.interpreter) });
     case "replacement_requested":
       return t(`p_lost_${p.why}`, { name: who(p.lost) });
-    default: return fallback || p.event;
+    default: return p.event;
   }
 }
 
@@ -69,7 +69,7 @@ export function attachDispatchPanel(sig, currentCall, i18n) {
 
   /** Words `li` from its event, with the ringing time when it is the live ringing line. */
   const word = (li) => {
-    let text = progressText(li.progress, i18n, state.names, li.fallback);
+    let text = progressText(li.progress, i18n, state.names);
     if (li === state.ringingLine) {
       const s = Math.max(0, Math.round((Date.now() + state.clockOffset - state.ringingSince) / 1000));
       text += ` ${i18n.t("seconds", { n: s })}…`;
@@ -96,7 +96,6 @@ export function attachDispatchPanel(sig, currentCall, i18n) {
     const li = document.createElement("li");
     li.dataset.event = ev;
     li.progress = p;
-    li.fallback = m.line;
     if (ev === "ringing") { state.ringingSince = p.since; state.ringingLine = li; } else { state.ringingLine = null; }
     word(li);
     $("dispatch-lines").prepend(li);

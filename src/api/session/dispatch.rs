@@ -5,7 +5,7 @@
 use super::{Next, Session, Who};
 use crate::domain::{CallId, InterpreterId, OfferId};
 use crate::drivers::clock::now_ms;
-use crate::drivers::dispatch::{progress_line, DispatchRefused};
+use crate::drivers::dispatch::DispatchRefused;
 use crate::engine::dispatch::{DispatchError, Progress};
 use crate::pool::{Availability, InterpreterState, OfferState, PoolError, Status};
 use crate::protocol::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
@@ -140,9 +140,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     .as_ref()
                     .is_some_and(|a| a.call.id() == &p.call);
                 if mine {
-                    let line = progress_line(&p);
-                    self.send(ServerMessage::Dispatch { progress: p, line })
-                        .await;
+                    self.send(ServerMessage::Dispatch { progress: p }).await;
                 }
             }
             Feed::Nothing => {}

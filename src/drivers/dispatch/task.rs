@@ -48,7 +48,6 @@ mod notify;
 
 use handle::{watch_call, Cmd};
 pub use handle::{DispatchHandle, DispatchRefused};
-pub use notify::progress_line;
 
 /// What the task remembers about a call it dispatches for.
 struct CallMeta {

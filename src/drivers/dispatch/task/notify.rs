@@ -7,7 +7,7 @@ use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Millis, OfferId};
 use crate::drivers::bus::{offer_node, BusMessage};
 use crate::drivers::clock::now_ms;
-use crate::engine::dispatch::{Escalation, Input, LostWhy, Progress, ProgressEvent, RequestState};
+use crate::engine::dispatch::{Input, Progress, ProgressEvent, RequestState};
 use crate::pool::{Offer, OfferState, PoolEvent, Status};
 use crate::protocol::{OfferEndReason, ServerMessage};
 use std::time::Duration;
@@ -277,60 +277,5 @@ impl Driver {
         } else {
             meta.invite_pending = Some(iid.clone());
         }
-    }
-}
-
-/// The operator console's line for one progress event.
-pub fn progress_line(p: &Progress) -> String {
-    match &p.event {
-        ProgressEvent::Ringing {
-            name,
-            university,
-            level,
-            ..
-        } => {
-            let univ = university
-                .as_ref()
-                .map_or_else(|| "?".to_owned(), |u| format!("Univ. {u}"));
-            let level = level.map_or_else(String::new, |l| format!(", {l:?}").to_lowercase());
-            format!("ringing {name} ({univ}, {}{level})", p.language)
-        }
-        ProgressEvent::Declined { interpreter } => format!("{interpreter} declined"),
-        ProgressEvent::TimedOut {
-            interpreter,
-            paused,
-        } => {
-            let paused = if *paused { " (now paused)" } else { "" };
-            format!("{interpreter} did not answer{paused}")
-        }
-        ProgressEvent::RingingNext => "ringing next".into(),
-        ProgressEvent::Waiting { position } => format!(
-            "waiting: nobody free for {}, position {position}",
-            p.language
-        ),
-        ProgressEvent::Escalated { to, .. } => match to {
-            Escalation::OffShift => "escalated to off-shift interpreters".into(),
-            Escalation::Relay { language } => format!("escalated to relay via {language}"),
-        },
-        ProgressEvent::Accepted {
-            name, waited_ms, ..
-        } => format!(
-            "{name} accepted after {:.1} s; joining",
-            *waited_ms as f64 / 1000.0
-        ),
-        ProgressEvent::Withdrawn { interpreter, .. } => {
-            format!("offer to {interpreter} withdrawn")
-        }
-        ProgressEvent::Failed { .. } => format!("failed: no interpreter for {}", p.language),
-        ProgressEvent::Cancelled => "cancelled".into(),
-        ProgressEvent::Removed { name, .. } => format!("{name} was removed from the call"),
-        ProgressEvent::Left { name, .. } => format!("{name} left the call"),
-        ProgressEvent::ReplacementRequested { lost, why } => match why {
-            LostWhy::Disconnected => {
-                format!("{lost}'s connection dropped; finding a replacement")
-            }
-            LostWhy::MediaSilent => format!("{lost}'s audio stopped; finding a replacement"),
-            LostWhy::Replaced => format!("replacing {lost}; finding another interpreter"),
-        },
     }
 }
