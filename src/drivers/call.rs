@@ -3,13 +3,12 @@
 //! call's signalling sessions. `CallHandle` is the only way in (sessions, the HTTP API, the
 //! dispatcher). It decides neither who hears whom (`engine`) nor who may ask (`api`).
 
-use super::call_registry::CallRegistry;
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaEvent, MediaHandle};
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
-use crate::engine::caller_wait::{CallerWait, WaitError, WaitInput, WaitPolicy, NEVER};
+use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::{InterpreterPool, PoolEvent};
 use crate::protocol::LeftReason;
@@ -69,6 +68,21 @@ pub enum CallUpdate {
     },
 }
 
+/// What a call task tells the book of live calls and the operator queue about itself
+/// (`CallRegistry` keeps it; the task never names the registry).
+pub(crate) trait CallBook: Send + Sync {
+    /// The call left the queue (answered).
+    fn dequeue(&self, id: &CallId);
+    /// The call needs an operator again; back in the queue at its original time.
+    fn requeue(&self, id: &CallId, language: LanguageView, queued_at: Millis);
+    /// The queued call's caller presence changed (pre-dispatch follows the queue).
+    fn set_caller_presence(&self, id: &CallId, caller: Presence);
+    /// The operator set the queued call's language.
+    fn set_queue_language(&self, id: &CallId, language: LanguageView);
+    /// The task has ended the call.
+    fn finish(&self, id: &CallId);
+}
+
 /// A change an operator (or a participant to itself) asks for.
 #[derive(Debug, Clone)]
 pub enum Control {
@@ -99,7 +113,7 @@ pub(crate) struct Spawn {
     pub wait: WaitPolicy,
     pub media: Option<MediaHandle>,
     pub pool: Arc<dyn InterpreterPool>,
-    pub registry: CallRegistry,
+    pub book: Arc<dyn CallBook>,
     /// The task runs on the node's tracker and ends the call when the node stops.
     pub lifecycle: Lifecycle,
 }
@@ -131,7 +145,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         wait_wake: NEVER,
         media: s.media,
         pool: s.pool,
-        registry: s.registry,
+        book: s.book,
         updates,
     };
     let stop = s.lifecycle.child();
@@ -155,7 +169,7 @@ struct CallTask {
     wait_wake: Millis,
     media: Option<MediaHandle>,
     pool: Arc<dyn InterpreterPool>,
-    registry: CallRegistry,
+    book: Arc<dyn CallBook>,
     updates: broadcast::Sender<CallUpdate>,
 }
 
@@ -225,7 +239,7 @@ impl CallTask {
                         // State first: a caller must never see "queued" without a position.
                         self.changed().await;
                         // Also a take-over of a call whose operator had left (it was requeued).
-                        self.registry.dequeue(self.call.id());
+                        self.book.dequeue(self.call.id());
                     }
                     r.map_err(Into::into)
                 };
@@ -338,7 +352,7 @@ impl CallTask {
                     source: LanguageSource::Operator,
                     confidence: 1.0,
                 };
-                self.registry
+                self.book
                     .set_queue_language(self.call.id(), self.language.clone());
             }
         }
@@ -391,7 +405,7 @@ impl CallTask {
             if operator_left {
                 // Nobody answers the caller now: back to the queue, at its original place, so
                 // another operator takes it over (`answer`) instead of the call being orphaned.
-                self.registry
+                self.book
                     .requeue(self.call.id(), self.language.clone(), self.created_at);
             }
         }
@@ -526,7 +540,7 @@ impl CallTask {
             }
         }
         self.broadcast_state();
-        self.registry.finish(self.call.id());
+        self.book.finish(self.call.id());
         let detail = serde_json::json!({
             "state": self.call.state(),
             "created_at": self.created_at,

@@ -49,7 +49,7 @@ impl CallTask {
                 }
                 WaitAction::Presence(p) => {
                     tracing::debug!(call_id = %self.call.id(), presence = p.as_str(), "caller presence");
-                    self.registry.set_caller_presence(self.call.id(), p);
+                    self.book.set_caller_presence(self.call.id(), p);
                 }
                 WaitAction::AskKeepWaiting {
                     waited_ms,
