@@ -5,16 +5,14 @@
 
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
-use super::media::{MediaError, MediaEvent, MediaHandle};
+use super::media::{MediaError, MediaHandle};
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
-use crate::pool::{InterpreterPool, PoolEvent};
+use crate::pool::InterpreterPool;
 use crate::protocol::LeftReason;
-use crate::protocol::{
-    CallView, LanguageSource, LanguageView, LevelView, ParticipantView, SlotView,
-};
+use crate::protocol::{CallView, LanguageSource, LanguageView, LevelView, SlotView};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +94,8 @@ pub enum Control {
 }
 
 mod handle;
+mod media;
+mod report;
 mod wait;
 
 use wait::{caller_media, wake_instant};
@@ -360,17 +360,6 @@ impl CallTask {
         Ok(())
     }
 
-    async fn join_media(&mut self, p: ParticipantId, sdp: String) -> Result<String, CallTaskError> {
-        if self.call.role_of(&p).is_none() {
-            return Err(CallError::NotInCall(p).into());
-        }
-        let media = self.media.clone().ok_or(CallTaskError::NoMedia)?;
-        let answer = media.join(self.call.id().clone(), p.clone(), sdp).await?;
-        self.push_routes().await;
-        tracing::info!(call_id = %self.call.id(), participant = %p, "media joined");
-        Ok(answer)
-    }
-
     async fn remove(
         &mut self,
         p: &ParticipantId,
@@ -429,152 +418,11 @@ impl CallTask {
         }
     }
 
-    fn media_event(&mut self, ev: MediaEvent, now: Millis) {
-        match ev {
-            MediaEvent::Connected { participant, .. } => {
-                if self.call.media_connected(&participant) {
-                    self.broadcast_state();
-                }
-            }
-            MediaEvent::Disconnected { participant, .. } => {
-                if self.call.media_lost(&participant, now) {
-                    self.broadcast_state();
-                }
-            }
-            MediaEvent::Slots {
-                participant, slots, ..
-            } => {
-                let slots = slots
-                    .into_iter()
-                    .map(|(mid, participant)| SlotView { mid, participant })
-                    .collect();
-                let _ = self.updates.send(CallUpdate::Slots { participant, slots });
-            }
-            MediaEvent::Levels { levels, .. } => {
-                // A level means packets arrived since the last report: not silent.
-                for (p, _) in &levels {
-                    self.call.media_heard(p);
-                }
-                let levels = levels
-                    .into_iter()
-                    .map(|(participant, level)| LevelView {
-                        participant,
-                        level,
-                        speaking: level < SPEAKING_BELOW,
-                    })
-                    .collect();
-                let _ = self.updates.send(CallUpdate::Levels(Arc::new(levels)));
-            }
-            MediaEvent::Silent {
-                participant,
-                for_ms,
-                ..
-            } => {
-                tracing::debug!(call_id = %self.call.id(), participant = %participant, for_ms, "silent");
-                self.call
-                    .media_silent(&participant, now.saturating_sub(for_ms));
-            }
-        }
-    }
-
     /// After every change of participants or controls: new routes to the media plane, new state
     /// to the sessions.
     async fn changed(&mut self) {
         self.push_routes().await;
         self.broadcast_state();
-    }
-
-    async fn push_routes(&self) {
-        if let Some(m) = &self.media {
-            if let Err(e) = m
-                .set_routes(self.call.id().clone(), self.call.routes())
-                .await
-            {
-                tracing::warn!(call_id = %self.call.id(), error = %e, "set_routes failed");
-            }
-        }
-    }
-
-    fn broadcast_state(&self) {
-        let _ = self.updates.send(CallUpdate::State(Arc::new(self.view())));
-    }
-
-    fn view(&self) -> CallView {
-        let controls = self.call.controls();
-        CallView {
-            call_id: self.call.id().clone(),
-            state: self.call.state(),
-            language: self.language.clone(),
-            participants: self
-                .call
-                .participants()
-                .iter()
-                .map(|p| ParticipantView {
-                    id: p.id.clone(),
-                    role: p.role,
-                    name: self.names.get(&p.id).cloned(),
-                    connected: self.call.attendance().is_connected(&p.id),
-                    muted: controls.muted.contains(&p.id),
-                })
-                .collect(),
-            hold: controls.hold,
-            consult: controls.consult,
-            position: None,
-            created_at: self.created_at,
-            answered_at: self.answered_at,
-            ended_at: self.ended_at,
-            invited: self.invited.iter().cloned().collect(),
-        }
-    }
-
-    /// The call is over: media closed, sessions told, the record written, the registry updated.
-    async fn finish(&mut self) {
-        let now = now_ms();
-        if !self.call.state().is_final() {
-            let _ = self.call.hang_up(now);
-        }
-        self.ended_at = Some(now);
-        if let Some(m) = &self.media {
-            if let Err(e) = m.end_call(self.call.id().clone()).await {
-                tracing::debug!(call_id = %self.call.id(), error = %e, "end_call");
-            }
-        }
-        self.broadcast_state();
-        self.book.finish(self.call.id());
-        let detail = serde_json::json!({
-            "state": self.call.state(),
-            "created_at": self.created_at,
-            "answered_at": self.answered_at,
-            "ended_at": now,
-            "language": self.language,
-            "timeline": self.call.timeline(),
-        });
-        self.audit(EventKind::CallEnded, now, None, detail.to_string())
-            .await;
-    }
-
-    /// Writes one event of this call to the pool's audit stream (a failure is logged: the call
-    /// goes on without its record).
-    async fn audit(
-        &self,
-        kind: EventKind,
-        at: Millis,
-        interpreter: Option<InterpreterId>,
-        detail: String,
-    ) {
-        let event = PoolEvent {
-            kind,
-            at,
-            call_id: Some(self.call.id().clone()),
-            interpreter,
-            language: self.language.code,
-            offer_id: None,
-            detail,
-        };
-        crate::metrics::event(&event);
-        if let Err(e) = self.pool.record(&event).await {
-            tracing::warn!(call_id = %self.call.id(), kind = kind.as_str(), error = %e, "call event not recorded");
-        }
     }
 }
 
