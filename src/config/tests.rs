@@ -1,0 +1,113 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn embedded_defaults_load_and_validate() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(s.languages.core.len(), 8);
+    assert_eq!(s.languages.operator.as_str(), "zh");
+    assert!(s.redis.url.is_empty());
+    assert_eq!(s.server.listen.port(), 8080);
+}
+
+#[test]
+fn environment_overrides_nested_keys() {
+    let s = Settings::load_with_env(
+        None,
+        env(&[
+            ("HOTLINE__REDIS__URL", "redis://127.0.0.1:7000/"),
+            ("HOTLINE__DISPATCH__RING_TIMEOUT_S", "20"),
+            ("OTHER__REDIS__URL", "ignored"),
+        ]),
+    )
+    .expect("env");
+    assert_eq!(s.redis.url, "redis://127.0.0.1:7000/");
+    assert_eq!(s.dispatch.ring_timeout_s, 20);
+}
+
+#[test]
+fn sentinel_settings_take_the_place_of_the_url() {
+    let s = Settings::load_with_env(
+        None,
+        env(&[
+            ("HOTLINE__REDIS__SENTINEL_MASTER", "hotline"),
+            (
+                "HOTLINE__REDIS__SENTINELS",
+                "[\"10.0.0.1:26379\", \"redis://:pw@10.0.0.2:26379/\"]",
+            ),
+        ]),
+    )
+    .expect("sentinel settings");
+    assert_eq!(s.redis.sentinels.len(), 2);
+    assert!(s.redis.is_set() && s.redis.url.is_empty());
+
+    let cases = [
+        ("sentinels = [\"a:1\"]", "redis.sentinel_master"),
+        ("sentinel_master = \"m\"", "redis.sentinels"),
+        (
+            "sentinel_master = \"m\"\nsentinels = [\"a\"]",
+            "redis.sentinels",
+        ),
+        (
+            "sentinel_master = \"m\"\nsentinels = [\"a:1\"]\nurl = \"redis://b:2/\"",
+            "redis.url",
+        ),
+    ];
+    for (toml, key) in cases {
+        let err = Settings::from_toml_str(&format!("[redis]\n{toml}"))
+            .expect_err(toml)
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}
+
+#[test]
+fn a_bad_value_names_its_key() {
+    let err = Settings::load_with_env(None, env(&[("HOTLINE__DISPATCH__RING_TIMEOUT_S", "soon")]))
+        .expect_err("must fail")
+        .to_string();
+    assert!(err.contains("dispatch.ring_timeout_s"), "{err}");
+
+    let err = Settings::from_toml_str("[languages]\nextended = [\"zh\"]")
+        .expect_err("must fail")
+        .to_string();
+    assert!(err.contains("languages.operator"), "{err}");
+
+    let err = Settings::from_toml_str("[server]\nlisten = \"nowhere\"")
+        .expect_err("must fail")
+        .to_string();
+    assert!(err.contains("server.listen"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let err = Settings::from_toml_str("[dispatch]\nring_timout_s = 3")
+        .expect_err("must fail")
+        .to_string();
+    assert!(err.contains("ring_timout_s"), "{err}");
+}
+
+#[test]
+fn a_public_url_gives_the_nodes_websocket_url() {
+    let s = Settings::from_toml_str("[server]\npublic_url = \"https://node-a.example/\"")
+        .expect("https");
+    assert_eq!(
+        s.server.ws_url().as_deref(),
+        Some("wss://node-a.example/ws")
+    );
+    let s =
+        Settings::from_toml_str("[server]\npublic_url = \"http://127.0.0.1:9000\"").expect("http");
+    assert_eq!(s.server.ws_url().as_deref(), Some("ws://127.0.0.1:9000/ws"));
+    let s = Settings::from_toml_str("").expect("defaults");
+    assert_eq!(s.server.ws_url(), None);
+    let err = Settings::from_toml_str("[server]\npublic_url = \"node-a.example\"")
+        .expect_err("must fail")
+        .to_string();
+    assert!(err.contains("server.public_url"), "{err}");
+}
