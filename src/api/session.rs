@@ -7,12 +7,11 @@
 use super::session_limits::SessionLimits;
 use crate::api::state::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
-use crate::drivers::call::{operator_participant, CallHandle, CallTaskError, CallUpdate, Control};
-use crate::drivers::call_registry::{queue_entries, Queue};
+use crate::drivers::call::{operator_participant, CallHandle, CallUpdate, Control};
+use crate::drivers::call_registry::Queue;
 use crate::drivers::clock::now_ms;
 use crate::engine::ice_servers;
-use crate::protocol::LeftReason;
-use crate::protocol::{parse_client, CallState, CallView, ClientMessage, ErrorCode, ServerMessage};
+use crate::protocol::{parse_client, CallView, ClientMessage, ErrorCode, ServerMessage};
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
@@ -413,138 +412,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             ))
     }
 
-    async fn update(&mut self, update: Result<CallUpdate, broadcast::error::RecvError>) -> Next {
-        let Some(a) = self.attached.as_ref() else {
-            return Next::Continue;
-        };
-        let me = a.me.clone();
-        match update {
-            Ok(CallUpdate::State(view)) => self.call_state((*view).clone()).await,
-            Ok(CallUpdate::Slots { participant, slots }) if participant == me => {
-                self.send(ServerMessage::Slots { slots }).await
-            }
-            Ok(CallUpdate::Slots { .. }) => {}
-            Ok(CallUpdate::Levels(levels)) => {
-                self.send(ServerMessage::Levels {
-                    levels: (*levels).clone(),
-                })
-                .await
-            }
-            Ok(CallUpdate::Removed {
-                participant,
-                reason,
-            }) if participant == me => {
-                if let Some(a) = self.attached.take() {
-                    self.send(ServerMessage::Left {
-                        call_id: a.call.id().clone(),
-                        reason,
-                    })
-                    .await;
-                }
-            }
-            Ok(CallUpdate::Removed { .. }) => {}
-            Ok(CallUpdate::LongWait {
-                waited_ms,
-                reply_by,
-            }) if matches!(self.who, Some(Who::Caller(_))) => {
-                self.send(ServerMessage::LongWait {
-                    waited_ms,
-                    reply_by,
-                    now: now_ms(),
-                })
-                .await
-            }
-            Ok(CallUpdate::LongWait { .. }) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                let call = a.call.clone();
-                if let Ok(view) = call.view().await {
-                    self.call_state(view).await;
-                }
-            }
-            // The call's task is gone: the call is over for everyone in it.
-            Err(broadcast::error::RecvError::Closed) => {
-                if let Some(a) = self.attached.take() {
-                    self.send(ServerMessage::Left {
-                        call_id: a.call.id().clone(),
-                        reason: LeftReason::CallEnded,
-                    })
-                    .await;
-                }
-            }
-        }
-        // The caller's session ends with its call; others go back to the queue.
-        let over = self
-            .attached
-            .as_ref()
-            .and_then(|a| a.last.as_ref())
-            .is_some_and(|v| v.state.is_final());
-        if over {
-            if let Some(a) = self.attached.take() {
-                self.send(ServerMessage::Left {
-                    call_id: a.call.id().clone(),
-                    reason: LeftReason::CallEnded,
-                })
-                .await;
-            }
-            if matches!(self.who, Some(Who::Caller(_))) {
-                return Next::Close(close::NORMAL, "the call has ended");
-            }
-        }
-        // A caller's session, or one opened for one call (by a console on another node), has
-        // nothing left to do once it is out of its call, however it left.
-        let one_call = self.call_only || matches!(self.who, Some(Who::Caller(_)));
-        if one_call && self.attached.is_none() {
-            return Next::Close(close::NORMAL, "out of the call");
-        }
-        Next::Continue
-    }
-
-    /// Sends the call's state with the queue position filled in.
-    async fn call_state(&mut self, mut view: CallView) {
-        // A place in the queue while the call waits for an operator (first, or again after
-        // its operator left).
-        let waiting = view.state == CallState::Queued
-            || (!view.state.is_final()
-                && !view.participants.iter().any(|p| p.role == Role::Operator));
-        if let (Some(q), true) = (&self.queue, waiting) {
-            view.position = q
-                .borrow()
-                .iter()
-                .position(|i| i.call_id == view.call_id)
-                .map(|i| i + 1);
-        }
-        if let Some(a) = self.attached.as_mut() {
-            a.last = Some(view.clone());
-        }
-        self.send(ServerMessage::CallState { call: view }).await;
-    }
-
-    async fn queue_update(&mut self, queue: Queue) {
-        match self.who {
-            Some(Who::Operator(_)) => {
-                self.send(ServerMessage::Queue {
-                    now: now_ms(),
-                    calls: queue_entries(&queue, now_ms()),
-                })
-                .await
-            }
-            Some(Who::Caller(_)) => {
-                let last = self.attached.as_ref().and_then(|a| a.last.clone());
-                if let Some(view) = last {
-                    let position = queue
-                        .iter()
-                        .position(|i| i.call_id == view.call_id)
-                        .map(|i| i + 1);
-                    // Out of the queue means answered or ended: that state update follows.
-                    if position.is_some() && position != view.position {
-                        self.call_state(view).await;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
     async fn error(&mut self, code: ErrorCode, message: &str) {
         self.send(ServerMessage::Error {
             code,
@@ -567,76 +434,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Err(e) => tracing::error!(error = %e, "server message not serialisable"),
         }
     }
-}
-
-/// What each role may send once authenticated (participant-level checks are the call task's).
-fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode, String)> {
-    use ClientMessage as M;
-    let ok = match msg {
-        M::Hello { .. }
-        | M::Ping { .. }
-        | M::Offer { .. }
-        | M::IceCandidate { .. }
-        | M::Mute { .. } => true,
-        M::AnswerCall { .. } | M::Hold { .. } | M::Consult { .. } | M::SetLanguage { .. } => {
-            role == Role::Operator
-        }
-        M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
-        M::HangUp => matches!(role, Role::Operator | Role::Caller),
-        M::KeepWaiting => role == Role::Caller,
-        M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {
-            role == Role::Interpreter
-        }
-        M::RequestInterpreter { .. }
-        | M::CancelInterpreter
-        | M::RemoveInterpreter
-        | M::ReplaceInterpreter => role == Role::Operator,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err((
-            ErrorCode::Forbidden,
-            format!("a {role:?} may not send {:?}", msg.kind()).to_lowercase(),
-        ))
-    }
-}
-
-/// A call task's refusal as an error message.
-fn refusal(e: CallTaskError) -> (ErrorCode, String) {
-    use crate::engine::CallError as C;
-    let code = match &e {
-        CallTaskError::Call(C::NotInCall(_)) => ErrorCode::NotInCall,
-        CallTaskError::Call(_) => ErrorCode::Conflict,
-        CallTaskError::NotInvited(_) => ErrorCode::Forbidden,
-        CallTaskError::Media(m) => return media_refusal(m),
-        CallTaskError::NoMedia => ErrorCode::Media,
-        CallTaskError::Gone => ErrorCode::NotFound,
-        CallTaskError::Wait(_) => ErrorCode::Conflict,
-    };
-    (code, e.to_string())
-}
-
-/// The media plane's refusal in words for the client. The WebRTC stack's own messages (parser
-/// positions, internal values) are logged, never sent.
-fn media_refusal(e: &crate::drivers::media::MediaError) -> (ErrorCode, String) {
-    use crate::drivers::media::MediaError as M;
-    use crate::sfu::SfuError as S;
-    tracing::info!(error = %e, "media refused a client's request");
-    let message = match e {
-        M::Sfu(S::BadOffer(_)) => {
-            "the SDP offer was not accepted: it could not be read, or offers no audio this \
-             service can take (Opus over DTLS-SRTP)"
-        }
-        M::Sfu(S::BadCandidate(_)) => "the ICE candidate was not accepted: it could not be read",
-        M::Sfu(S::UnknownCall(_) | S::UnknownParticipant { .. }) => {
-            "no media for this participant yet: send an offer first"
-        }
-        M::Bind { .. } | M::Sfu(S::Setup(_)) | M::Thread(_) | M::Stopped => {
-            "the media service cannot take this now; try again shortly"
-        }
-    };
-    (ErrorCode::Media, message.to_owned())
 }
 
 async fn next_update(
@@ -672,6 +469,10 @@ async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Que
 
 mod dispatch;
 mod hello;
+mod refusals;
+mod updates;
+
+use refusals::{allowed, refusal};
 
 #[cfg(test)]
 mod tests;

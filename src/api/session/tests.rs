@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::Settings;
-use crate::protocol::{LanguageSource, LanguageView};
+use crate::protocol::{CallState, LanguageSource, LanguageView, LeftReason};
 use futures::channel::mpsc;
 use serde_json::json;
 
