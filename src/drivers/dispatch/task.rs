@@ -9,16 +9,14 @@ use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
 use crate::drivers::bus::Bus;
 use crate::drivers::call::{interpreter_participant, CallHandle};
-use crate::drivers::call_registry::{CallRegistry, Queue};
+use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::clock::now_ms;
 use crate::drivers::lifecycle::Lifecycle;
-use crate::engine::caller_wait::{predispatch_language, Presence};
-use crate::engine::dispatch::{
-    Action, DispatchError, Dispatcher, Input, LostWhy, NewRequest, Progress, NEVER,
-};
+use crate::engine::caller_wait::Presence;
+use crate::engine::dispatch::{Action, Dispatcher, Input, LostWhy, Progress, NEVER};
 use crate::pool::{InterpreterPool, Offer, OfferState, PoolEvent, Status};
 use crate::protocol::LeftReason;
-use crate::protocol::{CallState, ServerMessage};
+use crate::protocol::ServerMessage;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +43,11 @@ const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
 mod handle;
 mod notify;
+mod predispatch;
+mod requests;
+mod stop;
 
-use handle::{watch_call, Cmd};
+use handle::Cmd;
 pub use handle::{DispatchHandle, DispatchRefused};
 
 /// What the task remembers about a call it dispatches for.
@@ -418,142 +419,6 @@ impl Driver {
         }
     }
 
-    /// The node stops and its calls have ended: the calls whose end no watcher has reported
-    /// yet are ended in the engine (which withdraws their offers and releases their
-    /// interpreters through the pool as usual); whatever this node still holds after that is
-    /// withdrawn or released directly.
-    async fn finish(&mut self) {
-        let gone: Vec<CallId> = self
-            .meta
-            .keys()
-            .filter(|c| self.calls.get(c).is_none())
-            .cloned()
-            .collect();
-        for call in gone {
-            self.command(Cmd::CallEnded(call)).await;
-        }
-        self.drain().await;
-        let now = now_ms();
-        let pending: Vec<OfferId> = self.offers.keys().cloned().collect();
-        for offer in pending {
-            match self.pool.cancel(&offer, now).await {
-                Ok(state) => {
-                    self.withdrawn(&offer, now);
-                    if state == OfferState::Accepted {
-                        self.release_held(&offer, now).await;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(offer_id = %offer, error = %e, "offer not withdrawn at shutdown")
-                }
-            }
-        }
-        let held: Vec<OfferId> = self.accepted.keys().cloned().collect();
-        for offer in held {
-            self.release_held(&offer, now).await;
-        }
-        tracing::info!("dispatcher finished: no offer pending, no interpreter held");
-    }
-
-    /// Releases an accepted offer of this node to wrap-up (shutdown only; normally the engine
-    /// decides when).
-    async fn release_held(&mut self, offer: &OfferId, now: Millis) {
-        let wrap_up_ms = self.engine.policy().wrap_up_ms;
-        self.act(Action::Release {
-            offer: offer.clone(),
-            wrap_up_ms,
-            at: now,
-        })
-        .await;
-    }
-
-    async fn request(
-        &mut self,
-        call: CallId,
-        language: Language,
-        preferred: Option<InterpreterId>,
-        now: Millis,
-    ) -> Result<(), DispatchRefused> {
-        // A node that drains rings nobody for a new request (a search already under way for a
-        // call in progress goes on).
-        if self.lifecycle.draining().is_some() && self.engine.request(&call).is_none() {
-            return Err(DispatchRefused::Draining);
-        }
-        let handle = self
-            .calls
-            .get(&call)
-            .ok_or_else(|| DispatchRefused::NoCall(call.clone()))?;
-        let view = handle
-            .view()
-            .await
-            .map_err(|_| DispatchRefused::NoCall(call.clone()))?;
-        if view.state.is_final() {
-            return Err(DispatchRefused::NoCall(call));
-        }
-        self.refresh_profiles(now, false).await;
-        let by_name = preferred.is_some();
-        let new = NewRequest {
-            call: call.clone(),
-            language,
-            priority: 0,
-            preferred,
-        };
-        match self.engine.handle(Input::Request(new), now) {
-            Ok(()) => {}
-            // Pre-dispatched (or asked twice): the asker sees where the search stands. An
-            // operator asking for one interpreter by name is told the search is under way.
-            Err(DispatchError::AlreadyRequested(_)) if !by_name => {
-                if let Some(p) = self.last.get(&call) {
-                    let _ = self.progress.send(p.clone());
-                }
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let _ = self.events.send(PoolEvent {
-            kind: EventKind::Request,
-            at: now,
-            call_id: Some(call.clone()),
-            interpreter: None,
-            language: Some(language),
-            offer_id: None,
-            detail: String::new(),
-        });
-        if !self.meta.contains_key(&call) {
-            watch_call(handle.clone(), self.tx.clone(), &self.lifecycle);
-            self.meta.insert(
-                call,
-                CallMeta {
-                    handle,
-                    created_at: view.created_at,
-                    answered: view.state != CallState::Queued,
-                    invite_pending: None,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// The interpreter who accepted `call`'s request, if any.
-    fn joined(&self, call: &CallId) -> Option<InterpreterId> {
-        self.accepted
-            .values()
-            .find(|o| &o.call_id == call)
-            .map(|o| o.interpreter.clone())
-    }
-
-    /// Takes a sent-out interpreter out of the call (if they had joined it).
-    async fn send_out(&mut self, call: &CallId, iid: Option<InterpreterId>) {
-        let Some(iid) = iid else { return };
-        if let Some(m) = self.meta.get_mut(call) {
-            m.invite_pending = None;
-            let _ = m
-                .handle
-                .remove_participant(interpreter_participant(&iid))
-                .await;
-        }
-    }
-
     async fn refresh_profiles(&mut self, now: Millis, force: bool) {
         let fresh = self
             .profiles_at
@@ -567,82 +432,6 @@ impl Driver {
                 self.profiles_at = Some(now);
             }
             Err(e) => tracing::warn!(error = %e, "profiles not refreshed"),
-        }
-    }
-
-    /// Pre-dispatch: a queued call whose caller is there (media connected, packets arriving) and
-    /// whose language is decided and not the operators' own; a pre-dispatched call whose caller
-    /// is no longer there, before any operator answered, is withdrawn.
-    async fn predispatch_queue(&mut self, queue: &Queue) {
-        if self.lifecycle.draining().is_some() {
-            return;
-        }
-        let now = now_ms();
-        for item in queue.iter() {
-            if self.predispatched.contains(&item.call_id) {
-                let unanswered = self.meta.get(&item.call_id).is_some_and(|m| !m.answered);
-                if unanswered && item.caller.withdraws_predispatch() {
-                    self.withdraw(&item.call_id, item.caller).await;
-                }
-                continue;
-            }
-            let Some(language) = predispatch_language(
-                item.caller,
-                item.language.code,
-                f64::from(item.language.confidence),
-                self.threshold,
-                self.operator_language,
-            ) else {
-                continue;
-            };
-            self.predispatched.insert(item.call_id.clone());
-            match self
-                .request(item.call_id.clone(), language, None, now)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(call_id = %item.call_id, language = %language, "pre-dispatched")
-                }
-                Err(e) => tracing::debug!(call_id = %item.call_id, error = %e, "no pre-dispatch"),
-            }
-        }
-    }
-
-    /// Takes back a pre-dispatched request whose caller is not there (`why`): its offers are
-    /// withdrawn and an interpreter who accepted is released at once, with an audit event.
-    async fn withdraw(&mut self, call: &CallId, why: Presence) {
-        let now = now_ms();
-        let held = self.joined(call);
-        let (ringing, language) = self
-            .engine
-            .request(call)
-            .map_or((Vec::new(), None), |r| (r.ringing, Some(r.language)));
-        self.predispatched.remove(call);
-        if let Err(e) = self
-            .engine
-            .handle(Input::Withdraw { call: call.clone() }, now)
-        {
-            tracing::debug!(call_id = %call, error = %e, "nothing to withdraw");
-            return;
-        }
-        for iid in held.iter().chain(ringing.iter()) {
-            tracing::info!(call_id = %call, interpreter_id = %iid, why = why.as_str(),
-                "pre-dispatch withdrawn: the caller is not there");
-            let _ = self.events.send(PoolEvent {
-                kind: EventKind::PredispatchWithdrawn,
-                at: now,
-                call_id: Some(call.clone()),
-                interpreter: Some(iid.clone()),
-                language,
-                offer_id: None,
-                detail: why.as_str().into(),
-            });
-        }
-        if let (Some(iid), Some(m)) = (held, self.meta.get_mut(call)) {
-            m.invite_pending = None;
-            if let Err(e) = m.handle.uninvite(iid).await {
-                tracing::debug!(call_id = %call, error = %e, "uninvite");
-            }
         }
     }
 
