@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// "a", a native pt speaker on shift, and "z" as given.
+fn a_and(z: InterpreterProfile) -> Dispatcher {
+    engine(
+        vec![profile("a", &[("pt", Level::Native)], true), z],
+        policy(),
+    )
+}
+
 fn ask_for(d: &mut Dispatcher, who: &str, language: &str, states: Vec<InterpreterState>) {
     d.handle(
         Input::Request(NewRequest {
@@ -20,13 +28,7 @@ fn ask_for(d: &mut Dispatcher, who: &str, language: &str, states: Vec<Interprete
 
 #[test]
 fn the_preferred_interpreter_is_rung_alone_first_even_off_shift_and_not_the_best_ranked() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("pt", Level::Native)], true),
-            profile("z", &[("pt", Level::Student)], false),
-        ],
-        policy(),
-    );
+    let mut d = a_and(profile("z", &[("pt", Level::Student)], false));
     // "a" ranks first (native, on shift, idle longest); the operator asked for "z".
     ask_for(
         &mut d,
@@ -41,13 +43,7 @@ fn the_preferred_interpreter_is_rung_alone_first_even_off_shift_and_not_the_best
 
 #[test]
 fn after_the_preferred_interpreter_declines_the_usual_search_goes_on() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("pt", Level::Native)], true),
-            profile("z", &[("pt", Level::Native)], true),
-        ],
-        policy(),
-    );
+    let mut d = a_and(profile("z", &[("pt", Level::Native)], true));
     let free = vec![avail("a", 0, 0, T0), avail("z", 5, 0, T0)];
     ask_for(&mut d, "z", "pt", free.clone());
     let c = claims(&drain(&mut d)).remove(0);
@@ -67,13 +63,7 @@ fn after_the_preferred_interpreter_declines_the_usual_search_goes_on() {
 
 #[test]
 fn a_preferred_interpreter_who_is_not_free_leaves_the_usual_search() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("pt", Level::Native)], true),
-            profile("z", &[("pt", Level::Native)], true),
-        ],
-        policy(),
-    );
+    let mut d = a_and(profile("z", &[("pt", Level::Native)], true));
     let mut busy = avail("z", 0, 1, T0);
     busy.status = Status::Busy;
     ask_for(&mut d, "z", "pt", vec![avail("a", 5, 0, T0), busy]);
@@ -83,13 +73,7 @@ fn a_preferred_interpreter_who_is_not_free_leaves_the_usual_search() {
 
 #[test]
 fn a_preferred_interpreter_who_does_not_speak_the_language_is_not_rung_for_it() {
-    let mut d = engine(
-        vec![
-            profile("a", &[("pt", Level::Native)], true),
-            profile("z", &[("fr", Level::Native)], true),
-        ],
-        policy(),
-    );
+    let mut d = a_and(profile("z", &[("fr", Level::Native)], true));
     ask_for(
         &mut d,
         "z",
