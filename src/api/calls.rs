@@ -9,7 +9,7 @@ use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, ParticipantId};
-use crate::drivers::call::{CallHandle, CallTaskError};
+use crate::drivers::call::CallHandle;
 use crate::drivers::call_registry::RatingError;
 use crate::engine::caller_wait::{WaitCaps, WaitRefusal};
 use crate::engine::{ice_servers, IceServer};
@@ -234,7 +234,7 @@ pub async fn view(
     let id = call_id(&id)?;
     let who = party(&headers, &state, &id).await?;
     let call = live_call(&state, &id)?;
-    let view = call.view().await.map_err(task_error)?;
+    let view = call.view().await.map_err(ApiError::from)?;
     Ok(Json(match who {
         Party::Caller => super::caller_view::view_for_caller(view),
         Party::Operator(_) => view,
@@ -259,7 +259,7 @@ pub async fn hang_up(
     let id = call_id(&id)?;
     let who = party(&headers, &state, &id).await?;
     let call = live_call(&state, &id)?;
-    call.hang_up().await.map_err(task_error)?;
+    call.hang_up().await.map_err(ApiError::from)?;
     match who {
         Party::Caller => tracing::info!(call_id = %id, "caller hung up"),
         Party::Operator(name) => {
@@ -379,7 +379,7 @@ pub async fn invite(
             .with_field("interpreter_id"));
         }
     }
-    let view = call.view().await.map_err(task_error)?;
+    let view = call.view().await.map_err(ApiError::from)?;
     let language = req.language.or(view.language.code).ok_or_else(|| {
         ApiError::invalid(
             "language",
@@ -393,7 +393,7 @@ pub async fn invite(
     tracing::info!(call_id = %id, operator = %op.name, interpreter_id = %req.interpreter_id, "interpreter asked for by name");
     Ok((
         StatusCode::ACCEPTED,
-        Json(call.view().await.map_err(task_error)?),
+        Json(call.view().await.map_err(ApiError::from)?),
     ))
 }
 
@@ -418,7 +418,7 @@ pub async fn remove(
         .map_err(|_| ApiError::not_found(format!("no participant {participant:.64}")))?;
     call.remove_participant(p.clone())
         .await
-        .map_err(task_error)?;
+        .map_err(ApiError::from)?;
     tracing::info!(call_id = %id, operator = %op.name, participant = %p, "participant removed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -456,25 +456,6 @@ fn queue_refusal(r: WaitRefusal) -> Response {
     resp.headers_mut()
         .insert(header::RETRY_AFTER, header::HeaderValue::from(retry));
     resp
-}
-
-/// A call task's refusal at the HTTP edge.
-pub fn task_error(e: CallTaskError) -> ApiError {
-    use crate::engine::CallError as C;
-    match e {
-        CallTaskError::Call(C::NotInCall(p)) => {
-            ApiError::not_found(format!("{p} is not in the call"))
-        }
-        CallTaskError::Call(c) => ApiError::conflict(c.to_string()),
-        CallTaskError::NotInvited(_) => ApiError::forbidden(e.to_string()),
-        CallTaskError::Gone => ApiError::conflict("the call is over"),
-        CallTaskError::Wait(w) => ApiError::conflict(w.to_string()),
-        CallTaskError::NoMedia => ApiError::unavailable(e.to_string()),
-        CallTaskError::Media(m) => {
-            tracing::warn!(error = %m, "media refused");
-            ApiError::new(StatusCode::BAD_GATEWAY, "media", m.to_string())
-        }
-    }
 }
 
 #[cfg(test)]

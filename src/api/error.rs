@@ -122,6 +122,10 @@ impl From<crate::pool::PoolError> for ApiError {
             P::UnknownOffer(id) => ApiError::not_found(format!("no offer {id}")),
             P::NotYours(_) => ApiError::forbidden("that offer is not yours"),
             P::TooLate(_) => ApiError::conflict("the offer expired before it was answered"),
+            P::AlreadyEnded {
+                state: crate::pool::OfferState::Cancelled,
+                ..
+            } => ApiError::conflict("this offer was taken by another interpreter or cancelled"),
             P::AlreadyEnded { state, .. } => {
                 ApiError::conflict(format!("the offer already ended ({state:?})"))
             }
@@ -146,6 +150,70 @@ impl From<crate::drivers::dispatch::DispatchRefused> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", e.to_string())
             }
         }
+    }
+}
+
+impl From<crate::drivers::call::CallTaskError> for ApiError {
+    fn from(e: crate::drivers::call::CallTaskError) -> Self {
+        use crate::drivers::call::CallTaskError as T;
+        use crate::engine::CallError as C;
+        match e {
+            T::Call(C::NotInCall(p)) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_in_call",
+                format!("{p} is not in the call"),
+            ),
+            T::Call(c) => ApiError::conflict(c.to_string()),
+            T::NotInvited(_) => ApiError::forbidden(e.to_string()),
+            T::Gone => ApiError::new(StatusCode::NOT_FOUND, "not_found", "the call is over"),
+            T::Wait(w) => ApiError::conflict(w.to_string()),
+            T::NoMedia => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "media", e.to_string()),
+            T::Media(m) => media_refusal(&m),
+        }
+    }
+}
+
+/// The media plane's refusal in words for the client. The WebRTC stack's own messages (parser
+/// positions, internal values) are logged, never sent.
+fn media_refusal(e: &crate::drivers::media::MediaError) -> ApiError {
+    use crate::drivers::media::MediaError as M;
+    use crate::sfu::SfuError as S;
+    tracing::info!(error = %e, "media refused a client's request");
+    let message = match e {
+        M::Sfu(S::BadOffer(_)) => {
+            "the SDP offer was not accepted: it could not be read, or offers no audio this \
+             service can take (Opus over DTLS-SRTP)"
+        }
+        M::Sfu(S::BadCandidate(_)) => "the ICE candidate was not accepted: it could not be read",
+        M::Sfu(S::UnknownCall(_) | S::UnknownParticipant { .. }) => {
+            "no media for this participant yet: send an offer first"
+        }
+        M::Bind { .. } | M::Sfu(S::Setup(_)) | M::Thread(_) | M::Stopped => {
+            "the media service cannot take this now; try again shortly"
+        }
+    };
+    ApiError::new(StatusCode::BAD_GATEWAY, "media", message)
+}
+
+impl ApiError {
+    /// The same refusal for a `/ws` session: the `error` message's stable code, and the words.
+    pub fn to_ws(&self) -> (crate::protocol::ErrorCode, String) {
+        use crate::protocol::ErrorCode as E;
+        let code = match (self.code, self.status) {
+            ("not_in_call", _) => E::NotInCall,
+            ("media", _) => E::Media,
+            ("draining", _) => E::Draining,
+            ("rate_limited", _) => E::RateLimited,
+            (_, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) => E::Invalid,
+            (_, StatusCode::UNAUTHORIZED) => E::Unauthorized,
+            (_, StatusCode::FORBIDDEN) => E::Forbidden,
+            (_, StatusCode::NOT_FOUND) => E::NotFound,
+            (_, StatusCode::CONFLICT) => E::Conflict,
+            (_, StatusCode::PAYLOAD_TOO_LARGE) => E::TooLarge,
+            (_, StatusCode::TOO_MANY_REQUESTS) => E::RateLimited,
+            _ => E::Internal,
+        };
+        (code, self.message.clone())
     }
 }
 
@@ -205,5 +273,45 @@ where
             }
             Err(e) => Err(ApiError::new(e.status(), "bad_request", e.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::call::CallTaskError;
+    use crate::drivers::media::MediaError;
+    use crate::protocol::ErrorCode;
+    use crate::sfu::SfuError;
+
+    #[test]
+    fn a_call_refusal_reads_the_same_over_http_and_the_socket() {
+        let e = ApiError::from(CallTaskError::Call(crate::engine::CallError::NotAnswered));
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "conflict"));
+        assert_eq!(e.to_ws(), (ErrorCode::Conflict, e.message.clone()));
+        let p = crate::domain::ParticipantId::parse("ghost").expect("id");
+        let e = ApiError::from(CallTaskError::Call(crate::engine::CallError::NotInCall(p)));
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!(e.to_ws().0, ErrorCode::NotInCall);
+    }
+
+    #[test]
+    fn a_media_refusal_never_carries_the_stacks_own_words() {
+        let internal = "parse error at 0x7ffd3a2c: a=fingerprint";
+        let e = ApiError::from(CallTaskError::Media(MediaError::Sfu(SfuError::BadOffer(
+            internal.into(),
+        ))));
+        assert_eq!((e.status, e.code), (StatusCode::BAD_GATEWAY, "media"));
+        let (code, message) = e.to_ws();
+        assert_eq!(code, ErrorCode::Media);
+        assert!(!message.contains("0x7ffd"), "{message}");
+        assert!(message.contains("SDP offer"), "{message}");
+    }
+
+    #[test]
+    fn a_draining_dispatcher_is_draining_on_the_socket_and_503_over_http() {
+        let e = ApiError::from(crate::drivers::dispatch::DispatchRefused::Draining);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.to_ws().0, ErrorCode::Draining);
     }
 }

@@ -6,7 +6,7 @@ use super::{Next, Session, Who};
 use crate::domain::{CallId, InterpreterId, OfferId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::dispatch::DispatchRefused;
-use crate::engine::dispatch::{DispatchError, Progress};
+use crate::engine::dispatch::Progress;
 use crate::pool::{Availability, InterpreterState, OfferState, PoolError, Status};
 use crate::protocol::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
 use axum::extract::ws::Message;
@@ -266,43 +266,15 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 }
 
+/// A pool refusal as an error message (mapped once, in `api::error`; a store failure's own
+/// words name its host and port: logged, never sent).
 fn pool_refusal(e: PoolError) -> Refusal {
-    let code = match &e {
-        PoolError::UnknownOffer(_) | PoolError::UnknownInterpreter(_) => ErrorCode::NotFound,
-        PoolError::NotYours(_) => ErrorCode::Forbidden,
-        PoolError::AlreadyEnded {
-            state: OfferState::Cancelled,
-            ..
-        } => {
-            return (
-                ErrorCode::Conflict,
-                "this offer was taken by another interpreter or cancelled".into(),
-            )
-        }
-        PoolError::TooLate(_) | PoolError::AlreadyEnded { .. } | PoolError::Engaged(_) => {
-            ErrorCode::Conflict
-        }
-        PoolError::Unavailable(_) | PoolError::Corrupt(_) => {
-            // The store's own words name its host and port: logged, never sent.
-            tracing::warn!(error = %e, "interpreter pool refused a console's request");
-            return (
-                ErrorCode::Internal,
-                "the interpreter pool is unreachable; try again shortly".into(),
-            );
-        }
-    };
-    (code, e.to_string())
+    crate::api::ApiError::from(e).to_ws()
 }
 
+/// A dispatcher refusal as an error message (mapped once, in `api::error`).
 fn dispatch_refusal(e: DispatchRefused) -> Refusal {
-    let code = match &e {
-        DispatchRefused::Engine(DispatchError::AlreadyRequested(_)) => ErrorCode::Conflict,
-        DispatchRefused::Engine(DispatchError::NoInterpreter(_)) => ErrorCode::Conflict,
-        DispatchRefused::Engine(_) | DispatchRefused::NoCall(_) => ErrorCode::NotFound,
-        DispatchRefused::Stopped => ErrorCode::Internal,
-        DispatchRefused::Draining => ErrorCode::Draining,
-    };
-    (code, e.to_string())
+    crate::api::ApiError::from(e).to_ws()
 }
 
 #[cfg(test)]
