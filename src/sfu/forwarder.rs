@@ -534,3 +534,6 @@ impl Forwarder {
         self.peers.get_mut(idx)?.as_mut()
     }
 }
+
+#[cfg(test)]
+mod tests;
