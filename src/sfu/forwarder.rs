@@ -433,10 +433,8 @@ impl Forwarder {
             else {
                 continue;
             };
-            if !l
-                .peer
-                .write_rtp(slot, out, rtp.level, rtp.payload.clone(), now)
-            {
+            let level = rtp.level.map(|level| (level, rtp.voice));
+            if !l.peer.write_rtp(slot, out, level, rtp.payload.clone(), now) {
                 continue;
             }
             self.stats.rtp_forwarded += 1;

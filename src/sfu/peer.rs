@@ -49,6 +49,8 @@ pub struct RtpIn {
     pub timing: RtpTiming,
     /// RFC 6464 level, 0 (loudest) to 127 (silence) dBov, when the sender includes it.
     pub level: Option<u8>,
+    /// The voice-activity flag sent with the level (RFC 6464), forwarded with it.
+    pub voice: bool,
     pub payload: Arc<[u8]>,
 }
 
@@ -228,6 +230,7 @@ impl Peer {
                                 marker: p.header.marker,
                             },
                             level: p.header.ext_vals.audio_level.map(|l| l.unsigned_abs()),
+                            voice: p.header.ext_vals.voice_activity.unwrap_or(false),
                             payload: p.payload,
                         }))
                     }
@@ -245,13 +248,14 @@ impl Peer {
         }
     }
 
-    /// Queues one packet on receive slot `slot` (call `handle_timeout` then `poll` to send it).
+    /// Queues one packet on receive slot `slot` (call `handle_timeout` then `poll` to send it),
+    /// with the sender's level and voice-activity flag when it sent them.
     /// Returns false when the slot does not exist or has no send stream yet.
     pub fn write_rtp(
         &mut self,
         slot: usize,
         timing: RtpTiming,
-        level: Option<u8>,
+        level: Option<(u8, bool)>,
         payload: Arc<[u8]>,
         now: Instant,
     ) -> bool {
@@ -263,7 +267,10 @@ impl Peer {
             return false;
         };
         let exts = ExtensionValues {
-            audio_level: level.map(|l| -(l.min(127) as i8)),
+            audio_level: level.map(|(l, _)| -(l.min(127) as i8)),
+            // str0m writes the level extension only together with this flag: without it the
+            // level would silently be left out.
+            voice_activity: level.map(|(_, voice)| voice),
             ..Default::default()
         };
         let write = RtpWrite::new(pt.into(), SeqNo::from(timing.seq), timing.ts, now, payload)

@@ -243,6 +243,17 @@ fn levels_are_reported_while_audio_flows_and_silence_once_it_stops() {
     let expected: BTreeMap<String, u8> =
         expected.iter().map(|(p, l)| (p.to_string(), *l)).collect();
     assert_eq!(loudest, expected, "each sender's level");
+    // Listeners get the level and voice-activity flag with the audio, as the sender sent them.
+    let operator = &net.clients[1];
+    let heard: Vec<_> = [1, 3]
+        .iter()
+        .map(|t| operator.levels.get(t).copied())
+        .collect();
+    assert_eq!(
+        heard,
+        [Some(Some((40, true))), Some(Some((90, false)))],
+        "levels the operator hears"
+    );
     net.clients[0].talking = false;
     net.events.clear();
     net.run_for(SILENT_AFTER + PHASE);

@@ -18,6 +18,8 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 
 const TAG: u8 = 0xa7;
 const PAYLOAD_BYTES: usize = 40;
+/// Packets at this level or louder carry the voice-activity flag.
+const LOUD: u8 = 50;
 /// RTP timestamp step of one 20 ms Opus packet.
 const TICKS_PER_PACKET: u32 = 960;
 
@@ -53,6 +55,8 @@ pub struct Client {
     pub last_datagram: Vec<u8>,
     /// Packets heard, by sender tag.
     pub heard: BTreeMap<u8, u64>,
+    /// The RFC 6464 level on the last packet heard from each sender tag, if it had one.
+    pub levels: BTreeMap<u8, Option<(u8, bool)>>,
     /// The sender tags heard on each receive slot.
     pub by_slot: BTreeMap<usize, BTreeSet<u8>>,
     /// Packets whose payload names no sender.
@@ -97,6 +101,7 @@ impl Client {
             timeout: now,
             last_datagram: Vec::new(),
             heard: BTreeMap::new(),
+            levels: BTreeMap::new(),
             by_slot: BTreeMap::new(),
             unmarked: 0,
         };
@@ -132,6 +137,7 @@ impl Client {
     /// Forgets what was heard so far.
     pub fn reset(&mut self) {
         self.heard.clear();
+        self.levels.clear();
         self.by_slot.clear();
         self.unmarked = 0;
     }
@@ -199,8 +205,7 @@ impl Client {
         };
         let exts = ExtensionValues {
             audio_level: Some(-(self.level.min(127) as i8)),
-            // str0m writes the level extension only with its voice-activity flag.
-            voice_activity: Some(true),
+            voice_activity: Some(self.level <= LOUD),
             ..Default::default()
         };
         let write = RtpWrite::new(pt, SeqNo::from(self.seq), ts, now, payload).ext_vals(exts);
@@ -236,6 +241,10 @@ impl Client {
                     match p.payload.get(..2) {
                         Some(&[TAG, tag]) => {
                             *self.heard.entry(tag).or_default() += 1;
+                            let ext = &p.header.ext_vals;
+                            let level = ext.audio_level.map(i8::unsigned_abs);
+                            let level = level.map(|l| (l, ext.voice_activity.unwrap_or(false)));
+                            self.levels.insert(tag, level);
                             self.by_slot.entry(slot).or_default().insert(tag);
                         }
                         _ => self.unmarked += 1,
