@@ -123,36 +123,49 @@ fn a_muted_participant_is_heard_by_nobody_once_the_routes_say_so() {
     );
 }
 
-#[test]
-fn two_calls_never_leak_audio_into_each_other() {
+/// Two two-party calls whose peers join in `order` (call, participant), each routed everyone
+/// to everyone, after everybody has talked for a while.
+fn two_calls(order: [(&str, &str); 4], c1: [(&str, Role); 2], c2: [(&str, Role); 2]) -> Net {
     let mut net = Net::new();
-    let pair = [("alice", Role::Caller), ("bob", Role::Operator)];
-    let pair2 = [("carol", Role::Caller), ("dave", Role::Operator)];
-    net.join("c1", "alice");
-    net.join("c2", "carol");
-    net.join("c1", "bob");
-    net.join("c2", "dave");
-    net.set_routes("c1", &pair, &Controls::default());
-    net.set_routes("c2", &pair2, &Controls::default());
+    for (call, who) in order {
+        net.join(call, who);
+    }
+    net.set_routes("c1", &c1, &Controls::default());
+    net.set_routes("c2", &c2, &Controls::default());
     net.connect_all();
     net.talk_all();
     net.run_for(PHASE);
+    net
+}
+
+#[test]
+fn two_calls_never_leak_audio_into_each_other() {
+    let net = two_calls(
+        [
+            ("c1", "alice"),
+            ("c2", "carol"),
+            ("c1", "bob"),
+            ("c2", "dave"),
+        ],
+        [("alice", Role::Caller), ("bob", Role::Operator)],
+        [("carol", Role::Caller), ("dave", Role::Operator)],
+    );
     assert_hears(&net, &[&[2], &[3], &[0], &[1]]);
 }
 
 #[test]
 fn the_same_participant_id_in_two_calls_is_two_peers() {
-    let mut net = Net::new();
     let pair = [("caller", Role::Caller), ("operator", Role::Operator)];
-    net.join("c1", "caller");
-    net.join("c1", "operator");
-    net.join("c2", "caller");
-    net.join("c2", "operator");
-    net.set_routes("c1", &pair, &Controls::default());
-    net.set_routes("c2", &pair, &Controls::default());
-    net.connect_all();
-    net.talk_all();
-    net.run_for(PHASE);
+    let net = two_calls(
+        [
+            ("c1", "caller"),
+            ("c1", "operator"),
+            ("c2", "caller"),
+            ("c2", "operator"),
+        ],
+        pair,
+        pair,
+    );
     assert_hears(&net, &[&[1], &[0], &[3], &[2]]);
 }
 
