@@ -15,6 +15,8 @@ pub struct ApiError {
     pub field: Option<&'static str>,
     /// Seconds to wait before trying again (a `Retry-After` header), for refusals by a limit.
     pub retry_after_s: Option<u64>,
+    /// The `/ws` error code when it is finer than the HTTP status says (`to_ws`).
+    pub ws: Option<crate::protocol::ErrorCode>,
 }
 
 #[derive(Serialize)]
@@ -38,7 +40,14 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_s: None,
+            ws: None,
         }
+    }
+
+    /// The code a `/ws` session sends for this refusal.
+    pub fn on_socket(mut self, code: crate::protocol::ErrorCode) -> Self {
+        self.ws = Some(code);
+        self
     }
 
     pub fn with_field(mut self, field: &'static str) -> Self {
@@ -158,14 +167,12 @@ impl From<crate::drivers::call::CallTaskError> for ApiError {
         use crate::drivers::call::CallTaskError as T;
         use crate::engine::CallError as C;
         match e {
-            T::Call(C::NotInCall(p)) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_in_call",
-                format!("{p} is not in the call"),
-            ),
+            T::Call(C::NotInCall(p)) => ApiError::not_found(format!("{p} is not in the call"))
+                .on_socket(crate::protocol::ErrorCode::NotInCall),
             T::Call(c) => ApiError::conflict(c.to_string()),
             T::NotInvited(_) => ApiError::forbidden(e.to_string()),
-            T::Gone => ApiError::new(StatusCode::NOT_FOUND, "not_found", "the call is over"),
+            T::Gone => ApiError::conflict("the call is over")
+                .on_socket(crate::protocol::ErrorCode::NotFound),
             T::Wait(w) => ApiError::conflict(w.to_string()),
             T::NoMedia => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "media", e.to_string()),
             T::Media(m) => media_refusal(&m),
@@ -200,7 +207,7 @@ impl ApiError {
     pub fn to_ws(&self) -> (crate::protocol::ErrorCode, String) {
         use crate::protocol::ErrorCode as E;
         let code = match (self.code, self.status) {
-            ("not_in_call", _) => E::NotInCall,
+            _ if self.ws.is_some() => self.ws.unwrap_or(E::Internal),
             ("media", _) => E::Media,
             ("draining", _) => E::Draining,
             ("rate_limited", _) => E::RateLimited,
@@ -291,7 +298,7 @@ mod tests {
         assert_eq!(e.to_ws(), (ErrorCode::Conflict, e.message.clone()));
         let p = crate::domain::ParticipantId::parse("ghost").expect("id");
         let e = ApiError::from(CallTaskError::Call(crate::engine::CallError::NotInCall(p)));
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, "not_found"));
         assert_eq!(e.to_ws().0, ErrorCode::NotInCall);
     }
 
