@@ -11,8 +11,7 @@ use hotline_bridge::domain::{
     OfferId, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use hotline_bridge::pool::{
-    Availability, ClaimRequest, EventKind, InterpreterPool, MemoryPool, Offer, OfferState,
-    PoolError, PoolEvent, RedisPool, Status, DAY_MS,
+    Availability, ClaimRequest, InterpreterPool, MemoryPool, OfferState, RedisPool, Status,
 };
 use std::sync::Arc;
 
@@ -26,19 +25,18 @@ const WRAP_MS: u64 = 10_000;
 /// The node making the contract's offers.
 const NODE: NodeId = NodeId::new(0xa1);
 
-#[path = "pool_contract/claims.rs"]
-mod claims;
-#[path = "pool_contract/nodes.rs"]
-mod nodes;
-#[path = "pool_contract/offers.rs"]
-mod offers;
-#[path = "pool_contract/profiles.rs"]
-mod profiles;
+/// The cases, one file a family in tests/pool_contract/ (the directory this inline module names).
+mod pool_contract {
+    pub mod claims;
+    pub mod nodes;
+    pub mod offers;
+    pub mod profiles;
+}
 
-use claims::*;
-use nodes::*;
-use offers::*;
-use profiles::*;
+use pool_contract::claims::*;
+use pool_contract::nodes::*;
+use pool_contract::offers::*;
+use pool_contract::profiles::*;
 
 // --- fixtures --------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 //! Contract cases about `claim`: order, presence, language, status, one live offer.
 
-use super::*;
+use crate::{claim, iid, lang, oid, ready, request, status, Pool, RING_MS, T0, TTL_MS, WRAP_MS};
+use hotline_bridge::domain::CallId;
+use hotline_bridge::pool::{Availability, Offer, Status};
 
 pub async fn claim_takes_the_first_eligible_candidate_in_order(p: Pool) {
     for id in ["a", "b", "c"] {

@@ -1,9 +1,11 @@
 //! Contract cases about nodes (src/pool/recovery.rs): leases, call records, the sweep that frees
 //! what a lost node held (exactly once), and the administrator's forced releases.
 
-use super::*;
+use crate::{iid, lang, offer_state, oid, ready, request, status, Pool, NODE, T0, WRAP_MS};
+use hotline_bridge::domain::{CallId, Millis, NodeId};
 use hotline_bridge::pool::{
-    Engagement, ForcedRelease, LeaseRenewal, Recovered, ADMIN_END_CALL, NODE_LOST,
+    Engagement, EventKind, ForcedRelease, LeaseRenewal, OfferState, PoolError, PoolEvent,
+    Recovered, Status, ADMIN_END_CALL, NODE_LOST,
 };
 
 const LEASE_MS: u64 = 10_000;

@@ -1,6 +1,8 @@
 //! Contract cases about profiles, presence, removal, snapshots and events.
 
-use super::*;
+use crate::{claim, iid, lang, oid, profile, ready, status, Pool, T0, WRAP_MS};
+use hotline_bridge::domain::CallId;
+use hotline_bridge::pool::{Availability, EventKind, PoolError, PoolEvent, Status};
 
 pub async fn upsert_keeps_live_state_and_token(p: Pool) {
     let mut with_token = profile("a", &["pt"]);
