@@ -7,10 +7,10 @@
 mod common;
 
 use common::abuse::{limited, LiveCall};
-use common::dispatch::{lang, WAIT};
+use common::dispatch::WAIT;
+use common::fixtures::chosen;
 use common::ws::{Got, WsClient};
 use common::{spawn_app, test_settings, TestApp};
-use hotline_bridge::api::messages::{LanguageSource, LanguageView};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
 use hotline_bridge::sfu::peer::PeerConfig;
@@ -20,11 +20,7 @@ use std::time::Duration;
 
 /// A second caller's session, in its own call (the attacker).
 async fn another_caller(app: &TestApp) -> WsClient {
-    let (call, token) = app.state.calls.create(LanguageView {
-        code: Some(lang("en")),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, token) = app.state.calls.create(chosen("en"));
     let mut ws = WsClient::connect(app.addr).await;
     ws.send(json!({"type": "hello", "token": token, "call_id": call.id().to_string()}))
         .await;

@@ -6,15 +6,13 @@
 mod common;
 
 use common::dispatch::{answered_call, app_on, bot, dispatch_settings, progress, WAIT};
+use common::fixtures::{interpreter, rung};
 use common::redis::TestRedis;
 use hotline_bridge::config::{AdminKey, Settings, UniversityAuth};
 use hotline_bridge::domain::EventKind;
-use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
-    UniversityId,
-};
+use hotline_bridge::domain::{InterpreterId, Level, NodeId};
 use hotline_bridge::drivers::clock::now_ms;
-use hotline_bridge::pool::{Availability, ClaimRequest, Status};
+use hotline_bridge::pool::Status;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::{json, Value};
 
@@ -91,7 +89,6 @@ async fn an_administrator_sees_what_is_stuck_and_frees_it() {
     let redis = TestRedis::start();
     let app = app_on(&redis, settings()).await;
     let pool = app.state.pool.clone();
-    let pt = Language::parse("pt").expect("pt");
 
     // li-na, on a live call of this node.
     let token = common::dispatch::add_interpreter(&app, "li-na", &["pt"], Level::Native).await;
@@ -104,38 +101,14 @@ async fn an_administrator_sees_what_is_stuck_and_frees_it() {
 
     // ana, held by a node that is gone (it never held a lease here).
     let ana = InterpreterId::parse("ana").expect("id");
-    pool.upsert(&InterpreterProfile {
-        id: ana.clone(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: "Ana".into(),
-        languages: vec![LanguageSkill {
-            language: pt,
-            level: Level::Native,
-        }],
-        schedule: common::dispatch::schedule(true),
-        token_sha256: None,
-    })
-    .await
-    .expect("upsert");
-    let now = now_ms();
-    pool.set_availability(&ana, Availability::Available, now)
+    let profile = interpreter("ana").name("Ana").speaks("pt", Level::Native);
+    pool.upsert(&profile.always_on_shift().build())
         .await
-        .expect("available");
-    let offer = OfferId::parse("gone-1").expect("offer");
-    pool.claim(&ClaimRequest {
-        offer_id: offer.clone(),
-        node: NodeId::new(0xdead),
-        call_id: CallId::parse("gone-call").expect("call"),
-        language: pt,
-        candidates: vec![ana.clone()],
-        now,
-        deadline: now + 60_000,
-        presence_ttl_ms: 60_000,
-    })
-    .await
-    .expect("claim")
-    .expect("claimed");
-    pool.respond(&offer, &ana, true, now + 1)
+        .expect("upsert");
+    let now = now_ms();
+    let gone = NodeId::new(0xdead);
+    let offer = rung(&*pool, gone, "gone-1", "gone-call", "pt", &ana, now).await;
+    pool.respond(&offer.id, &ana, true, now + 1)
         .await
         .expect("accept");
 

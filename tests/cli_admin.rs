@@ -4,16 +4,12 @@
 //! one readable line and exit 2.
 mod common;
 
+use common::fixtures::{interpreter, rung};
 use common::redis::TestRedis;
 use hotline_bridge::domain::EventKind;
-use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
-    UniversityId,
-};
+use hotline_bridge::domain::{CallId, InterpreterId, Level, NodeId};
 use hotline_bridge::drivers::clock::now_ms;
-use hotline_bridge::pool::{
-    Availability, ClaimRequest, InterpreterPool, RedisPool, Status, ADMIN_END_CALL,
-};
+use hotline_bridge::pool::{InterpreterPool, RedisPool, Status, ADMIN_END_CALL};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hotline-bridge");
@@ -58,43 +54,16 @@ fn pool(redis: &TestRedis) -> RedisPool {
 /// `id`, busy on `call` through an offer accepted for node `GONE`.
 async fn held(pool: &RedisPool, id: &str, offer: &str, call: &str) {
     let iid = InterpreterId::parse(id).expect("id");
-    let pt = Language::parse("pt").expect("pt");
-    pool.upsert(&InterpreterProfile {
-        id: iid.clone(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: "Ana".into(),
-        languages: vec![LanguageSkill {
-            language: pt,
-            level: Level::Native,
-        }],
-        schedule: common::dispatch::schedule(true),
-        token_sha256: None,
-    })
-    .await
-    .expect("upsert");
-    let now = now_ms();
-    pool.set_availability(&iid, Availability::Available, now)
+    let profile = interpreter(id).name("Ana").speaks("pt", Level::Native);
+    pool.upsert(&profile.always_on_shift().build())
         .await
-        .expect("available");
-    let offer = OfferId::parse(offer).expect("offer");
-    let call = CallId::parse(call).expect("call");
-    pool.claim(&ClaimRequest {
-        offer_id: offer.clone(),
-        node: GONE,
-        call_id: call.clone(),
-        language: pt,
-        candidates: vec![iid.clone()],
-        now,
-        deadline: now + 60_000,
-        presence_ttl_ms: 60_000,
-    })
-    .await
-    .expect("claim")
-    .expect("claimed");
-    pool.respond(&offer, &iid, true, now + 1)
+        .expect("upsert");
+    let now = now_ms();
+    let offer = rung(pool, GONE, offer, call, "pt", &iid, now).await;
+    pool.respond(&offer.id, &iid, true, now + 1)
         .await
         .expect("accept");
-    pool.call_opened(&call, GONE, "hash", now)
+    pool.call_opened(&offer.call_id, GONE, "hash", now)
         .await
         .expect("record");
 }

@@ -5,14 +5,11 @@
 //! another call through the REST invite (409).
 mod common;
 
+use common::fixtures::{interpreter, rung};
 use common::spawn_app;
 use common::ws::{create_call, operator_login, settings_with_operator, Got, WsClient, OPERATOR};
 use hotline_bridge::app::AppState;
-use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, OfferId,
-    TimeZoneName, UniversityId, WeeklySchedule,
-};
-use hotline_bridge::pool::{Availability, ClaimRequest};
+use hotline_bridge::domain::{InterpreterId, Level, NodeId};
 use serde_json::{json, Value};
 
 async fn caller_session(app: &common::TestApp, call_id: &str, token: &str) -> WsClient {
@@ -144,43 +141,23 @@ async fn an_interpreter_the_dispatcher_booked_cannot_be_invited_elsewhere() {
     let app = spawn_app(state).await;
     let base = app.url("");
     let iid = InterpreterId::parse("bfsu-pt-01").expect("id");
-    let pt = Language::parse("pt").expect("pt");
-    pool.upsert(&InterpreterProfile {
-        id: iid.clone(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: "Ana".into(),
-        languages: vec![LanguageSkill {
-            language: pt,
-            level: Level::Native,
-        }],
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
-            shifts: vec![],
-        },
-        token_sha256: None,
-    })
-    .await
-    .expect("upsert");
+    let profile = interpreter("bfsu-pt-01")
+        .name("Ana")
+        .speaks("pt", Level::Native);
+    pool.upsert(&profile.build()).await.expect("upsert");
     let now = hotline_bridge::drivers::clock::now_ms();
-    pool.set_availability(&iid, Availability::Available, now)
-        .await
-        .expect("available");
     // Rung for another call by the dispatcher.
-    let offer = OfferId::parse("o-elsewhere").expect("offer id");
-    let claimed = pool
-        .claim(&ClaimRequest {
-            offer_id: offer.clone(),
-            node: NodeId::new(1),
-            call_id: CallId::parse("call-elsewhere").expect("call id"),
-            language: pt,
-            candidates: vec![iid.clone()],
-            now,
-            deadline: now + 60_000,
-            presence_ttl_ms: 60_000,
-        })
-        .await
-        .expect("claim");
-    assert!(claimed.is_some(), "the interpreter was free to be rung");
+    let node = NodeId::new(1);
+    let offer = rung(
+        &*pool,
+        node,
+        "o-elsewhere",
+        "call-elsewhere",
+        "pt",
+        &iid,
+        now,
+    )
+    .await;
 
     let (call_id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
     let op_token = operator_login(&base).await;
@@ -208,11 +185,11 @@ async fn an_interpreter_the_dispatcher_booked_cannot_be_invited_elsewhere() {
             "{stage}: {body}"
         );
         assert_eq!(body["error"]["field"], "interpreter_id", "{stage}");
-        pool.respond(&offer, &iid, true, now + 1)
+        pool.respond(&offer.id, &iid, true, now + 1)
             .await
             .expect("accept");
     }
     // Released after that call, the interpreter may be invited again.
-    pool.release(&offer, now + 2, 0).await.expect("release");
+    pool.release(&offer.id, now + 2, 0).await.expect("release");
     assert_eq!(invite().await.status(), 202);
 }

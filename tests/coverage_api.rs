@@ -3,43 +3,28 @@
 //! the week with the gaps, and one university's own coverage needs that university's key.
 mod common;
 
+use common::fixtures::interpreter;
 use common::{spawn_app, test_settings, universities};
 use hotline_bridge::app::{self, AppState};
-use hotline_bridge::domain::{
-    Day, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Shift, TimeOfDay,
-    TimeZoneName, UniversityId, WeeklySchedule,
-};
+use hotline_bridge::domain::{Day, InterpreterProfile, Level};
 use serde_json::Value;
 
 /// Wednesday of the week that starts Monday 2026-11-30.
 const AT: &str = "2026-12-02T12:00:00Z";
 
-fn profile(
-    id: &str,
-    uni: &str,
-    lang: &str,
-    day: Day,
-    start: &str,
-    end: &str,
-) -> InterpreterProfile {
-    InterpreterProfile {
-        id: InterpreterId::parse(id).expect("id"),
-        university: UniversityId::parse(uni).expect("uid"),
-        name: id.into(),
-        languages: vec![LanguageSkill {
-            language: Language::parse(lang).expect("lang"),
-            level: Level::Native,
-        }],
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("UTC").expect("tz"),
-            shifts: vec![Shift {
-                day,
-                start: TimeOfDay::parse(start).expect("t"),
-                end: TimeOfDay::parse(end).expect("t"),
-            }],
-        },
-        token_sha256: None,
-    }
+/// Two Korean interpreters of two universities whose Tuesday shifts overlap by an hour.
+fn korean_interpreters() -> [InterpreterProfile; 2] {
+    [
+        interpreter("bfsu-ko-01")
+            .speaks("ko", Level::Native)
+            .shift(Day::Tue, "03:00", "05:00")
+            .build(),
+        interpreter("sisu-ko-01")
+            .university("sisu")
+            .speaks("ko", Level::Native)
+            .shift(Day::Tue, "04:00", "06:00")
+            .build(),
+    ]
 }
 
 fn counts(body: &Value, lang: &str) -> Vec<u64> {
@@ -108,30 +93,9 @@ async fn an_empty_pool_has_a_gap_all_week_in_every_core_language() {
 #[tokio::test]
 async fn coverage_counts_the_pools_interpreters_by_utc_hour() {
     let state = AppState::in_memory(test_settings());
-    state
-        .pool
-        .upsert(&profile(
-            "bfsu-ko-01",
-            "bfsu",
-            "ko",
-            Day::Tue,
-            "03:00",
-            "05:00",
-        ))
-        .await
-        .expect("upsert");
-    state
-        .pool
-        .upsert(&profile(
-            "sisu-ko-01",
-            "sisu",
-            "ko",
-            Day::Tue,
-            "04:00",
-            "06:00",
-        ))
-        .await
-        .expect("upsert");
+    for p in korean_interpreters() {
+        state.pool.upsert(&p).await.expect("upsert");
+    }
     let app = spawn_app(state).await;
     let (_, body) = get(app.url(&format!("/api/coverage?at={AT}")), None).await;
     let ko = counts(&body, "ko");
@@ -158,10 +122,7 @@ async fn one_universitys_own_coverage_needs_its_key() {
     let mut settings = test_settings();
     let keys = universities::with_keys(&mut settings, &["bfsu", "sisu"]);
     let state = AppState::in_memory(settings);
-    for p in [
-        profile("bfsu-ko-01", "bfsu", "ko", Day::Tue, "03:00", "05:00"),
-        profile("sisu-ko-01", "sisu", "ko", Day::Tue, "04:00", "06:00"),
-    ] {
+    for p in korean_interpreters() {
         state.pool.upsert(&p).await.expect("upsert");
     }
     let app = spawn_app(state).await;

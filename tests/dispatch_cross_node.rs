@@ -13,8 +13,9 @@ mod common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot_with, call_view, dispatch_settings, hears_more,
-    join_media, lang, progress, AnsweredCall, WAIT,
+    join_media, progress, AnsweredCall, WAIT,
 };
+use common::fixtures::lang;
 use common::redis::TestRedis;
 use common::ws::WsClient;
 use common::TestApp;

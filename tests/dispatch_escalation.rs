@@ -5,8 +5,9 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter_with, answered_call, app_on, bot, dispatch_settings, expect, lang, progress,
+    add_interpreter_with, answered_call, app_on, bot, dispatch_settings, expect, progress,
 };
+use common::fixtures::lang;
 use common::redis::TestRedis;
 use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::Level;

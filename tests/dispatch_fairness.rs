@@ -2,12 +2,11 @@
 //! requests arriving one after another over six equally eligible interpreters (overlapping calls
 //! of random length, so some interpreters are busy or in wrap-up when a request comes) end with
 //! every request accepted and max/min calls per interpreter ≤ 1.5.
+mod common;
 
+use common::fixtures::{interpreter, lang};
 use hotline_bridge::config::Settings;
-use hotline_bridge::domain::{
-    CallId, Day, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, Shift,
-    TimeOfDay, TimeZoneName, UniversityId, WeeklySchedule,
-};
+use hotline_bridge::domain::{CallId, InterpreterId, InterpreterProfile, Level, Millis};
 use hotline_bridge::drivers::dispatch::carry_out;
 use hotline_bridge::engine::dispatch::{
     Action, Dispatcher, Input, NewRequest, Policy, ProgressEvent,
@@ -23,26 +22,11 @@ const INTERPRETERS: usize = 6;
 const T0: Millis = 1_764_633_600_000;
 const S: u64 = 1000;
 
-fn profile(i: usize, en: Language) -> InterpreterProfile {
-    let all_day = |day| Shift {
-        day,
-        start: TimeOfDay::parse("00:00").expect("t"),
-        end: TimeOfDay::parse("24:00").expect("t"),
-    };
-    InterpreterProfile {
-        id: InterpreterId::parse(&format!("bfsu-en-{i:02}")).expect("id"),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: format!("Interpreter {i}"),
-        languages: vec![LanguageSkill {
-            language: en,
-            level: Level::Professional,
-        }],
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("UTC").expect("tz"),
-            shifts: Day::ALL.into_iter().map(all_day).collect(),
-        },
-        token_sha256: None,
-    }
+fn profile(i: usize) -> InterpreterProfile {
+    interpreter(&format!("bfsu-en-{i:02}"))
+        .speaks("en", Level::Professional)
+        .always_on_shift()
+        .build()
 }
 
 /// Drains the engine at `now`, carrying actions out against the pool; every ringing offer is
@@ -94,10 +78,10 @@ async fn pump(
 #[tokio::test]
 async fn three_hundred_sequential_requests_are_spread_fairly() {
     let settings = Settings::load_with_env(None, Vec::new()).expect("defaults");
-    let en = Language::parse("en").expect("en");
+    let en = lang("en");
     let pool = MemoryPool::new();
     let mut d = Dispatcher::new(Policy::from_settings(&settings.dispatch), 1);
-    let profiles: Vec<InterpreterProfile> = (0..INTERPRETERS).map(|i| profile(i, en)).collect();
+    let profiles: Vec<InterpreterProfile> = (0..INTERPRETERS).map(profile).collect();
     for p in &profiles {
         pool.upsert(p).await.expect("upsert");
         pool.set_availability(&p.id, Availability::Available, T0)

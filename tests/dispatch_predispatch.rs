@@ -8,9 +8,10 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, join_media, lang,
+    add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, join_media,
     operator_answers, progress, WAIT,
 };
+use common::fixtures::{chosen, lang};
 use common::redis::TestRedis;
 use common::ws::{create_call, WsClient};
 use common::TestApp;
@@ -203,11 +204,7 @@ async fn a_caller_whose_socket_closes_frees_the_interpreter_and_is_rung_again_on
     let token = add_interpreter(&app, "early", &["pt"], Level::Native).await;
     let mut early = bot(&app, &token, Answer::Accept, 3).await;
 
-    let (call, caller_token) = app.state.calls.create(LanguageView {
-        code: Some(lang("pt")),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, caller_token) = app.state.calls.create(chosen("pt"));
     let call_id = call.id().to_string();
     let mut caller = caller_socket(&app, &caller_token, &call_id).await;
     let config = PeerConfig::new().expect("peer config");

@@ -9,10 +9,10 @@
 //! left offered or busy in the pool.
 mod common;
 
-use common::dispatch::{add_interpreter, app_on, bot, dispatch_settings, lang};
+use common::dispatch::{add_interpreter, app_on, bot, dispatch_settings};
+use common::fixtures::{chosen, lang};
 use common::redis::TestRedis;
 use common::TestApp;
-use hotline_bridge::api::messages::{LanguageSource, LanguageView};
 use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{CallId, Level};
 use hotline_bridge::drivers::call::operator_participant;
@@ -55,11 +55,7 @@ struct Console {
 
 /// An answered call on `app` (the operator answered without a session: no media needed).
 async fn answered_call(app: &TestApp) -> CallId {
-    let (call, _token) = app.state.calls.create(LanguageView {
-        code: Some(lang("en")),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, _token) = app.state.calls.create(chosen("en"));
     call.answer(operator_participant("wang"), "wang".into())
         .await
         .expect("answer");

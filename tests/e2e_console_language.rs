@@ -11,12 +11,12 @@
 mod common;
 
 use common::browser::Browser;
-use common::dispatch::{add_interpreter, app_on, dispatch_settings, lang};
+use common::dispatch::{add_interpreter, app_on, dispatch_settings};
+use common::fixtures::chosen;
 use common::redis::TestRedis;
 use common::ws::{WsClient, OPERATOR, OPERATOR_PASSWORD};
 use common::{spawn_app, test_settings, universities};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-use hotline_bridge::api::messages::{LanguageSource, LanguageView};
 use hotline_bridge::app::AppState;
 use hotline_bridge::domain::{InterpreterId, Level};
 use serde_json::{json, Value};
@@ -204,11 +204,7 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     .await;
 
     // ---- A Portuguese caller waits; the operator answers with the keyboard. ----
-    let (call, call_token) = app.state.calls.create(LanguageView {
-        code: Some(lang("pt")),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, call_token) = app.state.calls.create(chosen("pt"));
     let call_id = call.id().to_string();
     let mut caller = WsClient::connect(app.addr).await;
     caller

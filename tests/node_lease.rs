@@ -8,14 +8,13 @@
 mod common;
 
 use common::dispatch::{answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT};
+use common::fixtures::interpreter;
 use common::process::NodeProcess;
 use common::redis::TestRedis;
 use common::ws::{create_call, operator_login, WsClient};
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::EventKind;
-use hotline_bridge::domain::{
-    InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, NodeId, UniversityId,
-};
+use hotline_bridge::domain::{InterpreterId, Level, NodeId};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{InterpreterPool, OfferState, RedisPool, Status, NODE_LOST};
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
@@ -50,19 +49,12 @@ fn iid() -> InterpreterId {
 /// Registers the Portuguese interpreter in the pool; returns their personal token.
 async fn register(pool: &RedisPool) -> String {
     let token = format!("{INTERPRETER}.secret");
-    pool.upsert(&InterpreterProfile {
-        id: iid(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: "Li Na".into(),
-        languages: vec![LanguageSkill {
-            language: Language::parse("pt").expect("pt"),
-            level: Level::Native,
-        }],
-        schedule: common::dispatch::schedule(true),
-        token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
-    })
-    .await
-    .expect("upsert");
+    let li = interpreter(INTERPRETER)
+        .name("Li Na")
+        .speaks("pt", Level::Native)
+        .always_on_shift()
+        .token(&token);
+    pool.upsert(&li.build()).await.expect("upsert");
     token
 }
 

@@ -5,10 +5,10 @@
 
 mod common;
 
+use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
-    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Level, Millis, NodeId, OfferId,
 };
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, MemoryPool, OfferState, RedisPool, Status,
@@ -117,28 +117,11 @@ fn oid(s: &str) -> OfferId {
     OfferId::parse(s).expect("offer id")
 }
 
-fn lang(s: &str) -> Language {
-    Language::parse(s).expect("language")
-}
-
 fn profile(id: &str, langs: &[&str]) -> InterpreterProfile {
-    InterpreterProfile {
-        id: iid(id),
-        university: UniversityId::parse("bfsu").expect("university id"),
-        name: format!("Interpreter {id}"),
-        languages: langs
-            .iter()
-            .map(|l| LanguageSkill {
-                language: lang(l),
-                level: Level::Professional,
-            })
-            .collect(),
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
-            shifts: Vec::new(),
-        },
-        token_sha256: None,
-    }
+    langs
+        .iter()
+        .fold(interpreter(id), |p, l| p.speaks(l, Level::Professional))
+        .build()
 }
 
 /// Registers `id` speaking `langs`, present and available since `now`.

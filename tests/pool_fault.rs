@@ -6,13 +6,13 @@
 
 mod common;
 
+use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;
 use common::{spawn_app, test_settings, TestApp};
 use hotline_bridge::app;
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
-    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
+    CallId, InterpreterId, InterpreterProfile, Level, Millis, NodeId, OfferId,
 };
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, OfferState, PoolError, PoolEvent,
@@ -56,20 +56,10 @@ fn iid() -> InterpreterId {
 }
 
 fn profile() -> InterpreterProfile {
-    InterpreterProfile {
-        id: iid(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: "Ana".into(),
-        languages: vec![LanguageSkill {
-            language: Language::parse("pt").expect("lang"),
-            level: Level::Native,
-        }],
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("UTC").expect("tz"),
-            shifts: Vec::new(),
-        },
-        token_sha256: None,
-    }
+    interpreter("fault-pt-1")
+        .name("Ana")
+        .speaks("pt", Level::Native)
+        .build()
 }
 
 fn request(offer: &str) -> ClaimRequest {
@@ -77,7 +67,7 @@ fn request(offer: &str) -> ClaimRequest {
         offer_id: OfferId::parse(offer).expect("offer id"),
         node: NodeId::new(1),
         call_id: CallId::parse(&format!("call-{offer}")).expect("call id"),
-        language: Language::parse("pt").expect("lang"),
+        language: lang("pt"),
         candidates: vec![iid()],
         now: T0,
         deadline: T0 + 60_000,
@@ -187,7 +177,7 @@ async fn every_operation_is_unavailable(pool: &dyn InterpreterPool) -> Duration 
         offer_id: None,
         detail: String::new(),
     };
-    let pt = Language::parse("pt").expect("lang");
+    let pt = lang("pt");
     let mut worst = Duration::ZERO;
     macro_rules! down {
         ($name:literal, $call:expr) => {{

@@ -6,11 +6,9 @@
 
 mod common;
 
+use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;
-use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, Millis, NodeId,
-    OfferId, TimeZoneName, UniversityId, WeeklySchedule,
-};
+use hotline_bridge::domain::{CallId, InterpreterId, Level, Millis, NodeId, OfferId};
 use hotline_bridge::pool::{
     Availability, ClaimRequest, InterpreterPool, OfferState, RedisPool, Status,
 };
@@ -48,23 +46,6 @@ struct Tally {
     offers: Vec<(OfferId, OfferState)>,
 }
 
-fn profile(id: &InterpreterId) -> InterpreterProfile {
-    InterpreterProfile {
-        id: id.clone(),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: format!("Interpreter {id}"),
-        languages: vec![LanguageSkill {
-            language: Language::parse("pt").expect("lang"),
-            level: Level::Native,
-        }],
-        schedule: WeeklySchedule {
-            timezone: TimeZoneName::parse("UTC").expect("tz"),
-            shifts: Vec::new(),
-        },
-        token_sha256: None,
-    }
-}
-
 fn open(url: &str) -> Arc<dyn InterpreterPool> {
     let mut settings = common::test_settings().redis;
     settings.url = url.to_owned();
@@ -93,7 +74,7 @@ async fn dispatcher(
             offer_id: offer_id.clone(),
             node: NodeId::new(1),
             call_id: CallId::parse(&format!("call-{node}-{task}-{n}")).expect("call id"),
-            language: Language::parse("pt").expect("lang"),
+            language: lang("pt"),
             candidates,
             now: T0,
             deadline: T0 + RING_MS,
@@ -168,7 +149,8 @@ async fn concurrent_cycles_on_two_nodes_never_double_book() {
         .map(|i| InterpreterId::parse(&format!("pt-{i}")).expect("id"))
         .collect();
     for id in &ids {
-        setup.upsert(&profile(id)).await.expect("upsert");
+        let profile = interpreter(id.as_str()).speaks("pt", Level::Native);
+        setup.upsert(&profile.build()).await.expect("upsert");
         setup.heartbeat(id, T0).await.expect("heartbeat");
         setup
             .set_availability(id, Availability::Available, T0)
@@ -255,10 +237,7 @@ async fn concurrent_cycles_on_two_nodes_never_double_book() {
         assert_eq!(state, *expected, "{offer}");
     }
     // Nobody is left offered or busy, no offer is pending, every accept was counted once.
-    let states = check
-        .states_for(Language::parse("pt").expect("lang"), T0)
-        .await
-        .expect("states");
+    let states = check.states_for(lang("pt"), T0).await.expect("states");
     assert_eq!(states.len(), INTERPRETERS);
     for s in &states {
         assert_eq!((s.status, &s.offer), (Status::Available, &None), "{}", s.id);

@@ -8,10 +8,11 @@
 //! served in the end; and once traffic stops nobody is left offered or busy in the pool.
 mod common;
 
-use common::dispatch::{add_interpreter, app_with, bot, dispatch_settings, lang};
+use common::dispatch::{add_interpreter, app_with, bot, dispatch_settings};
+use common::fixtures::{chosen, lang};
 use common::sentinel::{SentinelGroup, MASTER_NAME};
 use common::TestApp;
-use hotline_bridge::api::messages::{CallState, LanguageSource, LanguageView};
+use hotline_bridge::api::messages::CallState;
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{CallId, InterpreterId, Level};
 use hotline_bridge::drivers::call::{interpreter_participant, operator_participant};
@@ -67,11 +68,7 @@ fn iid(i: usize) -> InterpreterId {
 
 /// An answered call on `app` with an interpreter requested for it.
 async fn ask(app: &TestApp) -> CallId {
-    let (call, _token) = app.state.calls.create(LanguageView {
-        code: Some(lang("en")),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, _token) = app.state.calls.create(chosen("en"));
     call.answer(operator_participant("wang"), "wang".into())
         .await
         .expect("answer");

@@ -6,13 +6,12 @@
 //! neither busy nor offered, no offer is pending, and the release is in the audit stream.
 mod common;
 
-use common::dispatch::{hears_more, join_media, lang, schedule};
+use common::dispatch::{hears_more, join_media};
+use common::fixtures::interpreter;
 use common::node::Node;
 use common::redis::TestRedis;
 use common::ws::{create_call, operator_login, WsClient};
-use hotline_bridge::domain::{
-    CallId, InterpreterId, InterpreterProfile, LanguageSkill, Level, UniversityId,
-};
+use hotline_bridge::domain::{CallId, InterpreterId, Level};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{InterpreterPool, RedisPool, Status, NODE_LOST};
 use hotline_bridge::sfu::peer::PeerConfig;
@@ -46,19 +45,11 @@ fn pool(redis: &TestRedis, prefix: &str) -> RedisPool {
 /// Registers interpreter `id` of `language` with a personal token; returns the token.
 async fn register(pool: &RedisPool, id: &str, language: &str) -> String {
     let token = format!("{id}.personal-secret");
-    pool.upsert(&InterpreterProfile {
-        id: InterpreterId::parse(id).expect("id"),
-        university: UniversityId::parse("bfsu").expect("id"),
-        name: format!("Bot {id}"),
-        languages: vec![LanguageSkill {
-            language: lang(language),
-            level: Level::Native,
-        }],
-        schedule: schedule(true),
-        token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
-    })
-    .await
-    .expect("upsert");
+    let profile = interpreter(id)
+        .speaks(language, Level::Native)
+        .always_on_shift()
+        .token(&token);
+    pool.upsert(&profile.build()).await.expect("upsert");
     token
 }
 

@@ -3,10 +3,11 @@
 //! (409 while on a call, then 204 and gone); the same lifecycle on the Redis pool.
 mod common;
 
+use common::fixtures::lang;
 use common::redis::TestRedis;
 use common::universities::{ana, env, env_on};
 use hotline_bridge::auth;
-use hotline_bridge::domain::{CallId, InterpreterId, Language, NodeId, OfferId};
+use hotline_bridge::domain::{CallId, InterpreterId, NodeId, OfferId};
 use hotline_bridge::pool::{Availability, ClaimRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -234,7 +235,7 @@ async fn removing_is_refused_while_on_a_call_and_then_works() {
             offer_id: OfferId::random(),
             node: NodeId::new(1),
             call_id: CallId::random(),
-            language: Language::parse("pt").expect("pt"),
+            language: lang("pt"),
             candidates: vec![id.clone()],
             now,
             deadline: now + 15_000,

@@ -2,15 +2,13 @@
 //! interpreter bots over the real WebSocket, and an answered call with caller and operator
 //! sessions.
 
+use super::fixtures::{chosen, interpreter};
 use super::redis::TestRedis;
 use super::ws::{settings_with_operator, WsClient, OPERATOR};
 use super::{spawn_app_on, TestApp};
-use hotline_bridge::api::messages::{LanguageSource, LanguageView};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
-use hotline_bridge::domain::{
-    InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, UniversityId, WeeklySchedule,
-};
+use hotline_bridge::domain::Level;
 use hotline_bridge::drivers::media;
 use hotline_bridge::pool::RedisPool;
 use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
@@ -70,23 +68,6 @@ async fn app_with_listener(mut settings: Settings, listener: tokio::net::TcpList
     .await
 }
 
-pub fn lang(code: &str) -> Language {
-    Language::parse(code).expect("language")
-}
-
-/// Every hour of the week (`on_shift`) or none.
-pub fn schedule(on_shift: bool) -> WeeklySchedule {
-    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let shifts: Vec<Value> = if on_shift {
-        days.iter()
-            .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
-            .collect()
-    } else {
-        vec![]
-    };
-    serde_json::from_value(json!({"timezone": "UTC", "shifts": shifts})).expect("schedule")
-}
-
 /// Registers an on-shift interpreter of `languages` at `level`; returns their personal token.
 pub async fn add_interpreter(app: &TestApp, id: &str, languages: &[&str], level: Level) -> String {
     add_interpreter_with(app, id, languages, level, true).await
@@ -99,24 +80,17 @@ pub async fn add_interpreter_with(
     level: Level,
     on_shift: bool,
 ) -> String {
-    let iid = InterpreterId::parse(id).expect("id");
     let token = format!("{id}.secret-of-{id}");
+    let mut profile = interpreter(id).name(&format!("Bot {id}")).token(&token);
+    for l in languages {
+        profile = profile.speaks(l, level);
+    }
+    if on_shift {
+        profile = profile.always_on_shift();
+    }
     app.state
         .pool
-        .upsert(&InterpreterProfile {
-            id: iid,
-            university: UniversityId::parse("bfsu").expect("id"),
-            name: format!("Bot {id}"),
-            languages: languages
-                .iter()
-                .map(|l| LanguageSkill {
-                    language: lang(l),
-                    level,
-                })
-                .collect(),
-            schedule: schedule(on_shift),
-            token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
-        })
+        .upsert(&profile.build())
         .await
         .expect("upsert");
     token
@@ -161,11 +135,7 @@ pub struct AnsweredCall {
 }
 
 pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
-    let (call, token) = app.state.calls.create(LanguageView {
-        code: Some(lang(language)),
-        source: LanguageSource::Chosen,
-        confidence: 1.0,
-    });
+    let (call, token) = app.state.calls.create(chosen(language));
     let call_id = call.id().to_string();
     let mut caller = WsClient::connect(app.addr).await;
     caller

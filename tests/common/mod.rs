@@ -4,6 +4,7 @@
 
 pub mod abuse;
 pub mod dispatch;
+pub mod fixtures;
 pub mod media;
 pub mod node;
 pub mod ports;

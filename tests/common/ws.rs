@@ -1,7 +1,9 @@
 //! A signalling client for tests (tokio-tungstenite), an operator account with a cheap argon2 hash,
 //! a call created over HTTP, and an interpreter invited to it.
 
+use super::fixtures::interpreter;
 use futures::{SinkExt, StreamExt};
+use hotline_bridge::domain::Level;
 use serde_json::Value;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -180,28 +182,15 @@ pub async fn operator_login(base: &str) -> String {
 /// signs in and becomes available; the operator (`op_token`) asks for it by name over HTTP; it
 /// accepts the ring. Returns its session, invited and ready to `join_call`.
 pub async fn invited_interpreter(app: &super::TestApp, op_token: &str, call_id: &str) -> WsClient {
-    use hotline_bridge::domain::{
-        InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, TimeZoneName,
-        UniversityId, WeeklySchedule,
-    };
-    let iid = InterpreterId::parse("bfsu-pt-01").expect("id");
+    let iid = "bfsu-pt-01";
     let itoken = format!("{iid}.personal-secret");
+    let profile = interpreter(iid)
+        .name("Ana")
+        .speaks("pt", Level::Native)
+        .token(&itoken);
     app.state
         .pool
-        .upsert(&InterpreterProfile {
-            id: iid.clone(),
-            university: UniversityId::parse("bfsu").expect("id"),
-            name: "Ana".into(),
-            languages: vec![LanguageSkill {
-                language: Language::parse("pt").expect("pt"),
-                level: Level::Native,
-            }],
-            schedule: WeeklySchedule {
-                timezone: TimeZoneName::parse("Asia/Shanghai").expect("tz"),
-                shifts: vec![],
-            },
-            token_sha256: Some(hotline_bridge::auth::sha256_hex(&itoken)),
-        })
+        .upsert(&profile.build())
         .await
         .expect("upsert");
     let mut ws = WsClient::connect(app.addr).await;
