@@ -43,6 +43,8 @@ async fn the_interpreter_asked_for_is_rung_first_and_after_a_decline_the_search_
     // student interpreter off shift who helped this caller before.
     let best = add_interpreter(&app, "best", &["pt"], Level::Native).await;
     let known = add_interpreter_with(&app, "known", &["pt"], Level::Student, false).await;
+    // Registered, never signed in: not engaged, so a request for them reaches the dispatcher.
+    add_interpreter(&app, "third", &["pt"], Level::Native).await;
     let mut best = bot(&app, &best, Answer::Accept, 1).await;
     let mut known = bot(&app, &known, Answer::Decline, 2).await;
     let mut call = answered_call(&app, "pt").await;
@@ -54,7 +56,7 @@ async fn the_interpreter_asked_for_is_rung_first_and_after_a_decline_the_search_
     expect(&mut known, "ring", "the interpreter asked for is rung").await;
 
     // A second search for the same call is refused while this one runs.
-    let (status, body) = ask_for(&app, &call.call_id, "best").await;
+    let (status, body) = ask_for(&app, &call.call_id, "third").await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict");
 
