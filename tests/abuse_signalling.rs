@@ -9,7 +9,7 @@ mod common;
 use common::abuse::{limited, LiveCall};
 use common::dispatch::WAIT;
 use common::fixtures::chosen;
-use common::ws::{Got, WsClient};
+use common::ws::{caller_in_call, Got, WsClient};
 use common::{spawn_app, test_settings, TestApp};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
@@ -21,11 +21,7 @@ use std::time::Duration;
 /// A second caller's session, in its own call (the attacker).
 async fn another_caller(app: &TestApp) -> WsClient {
     let (call, token) = app.state.calls.create(chosen("en"));
-    let mut ws = WsClient::connect(app.addr).await;
-    ws.send(json!({"type": "hello", "token": token, "call_id": call.id().to_string()}))
-        .await;
-    ws.wait_for("joined").await;
-    ws
+    caller_in_call(app.addr, &call.id().to_string(), &token).await
 }
 
 fn offer_sdp(config: &PeerConfig, tag: u32) -> String {

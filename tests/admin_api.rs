@@ -5,7 +5,7 @@
 //! caller's page hears it ended), both audited with the administrator's name.
 mod common;
 
-use common::dispatch::{answered_call, app_on, bot, dispatch_settings, progress, WAIT};
+use common::dispatch::{answered_call, app_on, bot, on_request_settings, progress, WAIT};
 use common::fixtures::{interpreter, rung};
 use common::redis::TestRedis;
 use hotline_bridge::config::{AdminKey, Settings, UniversityAuth};
@@ -20,8 +20,7 @@ const ADMIN_KEY: &str = "admin-key-of-li-0123456789abcdef";
 const UNIVERSITY_KEY: &str = "university-key-of-bfsu-0123456789";
 
 fn settings() -> Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.admins.insert(
         "li".into(),
         AdminKey {

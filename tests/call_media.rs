@@ -5,32 +5,21 @@
 //! `connected`, `slots` and `levels` from the call; a hang-up ends everyone's session.
 mod common;
 
+use common::dispatch::join_media;
 use common::spawn_app;
 use common::ws::{
-    create_call, invited_interpreter, operator_login, settings_with_operator, WsClient,
+    answer, caller_in_call, create_call, invited_interpreter, operator_login, operator_session,
+    settings_with_operator, WsClient,
 };
 use hotline_bridge::app::AppState;
 use hotline_bridge::sfu::peer::PeerConfig;
-use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
+use hotline_bridge::testkit::TestPeer;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Packets (of 50 per second) that prove a stream flows, not a stray one.
 const FLOWING: u64 = 25;
-
-/// Offers over the session, applies the answer, starts the peer.
-async fn join_media(ws: &mut WsClient, config: &PeerConfig, tag: u32) -> TestPeer {
-    let (offer, sdp) =
-        TestPeerOffer::new(config, tag, TestPeerOptions::default()).expect("test peer offer");
-    ws.send(json!({"type": "offer", "sdp": sdp})).await;
-    let answer = ws.wait_for("answer").await;
-    let peer = offer
-        .start(answer["sdp"].as_str().expect("sdp"))
-        .expect("start peer");
-    assert!(peer.wait_connected(WAIT).await, "peer {tag} connects");
-    peer
-}
 
 /// Polls until `listener` has received `FLOWING` packets from each of `tags`.
 async fn hears(listener: &TestPeer, tags: &[u32], who: &str) {
@@ -72,25 +61,15 @@ async fn caller_operator_and_interpreter_hear_each_other_through_the_real_front_
 
     // Caller: create over HTTP, hello over the socket.
     let (call_id, token, _) = create_call(&base, json!({"chosen": "pt"})).await;
-    let mut caller_ws = WsClient::connect(app.addr).await;
-    caller_ws
-        .send(json!({"type": "hello", "token": token, "call_id": call_id}))
-        .await;
-    caller_ws.wait_for("joined").await;
+    let mut caller_ws = caller_in_call(app.addr, &call_id, &token).await;
     let caller = join_media(&mut caller_ws, &config, 1).await;
 
     // Operator: login, hello, answer, offer.
     let op_token = operator_login(&base).await;
-    let mut op_ws = WsClient::connect(app.addr).await;
-    op_ws
-        .send(json!({"type": "hello", "token": op_token}))
-        .await;
+    let mut op_ws = operator_session(app.addr, &op_token).await;
     let queue = op_ws.wait_for("queue").await;
     assert_eq!(queue["calls"][0]["call_id"], call_id.as_str());
-    op_ws
-        .send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    op_ws.wait_for("joined").await;
+    answer(&mut op_ws, &call_id).await;
     let operator = join_media(&mut op_ws, &config, 2).await;
 
     hears(&caller, &[2], "caller").await;

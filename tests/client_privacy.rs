@@ -7,7 +7,10 @@ mod common;
 
 use common::fixtures::{interpreter, rung};
 use common::spawn_app;
-use common::ws::{create_call, operator_login, settings_with_operator, Got, WsClient, OPERATOR};
+use common::ws::{
+    answer, create_call, operator_login, operator_session, settings_with_operator, Got, WsClient,
+    OPERATOR,
+};
 use hotline_bridge::app::AppState;
 use hotline_bridge::domain::{InterpreterId, Level, NodeId};
 use serde_json::{json, Value};
@@ -27,9 +30,7 @@ async fn a_caller_sees_the_operator_by_role_never_by_account() {
     let (call_id, token, _) = create_call(&base, json!({"chosen": "pt"})).await;
     let mut caller = caller_session(&app, &call_id, &token).await;
     let op_token = operator_login(&base).await;
-    let mut op = WsClient::connect(app.addr).await;
-    op.send(json!({"type": "hello", "token": op_token})).await;
-    op.wait_for("welcome").await;
+    let mut op = operator_session(app.addr, &op_token).await;
     op.send(json!({"type": "answer_call", "call_id": call_id}))
         .await;
 
@@ -110,9 +111,7 @@ async fn logging_out_closes_the_operators_signalling_session() {
     let app = spawn_app(AppState::in_memory(settings_with_operator())).await;
     let base = app.url("");
     let op_token = operator_login(&base).await;
-    let mut op = WsClient::connect(app.addr).await;
-    op.send(json!({"type": "hello", "token": op_token})).await;
-    op.wait_for("welcome").await;
+    let mut op = operator_session(app.addr, &op_token).await;
     let r = reqwest::Client::new()
         .post(app.url("/api/operator/logout"))
         .bearer_auth(&op_token)
@@ -161,12 +160,8 @@ async fn an_interpreter_the_dispatcher_booked_cannot_be_invited_elsewhere() {
 
     let (call_id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
     let op_token = operator_login(&base).await;
-    let mut op = WsClient::connect(app.addr).await;
-    op.send(json!({"type": "hello", "token": op_token})).await;
-    op.wait_for("welcome").await;
-    op.send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    op.wait_for("joined").await;
+    let mut op = operator_session(app.addr, &op_token).await;
+    answer(&mut op, &call_id).await;
     let invite = || async {
         reqwest::Client::new()
             .post(app.url(&format!("/api/calls/{call_id}/participants")))

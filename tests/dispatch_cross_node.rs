@@ -12,8 +12,8 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot_with, call_view, dispatch_settings, hears_more,
-    join_media, progress, AnsweredCall, WAIT,
+    add_interpreter, answered_call, app_on, bot_options, bot_with, call_view, hears_more,
+    join_media, on_request_settings, progress, AnsweredCall, WAIT,
 };
 use common::fixtures::lang;
 use common::redis::TestRedis;
@@ -25,12 +25,9 @@ use hotline_bridge::domain::{InterpreterId, Level, Role};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Status;
 use hotline_bridge::sfu::peer::PeerConfig;
-use hotline_bridge::testkit::interpreter_bot::{
-    Answer, BotCommand, BotEvent, BotOptions, InterpreterBot,
-};
+use hotline_bridge::testkit::interpreter_bot::{Answer, BotCommand, BotEvent, InterpreterBot};
 use hotline_bridge::testkit::TestPeer;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const CALLER_TAG: u32 = 1;
 const OPERATOR_TAG: u32 = 2;
@@ -38,8 +35,7 @@ const INTERPRETER_TAG: u32 = 3;
 const REPLACEMENT_TAG: u32 = 4;
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 5;
     s.dispatch.wrap_up_s = 1;
     // A dropped call session is given up after one second (the production default is 30 s).
@@ -286,17 +282,10 @@ async fn a_console_reopened_on_node_b_is_invited_back_into_its_call_on_node_a() 
     // The page is closed (console, call session and media gone at once) and opened again.
     let _ = bot.commands.send(BotCommand::Vanish);
     drop(x.interpreter);
-    let mut again = InterpreterBot::start(BotOptions {
-        addr: b.addr,
-        token,
-        answer: Answer::Accept,
-        delay: Duration::ZERO,
-        heartbeat: Duration::from_millis(200),
-        join_media: true,
-        tag: REPLACEMENT_TAG,
-    })
-    .await
-    .expect("the console signs in again");
+    let options = bot_options(b.addr, &token, Answer::Accept, REPLACEMENT_TAG, true);
+    let mut again = InterpreterBot::start(options)
+        .await
+        .expect("the console signs in again");
     let invited = next(&mut again, "invited", false).await;
     assert_eq!(invited["call_id"], x.call.call_id.as_str());
     assert_eq!(invited["ws_url"], format!("ws://{}/ws", a.addr));

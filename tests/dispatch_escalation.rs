@@ -5,7 +5,8 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter_with, answered_call, app_on, bot, dispatch_settings, expect, progress,
+    add_interpreter_with, answered_call, app_on, bot, event_kinds, expect, on_request_settings,
+    progress,
 };
 use common::fixtures::lang;
 use common::redis::TestRedis;
@@ -15,8 +16,7 @@ use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 10;
     s.dispatch.escalate_after_s = 1;
     s.dispatch.relay = [(lang("pt"), lang("en"))].into_iter().collect();
@@ -52,15 +52,7 @@ async fn past_the_deadline_a_present_off_shift_interpreter_is_offered() {
     assert_eq!(accepted["progress"]["interpreter"], "night");
     assert!(accepted["progress"]["relay"].is_null());
     expect(&mut night, "joined", "the off-shift interpreter joins").await;
-    let kinds: Vec<EventKind> = app
-        .state
-        .pool
-        .recent_events(50)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(&app, 50).await;
     assert!(kinds.contains(&EventKind::Escalate), "{kinds:?}");
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress,
+    add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress,
 };
 use common::redis::TestRedis;
 use hotline_bridge::domain::{InterpreterId, Level, OfferId};
@@ -18,9 +18,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accept_the_dispatcher_never_heard_of_still_brings_the_interpreter_in() {
     let redis = TestRedis::start();
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
-    let app = app_on(&redis, s).await;
+    let app = app_on(&redis, on_request_settings()).await;
     let token = add_interpreter(&app, "li-na", &["pt"], Level::Native).await;
     // The bot does not answer by itself: the test accepts in the pool, past the dispatcher.
     let mut li = bot(&app, &token, Answer::Ignore, 3).await;

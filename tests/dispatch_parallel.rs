@@ -4,7 +4,7 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT,
+    add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, WAIT,
 };
 use common::redis::TestRedis;
 use hotline_bridge::domain::Level;
@@ -14,8 +14,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_accept_wins_and_the_other_offer_is_withdrawn_on_the_other_console() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
+    let mut settings = on_request_settings();
     settings.dispatch.parallel_offers = 2;
     settings.dispatch.ring_timeout_s = 10;
     let app = app_on(&redis, settings).await;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT,
+    add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, status,
 };
 use common::redis::TestRedis;
 use hotline_bridge::domain::Level;
@@ -14,8 +14,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_rings_pause_the_interpreter_until_they_come_back() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
+    let mut settings = on_request_settings();
     settings.dispatch.max_missed_offers = 2;
     let app = app_on(&redis, settings).await;
     let token = add_interpreter(&app, "absent", &["ru"], Level::Native).await;
@@ -43,12 +42,7 @@ async fn missed_rings_pause_the_interpreter_until_they_come_back() {
     let t = progress(&mut two.operator, "timed_out").await;
     assert_eq!(t["progress"]["paused"], true);
     assert_eq!(t["progress"]["interpreter"], "absent");
-    absent
-        .wait(WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "paused"
-        })
-        .await
-        .expect("the console learns it is paused");
+    status(&mut absent, "paused", "the console learns it is paused").await;
     progress(&mut two.operator, "waiting").await;
     two.operator
         .send(json!({"type": "cancel_interpreter"}))

@@ -9,11 +9,12 @@ mod common;
 
 use common::dispatch::{
     add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, join_media,
-    operator_answers, progress, WAIT,
+    operator_answers, progress, status,
 };
 use common::fixtures::{chosen, lang};
+use common::metrics::{samples_with, scrape};
 use common::redis::TestRedis;
-use common::ws::{create_call, WsClient};
+use common::ws::{caller_in_call, create_call, WsClient};
 use common::TestApp;
 use hotline_bridge::api::messages::{CallState, LanguageSource, LanguageView};
 use hotline_bridge::domain::{CallId, InterpreterId, Level};
@@ -45,17 +46,8 @@ async fn queued_call(app: &TestApp, code: &str, confidence: f32) -> (String, WsC
         confidence,
     });
     let call_id = call.id().to_string();
-    let caller = caller_socket(app, &token, &call_id).await;
+    let caller = caller_in_call(app.addr, &call_id, &token).await;
     (call_id, caller)
-}
-
-async fn caller_socket(app: &TestApp, token: &str, call_id: &str) -> WsClient {
-    let mut caller = WsClient::connect(app.addr).await;
-    caller
-        .send(json!({"type": "hello", "token": token, "call_id": call_id}))
-        .await;
-    caller.wait_for("joined").await;
-    caller
 }
 
 /// As `queued_call`, and the caller's media connected and sending.
@@ -136,7 +128,7 @@ async fn an_anonymous_call_with_a_socket_but_no_media_rings_nobody() {
         .as_f64()
         .expect("confidence");
     assert!(confidence >= 0.8, "decided: {created}");
-    let _anon = caller_socket(&app, &anon_token, &anonymous).await;
+    let _anon = caller_in_call(app.addr, &anonymous, &anon_token).await;
     // A real caller queued after it, media flowing: once this one rings, the dispatcher has seen
     // the queue with both; the older call would have been rung first had it counted.
     let (real, _caller, _media) = caller_with_media(&app, "pt", 1.0, CALLER_TAG).await;
@@ -169,32 +161,21 @@ async fn an_interpreter_taken_for_a_caller_whose_media_stops_is_released_at_once
     // The caller's media stops (its socket stays open): the interpreter is let go, available
     // again without wrap-up, while the call itself still waits.
     media.close();
-    let status = early
-        .wait(WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "available"
-        })
-        .await
-        .expect("released to available");
-    assert!(status.msg.get("until").is_none(), "{:?}", status.msg);
+    let released = status(&mut early, "available", "released to available").await;
+    assert!(released.get("until").is_none(), "{released}");
     assert_eq!(pool_status(&app, "early").await, Status::Available);
     assert!(
         !has_request(&app, &call_id).await,
         "the request is withdrawn"
     );
     assert_eq!(call_view(&app, &call_id).await.state, CallState::Queued);
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("hotline_events_total")
-                && l.contains("kind=\"predispatch_withdrawn\"")),
-        "the withdrawal is audited"
+    let metrics = scrape(app.url("/metrics")).await;
+    let withdrawn = samples_with(
+        &metrics,
+        "hotline_events_total",
+        ("kind", "predispatch_withdrawn"),
     );
+    assert!(!withdrawn.is_empty(), "the withdrawal is audited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +187,7 @@ async fn a_caller_whose_socket_closes_frees_the_interpreter_and_is_rung_again_on
 
     let (call, caller_token) = app.state.calls.create(chosen("pt"));
     let call_id = call.id().to_string();
-    let mut caller = caller_socket(&app, &caller_token, &call_id).await;
+    let mut caller = caller_in_call(app.addr, &call_id, &caller_token).await;
     let config = PeerConfig::new().expect("peer config");
     let _media = join_media(&mut caller, &config, CALLER_TAG).await;
     expect(&mut early, "ring", "rung").await;
@@ -214,16 +195,16 @@ async fn a_caller_whose_socket_closes_frees_the_interpreter_and_is_rung_again_on
 
     // The socket closes (the media peer lingers): released at once.
     drop(caller);
-    early
-        .wait(WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "available"
-        })
-        .await
-        .expect("released when the caller's socket closed");
+    status(
+        &mut early,
+        "available",
+        "released when the caller's socket closed",
+    )
+    .await;
     assert_eq!(pool_status(&app, "early").await, Status::Available);
 
     // The caller's page reconnects within the grace time, media still flowing: rung again.
-    let _back = caller_socket(&app, &caller_token, &call_id).await;
+    let _back = caller_in_call(app.addr, &call_id, &caller_token).await;
     let ring = expect(&mut early, "ring", "rung again once the caller is back").await;
     assert_eq!(ring["call_id"], call_id.as_str());
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress,
+    add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, status,
 };
 use common::redis::TestRedis;
 use hotline_bridge::domain::Level;
@@ -13,8 +13,7 @@ use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.wrap_up_s = 2;
     s
 }
@@ -60,13 +59,7 @@ async fn wrap_up_is_respected_before_the_next_ring() {
         .operator
         .send(json!({"type": "remove_interpreter"}))
         .await;
-    let wrap = solo
-        .wait(common::dispatch::WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "wrap_up"
-        })
-        .await
-        .expect("wrap-up status")
-        .msg;
+    let wrap = status(&mut solo, "wrap_up", "wrap-up status").await;
     let until = wrap["until"].as_u64().expect("until");
     assert!(until >= wrap["now"].as_u64().expect("now") + 1_500);
 

@@ -5,10 +5,11 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, bot_with, call_view, dispatch_settings, drain,
-    expect, hears_more, join_media, progress, AnsweredCall, WAIT,
+    add_interpreter, answered_call, app_on, bot, bot_with, call_view, drain, event_kinds, expect,
+    hears_more, join_media, on_request_settings, progress, status, AnsweredCall, WAIT,
 };
 use common::redis::TestRedis;
+use common::TestApp;
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{Level, Role};
@@ -22,8 +23,7 @@ const FIRST_TAG: u32 = 3;
 const SECOND_TAG: u32 = 4;
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 5;
     // A dropped console is given up after one second (the production default is 30 s).
     s.calls.reconnect_grace_s = 1;
@@ -42,8 +42,31 @@ async fn joined(call: &mut AnsweredCall, who: &mut InterpreterBot, id: &str) {
     expect(who, "joined", "the interpreter joins").await;
 }
 
+/// The Redis, the app, a call, and interpreters `first` and `second`.
+type FirstJoined = (
+    TestRedis,
+    TestApp,
+    AnsweredCall,
+    InterpreterBot,
+    InterpreterBot,
+);
+
+/// A call in `language` that interpreter `first` (native, so rung first) has joined, with
+/// `second` (professional, answering as `second_answers`) signed in too.
+async fn first_joined(language: &str, second_answers: Answer) -> FirstJoined {
+    let redis = TestRedis::start();
+    let app = app_on(&redis, settings()).await;
+    let t1 = add_interpreter(&app, "first", &[language], Level::Native).await;
+    let t2 = add_interpreter(&app, "second", &[language], Level::Professional).await;
+    let mut first = bot(&app, &t1, Answer::Accept, FIRST_TAG).await;
+    let second = bot(&app, &t2, second_answers, SECOND_TAG).await;
+    let mut call = answered_call(&app, language).await;
+    joined(&mut call, &mut first, "first").await;
+    (redis, app, call, first, second)
+}
+
 /// Caller and operator are still in a live call, without an interpreter.
-async fn still_live_without_interpreter(app: &common::TestApp, call_id: &str) {
+async fn still_live_without_interpreter(app: &TestApp, call_id: &str) {
     let view = call_view(app, call_id).await;
     assert!(!view.state.is_final(), "{:?}", view.state);
     assert_eq!(view.state, CallState::Answered);
@@ -102,29 +125,14 @@ async fn a_dropped_interpreter_is_replaced_while_caller_and_operator_talk_on() {
     hears_more(&caller, &[OPERATOR_TAG, SECOND_TAG], "the caller").await;
     hears_more(&peer, &[CALLER_TAG, OPERATOR_TAG], "the replacement").await;
 
-    let kinds: Vec<EventKind> = app
-        .state
-        .pool
-        .recent_events(100)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(&app, 100).await;
     assert!(kinds.contains(&EventKind::Replace), "{kinds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_may_cancel_the_automatic_replacement() {
-    let redis = TestRedis::start();
-    let app = app_on(&redis, settings()).await;
-    let t1 = add_interpreter(&app, "first", &["es"], Level::Native).await;
-    let t2 = add_interpreter(&app, "second", &["es"], Level::Professional).await;
-    let mut first = bot(&app, &t1, Answer::Accept, FIRST_TAG).await;
     // The replacement lets it ring, so the operator cancels while it rings.
-    let mut second = bot(&app, &t2, Answer::Ignore, SECOND_TAG).await;
-    let mut call = answered_call(&app, "es").await;
-    joined(&mut call, &mut first, "first").await;
+    let (_redis, app, mut call, first, mut second) = first_joined("es", Answer::Ignore).await;
 
     let _ = first.commands.send(BotCommand::Vanish);
     progress(&mut call.operator, "replacement_requested").await;
@@ -146,14 +154,7 @@ async fn the_operator_may_cancel_the_automatic_replacement() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_replaces_the_interpreter() {
-    let redis = TestRedis::start();
-    let app = app_on(&redis, settings()).await;
-    let t1 = add_interpreter(&app, "first", &["fr"], Level::Native).await;
-    let t2 = add_interpreter(&app, "second", &["fr"], Level::Professional).await;
-    let mut first = bot(&app, &t1, Answer::Accept, FIRST_TAG).await;
-    let mut second = bot(&app, &t2, Answer::Accept, SECOND_TAG).await;
-    let mut call = answered_call(&app, "fr").await;
-    joined(&mut call, &mut first, "first").await;
+    let (_redis, app, mut call, mut first, mut second) = first_joined("fr", Answer::Accept).await;
 
     call.operator
         .send(json!({"type": "replace_interpreter"}))
@@ -163,12 +164,12 @@ async fn the_operator_replaces_the_interpreter() {
     assert_eq!(replace["progress"]["why"], "replaced");
     let left = expect(&mut first, "left", "the replaced interpreter leaves").await;
     assert_eq!(left["call_id"], call.call_id.as_str());
-    first
-        .wait(WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "wrap_up"
-        })
-        .await
-        .expect("the replaced interpreter goes to wrap-up");
+    status(
+        &mut first,
+        "wrap_up",
+        "the replaced interpreter goes to wrap-up",
+    )
+    .await;
     // The replaced interpreter is not rung again for this call: the other one is.
     let ringing = progress(&mut call.operator, "ringing").await;
     assert_eq!(ringing["progress"]["interpreter"], "second");
@@ -182,14 +183,7 @@ async fn the_operator_replaces_the_interpreter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_removes_the_interpreter_and_nobody_else_is_rung() {
-    let redis = TestRedis::start();
-    let app = app_on(&redis, settings()).await;
-    let t1 = add_interpreter(&app, "first", &["de"], Level::Native).await;
-    let t2 = add_interpreter(&app, "second", &["de"], Level::Professional).await;
-    let mut first = bot(&app, &t1, Answer::Accept, FIRST_TAG).await;
-    let mut second = bot(&app, &t2, Answer::Accept, SECOND_TAG).await;
-    let mut call = answered_call(&app, "de").await;
-    joined(&mut call, &mut first, "first").await;
+    let (_redis, app, mut call, mut first, mut second) = first_joined("de", Answer::Accept).await;
 
     call.operator
         .send(json!({"type": "remove_interpreter"}))
@@ -198,12 +192,7 @@ async fn the_operator_removes_the_interpreter_and_nobody_else_is_rung() {
     assert_eq!(removed["progress"]["interpreter"], "first");
     expect(&mut first, "left", "the removed interpreter leaves").await;
     // Wrap-up, then available again: by then a replacement would have been rung.
-    first
-        .wait(WAIT, |e| {
-            e.kind() == "interpreter_status" && e.msg["status"] == "wrap_up"
-        })
-        .await
-        .expect("wrap-up");
+    status(&mut first, "wrap_up", "wrap-up").await;
     still_live_without_interpreter(&app, &call.call_id).await;
     let seen = drain(&mut second);
     assert!(

@@ -5,7 +5,8 @@
 mod common;
 
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT,
+    add_interpreter, answered_call, app_on, bot, event_kinds, expect, on_request_settings,
+    progress, WAIT,
 };
 use common::redis::TestRedis;
 use hotline_bridge::domain::EventKind;
@@ -13,17 +14,10 @@ use hotline_bridge::domain::Level;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
 
-/// Dispatch on the operator's request only (pre-dispatch has its own test).
-fn sequential() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
-    s
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_on_first_offer_brings_the_interpreter_into_the_call() {
     let redis = TestRedis::start();
-    let app = app_on(&redis, sequential()).await;
+    let app = app_on(&redis, on_request_settings()).await;
     let token = add_interpreter(&app, "li-na", &["pt"], Level::Native).await;
     let mut li = bot(&app, &token, Answer::Accept, 3).await;
     let mut call = answered_call(&app, "pt").await;
@@ -90,7 +84,7 @@ async fn accept_on_first_offer_brings_the_interpreter_into_the_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decline_moves_on_to_the_next_interpreter() {
     let redis = TestRedis::start();
-    let app = app_on(&redis, sequential()).await;
+    let app = app_on(&redis, on_request_settings()).await;
     // The native speaker is ranked first and declines; the professional accepts.
     let t1 = add_interpreter(&app, "first", &["es"], Level::Native).await;
     let t2 = add_interpreter(&app, "second", &["es"], Level::Professional).await;
@@ -112,22 +106,14 @@ async fn decline_moves_on_to_the_next_interpreter() {
     let accepted = progress(&mut call.operator, "accepted").await;
     assert_eq!(accepted["progress"]["interpreter"], "second");
     expect(&mut second, "joined", "second joins").await;
-    let kinds: Vec<EventKind> = app
-        .state
-        .pool
-        .recent_events(50)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = event_kinds(&app, 50).await;
     assert!(kinds.contains(&EventKind::Decline), "{kinds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ring_timeout_moves_on_to_the_next_interpreter() {
     let redis = TestRedis::start();
-    let app = app_on(&redis, sequential()).await;
+    let app = app_on(&redis, on_request_settings()).await;
     let t1 = add_interpreter(&app, "sleepy", &["fr"], Level::Native).await;
     let t2 = add_interpreter(&app, "awake", &["fr"], Level::Student).await;
     let mut sleepy = bot(&app, &t1, Answer::Ignore, 3).await;

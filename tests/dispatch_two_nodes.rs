@@ -9,7 +9,7 @@
 //! left offered or busy in the pool.
 mod common;
 
-use common::dispatch::{add_interpreter, app_on, bot, dispatch_settings};
+use common::dispatch::{add_interpreter, app_on, bot, on_request_settings};
 use common::fixtures::{chosen, lang};
 use common::redis::TestRedis;
 use common::TestApp;
@@ -34,8 +34,7 @@ const FICKLE: usize = 4;
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 5;
     s.dispatch.wrap_up_s = 1;
     s.dispatch.escalate_after_s = 600;

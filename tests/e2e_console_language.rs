@@ -9,169 +9,69 @@
 //! Arabic reads right to left. The university page — signed out, signed in with its coverage, the
 //! editor open — shows no English either. Screenshots: target/e2e/console-zh-*.png.
 mod common;
+/// The page helpers, in tests/e2e_console_language/ (the directory this inline module names).
+mod e2e_console_language {
+    pub mod zh_page;
+}
 
-use common::browser::Browser;
-use common::dispatch::{add_interpreter, app_on, dispatch_settings};
-use common::fixtures::chosen;
+use common::dispatch::{app_on, on_request_settings};
+use common::fixtures::{chosen, interpreter};
 use common::redis::TestRedis;
-use common::ws::{WsClient, OPERATOR, OPERATOR_PASSWORD};
+use common::ws::{caller_in_call, OPERATOR, OPERATOR_PASSWORD};
 use common::{spawn_app, test_settings, universities};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use e2e_console_language::zh_page::{ZhPage, ZH};
 use hotline_bridge::app::AppState;
-use hotline_bridge::domain::{InterpreterId, Level};
-use serde_json::{json, Value};
+use hotline_bridge::domain::Level;
+use serde_json::json;
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(30);
 const LI_NA: &str = "Li Na";
-/// Catalog strings that are the same in every language: the brand, the token's format.
-const SHARED: [&str; 2] = ["hotline-bridge", "your-id.secret"];
-
-/// The visible words of the page (text, titles, placeholders, labels of what is shown), checked
-/// against the page's catalog: `{ english: [English strings found], missing: [keys of `expect`
-/// whose Chinese string is absent] }`. An English string counts by its fragments between
-/// placeholders that have at least four characters and three Latin letters in a row, unless it is
-/// one of the `SHARED` words every language writes alike.
-async fn words(b: &Browser, catalog: &str, expect: &[&str]) -> Value {
-    let script = format!(
-        "const {{ STRINGS }} = await import('/i18n/{catalog}.js');
-         const shown = (el) => !el.closest('[hidden]') && el.getClientRects().length > 0;
-         const parts = [document.title, document.body.innerText];
-         for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {{
-           if (!shown(el)) continue;
-           parts.push(el.title || '', el.placeholder || '', el.getAttribute('aria-label') || '');
-         }}
-         const text = parts.join('\\n');
-         const english = [];
-         const SHARED = {shared};
-         for (const [key, en] of Object.entries(STRINGS.en)) {{
-           const zh = STRINGS.zh[key];
-           for (const f of en.split(/\\{{\\w+\\}}/).map((s) => s.trim())) {{
-             if (f.length < 4 || !/[A-Za-z]{{3}}/.test(f) || SHARED.includes(f)) continue;
-             if (text.includes(f)) english.push(`${{key}}: ${{f}}`);
-           }}
-         }}
-         const expect = {expect};
-         const longest = (s) => s.split(/\\{{\\w+\\}}/).map((f) => f.trim()).sort((a, b) => b.length - a.length)[0];
-         const missing = expect.filter((k) => !text.includes(longest(STRINGS.zh[k])));
-         return {{ english, missing, lang: document.documentElement.lang }};",
-        expect = json!(expect),
-        shared = json!(SHARED),
-    );
-    b.eval(&script).await
-}
-
-/// Checks one state of a page and saves its screenshot; failures are collected, not fatal, so
-/// one run reports every state that shows English.
-async fn check(
-    b: &Browser,
-    catalog: &str,
-    state: &str,
-    expect: &[&str],
-    failures: &mut Vec<String>,
-) {
-    b.screenshot(&format!("console-zh-{catalog}-{state}")).await;
-    let v = words(b, catalog, expect).await;
-    if v["lang"] != "zh" {
-        failures.push(format!("{catalog} {state}: page language {}", v["lang"]));
-    }
-    if v["english"] != json!([]) {
-        failures.push(format!(
-            "{catalog} {state}: English shown: {}",
-            v["english"]
-        ));
-    }
-    if v["missing"] != json!([]) {
-        failures.push(format!(
-            "{catalog} {state}: Chinese missing for {}",
-            v["missing"]
-        ));
-    }
-}
-
-/// Presses `key` (a letter) on the page, wherever the focus is.
-async fn press(b: &Browser, key: char) {
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    b.client.perform_actions(keys).await.expect("key press");
-}
-
 const OPERATOR_ONLINE: &str =
     "!document.getElementById('console').hidden && document.getElementById('link').dataset.state === 'online'";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
+    let mut settings = on_request_settings();
     settings.dispatch.ring_timeout_s = 120;
     let app = app_on(&redis, settings).await;
-    let token = add_interpreter(&app, "lina", &["pt"], Level::Native).await;
-    let iid = InterpreterId::parse("lina").expect("id");
-    let mut profile = app
-        .state
-        .pool
-        .profile(&iid)
-        .await
-        .expect("pool")
-        .expect("lina");
-    profile.name = LI_NA.into();
-    app.state.pool.upsert(&profile).await.expect("upsert");
-    let mut failures = Vec::new();
+    let token = "lina.personal-secret";
+    let lina = interpreter("lina").name(LI_NA).speaks("pt", Level::Native);
+    let lina = lina.always_on_shift().token(token).build();
+    app.state.pool.upsert(&lina).await.expect("upsert");
 
     // ---- The operator logs in. ----
-    let op = Browser::launch("zh-CN,zh,en", None).await;
-    op.client.goto(&app.url("/operator")).await.expect("goto");
-    op.wait_for(
-        "operator page in Chinese",
-        "document.documentElement.lang === 'zh'",
-        STEP,
-    )
-    .await;
-    check(
-        &op,
+    let op = ZhPage::open(
+        app.url("/operator"),
         "operator",
-        "login",
-        &["login_h", "name", "password"],
-        &mut failures,
+        "operator page in Chinese",
+        ZH,
     )
     .await;
+    op.check("login", &["login_h", "name", "password"]).await;
     op.type_into("#name", OPERATOR).await;
     op.type_into("#password", OPERATOR_PASSWORD).await;
     op.click("#login-form button[type=submit]").await;
     op.wait_for("operator logged in", OPERATOR_ONLINE, STEP)
         .await;
-    check(
-        &op,
-        "operator",
+    op.check(
         "idle",
         &["queue_h", "queue_empty", "no_call", "link_online"],
-        &mut failures,
     )
     .await;
 
     // ---- The interpreter signs in and goes available. ----
-    let it = Browser::launch("zh-CN,zh,en", None).await;
-    it.client
-        .goto(&app.url("/interpreter"))
-        .await
-        .expect("goto");
-    it.wait_for(
-        "interpreter page in Chinese",
-        "document.documentElement.lang === 'zh'",
-        STEP,
-    )
-    .await;
-    check(
-        &it,
+    let it = ZhPage::open(
+        app.url("/interpreter"),
         "interpreter",
-        "signin",
-        &["signin_h", "token_label", "sign_in"],
-        &mut failures,
+        "interpreter page in Chinese",
+        ZH,
     )
     .await;
-    it.type_into("#token", &token).await;
+    it.check("signin", &["signin_h", "token_label", "sign_in"])
+        .await;
+    it.type_into("#token", token).await;
     it.click("#signin-form button[type=submit]").await;
     it.wait_for(
         "interpreter signed in",
@@ -179,14 +79,8 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         STEP,
     )
     .await;
-    check(
-        &it,
-        "interpreter",
-        "signed-in",
-        &["status_h", "go_available", "log_h"],
-        &mut failures,
-    )
-    .await;
+    it.check("signed-in", &["status_h", "go_available", "log_h"])
+        .await;
     it.click("#go-available").await;
     it.wait_for(
         "interpreter available",
@@ -194,37 +88,20 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         STEP,
     )
     .await;
-    check(
-        &it,
-        "interpreter",
-        "available",
-        &["status_available"],
-        &mut failures,
-    )
-    .await;
+    it.check("available", &["status_available"]).await;
 
     // ---- A Portuguese caller waits; the operator answers with the keyboard. ----
     let (call, call_token) = app.state.calls.create(chosen("pt"));
     let call_id = call.id().to_string();
-    let mut caller = WsClient::connect(app.addr).await;
-    caller
-        .send(json!({"type": "hello", "token": call_token, "call_id": call_id}))
-        .await;
-    caller.wait_for("joined").await;
+    let _caller = caller_in_call(app.addr, &call_id, &call_token).await;
     op.wait_for(
         "call queued",
         "document.querySelector('#queue tbody tr button')",
         STEP,
     )
     .await;
-    check(
-        &op,
-        "operator",
-        "queue",
-        &["answer", "col_language", "source_chosen"],
-        &mut failures,
-    )
-    .await;
+    op.check("queue", &["answer", "col_language", "source_chosen"])
+        .await;
     let title = op
         .eval("return document.querySelector('#queue tbody tr button').title;")
         .await;
@@ -232,19 +109,16 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         title, "接听队列中的第一个来电（A）",
         "the shortcut is shown"
     );
-    press(&op, 'a').await;
+    op.press('a').await;
     op.wait_for(
         "call answered",
         "window.hotline.call && window.hotline.call.state === 'answered' && !document.getElementById('call').hidden",
         STEP,
     )
     .await;
-    check(
-        &op,
-        "operator",
+    op.check(
         "answered",
         &["call_h", "hold", "hang_up", "dispatch_add", "role_caller"],
-        &mut failures,
     )
     .await;
 
@@ -260,7 +134,7 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     );
 
     // ---- "Add interpreter" by its shortcut: both consoles ring. ----
-    press(&op, 'i').await;
+    op.press('i').await;
     op.wait_for(
         "operator sees ringing",
         "document.querySelector('#dispatch-lines li[data-event=ringing]')",
@@ -283,22 +157,9 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         ringing.starts_with("正在呼叫 Li Na（bfsu, 母语, 葡萄牙语）"),
         "the ringing line is worded in Chinese: {ringing}"
     );
-    check(
-        &op,
-        "operator",
-        "ringing",
-        &["p_ringing", "dispatch_cancel"],
-        &mut failures,
-    )
-    .await;
-    check(
-        &it,
-        "interpreter",
-        "ringing",
-        &["ring_h", "caller_waited", "accept", "decline"],
-        &mut failures,
-    )
-    .await;
+    op.check("ringing", &["p_ringing", "dispatch_cancel"]).await;
+    it.check("ringing", &["ring_h", "caller_waited", "accept", "decline"])
+        .await;
     let tab = it.eval("return document.title;").await;
     assert!(
         tab.as_str()
@@ -322,22 +183,13 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         STEP,
     )
     .await;
-    check(
-        &op,
-        "operator",
+    op.check(
         "joined",
         &["p_accepted", "dispatch_remove", "role_interpreter"],
-        &mut failures,
     )
     .await;
-    check(
-        &it,
-        "interpreter",
-        "in-call",
-        &["call_h", "leave", "role_operator"],
-        &mut failures,
-    )
-    .await;
+    it.check("in-call", &["call_h", "leave", "role_operator"])
+        .await;
 
     // ---- She leaves: the panel says so, by name. ----
     it.click("#leave").await;
@@ -357,23 +209,11 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
         STEP,
     )
     .await;
-    check(
-        &op,
-        "operator",
-        "left",
-        &["p_left", "dispatch_add"],
-        &mut failures,
-    )
-    .await;
-    check(
-        &it,
-        "interpreter",
-        "wrap-up",
-        &["wrap_h", "status_wrap_up", "left_you"],
-        &mut failures,
-    )
-    .await;
+    op.check("left", &["p_left", "dispatch_add"]).await;
+    it.check("wrap-up", &["wrap_h", "status_wrap_up", "left_you"])
+        .await;
 
+    let failures = [op.failures(), it.failures()].concat();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // ---- The switch: English at once, and still English after a reload. ----
@@ -424,23 +264,16 @@ async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
     let mut settings = test_settings();
     let keys = universities::with_keys(&mut settings, &["bfsu"]);
     let app = spawn_app(AppState::in_memory(settings)).await;
-    let mut failures = Vec::new();
-    let b = Browser::launch("zh-CN,zh,en", None).await;
-    b.client.goto(&app.url("/university")).await.expect("goto");
-    b.wait_for(
-        "sign-in form in Chinese",
-        "document.documentElement.lang === 'zh' && !document.getElementById('signin').hidden",
-        STEP,
-    )
-    .await;
-    check(
-        &b,
+    let signin = format!("{ZH} && !document.getElementById('signin').hidden");
+    let b = ZhPage::open(
+        app.url("/university"),
         "university",
-        "signin",
-        &["signin_h", "signin_intro", "api_key"],
-        &mut failures,
+        "sign-in form in Chinese",
+        &signin,
     )
     .await;
+    b.check("signin", &["signin_h", "signin_intro", "api_key"])
+        .await;
     b.type_into("#api-key", &keys["bfsu"]).await;
     b.click("#signin-form button[type=submit]").await;
     b.wait_for(
@@ -449,9 +282,7 @@ async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
         STEP,
     )
     .await;
-    check(
-        &b,
-        "university",
+    b.check(
         "signed-in",
         &[
             "team_h",
@@ -460,7 +291,6 @@ async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
             "scope_all",
             "legend_title",
         ],
-        &mut failures,
     )
     .await;
     b.click("#add").await;
@@ -470,9 +300,7 @@ async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
         STEP,
     )
     .await;
-    check(
-        &b,
-        "university",
+    b.check(
         "editor",
         &[
             "editor_add",
@@ -481,13 +309,13 @@ async fn the_university_page_speaks_chinese_to_a_chinese_coordinator() {
             "preset_office",
             "choose_language",
         ],
-        &mut failures,
     )
     .await;
     let monday = b
         .eval("return document.querySelector('#week-grid [role=rowheader]').textContent;")
         .await;
     assert_eq!(monday, "周一", "day names in Chinese");
+    let failures = b.failures();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     b.close().await;
 }

@@ -7,7 +7,9 @@
 mod common;
 
 use common::browser::Browser;
-use common::dispatch::{add_interpreter, answered_call, app_on, dispatch_settings};
+use common::dispatch::{
+    add_interpreter, answered_call, app_on, dispatch_settings, on_request_settings,
+};
 use common::proxy::CutProxy;
 use common::redis::TestRedis;
 use common::ws::{OPERATOR, OPERATOR_PASSWORD};
@@ -25,8 +27,7 @@ async fn sign_in(b: &Browser, token: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
+    let mut settings = on_request_settings();
     settings.dispatch.parallel_offers = 2;
     settings.dispatch.ring_timeout_s = 60;
     let app = app_on(&redis, settings).await;

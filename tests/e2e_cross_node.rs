@@ -8,8 +8,8 @@ mod common;
 
 use common::browser::{speech_wav, Browser};
 use common::dispatch::{
-    add_interpreter, answered_call, app_on, app_on_listener, call_view, dispatch_settings,
-    join_media, WAIT,
+    add_interpreter, answered_call, app_on, app_on_listener, call_view, join_media,
+    on_request_settings, WAIT,
 };
 use common::redis::TestRedis;
 use hotline_bridge::api::messages::CallState;
@@ -25,8 +25,7 @@ const OPERATOR_TAG: u32 = 2;
 const FLOWING: u64 = 25;
 
 fn settings() -> hotline_bridge::config::Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 30;
     s.dispatch.wrap_up_s = 2;
     s

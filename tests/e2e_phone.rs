@@ -11,7 +11,7 @@
 mod common;
 
 use common::browser::{speech_wav, Browser};
-use common::dispatch::{add_interpreter, answered_call, app_on, dispatch_settings};
+use common::dispatch::{add_interpreter, answered_call, app_on, on_request_settings};
 use common::redis::TestRedis;
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;
@@ -203,8 +203,7 @@ const FIRST_PANEL: &str = "
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_interpreter_console_answers_from_a_phone() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
+    let mut settings = on_request_settings();
     settings.dispatch.ring_timeout_s = 60;
     let app = app_on(&redis, settings).await;
     let token = add_interpreter(&app, "ana", &["pt"], Level::Native).await;

@@ -76,6 +76,22 @@ async fn operator_console(url: &str) -> Browser {
     operator
 }
 
+/// A caller's page at `url` (`/call`, direct or through a proxy) in a pt-BR browser whose
+/// microphone says `speech` in `voice`, once it reads Portuguese.
+async fn caller_page(url: &str, mic: &str, voice: &str, speech: &str) -> Browser {
+    let mic = speech_wav(mic, voice, speech);
+    let caller = Browser::launch("pt-BR,pt", Some(&mic)).await;
+    caller.client.goto(url).await.expect("goto");
+    caller
+        .wait_for(
+            "caller page in Portuguese",
+            "document.documentElement.lang === 'pt'",
+            STEP,
+        )
+        .await;
+    caller
+}
+
 /// The caller (who has pressed Call) is answered by the operator; both media legs are up.
 async fn answered(caller: &Browser, operator: &Browser) {
     operator
@@ -109,22 +125,14 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
     let proxy = CutProxy::start(app.addr).await;
     let operator_proxy = CutProxy::start(app.addr).await;
 
-    let caller_mic = speech_wav(
+    let operator = operator_console(&operator_proxy.url("/operator")).await;
+    let caller = caller_page(
+        &proxy.url("/call"),
         "reconnect-caller",
         "pt-br",
         "Alô, a ligação caiu? Ainda preciso de ajuda.",
-    );
-    let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
-    let operator = operator_console(&operator_proxy.url("/operator")).await;
-
-    caller.client.goto(&proxy.url("/call")).await.expect("goto");
-    caller
-        .wait_for(
-            "caller page in Portuguese",
-            "document.documentElement.lang === 'pt'",
-            STEP,
-        )
-        .await;
+    )
+    .await;
     caller.click("#call").await;
     caller
         .wait_for("caller waiting", "window.hotline.state === 'waiting'", STEP)
@@ -237,31 +245,16 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
     let mut settings = settings_with_operator();
     settings.dispatch.predispatch = false;
     let app = app_on(&redis, settings).await;
-    let caller_mic = speech_wav(
+    let operator = operator_console(&app.url("/operator")).await;
+    // A pt-BR browser whose owner switched the page to Italian.
+    let caller = caller_page(
+        &app.url("/call"),
         "reload-caller",
         "it",
         "Pronto? Ho perso il treno per l'aeroporto.",
-    );
-    // A pt-BR browser whose owner switched the page to Italian.
-    let caller = Browser::launch("pt-BR,pt", Some(&caller_mic)).await;
-    let operator = operator_console(&app.url("/operator")).await;
-
-    caller.client.goto(&app.url("/call")).await.expect("goto");
-    caller
-        .wait_for(
-            "caller page",
-            "document.documentElement.lang === 'pt'",
-            STEP,
-        )
-        .await;
-    caller
-        .client
-        .find(fantoccini::Locator::Css("#page-language"))
-        .await
-        .expect("page language picker")
-        .select_by_value("it")
-        .await
-        .expect("Italian");
+    )
+    .await;
+    caller.select("#page-language", "it").await;
     caller.click("#call").await;
     answered(&caller, &operator).await;
     assert_hears("before the reload", "operator", &operator).await;

@@ -5,7 +5,6 @@ mod common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings, universities};
-use fantoccini::Locator;
 use hotline_bridge::app::AppState;
 use hotline_bridge::auth;
 use hotline_bridge::domain::InterpreterId;
@@ -19,55 +18,31 @@ async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
     let keys = universities::with_keys(&mut settings, &["bfsu"]);
     let app = spawn_app(AppState::in_memory(settings)).await;
     let b = Browser::launch("en-US,en", None).await;
-    let c = &b.client;
-    let css = |s: &'static str| Locator::Css(s);
 
-    c.goto(&app.url("/university")).await.expect("goto");
+    b.client.goto(&app.url("/university")).await.expect("goto");
     b.wait_for(
         "sign-in form",
         "!document.getElementById('signin').hidden",
         STEP,
     )
     .await;
-    c.find(css("#api-key"))
-        .await
-        .expect("key field")
-        .send_keys("not-the-key")
-        .await
-        .expect("type");
-    c.find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    b.type_into("#api-key", "not-the-key").await;
+    b.click("#signin-form button[type=submit]").await;
     b.wait_for(
         "wrong key refused",
         "document.getElementById('api-key-error').textContent.includes('not valid')",
         STEP,
     )
     .await;
-    let key_field = c.find(css("#api-key")).await.expect("key field");
-    key_field.clear().await.expect("clear");
-    key_field.send_keys(&keys["bfsu"]).await.expect("type");
-    c.find(css("#signin-form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    b.type_into("#api-key", &keys["bfsu"]).await;
+    b.click("#signin-form button[type=submit]").await;
     b.wait_for(
         "signed in",
         "!document.getElementById('app').hidden && document.querySelector('table.heatmap')",
         STEP,
     )
     .await;
-    c.find(css("#coverage-tz"))
-        .await
-        .expect("zone")
-        .select_by_value("UTC")
-        .await
-        .expect("UTC");
+    b.select("#coverage-tz", "UTC").await;
     let ja_before = b
         .eval("return document.querySelectorAll('tr[data-language=ja] td.gap').length;")
         .await;
@@ -77,48 +52,15 @@ async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
     );
 
     // Add an interpreter with a wrong time zone: the error appears next to that field.
-    c.find(css("#add"))
-        .await
-        .expect("add")
-        .click()
-        .await
-        .expect("click");
-    c.find(css("#f-name"))
-        .await
-        .expect("name")
-        .send_keys("Sato Haruka")
-        .await
-        .expect("type");
-    c.find(css("#f-id"))
-        .await
-        .expect("id")
-        .send_keys("bfsu-ja-01")
-        .await
-        .expect("type");
-    c.find(css("#f-languages .lang-code"))
-        .await
-        .expect("language")
-        .select_by_value("ja")
-        .await
-        .expect("ja");
-    let tz = c.find(css("#f-timezone")).await.expect("zone");
-    tz.clear().await.expect("clear");
-    tz.send_keys("Mars/Base").await.expect("type");
+    b.click("#add").await;
+    b.type_into("#f-name", "Sato Haruka").await;
+    b.type_into("#f-id", "bfsu-ja-01").await;
+    b.select("#f-languages .lang-code", "ja").await;
+    b.type_into("#f-timezone", "Mars/Base").await;
     for hour in 0..8 {
-        let cell = format!(".wg-cell[data-i=\"{hour}\"]");
-        c.find(Locator::Css(&cell))
-            .await
-            .expect("cell")
-            .click()
-            .await
-            .expect("click cell");
+        b.click(&format!(".wg-cell[data-i=\"{hour}\"]")).await;
     }
-    c.find(css("#save"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    b.click("#save").await;
     b.wait_for(
         "time zone error",
         "document.getElementById('err-timezone').textContent.includes('Mars/Base')",
@@ -133,14 +75,8 @@ async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
     b.screenshot("university-error").await;
 
     // Fix it: UTC, Monday 00:00-08:00 on the grid.
-    tz.clear().await.expect("clear");
-    tz.send_keys("UTC").await.expect("type");
-    c.find(css("#save"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    b.type_into("#f-timezone", "UTC").await;
+    b.click("#save").await;
     b.wait_for(
         "token shown",
         "!document.getElementById('token-panel').hidden",
@@ -168,12 +104,7 @@ async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
     assert_eq!(stored.schedule.shifts[0].to_string(), "mon 00:00-08:00");
     b.screenshot("university-token").await;
 
-    c.find(css("#token-done"))
-        .await
-        .expect("done")
-        .click()
-        .await
-        .expect("click");
+    b.click("#token-done").await;
     b.wait_for("token gone", "document.getElementById('token-panel').hidden && document.getElementById('token-value').value === ''", STEP).await;
     b.wait_for(
         "listed",

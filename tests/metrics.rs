@@ -7,7 +7,10 @@
 //! One test in its own binary: the recorder is process-wide.
 mod common;
 
-use common::dispatch::{add_interpreter, answered_call, app_on, bot, dispatch_settings, progress};
+use common::dispatch::{
+    add_interpreter, answered_call, app_on, bot, on_request_settings, progress,
+};
+use common::metrics::sample;
 use common::redis::TestRedis;
 use hotline_bridge::domain::Level;
 use hotline_bridge::testkit::interpreter_bot::Answer;
@@ -18,35 +21,10 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Between scrapes while the accept is being written.
 const POLL: Duration = Duration::from_millis(20);
 
-/// The value of the sample `name{labels…}` with exactly these labels (in any order).
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut want: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-    want.sort();
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (metric, mut have) = match series.split_once('{') {
-                Some((m, rest)) => (
-                    m,
-                    rest.strip_suffix('}')?
-                        .split(',')
-                        .map(str::to_owned)
-                        .collect::<Vec<_>>(),
-                ),
-                None => (series, Vec::new()),
-            };
-            have.sort();
-            (metric == name && have == want).then(|| value.parse().ok())?
-        })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
     let redis = TestRedis::start();
-    let mut settings = dispatch_settings();
-    settings.dispatch.predispatch = false;
-    let app = app_on(&redis, settings).await;
+    let app = app_on(&redis, on_request_settings()).await;
     let token = add_interpreter(&app, "ana-lima", &["pt"], Level::Native).await;
     let _ana = bot(&app, &token, Answer::Accept, 1).await;
     let mut call = answered_call(&app, "pt").await;
@@ -88,27 +66,13 @@ async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
             .unwrap_or_else(|| panic!("no {name}{labels:?} in /metrics:\n{text}"))
     };
 
-    assert_eq!(
-        get(
+    for kind in ["request", "offer", "accept"] {
+        let events = get(
             "hotline_events_total",
-            &[("kind", "request"), ("language", "pt")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        get(
-            "hotline_events_total",
-            &[("kind", "offer"), ("language", "pt")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        get(
-            "hotline_events_total",
-            &[("kind", "accept"), ("language", "pt")]
-        ),
-        1.0
-    );
+            &[("kind", kind), ("language", "pt")],
+        );
+        assert_eq!(events, 1.0, "{kind} events");
+    }
     // The bot answers at once: within the 20 s service level, and in the 30 s one.
     for le in ["20", "30", "+Inf"] {
         assert_eq!(
@@ -129,28 +93,16 @@ async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
     );
     assert_eq!(get("hotline_calls_live", &[]), 1.0);
     assert_eq!(get("hotline_calls_waiting", &[]), 0.0);
-    assert_eq!(
+    let interpreters = |language, status| {
         get(
             "hotline_interpreters",
-            &[("language", "pt"), ("status", "busy")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        get(
-            "hotline_interpreters",
-            &[("language", "pt"), ("status", "available")]
-        ),
-        0.0
-    );
+            &[("language", language), ("status", status)],
+        )
+    };
+    assert_eq!(interpreters("pt", "busy"), 1.0);
+    assert_eq!(interpreters("pt", "available"), 0.0);
     // Every served language is there, with nobody registered.
-    assert_eq!(
-        get(
-            "hotline_interpreters",
-            &[("language", "de"), ("status", "available")]
-        ),
-        0.0
-    );
+    assert_eq!(interpreters("de", "available"), 0.0);
     get("hotline_media_rtp_forwarded_total", &[]);
     // Counts only: no call id, interpreter id or token.
     for secret in [call.call_id.as_str(), "ana-lima", token.as_str()] {

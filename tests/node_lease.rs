@@ -7,17 +7,21 @@
 
 mod common;
 
-use common::dispatch::{answered_call, app_on, bot, dispatch_settings, expect, progress, WAIT};
+use common::dispatch::{
+    answered_call, app_on, available_bot, bot, bot_options, dispatch_settings, expect, progress,
+    WAIT,
+};
 use common::fixtures::interpreter;
+use common::metrics::{sample, scrape};
 use common::process::NodeProcess;
 use common::redis::TestRedis;
-use common::ws::{create_call, operator_login, WsClient};
+use common::ws::{answer, caller_in_call, create_call, operator_login, operator_session, WsClient};
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::EventKind;
 use hotline_bridge::domain::{InterpreterId, Level, NodeId};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{InterpreterPool, OfferState, RedisPool, Status, NODE_LOST};
-use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
+use hotline_bridge::testkit::interpreter_bot::Answer;
 use serde_json::json;
 use std::time::Duration;
 
@@ -58,26 +62,6 @@ async fn register(pool: &RedisPool) -> String {
     token
 }
 
-async fn interpreter_bot(addr: std::net::SocketAddr, token: &str) -> InterpreterBot {
-    let mut b = InterpreterBot::start(BotOptions {
-        addr,
-        token: token.to_owned(),
-        answer: Answer::Accept,
-        delay: Duration::ZERO,
-        heartbeat: Duration::from_millis(200),
-        join_media: false,
-        tag: 7,
-    })
-    .await
-    .expect("bot signs in");
-    b.wait(WAIT, |e| {
-        e.kind() == "interpreter_status" && e.msg["status"] == "available"
-    })
-    .await
-    .expect("bot available");
-    b
-}
-
 /// Polls the pool until the interpreter has `status`, up to `within`.
 async fn wait_status(pool: &RedisPool, status: Status, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
@@ -113,24 +97,13 @@ async fn a_killed_node_frees_its_interpreter_within_the_lease_time() {
     .await;
 
     // On node A: a caller, an operator who answers and asks for an interpreter, who accepts.
-    let _li = interpreter_bot(a.addr, &token).await;
+    let _li = available_bot(bot_options(a.addr, &token, Answer::Accept, 7, false), WAIT).await;
     let base = a.url("");
     let (call_id, caller_token, _) = create_call(&base, json!({"chosen": "pt"})).await;
-    let mut caller = WsClient::connect(a.addr).await;
-    caller
-        .send(json!({"type": "hello", "token": caller_token, "call_id": call_id}))
-        .await;
-    caller.wait_for("joined").await;
+    let _caller = caller_in_call(a.addr, &call_id, &caller_token).await;
     let op_token = operator_login(&base).await;
-    let mut operator = WsClient::connect(a.addr).await;
-    operator
-        .send(json!({"type": "hello", "token": op_token}))
-        .await;
-    operator.wait_for("welcome").await;
-    operator
-        .send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    operator.wait_for("joined").await;
+    let mut operator = operator_session(a.addr, &op_token).await;
+    answer(&mut operator, &call_id).await;
     operator.send(json!({"type": "request_interpreter"})).await;
     progress(&mut operator, "accepted").await;
     assert!(
@@ -186,16 +159,14 @@ async fn a_killed_node_frees_its_interpreter_within_the_lease_time() {
         .iter()
         .all(|l| l.node != a_node));
     // Counted where operators look.
-    let metrics = reqwest::get(b.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = scrape(b.url("/metrics")).await;
     assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("hotline_node_recoveries_total{what=\"offer\"}")),
+        sample(
+            &metrics,
+            "hotline_node_recoveries_total",
+            &[("what", "offer")]
+        )
+        .is_some(),
         "no recovered offer in /metrics"
     );
     // Exactly once: another sweep finds nothing.

@@ -5,7 +5,8 @@
 //! caller who does not answer has the call ended. Each is counted in /metrics.
 mod common;
 
-use common::ws::{create_call, WsClient};
+use common::metrics::{samples_with, scrape};
+use common::ws::{caller_in_call, create_call, WsClient};
 use common::{spawn_app, test_settings, TestApp};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
@@ -39,19 +40,9 @@ async fn refused(r: reqwest::Response, status: u16, code: &str) {
         .is_some_and(|m| !m.is_empty()));
 }
 
-async fn metrics(app: &TestApp) -> String {
-    reqwest::get(app.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
-}
-
-fn counted(metrics: &str, name: &str, label: &str) -> bool {
-    metrics
-        .lines()
-        .any(|l| l.starts_with(name) && l.contains(label))
+/// Whether /metrics has a sample of `name` labelled `key="value"`.
+fn counted(metrics: &str, name: &str, label: (&str, &str)) -> bool {
+    !samples_with(metrics, name, label).is_empty()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,16 +88,16 @@ async fn waiting_calls_are_capped_per_address_and_in_total() {
         .await
         .expect("a freed place is usable again");
 
-    let m = metrics(&app).await;
+    let m = scrape(app.url("/metrics")).await;
     assert!(counted(
         &m,
         "hotline_calls_refused_total",
-        "reason=\"per_address\""
+        ("reason", "per_address")
     ));
     assert!(counted(
         &m,
         "hotline_calls_refused_total",
-        "reason=\"total\""
+        ("reason", "total")
     ));
 }
 
@@ -119,10 +110,7 @@ fn long_wait_settings(reply_s: u64) -> Settings {
 
 async fn caller(app: &TestApp) -> (String, WsClient) {
     let (call_id, token, _) = create_call(&app.url(""), json!({"chosen": "fr"})).await;
-    let mut ws = WsClient::connect(app.addr).await;
-    ws.send(json!({"type": "hello", "token": token, "call_id": call_id}))
-        .await;
-    ws.wait_for("joined").await;
+    let ws = caller_in_call(app.addr, &call_id, &token).await;
     (call_id, ws)
 }
 
@@ -154,9 +142,13 @@ async fn a_caller_told_of_the_long_wait_may_keep_waiting_and_is_asked_again_late
         .await
         .expect("view");
     assert_eq!(view.state, hotline_bridge::api::messages::CallState::Queued);
-    let m = metrics(&app).await;
-    assert!(counted(&m, "hotline_events_total", "kind=\"long_wait\""));
-    assert!(counted(&m, "hotline_events_total", "kind=\"keep_waiting\""));
+    let m = scrape(app.url("/metrics")).await;
+    assert!(counted(&m, "hotline_events_total", ("kind", "long_wait")));
+    assert!(counted(
+        &m,
+        "hotline_events_total",
+        ("kind", "keep_waiting")
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,11 +158,11 @@ async fn a_caller_who_does_not_answer_the_long_wait_question_has_the_call_ended(
     ws.wait_for("long_wait").await;
     let left = ws.wait_for("left").await;
     assert_eq!(left["reason"], "no_reply");
-    let m = metrics(&app).await;
+    let m = scrape(app.url("/metrics")).await;
     assert!(counted(
         &m,
         "hotline_events_total",
-        "kind=\"long_wait_no_reply\""
+        ("kind", "long_wait_no_reply")
     ));
 }
 

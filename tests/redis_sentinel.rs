@@ -8,7 +8,7 @@
 //! served in the end; and once traffic stops nobody is left offered or busy in the pool.
 mod common;
 
-use common::dispatch::{add_interpreter, app_with, bot, dispatch_settings};
+use common::dispatch::{add_interpreter, app_with, bot, on_request_settings};
 use common::fixtures::{chosen, lang};
 use common::sentinel::{SentinelGroup, MASTER_NAME};
 use common::TestApp;
@@ -44,8 +44,7 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(90);
 const TICK: Duration = Duration::from_millis(100);
 
 fn settings(group: &SentinelGroup) -> Settings {
-    let mut s = dispatch_settings();
-    s.dispatch.predispatch = false;
+    let mut s = on_request_settings();
     s.dispatch.ring_timeout_s = 5;
     s.dispatch.wrap_up_s = 1;
     s.dispatch.escalate_after_s = 600;

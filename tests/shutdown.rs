@@ -6,16 +6,16 @@
 //! neither busy nor offered, no offer is pending, and the release is in the audit stream.
 mod common;
 
-use common::dispatch::{hears_more, join_media};
+use common::dispatch::{available_bot, bot_options, hears_more, join_media};
 use common::fixtures::interpreter;
 use common::node::Node;
 use common::redis::TestRedis;
-use common::ws::{create_call, operator_login, WsClient};
+use common::ws::{answer, caller_in_call, create_call, operator_login, operator_session, WsClient};
 use hotline_bridge::domain::{CallId, InterpreterId, Level};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{InterpreterPool, RedisPool, Status, NODE_LOST};
 use hotline_bridge::sfu::peer::PeerConfig;
-use hotline_bridge::testkit::interpreter_bot::{Answer, BotOptions, InterpreterBot};
+use hotline_bridge::testkit::interpreter_bot::{Answer, InterpreterBot};
 use hotline_bridge::testkit::TestPeer;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -53,52 +53,29 @@ async fn register(pool: &RedisPool, id: &str, language: &str) -> String {
     token
 }
 
-/// A bot signed in on `node` with `token`; returns once it is available.
-async fn available_bot(node: &Node, token: String, tag: u32) -> InterpreterBot {
-    let mut bot = InterpreterBot::start(BotOptions {
-        addr: node.addr,
-        token,
-        answer: Answer::Accept,
-        delay: Duration::ZERO,
-        heartbeat: Duration::from_millis(200),
-        join_media: true,
-        tag,
-    })
+/// A bot with media signed in on `node` with `token`, accepting; returns once it is available.
+async fn accepting_bot(node: &Node, token: &str, tag: u32) -> InterpreterBot {
+    available_bot(
+        bot_options(node.addr, token, Answer::Accept, tag, true),
+        WAIT,
+    )
     .await
-    .expect("bot signs in");
-    bot.wait(WAIT, |e| {
-        e.kind() == "interpreter_status" && e.msg["status"] == "available"
-    })
-    .await
-    .expect("bot becomes available");
-    bot
 }
 
 /// `INTERPRETER` (registered) signs in and accepts a call in Portuguese.
 async fn call_in_progress(node: &Node, pool: &RedisPool) -> Call {
     let token = register(pool, INTERPRETER, "pt").await;
-    let bot = available_bot(node, token, 3).await;
+    let bot = accepting_bot(node, &token, 3).await;
 
     let config = PeerConfig::new().expect("peer config");
     let base = node.url("");
     let (call_id, token, _) = create_call(&base, json!({"chosen": "pt"})).await;
-    let mut caller_ws = WsClient::connect(node.addr).await;
-    caller_ws
-        .send(json!({"type": "hello", "token": token, "call_id": call_id}))
-        .await;
-    caller_ws.wait_for("joined").await;
+    let mut caller_ws = caller_in_call(node.addr, &call_id, &token).await;
     let caller = join_media(&mut caller_ws, &config, 1).await;
 
     let op_token = operator_login(&base).await;
-    let mut operator_ws = WsClient::connect(node.addr).await;
-    operator_ws
-        .send(json!({"type": "hello", "token": op_token}))
-        .await;
-    operator_ws.wait_for("welcome").await;
-    operator_ws
-        .send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    operator_ws.wait_for("joined").await;
+    let mut operator_ws = operator_session(node.addr, &op_token).await;
+    answer(&mut operator_ws, &call_id).await;
     let operator = join_media(&mut operator_ws, &config, 2).await;
     // Pre-dispatch may already have rung the interpreter; asking again is then a no-op.
     operator_ws
@@ -199,7 +176,7 @@ async fn sigterm_mid_call_drains_until_the_call_hangs_up_then_exits_0_with_the_p
     // refreshed at most every 10 s.
     let idle_token = register(&pool, "bfsu-fr-01", "fr").await;
     register(&pool, INTERPRETER, "pt").await;
-    let mut idle = available_bot(&node, idle_token, 4).await;
+    let mut idle = accepting_bot(&node, &idle_token, 4).await;
     let mut call = call_in_progress(&node, &pool).await;
 
     node.signal("TERM");

@@ -2,6 +2,7 @@
 //! keep checking on: whatever another client floods the service with, its audio keeps flowing.
 
 use super::dispatch::{answered_call, hears_more, join_media, AnsweredCall};
+use super::metrics::{samples_with, scrape};
 use super::TestApp;
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::TestPeer;
@@ -50,16 +51,9 @@ impl LiveCall {
 
 /// The counter `hotline_limited_total{limit="<limit>"}` in the app's /metrics, 0 if absent.
 pub async fn limited(app: &TestApp, limit: &str) -> u64 {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    let label = format!("limit=\"{limit}\"");
-    text.lines()
-        .filter(|l| l.starts_with("hotline_limited_total") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    let text = scrape(app.url("/metrics")).await;
+    samples_with(&text, "hotline_limited_total", ("limit", limit))
+        .into_iter()
         .map(|v| v as u64)
         .sum()
 }

@@ -4,7 +4,9 @@
 
 use super::fixtures::{chosen, interpreter};
 use super::redis::TestRedis;
-use super::ws::{settings_with_operator, WsClient, OPERATOR};
+use super::ws::{
+    answer, caller_in_call, operator_session, settings_with_operator, WsClient, OPERATOR,
+};
 use super::{spawn_app_on, TestApp};
 use hotline_bridge::app::AppState;
 use hotline_bridge::config::Settings;
@@ -25,6 +27,14 @@ pub fn dispatch_settings() -> Settings {
     s.dispatch.ring_timeout_s = 1;
     s.dispatch.wrap_up_s = 1;
     s.dispatch.escalate_after_s = 60;
+    s
+}
+
+/// As `dispatch_settings`, without pre-dispatch: an interpreter is rung only when the operator
+/// asks for one (pre-dispatch has its own tests).
+pub fn on_request_settings() -> Settings {
+    let mut s = dispatch_settings();
+    s.dispatch.predispatch = false;
     s
 }
 
@@ -108,23 +118,55 @@ pub async fn bot_with(
     tag: u32,
     join_media: bool,
 ) -> InterpreterBot {
-    let mut b = InterpreterBot::start(BotOptions {
-        addr: app.addr,
+    available_bot(bot_options(app.addr, token, answer, tag, join_media), WAIT).await
+}
+
+/// A bot's options: signing in at `addr` with `token`, answering at once as `answer`, pinging
+/// every 200 ms, with its media (test peer `tag`) when `join_media`.
+pub fn bot_options(
+    addr: std::net::SocketAddr,
+    token: &str,
+    answer: Answer,
+    tag: u32,
+    join_media: bool,
+) -> BotOptions {
+    BotOptions {
+        addr,
         token: token.to_owned(),
         answer,
         delay: Duration::ZERO,
         heartbeat: Duration::from_millis(200),
         join_media,
         tag,
-    })
-    .await
-    .expect("bot signs in");
-    b.wait(WAIT, |e| {
-        e.kind() == "interpreter_status" && e.msg["status"] == "available"
-    })
-    .await
-    .expect("bot becomes available");
+    }
+}
+
+/// A bot started with `options`, once it is signed in and available (panics after `within`).
+pub async fn available_bot(options: BotOptions, within: Duration) -> InterpreterBot {
+    let mut b = InterpreterBot::start(options).await.expect("bot signs in");
+    status_within(&mut b, "available", within, "bot becomes available").await;
     b
+}
+
+/// The bot's next `interpreter_status` message whose status is `status` (panics with `what`
+/// after `WAIT`).
+pub async fn status(bot: &mut InterpreterBot, status: &str, what: &str) -> Value {
+    status_within(bot, status, WAIT, what).await
+}
+
+/// As `status`, waiting up to `within`.
+pub async fn status_within(
+    bot: &mut InterpreterBot,
+    status: &str,
+    within: Duration,
+    what: &str,
+) -> Value {
+    bot.wait(within, |e| {
+        e.kind() == "interpreter_status" && e.msg["status"] == status
+    })
+    .await
+    .unwrap_or_else(|| panic!("{what}: no {status} status within {within:?}"))
+    .msg
 }
 
 /// A live call in `language` with its caller's session and an operator who answered it.
@@ -137,11 +179,7 @@ pub struct AnsweredCall {
 pub async fn answered_call(app: &TestApp, language: &str) -> AnsweredCall {
     let (call, token) = app.state.calls.create(chosen(language));
     let call_id = call.id().to_string();
-    let mut caller = WsClient::connect(app.addr).await;
-    caller
-        .send(json!({"type": "hello", "token": token, "call_id": call_id}))
-        .await;
-    caller.wait_for("joined").await;
+    let caller = caller_in_call(app.addr, &call_id, &token).await;
     let operator = operator_answers(app, &call_id).await;
     AnsweredCall {
         call_id,
@@ -156,15 +194,8 @@ pub async fn operator_answers(app: &TestApp, call_id: &str) -> WsClient {
         .state
         .operators
         .open(OPERATOR, hotline_bridge::drivers::clock::now_ms());
-    let mut operator = WsClient::connect(app.addr).await;
-    operator
-        .send(json!({"type": "hello", "token": op_token}))
-        .await;
-    operator.wait_for("welcome").await;
-    operator
-        .send(json!({"type": "answer_call", "call_id": call_id}))
-        .await;
-    operator.wait_for("joined").await;
+    let mut operator = operator_session(app.addr, &op_token).await;
+    answer(&mut operator, call_id).await;
     operator
 }
 
@@ -247,6 +278,12 @@ pub fn drain(bot: &mut InterpreterBot) -> Vec<Value> {
         out.push(e.msg);
     }
     out
+}
+
+/// The kinds of the latest `n` events in `app`'s audit stream.
+pub async fn event_kinds(app: &TestApp, n: usize) -> Vec<hotline_bridge::domain::EventKind> {
+    let events = app.state.pool.recent_events(n).await.expect("events");
+    events.into_iter().map(|e| e.kind).collect()
 }
 
 /// The call as its task sees it now (straight from the registry, not a session's stream).

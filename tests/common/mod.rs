@@ -6,6 +6,7 @@ pub mod abuse;
 pub mod dispatch;
 pub mod fixtures;
 pub mod media;
+pub mod metrics;
 pub mod node;
 pub mod ports;
 pub mod process;

@@ -123,6 +123,31 @@ impl WsClient {
     }
 }
 
+/// A caller's session: hello with the call's `token`, then in call `call_id`.
+pub async fn caller_in_call(addr: std::net::SocketAddr, call_id: &str, token: &str) -> WsClient {
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(serde_json::json!({"type": "hello", "token": token, "call_id": call_id}))
+        .await;
+    ws.wait_for("joined").await;
+    ws
+}
+
+/// An operator's session signed in with `op_token` (welcomed; the queue follows).
+pub async fn operator_session(addr: std::net::SocketAddr, op_token: &str) -> WsClient {
+    let mut ws = WsClient::connect(addr).await;
+    ws.send(serde_json::json!({"type": "hello", "token": op_token}))
+        .await;
+    ws.wait_for("welcome").await;
+    ws
+}
+
+/// The operator's session `ws` answers `call_id` and is in the call.
+pub async fn answer(ws: &mut WsClient, call_id: &str) {
+    ws.send(serde_json::json!({"type": "answer_call", "call_id": call_id}))
+        .await;
+    ws.wait_for("joined").await;
+}
+
 /// An argon2 PHC string with small parameters (the service reads them from the string), so tests
 /// do not spend seconds hashing in debug builds.
 pub fn cheap_argon2(password: &str) -> String {
