@@ -1,0 +1,169 @@
+//! The plain sections of the settings: server, languages, dispatch, media, calls, node, limits.
+//! Each key is commented in config/default.toml; cross-key checks live in `validate.rs`.
+
+use crate::domain::Language;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// This node's public address (`https://node-a.example`); empty = consoles reach calls on the
+    /// origin they are on (a single node, or every node behind one address).
+    #[serde(default)]
+    pub public_url: String,
+    /// On SIGTERM or Ctrl-C, how long calls in progress may go on before they are ended.
+    #[serde(default = "default_drain_s")]
+    pub drain_s: u64,
+}
+
+fn default_drain_s() -> u64 {
+    60
+}
+
+impl ServerSettings {
+    /// This node's signalling WebSocket URL (`wss://…/ws` for `https://…`), when `public_url` is
+    /// set: where a console connected to another node enters a call living here.
+    pub fn ws_url(&self) -> Option<String> {
+        let base = self.public_url.trim_end_matches('/');
+        let rest = if let Some(r) = base.strip_prefix("https://") {
+            format!("wss://{r}")
+        } else {
+            format!("ws://{}", base.strip_prefix("http://")?)
+        };
+        Some(format!("{rest}/ws"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageSettings {
+    pub core: Vec<Language>,
+    pub extended: Vec<Language>,
+    pub operator: Language,
+}
+
+impl LanguageSettings {
+    /// Every language an interpreter may be registered for: core then extended.
+    pub fn served(&self) -> Vec<Language> {
+        self.core.iter().chain(&self.extended).copied().collect()
+    }
+
+    /// Every language the hotline knows: served ones and the operators' own.
+    pub fn all(&self) -> Vec<Language> {
+        let mut v = self.served();
+        v.push(self.operator);
+        v
+    }
+}
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterSettings {
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageSettings {
+    pub min_interpreters: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchSettings {
+    pub ring_timeout_s: u64,
+    pub parallel_offers: u32,
+    pub escalate_after_s: u64,
+    pub max_missed_offers: u32,
+    pub wrap_up_s: u64,
+    pub heartbeat_s: u64,
+    pub presence_ttl_s: u64,
+    pub predispatch: bool,
+    #[serde(default)]
+    pub relay: BTreeMap<Language, Language>,
+    /// A joined interpreter whose media sent no packet at all for this long is treated as gone
+    /// (replacement sought); 0 = never.
+    #[serde(default = "default_interpreter_silence_s")]
+    pub interpreter_silence_s: u64,
+}
+
+fn default_interpreter_silence_s() -> u64 {
+    20
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectSettings {
+    pub threshold: f64,
+    pub max_text_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    pub udp_port: u16,
+    pub public_ip: IpAddr,
+    #[serde(default)]
+    pub turn_urls: Vec<String>,
+    pub turn_ttl_s: u64,
+    /// Shared secret with the TURN server (coturn `static-auth-secret`); from environment only.
+    #[serde(default)]
+    pub turn_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSettings {
+    /// Calls one client address may create per minute, and the burst allowed at once.
+    pub create_per_minute: u32,
+    pub create_burst: u32,
+    /// Seconds a party may be disconnected from signalling before leaving (the caller: the call ends).
+    pub reconnect_grace_s: u64,
+    /// Lifetime of an operator's login session, in hours.
+    pub operator_session_hours: u64,
+    /// Calls waiting for an operator at once from one client address (0 = no cap).
+    pub max_waiting_per_address: u32,
+    /// Calls waiting for an operator at once on this node (0 = no cap).
+    pub max_waiting: u32,
+    /// Waited this long, the caller is asked whether to keep waiting, in seconds (0 = never).
+    pub max_queue_wait_s: u64,
+    /// Seconds the caller has to answer that question before the call ends.
+    pub queue_wait_reply_s: u64,
+}
+
+/// This node's lease in the pool and the sweep that frees what lost nodes held. After a node
+/// dies, what it held is free again within `lease_ttl_ms + sweep_every_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSettings {
+    pub lease_ttl_ms: u64,
+    pub lease_renew_ms: u64,
+    pub sweep_every_ms: u64,
+}
+
+/// Limits on every door (`[limits]`, each key commented in config/default.toml); 0 = no cap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub connections_per_address: u32,
+    pub connections: u32,
+    pub header_read_timeout_s: u64,
+    pub hello_timeout_s: u64,
+    pub ws_sessions_per_address: u32,
+    pub ws_sessions: u32,
+    pub ws_messages_per_s: u32,
+    pub ws_messages_burst: u32,
+    pub ice_candidates_per_offer: u32,
+    pub offers_per_minute: u32,
+    pub media_sections_per_offer: u32,
+    pub public_per_minute: u32,
+    pub public_burst: u32,
+    pub login_per_minute: u32,
+    pub login_burst: u32,
+    pub password_checks: u32,
+}
