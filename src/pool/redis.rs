@@ -10,13 +10,13 @@
 //! With `redis.replica_acks`, the writes that decide who holds an interpreter wait for replicas
 //! (`WAIT`) before they count, so a failover does not lose them (see the README).
 
-use super::keys::{Keys, ENDED_OFFER_KEPT_MS, EVENTS_KEPT};
+use super::keys::{Keys, ENDED_OFFER_KEPT_MS};
 use super::link::RedisLink;
 use super::redis_codec::{self as codec, Hash};
 use super::{
     Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
     InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
-    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, DAY_MS,
+    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered,
 };
 use crate::config::RedisSettings;
 use crate::domain::Millis;
@@ -31,8 +31,6 @@ use std::time::Duration;
 const RECONNECT_RETRIES: usize = 2;
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(1000);
-/// Offers one `sweep` script expires at most; `sweep` repeats until the backlog is done.
-const SWEEP_BATCH: usize = 500;
 /// Counter: writes that went on without the replicas `redis.replica_acks` asks for.
 pub const UNREPLICATED_WRITES: &str = "hotline_redis_unreplicated_writes_total";
 
@@ -54,8 +52,10 @@ macro_rules! script {
     };
 }
 
+mod audit;
 mod commands;
 mod nodes;
+mod offers;
 
 struct Scripts {
     upsert: Script,
@@ -161,14 +161,6 @@ impl RedisPool {
             Some("unknown") => Err(PoolError::UnknownInterpreter(id.clone())),
             Some("engaged") => Err(PoolError::Engaged(id.clone())),
             _ => Err(codec::unexpected("presence", &reply)),
-        }
-    }
-
-    /// A script's answer that is an offer state, or `unknown`.
-    fn offer_state_answer(offer: &OfferId, reply: &str) -> Result<OfferState, PoolError> {
-        match reply {
-            "unknown" => Err(PoolError::UnknownOffer(offer.clone())),
-            s => codec::offer_state(s),
         }
     }
 }
@@ -311,22 +303,7 @@ impl InterpreterPool for RedisPool {
     }
 
     async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
-        let mut inv = self.scripts.claim.key(self.keys.deadlines());
-        inv.arg(self.keys.base())
-            .arg(req.offer_id.as_str())
-            .arg(req.call_id.as_str())
-            .arg(req.language.as_str())
-            .arg(req.now)
-            .arg(req.deadline)
-            .arg(req.presence_ttl_ms)
-            .arg(req.node.to_string());
-        for id in &req.candidates {
-            inv.arg(id.as_str());
-        }
-        let reply: Option<Vec<String>> = self.decisive("claim", inv).await?;
-        reply
-            .map(|fields| codec::claimed(&req.offer_id, &fields))
-            .transpose()
+        self.claim_in_redis(req).await
     }
 
     async fn respond(
@@ -336,36 +313,11 @@ impl InterpreterPool for RedisPool {
         accept: bool,
         now: Millis,
     ) -> Result<OfferState, PoolError> {
-        let mut inv = self.scripts.respond.key(self.keys.deadlines());
-        inv.arg(self.keys.base())
-            .arg(offer.as_str())
-            .arg(by.as_str())
-            .arg(if accept { "1" } else { "0" })
-            .arg(now)
-            .arg(ENDED_OFFER_KEPT_MS)
-            .arg(DAY_MS);
-        let reply: Vec<String> = self.decisive("respond", inv).await?;
-        match reply.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-            ["ok", state] => codec::offer_state(state),
-            ["unknown"] => Err(PoolError::UnknownOffer(offer.clone())),
-            ["not_yours"] => Err(PoolError::NotYours(offer.clone())),
-            ["too_late"] => Err(PoolError::TooLate(offer.clone())),
-            ["ended", state] => Err(PoolError::AlreadyEnded {
-                offer: offer.clone(),
-                state: codec::offer_state(state)?,
-            }),
-            _ => Err(codec::unexpected("respond", &reply)),
-        }
+        self.respond_in_redis(offer, by, accept, now).await
     }
 
     async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError> {
-        let mut inv = self.scripts.cancel.key(self.keys.deadlines());
-        inv.arg(self.keys.base())
-            .arg(offer.as_str())
-            .arg(now)
-            .arg(ENDED_OFFER_KEPT_MS);
-        let reply: String = self.decisive("cancel", inv).await?;
-        Self::offer_state_answer(offer, &reply)
+        self.cancel_in_redis(offer, now).await
     }
 
     async fn release(
@@ -374,42 +326,15 @@ impl InterpreterPool for RedisPool {
         now: Millis,
         wrap_up_ms: u64,
     ) -> Result<OfferState, PoolError> {
-        let mut inv = self.scripts.release.key(self.keys.deadlines());
-        inv.arg(self.keys.base())
-            .arg(offer.as_str())
-            .arg(now)
-            .arg(wrap_up_ms)
-            .arg(ENDED_OFFER_KEPT_MS);
-        let reply: String = self.decisive("release", inv).await?;
-        Self::offer_state_answer(offer, &reply)
+        self.release_in_redis(offer, now, wrap_up_ms).await
     }
 
     async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
-        let mut out = Vec::new();
-        loop {
-            let flat: Vec<String> = self
-                .invoke("sweep", &self.scripts.sweep, self.keys.deadlines(), |inv| {
-                    inv.arg(now)
-                        .arg(max_missed)
-                        .arg(ENDED_OFFER_KEPT_MS)
-                        .arg(SWEEP_BATCH);
-                })
-                .await?;
-            let batch = codec::expired(&flat)?;
-            let done = batch.len() < SWEEP_BATCH;
-            out.extend(batch);
-            if done {
-                return Ok(out);
-            }
-        }
+        self.sweep_in_redis(now, max_missed).await
     }
 
     async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError> {
-        let h = self.hash("offer", self.keys.offer(offer)).await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        codec::offer(offer, &h).map(Some)
+        self.offer_in_redis(offer).await
     }
 
     async fn renew_lease(
@@ -476,44 +401,10 @@ impl InterpreterPool for RedisPool {
     }
 
     async fn record(&self, event: &PoolEvent) -> Result<(), PoolError> {
-        let mut cmd = ::redis::cmd("XADD");
-        cmd.arg(self.keys.events())
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(EVENTS_KEPT)
-            .arg("*");
-        for (field, value) in codec::event_fields(event) {
-            cmd.arg(field).arg(value);
-        }
-        let mut c = self.conn.clone();
-        let _: String = self
-            .run("record", async move { cmd.query_async(&mut c).await })
-            .await?;
-        Ok(())
+        self.record_in_redis(event).await
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<PoolEvent>, PoolError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let key = self.keys.events();
-        let mut c = self.conn.clone();
-        let entries: Vec<(String, Hash)> = self
-            .run("recent_events", async move {
-                ::redis::cmd("XREVRANGE")
-                    .arg(key)
-                    .arg("+")
-                    .arg("-")
-                    .arg("COUNT")
-                    .arg(limit)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        entries
-            .iter()
-            .rev()
-            .map(|(_, fields)| codec::event(fields))
-            .collect()
+        self.recent_events_in_redis(limit).await
     }
 }

@@ -4,6 +4,9 @@
 //! Datagrams are demultiplexed by source address (a map filled on each peer's first STUN check),
 //! not by asking every peer.
 
+mod events;
+mod routing;
+
 use super::activity::{Activity, LEVELS_INTERVAL};
 use super::peer::{Peer, PeerConfig, PeerEvent, RtpIn};
 use super::{MediaEvent, SfuError};
@@ -304,41 +307,6 @@ impl Forwarder {
         self.settle(now, tx);
     }
 
-    /// Levels per call, silence, connect and ICE timeouts.
-    fn tick(&mut self, now: Instant) {
-        for (call, media) in &self.calls {
-            let mut levels = Vec::new();
-            for (participant, &idx) in &media.members {
-                let Some(e) = self.peers[idx].as_mut() else {
-                    continue;
-                };
-                if let Some(level) = e.activity.take_level() {
-                    levels.push((participant.clone(), level));
-                }
-                if e.connected {
-                    if let Some(quiet) = e.activity.newly_silent(now) {
-                        self.events.push(MediaEvent::Silent {
-                            call: call.clone(),
-                            participant: participant.clone(),
-                            for_ms: quiet.as_millis() as u64,
-                        });
-                    }
-                }
-                let never_connected = !e.connected && now - e.joined_at >= CONNECT_TIMEOUT;
-                let lost = e.ice_lost_at.is_some_and(|t| now - t >= DISCONNECT_GRACE);
-                if never_connected || lost {
-                    self.dead.push(idx);
-                }
-            }
-            if !levels.is_empty() {
-                self.events.push(MediaEvent::Levels {
-                    call: call.clone(),
-                    levels,
-                });
-            }
-        }
-    }
-
     /// Maps a new source address to the peer whose ICE accepts it (a STUN check with its ufrag).
     fn claim(&mut self, source: SocketAddr, data: &[u8], now: Instant) -> Option<usize> {
         let idx = self.peers.iter().position(|e| {
@@ -367,134 +335,6 @@ impl Forwarder {
                 self.dead.push(idx);
             }
         }
-    }
-
-    /// Handles queued peer events (forwarding audio), then removes dead peers.
-    fn settle(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
-        while let Some((idx, ev)) = self.pending.pop_front() {
-            let Some(e) = self.peers[idx].as_mut() else {
-                continue;
-            };
-            match ev {
-                PeerEvent::Rtp(rtp) => self.forward(idx, rtp, now),
-                PeerEvent::Connected => {
-                    e.connected = true;
-                    e.activity = Activity::new(now);
-                    tracing::info!(call_id = %e.call, participant = %e.participant, "peer connected");
-                    self.events.push(MediaEvent::Connected {
-                        call: e.call.clone(),
-                        participant: e.participant.clone(),
-                    });
-                }
-                PeerEvent::IceLost => {
-                    e.ice_lost_at.get_or_insert(now);
-                }
-                PeerEvent::IceBack => e.ice_lost_at = None,
-                PeerEvent::Closed => self.dead.push(idx),
-            }
-        }
-        while let Some(idx) = self.dead.pop() {
-            if let Some(e) = self.peers[idx].as_ref() {
-                let (call, participant) = (e.call.clone(), e.participant.clone());
-                tracing::info!(call_id = %call, participant = %participant, "peer disconnected");
-                self.remove(idx, now, tx);
-                self.events
-                    .push(MediaEvent::Disconnected { call, participant });
-            }
-        }
-    }
-
-    /// Queues one packet from `src` on every slot it is routed to (`flush` sends them).
-    fn forward(&mut self, src: usize, rtp: RtpIn, now: Instant) {
-        self.stats.rtp_in += 1;
-        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
-        let Some(e) = self.peers[src].as_mut() else {
-            return;
-        };
-        e.activity.on_packet(now, rtp.level);
-        let source = e.source | rtp.ssrc as u64;
-        for i in 0..e.targets.len() {
-            let Some((listener, slot)) = self.peers[src]
-                .as_ref()
-                .and_then(|e| e.targets.get(i).copied())
-            else {
-                break;
-            };
-            let Some(l) = self.peers[listener].as_mut() else {
-                continue;
-            };
-            if !l.connected {
-                continue;
-            }
-            let Some(out) = l
-                .streams
-                .get_mut(slot)
-                .and_then(|s| s.rewrite(source, rtp.timing, now_us))
-            else {
-                continue;
-            };
-            let level = rtp.level.map(|level| (level, rtp.voice));
-            if !l.peer.write_rtp(slot, out, level, rtp.payload.clone(), now) {
-                continue;
-            }
-            self.stats.rtp_forwarded += 1;
-            if !l.dirty {
-                l.dirty = true;
-                self.dirty.push(listener);
-            }
-        }
-    }
-
-    /// Recomputes the call's slot assignments and forwarding targets from its routes.
-    fn rewire(&mut self, call: &CallId) {
-        let Some(media) = self.calls.get(call) else {
-            return;
-        };
-        let members: Vec<(ParticipantId, usize)> =
-            media.members.iter().map(|(p, &i)| (p.clone(), i)).collect();
-        let mut changed = Vec::new();
-        for (listener, idx) in &members {
-            let heard = media
-                .routes
-                .sources_for(listener)
-                .filter(|s| media.members.contains_key(*s));
-            if let Some(e) = self.peers[*idx].as_mut() {
-                if e.slots.update(heard) {
-                    changed.push(*idx);
-                }
-            }
-        }
-        for (source, idx) in &members {
-            let targets: Vec<(usize, usize)> = members
-                .iter()
-                .filter_map(|(_, l)| {
-                    let slot = self.peers[*l].as_ref()?.slots.slot_of(source)?;
-                    Some((*l, slot))
-                })
-                .collect();
-            if let Some(e) = self.peers[*idx].as_mut() {
-                e.targets = targets;
-            }
-        }
-        for idx in changed {
-            self.emit_slots(idx);
-        }
-    }
-
-    fn emit_slots(&mut self, idx: usize) {
-        let Some(e) = self.peers[idx].as_ref() else {
-            return;
-        };
-        let slots = e
-            .peer
-            .slot_mids()
-            .zip(e.slots.slots().iter().cloned())
-            .collect();
-        self.events.push(MediaEvent::Slots {
-            call: e.call.clone(),
-            participant: e.participant.clone(),
-            slots,
-        });
     }
 
     /// Closes and forgets one peer and rewires its call.
