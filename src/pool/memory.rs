@@ -6,7 +6,6 @@ use super::{
     Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
     InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
     NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, Status, DAY_MS,
-    ENDED_OFFER_KEPT_MS,
 };
 use crate::domain::Millis;
 use async_trait::async_trait;
@@ -14,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 mod nodes;
+mod offers;
 
 /// Events kept for `recent_events`; older ones are dropped.
 const EVENTS_KEPT: usize = 10_000;
@@ -248,49 +248,7 @@ impl InterpreterPool for MemoryPool {
     }
 
     async fn claim(&self, req: &ClaimRequest) -> Result<Option<Offer>, PoolError> {
-        let mut g = self.lock();
-        if let Some(e) = g.offers.get(&req.offer_id) {
-            return Ok(Some(e.offer.clone()));
-        }
-        let chosen = req.candidates.iter().find(|id| {
-            let speaks = g
-                .profiles
-                .get(*id)
-                .is_some_and(|p| p.level_in(req.language).is_some());
-            let ready = g.live.get(*id).is_some_and(|l| {
-                l.status == Status::Available
-                    && l.idle_since <= req.now
-                    && l.last_seen > 0
-                    && l.last_seen.saturating_add(req.presence_ttl_ms) >= req.now
-            });
-            speaks && ready
-        });
-        let Some(id) = chosen.cloned() else {
-            return Ok(None);
-        };
-        let offer = Offer {
-            id: req.offer_id.clone(),
-            call_id: req.call_id.clone(),
-            interpreter: id.clone(),
-            language: req.language,
-            created: req.now,
-            deadline: req.deadline,
-        };
-        let live = g.live_mut(&id)?;
-        live.status = Status::Offered;
-        live.offer = Some(offer.id.clone());
-        live.call = Some(offer.call_id.clone());
-        g.offers.insert(
-            offer.id.clone(),
-            OfferEntry {
-                offer: offer.clone(),
-                state: OfferState::Pending,
-                ended: None,
-                node: req.node,
-                accepted: None,
-            },
-        );
-        Ok(Some(offer))
+        self.lock().claim(req)
     }
 
     async fn respond(
@@ -300,52 +258,11 @@ impl InterpreterPool for MemoryPool {
         accept: bool,
         now: Millis,
     ) -> Result<OfferState, PoolError> {
-        let mut g = self.lock();
-        let (o, state) = g.known_offer(offer)?;
-        if &o.interpreter != by {
-            return Err(PoolError::NotYours(offer.clone()));
-        }
-        match (state, accept) {
-            (OfferState::Pending, _) if now >= o.deadline => Err(PoolError::TooLate(offer.clone())),
-            (OfferState::Pending, true) => {
-                let live = g.live_mut(by)?;
-                live.status = Status::Busy;
-                live.missed = 0;
-                let day = now / DAY_MS;
-                if live.calls_day != day {
-                    live.calls_day = day;
-                    live.calls_today = 0;
-                }
-                live.calls_today += 1;
-                g.set_offer(o, OfferState::Accepted, now);
-                Ok(OfferState::Accepted)
-            }
-            (OfferState::Pending, false) => {
-                let live = g.live_mut(by)?;
-                live.free();
-                live.missed = 0;
-                g.set_offer(o, OfferState::Declined, now);
-                Ok(OfferState::Declined)
-            }
-            (OfferState::Accepted, true) => Ok(OfferState::Accepted),
-            (OfferState::Declined, false) => Ok(OfferState::Declined),
-            (OfferState::Expired, _) => Err(PoolError::TooLate(offer.clone())),
-            (state, _) => Err(PoolError::AlreadyEnded {
-                offer: offer.clone(),
-                state,
-            }),
-        }
+        self.lock().respond(offer, by, accept, now)
     }
 
     async fn cancel(&self, offer: &OfferId, now: Millis) -> Result<OfferState, PoolError> {
-        let mut g = self.lock();
-        let (o, state) = g.known_offer(offer)?;
-        if state != OfferState::Pending {
-            return Ok(state);
-        }
-        g.live_mut(&o.interpreter)?.free();
-        g.set_offer(o, OfferState::Cancelled, now);
-        Ok(OfferState::Cancelled)
+        self.lock().cancel(offer, now)
     }
 
     async fn release(
@@ -354,52 +271,11 @@ impl InterpreterPool for MemoryPool {
         now: Millis,
         wrap_up_ms: u64,
     ) -> Result<OfferState, PoolError> {
-        let mut g = self.lock();
-        let (o, state) = g.known_offer(offer)?;
-        if !matches!(state, OfferState::Pending | OfferState::Accepted) {
-            return Ok(state);
-        }
-        if let Some(live) = g.live.get_mut(&o.interpreter) {
-            live.free();
-            live.idle_since = now.saturating_add(wrap_up_ms);
-        }
-        g.set_offer(o, OfferState::Released, now);
-        Ok(OfferState::Released)
+        self.lock().release(offer, now, wrap_up_ms)
     }
 
     async fn sweep(&self, now: Millis, max_missed: u32) -> Result<Vec<Expired>, PoolError> {
-        let mut g = self.lock();
-        let mut due: Vec<Offer> = g
-            .offers
-            .values()
-            .filter(|e| e.state == OfferState::Pending && e.offer.deadline <= now)
-            .map(|e| e.offer.clone())
-            .collect();
-        // Oldest deadline first, as the Redis pool reads its deadline set.
-        due.sort_by(|a, b| (a.deadline, &a.id).cmp(&(b.deadline, &b.id)));
-        let mut out = Vec::with_capacity(due.len());
-        for o in due {
-            let mut paused = false;
-            if let Some(live) = g.live.get_mut(&o.interpreter) {
-                live.free();
-                live.missed += 1;
-                if max_missed > 0 && live.missed >= max_missed {
-                    live.status = Status::Paused;
-                    paused = true;
-                }
-            }
-            g.set_offer(o.clone(), OfferState::Expired, now);
-            out.push(Expired { offer: o, paused });
-        }
-        g.offers.retain(|_, e| {
-            e.ended
-                .is_none_or(|t| t.saturating_add(ENDED_OFFER_KEPT_MS) > now)
-        });
-        g.calls.retain(|_, c| {
-            c.ended
-                .is_none_or(|t| t.saturating_add(ENDED_OFFER_KEPT_MS) > now)
-        });
-        Ok(out)
+        self.lock().sweep(now, max_missed)
     }
 
     async fn offer(&self, offer: &OfferId) -> Result<Option<(Offer, OfferState)>, PoolError> {
