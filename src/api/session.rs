@@ -7,10 +7,8 @@
 use super::session_limits::SessionLimits;
 use crate::api::state::AppState;
 use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
-use crate::drivers::call::{operator_participant, CallHandle, CallUpdate, Control};
+use crate::drivers::call::{CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::Queue;
-use crate::drivers::clock::now_ms;
-use crate::engine::ice_servers;
 use crate::protocol::{parse_client, CallView, ClientMessage, ErrorCode, ServerMessage};
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -180,14 +178,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                update = next_update(&mut self.attached) => {
+                update = updates::next_update(&mut self.attached) => {
                     if let Next::Close(code, why) = self.update(update).await {
                         return Some((code, why));
                     }
                 }
-                Some(queue) = queue_changed(&mut self.queue) => self.queue_update(queue).await,
+                Some(queue) = updates::queue_changed(&mut self.queue) => self.queue_update(queue).await,
                 feed = dispatch::next(&mut self.dispatch) => self.dispatch_feed(feed).await,
-                () = signed_out(&self.signed_out) => {
+                () = updates::signed_out(&self.signed_out) => {
                     self.error(ErrorCode::Unauthorized, "logged out: sign in again").await;
                     return Some((close::POLICY, "logged out"));
                 }
@@ -337,81 +335,6 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         }
     }
 
-    /// Operator answers / takes over, interpreter joins; then the session is attached.
-    async fn enter(&mut self, who: &Who, call_id: CallId) -> Result<Next, (ErrorCode, String)> {
-        let call = self
-            .state
-            .calls
-            .get(&call_id)
-            .ok_or((ErrorCode::NotFound, format!("no live call {call_id}")))?;
-        let me = match who {
-            Who::Operator(name) => {
-                let me = operator_participant(name);
-                call.answer(me.clone(), name.clone())
-                    .await
-                    .map_err(refusal)?;
-                me
-            }
-            Who::Interpreter(iid) => call.join_interpreter(iid.clone()).await.map_err(refusal)?,
-            Who::Caller(_) => {
-                return Err((ErrorCode::Forbidden, "callers are in their own call".into()))
-            }
-        };
-        if let Some(old) = self.attached.take() {
-            old.call.detach(old.me).await;
-        }
-        self.attach(call, me).await?;
-        Ok(Next::Continue)
-    }
-
-    async fn attach(
-        &mut self,
-        call: CallHandle,
-        me: ParticipantId,
-    ) -> Result<(), (ErrorCode, String)> {
-        let updates = call.subscribe();
-        let view = call.attach(me.clone()).await.map_err(refusal)?;
-        let m = &self.state.settings.media;
-        // Named after the participant, so the TURN server's logs say whose relay it is.
-        let ice_servers = ice_servers(
-            &m.turn_urls,
-            &m.turn_secret,
-            m.turn_ttl_s,
-            me.as_str(),
-            now_ms() / 1000,
-        );
-        self.send(ServerMessage::Joined {
-            call_id: call.id().clone(),
-            participant: me.clone(),
-            ice_servers,
-        })
-        .await;
-        self.attached = Some(Attached {
-            call,
-            me,
-            updates,
-            last: None,
-        });
-        self.call_state(view).await;
-        Ok(())
-    }
-
-    async fn control(&mut self, c: Control) -> Result<Next, (ErrorCode, String)> {
-        let (call, _) = self.in_call()?;
-        call.control(c).await.map_err(refusal)?;
-        Ok(Next::Continue)
-    }
-
-    fn in_call(&self) -> Result<(CallHandle, ParticipantId), (ErrorCode, String)> {
-        self.attached
-            .as_ref()
-            .map(|a| (a.call.clone(), a.me.clone()))
-            .ok_or((
-                ErrorCode::NotInCall,
-                "join or answer a call first".to_owned(),
-            ))
-    }
-
     async fn error(&mut self, code: ErrorCode, message: &str) {
         self.send(ServerMessage::Error {
             code,
@@ -436,39 +359,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 }
 
-async fn next_update(
-    attached: &mut Option<Attached>,
-) -> Result<CallUpdate, broadcast::error::RecvError> {
-    match attached {
-        Some(a) => a.updates.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves when the operator's login ends; never for other sessions.
-async fn signed_out(token: &Option<tokio_util::sync::CancellationToken>) {
-    match token {
-        Some(t) => t.cancelled().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The queue when it changed; never resolves without a queue subscription.
-async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Queue> {
-    match queue {
-        Some(rx) => match rx.changed().await {
-            Ok(()) => Some(rx.borrow_and_update().clone()),
-            Err(_) => {
-                *queue = None;
-                None
-            }
-        },
-        None => std::future::pending().await,
-    }
-}
-
 mod dispatch;
 mod hello;
+mod in_call;
 mod refusals;
 mod updates;
 

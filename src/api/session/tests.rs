@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::config::Settings;
+use crate::drivers::call::operator_participant;
+use crate::drivers::clock::now_ms;
 use crate::protocol::{CallState, LanguageSource, LanguageView, LeftReason};
 use futures::channel::mpsc;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! What a session forwards to its client from its call's task (state, slots, levels, being
 //! taken out, the long-wait question) and from the operator queue.
 
-use super::{close, Next, Session, Who};
+use super::{close, Attached, Next, Session, Who};
 use crate::domain::Role;
 use crate::drivers::call::CallUpdate;
 use crate::drivers::call_registry::{queue_entries, Queue};
@@ -9,7 +9,7 @@ use crate::drivers::clock::now_ms;
 use crate::protocol::{CallState, CallView, LeftReason, ServerMessage};
 use axum::extract::ws::Message;
 use futures::Sink;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 impl<W: Sink<Message> + Unpin> Session<W> {
     pub(super) async fn update(
@@ -145,5 +145,36 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             _ => {}
         }
+    }
+}
+
+pub(super) async fn next_update(
+    attached: &mut Option<Attached>,
+) -> Result<CallUpdate, broadcast::error::RecvError> {
+    match attached {
+        Some(a) => a.updates.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the operator's login ends; never for other sessions.
+pub(super) async fn signed_out(token: &Option<tokio_util::sync::CancellationToken>) {
+    match token {
+        Some(t) => t.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The queue when it changed; never resolves without a queue subscription.
+pub(super) async fn queue_changed(queue: &mut Option<watch::Receiver<Queue>>) -> Option<Queue> {
+    match queue {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => {
+                *queue = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::{LanguageSkill, Level, NodeId, TimeZoneName, UniversityId, WeeklySchedule};
+use crate::pool::ENDED_OFFER_KEPT_MS;
 
 const T0: Millis = 1_750_000_000_000;
 
