@@ -1,9 +1,9 @@
 //! Replays a day of hotline traffic against the real dispatch engine and the real pool
-//! (`MemoryPool`; `--redis-url` once `RedisPool` is on main) in simulated time: a discrete-event
-//! loop over call arrivals, interpreter answers, call ends, shift changes and the engine's own
-//! wake-ups, so a day takes seconds. Interpreters are present while on shift (heartbeats are sent
-//! just before the pool is asked, which is when presence is checked). Prints a table per language
-//! and ends with one `key=value` line over the core eight.
+//! (`MemoryPool`, or `RedisPool` on a scratch server with `--redis-url`) in simulated time: a
+//! discrete-event loop over call arrivals, interpreter answers, call ends, shift changes and the
+//! engine's own wake-ups, so a day takes seconds. Interpreters are present while on shift
+//! (heartbeats are sent just before the pool is asked, which is when presence is checked). Prints
+//! a table per language and ends with one `key=value` line over the core eight.
 //!
 //! cargo run --release --example simulate_day -- [--calls-per-day 1500] [--seed 1] [--help]
 
