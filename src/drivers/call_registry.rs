@@ -3,7 +3,7 @@
 //! that routes media events to the call they belong to. Ended calls are remembered for a while so
 //! their caller can still rate them. Decides nothing about a call itself (that is its task).
 
-use super::call::{self, CallBook, CallHandle, Spawn};
+use super::call::{self, CallHandle, Spawn};
 use super::clock::now_ms;
 use super::lease::NodeLease;
 use super::lifecycle::Lifecycle;
@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
+
+mod book;
 
 /// How long after its end a call can still be rated.
 pub const RATING_WINDOW_MS: Millis = 60 * 60 * 1000;
@@ -351,90 +353,6 @@ async fn route_media_events(
             if !h.media_event(ev) {
                 tracing::debug!(call_id = %call, "media event dropped: the call task is busy");
             }
-        }
-    }
-}
-
-impl CallBook for CallRegistry {
-    /// The call left the queue (answered).
-    fn dequeue(&self, id: &CallId) {
-        let mut inner = self.lock();
-        let before = inner.queue.len();
-        inner.queue.retain(|q| &q.call_id != id);
-        if inner.queue.len() != before {
-            self.publish(&inner);
-        }
-    }
-
-    /// A live call needs an operator again; it goes back in the queue by its original time.
-    fn requeue(&self, id: &CallId, language: LanguageView, queued_at: Millis) {
-        let mut inner = self.lock();
-        if !inner.live.contains_key(id) || inner.queue.iter().any(|q| &q.call_id == id) {
-            return;
-        }
-        let at = inner
-            .queue
-            .iter()
-            .position(|q| q.queued_at > queued_at)
-            .unwrap_or(inner.queue.len());
-        inner.queue.insert(
-            at,
-            QueueItem {
-                call_id: id.clone(),
-                language,
-                queued_at,
-                caller: Presence::Answered,
-                addr: None,
-            },
-        );
-        self.publish(&inner);
-    }
-
-    /// The queued call's caller presence changed (pre-dispatch follows the queue).
-    fn set_caller_presence(&self, id: &CallId, caller: Presence) {
-        let mut inner = self.lock();
-        if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {
-            if q.caller != caller {
-                q.caller = caller;
-                self.presence.send_replace(Arc::new(inner.queue.clone()));
-            }
-        }
-    }
-
-    fn set_queue_language(&self, id: &CallId, language: LanguageView) {
-        let mut inner = self.lock();
-        if let Some(q) = inner.queue.iter_mut().find(|q| &q.call_id == id) {
-            q.language = language;
-            self.publish(&inner);
-        }
-    }
-
-    /// The call's task has ended it.
-    fn finish(&self, id: &CallId) {
-        let now = now_ms();
-        if let Some(r) = &self.records {
-            r.call_ended(id);
-        }
-        let mut inner = self.lock();
-        inner.live.remove(id);
-        self.live_count.send_replace(inner.live.len());
-        inner
-            .finished
-            .retain(|_, f| f.ended_at + RATING_WINDOW_MS > now);
-        if let Some(token_sha256) = inner.tokens.remove(id) {
-            inner.finished.insert(
-                id.clone(),
-                Finished {
-                    token_sha256,
-                    ended_at: now,
-                    rated: false,
-                },
-            );
-        }
-        let before = inner.queue.len();
-        inner.queue.retain(|q| &q.call_id != id);
-        if inner.queue.len() != before {
-            self.publish(&inner);
         }
     }
 }
