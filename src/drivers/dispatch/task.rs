@@ -41,6 +41,7 @@ pub const UNSETTLED_CAPACITY: usize = 10_000;
 /// Sleep used when the engine has nothing scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
+mod feeders;
 mod handle;
 mod notify;
 mod predispatch;

@@ -1,22 +1,19 @@
-//! The dispatch task's handle and feeders: `DispatchHandle` (cheap, in `AppState`) and the
-//! commands it queues, the watcher that follows each call for the task, the inbox from other
-//! nodes, and the writer of the audit stream.
+//! The dispatch task's handle: `DispatchHandle` (cheap, in `AppState`) and the commands it
+//! queues. The tasks that feed it from elsewhere are in `feeders.rs`.
 
-use super::{Driver, COMMAND_CAPACITY, PROGRESS_CAPACITY};
+use super::{feeders, Driver, COMMAND_CAPACITY, PROGRESS_CAPACITY};
 use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
-use crate::drivers::call::{CallHandle, CallUpdate};
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::Consoles;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::dispatch::{DispatchError, Dispatcher, Policy, Progress};
-use crate::pool::{InterpreterPool, OfferState, PoolError, PoolEvent, Status};
-use crate::protocol::{CallState, LeftReason, ServerMessage};
+use crate::pool::{InterpreterPool, OfferState, PoolError, Status};
+use crate::protocol::{LeftReason, ServerMessage};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchRefused {
@@ -77,8 +74,8 @@ pub(super) enum Cmd {
 /// Cheap to clone; every clone talks to the same task.
 #[derive(Clone)]
 pub struct DispatchHandle {
-    tx: mpsc::Sender<Cmd>,
-    consoles: Consoles,
+    pub(super) tx: mpsc::Sender<Cmd>,
+    pub(super) consoles: Consoles,
     progress: broadcast::Sender<Progress>,
     bus: Bus,
     pool: Arc<dyn InterpreterPool>,
@@ -131,10 +128,14 @@ impl DispatchHandle {
             lifecycle: lifecycle.clone(),
         };
         if let Some(inbox) = inbox {
-            lifecycle.spawn(from_other_nodes(inbox, handle.clone(), lifecycle.child()));
+            lifecycle.spawn(feeders::from_other_nodes(
+                inbox,
+                handle.clone(),
+                lifecycle.child(),
+            ));
         }
         lifecycle.spawn(driver.run(rx, lifecycle.child()));
-        lifecycle.spawn(record_events(pool, events_rx));
+        lifecycle.spawn(feeders::record_events(pool, events_rx));
         handle
     }
 
@@ -333,98 +334,5 @@ impl DispatchHandle {
             .await
             .map_err(|_| DispatchRefused::Stopped)?;
         rx.await.map_err(|_| DispatchRefused::Stopped)?
-    }
-}
-
-/// Follows one call for the dispatcher (on the node's tracker): answered, ended, an
-/// interpreter out.
-pub(super) fn watch_call(handle: CallHandle, tx: mpsc::WeakSender<Cmd>, lifecycle: &Lifecycle) {
-    let mut updates = handle.subscribe();
-    let call = handle.id().clone();
-    lifecycle.spawn(async move {
-        let mut answered = false;
-        loop {
-            let cmd = match updates.recv().await {
-                Ok(CallUpdate::State(v)) if v.state.is_final() => Cmd::CallEnded(call.clone()),
-                Ok(CallUpdate::State(v)) if !answered && v.state != CallState::Queued => {
-                    answered = true;
-                    Cmd::Answered(call.clone())
-                }
-                Ok(CallUpdate::Removed {
-                    participant,
-                    reason,
-                }) => Cmd::Gone {
-                    call: call.clone(),
-                    participant,
-                    reason,
-                },
-                Err(broadcast::error::RecvError::Closed) => Cmd::CallEnded(call.clone()),
-                _ => continue,
-            };
-            let over = matches!(cmd, Cmd::CallEnded(_));
-            let Some(tx) = tx.upgrade() else { return };
-            if tx.send(cmd).await.is_err() || over {
-                return;
-            }
-        }
-    });
-}
-
-/// Passes what other nodes send on: console messages to this node's consoles, offer ends and
-/// freed interpreters to the dispatch task. Stops with the task or the node.
-async fn from_other_nodes(mut inbox: Inbox, handle: DispatchHandle, stop: CancellationToken) {
-    let consoles = handle.consoles.clone();
-    let tx = handle.tx.downgrade();
-    drop(handle);
-    loop {
-        let m = tokio::select! {
-            _ = stop.cancelled() => return,
-            m = inbox.recv() => match m {
-                Some(m) => m,
-                None => return,
-            },
-        };
-        let cmd = match m {
-            BusMessage::Console {
-                interpreter,
-                message,
-            } => {
-                if consoles.is_connected(&interpreter) {
-                    consoles.send(&interpreter, message);
-                }
-                continue;
-            }
-            BusMessage::OfferEnded {
-                offer,
-                state,
-                paused,
-            } => Cmd::Ended {
-                offer,
-                state,
-                paused,
-            },
-            BusMessage::Freed { interpreter } => Cmd::Available(interpreter),
-            BusMessage::InviteAgain { interpreter } => Cmd::InviteAgain(interpreter),
-            BusMessage::EndCall { call } => Cmd::EndCall(call),
-            BusMessage::SendOut { call } => {
-                // Nobody waits for the answer: the pool has freed the interpreter already.
-                let (reply, _) = oneshot::channel();
-                Cmd::Cancel { call, reply }
-            }
-        };
-        let Some(tx) = tx.upgrade() else { return };
-        if tx.send(cmd).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Writes audit events in order, off the dispatch loop.
-async fn record_events(pool: Arc<dyn InterpreterPool>, mut rx: mpsc::UnboundedReceiver<PoolEvent>) {
-    while let Some(e) = rx.recv().await {
-        crate::metrics::event(&e);
-        if let Err(err) = pool.record(&e).await {
-            tracing::warn!(kind = %e.kind, error = %err, "dispatch event not recorded");
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! A request for an interpreter enters the engine (or is refused); an interpreter sent out of
 //! a call goes to wrap-up.
 
-use super::handle::watch_call;
+use super::feeders::watch_call;
 use super::{CallMeta, DispatchRefused, Driver};
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis};
