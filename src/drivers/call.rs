@@ -12,7 +12,7 @@ use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, Wai
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::InterpreterPool;
 use crate::protocol::LeftReason;
-use crate::protocol::{CallView, LanguageSource, LanguageView, LevelView, SlotView};
+use crate::protocol::{CallView, LanguageView, LevelView, SlotView};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +93,7 @@ pub enum Control {
     Language(Language),
 }
 
+mod controls;
 mod handle;
 mod media;
 mod report;
@@ -334,71 +335,6 @@ impl CallTask {
                 }
             }
         }
-    }
-
-    async fn control(&mut self, c: Control, now: Millis) -> Result<(), CallTaskError> {
-        match c {
-            Control::Mute { participant, muted } => {
-                self.call.set_muted(&participant, muted, now)?
-            }
-            Control::Hold(on) => self.call.set_hold(on, now)?,
-            Control::Consult(on) => self.call.set_consult(on, now)?,
-            Control::Language(l) => {
-                if self.call.state().is_final() {
-                    return Err(CallError::Ended.into());
-                }
-                self.language = LanguageView {
-                    code: Some(l),
-                    source: LanguageSource::Operator,
-                    confidence: 1.0,
-                };
-                self.book
-                    .set_queue_language(self.call.id(), self.language.clone());
-            }
-        }
-        self.changed().await;
-        Ok(())
-    }
-
-    async fn remove(
-        &mut self,
-        p: &ParticipantId,
-        reason: LeftReason,
-        now: Millis,
-    ) -> Result<(), CallTaskError> {
-        let role = self.call.role_of(p);
-        self.call.remove(p, now)?;
-        if role == Some(Role::Interpreter) {
-            let iid = self.interpreters.remove(p);
-            self.audit(EventKind::Leave, now, iid, reason.as_str().to_owned())
-                .await;
-        }
-        if let Some(m) = &self.media {
-            if let Err(e) = m.leave(self.call.id().clone(), p.clone()).await {
-                tracing::debug!(call_id = %self.call.id(), participant = %p, error = %e, "leave");
-            }
-        }
-        let _ = self.updates.send(CallUpdate::Removed {
-            participant: p.clone(),
-            reason,
-        });
-        tracing::info!(call_id = %self.call.id(), participant = %p, reason = reason.as_str(), "participant left");
-        if !self.call.state().is_final() {
-            self.changed().await;
-            let operator_left = role == Some(Role::Operator)
-                && !self
-                    .call
-                    .participants()
-                    .iter()
-                    .any(|x| x.role == Role::Operator);
-            if operator_left {
-                // Nobody answers the caller now: back to the queue, at its original place, so
-                // another operator takes it over (`answer`) instead of the call being orphaned.
-                self.book
-                    .requeue(self.call.id(), self.language.clone(), self.created_at);
-            }
-        }
-        Ok(())
     }
 
     /// A timer went off: the engine names who is out (an absence, a silence), and the queue
