@@ -109,6 +109,22 @@ impl Api {
         self.request(Method::POST, path)
     }
 
+    /// Asserts that `method path`, with `key` as the bearer token if any, is refused with
+    /// `status` and the error `code` (one row of a table of refusals).
+    pub async fn refused(
+        &self,
+        (method, path, key): (Method, &str, Option<&str>),
+        status: StatusCode,
+        code: &str,
+    ) {
+        let req = self.request(method, path);
+        let req = match key {
+            Some(k) => req.auth(k),
+            None => req,
+        };
+        req.send().await.error(status, code);
+    }
+
     /// A fresh client address for each call (per-address caps stay out of the way).
     pub fn fresh_address(&self) -> SocketAddr {
         address(self.next_address.fetch_add(1, Ordering::Relaxed))

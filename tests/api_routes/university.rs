@@ -42,36 +42,18 @@ async fn interpreters_are_registered_listed_and_read_with_the_universitys_key() 
     let v = api.get(ANA).auth(BFSU_KEY).send().await;
     assert_eq!(v.ok(StatusCode::OK)["name"], "Ana Lima");
 
-    api.get(list)
-        .send()
-        .await
-        .error(StatusCode::UNAUTHORIZED, "unauthorized");
-    api.get(list)
-        .auth(SISU_KEY)
-        .send()
-        .await
-        .error(StatusCode::FORBIDDEN, "forbidden");
-    api.get(ANA)
-        .send()
-        .await
-        .error(StatusCode::UNAUTHORIZED, "unauthorized");
-    api.get(ANA)
-        .auth(SISU_KEY)
-        .send()
-        .await
-        .error(StatusCode::FORBIDDEN, "forbidden");
     let other = "/api/universities/sisu/interpreters/bfsu-ana";
-    api.get(other)
-        .auth(SISU_KEY)
-        .send()
-        .await
-        .error(StatusCode::NOT_FOUND, "not_found");
     let missing = "/api/universities/bfsu/interpreters/bfsu-nobody";
-    api.get(missing)
-        .auth(BFSU_KEY)
-        .send()
-        .await
-        .error(StatusCode::NOT_FOUND, "not_found");
+    for (path, key, status, code) in [
+        (list, None, StatusCode::UNAUTHORIZED, "unauthorized"),
+        (list, Some(SISU_KEY), StatusCode::FORBIDDEN, "forbidden"),
+        (ANA, None, StatusCode::UNAUTHORIZED, "unauthorized"),
+        (ANA, Some(SISU_KEY), StatusCode::FORBIDDEN, "forbidden"),
+        (other, Some(SISU_KEY), StatusCode::NOT_FOUND, "not_found"),
+        (missing, Some(BFSU_KEY), StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        api.refused((Method::GET, path, key), status, code).await;
+    }
 }
 
 #[tokio::test]
@@ -156,16 +138,18 @@ async fn a_new_token_replaces_the_old_one() {
         .expect("token")
         .to_owned();
     assert_ne!(token, again);
-    api.post(&path)
-        .send()
-        .await
-        .error(StatusCode::UNAUTHORIZED, "unauthorized");
     let missing = "/api/universities/bfsu/interpreters/bfsu-nobody/token";
-    api.post(missing)
-        .auth(BFSU_KEY)
-        .send()
-        .await
-        .error(StatusCode::NOT_FOUND, "not_found");
+    for (path, key, status, code) in [
+        (
+            path.as_str(),
+            None,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+        (missing, Some(BFSU_KEY), StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        api.refused((Method::POST, path, key), status, code).await;
+    }
 }
 
 #[tokio::test]
