@@ -8,15 +8,16 @@ pub use drain::run;
 
 use crate::api::admission::Occupancy;
 use crate::api::limit::RateLimit;
-use crate::api::operator::OperatorSessions;
+use crate::api::operator_sessions::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::NodeId;
 use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
-use crate::drivers::lease::{self, NodeLease};
+use crate::drivers::lease;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::{self, MediaHandle};
+use crate::drivers::node::NodeLease;
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, PoolKind, RedisPool};
 use crate::roster::{self, Roster};
 use anyhow::Context;

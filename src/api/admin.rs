@@ -5,7 +5,7 @@
 
 use super::ApiError;
 use crate::admin::{self, StuckReport};
-use crate::api::openapi::refusals;
+use crate::api::error_doc::refusals;
 use crate::api::state::AppState;
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId};

@@ -59,10 +59,10 @@ pub struct DetectCandidate {
 #[utoipa::path(post, path = "/api/detect", tag = "caller", request_body = DetectRequest,
     responses(
         (status = 200, body = DetectResponse),
-        (status = 400, description = "malformed JSON", body = super::openapi::ErrorBody),
-        (status = 413, description = "text over detect.max_text_bytes", body = super::openapi::ErrorBody),
-        (status = 422, description = "a field is invalid or unknown", body = super::openapi::ErrorBody),
-        (status = 429, description = "too many requests from this address; see Retry-After", body = super::openapi::ErrorBody),
+        (status = 400, description = "malformed JSON", body = super::error_doc::ErrorBody),
+        (status = 413, description = "text over detect.max_text_bytes", body = super::error_doc::ErrorBody),
+        (status = 422, description = "a field is invalid or unknown", body = super::error_doc::ErrorBody),
+        (status = 429, description = "too many requests from this address; see Retry-After", body = super::error_doc::ErrorBody),
     ))]
 pub async fn detect(
     State(state): State<AppState>,

@@ -2,13 +2,13 @@
 //! `#[utoipa::path]` annotations and the `ToSchema` shapes. To document a new endpoint: annotate
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
+use super::error_doc::{ErrorBody, ErrorDetail};
 use super::{admin, calls, catalog, detect, operator, university};
 use crate::api::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(document))
@@ -66,24 +66,6 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
 )]
 pub struct ApiDoc;
 
-/// The shape of every error answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine code: unauthorized, forbidden, not_found, invalid, conflict, too_large, …
-    #[schema(example = "invalid")]
-    pub code: String,
-    /// For people.
-    pub message: String,
-    /// The request field at fault, when there is one (shown next to that field by pages).
-    #[schema(example = "shifts")]
-    pub field: Option<String>,
-}
-
 /// The bearer-token security schemes the paths refer to: name and what the token is.
 const BEARER_SCHEMES: [(&str, &str); 4] = [
     (
@@ -123,16 +105,4 @@ impl Modify for BearerSchemes {
             );
         }
     }
-}
-
-/// Documents, in a route's `responses(…)`, the refusals listed.
-pub(crate) fn refusals(
-    list: &[(&str, &str)],
-) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-    list.iter()
-        .map(|(status, what)| {
-            let r = utoipa::openapi::ResponseBuilder::new().description(*what);
-            ((*status).to_owned(), r.build().into())
-        })
-        .collect()
 }

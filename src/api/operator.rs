@@ -1,6 +1,6 @@
-//! Operator accounts: login against `settings.operators` (argon2), in-memory sessions with an
-//! expiry, and the `Operator` extractor that every operator mutation goes through. Sessions are
-//! looked up by the SHA-256 of their token, so lookup timing says nothing about the token itself.
+//! Operator accounts: login against `settings.operators` (argon2) into a session
+//! (`operator_sessions.rs`), and the `Operator` extractor that every operator mutation goes
+//! through.
 
 use super::limit::ClientAddr;
 use super::{ApiError, JsonBody};
@@ -14,94 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use tokio_util::sync::CancellationToken;
+use std::sync::OnceLock;
 use utoipa::ToSchema;
 
 /// Longest operator name or password accepted (argon2 work is bounded by it).
 const MAX_CREDENTIAL_CHARS: usize = 256;
 /// How long a sign-in waits for a free password check (`limits.password_checks`) before 503.
 const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-#[derive(Debug, Clone)]
-struct Session {
-    name: String,
-    expires_at: Millis,
-    /// Cancelled at logout, so the signalling sessions opened with this token end with it.
-    ended: CancellationToken,
-}
-
-/// Logged-in operators; cheap to clone.
-#[derive(Clone)]
-pub struct OperatorSessions {
-    by_token_sha256: Arc<Mutex<HashMap<String, Session>>>,
-    ttl_ms: u64,
-}
-
-impl OperatorSessions {
-    pub fn new(ttl_ms: u64) -> Self {
-        Self {
-            by_token_sha256: Arc::default(),
-            ttl_ms,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
-        self.by_token_sha256
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A new session for `name`; returns the token (shown once) and its expiry.
-    pub fn open(&self, name: &str, now: Millis) -> (String, Millis) {
-        let token = crate::auth::new_secret();
-        let expires_at = now.saturating_add(self.ttl_ms);
-        let mut map = self.lock();
-        map.retain(|_, s| {
-            let live = s.expires_at > now;
-            if !live {
-                s.ended.cancel();
-            }
-            live
-        });
-        map.insert(
-            crate::auth::sha256_hex(&token),
-            Session {
-                name: name.to_owned(),
-                expires_at,
-                ended: CancellationToken::new(),
-            },
-        );
-        (token, expires_at)
-    }
-
-    /// The operator's name when `token` is a live session.
-    pub fn check(&self, token: &str, now: Millis) -> Option<(String, Millis)> {
-        let map = self.lock();
-        let s = map.get(&crate::auth::sha256_hex(token))?;
-        (s.expires_at > now).then(|| (s.name.clone(), s.expires_at))
-    }
-
-    /// A token cancelled when the session `token` is logged out (`None`: no such session).
-    pub fn ended(&self, token: &str) -> Option<CancellationToken> {
-        let map = self.lock();
-        map.get(&crate::auth::sha256_hex(token))
-            .map(|s| s.ended.clone())
-    }
-
-    /// Logs the session out; its signalling sessions are told and closed.
-    pub fn close(&self, token: &str) -> bool {
-        let removed = self.lock().remove(&crate::auth::sha256_hex(token));
-        match removed {
-            Some(s) => {
-                s.ended.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -254,25 +173,5 @@ impl axum::extract::FromRequestParts<AppState> for Operator {
             expires_at,
             token: token.to_owned(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sessions_open_check_expire_and_close() {
-        let s = OperatorSessions::new(1000);
-        let (token, exp) = s.open("wang", 10);
-        assert_eq!(exp, 1010);
-        assert_eq!(s.check(&token, 500).map(|x| x.0), Some("wang".into()));
-        assert_eq!(s.check(&token, 1010), None, "expired");
-        assert_eq!(s.check("not-a-token", 500), None);
-        let ended = s.ended(&token).expect("live session");
-        assert!(!ended.is_cancelled());
-        assert!(s.close(&token));
-        assert!(ended.is_cancelled(), "logout ends the session's sockets");
-        assert_eq!(s.check(&token, 500), None);
     }
 }

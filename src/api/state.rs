@@ -4,14 +4,14 @@
 
 use super::admission::Occupancy;
 use super::limit::RateLimit;
-use super::operator::OperatorSessions;
+use super::operator_sessions::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::UniversityId;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::DispatchHandle;
-use crate::drivers::lease::NodeLease;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
+use crate::drivers::node::NodeLease;
 use crate::pool::{InterpreterPool, PoolKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -5,9 +5,9 @@
 
 use super::call::{self, CallHandle, Spawn};
 use super::clock::now_ms;
-use super::lease::NodeLease;
 use super::lifecycle::Lifecycle;
 use super::media::MediaHandle;
+use super::node::NodeLease;
 use crate::domain::EventKind;
 use crate::domain::{CallId, Millis};
 use crate::engine::caller_wait::{admit, Presence, WaitCaps, WaitPolicy, WaitRefusal};

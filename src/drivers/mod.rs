@@ -10,3 +10,4 @@ pub mod dispatch;
 pub mod lease;
 pub mod lifecycle;
 pub mod media;
+pub mod node;

@@ -4,7 +4,7 @@
 //! Extractors, so every route opens the same way and the checks run before the body is read.
 
 use super::super::ApiError;
-use crate::api::openapi::refusals;
+use crate::api::error_doc::refusals;
 use crate::api::state::AppState;
 use crate::auth;
 use crate::config::Settings;
