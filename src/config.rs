@@ -5,6 +5,7 @@ mod accounts;
 mod load;
 mod redis;
 mod sections;
+pub mod sip;
 mod validate;
 
 pub use accounts::{AdminKey, OperatorAccount, UniversityAuth};
@@ -51,6 +52,7 @@ pub struct Settings {
     pub calls: CallSettings,
     pub node: NodeSettings,
     pub limits: LimitSettings,
+    pub sip: sip::SipSettings,
     #[serde(default)]
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]

@@ -161,6 +161,7 @@ impl Settings {
                 ));
             }
         }
+        self.sip.validate(&self.languages)?;
         for (name, op) in &self.operators {
             if argon2::PasswordHash::new(&op.password_argon2).is_err() {
                 return Err(invalid(
