@@ -380,6 +380,9 @@ pub struct QueueEntry {
     pub language: LanguageView,
     pub queued_at: Millis,
     pub waited_ms: u64,
+    /// A phone call's caller number, masked to its last digits (`…4567`); absent for web calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// Parses one text frame, telling bad JSON, unknown types and invalid fields apart.

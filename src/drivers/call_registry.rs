@@ -50,6 +50,8 @@ pub struct QueueItem {
     pub caller: Presence,
     /// The address the call was created from (for the per-address cap; never shown).
     pub addr: Option<IpAddr>,
+    /// A phone call's caller number, masked to its last digits (`…4567`).
+    pub phone: Option<String>,
 }
 
 /// The queue at one moment, oldest first.
@@ -66,6 +68,7 @@ pub fn queue_entries(queue: &[QueueItem], now: Millis) -> Vec<QueueEntry> {
             language: q.language.clone(),
             queued_at: q.queued_at,
             waited_ms: now.saturating_sub(q.queued_at),
+            phone: q.phone.clone(),
         })
         .collect()
 }
@@ -82,6 +85,8 @@ struct Inner {
     tokens: HashMap<CallId, String>,
     queue: Vec<QueueItem>,
     finished: HashMap<CallId, Finished>,
+    /// Phone calls' masked caller numbers, kept for a requeue.
+    phones: HashMap<CallId, String>,
 }
 
 /// Cheap to clone; every clone is the same registry.
@@ -172,7 +177,7 @@ impl CallRegistry {
     /// A new queued call with its own task; returns its handle and the caller token (shown once).
     pub fn create(&self, language: LanguageView) -> (CallHandle, String) {
         let mut inner = self.lock();
-        self.queue_new(&mut inner, language, None)
+        self.queue_new(&mut inner, language, None, None)
     }
 
     /// A new queued call from `addr`, unless the waiting calls are at one of `caps` (checked and
@@ -186,7 +191,24 @@ impl CallRegistry {
         let mut inner = self.lock();
         let from = inner.queue.iter().filter(|q| q.addr == Some(addr)).count();
         admit(caps, inner.queue.len(), from)?;
-        Ok(self.queue_new(&mut inner, language, Some(addr)))
+        Ok(self.queue_new(&mut inner, language, Some(addr), None))
+    }
+
+    /// A new queued phone call (a SIP edge's INVITE) from trunk address `addr`, with the caller's
+    /// number as the operators may see it (`masked`), under the same caps as `create_capped`.
+    pub fn create_phone(
+        &self,
+        language: LanguageView,
+        addr: IpAddr,
+        caps: WaitCaps,
+        masked: String,
+    ) -> Result<CallHandle, WaitRefusal> {
+        let mut inner = self.lock();
+        let from = inner.queue.iter().filter(|q| q.addr == Some(addr)).count();
+        admit(caps, inner.queue.len(), from)?;
+        Ok(self
+            .queue_new(&mut inner, language, Some(addr), Some(masked))
+            .0)
     }
 
     /// Spawns a call's task and queues the call (spawning does not wait, and the new task cannot
@@ -196,6 +218,7 @@ impl CallRegistry {
         inner: &mut Inner,
         language: LanguageView,
         addr: Option<IpAddr>,
+        phone: Option<String>,
     ) -> (CallHandle, String) {
         let now = now_ms();
         let id = CallId::random();
@@ -221,12 +244,16 @@ impl CallRegistry {
         inner.live.insert(id.clone(), handle.clone());
         self.live_count.send_replace(inner.live.len());
         inner.tokens.insert(id.clone(), token_sha256);
+        if let Some(p) = &phone {
+            inner.phones.insert(id.clone(), p.clone());
+        }
         inner.queue.push(QueueItem {
             call_id: id,
             language,
             queued_at: now,
             caller: Presence::Away,
             addr,
+            phone,
         });
         self.publish(inner);
         (handle, token)

@@ -144,7 +144,9 @@ function renderQueue() {
     const tr = document.createElement("tr");
     tr.dataset.call = q.call_id;
     if (!known.has(q.call_id)) tr.classList.add("fresh");
-    const cells = [String(q.position), langLabel(q.language), sourceLabel(q.language.source),
+    // A phone call shows the caller's number as the bridge masked it (its last digits).
+    const lang = q.phone ? `${langLabel(q.language)} · ☎ ${q.phone}` : langLabel(q.language);
+    const cells = [String(q.position), lang, sourceLabel(q.language.source),
       `${Math.round((q.language.confidence || 0) * 100)} %`, ""];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     tr.children[4].className = "wait";

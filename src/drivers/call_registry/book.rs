@@ -31,6 +31,7 @@ impl CallBook for CallRegistry {
             .iter()
             .position(|q| q.queued_at > queued_at)
             .unwrap_or(inner.queue.len());
+        let phone = inner.phones.get(id).cloned();
         inner.queue.insert(
             at,
             QueueItem {
@@ -39,6 +40,7 @@ impl CallBook for CallRegistry {
                 queued_at,
                 caller: Presence::Answered,
                 addr: None,
+                phone,
             },
         );
         self.publish(&inner);
@@ -71,6 +73,7 @@ impl CallBook for CallRegistry {
         }
         let mut inner = self.lock();
         inner.live.remove(id);
+        inner.phones.remove(id);
         self.live_count.send_replace(inner.live.len());
         inner
             .finished
