@@ -266,6 +266,23 @@ pub async fn serve(
              (make one with `hotline-bridge new-secret`, see the README)"
         );
     }
+    if state.settings.sip.enabled {
+        let c = &state.settings.calls;
+        // Every phone call comes from its trunk's address: only the total cap applies.
+        let caps = crate::engine::caller_wait::WaitCaps {
+            per_address: 0,
+            total: c.max_waiting,
+        };
+        // Runs on the state's lifecycle: it stops with the root token, like every call task.
+        crate::sip::start(
+            &state.settings.sip,
+            state.calls.clone(),
+            caps,
+            &state.lifecycle,
+        )
+        .await
+        .context("starting the SIP edge")?;
+    }
     let root = state.lifecycle.root().clone();
     let connections = state.limits.connections.clone();
     let header_read = Duration::from_secs(state.settings.limits.header_read_timeout_s);

@@ -12,6 +12,7 @@
 //! - `testkit` (feature `testkit`, on for tests and examples only): in-process WebRTC test
 //!   peers and interpreter bots (tests, the load generator, the soak).
 //! - [`api`]: the axum router: health, JSON APIs, signalling, embedded pages.
+//! - [`sip`]: the SIP edge: phone calls from the hotline's trunks into the same queue.
 //! - [`app`]: wiring and serving.
 //! - [`auth`]: tokens, hashes, constant-time comparison.
 //! - [`roster`]: the seed roster file (universities, interpreters) and its import into a pool.
@@ -33,5 +34,6 @@ pub mod pool;
 pub mod protocol;
 pub mod roster;
 pub mod sfu;
+pub mod sip;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -239,8 +239,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
+    // The SIP stack logs every message whole at info, callers' numbers included: warnings only.
     let filter = EnvFilter::try_from_env("HOTLINE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,hotline_bridge=info"));
+        .unwrap_or_else(|_| EnvFilter::new("info,hotline_bridge=info,rsipstack=warn"));
     let json = std::env::var("HOTLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {

@@ -13,6 +13,7 @@ pub mod process;
 pub mod proxy;
 pub mod redis;
 pub mod sentinel;
+pub mod sipp;
 pub mod universities;
 
 use hotline_bridge::app::{self, AppState};

@@ -1,0 +1,487 @@
+//! The loop that owns the SIP endpoint: one task reads new transactions, dialog state changes and
+//! calls that ended on the bridge's side, and owns the map of phone legs (no locks). An INVITE from
+//! a trunk becomes a queued call and is answered; anything else is refused (403) and never
+//! answered; OPTIONS is answered for health checks; BYE and CANCEL end the call as a web caller's
+//! hang-up does, and a call ended from the console is ended on the phone with BYE.
+
+use super::leg::{bind_rtp, watch_call};
+use super::number::{language_for, mask, normalize};
+use super::sdp::{self, SdpError};
+use super::trunk::{Admission, Trunks};
+use super::SipError;
+use crate::config::sip::SipSettings;
+use crate::domain::Language;
+use crate::drivers::call::CallHandle;
+use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::lifecycle::Lifecycle;
+use crate::engine::caller_wait::WaitCaps;
+use crate::protocol::{LanguageSource, LanguageView};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+use rsipstack::sip::{Header, Host, Method, Request, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::{udp::UdpConnection, TcpListenerConnection, TransportLayer};
+use rsipstack::EndpointBuilder;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Calls ended on the bridge's side, queued to the loop; a full queue makes watchers wait.
+const ENDED_CAPACITY: usize = 64;
+/// Seconds a refused-for-load trunk is asked to wait before trying again (Retry-After).
+const RETRY_AFTER_S: u32 = 5;
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// Where the edge listens (the ports actually bound, for port 0).
+#[derive(Debug, Clone)]
+pub struct SipEdge {
+    pub udp: SocketAddr,
+    pub tcp: Option<SocketAddr>,
+}
+
+struct Leg {
+    call: CallHandle,
+    sip_call_id: String,
+    answer: Vec<u8>,
+    /// Held for the leg's life; audio bridging comes with the mixer (next slice).
+    _rtp: UdpSocket,
+    stop_watch: CancellationToken,
+    /// The bridge ended the call and sent BYE: the phone's side needs no telling.
+    ended_here: bool,
+}
+
+struct Edge {
+    settings: SipSettings,
+    calls: CallRegistry,
+    caps: WaitCaps,
+    lifecycle: Lifecycle,
+    trunks: Trunks,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    dialogs: Arc<DialogLayer>,
+    states: DialogStateSender,
+    contact: rsipstack::sip::Uri,
+    legs: HashMap<String, Leg>,
+    ended: mpsc::Sender<String>,
+}
+
+/// Binds the SIP listeners of `settings` and runs the edge on `lifecycle` until its root token
+/// is cancelled.
+pub async fn start(
+    settings: &SipSettings,
+    calls: CallRegistry,
+    caps: WaitCaps,
+    lifecycle: &Lifecycle,
+) -> Result<SipEdge, SipError> {
+    let stop = lifecycle.child();
+    let transport = TransportLayer::new(stop.clone());
+    let bind_err = |transport, addr, e: rsipstack::Error| SipError::Bind {
+        transport,
+        addr,
+        reason: e.to_string(),
+    };
+    let udp = UdpConnection::create_connection(settings.listen_udp, None, Some(stop.child_token()))
+        .await
+        .map_err(|e| bind_err("UDP", settings.listen_udp, e))?;
+    let udp_addr = udp
+        .get_addr()
+        .get_socketaddr()
+        .unwrap_or(settings.listen_udp);
+    transport.add_transport(udp.into());
+    let mut tcp_addr = None;
+    if settings.listen_tcp.port() != 0 {
+        let tcp = TcpListenerConnection::new(settings.listen_tcp, None)
+            .await
+            .map_err(|e| bind_err("TCP", settings.listen_tcp, e))?;
+        tcp_addr = Some(settings.listen_tcp);
+        transport.add_transport(tcp.into());
+    }
+    let endpoint = EndpointBuilder::new()
+        .with_cancel_token(stop.clone())
+        .with_transport_layer(transport)
+        .with_user_agent("hotline-bridge")
+        .build();
+    let incoming = endpoint
+        .incoming_transactions()
+        .map_err(|e| bind_err("UDP", settings.listen_udp, e))?;
+    let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+    let (states, state_rx) = dialogs.new_dialog_state_channel();
+    let (ended, ended_rx) = mpsc::channel(ENDED_CAPACITY);
+    let contact = rsipstack::sip::Uri::try_from(
+        format!(
+            "sip:hotline@{}",
+            SocketAddr::new(settings.public_ip, udp_addr.port())
+        )
+        .as_str(),
+    )
+    .map_err(|e| SipError::Bind {
+        transport: "UDP",
+        addr: udp_addr,
+        reason: format!("contact: {e}"),
+    })?;
+    let rate = NonZeroU32::new(settings.invites_per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(settings.invite_burst).unwrap_or(NonZeroU32::MIN);
+    let edge = Edge {
+        settings: settings.clone(),
+        calls,
+        caps,
+        lifecycle: lifecycle.clone(),
+        trunks: Trunks::new(settings),
+        limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
+        dialogs,
+        states,
+        contact,
+        legs: HashMap::new(),
+        ended,
+    };
+    let serving = endpoint.inner.clone();
+    lifecycle.spawn(async move {
+        if let Err(e) = serving.serve().await {
+            tracing::error!(error = %e, "SIP endpoint stopped");
+        }
+    });
+    lifecycle.spawn(edge.run(incoming, state_rx, ended_rx, stop));
+    tracing::info!(udp = %udp_addr, tcp = ?tcp_addr, "SIP edge listening");
+    Ok(SipEdge {
+        udp: udp_addr,
+        tcp: tcp_addr,
+    })
+}
+
+impl Edge {
+    async fn run(
+        mut self,
+        mut incoming: rsipstack::transaction::TransactionReceiver,
+        mut states: rsipstack::dialog::dialog::DialogStateReceiver,
+        mut ended: mpsc::Receiver<String>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                tx = incoming.recv() => match tx {
+                    Some(tx) => self.request(tx).await,
+                    None => break,
+                },
+                Some(state) = states.recv() => self.dialog_state(state),
+                Some(key) = ended.recv() => self.ended_here(&key),
+            }
+        }
+        for leg in self.legs.values() {
+            leg.stop_watch.cancel();
+        }
+    }
+
+    async fn request(&mut self, mut tx: Transaction) {
+        // In-dialog requests (ACK, BYE, CANCEL, re-INVITE) go to their dialog.
+        if let Some(Dialog::Invite(mut d)) = self.dialogs.match_dialog(&tx) {
+            tokio::spawn(async move {
+                if let Err(e) = d.handle(&mut tx).await {
+                    tracing::debug!(error = %e, "in-dialog request");
+                }
+            });
+            return;
+        }
+        let sip_call_id = tx
+            .original
+            .call_id_header()
+            .map(|c| c.value().to_owned())
+            .unwrap_or_default();
+        let Some(source) = source_ip(&tx.original) else {
+            reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await;
+            return;
+        };
+        let span = tracing::info_span!("sip", sip_call_id = %sip_call_id, source = %source);
+        let _enter = span.enter();
+        match tx.original.method {
+            Method::Invite => self.invite(tx, source, sip_call_id).await,
+            Method::Options => {
+                let status = match self.admission(&tx, source) {
+                    Admission::Refuse(why) => {
+                        tracing::info!(why, "OPTIONS refused");
+                        StatusCode::Forbidden
+                    }
+                    _ => StatusCode::OK,
+                };
+                let allow = Header::Other("Allow".into(), ALLOW.into());
+                let _ = tx.reply_with(status, vec![allow], None).await;
+            }
+            Method::Ack => {}
+            Method::Bye | Method::Cancel => {
+                reply(
+                    &mut tx,
+                    StatusCode::CallTransactionDoesNotExist,
+                    &sip_call_id,
+                )
+                .await
+            }
+            _ => {
+                let allow = Header::Other("Allow".into(), ALLOW.into());
+                let _ = tx
+                    .reply_with(StatusCode::MethodNotAllowed, vec![allow], None)
+                    .await;
+            }
+        }
+    }
+
+    fn admission(&self, tx: &Transaction, source: IpAddr) -> Admission {
+        let authorization = tx.original.headers.iter().find_map(|h| match h {
+            Header::Authorization(a) => Some(a.to_string()),
+            _ => None,
+        });
+        self.trunks.admit(
+            source,
+            &tx.original.method,
+            authorization.as_deref(),
+            crate::drivers::clock::now_ms() / 1000,
+        )
+    }
+
+    async fn invite(&mut self, mut tx: Transaction, source: IpAddr, sip_call_id: String) {
+        if self.limiter.check_key(&source).is_err() {
+            crate::metrics::limited("sip_invites_per_minute");
+            tracing::warn!("INVITE rate limit reached; refused");
+            return busy(&mut tx).await;
+        }
+        let trunk = match self.admission(&tx, source) {
+            Admission::Admit(t) => t,
+            Admission::Challenge(c) => {
+                let h = Header::Other("WWW-Authenticate".into(), c);
+                let _ = tx.reply_with(StatusCode::Unauthorized, vec![h], None).await;
+                return;
+            }
+            Admission::Refuse(why) => {
+                tracing::warn!(why, "INVITE refused");
+                return reply(&mut tx, StatusCode::Forbidden, &sip_call_id).await;
+            }
+        };
+        if self.lifecycle.draining().is_some() {
+            tracing::info!("INVITE while draining; refused");
+            return busy(&mut tx).await;
+        }
+        let (from, to) = match (tx.original.from_header(), tx.original.to_header()) {
+            (Ok(f), Ok(t)) => (f.uri().ok(), t.uri().ok()),
+            _ => return reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await,
+        };
+        let offer = if tx.original.body.is_empty() {
+            None
+        } else {
+            match sdp::parse_offer(&tx.original.body) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    tracing::info!(error = %e, "INVITE with an SDP we cannot take");
+                    let status = match e {
+                        SdpError::NoAudio | SdpError::NoCommonCodec => {
+                            StatusCode::NotAcceptableHere
+                        }
+                        _ => StatusCode::BadRequest,
+                    };
+                    return reply(&mut tx, status, &sip_call_id).await;
+                }
+            }
+        };
+        let called = tx
+            .original
+            .uri
+            .auth
+            .as_ref()
+            .map(|a| a.user.clone())
+            .or_else(|| {
+                to.as_ref()
+                    .and_then(|u| u.auth.as_ref())
+                    .map(|a| a.user.clone())
+            })
+            .and_then(|u| normalize(&u));
+        let caller = from
+            .as_ref()
+            .and_then(|u| u.auth.as_ref())
+            .and_then(|a| normalize(&a.user));
+        let language = language_view(language_for(&self.settings.dids, called.as_deref()));
+        let s = &self.settings;
+        let rtp = match bind_rtp(s.listen_udp.ip(), s.rtp_port_min, s.rtp_port_max).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "no RTP port free for a phone leg");
+                return busy(&mut tx).await;
+            }
+        };
+        let rtp_port = rtp.local_addr().map(|a| a.port()).unwrap_or_default();
+        let call = match self.calls.create_phone(
+            language.clone(),
+            source,
+            self.caps,
+            mask(caller.as_deref()),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "phone call refused by the queue caps");
+                return busy(&mut tx).await;
+            }
+        };
+        let dialog = match self.dialogs.get_or_create_server_invite(
+            &tx,
+            self.states.clone(),
+            None,
+            Some(self.contact.clone()),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::info!(error = %e, "INVITE without a usable dialog");
+                let _ = call.leave(CallHandle::caller()).await;
+                return reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await;
+            }
+        };
+        let key = dialog.id().to_string();
+        let updates = call.subscribe();
+        if let Err(e) = call.attach(CallHandle::caller()).await {
+            tracing::warn!(error = %e, "phone call ended before its leg attached");
+        }
+        let stop_watch = self.lifecycle.child();
+        self.lifecycle.spawn(watch_call(
+            key.clone(),
+            updates,
+            call.clone(),
+            self.ended.clone(),
+            stop_watch.clone(),
+        ));
+        let answer = sdp::answer(
+            offer.as_ref(),
+            s.public_ip,
+            rtp_port,
+            rand::random::<u32>().into(),
+        );
+        tracing::info!(
+            call_id = %call.id(),
+            trunk = %trunk,
+            language = ?language.code,
+            rtp_port,
+            "phone call queued"
+        );
+        self.legs.insert(
+            key,
+            Leg {
+                call,
+                sip_call_id,
+                answer: answer.into_bytes(),
+                _rtp: rtp,
+                stop_watch,
+                ended_here: false,
+            },
+        );
+        let mut d = dialog;
+        tokio::spawn(async move {
+            if let Err(e) = d.handle(&mut tx).await {
+                tracing::debug!(error = %e, "INVITE transaction");
+            }
+        });
+    }
+
+    fn dialog_state(&mut self, state: DialogState) {
+        match state {
+            DialogState::Calling(id) => {
+                let key = id.to_string();
+                let (Some(leg), Some(Dialog::Invite(d))) =
+                    (self.legs.get(&key), self.dialogs.get_dialog(&id))
+                else {
+                    return;
+                };
+                let ct = Header::ContentType("application/sdp".into());
+                if let Err(e) = d.accept(Some(vec![ct]), Some(leg.answer.clone())) {
+                    tracing::warn!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), error = %e, "answering failed");
+                }
+            }
+            DialogState::Confirmed(id, _) => {
+                if let Some(leg) = self.legs.get(&id.to_string()) {
+                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered (signalling only; audio comes with the mixer)");
+                }
+            }
+            DialogState::Terminated(id, reason) => {
+                self.dialogs.remove_dialog(&id);
+                let Some(leg) = self.legs.remove(&id.to_string()) else {
+                    return;
+                };
+                leg.stop_watch.cancel();
+                let why = match reason {
+                    TerminatedReason::UacBye => "the phone hung up",
+                    TerminatedReason::UacCancel => "the phone cancelled before the answer",
+                    TerminatedReason::Timeout => "no ACK from the phone",
+                    _ => "the dialog ended",
+                };
+                tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), why, "phone leg over");
+                if !leg.ended_here {
+                    // As a web caller's hang-up: the caller leaves, so the call ends.
+                    let call = leg.call;
+                    tokio::spawn(async move {
+                        let _ = call.leave(CallHandle::caller()).await;
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The call ended on the bridge's side: BYE to the phone (or a final refusal before the
+    /// answer).
+    fn ended_here(&mut self, key: &str) {
+        let Some(leg) = self.legs.get_mut(key) else {
+            return;
+        };
+        leg.ended_here = true;
+        let Some(Dialog::Invite(d)) = self.dialogs.get_dialog_with(&key.to_owned()) else {
+            return;
+        };
+        tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "call ended on the bridge; BYE to the phone");
+        tokio::spawn(async move {
+            if let Err(e) = d.bye().await {
+                tracing::info!(error = %e, "BYE to the phone failed");
+            }
+        });
+    }
+}
+
+/// The address the request came from: the Via's `received` (the stack adds it whenever the packet's
+/// source differs from the Via), else the Via's own address.
+fn source_ip(req: &Request) -> Option<IpAddr> {
+    let via = req.via_header().ok()?.typed().ok()?;
+    if let Some(Ok(ip)) = via.received() {
+        return Some(ip);
+    }
+    match via.uri.host_with_port.host {
+        Host::IpAddr(ip) => Some(ip),
+        Host::Domain(_) => None,
+    }
+}
+
+fn language_view(code: Option<Language>) -> LanguageView {
+    match code {
+        // The caller chose it by the number they dialled.
+        Some(code) => LanguageView {
+            code: Some(code),
+            source: LanguageSource::Chosen,
+            confidence: 1.0,
+        },
+        None => LanguageView {
+            code: None,
+            source: LanguageSource::Unknown,
+            confidence: 0.0,
+        },
+    }
+}
+
+async fn reply(tx: &mut Transaction, status: StatusCode, sip_call_id: &str) {
+    if let Err(e) = tx.reply(status).await {
+        tracing::debug!(sip_call_id, error = %e, "reply not sent");
+    }
+}
+
+async fn busy(tx: &mut Transaction) {
+    let h = Header::Other("Retry-After".into(), RETRY_AFTER_S.to_string());
+    let _ = tx
+        .reply_with(StatusCode::ServiceUnavailable, vec![h], None)
+        .await;
+}

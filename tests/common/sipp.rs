@@ -1,0 +1,107 @@
+//! sipp (Debian `sip-tester`), a real and independent SIP implementation, as the trunk: a test
+//! starts it on a loopback port of its own with a scenario from tests/sip/ and awaits its exit
+//! (0: every step of the scenario happened, in order). Missing sipp fails the test, naming the fix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// How long one scenario may run before sipp gives up on its own (`-timeout`).
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A settings' `[sip]` listening on a free loopback port (UDP and TCP), with trunk `pbx` for
+/// `sources`, and DID 12345001 → pt.
+pub fn sip_settings(s: &mut hotline_bridge::config::Settings, sources: &[&str]) -> SocketAddr {
+    let port = super::ports::free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    s.sip.enabled = true;
+    s.sip.listen_udp = addr;
+    s.sip.listen_tcp = addr;
+    s.sip.public_ip = addr.ip();
+    s.sip.dids.insert(
+        "12345001".into(),
+        hotline_bridge::domain::Language::parse("pt").expect("pt"),
+    );
+    s.sip.trunks.insert(
+        "pbx".into(),
+        hotline_bridge::config::sip::TrunkSettings {
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            username: String::new(),
+            password: String::new(),
+        },
+    );
+    addr
+}
+
+/// What a sipp run left: its exit code and its log (errors and messages), for assertion messages.
+pub struct SippRun {
+    pub code: i32,
+    pub log: String,
+}
+
+/// Runs `scenario` (a file in tests/sip/) once from `local_ip` against `bridge`, calling number
+/// `service`, with `extra` arguments; returns when sipp exits.
+pub async fn run(
+    scenario: &str,
+    local_ip: &str,
+    bridge: SocketAddr,
+    service: &str,
+    extra: &[&str],
+) -> SippRun {
+    let sipp = which_sipp();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sip")
+        .join(scenario);
+    let port = super::ports::free_port().to_string();
+    let media = super::ports::free_port().to_string();
+    let timeout = format!("{}s", SCENARIO_TIMEOUT.as_secs());
+    let out = Command::new(sipp)
+        .current_dir(dir.path())
+        .args(["-sf", file.to_str().expect("path")])
+        .args(["-i", local_ip, "-p", &port, "-mp", &media, "-s", service])
+        .args([
+            "-m",
+            "1",
+            "-timeout",
+            &timeout,
+            "-timeout_error",
+            "-nostdin",
+        ])
+        .args(["-trace_err", "-trace_msg"])
+        .args(extra)
+        .arg(bridge.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run sipp");
+    let mut log = String::from_utf8_lossy(&out.stderr).into_owned();
+    for entry in std::fs::read_dir(dir.path())
+        .expect("read sipp dir")
+        .flatten()
+    {
+        log.push_str(&format!("\n--- {}\n", entry.file_name().to_string_lossy()));
+        log.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    SippRun {
+        code: out.status.code().unwrap_or(-1),
+        log,
+    }
+}
+
+fn which_sipp() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("sipp"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "sipp is not installed: these tests need a real SIP peer. Install Debian's \
+                 sip-tester (apt-get install sip-tester), or run scripts/test.sh, which does."
+            )
+        })
+}
