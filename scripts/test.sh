@@ -3,7 +3,7 @@
 # redis-server and redis-sentinel (the tests start their own on free ports, never the machine's
 # 6379), Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and
 # sox (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
-# browser).
+# browser), sipp (Debian's sip-tester: the trunk in the SIP tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
 command -v node >/dev/null || missing+=(nodejs)
+command -v sipp >/dev/null || missing+=(sip-tester)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2

@@ -231,7 +231,7 @@ impl Edge {
 
     fn admission(&self, tx: &Transaction, source: IpAddr) -> Admission {
         let authorization = tx.original.headers.iter().find_map(|h| match h {
-            Header::Authorization(a) => Some(a.to_string()),
+            Header::Authorization(a) => Some(a.value().to_owned()),
             _ => None,
         });
         self.trunks.admit(
