@@ -1,10 +1,12 @@
 //! The SFU: one `Forwarder` owns every peer of one media loop and forwards each participant's
 //! Opus packets, without decoding, to the receive slots `AudioRoutes` allow. Sans-I/O: datagrams
 //! and time come in, datagrams (through a callback) and `MediaEvent`s come out; the driver owns
-//! the socket. Only `peer.rs` names the WebRTC crate.
+//! the socket. Only `peer.rs` names the WebRTC crate. `mix` is the other half of the media plane:
+//! phone legs hear a decoded, mixed and re-encoded stream instead of forwarded packets.
 
 mod activity;
 mod forwarder;
+pub mod mix;
 pub mod peer;
 
 pub use forwarder::{Forwarder, ForwarderStats};
