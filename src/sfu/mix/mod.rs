@@ -6,6 +6,8 @@
 //! Layout:
 //! - `g711`: PCMU/PCMA tables and encoder;
 //! - `opus_codec`: libopus decoder (with loss concealment and FEC) and encoder, 20 ms mono;
+//! - `resample`: 48 kHz ⇄ 8 kHz polyphase filters;
+//! - `jitter`: reorders one RTP stream by timestamp and paces it out, one tick at a time;
 //!
 //! Contract: the driver calls `Mixer::push` for every audio RTP packet of a mixed leg as it
 //! arrives and `Mixer::tick` every `FRAME_MS`, then drains `Mixer::poll_output`. Input from the
@@ -13,13 +15,17 @@
 //! and dropped, gaps are concealed.
 
 mod g711;
+mod jitter;
 mod opus_codec;
+mod resample;
 
 #[cfg(test)]
 mod signal;
 
 pub use g711::G711;
+pub use jitter::{JitterBuffer, JitterStats, Playout, JITTER_DEPTH_MS};
 pub use opus_codec::{OpusDecoder, OpusEncoder};
+pub use resample::{Downsampler, Upsampler};
 
 use crate::domain::ParticipantId;
 
