@@ -8,6 +8,8 @@
 //! - `opus_codec`: libopus decoder (with loss concealment and FEC) and encoder, 20 ms mono;
 //! - `resample`: 48 kHz ⇄ 8 kHz polyphase filters;
 //! - `jitter`: reorders one RTP stream by timestamp and paces it out, one tick at a time;
+//! - `source`: one participant's stream: jitter buffer, decoder, concealment, resampled copies;
+//! - `mixer`: who hears whom in one call's mix, soft clipping, the encoded output.
 //!
 //! Contract: the driver calls `Mixer::push` for every audio RTP packet of a mixed leg as it
 //! arrives and `Mixer::tick` every `FRAME_MS`, then drains `Mixer::poll_output`. Input from the
@@ -16,16 +18,20 @@
 
 mod g711;
 mod jitter;
+mod mixer;
 mod opus_codec;
 mod resample;
+mod source;
 
 #[cfg(test)]
 mod signal;
 
 pub use g711::G711;
 pub use jitter::{JitterBuffer, JitterStats, Playout, JITTER_DEPTH_MS};
+pub use mixer::{MixOutput, Mixer};
 pub use opus_codec::{OpusDecoder, OpusEncoder};
 pub use resample::{Downsampler, Upsampler};
+pub use source::SourceStats;
 
 use crate::domain::ParticipantId;
 
