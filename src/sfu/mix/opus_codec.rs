@@ -116,7 +116,7 @@ impl OpusEncoder {
     }
 }
 
-/// 20 ms at 48 kHz, the frame every Opus stream here is cut into.
+// A whole tick conceals in whole PLC steps.
 const _: () = assert!(OPUS_FRAME % PLC_STEP == 0);
 
 #[cfg(test)]
