@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of hotline-bridge. Installs what the tests need when it is missing:
-# redis-server and redis-sentinel (the tests start their own on free ports, never the machine's
+# cmake (the `opus` crate builds libopus from its bundled source), redis-server and redis-sentinel (the tests start their own on free ports, never the machine's
 # 6379), Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and
 # sox (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
 # browser), sipp (Debian's sip-tester: the trunk in the SIP tests).
@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v cc >/dev/null || missing+=(gcc)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 command -v chromium >/dev/null || missing+=(chromium)
