@@ -133,7 +133,11 @@ impl Mixer {
     pub fn tick(&mut self, now: Instant) -> Result<(), MixError> {
         self.ticks += 1;
         for (id, source) in &mut self.sources {
-            source.tick(now);
+            let heard = self
+                .listeners
+                .iter()
+                .any(|(l, listener)| l != id && listener.hears.contains(id));
+            source.tick(now, heard);
             if let Some(payload) = source.encode_voice()? {
                 self.out.push_back(MixOutput::Voice {
                     source: id.clone(),

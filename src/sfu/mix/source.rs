@@ -36,6 +36,8 @@ pub struct SourceStats {
     pub jitter: JitterStats,
     /// Packets that were not valid audio for the stream's codec.
     pub malformed: u64,
+    /// Packets played out undecoded because nobody heard the source (hold, consult, mute).
+    pub undecoded: u64,
 }
 
 pub(super) struct Source {
@@ -55,6 +57,7 @@ pub(super) struct Source {
     /// A phone's voice, encoded once for the browser legs.
     voice: Option<OpusEncoder>,
     malformed: u64,
+    undecoded: u64,
 }
 
 impl Source {
@@ -84,6 +87,7 @@ impl Source {
             up: Upsampler::new(),
             voice,
             malformed: 0,
+            undecoded: 0,
         })
     }
 
@@ -91,6 +95,7 @@ impl Source {
         SourceStats {
             jitter: self.jitter.stats(),
             malformed: self.malformed,
+            undecoded: self.undecoded,
         }
     }
 
@@ -117,10 +122,15 @@ impl Source {
         self.jitter.push(seq, ts, packet.payload, samples, now);
     }
 
-    /// Plays the tick starting at `now`: fills `frame` (or leaves it empty when idle).
-    pub(super) fn tick(&mut self, now: Instant) {
+    /// Plays the tick starting at `now`: fills `frame` (or leaves it empty when idle). A source
+    /// that no listener `heard` and that sends no voice to browsers is only paced, not decoded.
+    pub(super) fn tick(&mut self, now: Instant, heard: bool) {
         let n = self.codec.frame_samples();
         self.frame.clear();
+        if !heard && self.voice.is_none() {
+            self.skip(now, n);
+            return;
+        }
         let mut pops = 0;
         while self.pending.len() < n && pops < MAX_POPS_PER_TICK {
             pops += 1;
@@ -139,6 +149,28 @@ impl Source {
         let take = n.min(self.pending.len());
         self.frame.extend(self.pending.drain(..take));
         self.frame.resize(n, 0.0);
+    }
+
+    /// Plays a tick's worth of the stream without decoding it.
+    fn skip(&mut self, now: Instant, n: usize) {
+        self.pending.clear();
+        if let Decoder::G711 { gain, .. } = &mut self.decoder {
+            *gain = 0.0;
+        }
+        let mut due = n;
+        for _ in 0..MAX_POPS_PER_TICK {
+            match self.jitter.pop(now) {
+                Playout::Packet { samples, .. } => {
+                    self.undecoded += 1;
+                    due = due.saturating_sub(samples as usize);
+                }
+                Playout::Lost { samples, .. } => due = due.saturating_sub(samples as usize),
+                Playout::Idle => break,
+            }
+            if due == 0 {
+                break;
+            }
+        }
     }
 
     /// This tick's frame at `rate` (8 or 48 kHz), or `None` when the source is silent.

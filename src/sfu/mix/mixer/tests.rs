@@ -208,6 +208,16 @@ fn on_hold_the_phone_caller_hears_silence_every_tick() {
         assert_eq!(mixes[0].0, 0);
         assert!(mixes[0].1.iter().all(|&c| c == G711::Pcmu.silence()));
     }
+    let stats = mixer.source_stats(&p("operator")).expect("source");
+    assert!(
+        stats.undecoded > 20,
+        "nobody hears the operator: not decoded"
+    );
+    let stats = mixer.source_stats(&p("caller")).expect("source");
+    assert_eq!(
+        stats.undecoded, 0,
+        "the phone's voice still goes to the browsers"
+    );
 }
 
 #[test]

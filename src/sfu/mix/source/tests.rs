@@ -43,7 +43,7 @@ fn run(source: &mut Source, packets: &[Vec<u8>], lost: &[usize], ticks: usize) -
             };
             source.push(packet, at(t0, k as u64));
         }
-        source.tick(at(t0, k as u64));
+        source.tick(at(t0, k as u64), true);
         frames.push(source.frame.clone());
     }
     frames
@@ -124,7 +124,7 @@ fn malformed_packets_are_counted_and_never_played() {
     for s in [&mut opus, &mut g711] {
         assert_eq!(s.stats().malformed, 2);
         assert_eq!(s.stats().jitter.received, 0);
-        s.tick(at(t0, 10));
+        s.tick(at(t0, 10), true);
         assert!(s.frame_at(s.codec.rate(), 1).is_none(), "nothing plays");
     }
 }
@@ -144,7 +144,7 @@ fn a_frame_is_resampled_once_per_tick_to_the_other_rate() {
     }
     let mut narrow = Vec::new();
     for k in 0..8u64 {
-        s.tick(at(t0, 3 + k));
+        s.tick(at(t0, 3 + k), true);
         let a = s.frame_at(PHONE_RATE, k).expect("playing").to_vec();
         let b = s.frame_at(PHONE_RATE, k).expect("playing").to_vec();
         assert_eq!(a, b, "a second listener gets the same conversion");
@@ -172,8 +172,8 @@ fn a_phone_voice_is_encoded_once_as_opus_and_keeps_its_tone() {
             payload: p,
         };
         s.push(packet, at(t0, k as u64));
-        s.tick(at(t0, k as u64));
-        opus.tick(at(t0, k as u64));
+        s.tick(at(t0, k as u64), false);
+        opus.tick(at(t0, k as u64), true);
         assert_eq!(
             opus.encode_voice().expect("no encoder"),
             None,
@@ -188,4 +188,26 @@ fn a_phone_voice_is_encoded_once_as_opus_and_keeps_its_tone() {
         dominant_frequency(&decoded[OPUS_FRAME * 5..], OPUS_RATE),
         1000.0
     );
+}
+
+#[test]
+fn a_source_nobody_hears_is_paced_but_not_decoded() {
+    let t0 = Instant::now();
+    let mut s = Source::new(Codec::Opus).expect("source");
+    let packets = opus_tone(400.0, 20);
+    for (k, p) in packets.iter().enumerate() {
+        let packet = RtpAudio {
+            seq: k as u16,
+            timestamp: (k * OPUS_FRAME) as u32,
+            payload: p.clone(),
+        };
+        s.push(packet, at(t0, k as u64));
+        // Heard for the first ten ticks, then on hold.
+        s.tick(at(t0, k as u64), k < 10);
+        assert_eq!(s.frame.is_empty(), k < plays_at(0) || k >= 10, "tick {k}");
+    }
+    let stats = s.stats();
+    assert_eq!(stats.undecoded, 10);
+    assert_eq!(stats.jitter.played, 17, "the stream kept its pace");
+    assert_eq!(stats.jitter.late, 0);
 }
