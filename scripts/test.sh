@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of hotline-bridge. Installs what the tests need when it is missing:
-# cmake (the `opus` crate builds libopus from its bundled source), redis-server and redis-sentinel (the tests start their own on free ports, never the machine's
-# 6379), Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and
-# sox (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
+# cmake (phone-leg audio: the `opus` crate builds libopus from its bundled source), redis-server
+# and redis-sentinel (the tests start their own on free ports, never the machine's 6379),
+# Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and sox
+# (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
 # browser), sipp (Debian's sip-tester: the trunk in the SIP tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@
 
 mod activity;
 mod forwarder;
+#[cfg(feature = "phone-audio")]
 pub mod mix;
 pub mod peer;
 
