@@ -11,9 +11,10 @@ use super::activity::{Activity, LEVELS_INTERVAL};
 use super::peer::{Peer, PeerConfig, PeerEvent, RtpIn};
 use super::{MediaEvent, SfuError};
 use crate::domain::{CallId, ParticipantId};
-use crate::engine::{AudioRoutes, SlotAssignment, SlotStream};
+use crate::engine::{AudioRoutes, RtpTiming, SlotAssignment, SlotStream};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A peer that has not connected this long after joining is dropped as `Disconnected`.
@@ -52,12 +53,30 @@ struct Entry {
     activity: Activity,
     /// Has packets written since the last `flush`.
     dirty: bool,
+    /// Its call has phone legs: its audio is also handed to their mix (`drain_taps`).
+    tap: bool,
+}
+
+/// A phone leg as a source of forwarded audio: its voice, encoded once by the mix, goes to the
+/// browser slots routed to it like any peer's packets.
+struct PhoneSource {
+    source: u64,
+    targets: Vec<(usize, usize)>,
+}
+
+/// One browser packet for the phone legs' mix.
+pub struct Tap {
+    pub call: CallId,
+    pub participant: ParticipantId,
+    pub timing: RtpTiming,
+    pub payload: Arc<[u8]>,
 }
 
 #[derive(Default)]
 struct CallMedia {
     routes: AudioRoutes,
     members: BTreeMap<ParticipantId, usize>,
+    phones: BTreeMap<ParticipantId, PhoneSource>,
 }
 
 pub struct Forwarder {
@@ -76,6 +95,7 @@ pub struct Forwarder {
     next_source: u64,
     next_tick: Instant,
     stats: ForwarderStats,
+    taps: Vec<Tap>,
 }
 
 impl Forwarder {
@@ -97,6 +117,7 @@ impl Forwarder {
             next_source: 1,
             next_tick: now + LEVELS_INTERVAL,
             stats: ForwarderStats::default(),
+            taps: Vec::new(),
         })
     }
 
@@ -148,6 +169,7 @@ impl Forwarder {
             ice_lost_at: None,
             activity: Activity::new(now),
             dirty: false,
+            tap: false,
         };
         self.next_source += 1;
         let idx = match self.free.pop() {
@@ -307,6 +329,74 @@ impl Forwarder {
         self.settle(now, tx);
     }
 
+    /// Adds a phone leg of `call` as a source: browsers routed to hear it get its voice from
+    /// `forward_phone`, and the call's browser audio is tapped for its mix from now on.
+    pub fn add_phone(&mut self, call: &CallId, participant: &ParticipantId) {
+        let source = self.next_source << 32;
+        self.next_source += 1;
+        self.calls.entry(call.clone()).or_default().phones.insert(
+            participant.clone(),
+            PhoneSource {
+                source,
+                targets: Vec::new(),
+            },
+        );
+        self.rewire(call);
+    }
+
+    /// The phone leg is gone; nothing to do if there was none.
+    pub fn remove_phone(&mut self, call: &CallId, participant: &ParticipantId) {
+        if let Some(media) = self.calls.get_mut(call) {
+            if media.phones.remove(participant).is_some() {
+                self.rewire(call);
+            }
+        }
+    }
+
+    /// One packet of a phone leg's voice (Opus, 48 kHz clock), queued on every browser slot
+    /// routed to it (`flush` sends them).
+    pub fn forward_phone(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        timing: RtpTiming,
+        payload: Arc<[u8]>,
+        now: Instant,
+    ) {
+        let Some(phone) = self
+            .calls
+            .get_mut(call)
+            .and_then(|m| m.phones.get_mut(participant))
+        else {
+            return;
+        };
+        let source = phone.source;
+        let targets = std::mem::take(&mut phone.targets);
+        let rtp = RtpIn {
+            ssrc: 0,
+            timing,
+            level: None,
+            voice: false,
+            payload,
+        };
+        self.stats.rtp_in += 1;
+        for &(listener, slot) in &targets {
+            self.write_to(listener, slot, source, &rtp, now);
+        }
+        if let Some(phone) = self
+            .calls
+            .get_mut(call)
+            .and_then(|m| m.phones.get_mut(participant))
+        {
+            phone.targets = targets;
+        }
+    }
+
+    /// Browser packets of calls with phone legs since the last call, for their mix.
+    pub fn drain_taps(&mut self) -> std::vec::Drain<'_, Tap> {
+        self.taps.drain(..)
+    }
+
     /// Maps a new source address to the peer whose ICE accepts it (a STUN check with its ufrag).
     fn claim(&mut self, source: SocketAddr, data: &[u8], now: Instant) -> Option<usize> {
         let idx = self.peers.iter().position(|e| {
@@ -355,7 +445,9 @@ impl Forwarder {
             if media.members.get(&e.participant) == Some(&idx) {
                 media.members.remove(&e.participant);
             }
-            empty = media.members.is_empty() && media.routes == AudioRoutes::default();
+            empty = media.members.is_empty()
+                && media.phones.is_empty()
+                && media.routes == AudioRoutes::default();
         }
         if empty {
             self.calls.remove(&e.call);

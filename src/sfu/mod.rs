@@ -2,15 +2,18 @@
 //! Opus packets, without decoding, to the receive slots `AudioRoutes` allow. Sans-I/O: datagrams
 //! and time come in, datagrams (through a callback) and `MediaEvent`s come out; the driver owns
 //! the socket. Only `peer.rs` names the WebRTC crate. `mix` is the other half of the media plane:
-//! phone legs hear a decoded, mixed and re-encoded stream instead of forwarded packets.
+//! phone legs hear a decoded, mixed and re-encoded stream instead of forwarded packets, and
+//! `phone` runs them: their plain RTP, their call's mix, their voice handed to the forwarder.
 
 mod activity;
 mod forwarder;
 #[cfg(feature = "phone-audio")]
 pub mod mix;
 pub mod peer;
+#[cfg(feature = "phone-audio")]
+pub mod phone;
 
-pub use forwarder::{Forwarder, ForwarderStats};
+pub use forwarder::{Forwarder, ForwarderStats, Tap};
 
 use crate::domain::{CallId, ParticipantId};
 

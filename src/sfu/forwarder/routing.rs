@@ -1,7 +1,7 @@
 //! Who hears whom in the media loop: each call's `AudioRoutes` become slot assignments and
 //! forwarding targets (`rewire`), and one packet is copied onto every slot it is routed to.
 
-use super::{Forwarder, RtpIn};
+use super::{Forwarder, RtpIn, Tap};
 use crate::domain::{CallId, ParticipantId};
 use crate::sfu::MediaEvent;
 use std::time::Instant;
@@ -10,12 +10,19 @@ impl Forwarder {
     /// Queues one packet from `src` on every slot it is routed to (`flush` sends them).
     pub(super) fn forward(&mut self, src: usize, rtp: RtpIn, now: Instant) {
         self.stats.rtp_in += 1;
-        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
         let Some(e) = self.peers[src].as_mut() else {
             return;
         };
         e.activity.on_packet(now, rtp.level);
         let source = e.source | rtp.ssrc as u64;
+        if e.tap {
+            self.taps.push(Tap {
+                call: e.call.clone(),
+                participant: e.participant.clone(),
+                timing: rtp.timing,
+                payload: rtp.payload.clone(),
+            });
+        }
         for i in 0..e.targets.len() {
             let Some((listener, slot)) = self.peers[src]
                 .as_ref()
@@ -23,28 +30,41 @@ impl Forwarder {
             else {
                 break;
             };
-            let Some(l) = self.peers[listener].as_mut() else {
-                continue;
-            };
-            if !l.connected {
-                continue;
-            }
-            let Some(out) = l
-                .streams
-                .get_mut(slot)
-                .and_then(|s| s.rewrite(source, rtp.timing, now_us))
-            else {
-                continue;
-            };
-            let level = rtp.level.map(|level| (level, rtp.voice));
-            if !l.peer.write_rtp(slot, out, level, rtp.payload.clone(), now) {
-                continue;
-            }
-            self.stats.rtp_forwarded += 1;
-            if !l.dirty {
-                l.dirty = true;
-                self.dirty.push(listener);
-            }
+            self.write_to(listener, slot, source, &rtp, now);
+        }
+    }
+
+    /// Queues one packet of `source` on `listener`'s `slot`, renumbered for that slot.
+    pub(super) fn write_to(
+        &mut self,
+        listener: usize,
+        slot: usize,
+        source: u64,
+        rtp: &RtpIn,
+        now: Instant,
+    ) {
+        let now_us = now.saturating_duration_since(self.epoch).as_micros() as u64;
+        let Some(l) = self.peers[listener].as_mut() else {
+            return;
+        };
+        if !l.connected {
+            return;
+        }
+        let Some(out) = l
+            .streams
+            .get_mut(slot)
+            .and_then(|s| s.rewrite(source, rtp.timing, now_us))
+        else {
+            return;
+        };
+        let level = rtp.level.map(|level| (level, rtp.voice));
+        if !l.peer.write_rtp(slot, out, level, rtp.payload.clone(), now) {
+            return;
+        }
+        self.stats.rtp_forwarded += 1;
+        if !l.dirty {
+            l.dirty = true;
+            self.dirty.push(listener);
         }
     }
 
@@ -55,28 +75,46 @@ impl Forwarder {
         };
         let members: Vec<(ParticipantId, usize)> =
             media.members.iter().map(|(p, &i)| (p.clone(), i)).collect();
+        let tap = !media.phones.is_empty();
         let mut changed = Vec::new();
         for (listener, idx) in &members {
             let heard = media
                 .routes
                 .sources_for(listener)
-                .filter(|s| media.members.contains_key(*s));
+                .filter(|s| media.members.contains_key(*s) || media.phones.contains_key(*s));
             if let Some(e) = self.peers[*idx].as_mut() {
+                e.tap = tap;
                 if e.slots.update(heard) {
                     changed.push(*idx);
                 }
             }
         }
-        for (source, idx) in &members {
-            let targets: Vec<(usize, usize)> = members
+        let targets_of = |source: &ParticipantId| -> Vec<(usize, usize)> {
+            members
                 .iter()
                 .filter_map(|(_, l)| {
                     let slot = self.peers[*l].as_ref()?.slots.slot_of(source)?;
                     Some((*l, slot))
                 })
-                .collect();
+                .collect()
+        };
+        let peer_targets: Vec<Vec<(usize, usize)>> =
+            members.iter().map(|(p, _)| targets_of(p)).collect();
+        let phone_targets: Vec<(ParticipantId, Vec<(usize, usize)>)> = media
+            .phones
+            .keys()
+            .map(|p| (p.clone(), targets_of(p)))
+            .collect();
+        for ((_, idx), targets) in members.iter().zip(peer_targets) {
             if let Some(e) = self.peers[*idx].as_mut() {
                 e.targets = targets;
+            }
+        }
+        if let Some(media) = self.calls.get_mut(call) {
+            for (p, targets) in phone_targets {
+                if let Some(phone) = media.phones.get_mut(&p) {
+                    phone.targets = targets;
+                }
             }
         }
         for idx in changed {

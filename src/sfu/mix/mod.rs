@@ -24,7 +24,7 @@ mod resample;
 mod source;
 
 #[cfg(test)]
-mod signal;
+pub(crate) mod signal;
 
 pub use g711::G711;
 pub use jitter::{JitterBuffer, JitterStats, Playout, JITTER_DEPTH_MS};

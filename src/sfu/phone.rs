@@ -1,0 +1,371 @@
+//! `Phones`: the phone legs of one media loop and each call's `Mixer`. A phone's G.711 RTP comes
+//! in (symmetric RTP: answers go where its packets come from; telephone-event is kept out of the
+//! audio), browsers' Opus packets are tapped from the forwarder, and every `FRAME_MS` each phone
+//! gets its mix as G.711 RTP and each phone's voice comes out once as Opus for the forwarder's
+//! slots. A leg whose RTP stops for the configured time is reported `Disconnected` and dropped.
+//! Sans-I/O: the driver owns the sockets (a leg's index names its socket) and the clock.
+
+mod rtp;
+
+use super::mix::{Codec, MixOutput, Mixer, RtpAudio, FRAME_MS, G711, PHONE_FRAME};
+use super::MediaEvent;
+use crate::domain::{CallId, ParticipantId};
+use crate::engine::{AudioRoutes, RtpTiming};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use rtp::{parse as parse_rtp, Header as RtpHeader, Stream as RtpStream};
+
+/// A mix tick this late (a stalled loop) is not caught up frame by frame: the clock restarts, and
+/// the jitter buffers conceal the gap.
+const MAX_TICK_LAG: Duration = Duration::from_millis(200);
+/// Samples per Opus frame at 48 kHz: a phone voice packet's timestamp step.
+const OPUS_FRAME_TS: u32 = 960;
+
+/// What the edge tells the media loop about a new phone leg.
+#[derive(Debug, Clone)]
+pub struct PhoneLeg {
+    pub call: CallId,
+    pub participant: ParticipantId,
+    pub law: G711,
+    /// The telephone-event payload type negotiated, whose packets are not audio.
+    pub telephone_event: Option<u8>,
+    /// Where the SDP offer said to send RTP, until the phone's first packet shows where it is.
+    pub remote: SocketAddr,
+    /// No RTP for this long: the leg is dropped.
+    pub rtp_timeout: Duration,
+}
+
+/// Counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhoneStats {
+    pub rtp_in: u64,
+    pub telephone_events: u64,
+    /// Not RTP, or a payload type the leg did not negotiate.
+    pub ignored: u64,
+    pub rtp_out: u64,
+}
+
+struct Leg {
+    spec: PhoneLeg,
+    last_rx: Instant,
+    heard_once: bool,
+    out: RtpStream,
+    /// Numbering of the leg's voice as the forwarder sees it (an Opus stream at 48 kHz).
+    voice_seq: u64,
+    voice_ts: u32,
+}
+
+#[derive(Default)]
+struct CallMix {
+    mixer: Mixer,
+    routes: AudioRoutes,
+    phones: BTreeMap<ParticipantId, usize>,
+}
+
+#[derive(Default)]
+pub struct Phones {
+    legs: Vec<Option<Leg>>,
+    free: Vec<usize>,
+    calls: HashMap<CallId, CallMix>,
+    next_tick: Option<Instant>,
+    events: Vec<MediaEvent>,
+    closed: Vec<usize>,
+    buf: Vec<u8>,
+    stats: PhoneStats,
+}
+
+impl Phones {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn stats(&self) -> PhoneStats {
+        self.stats
+    }
+
+    /// Adds a phone leg (replacing the participant's earlier one) and returns its index, which
+    /// names its socket for the driver. Fails only if libopus cannot make a codec.
+    pub fn add(
+        &mut self,
+        spec: PhoneLeg,
+        ssrc: u32,
+        now: Instant,
+    ) -> Result<usize, super::mix::MixError> {
+        self.remove(&spec.call, &spec.participant);
+        let media = self.calls.entry(spec.call.clone()).or_default();
+        media
+            .mixer
+            .add_source(spec.participant.clone(), Codec::G711(spec.law))?;
+        media
+            .mixer
+            .add_listener(spec.participant.clone(), Codec::G711(spec.law))?;
+        media.mixer.apply_routes(&media.routes);
+        let (call, participant) = (spec.call.clone(), spec.participant.clone());
+        let leg = Leg {
+            // The sequence and timestamp start from the SSRC's bits: unpredictable enough, and
+            // no second random source is needed.
+            out: RtpStream::new(ssrc, (ssrc >> 16) as u16, ssrc.rotate_left(7)),
+            spec,
+            last_rx: now,
+            heard_once: false,
+            voice_seq: 0,
+            voice_ts: ssrc.rotate_left(13),
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.legs[i] = Some(leg);
+                i
+            }
+            None => {
+                self.legs.push(Some(leg));
+                self.legs.len() - 1
+            }
+        };
+        media.phones.insert(participant.clone(), idx);
+        self.next_tick.get_or_insert(now);
+        tracing::info!(call_id = %call, participant = %participant, leg = idx, "phone leg added to the mix");
+        Ok(idx)
+    }
+
+    /// Whether `call` has phone legs (its browsers' audio is then worth tapping).
+    pub fn has_call(&self, call: &CallId) -> bool {
+        self.calls.get(call).is_some_and(|c| !c.phones.is_empty())
+    }
+
+    /// Routes changed: every phone hears what they allow.
+    pub fn set_routes(&mut self, call: &CallId, routes: &AudioRoutes) {
+        // Kept for a phone that joins later, too.
+        let media = self.calls.entry(call.clone()).or_default();
+        media.routes = routes.clone();
+        media.mixer.apply_routes(routes);
+    }
+
+    /// `participant` left `call`: as a phone its leg closes, as a browser its audio leaves the mix.
+    pub fn remove(&mut self, call: &CallId, participant: &ParticipantId) {
+        let Some(media) = self.calls.get_mut(call) else {
+            return;
+        };
+        media.mixer.remove(participant);
+        if let Some(idx) = media.phones.remove(participant) {
+            self.close(idx);
+        }
+    }
+
+    /// The call ended: every phone leg of it closes.
+    pub fn end_call(&mut self, call: &CallId) {
+        if let Some(media) = self.calls.remove(call) {
+            for idx in media.phones.into_values() {
+                self.close(idx);
+            }
+        }
+    }
+
+    /// Legs closed since the last call: the driver drops their sockets.
+    pub fn drain_closed(&mut self) -> std::vec::Drain<'_, usize> {
+        self.closed.drain(..)
+    }
+
+    /// Events since the last call (`Connected` on a leg's first packet, `Disconnected` on its
+    /// RTP timeout).
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, MediaEvent> {
+        self.events.drain(..)
+    }
+
+    /// One datagram on leg `idx`'s socket from `source`.
+    pub fn handle_datagram(&mut self, idx: usize, source: SocketAddr, data: &[u8], now: Instant) {
+        let Some(leg) = self.legs.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(h) = rtp::parse(data) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        if Some(h.payload_type) == leg.spec.telephone_event {
+            // DTMF: it keeps the leg alive, but it is not sound to mix.
+            self.stats.telephone_events += 1;
+            leg.last_rx = now;
+            return;
+        }
+        if h.payload_type != leg.spec.law.payload_type() {
+            self.stats.ignored += 1;
+            return;
+        }
+        self.stats.rtp_in += 1;
+        leg.last_rx = now;
+        // Symmetric RTP: answer where the phone really sends from (NAT, SBC media relays).
+        if leg.spec.remote != source {
+            tracing::debug!(call_id = %leg.spec.call, from = %leg.spec.remote, to = %source, "phone RTP address learnt");
+            leg.spec.remote = source;
+        }
+        if !leg.heard_once {
+            leg.heard_once = true;
+            tracing::info!(call_id = %leg.spec.call, participant = %leg.spec.participant, %source, "phone RTP flowing");
+            self.events.push(MediaEvent::Connected {
+                call: leg.spec.call.clone(),
+                participant: leg.spec.participant.clone(),
+            });
+        }
+        let packet = RtpAudio {
+            seq: h.seq,
+            timestamp: h.timestamp,
+            payload: data[h.payload_start..h.payload_end].to_vec(),
+        };
+        if let Some(media) = self.calls.get_mut(&leg.spec.call) {
+            let _ = media.mixer.push(&leg.spec.participant, packet, now);
+        }
+    }
+
+    /// One Opus packet from a browser participant of `call` (tapped from the forwarder).
+    pub fn handle_browser_audio(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        timing: RtpTiming,
+        payload: &[u8],
+        now: Instant,
+    ) {
+        let Some(media) = self.calls.get_mut(call) else {
+            return;
+        };
+        if media.phones.contains_key(participant) {
+            return;
+        }
+        let packet = RtpAudio {
+            seq: timing.seq as u16,
+            timestamp: timing.ts,
+            payload: payload.to_vec(),
+        };
+        if media.mixer.push(participant, packet.clone(), now).is_err() {
+            // First packet of this browser in the mix.
+            if let Err(e) = media.mixer.add_source(participant.clone(), Codec::Opus) {
+                tracing::warn!(call_id = %call, participant = %participant, error = %e, "no Opus decoder");
+                return;
+            }
+            let _ = media.mixer.push(participant, packet, now);
+        }
+    }
+
+    /// When `handle_timeout` is next needed (`None`: no phone legs).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.next_tick
+    }
+
+    /// Runs the mix ticks due by `now`: each phone's mix goes to `send` (leg index, address,
+    /// datagram), each phone's voice to `voice` (call, participant, timing, Opus payload) for
+    /// the forwarder. Then drops legs whose RTP timed out.
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        send: &mut impl FnMut(usize, SocketAddr, &[u8]),
+        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, Arc<[u8]>),
+    ) {
+        if self.legs.iter().all(Option::is_none) {
+            self.next_tick = None;
+            return;
+        }
+        let frame = Duration::from_millis(FRAME_MS.into());
+        let mut tick = match self.next_tick {
+            Some(t) if now.saturating_duration_since(t) <= MAX_TICK_LAG => t,
+            Some(_) => {
+                tracing::warn!("phone mix fell behind; clock restarted");
+                now
+            }
+            None => now,
+        };
+        while tick <= now {
+            self.tick(tick, send, voice);
+            tick += frame;
+        }
+        self.next_tick = Some(tick);
+        self.expire(now);
+    }
+
+    fn tick(
+        &mut self,
+        at: Instant,
+        send: &mut impl FnMut(usize, SocketAddr, &[u8]),
+        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, Arc<[u8]>),
+    ) {
+        for (call, media) in &mut self.calls {
+            if media.phones.is_empty() {
+                continue;
+            }
+            if let Err(e) = media.mixer.tick(at) {
+                tracing::warn!(call_id = %call, error = %e, "mix tick failed");
+            }
+            while let Some(out) = media.mixer.poll_output() {
+                match out {
+                    MixOutput::Mix {
+                        listener,
+                        codec,
+                        payload,
+                        ..
+                    } => {
+                        let Some(&idx) = media.phones.get(&listener) else {
+                            continue;
+                        };
+                        let (Some(Some(leg)), Codec::G711(law)) = (self.legs.get_mut(idx), codec)
+                        else {
+                            continue;
+                        };
+                        leg.out.write(
+                            law.payload_type(),
+                            &payload,
+                            PHONE_FRAME as u32,
+                            &mut self.buf,
+                        );
+                        self.stats.rtp_out += 1;
+                        send(idx, leg.spec.remote, &self.buf);
+                    }
+                    MixOutput::Voice { source, payload } => {
+                        let Some(&idx) = media.phones.get(&source) else {
+                            continue;
+                        };
+                        let Some(Some(leg)) = self.legs.get_mut(idx) else {
+                            continue;
+                        };
+                        let timing = RtpTiming {
+                            seq: leg.voice_seq,
+                            ts: leg.voice_ts,
+                            marker: leg.voice_seq == 0,
+                        };
+                        leg.voice_seq += 1;
+                        leg.voice_ts = leg.voice_ts.wrapping_add(OPUS_FRAME_TS);
+                        voice(call, &source, timing, payload.into());
+                    }
+                }
+            }
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let dead: Vec<(CallId, ParticipantId)> = self
+            .legs
+            .iter()
+            .flatten()
+            .filter(|l| now.saturating_duration_since(l.last_rx) >= l.spec.rtp_timeout)
+            .map(|l| (l.spec.call.clone(), l.spec.participant.clone()))
+            .collect();
+        for (call, participant) in dead {
+            tracing::info!(call_id = %call, participant = %participant, "phone RTP timed out; leg dropped");
+            self.remove(&call, &participant);
+            self.events
+                .push(MediaEvent::Disconnected { call, participant });
+        }
+    }
+
+    fn close(&mut self, idx: usize) {
+        if let Some(slot) = self.legs.get_mut(idx) {
+            if slot.take().is_some() {
+                self.free.push(idx);
+                self.closed.push(idx);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
