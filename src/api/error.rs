@@ -195,7 +195,7 @@ fn media_refusal(e: &crate::drivers::media::MediaError) -> ApiError {
         M::Sfu(S::UnknownCall(_) | S::UnknownParticipant { .. }) => {
             "no media for this participant yet: send an offer first"
         }
-        M::Bind { .. } | M::Sfu(S::Setup(_)) | M::Thread(_) | M::Stopped => {
+        M::Bind { .. } | M::Sfu(S::Setup(_)) | M::Thread(_) | M::Stopped | M::Phone(_) => {
             "the media service cannot take this now; try again shortly"
         }
     };

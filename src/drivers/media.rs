@@ -1,6 +1,7 @@
 //! The media driver: one thread owns the one UDP socket and every WebRTC peer, and forwards audio
 //! as `AudioRoutes` allow. `MediaHandle` is the only async surface of the media plane: commands go
-//! to the loop over a channel, events come back on a broadcast channel. Nothing here decides who
+//! to the loop over a channel, events come back on a broadcast channel. Phone legs' RTP sockets
+//! are read and written on the same thread (`phone`, with the `phone-audio` feature). Nothing here decides who
 //! hears whom (that is `engine::routes`) or how a slot stays continuous (`engine::forward`).
 
 use crate::config::MediaSettings;
@@ -13,7 +14,36 @@ use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+#[cfg(feature = "phone-audio")]
+pub use crate::sfu::phone::PhoneLeg;
 pub use crate::sfu::MediaEvent;
+
+#[cfg(feature = "phone-audio")]
+mod phone;
+#[cfg(feature = "phone-audio")]
+use phone::PhoneSide;
+
+/// Without phone audio the loop has no phone side: nothing to read, nothing due.
+#[cfg(not(feature = "phone-audio"))]
+#[derive(Default)]
+struct PhoneSide {
+    send_errors: u64,
+}
+
+#[cfg(not(feature = "phone-audio"))]
+impl PhoneSide {
+    fn set_routes(&mut self, _: &CallId, _: &AudioRoutes) {}
+    fn leave(&mut self, _: &mut Forwarder, _: &CallId, _: &ParticipantId) {}
+    fn end_call(&mut self, _: &CallId) {}
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    async fn readable(&mut self) -> usize {
+        std::future::pending().await
+    }
+    fn read(&mut self, _: usize, _: Instant) {}
+    fn turn(&mut self, _: &mut Forwarder, _: Instant, _: &broadcast::Sender<MediaEvent>) {}
+}
 
 /// Receive slots each client pre-creates (recvonly transceivers), so joins and leaves only change
 /// the forwarding table.
@@ -38,6 +68,9 @@ pub enum MediaError {
     Thread(String),
     #[error("the media loop has stopped")]
     Stopped,
+    /// A phone leg could not be added (its socket, or libopus).
+    #[error("phone leg: {0}")]
+    Phone(String),
 }
 
 pub(crate) enum Command {
@@ -69,6 +102,13 @@ pub(crate) enum Command {
     },
     Stats {
         reply: oneshot::Sender<Result<MediaStats, MediaError>>,
+    },
+    #[cfg(feature = "phone-audio")]
+    JoinPhone {
+        leg: PhoneLeg,
+        socket: std::net::UdpSocket,
+        lost: CancellationToken,
+        reply: oneshot::Sender<Result<(), MediaError>>,
     },
 }
 
@@ -194,12 +234,16 @@ async fn run(
             send_errors.set(send_errors.get() + 1);
         }
     };
+    let mut phones = PhoneSide::default();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let sleep = tokio::time::sleep_until(Instant::now().into());
     tokio::pin!(sleep);
     let mut deadline = Instant::now();
     loop {
-        let next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
+        let mut next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
+        if let Some(t) = phones.next_deadline() {
+            next = next.min(t);
+        }
         if next != deadline {
             deadline = next;
             sleep.as_mut().reset(deadline.into());
@@ -215,7 +259,7 @@ async fn run(
                 Some(cmd) => {
                     woke = Instant::now();
                     turn = "command";
-                    handle(&mut fwd, cmd, &mut tx, send_errors.get())
+                    handle(&mut fwd, &mut phones, cmd, &mut tx, send_errors.get())
                 }
                 None => break,
             },
@@ -239,8 +283,15 @@ async fn run(
                     }
                 }
             }
+            idx = phones.readable() => {
+                woke = Instant::now();
+                turn = "phone";
+                phones.read(idx, woke);
+            }
             _ = &mut sleep => woke = Instant::now(),
         }
+        // Phone audio first: the voices it hands the forwarder go out with this turn's flush.
+        phones.turn(&mut fwd, Instant::now(), &events);
         fwd.handle_timeouts(Instant::now(), &mut tx);
         for ev in fwd.drain_events() {
             // No subscriber is fine: events are advisory.
@@ -255,12 +306,14 @@ async fn run(
     tracing::info!(
         ?stats,
         send_errors = send_errors.get(),
+        phone_send_errors = phones.send_errors,
         "media loop stopped"
     );
 }
 
 fn handle(
     fwd: &mut Forwarder,
+    phones: &mut PhoneSide,
     cmd: Command,
     tx: &mut impl FnMut(SocketAddr, &[u8]),
     send_errors: u64,
@@ -291,6 +344,7 @@ fn handle(
             reply,
         } => {
             fwd.leave(&call, &participant, now, tx);
+            phones.leave(fwd, &call, &participant);
             let _ = reply.send(Ok(()));
         }
         Command::SetRoutes {
@@ -298,11 +352,13 @@ fn handle(
             routes,
             reply,
         } => {
+            phones.set_routes(&call, &routes);
             fwd.set_routes(&call, routes);
             let _ = reply.send(Ok(()));
         }
         Command::EndCall { call, reply } => {
             fwd.end_call(&call, now, tx);
+            phones.end_call(&call);
             let _ = reply.send(Ok(()));
         }
         Command::Stats { reply } => {
@@ -310,6 +366,15 @@ fn handle(
                 forwarder: fwd.stats(),
                 send_errors,
             }));
+        }
+        #[cfg(feature = "phone-audio")]
+        Command::JoinPhone {
+            leg,
+            socket,
+            lost,
+            reply,
+        } => {
+            let _ = reply.send(phones.join(fwd, leg, socket, lost, now));
         }
     }
 }
@@ -398,6 +463,25 @@ impl MediaHandle {
     /// Closes every connection of the call and forgets it.
     pub async fn end_call(&self, call: CallId) -> Result<(), MediaError> {
         self.ask(|reply| Command::EndCall { call, reply }).await
+    }
+
+    /// Bridges a phone leg's RTP (its socket, bound by the SIP edge) into its call: its voice to
+    /// the browsers the routes let hear it, their mix to it. Its RTP stopping for
+    /// `leg.rtp_timeout` cancels `lost` (and is reported as `Disconnected`).
+    #[cfg(feature = "phone-audio")]
+    pub async fn join_phone(
+        &self,
+        leg: PhoneLeg,
+        socket: std::net::UdpSocket,
+        lost: CancellationToken,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::JoinPhone {
+            leg,
+            socket,
+            lost,
+            reply,
+        })
+        .await
     }
 
     pub async fn stats(&self) -> Result<MediaStats, MediaError> {
