@@ -277,6 +277,7 @@ pub async fn serve(
         crate::sip::start(
             &state.settings.sip,
             state.calls.clone(),
+            state.media.clone(),
             caps,
             &state.lifecycle,
         )

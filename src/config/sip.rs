@@ -20,6 +20,9 @@ pub struct SipSettings {
     /// RTP sockets for phone legs are bound from this inclusive range (one port per leg).
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
+    /// A phone leg whose RTP stops for this many seconds is treated as dropped (the caller
+    /// leaves, the bridge sends BYE).
+    pub rtp_timeout_s: u64,
     /// The digest realm offered in challenges.
     pub realm: String,
     /// INVITEs one source address may send per minute, and the burst allowed at once.
@@ -117,6 +120,16 @@ impl SipSettings {
                 "sip.rtp_port_min",
                 "must be above 0 and at most sip.rtp_port_max",
             ));
+        }
+        if self.enabled && !cfg!(feature = "phone-audio") {
+            return Err(invalid(
+                "sip.enabled",
+                "phone calls need audio: build with `--features phone-audio` (needs cmake) \
+                 or set sip.enabled = false",
+            ));
+        }
+        if self.rtp_timeout_s == 0 {
+            return Err(invalid("sip.rtp_timeout_s", "must be above 0"));
         }
         if self.listen_udp.port() == 0 && self.enabled {
             return Err(invalid("sip.listen_udp", "needs a port (e.g. 5060)"));

@@ -4,7 +4,7 @@
 //! answered; OPTIONS is answered for health checks; BYE and CANCEL end the call as a web caller's
 //! hang-up does, and a call ended from the console is ended on the phone with BYE.
 
-use super::leg::{bind_rtp, watch_call};
+use super::leg::{bind_rtp, bridge_audio, watch_call};
 use super::number::{language_for, mask, normalize};
 use super::sdp::{self, SdpError};
 use super::trunk::{Admission, Trunks};
@@ -14,6 +14,7 @@ use crate::domain::Language;
 use crate::drivers::call::CallHandle;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::lifecycle::Lifecycle;
+use crate::drivers::media::MediaHandle;
 use crate::engine::caller_wait::WaitCaps;
 use crate::protocol::{LanguageSource, LanguageView};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -28,7 +29,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -49,8 +49,6 @@ struct Leg {
     call: CallHandle,
     sip_call_id: String,
     answer: Vec<u8>,
-    /// Held for the leg's life; audio bridging comes with the mixer (next slice).
-    _rtp: UdpSocket,
     stop_watch: CancellationToken,
     /// The bridge ended the call and sent BYE: the phone's side needs no telling.
     ended_here: bool,
@@ -59,6 +57,7 @@ struct Leg {
 struct Edge {
     settings: SipSettings,
     calls: CallRegistry,
+    media: MediaHandle,
     caps: WaitCaps,
     lifecycle: Lifecycle,
     trunks: Trunks,
@@ -75,6 +74,7 @@ struct Edge {
 pub async fn start(
     settings: &SipSettings,
     calls: CallRegistry,
+    media: MediaHandle,
     caps: WaitCaps,
     lifecycle: &Lifecycle,
 ) -> Result<SipEdge, SipError> {
@@ -129,6 +129,7 @@ pub async fn start(
     let edge = Edge {
         settings: settings.clone(),
         calls,
+        media,
         caps,
         lifecycle: lifecycle.clone(),
         trunks: Trunks::new(settings),
@@ -342,11 +343,23 @@ impl Edge {
             tracing::warn!(error = %e, "phone call ended before its leg attached");
         }
         let stop_watch = self.lifecycle.child();
+        let rtp_lost = CancellationToken::new();
+        match &offer {
+            Some(o) => {
+                let timeout = std::time::Duration::from_secs(s.rtp_timeout_s);
+                let lost = rtp_lost.clone();
+                if let Err(e) = bridge_audio(&self.media, &call, o, rtp, timeout, lost).await {
+                    tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged");
+                }
+            }
+            None => tracing::warn!(call_id = %call.id(), "INVITE without SDP: no audio"),
+        }
         self.lifecycle.spawn(watch_call(
             key.clone(),
             updates,
             call.clone(),
             self.ended.clone(),
+            rtp_lost,
             stop_watch.clone(),
         ));
         let answer = sdp::answer(
@@ -368,7 +381,6 @@ impl Edge {
                 call,
                 sip_call_id,
                 answer: answer.into_bytes(),
-                _rtp: rtp,
                 stop_watch,
                 ended_here: false,
             },
@@ -397,7 +409,7 @@ impl Edge {
             }
             DialogState::Confirmed(id, _) => {
                 if let Some(leg) = self.legs.get(&id.to_string()) {
-                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered (signalling only; audio comes with the mixer)");
+                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
                 }
             }
             DialogState::Terminated(id, reason) => {

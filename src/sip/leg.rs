@@ -1,9 +1,11 @@
-//! One phone leg: the RTP socket bound for it from the configured range, and a watch on its call
-//! that tells the edge when the call ended from the bridge's side (the operator hung up, the node
-//! drained), so the edge sends BYE. The socket is only held in this slice: audio bridging to the
-//! call's mix comes with the SFU's mixer.
+//! One phone leg: the RTP socket bound for it from the configured range, handed to the media
+//! loop (which reads and writes it on its own thread: the mix, symmetric RTP, the RTP timeout),
+//! and a watch on its call that tells the edge when the call ended from the bridge's side (the
+//! operator hung up, the node drained, the phone's RTP stopped), so the edge sends BYE.
 
+use super::sdp::Offer;
 use crate::drivers::call::{CallHandle, CallUpdate};
+use crate::drivers::media::{MediaError, MediaHandle};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::net::UdpSocket;
@@ -31,19 +33,77 @@ pub async fn bind_rtp(ip: IpAddr, min: u16, max: u16) -> std::io::Result<UdpSock
     Err(last)
 }
 
+/// Hands the leg's RTP socket to the media loop, which bridges it into `call` as the caller:
+/// G.711 as the offer chose, symmetric RTP starting at the offer's address. `rtp_lost` is
+/// cancelled if the phone's RTP stops for `rtp_timeout`.
+#[cfg(feature = "phone-audio")]
+pub async fn bridge_audio(
+    media: &MediaHandle,
+    call: &CallHandle,
+    offer: &Offer,
+    rtp: UdpSocket,
+    rtp_timeout: std::time::Duration,
+    rtp_lost: CancellationToken,
+) -> Result<(), MediaError> {
+    use crate::sfu::mix::G711;
+    let law = if offer.codec == super::sdp::PCMA {
+        G711::Pcma
+    } else {
+        G711::Pcmu
+    };
+    let socket = rtp
+        .into_std()
+        .map_err(|e| MediaError::Phone(format!("RTP socket: {e}")))?;
+    let leg = crate::drivers::media::PhoneLeg {
+        call: call.id().clone(),
+        participant: CallHandle::caller(),
+        law,
+        telephone_event: offer.telephone_event,
+        remote: offer.rtp,
+        rtp_timeout,
+    };
+    media.join_phone(leg, socket, rtp_lost).await
+}
+
+/// Without phone audio the SIP edge is refused at start (config check); this keeps it building.
+#[cfg(not(feature = "phone-audio"))]
+pub async fn bridge_audio(
+    _: &MediaHandle,
+    _: &CallHandle,
+    _: &Offer,
+    _: UdpSocket,
+    _: std::time::Duration,
+    _: CancellationToken,
+) -> Result<(), MediaError> {
+    Err(MediaError::Phone(
+        "built without the phone-audio feature".into(),
+    ))
+}
+
 /// Until `stop`: waits for `call` to end or to lose its caller, then sends `key` on `ended`.
-/// Subscribe (`call.subscribe()`) before the caller is attached so nothing is missed.
+/// `rtp_lost` cancelled (the phone's RTP timed out) makes the caller leave, as a web caller who
+/// disconnects. Subscribe (`call.subscribe()`) before the caller is attached so nothing is missed.
 pub async fn watch_call(
     key: String,
     mut updates: broadcast::Receiver<CallUpdate>,
     call: CallHandle,
     ended: mpsc::Sender<String>,
+    rtp_lost: CancellationToken,
     stop: CancellationToken,
 ) {
     let caller = CallHandle::caller();
+    let mut left = false;
     loop {
         let update = tokio::select! {
             _ = stop.cancelled() => return,
+            _ = rtp_lost.cancelled(), if !left => {
+                left = true;
+                tracing::info!(call_id = %call.id(), "phone RTP timed out; the caller leaves");
+                if let Err(e) = call.leave(caller.clone()).await {
+                    tracing::debug!(call_id = %call.id(), error = %e, "caller already gone");
+                }
+                continue;
+            }
             u = updates.recv() => u,
         };
         let over = match update {

@@ -5,13 +5,14 @@
 //! The SIP stack (rsipstack: transactions, retransmissions, dialogs, UDP and TCP) is named only
 //! inside this module; nothing outside it sees the crate's types.
 //!
-//! This slice signals only. A phone leg is answered with G.711 (PCMU/PCMA) and telephone-event on
-//! an RTP port of its own, but no audio flows yet: the RTP socket is bound and held, and bridging
-//! it to the call's mix is the next slice (the SFU's mixer). Likewise still to come: the spoken
-//! language menu, prompts, session timers and RTP timeouts, and outbound calls to interpreters.
+//! A phone leg is answered with G.711 (PCMU/PCMA) and telephone-event on an RTP port of its own,
+//! whose socket is handed to the media loop: the phone is then just another participant for
+//! audio (its voice to the browsers, their mix to it; an RTP timeout drops it). Still to come:
+//! the spoken language menu, prompts, session timers, and outbound calls to interpreters.
 //!
-//! Layout: `edge` (the loop owning the SIP endpoint), `leg` (one phone leg: its RTP port and the
-//! watch on its call), `trunk` (who may call in), `number` (DIDs, masking), `sdp` (offer/answer).
+//! Layout: `edge` (the loop owning the SIP endpoint), `leg` (one phone leg: its RTP port, handing
+//! it to the media loop, the watch on its call), `trunk` (who may call in), `number` (DIDs,
+//! masking), `sdp` (offer/answer).
 
 mod edge;
 mod leg;

@@ -31,7 +31,7 @@ pub enum SdpError {
 /// What we take from the trunk's offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
-    /// Where the trunk wants its RTP (symmetric RTP will follow the real source in a later slice).
+    /// Where the trunk wants its RTP, until its first packet shows its real source (symmetric RTP).
     pub rtp: SocketAddr,
     /// PCMU or PCMA: the first of the two in the offer's order of preference.
     pub codec: u8,
