@@ -44,6 +44,10 @@ pub struct TestPeerOptions {
     pub keep_latencies: bool,
     /// RFC 6464 level sent with each packet (0 loudest … 127 silence).
     pub level: u8,
+    /// Send a real tone of this frequency as Opus instead of marked payloads, and count the real
+    /// Opus that arrives by its decoded level (`sound_packets`): for the phone mix, which decodes.
+    #[cfg(feature = "phone-audio")]
+    pub tone_hz: Option<f64>,
 }
 
 impl Default for TestPeerOptions {
@@ -52,6 +56,8 @@ impl Default for TestPeerOptions {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             keep_latencies: false,
             level: 30,
+            #[cfg(feature = "phone-audio")]
+            tone_hz: None,
         }
     }
 }
@@ -73,6 +79,8 @@ struct Shared {
     connected_changed: Notify,
     sending: AtomicBool,
     sent: AtomicU64,
+    /// Unmarked packets that decoded to sound (with a `tone_hz` voice).
+    sound: AtomicU64,
 }
 
 /// A running test peer; stops (closing its connection) when dropped or `close`d.
@@ -136,6 +144,7 @@ impl TestPeerOffer {
             connected_changed: Notify::new(),
             sending: AtomicBool::new(true),
             sent: AtomicU64::new(0),
+            sound: AtomicU64::new(0),
         });
         let stop = CancellationToken::new();
         let slot_mids = self.slots.iter().map(|m| m.to_string()).collect();
@@ -148,6 +157,8 @@ impl TestPeerOffer {
             tag: self.tag,
             level: self.opts.level,
             shared: shared.clone(),
+            #[cfg(feature = "phone-audio")]
+            voice: self.opts.tone_hz.and_then(super::voice::Voice::new),
         };
         tokio::spawn(task.run(stop.clone()));
         Ok(TestPeer {
@@ -216,6 +227,11 @@ impl TestPeer {
         self.shared.sent.load(Ordering::Acquire)
     }
 
+    /// Packets of real Opus received that decoded to sound (counted only with `tone_hz`).
+    pub fn sound_packets(&self) -> u64 {
+        self.shared.sound.load(Ordering::Acquire)
+    }
+
     /// Packets from `tag` counted since the last `take` (without resetting).
     pub fn packets_from(&self, tag: u32) -> u64 {
         self.tracker().peek().packets_from(tag)
@@ -265,6 +281,8 @@ struct Loop {
     tag: u32,
     level: u8,
     shared: Arc<Shared>,
+    #[cfg(feature = "phone-audio")]
+    voice: Option<super::voice::Voice>,
 }
 
 impl Loop {
@@ -331,6 +349,11 @@ impl Loop {
             sent_unix_us: unix_us(),
         }
         .encode();
+        #[cfg(feature = "phone-audio")]
+        let payload = match &mut self.voice {
+            Some(v) => v.next_packet(),
+            None => payload,
+        };
         let exts = ExtensionValues {
             audio_level: Some(-(self.level.min(127) as i8)),
             voice_activity: Some(true),
@@ -372,6 +395,12 @@ impl Loop {
                         .and_then(|m| self.slots.iter().position(|s| *s == m))
                         .unwrap_or(usize::MAX);
                     let now = Instant::now();
+                    #[cfg(feature = "phone-audio")]
+                    if let Some(v) = &mut self.voice {
+                        if Marker::decode(&p.payload).is_none() && v.is_sound(&p.payload) {
+                            self.shared.sound.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
                     let mut tr = self
                         .shared
                         .tracker

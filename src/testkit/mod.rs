@@ -5,8 +5,12 @@
 mod client;
 pub mod interpreter_bot;
 mod reception;
+#[cfg(feature = "phone-audio")]
+mod voice;
 
 pub use client::{
     unix_us, TestPeer, TestPeerError, TestPeerOffer, TestPeerOptions, PACKET_INTERVAL,
 };
 pub use reception::{Marker, Reception, StreamStats, Tracker, PAYLOAD_BYTES};
+#[cfg(feature = "phone-audio")]
+pub use voice::SOUND_RMS;

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod media;
 pub mod metrics;
 pub mod node;
+pub mod phone_rtp;
 pub mod ports;
 pub mod process;
 pub mod proxy;

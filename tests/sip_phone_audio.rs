@@ -1,0 +1,168 @@
+//! A phone leg is just another participant for audio. sipp calls in as the trunk, with the
+//! phone's RTP on a socket of the test (a PCMU tone); an operator on a WebRTC test peer answers
+//! in the console and talks (a real Opus tone). The operator hears the phone caller (real Opus,
+//! decoded above silence) and the phone hears the operator (PCMU RTP every 20 ms with its own
+//! sequence, decoded above silence). A phone whose RTP stops is taken out of the call, as a web
+//! caller who disconnects, and gets the bridge's BYE.
+mod common;
+
+use common::phone_rtp::PhoneRtp;
+use common::sipp::{self, sip_settings};
+use common::spawn_app;
+use common::ws::{answer, operator_login, operator_session, settings_with_operator, WsClient};
+use hotline_bridge::app::AppState;
+use hotline_bridge::sfu::peer::PeerConfig;
+use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Longest wait for any one step.
+const STEP: Duration = Duration::from_secs(20);
+/// Packets (of 50 a second) that prove a stream flows, not a stray one.
+const FLOWING: u64 = 25;
+
+async fn first_queued(ws: &mut WsClient) -> String {
+    let call: Value = tokio::time::timeout(STEP, async {
+        loop {
+            let q = ws.wait_for("queue").await;
+            if let Some(c) = q["calls"].as_array().and_then(|c| c.first()) {
+                return c.clone();
+            }
+        }
+    })
+    .await
+    .expect("the phone call in the operator queue");
+    call["call_id"].as_str().expect("call id").to_owned()
+}
+
+/// The operator's test peer, talking a 660 Hz tone as real Opus.
+async fn operator_talks(ws: &mut WsClient) -> TestPeer {
+    let config = PeerConfig::new().expect("peer config");
+    let opts = TestPeerOptions {
+        tone_hz: Some(660.0),
+        ..TestPeerOptions::default()
+    };
+    let (offer, sdp) = TestPeerOffer::new(&config, 2, opts).expect("offer");
+    ws.send(json!({"type": "offer", "sdp": sdp})).await;
+    let answer = ws.wait_for("answer").await;
+    let peer = offer
+        .start(answer["sdp"].as_str().expect("sdp"))
+        .expect("start peer");
+    assert!(
+        peer.wait_connected(STEP).await,
+        "the operator's peer connects"
+    );
+    peer
+}
+
+/// Polls the operator's count of sound packets (packets are not events a test can await).
+async fn operator_hears_sound(peer: &TestPeer) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while peer.sound_packets() < FLOWING {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the operator should hear the phone caller: {} packets of sound",
+            peer.sound_packets()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_caller_and_the_browser_operator_hear_each_other() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+
+    let phone_rtp = PhoneRtp::start().await;
+    let rtp_port = phone_rtp.addr.port().to_string();
+    let phone = tokio::spawn(async move {
+        sipp::run(
+            "uac_audio_until_bye.xml",
+            "127.0.0.1",
+            bridge,
+            "12345001",
+            &["-key", "rtp_port", &rtp_port],
+        )
+        .await
+    });
+    let call_id = first_queued(&mut console).await;
+    answer(&mut console, &call_id).await;
+    let operator = operator_talks(&mut console).await;
+
+    operator_hears_sound(&operator).await;
+    let before = phone_rtp.heard();
+    phone_rtp
+        .wait("the phone should hear the operator", STEP, |h| {
+            h.sound >= before.sound + FLOWING
+        })
+        .await;
+    let heard = phone_rtp.heard();
+    assert_eq!(heard.wrong_type, 0, "PCMU as negotiated: {heard:?}");
+    assert_eq!(
+        heard.seq_jumps, 0,
+        "one RTP stream, sequence by one: {heard:?}"
+    );
+
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/calls/{call_id}/hangup")))
+        .bearer_auth(&op_token)
+        .send()
+        .await
+        .expect("hang up");
+    assert_eq!(r.status(), 204);
+    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
+        .await
+        .expect("sipp finishes")
+        .expect("sipp task");
+    assert_eq!(run.code, 0, "sipp got the BYE:\n{}", run.log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_whose_rtp_stops_is_taken_out_and_gets_bye() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    s.sip.rtp_timeout_s = 2;
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+    let mut live = app.state.calls.live_count();
+
+    let phone_rtp = PhoneRtp::start().await;
+    let rtp_port = phone_rtp.addr.port().to_string();
+    let phone = tokio::spawn(async move {
+        sipp::run(
+            "uac_audio_until_bye.xml",
+            "127.0.0.1",
+            bridge,
+            "12345001",
+            &["-key", "rtp_port", &rtp_port],
+        )
+        .await
+    });
+    let call_id = first_queued(&mut console).await;
+    answer(&mut console, &call_id).await;
+    // The phone's media was flowing (the bridge has sent it its mix), then it dies.
+    phone_rtp
+        .wait("the bridge sends the phone RTP", STEP, |h| {
+            h.packets >= FLOWING
+        })
+        .await;
+    phone_rtp.fall_silent();
+
+    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
+        .await
+        .expect("sipp finishes")
+        .expect("sipp task");
+    assert_eq!(
+        run.code, 0,
+        "the bridge sent BYE after the RTP timeout:\n{}",
+        run.log
+    );
+    tokio::time::timeout(STEP, live.wait_for(|n| *n == 0))
+        .await
+        .expect("the call ended when its phone caller dropped")
+        .expect("registry");
+}
