@@ -2,8 +2,9 @@
 //! phone's RTP on a socket of the test (a PCMU tone); an operator on a WebRTC test peer answers
 //! in the console and talks (a real Opus tone). The operator hears the phone caller (real Opus,
 //! decoded above silence) and the phone hears the operator (PCMU RTP every 20 ms with its own
-//! sequence, decoded above silence). A phone whose RTP stops is taken out of the call, as a web
-//! caller who disconnects, and gets the bridge's BYE.
+//! sequence, decoded above silence). With sipp's own RTP stack playing Debian's G.711 A-law pcap
+//! (PCMA negotiated), the operator hears it too. A phone whose RTP stops is taken out of the
+//! call, as a web caller who disconnects, and gets the bridge's BYE.
 mod common;
 
 use common::phone_rtp::PhoneRtp;
@@ -165,4 +166,46 @@ async fn a_phone_whose_rtp_stops_is_taken_out_and_gets_bye() {
         .await
         .expect("the call ended when its phone caller dropped")
         .expect("registry");
+}
+
+/// The pcap Debian's sip-tester ships: a few seconds of speech as G.711 A-law RTP.
+const G711A_PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_hears_pcma_played_by_sipps_own_rtp_stack() {
+    assert!(
+        std::path::Path::new(G711A_PCAP).exists(),
+        "{G711A_PCAP} is missing: install sip-tester (apt-get install sip-tester)"
+    );
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+
+    // sipp answers the bridge's BYE only after the pcap has played (its `exec` runs first).
+    let phone = tokio::spawn(sipp::run(
+        "uac_pcap_audio.xml",
+        "127.0.0.1",
+        bridge,
+        "12345001",
+        &["-key", "pcap", G711A_PCAP],
+    ));
+    let call_id = first_queued(&mut console).await;
+    answer(&mut console, &call_id).await;
+    let operator = operator_talks(&mut console).await;
+    operator_hears_sound(&operator).await;
+
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/calls/{call_id}/hangup")))
+        .bearer_auth(&op_token)
+        .send()
+        .await
+        .expect("hang up");
+    assert_eq!(r.status(), 204);
+    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
+        .await
+        .expect("sipp finishes")
+        .expect("sipp task");
+    assert_eq!(run.code, 0, "sipp got the BYE:\n{}", run.log);
 }
