@@ -1,6 +1,6 @@
 //! `Phones`: the phone legs of one media loop and each call's `Mixer`. A phone's G.711 RTP comes
-//! in (symmetric RTP: answers go where its packets come from; telephone-event is kept out of the
-//! audio), browsers' Opus packets are tapped from the forwarder, and every `FRAME_MS` each phone
+//! in (symmetric RTP: answers go where its first packet came from, and only that address is
+//! heard; telephone-event is kept out of the audio), browsers' Opus packets are tapped from the forwarder, and every `FRAME_MS` each phone
 //! gets its mix as G.711 RTP and each phone's voice comes out once as Opus for the forwarder's
 //! slots. A leg whose RTP stops for the configured time is reported `Disconnected` and dropped.
 //! Sans-I/O: the driver owns the sockets (a leg's index names its socket) and the clock.
@@ -50,6 +50,8 @@ pub struct PhoneStats {
 
 struct Leg {
     spec: PhoneLeg,
+    /// The phone's real RTP address, from its first packet.
+    latched: Option<SocketAddr>,
     last_rx: Instant,
     heard_once: bool,
     out: RtpStream,
@@ -109,6 +111,7 @@ impl Phones {
             // no second random source is needed.
             out: RtpStream::new(ssrc, (ssrc >> 16) as u16, ssrc.rotate_left(7)),
             spec,
+            latched: None,
             last_rx: now,
             heard_once: false,
             voice_seq: 0,
@@ -183,6 +186,23 @@ impl Phones {
             self.stats.ignored += 1;
             return;
         };
+        // Symmetric RTP: answer where the phone really sends from (NAT, SBC media relays),
+        // latched on its first packet; packets from anywhere else are not the phone's, so
+        // nobody can take over the stream (or keep a dead leg alive) by sending to the port.
+        match leg.latched {
+            Some(a) if a != source => {
+                self.stats.ignored += 1;
+                return;
+            }
+            Some(_) => {}
+            None => {
+                if leg.spec.remote != source {
+                    tracing::debug!(call_id = %leg.spec.call, from = %leg.spec.remote, to = %source, "phone RTP address learnt");
+                }
+                leg.latched = Some(source);
+                leg.spec.remote = source;
+            }
+        }
         if Some(h.payload_type) == leg.spec.telephone_event {
             // DTMF: it keeps the leg alive, but it is not sound to mix.
             self.stats.telephone_events += 1;
@@ -195,11 +215,6 @@ impl Phones {
         }
         self.stats.rtp_in += 1;
         leg.last_rx = now;
-        // Symmetric RTP: answer where the phone really sends from (NAT, SBC media relays).
-        if leg.spec.remote != source {
-            tracing::debug!(call_id = %leg.spec.call, from = %leg.spec.remote, to = %source, "phone RTP address learnt");
-            leg.spec.remote = source;
-        }
         if !leg.heard_once {
             leg.heard_once = true;
             tracing::info!(call_id = %leg.spec.call, participant = %leg.spec.participant, %source, "phone RTP flowing");

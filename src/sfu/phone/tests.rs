@@ -65,6 +65,8 @@ fn a_phone_voice_reaches_the_browsers_once_as_opus_and_answers_follow_its_addres
         let mut dtmf = Vec::new();
         RtpStream::new(99, 0, 0).write(101, &[1, 0x0a, 0, 160], 0, &mut dtmf);
         phones.handle_datagram(idx, addr(5000), &dtmf, now);
+        // Someone else sending to the leg's port is not the phone.
+        phones.handle_datagram(idx, addr(6000), &pcmu(n as u16, frame), now);
         phones.handle_timeout(
             now,
             &mut |i, to, data| {
@@ -80,7 +82,15 @@ fn a_phone_voice_reaches_the_browsers_once_as_opus_and_answers_follow_its_addres
         );
     }
     assert!(voices >= 40, "the phone's voice, once per tick: {voices}");
-    assert_eq!(sent_to.last(), Some(&addr(5000)), "symmetric RTP");
+    assert!(
+        sent_to.iter().skip(1).all(|a| *a == addr(5000)),
+        "symmetric RTP, latched on the phone's first packet"
+    );
+    assert_eq!(
+        phones.stats().ignored,
+        50,
+        "a stranger's packets are not mixed"
+    );
     assert_eq!(
         phones.stats().telephone_events,
         50,
