@@ -1,5 +1,5 @@
 //! Who may not call in, with sipp as the caller: an INVITE from an address that is no trunk's gets
-//! 403 and is never answered; a digest trunk is challenged (401) and a wrong password gets 403,
+//! 403 and is never answered, also when its Via claims (`received=`) the trunk's address; a digest trunk is challenged (401) and a wrong password gets 403,
 //! the right one 200; a trunk's INVITE with a malformed SDP offer gets 400. No refused INVITE
 //! leaves a call behind.
 mod common;
@@ -20,6 +20,19 @@ async fn a_stranger_is_refused_and_a_malformed_offer_gets_400() {
     assert_eq!(
         run.code, 0,
         "403 for a source that is no trunk's:\n{}",
+        run.log
+    );
+    let run = sipp::run(
+        "invite_spoofed_source.xml",
+        "127.0.0.1",
+        bridge,
+        "12345001",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        run.code, 0,
+        "403 for a stranger whose Via claims the trunk's address:\n{}",
         run.log
     );
     let run = sipp::run("invite_malformed.xml", "127.0.0.2", bridge, "12345001", &[]).await;

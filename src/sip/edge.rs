@@ -5,7 +5,8 @@
 //! hang-up does, and a call ended from the console is ended on the phone with BYE.
 
 use super::leg::{bind_rtp, bridge_audio, watch_call};
-use super::number::{language_for, mask, normalize};
+use super::number::{language_for, mask};
+use super::request::{self, SourceStamp};
 use super::sdp::{self, SdpError};
 use super::trunk::{Admission, Trunks};
 use super::SipError;
@@ -20,8 +21,7 @@ use crate::protocol::{LanguageSource, LanguageView};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
-use rsipstack::sip::{Header, Host, Method, Request, StatusCode};
+use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::{udp::UdpConnection, TcpListenerConnection, TransportLayer};
 use rsipstack::EndpointBuilder;
@@ -105,6 +105,7 @@ pub async fn start(
         .with_cancel_token(stop.clone())
         .with_transport_layer(transport)
         .with_user_agent("hotline-bridge")
+        .with_inspector(Box::new(SourceStamp))
         .build();
     let incoming = endpoint
         .incoming_transactions()
@@ -188,12 +189,8 @@ impl Edge {
             });
             return;
         }
-        let sip_call_id = tx
-            .original
-            .call_id_header()
-            .map(|c| c.value().to_owned())
-            .unwrap_or_default();
-        let Some(source) = source_ip(&tx.original) else {
+        let sip_call_id = request::sip_call_id(&tx.original);
+        let Some(source) = request::source_ip(&tx.original) else {
             reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await;
             return;
         };
@@ -231,10 +228,7 @@ impl Edge {
     }
 
     fn admission(&self, tx: &Transaction, source: IpAddr) -> Admission {
-        let authorization = tx.original.headers.iter().find_map(|h| match h {
-            Header::Authorization(a) => Some(a.value().to_owned()),
-            _ => None,
-        });
+        let authorization = request::authorization(&tx.original);
         self.trunks.admit(
             source,
             &tx.original.method,
@@ -265,9 +259,8 @@ impl Edge {
             tracing::info!("INVITE while draining; refused");
             return busy(&mut tx).await;
         }
-        let (from, to) = match (tx.original.from_header(), tx.original.to_header()) {
-            (Ok(f), Ok(t)) => (f.uri().ok(), t.uri().ok()),
-            _ => return reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await,
+        let Some(numbers) = request::numbers(&tx.original) else {
+            return reply(&mut tx, StatusCode::BadRequest, &sip_call_id).await;
         };
         let offer = if tx.original.body.is_empty() {
             None
@@ -286,23 +279,7 @@ impl Edge {
                 }
             }
         };
-        let called = tx
-            .original
-            .uri
-            .auth
-            .as_ref()
-            .map(|a| a.user.clone())
-            .or_else(|| {
-                to.as_ref()
-                    .and_then(|u| u.auth.as_ref())
-                    .map(|a| a.user.clone())
-            })
-            .and_then(|u| normalize(&u));
-        let caller = from
-            .as_ref()
-            .and_then(|u| u.auth.as_ref())
-            .and_then(|a| normalize(&a.user));
-        let language = language_view(language_for(&self.settings.dids, called.as_deref()));
+        let language = language_view(language_for(&self.settings.dids, numbers.called.as_deref()));
         let s = &self.settings;
         let rtp = match bind_rtp(s.listen_udp.ip(), s.rtp_port_min, s.rtp_port_max).await {
             Ok(r) => r,
@@ -316,7 +293,7 @@ impl Edge {
             language.clone(),
             source,
             self.caps,
-            mask(caller.as_deref()),
+            mask(numbers.caller.as_deref()),
         ) {
             Ok(c) => c,
             Err(e) => {
@@ -453,19 +430,6 @@ impl Edge {
                 tracing::info!(error = %e, "BYE to the phone failed");
             }
         });
-    }
-}
-
-/// The address the request came from: the Via's `received` (the stack adds it whenever the packet's
-/// source differs from the Via), else the Via's own address.
-fn source_ip(req: &Request) -> Option<IpAddr> {
-    let via = req.via_header().ok()?.typed().ok()?;
-    if let Some(Ok(ip)) = via.received() {
-        return Some(ip);
-    }
-    match via.uri.host_with_port.host {
-        Host::IpAddr(ip) => Some(ip),
-        Host::Domain(_) => None,
     }
 }
 

@@ -12,11 +12,13 @@
 //!
 //! Layout: `edge` (the loop owning the SIP endpoint), `leg` (one phone leg: its RTP port, handing
 //! it to the media loop, the watch on its call), `trunk` (who may call in), `number` (DIDs,
-//! masking), `sdp` (offer/answer).
+//! masking), `sdp` (offer/answer), `request` (what is read from a request: its real source,
+//! numbers, credentials; `probe` for the fuzz target).
 
 mod edge;
 mod leg;
 pub mod number;
+pub mod request;
 pub mod sdp;
 pub mod trunk;
 
