@@ -37,6 +37,9 @@ const ENDED_CAPACITY: usize = 64;
 /// Seconds a refused-for-load trunk is asked to wait before trying again (Retry-After).
 const RETRY_AFTER_S: u32 = 5;
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+/// Sources the INVITE rate limiter remembers before it forgets those that are back to full
+/// allowance (spoofed UDP sources must not grow the map without bound).
+const MAX_RATE_SOURCES: usize = 10_000;
 
 /// Where the edge listens (the ports actually bound, for port 0).
 #[derive(Debug, Clone)]
@@ -238,6 +241,9 @@ impl Edge {
     }
 
     async fn invite(&mut self, mut tx: Transaction, source: IpAddr, sip_call_id: String) {
+        if self.limiter.len() >= MAX_RATE_SOURCES {
+            self.limiter.retain_recent();
+        }
         if self.limiter.check_key(&source).is_err() {
             crate::metrics::limited("sip_invites_per_minute");
             tracing::warn!("INVITE rate limit reached; refused");

@@ -50,6 +50,18 @@ pub async fn run(
     service: &str,
     extra: &[&str],
 ) -> SippRun {
+    run_calls(scenario, local_ip, bridge, service, 1, extra).await
+}
+
+/// As `run`, with `calls` calls of the scenario (sipp's default rate unless `extra` sets `-r`).
+pub async fn run_calls(
+    scenario: &str,
+    local_ip: &str,
+    bridge: SocketAddr,
+    service: &str,
+    calls: u32,
+    extra: &[&str],
+) -> SippRun {
     let sipp = which_sipp();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,13 +70,14 @@ pub async fn run(
     let port = super::ports::free_port().to_string();
     let media = super::ports::free_port().to_string();
     let timeout = format!("{}s", SCENARIO_TIMEOUT.as_secs());
+    let calls = calls.to_string();
     let out = Command::new(sipp)
         .current_dir(dir.path())
         .args(["-sf", file.to_str().expect("path")])
         .args(["-i", local_ip, "-p", &port, "-mp", &media, "-s", service])
         .args([
             "-m",
-            "1",
+            &calls,
             "-timeout",
             &timeout,
             "-timeout_error",
