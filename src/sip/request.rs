@@ -199,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn an_invite_whose_to_is_no_uri_has_no_numbers() {
+        let raw =
+            "INVITE sip:1@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1\r\n\
+                   From: <sip:+86@192.0.2.10>;tag=1\r\nTo: this is not @ a uri <<\r\n\
+                   Call-ID: a\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let Ok(SipMessage::Request(req)) = SipMessage::try_from(raw) else {
+            panic!("the head parses; only To is broken")
+        };
+        assert_eq!(numbers(&req), None);
+    }
+
+    #[test]
     fn an_invite_names_the_called_and_calling_numbers() {
         let n = numbers(&invite("")).unwrap();
         assert_eq!(n.called.as_deref(), Some("12345001"));
