@@ -4,7 +4,8 @@
 # and redis-sentinel (the tests start their own on free ports, never the machine's 6379),
 # Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and sox
 # (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
-# browser), sipp (Debian's sip-tester: the trunk in the SIP tests).
+# browser), sipp (Debian's sip-tester: the trunk in the SIP tests), kamailio (a real SIP proxy
+# in front of the bridge in tests/sip_behind_proxy.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
 command -v node >/dev/null || missing+=(nodejs)
 command -v sipp >/dev/null || missing+=(sip-tester)
+[ -x /usr/sbin/kamailio ] || missing+=(kamailio)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2

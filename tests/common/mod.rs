@@ -5,6 +5,7 @@
 pub mod abuse;
 pub mod dispatch;
 pub mod fixtures;
+pub mod kamailio;
 pub mod media;
 pub mod metrics;
 pub mod node;
