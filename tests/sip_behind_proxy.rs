@@ -73,8 +73,10 @@ async fn a_call_through_kamailio_is_queued_and_ended_by_the_phones_bye() {
         "the proxy record-routed the dialog:\n{}",
         run.log
     );
-    tokio::time::timeout(STEP, live.wait_for(|n| *n == 0))
-        .await
-        .expect("the phone's BYE through the proxy ended the call")
-        .expect("registry");
+    sipp::no_call_left(
+        &mut live,
+        STEP,
+        "the phone's BYE through the proxy ended the call",
+    )
+    .await;
 }

@@ -6,27 +6,12 @@ mod common;
 
 use common::sipp::{self, sip_settings};
 use common::spawn_app;
-use common::ws::{operator_login, operator_session, settings_with_operator, WsClient};
+use common::ws::{operator_hangs_up, operator_login, operator_session, settings_with_operator};
 use hotline_bridge::app::AppState;
-use serde_json::Value;
 use std::time::Duration;
 
 /// Longest wait for any one step.
 const STEP: Duration = Duration::from_secs(20);
-
-/// The first queue the operator's console is sent with a call in it.
-async fn first_queued(ws: &mut WsClient) -> Value {
-    tokio::time::timeout(STEP, async {
-        loop {
-            let q = ws.wait_for("queue").await;
-            if let Some(c) = q["calls"].as_array().and_then(|c| c.first()) {
-                return c.clone();
-            }
-        }
-    })
-    .await
-    .expect("a phone call in the operator queue")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trunk_call_is_queued_with_its_language_and_an_operator_hang_up_sends_bye() {
@@ -43,7 +28,7 @@ async fn a_trunk_call_is_queued_with_its_language_and_an_operator_hang_up_sends_
         "12345001",
         &[],
     ));
-    let queued = first_queued(&mut console).await;
+    let queued = sipp::first_queued(&mut console, STEP).await;
     assert_eq!(
         queued["language"]["code"], "pt",
         "the DID's language: {queued}"
@@ -52,22 +37,12 @@ async fn a_trunk_call_is_queued_with_its_language_and_an_operator_hang_up_sends_
     assert_eq!(queued["phone"], "…5678", "the number masked: {queued}");
     let call_id = queued["call_id"].as_str().expect("call id").to_owned();
 
-    let r = reqwest::Client::new()
-        .post(app.url(&format!("/api/calls/{call_id}/hangup")))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .expect("hang up");
-    assert_eq!(r.status(), 204, "the operator ends the call");
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("sipp finishes")
-        .expect("sipp task");
     assert_eq!(
-        run.code, 0,
-        "sipp got the bridge's BYE and answered it:\n{}",
-        run.log
+        operator_hangs_up(&app.url(""), &op_token, &call_id).await,
+        204,
+        "the operator ends the call"
     );
+    sipp::completed(phone, STEP, "sipp got the bridge's BYE and answered it").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,26 +62,15 @@ async fn the_phone_hanging_up_ends_the_call() {
         "999",
         &[],
     ));
-    let queued = first_queued(&mut console).await;
+    let queued = sipp::first_queued(&mut console, STEP).await;
     assert!(
         queued["language"]["code"].is_null(),
         "unknown language: {queued}"
     );
     assert_eq!(queued["language"]["source"], "unknown", "{queued}");
 
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("sipp finishes")
-        .expect("sipp task");
-    assert_eq!(
-        run.code, 0,
-        "the bridge answered the phone's BYE:\n{}",
-        run.log
-    );
-    tokio::time::timeout(STEP, live.wait_for(|n| *n == 0))
-        .await
-        .expect("the call ended with the phone's BYE")
-        .expect("registry");
+    sipp::completed(phone, STEP, "the bridge answered the phone's BYE").await;
+    sipp::no_call_left(&mut live, STEP, "the call ended with the phone's BYE").await;
     tokio::time::timeout(STEP, async {
         loop {
             let q = console.wait_for("queue").await;

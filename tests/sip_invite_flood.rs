@@ -7,7 +7,7 @@ mod common;
 
 use common::sipp::{self, sip_settings};
 use common::spawn_app;
-use common::ws::{operator_login, operator_session, settings_with_operator, WsClient};
+use common::ws::{operator_login, operator_session, settings_with_operator};
 use hotline_bridge::app::AppState;
 use serde_json::Value;
 use std::time::Duration;
@@ -19,20 +19,6 @@ const FLOOD_RATE: &str = "200";
 const BURST: u32 = 10;
 /// How long the live call stays up (sipp's -d): the flood must be over well before.
 const LIVE_CALL_MS: &str = "10000";
-
-async fn first_queued(ws: &mut WsClient) -> Value {
-    tokio::time::timeout(STEP, async {
-        loop {
-            let q = ws.wait_for("queue").await;
-            if let Some(c) = q["calls"].as_array().and_then(|c| c.first()) {
-                return c.clone();
-            }
-        }
-    })
-    .await
-    .expect("the live call in the operator queue")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_is_refused_with_503_and_the_call_in_progress_is_unaffected() {
     let mut s = settings_with_operator();
@@ -51,7 +37,7 @@ async fn a_flood_is_refused_with_503_and_the_call_in_progress_is_unaffected() {
         "12345001",
         &["-d", LIVE_CALL_MS],
     ));
-    let queued = first_queued(&mut console).await;
+    let queued = sipp::first_queued(&mut console, STEP).await;
     let call_id = queued["call_id"].as_str().expect("call id").to_owned();
 
     let flood = sipp::run_calls(
@@ -93,17 +79,16 @@ async fn a_flood_is_refused_with_503_and_the_call_in_progress_is_unaffected() {
     );
     assert_eq!(view["language"]["code"], "pt", "{view}");
 
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("the live call's sipp finishes")
-        .expect("sipp task");
-    assert_eq!(
-        run.code, 0,
-        "the live call's BYE was answered after the flood:\n{}",
-        run.log
-    );
-    tokio::time::timeout(STEP, live.wait_for(|n| *n == 0))
-        .await
-        .expect("every call ended: the live one and the flood's answered ones")
-        .expect("registry");
+    sipp::completed(
+        phone,
+        STEP,
+        "the live call's BYE was answered after the flood",
+    )
+    .await;
+    sipp::no_call_left(
+        &mut live,
+        STEP,
+        "every call ended: the live one and the flood's answered ones",
+    )
+    .await;
 }

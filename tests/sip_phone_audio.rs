@@ -8,31 +8,41 @@
 mod common;
 
 use common::phone_rtp::PhoneRtp;
-use common::sipp::{self, sip_settings};
+use common::sipp::{self, sip_settings, SippRun};
 use common::spawn_app;
-use common::ws::{answer, operator_login, operator_session, settings_with_operator, WsClient};
+use common::ws::{
+    answer, operator_hangs_up, operator_login, operator_session, settings_with_operator, WsClient,
+};
 use hotline_bridge::app::AppState;
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
-use serde_json::{json, Value};
+use serde_json::json;
+use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// Longest wait for any one step.
 const STEP: Duration = Duration::from_secs(20);
 /// Packets (of 50 a second) that prove a stream flows, not a stray one.
 const FLOWING: u64 = 25;
-
-async fn first_queued(ws: &mut WsClient) -> String {
-    let call: Value = tokio::time::timeout(STEP, async {
-        loop {
-            let q = ws.wait_for("queue").await;
-            if let Some(c) = q["calls"].as_array().and_then(|c| c.first()) {
-                return c.clone();
-            }
-        }
+/// sipp calls the bridge (DID 12345001) with its media at `phone_rtp`, until the bridge's BYE.
+fn calls_in(bridge: SocketAddr, phone_rtp: &PhoneRtp) -> JoinHandle<SippRun> {
+    let rtp_port = phone_rtp.addr.port().to_string();
+    tokio::spawn(async move {
+        sipp::run(
+            "uac_audio_until_bye.xml",
+            "127.0.0.1",
+            bridge,
+            "12345001",
+            &["-key", "rtp_port", &rtp_port],
+        )
+        .await
     })
-    .await
-    .expect("the phone call in the operator queue");
+}
+
+/// The id of the first call in the operator's queue.
+async fn queued_call_id(ws: &mut WsClient) -> String {
+    let call = sipp::first_queued(ws, STEP).await;
     call["call_id"].as_str().expect("call id").to_owned()
 }
 
@@ -78,18 +88,8 @@ async fn the_phone_caller_and_the_browser_operator_hear_each_other() {
     let mut console = operator_session(app.addr, &op_token).await;
 
     let phone_rtp = PhoneRtp::start().await;
-    let rtp_port = phone_rtp.addr.port().to_string();
-    let phone = tokio::spawn(async move {
-        sipp::run(
-            "uac_audio_until_bye.xml",
-            "127.0.0.1",
-            bridge,
-            "12345001",
-            &["-key", "rtp_port", &rtp_port],
-        )
-        .await
-    });
-    let call_id = first_queued(&mut console).await;
+    let phone = calls_in(bridge, &phone_rtp);
+    let call_id = queued_call_id(&mut console).await;
     answer(&mut console, &call_id).await;
     let operator = operator_talks(&mut console).await;
 
@@ -107,17 +107,11 @@ async fn the_phone_caller_and_the_browser_operator_hear_each_other() {
         "one RTP stream, sequence by one: {heard:?}"
     );
 
-    let r = reqwest::Client::new()
-        .post(app.url(&format!("/api/calls/{call_id}/hangup")))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .expect("hang up");
-    assert_eq!(r.status(), 204);
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("sipp finishes")
-        .expect("sipp task");
+    assert_eq!(
+        operator_hangs_up(&app.url(""), &op_token, &call_id).await,
+        204
+    );
+    let run = sipp::finished(phone, STEP).await;
     assert_eq!(run.code, 0, "sipp got the BYE:\n{}", run.log);
 }
 
@@ -132,18 +126,8 @@ async fn a_phone_whose_rtp_stops_is_taken_out_and_gets_bye() {
     let mut live = app.state.calls.live_count();
 
     let phone_rtp = PhoneRtp::start().await;
-    let rtp_port = phone_rtp.addr.port().to_string();
-    let phone = tokio::spawn(async move {
-        sipp::run(
-            "uac_audio_until_bye.xml",
-            "127.0.0.1",
-            bridge,
-            "12345001",
-            &["-key", "rtp_port", &rtp_port],
-        )
-        .await
-    });
-    let call_id = first_queued(&mut console).await;
+    let phone = calls_in(bridge, &phone_rtp);
+    let call_id = queued_call_id(&mut console).await;
     answer(&mut console, &call_id).await;
     // The phone's media was flowing (the bridge has sent it its mix), then it dies.
     phone_rtp
@@ -153,19 +137,13 @@ async fn a_phone_whose_rtp_stops_is_taken_out_and_gets_bye() {
         .await;
     phone_rtp.fall_silent();
 
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("sipp finishes")
-        .expect("sipp task");
-    assert_eq!(
-        run.code, 0,
-        "the bridge sent BYE after the RTP timeout:\n{}",
-        run.log
-    );
-    tokio::time::timeout(STEP, live.wait_for(|n| *n == 0))
-        .await
-        .expect("the call ended when its phone caller dropped")
-        .expect("registry");
+    sipp::completed(phone, STEP, "the bridge sent BYE after the RTP timeout").await;
+    sipp::no_call_left(
+        &mut live,
+        STEP,
+        "the call ended when its phone caller dropped",
+    )
+    .await;
 }
 
 /// The pcap Debian's sip-tester ships: a few seconds of speech as G.711 A-law RTP.
@@ -191,21 +169,15 @@ async fn the_operator_hears_pcma_played_by_sipps_own_rtp_stack() {
         "12345001",
         &["-key", "pcap", G711A_PCAP],
     ));
-    let call_id = first_queued(&mut console).await;
+    let call_id = queued_call_id(&mut console).await;
     answer(&mut console, &call_id).await;
     let operator = operator_talks(&mut console).await;
     operator_hears_sound(&operator).await;
 
-    let r = reqwest::Client::new()
-        .post(app.url(&format!("/api/calls/{call_id}/hangup")))
-        .bearer_auth(&op_token)
-        .send()
-        .await
-        .expect("hang up");
-    assert_eq!(r.status(), 204);
-    let run = tokio::time::timeout(STEP + sipp::SCENARIO_TIMEOUT, phone)
-        .await
-        .expect("sipp finishes")
-        .expect("sipp task");
+    assert_eq!(
+        operator_hangs_up(&app.url(""), &op_token, &call_id).await,
+        204
+    );
+    let run = sipp::finished(phone, STEP).await;
     assert_eq!(run.code, 0, "sipp got the BYE:\n{}", run.log);
 }

@@ -35,6 +35,48 @@ pub fn sip_settings(s: &mut hotline_bridge::config::Settings, sources: &[&str]) 
     addr
 }
 
+/// The entry of the first call in a queue the operator's console `ws` is sent, within `step`.
+pub async fn first_queued(ws: &mut super::ws::WsClient, step: Duration) -> serde_json::Value {
+    tokio::time::timeout(step, async {
+        loop {
+            let q = ws.wait_for("queue").await;
+            if let Some(c) = q["calls"].as_array().and_then(|c| c.first()) {
+                return c.clone();
+            }
+        }
+    })
+    .await
+    .expect("a phone call in the operator queue")
+}
+
+/// What `phone` (a spawned `run`) left once sipp exits: within its own scenario timeout plus
+/// `step`.
+pub async fn finished(phone: tokio::task::JoinHandle<SippRun>, step: Duration) -> SippRun {
+    tokio::time::timeout(step + SCENARIO_TIMEOUT, phone)
+        .await
+        .expect("sipp finishes")
+        .expect("sipp task")
+}
+
+/// sipp's scenario in `phone` ran to its end (every step, in order: exit 0), or the test fails
+/// saying `what` was expected, with sipp's log.
+pub async fn completed(phone: tokio::task::JoinHandle<SippRun>, step: Duration, what: &str) {
+    let run = finished(phone, step).await;
+    assert_eq!(run.code, 0, "{what}:\n{}", run.log);
+}
+
+/// No call is live on the node whose `live_count()` is `live`, within `step`.
+pub async fn no_call_left(
+    live: &mut tokio::sync::watch::Receiver<usize>,
+    step: Duration,
+    why: &str,
+) {
+    tokio::time::timeout(step, live.wait_for(|n| *n == 0))
+        .await
+        .unwrap_or_else(|_| panic!("{why}: a call is still live"))
+        .expect("registry");
+}
+
 /// What a sipp run left: its exit code and its log (errors and messages), for assertion messages.
 pub struct SippRun {
     pub code: i32,

@@ -191,6 +191,18 @@ pub async fn create_call(base: &str, body: Value) -> (String, String, Value) {
 }
 
 /// Logs operator `wang` in over HTTP; returns the session token.
+/// The operator with session `op_token` hangs call `call_id` up over the API (`base`: the app's
+/// URL); the answer's status.
+pub async fn operator_hangs_up(base: &str, op_token: &str, call_id: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/calls/{call_id}/hangup"))
+        .bearer_auth(op_token)
+        .send()
+        .await
+        .expect("hang up")
+        .status()
+}
+
 pub async fn operator_login(base: &str) -> String {
     let r = reqwest::Client::new()
         .post(format!("{base}/api/operator/login"))
