@@ -5,6 +5,7 @@
 //! not by asking every peer.
 
 mod events;
+mod phones;
 mod routing;
 
 use super::activity::{Activity, LEVELS_INTERVAL};
@@ -327,74 +328,6 @@ impl Forwarder {
             self.tick(now);
         }
         self.settle(now, tx);
-    }
-
-    /// Adds a phone leg of `call` as a source: browsers routed to hear it get its voice from
-    /// `forward_phone`, and the call's browser audio is tapped for its mix from now on.
-    pub fn add_phone(&mut self, call: &CallId, participant: &ParticipantId) {
-        let source = self.next_source << 32;
-        self.next_source += 1;
-        self.calls.entry(call.clone()).or_default().phones.insert(
-            participant.clone(),
-            PhoneSource {
-                source,
-                targets: Vec::new(),
-            },
-        );
-        self.rewire(call);
-    }
-
-    /// The phone leg is gone; nothing to do if there was none.
-    pub fn remove_phone(&mut self, call: &CallId, participant: &ParticipantId) {
-        if let Some(media) = self.calls.get_mut(call) {
-            if media.phones.remove(participant).is_some() {
-                self.rewire(call);
-            }
-        }
-    }
-
-    /// One packet of a phone leg's voice (Opus, 48 kHz clock), queued on every browser slot
-    /// routed to it (`flush` sends them).
-    pub fn forward_phone(
-        &mut self,
-        call: &CallId,
-        participant: &ParticipantId,
-        timing: RtpTiming,
-        payload: Arc<[u8]>,
-        now: Instant,
-    ) {
-        let Some(phone) = self
-            .calls
-            .get_mut(call)
-            .and_then(|m| m.phones.get_mut(participant))
-        else {
-            return;
-        };
-        let source = phone.source;
-        let targets = std::mem::take(&mut phone.targets);
-        let rtp = RtpIn {
-            ssrc: 0,
-            timing,
-            level: None,
-            voice: false,
-            payload,
-        };
-        self.stats.rtp_in += 1;
-        for &(listener, slot) in &targets {
-            self.write_to(listener, slot, source, &rtp, now);
-        }
-        if let Some(phone) = self
-            .calls
-            .get_mut(call)
-            .and_then(|m| m.phones.get_mut(participant))
-        {
-            phone.targets = targets;
-        }
-    }
-
-    /// Browser packets of calls with phone legs since the last call, for their mix.
-    pub fn drain_taps(&mut self) -> std::vec::Drain<'_, Tap> {
-        self.taps.drain(..)
     }
 
     /// Maps a new source address to the peer whose ICE accepts it (a STUN check with its ufrag).

@@ -19,7 +19,7 @@ use crate::drivers::media::MediaHandle;
 use crate::engine::caller_wait::WaitCaps;
 use crate::protocol::{LanguageSource, LanguageView};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog::{Dialog, DialogStateSender};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
@@ -157,6 +157,8 @@ pub async fn start(
         tcp: tcp_addr,
     })
 }
+
+mod dialogs;
 
 impl Edge {
     async fn run(
@@ -372,68 +374,6 @@ impl Edge {
         tokio::spawn(async move {
             if let Err(e) = d.handle(&mut tx).await {
                 tracing::debug!(error = %e, "INVITE transaction");
-            }
-        });
-    }
-
-    fn dialog_state(&mut self, state: DialogState) {
-        match state {
-            DialogState::Calling(id) => {
-                let key = id.to_string();
-                let (Some(leg), Some(Dialog::Invite(d))) =
-                    (self.legs.get(&key), self.dialogs.get_dialog(&id))
-                else {
-                    return;
-                };
-                let ct = Header::ContentType("application/sdp".into());
-                if let Err(e) = d.accept(Some(vec![ct]), Some(leg.answer.clone())) {
-                    tracing::warn!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), error = %e, "answering failed");
-                }
-            }
-            DialogState::Confirmed(id, _) => {
-                if let Some(leg) = self.legs.get(&id.to_string()) {
-                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
-                }
-            }
-            DialogState::Terminated(id, reason) => {
-                self.dialogs.remove_dialog(&id);
-                let Some(leg) = self.legs.remove(&id.to_string()) else {
-                    return;
-                };
-                leg.stop_watch.cancel();
-                let why = match reason {
-                    TerminatedReason::UacBye => "the phone hung up",
-                    TerminatedReason::UacCancel => "the phone cancelled before the answer",
-                    TerminatedReason::Timeout => "no ACK from the phone",
-                    _ => "the dialog ended",
-                };
-                tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), why, "phone leg over");
-                if !leg.ended_here {
-                    // As a web caller's hang-up: the caller leaves, so the call ends.
-                    let call = leg.call;
-                    tokio::spawn(async move {
-                        let _ = call.leave(CallHandle::caller()).await;
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The call ended on the bridge's side: BYE to the phone (or a final refusal before the
-    /// answer).
-    fn ended_here(&mut self, key: &str) {
-        let Some(leg) = self.legs.get_mut(key) else {
-            return;
-        };
-        leg.ended_here = true;
-        let Some(Dialog::Invite(d)) = self.dialogs.get_dialog_with(&key.to_owned()) else {
-            return;
-        };
-        tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "call ended on the bridge; BYE to the phone");
-        tokio::spawn(async move {
-            if let Err(e) = d.bye().await {
-                tracing::info!(error = %e, "BYE to the phone failed");
             }
         });
     }

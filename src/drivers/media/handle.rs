@@ -1,0 +1,137 @@
+//! `MediaHandle`'s methods: each queues one command to the media loop and awaits its answer
+//! (`Stopped` once the loop has ended).
+
+#[cfg(feature = "phone-audio")]
+use super::PhoneLeg;
+use super::{Command, MediaError, MediaEvent, MediaHandle, MediaStats};
+use crate::domain::{CallId, ParticipantId};
+use crate::engine::AudioRoutes;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+impl MediaHandle {
+    /// A handle with no loop behind it: every call fails with `Stopped` (used where the loop
+    /// could not start and the caller cannot fail, e.g. `AppState::in_memory`).
+    pub fn stopped() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        let (events, _) = broadcast::channel(1);
+        let finished = CancellationToken::new();
+        finished.cancel();
+        Self {
+            commands,
+            events,
+            local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            finished,
+        }
+    }
+
+    /// Resolves once the media loop's thread has ended (at once for `stopped()`), so the node
+    /// can await it like its tasks.
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.finished.clone().cancelled_owned()
+    }
+
+    /// The address peers send to (the socket's port on `settings.public_ip`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Adds a participant's peer connection to a call (creating the call's media on first use):
+    /// takes the client's SDP offer (one sendrecv audio + `RECV_SLOTS` recvonly audio), returns
+    /// the answer. Joining again with the same participant replaces its old connection.
+    pub async fn join(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        offer_sdp: String,
+    ) -> Result<String, MediaError> {
+        self.ask(|reply| Command::Join {
+            call,
+            participant,
+            offer_sdp,
+            reply,
+        })
+        .await
+    }
+
+    /// A trickled ICE candidate from the client (`candidate:…` line, with or without `a=`).
+    pub async fn add_candidate(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        candidate: String,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::AddCandidate {
+            call,
+            participant,
+            candidate,
+            reply,
+        })
+        .await
+    }
+
+    /// Closes a participant's connection. Leaving twice (or after `Disconnected`) is not an error.
+    pub async fn leave(&self, call: CallId, participant: ParticipantId) -> Result<(), MediaError> {
+        self.ask(|reply| Command::Leave {
+            call,
+            participant,
+            reply,
+        })
+        .await
+    }
+
+    /// Replaces the call's forwarding table (creating the call's media on first use).
+    pub async fn set_routes(&self, call: CallId, routes: AudioRoutes) -> Result<(), MediaError> {
+        self.ask(|reply| Command::SetRoutes {
+            call,
+            routes,
+            reply,
+        })
+        .await
+    }
+
+    /// Closes every connection of the call and forgets it.
+    pub async fn end_call(&self, call: CallId) -> Result<(), MediaError> {
+        self.ask(|reply| Command::EndCall { call, reply }).await
+    }
+
+    /// Bridges a phone leg's RTP (its socket, bound by the SIP edge) into its call: its voice to
+    /// the browsers the routes let hear it, their mix to it. Its RTP stopping for
+    /// `leg.rtp_timeout` cancels `lost` (and is reported as `Disconnected`).
+    #[cfg(feature = "phone-audio")]
+    pub async fn join_phone(
+        &self,
+        leg: PhoneLeg,
+        socket: std::net::UdpSocket,
+        lost: CancellationToken,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::JoinPhone {
+            leg,
+            socket,
+            lost,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn stats(&self) -> Result<MediaStats, MediaError> {
+        self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<MediaEvent> {
+        self.events.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, MediaError>>) -> Command,
+    ) -> Result<T, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+}

@@ -1,0 +1,72 @@
+//! How a phone leg's dialog goes on after the INVITE: answered with our SDP once the stack says
+//! it is calling, confirmed by the ACK, ended by the phone (BYE, CANCEL, no ACK: the caller leaves
+//! as a web caller's hang-up does) or by the bridge (BYE to the phone).
+
+use super::Edge;
+use crate::drivers::call::CallHandle;
+use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
+use rsipstack::sip::Header;
+
+impl Edge {
+    pub(super) fn dialog_state(&mut self, state: DialogState) {
+        match state {
+            DialogState::Calling(id) => {
+                let key = id.to_string();
+                let (Some(leg), Some(Dialog::Invite(d))) =
+                    (self.legs.get(&key), self.dialogs.get_dialog(&id))
+                else {
+                    return;
+                };
+                let ct = Header::ContentType("application/sdp".into());
+                if let Err(e) = d.accept(Some(vec![ct]), Some(leg.answer.clone())) {
+                    tracing::warn!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), error = %e, "answering failed");
+                }
+            }
+            DialogState::Confirmed(id, _) => {
+                if let Some(leg) = self.legs.get(&id.to_string()) {
+                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
+                }
+            }
+            DialogState::Terminated(id, reason) => {
+                self.dialogs.remove_dialog(&id);
+                let Some(leg) = self.legs.remove(&id.to_string()) else {
+                    return;
+                };
+                leg.stop_watch.cancel();
+                let why = match reason {
+                    TerminatedReason::UacBye => "the phone hung up",
+                    TerminatedReason::UacCancel => "the phone cancelled before the answer",
+                    TerminatedReason::Timeout => "no ACK from the phone",
+                    _ => "the dialog ended",
+                };
+                tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), why, "phone leg over");
+                if !leg.ended_here {
+                    // As a web caller's hang-up: the caller leaves, so the call ends.
+                    let call = leg.call;
+                    tokio::spawn(async move {
+                        let _ = call.leave(CallHandle::caller()).await;
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The call ended on the bridge's side: BYE to the phone (or a final refusal before the
+    /// answer).
+    pub(super) fn ended_here(&mut self, key: &str) {
+        let Some(leg) = self.legs.get_mut(key) else {
+            return;
+        };
+        leg.ended_here = true;
+        let Some(Dialog::Invite(d)) = self.dialogs.get_dialog_with(&key.to_owned()) else {
+            return;
+        };
+        tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "call ended on the bridge; BYE to the phone");
+        tokio::spawn(async move {
+            if let Err(e) = d.bye().await {
+                tracing::info!(error = %e, "BYE to the phone failed");
+            }
+        });
+    }
+}
