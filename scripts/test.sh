@@ -5,7 +5,8 @@
 # Chromium and its driver (end-to-end tests), CJK fonts (legible screenshots), espeak-ng and sox
 # (the fake microphones' speech), Node.js (the pages' ES modules are also tested outside the
 # browser), sipp (Debian's sip-tester: the trunk in the SIP tests), kamailio (a real SIP proxy
-# in front of the bridge in tests/sip_behind_proxy.rs).
+# in front of the bridge in tests/sip_behind_proxy.rs), baresip (a real softphone: a caller's phone
+# and an interpreter's phone in the phone tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ command -v sox >/dev/null || missing+=(sox)
 command -v node >/dev/null || missing+=(nodejs)
 command -v sipp >/dev/null || missing+=(sip-tester)
 [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
+command -v baresip >/dev/null || missing+=(baresip)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2

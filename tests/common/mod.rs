@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod abuse;
+pub mod baresip;
 pub mod dispatch;
 pub mod fixtures;
 pub mod kamailio;
