@@ -2,10 +2,11 @@
 //! console (headless Chromium) answers it: the operator hears the phone caller (the page's
 //! getStats: audio energy rising on the caller's stream) and the phone hears the operator (its
 //! recording of what it heard since the answer holds speech), and when the phone hangs up the
-//! call ends for the operator too.
+//! call ends for the operator too. Once with G.711, once with Opus over plain RTP, once with
+//! SDES-SRTP required by the phone (baresip refuses the call if the answer is not SRTP).
 mod common;
 
-use common::baresip::{Mouth, Phone};
+use common::baresip::{Mouth, Phone, PhoneOptions};
 use common::browser::{speech_wav, Browser};
 use common::sipp::{no_call_left, sip_settings};
 use common::spawn_app;
@@ -33,7 +34,41 @@ const CALLER_ENERGY_JS: &str = "
     return e;";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_real_phone_and_the_operator_console_hear_each_other() {
+async fn a_g711_phone_and_the_operator_console_hear_each_other() {
+    let phone = talk(PhoneOptions::default()).await;
+    assert!(
+        phone.log().contains("Set audio encoder: PCMU"),
+        "G.711 was negotiated:\n{}",
+        phone.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opus_phone_and_the_operator_console_hear_each_other() {
+    let phone = talk(PhoneOptions {
+        codecs: "opus/48000/2",
+        srtp: false,
+    })
+    .await;
+    assert!(
+        phone.log().contains("Set audio encoder: opus"),
+        "Opus was negotiated:\n{}",
+        phone.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_requires_srtp_and_the_operator_console_hear_each_other() {
+    talk(PhoneOptions {
+        codecs: "PCMA",
+        srtp: true,
+    })
+    .await;
+}
+
+/// A phone set up with `options` calls in; the operator answers in Chromium; they hear each
+/// other; the phone hangs up and the call ends. Returns the phone (for its log).
+async fn talk(options: PhoneOptions) -> Phone {
     let mut s = settings_with_operator();
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
     let app = spawn_app(AppState::in_memory(s)).await;
@@ -66,7 +101,7 @@ async fn a_real_phone_and_the_operator_console_hear_each_other() {
         "pt",
         "Olá, perdi a minha mala no aeroporto. Preciso de ajuda.",
     );
-    let mut phone = Phone::start("caller", Mouth::Speech(&caller_voice)).await;
+    let mut phone = Phone::start_with("caller", Mouth::Speech(&caller_voice), options).await;
     phone.dial(&format!("sip:12345001@{bridge}")).await;
     phone.wait_event("CALL_ESTABLISHED", STEP).await;
 
@@ -128,4 +163,5 @@ async fn a_real_phone_and_the_operator_console_hear_each_other() {
         )
         .await;
     operator.close().await;
+    phone
 }

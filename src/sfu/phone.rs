@@ -6,8 +6,9 @@
 //! Sans-I/O: the driver owns the sockets (a leg's index names its socket) and the clock.
 
 mod rtp;
+mod srtp;
 
-use super::mix::{Codec, MixOutput, Mixer, RtpAudio, FRAME_MS, G711, PHONE_FRAME};
+use super::mix::{Codec, MixError, MixOutput, Mixer, RtpAudio, FRAME_MS};
 use super::MediaEvent;
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::{AudioRoutes, RtpTiming};
@@ -17,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use rtp::{parse as parse_rtp, Header as RtpHeader, Stream as RtpStream};
+use srtp::Srtp;
+pub use srtp::{SrtpError, SrtpKeys, SrtpSuite, KEY_SALT_LEN};
 
 /// A mix tick this late (a stalled loop) is not caught up frame by frame: the clock restarts, and
 /// the jitter buffers conceal the gap.
@@ -29,13 +32,27 @@ const OPUS_FRAME_TS: u32 = 960;
 pub struct PhoneLeg {
     pub call: CallId,
     pub participant: ParticipantId,
-    pub law: G711,
+    /// G.711 or Opus, as negotiated.
+    pub codec: Codec,
+    /// The audio's payload type (static for G.711, the offer's for Opus).
+    pub payload_type: u8,
+    /// SDES-SRTP keys, when the leg negotiated RTP/SAVP.
+    pub srtp: Option<SrtpKeys>,
     /// The telephone-event payload type negotiated, whose packets are not audio.
     pub telephone_event: Option<u8>,
     /// Where the SDP offer said to send RTP, until the phone's first packet shows where it is.
     pub remote: SocketAddr,
     /// No RTP for this long: the leg is dropped.
     pub rtp_timeout: Duration,
+}
+
+/// Why a phone leg could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error(transparent)]
+    Mix(#[from] MixError),
+    #[error(transparent)]
+    Srtp(#[from] SrtpError),
 }
 
 /// Counters since start.
@@ -45,6 +62,8 @@ pub struct PhoneStats {
     pub telephone_events: u64,
     /// Not RTP, or a payload type the leg did not negotiate.
     pub ignored: u64,
+    /// SRTP packets that failed authentication or replayed.
+    pub srtp_refused: u64,
     pub rtp_out: u64,
 }
 
@@ -55,6 +74,7 @@ struct Leg {
     last_rx: Instant,
     heard_once: bool,
     out: RtpStream,
+    srtp: Option<Srtp>,
     /// Numbering of the leg's voice as the forwarder sees it (an Opus stream at 48 kHz).
     voice_seq: u64,
     voice_ts: u32,
@@ -89,27 +109,25 @@ impl Phones {
     }
 
     /// Adds a phone leg (replacing the participant's earlier one) and returns its index, which
-    /// names its socket for the driver. Fails only if libopus cannot make a codec.
-    pub fn add(
-        &mut self,
-        spec: PhoneLeg,
-        ssrc: u32,
-        now: Instant,
-    ) -> Result<usize, super::mix::MixError> {
+    /// names its socket for the driver. Fails only if libopus cannot make a codec or the SRTP
+    /// keys are unusable.
+    pub fn add(&mut self, spec: PhoneLeg, ssrc: u32, now: Instant) -> Result<usize, AddError> {
+        let srtp = spec.srtp.as_ref().map(Srtp::new).transpose()?;
         self.remove(&spec.call, &spec.participant);
         let media = self.calls.entry(spec.call.clone()).or_default();
         media
             .mixer
-            .add_source(spec.participant.clone(), Codec::G711(spec.law))?;
+            .add_phone_source(spec.participant.clone(), spec.codec)?;
         media
             .mixer
-            .add_listener(spec.participant.clone(), Codec::G711(spec.law))?;
+            .add_listener(spec.participant.clone(), spec.codec)?;
         media.mixer.apply_routes(&media.routes);
         let (call, participant) = (spec.call.clone(), spec.participant.clone());
         let leg = Leg {
             // The sequence and timestamp start from the SSRC's bits: unpredictable enough, and
             // no second random source is needed.
             out: RtpStream::new(ssrc, (ssrc >> 16) as u16, ssrc.rotate_left(7)),
+            srtp,
             spec,
             latched: None,
             last_rx: now,
@@ -182,6 +200,21 @@ impl Phones {
         let Some(leg) = self.legs.get_mut(idx).and_then(Option::as_mut) else {
             return;
         };
+        // SRTP first: a packet that fails authentication is nobody's, so it latches nothing.
+        let plain;
+        let data = match leg.srtp.as_mut() {
+            Some(srtp) => match srtp.decrypt(data) {
+                Some(p) => {
+                    plain = p;
+                    &plain[..]
+                }
+                None => {
+                    self.stats.srtp_refused += 1;
+                    return;
+                }
+            },
+            None => data,
+        };
         let Some(h) = rtp::parse(data) else {
             self.stats.ignored += 1;
             return;
@@ -209,7 +242,7 @@ impl Phones {
             leg.last_rx = now;
             return;
         }
-        if h.payload_type != leg.spec.law.payload_type() {
+        if h.payload_type != leg.spec.payload_type {
             self.stats.ignored += 1;
             return;
         }
@@ -322,16 +355,20 @@ impl Phones {
                         let Some(&idx) = media.phones.get(&listener) else {
                             continue;
                         };
-                        let (Some(Some(leg)), Codec::G711(law)) = (self.legs.get_mut(idx), codec)
-                        else {
+                        let Some(Some(leg)) = self.legs.get_mut(idx) else {
                             continue;
                         };
                         leg.out.write(
-                            law.payload_type(),
+                            leg.spec.payload_type,
                             &payload,
-                            PHONE_FRAME as u32,
+                            codec.frame_samples() as u32,
                             &mut self.buf,
                         );
+                        if let Some(srtp) = leg.srtp.as_mut() {
+                            if !srtp.encrypt(&mut self.buf) {
+                                continue;
+                            }
+                        }
                         self.stats.rtp_out += 1;
                         send(idx, leg.spec.remote, &self.buf);
                     }

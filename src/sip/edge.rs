@@ -278,7 +278,7 @@ impl Edge {
                 Err(e) => {
                     tracing::info!(error = %e, "INVITE with an SDP we cannot take");
                     let status = match e {
-                        SdpError::NoAudio | SdpError::NoCommonCodec => {
+                        SdpError::NoAudio | SdpError::NoCommonCodec | SdpError::NoCrypto => {
                             StatusCode::NotAcceptableHere
                         }
                         _ => StatusCode::BadRequest,
@@ -329,11 +329,15 @@ impl Edge {
         }
         let stop_watch = self.lifecycle.child();
         let rtp_lost = CancellationToken::new();
+        // Our SRTP key, used only if the offer asked for SRTP.
+        let srtp_key: [u8; sdp::KEY_SALT_LEN] = rand::random();
         match &offer {
             Some(o) => {
                 let timeout = std::time::Duration::from_secs(s.rtp_timeout_s);
                 let lost = rtp_lost.clone();
-                if let Err(e) = bridge_audio(&self.media, &call, o, rtp, timeout, lost).await {
+                let bridged =
+                    bridge_audio(&self.media, &call, o, srtp_key, rtp, timeout, lost).await;
+                if let Err(e) = bridged {
                     tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged");
                 }
             }
@@ -352,7 +356,9 @@ impl Edge {
             s.public_ip,
             rtp_port,
             rand::random::<u32>().into(),
-        );
+            Some(&srtp_key),
+        )
+        .unwrap_or_default();
         tracing::info!(
             call_id = %call.id(),
             trunk = %trunk,

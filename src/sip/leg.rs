@@ -34,30 +34,44 @@ pub async fn bind_rtp(ip: IpAddr, min: u16, max: u16) -> std::io::Result<UdpSock
 }
 
 /// Hands the leg's RTP socket to the media loop, which bridges it into `call` as the caller:
-/// G.711 as the offer chose, symmetric RTP starting at the offer's address. `rtp_lost` is
-/// cancelled if the phone's RTP stops for `rtp_timeout`.
+/// the codec the offer chose, SRTP with the offer's key and `local_key` when it asked for it,
+/// symmetric RTP starting at the offer's address. `rtp_lost` is cancelled if the phone's RTP
+/// stops for `rtp_timeout`.
 #[cfg(feature = "phone-audio")]
 pub async fn bridge_audio(
     media: &MediaHandle,
     call: &CallHandle,
     offer: &Offer,
+    local_key: [u8; super::sdp::KEY_SALT_LEN],
     rtp: UdpSocket,
     rtp_timeout: std::time::Duration,
     rtp_lost: CancellationToken,
 ) -> Result<(), MediaError> {
-    use crate::sfu::mix::G711;
-    let law = if offer.codec == super::sdp::PCMA {
-        G711::Pcma
-    } else {
-        G711::Pcmu
+    use super::sdp::{AudioCodec, Suite};
+    use crate::sfu::mix::{Codec, G711};
+    use crate::sfu::phone::{SrtpKeys, SrtpSuite};
+    let codec = match offer.codec {
+        AudioCodec::Pcmu => Codec::G711(G711::Pcmu),
+        AudioCodec::Pcma => Codec::G711(G711::Pcma),
+        AudioCodec::Opus { .. } => Codec::Opus,
     };
+    let srtp = offer.crypto.as_ref().map(|c| SrtpKeys {
+        suite: match c.suite {
+            Suite::AesCm128HmacSha1_80 => SrtpSuite::AesCm128HmacSha1_80,
+            Suite::AesCm128HmacSha1_32 => SrtpSuite::AesCm128HmacSha1_32,
+        },
+        remote: c.key_salt,
+        local: local_key,
+    });
     let socket = rtp
         .into_std()
         .map_err(|e| MediaError::Phone(format!("RTP socket: {e}")))?;
     let leg = crate::drivers::media::PhoneLeg {
         call: call.id().clone(),
         participant: CallHandle::caller(),
-        law,
+        codec,
+        payload_type: offer.codec.payload_type(),
+        srtp,
         telephone_event: offer.telephone_event,
         remote: offer.rtp,
         rtp_timeout,
@@ -71,6 +85,7 @@ pub async fn bridge_audio(
     _: &MediaHandle,
     _: &CallHandle,
     _: &Offer,
+    _: [u8; super::sdp::KEY_SALT_LEN],
     _: UdpSocket,
     _: std::time::Duration,
     _: CancellationToken,

@@ -132,7 +132,13 @@ pub fn probe(bytes: &[u8], source: IpAddr, trunks: &Trunks, dids: &BTreeMap<Stri
     // The SDP reader is also driven directly, so malformed bodies are reached without a valid
     // SIP head in front of them.
     if let Ok(offer) = sdp::parse_offer(bytes) {
-        let _ = sdp::answer(Some(&offer), source, 40000, 1);
+        let _ = sdp::answer(
+            Some(&offer),
+            source,
+            40000,
+            1,
+            Some(&[0; sdp::KEY_SALT_LEN]),
+        );
     }
     let Ok(SipMessage::Request(mut req)) = SipMessage::try_from(bytes) else {
         return;
@@ -150,7 +156,7 @@ pub fn probe(bytes: &[u8], source: IpAddr, trunks: &Trunks, dids: &BTreeMap<Stri
     }
     if !req.body.is_empty() {
         if let Ok(offer) = sdp::parse_offer(&req.body) {
-            let _ = sdp::answer(Some(&offer), from, 40000, 1);
+            let _ = sdp::answer(Some(&offer), from, 40000, 1, Some(&[0; sdp::KEY_SALT_LEN]));
         }
     }
 }

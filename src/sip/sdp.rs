@@ -1,7 +1,10 @@
 //! The session descriptions of a phone leg: what the trunk's offer asks for (where its RTP goes,
-//! which payload types it takes) and the answer we give (G.711 PCMU/PCMA and telephone-event).
-//! Plain text in, plain text out: no sockets, no SIP crate types.
+//! which codec of G.711 PCMU/PCMA and Opus it prefers, telephone-event, SDES-SRTP keys) and the
+//! answer we give. Plain text in, plain text out: no sockets, no SIP crate types.
 
+mod crypto;
+
+pub use crypto::{Crypto, Suite, KEY_SALT_LEN};
 use std::net::{IpAddr, SocketAddr};
 
 /// Static payload types of G.711 (RFC 3551).
@@ -22,10 +25,52 @@ pub enum SdpError {
     NoAudio,
     #[error("the offer has no connection address for its audio")]
     NoAddress,
-    #[error("the offer's audio offers neither PCMU nor PCMA")]
+    #[error("the offer's audio offers none of PCMU, PCMA and Opus")]
     NoCommonCodec,
+    #[error("the offer asks for SRTP without a key suite we support (AES_CM_128_HMAC_SHA1_80/32)")]
+    NoCrypto,
     #[error("malformed line {0:?}")]
     Malformed(String),
+}
+
+/// The audio codecs a phone leg can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioCodec {
+    Pcmu,
+    Pcma,
+    /// Opus over plain RTP, with the offer's dynamic payload type.
+    Opus {
+        pt: u8,
+    },
+}
+
+impl AudioCodec {
+    pub fn payload_type(self) -> u8 {
+        match self {
+            AudioCodec::Pcmu => PCMU,
+            AudioCodec::Pcma => PCMA,
+            AudioCodec::Opus { pt } => pt,
+        }
+    }
+
+    /// Its RTP clock rate.
+    pub fn clock(self) -> u32 {
+        match self {
+            AudioCodec::Opus { .. } => 48_000,
+            _ => 8_000,
+        }
+    }
+
+    fn rtpmap(self) -> String {
+        match self {
+            AudioCodec::Pcmu => format!("a=rtpmap:{PCMU} PCMU/8000\r\n"),
+            AudioCodec::Pcma => format!("a=rtpmap:{PCMA} PCMA/8000\r\n"),
+            // Mono is what a phone leg sends (RFC 7587 names the format /2 regardless).
+            AudioCodec::Opus { pt } => format!(
+                "a=rtpmap:{pt} opus/48000/2\r\na=fmtp:{pt} useinbandfec=1;stereo=0;sprop-stereo=0\r\n"
+            ),
+        }
+    }
 }
 
 /// What we take from the trunk's offer.
@@ -33,10 +78,12 @@ pub enum SdpError {
 pub struct Offer {
     /// Where the trunk wants its RTP, until its first packet shows its real source (symmetric RTP).
     pub rtp: SocketAddr,
-    /// PCMU or PCMA: the first of the two in the offer's order of preference.
-    pub codec: u8,
-    /// The offer's telephone-event payload type, if any.
+    /// The first of PCMU, PCMA and Opus in the offer's order of preference.
+    pub codec: AudioCodec,
+    /// The offer's telephone-event payload type, if any (at the codec's clock when offered so).
     pub telephone_event: Option<u8>,
+    /// The offer is RTP/SAVP: SRTP with this key (the first usable `a=crypto` line).
+    pub crypto: Option<Crypto>,
 }
 
 /// Reads the first audio section of `body`.
@@ -49,7 +96,10 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
     let mut media_addr: Option<IpAddr> = None;
     let mut audio: Option<(u16, Vec<u8>)> = None;
     let mut in_audio = false;
-    let mut telephone_event = None;
+    let mut secure = false;
+    let mut events: Vec<(u8, u32)> = Vec::new();
+    let mut opus: Option<u8> = None;
+    let mut crypto: Option<Crypto> = None;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         let Some((kind, value)) = line.split_once('=') else {
@@ -72,7 +122,7 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
                         .next()
                         .and_then(|p| p.split('/').next()?.parse::<u16>().ok())
                         .ok_or_else(|| SdpError::Malformed(short(line)))?;
-                    let _proto = f.next();
+                    secure = f.next().is_some_and(|p| p.starts_with("RTP/SAVP"));
                     let pts = f.filter_map(|p| p.parse::<u8>().ok()).collect();
                     audio = Some((port, pts));
                 }
@@ -92,13 +142,20 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
             "a" if in_audio => {
                 if let Some(rest) = value.strip_prefix("rtpmap:") {
                     let mut f = rest.split_ascii_whitespace();
-                    let pt = f.next().and_then(|p| p.parse::<u8>().ok());
-                    let name = f.next().unwrap_or("");
-                    if name
-                        .to_ascii_lowercase()
-                        .starts_with("telephone-event/8000")
-                    {
-                        telephone_event = pt;
+                    let Some(pt) = f.next().and_then(|p| p.parse::<u8>().ok()) else {
+                        continue;
+                    };
+                    let name = f.next().unwrap_or("").to_ascii_lowercase();
+                    if let Some(rate) = name.strip_prefix("telephone-event/") {
+                        if let Ok(rate) = rate.parse() {
+                            events.push((pt, rate));
+                        }
+                    } else if name.starts_with("opus/48000") {
+                        opus = Some(pt);
+                    }
+                } else if let Some(rest) = value.strip_prefix("crypto:") {
+                    if crypto.is_none() {
+                        crypto = crypto::parse(rest);
                     }
                 }
             }
@@ -109,42 +166,83 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
     let ip = media_addr.or(session_addr).ok_or(SdpError::NoAddress)?;
     let codec = pts
         .iter()
-        .copied()
-        .find(|pt| *pt == PCMU || *pt == PCMA)
+        .find_map(|&pt| match pt {
+            PCMU => Some(AudioCodec::Pcmu),
+            PCMA => Some(AudioCodec::Pcma),
+            _ if Some(pt) == opus => Some(AudioCodec::Opus { pt }),
+            _ => None,
+        })
         .ok_or(SdpError::NoCommonCodec)?;
+    let telephone_event = events
+        .iter()
+        .find(|(_, rate)| *rate == codec.clock())
+        .or(events.first())
+        .map(|(pt, _)| *pt);
+    let crypto = match (secure, crypto) {
+        (true, None) => return Err(SdpError::NoCrypto),
+        (true, c) => c,
+        // Keys in a plain RTP/AVP section are not asked for: the leg stays plain.
+        (false, _) => None,
+    };
     Ok(Offer {
         rtp: SocketAddr::new(ip, port),
         codec,
         telephone_event,
+        crypto,
     })
 }
 
 /// Our answer to `offer` (or our offer, when the INVITE had none): one audio section on
-/// `ip:port` with the chosen G.711 codec and telephone-event.
-pub fn answer(offer: Option<&Offer>, ip: IpAddr, port: u16, session_id: u64) -> String {
+/// `ip:port` with the chosen codec and telephone-event, and, when the offer asked for SRTP, our
+/// key `srtp_key` for it (no key given: the answer cannot be SRTP, so it is not made).
+pub fn answer(
+    offer: Option<&Offer>,
+    ip: IpAddr,
+    port: u16,
+    session_id: u64,
+    srtp_key: Option<&[u8; KEY_SALT_LEN]>,
+) -> Option<String> {
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let (codecs, te) = match offer {
         Some(o) => (
             vec![o.codec],
             o.telephone_event.unwrap_or(DEFAULT_TELEPHONE_EVENT),
         ),
-        None => (vec![PCMU, PCMA], DEFAULT_TELEPHONE_EVENT),
+        None => (
+            vec![AudioCodec::Pcmu, AudioCodec::Pcma],
+            DEFAULT_TELEPHONE_EVENT,
+        ),
     };
-    let mut pts: Vec<String> = codecs.iter().map(u8::to_string).collect();
+    let crypto = match offer.and_then(|o| o.crypto.as_ref()) {
+        Some(c) => Some(crypto::line(c, srtp_key?)),
+        None => None,
+    };
+    let mut pts: Vec<String> = codecs
+        .iter()
+        .map(|c| c.payload_type().to_string())
+        .collect();
     pts.push(te.to_string());
+    let proto = if crypto.is_some() {
+        "RTP/SAVP"
+    } else {
+        "RTP/AVP"
+    };
     let mut s = format!(
         "v=0\r\no=hotline-bridge {session_id} 1 IN {family} {ip}\r\ns=hotline-bridge\r\n\
-         c=IN {family} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {}\r\n",
+         c=IN {family} {ip}\r\nt=0 0\r\nm=audio {port} {proto} {}\r\n",
         pts.join(" ")
     );
-    for c in codecs {
-        let name = if c == PCMU { "PCMU" } else { "PCMA" };
-        s.push_str(&format!("a=rtpmap:{c} {name}/8000\r\n"));
+    for c in &codecs {
+        s.push_str(&c.rtpmap());
     }
+    let clock = codecs.first().map_or(8_000, |c| c.clock());
     s.push_str(&format!(
-        "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-15\r\na=ptime:20\r\na=sendrecv\r\n"
+        "a=rtpmap:{te} telephone-event/{clock}\r\na=fmtp:{te} 0-15\r\na=ptime:20\r\na=sendrecv\r\n"
     ));
-    s
+    if let Some(line) = crypto {
+        s.push_str(&line);
+    }
+    Some(s)
 }
 
 fn short(line: &str) -> String {
@@ -163,31 +261,85 @@ mod tests {
     fn a_g711_offer_gives_its_address_codec_and_telephone_event() {
         let o = parse_offer(SIPP_OFFER.as_bytes()).unwrap();
         assert_eq!(o.rtp, "127.0.0.1:6000".parse().unwrap());
-        assert_eq!(o.codec, PCMA, "the offer's first G.711 codec");
+        assert_eq!(o.codec, AudioCodec::Pcma, "the offer's first G.711 codec");
         assert_eq!(o.telephone_event, Some(101));
+        assert_eq!(o.crypto, None);
     }
 
     #[test]
     fn the_answer_keeps_the_chosen_codec_and_telephone_event() {
         let o = parse_offer(SIPP_OFFER.as_bytes()).unwrap();
-        let a = answer(Some(&o), "192.0.2.1".parse().unwrap(), 40002, 7);
+        let a = answer(Some(&o), "192.0.2.1".parse().unwrap(), 40002, 7, None).unwrap();
         assert!(a.contains("c=IN IP4 192.0.2.1\r\n"), "{a}");
         assert!(a.contains("m=audio 40002 RTP/AVP 8 101\r\n"), "{a}");
         assert!(a.contains("a=rtpmap:101 telephone-event/8000\r\n"), "{a}");
-        assert_eq!(parse_offer(a.as_bytes()).unwrap().codec, PCMA);
+        assert_eq!(parse_offer(a.as_bytes()).unwrap().codec, AudioCodec::Pcma);
+    }
+
+    const OPUS_FIRST: &str = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/AVP 96 0 101 97\r\n\
+        a=rtpmap:96 opus/48000/2\r\na=rtpmap:101 telephone-event/48000\r\n\
+        a=rtpmap:97 telephone-event/8000\r\n";
+
+    #[test]
+    fn opus_is_taken_where_the_offer_prefers_it_with_telephone_event_at_its_clock() {
+        let o = parse_offer(OPUS_FIRST.as_bytes()).unwrap();
+        assert_eq!(o.codec, AudioCodec::Opus { pt: 96 });
+        assert_eq!(o.telephone_event, Some(101), "the 48 kHz telephone-event");
+        let a = answer(Some(&o), "192.0.2.1".parse().unwrap(), 40002, 7, None).unwrap();
+        assert!(a.contains("m=audio 40002 RTP/AVP 96 101\r\n"), "{a}");
+        assert!(a.contains("a=rtpmap:96 opus/48000/2\r\n"), "{a}");
+        assert!(a.contains("a=rtpmap:101 telephone-event/48000\r\n"), "{a}");
+        let pcmu_first = OPUS_FIRST.replace("RTP/AVP 96 0", "RTP/AVP 0 96");
+        let o = parse_offer(pcmu_first.as_bytes()).unwrap();
+        assert_eq!(
+            o.codec,
+            AudioCodec::Pcmu,
+            "the offer's order is its preference"
+        );
+        assert_eq!(o.telephone_event, Some(97), "the 8 kHz telephone-event");
+    }
+
+    const SRTP_OFFER: &str = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/SAVP 0 101\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:bm90IGEga2V5\r\n\
+        a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+
+    #[test]
+    fn an_srtp_offer_is_answered_with_our_key_for_its_first_usable_suite() {
+        let o = parse_offer(SRTP_OFFER.as_bytes()).unwrap();
+        let c = o.crypto.clone().expect("the AES_CM_128 line");
+        assert_eq!((c.tag, c.suite), (2, Suite::AesCm128HmacSha1_80));
+        let ip = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            answer(Some(&o), ip, 40002, 7, None),
+            None,
+            "no key, no answer"
+        );
+        let a = answer(Some(&o), ip, 40002, 7, Some(&[9; KEY_SALT_LEN])).unwrap();
+        assert!(a.contains("m=audio 40002 RTP/SAVP 0 101\r\n"), "{a}");
+        assert!(
+            a.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:"),
+            "{a}"
+        );
+        let ours = parse_offer(a.as_bytes()).unwrap().crypto.unwrap();
+        assert_eq!(ours.key_salt, [9; KEY_SALT_LEN]);
+        let plain = SRTP_OFFER.replace("RTP/SAVP", "RTP/AVP");
+        assert_eq!(parse_offer(plain.as_bytes()).unwrap().crypto, None);
     }
 
     #[test]
     fn without_an_offer_we_offer_both_g711_codecs() {
-        let a = answer(None, "::1".parse().unwrap(), 40000, 1);
+        let a = answer(None, "::1".parse().unwrap(), 40000, 1, None).unwrap();
         assert!(a.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{a}");
         assert!(a.contains("c=IN IP6 ::1\r\n"), "{a}");
     }
 
     #[test]
     fn offers_we_cannot_serve_are_told_apart() {
-        let opus = SIPP_OFFER.replace("RTP/AVP 8 0 101", "RTP/AVP 111");
-        assert_eq!(parse_offer(opus.as_bytes()), Err(SdpError::NoCommonCodec));
+        let g722 = SIPP_OFFER.replace("RTP/AVP 8 0 101", "RTP/AVP 9");
+        assert_eq!(parse_offer(g722.as_bytes()), Err(SdpError::NoCommonCodec));
+        let keyless = SIPP_OFFER.replace("RTP/AVP", "RTP/SAVP");
+        assert_eq!(parse_offer(keyless.as_bytes()), Err(SdpError::NoCrypto));
         let video = "v=0\r\nc=IN IP4 127.0.0.1\r\nm=video 5000 RTP/AVP 96\r\n";
         assert_eq!(parse_offer(video.as_bytes()), Err(SdpError::NoAudio));
         let no_c = "v=0\r\nm=audio 5000 RTP/AVP 0\r\n";

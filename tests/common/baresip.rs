@@ -21,8 +21,6 @@ const BINARY: &str = "/usr/bin/baresip";
 const MODULES: &str = "/usr/lib/baresip/modules";
 /// How long baresip may take to open its control socket.
 const READY_DEADLINE: Duration = Duration::from_secs(15);
-/// Bytes per second of what the phone hears, as recorded: 8 kHz, 16-bit, mono.
-const EAR_BYTES_PER_S: u64 = 16_000;
 const WAV_HEADER: u64 = 44;
 
 pub struct Phone {
@@ -38,6 +36,24 @@ pub struct Phone {
     log: PathBuf,
 }
 
+/// How a phone's calls are set up.
+#[derive(Clone, Copy)]
+pub struct PhoneOptions {
+    /// Its audio codecs, in baresip's `audio_codecs` syntax (e.g. "PCMU,PCMA", "opus/48000/2").
+    pub codecs: &'static str,
+    /// SDES-SRTP required (`mediaenc=srtp-mand`): its offer is RTP/SAVP with keys.
+    pub srtp: bool,
+}
+
+impl Default for PhoneOptions {
+    fn default() -> Self {
+        PhoneOptions {
+            codecs: "PCMU,PCMA",
+            srtp: false,
+        }
+    }
+}
+
 /// What a phone says into its microphone.
 pub enum Mouth<'a> {
     /// Speech (any WAV): converted to 8 kHz mono and looped for two minutes.
@@ -47,8 +63,13 @@ pub enum Mouth<'a> {
 }
 
 impl Phone {
-    /// Starts a phone answering to `user` on a free loopback port; it answers calls at once.
+    /// Starts a G.711 phone answering to `user` on a free loopback port; it answers at once.
     pub async fn start(user: &str, mouth: Mouth<'_>) -> Phone {
+        Phone::start_with(user, mouth, PhoneOptions::default()).await
+    }
+
+    /// Starts a phone with `options`.
+    pub async fn start_with(user: &str, mouth: Mouth<'_>, options: PhoneOptions) -> Phone {
         assert!(
             Path::new(BINARY).is_file(),
             "baresip is not installed: the phone tests need a real softphone. Install Debian's \
@@ -86,10 +107,14 @@ impl Phone {
              audio_player aubridge,ear\n\
              audio_alert aubridge,ear\n\
              ausrc_srate 8000\n\
+             ausrc_channels 1\n\
+             auplay_channels 1\n\
              auplay_srate 8000\n\
              snd_path {rec}\n\
              module_path {MODULES}\n\
              module g711.so\n\
+             module opus.so\n\
+             module srtp.so\n\
              module aufile.so\n\
              module aubridge.so\n\
              module sndfile.so\n\
@@ -101,8 +126,14 @@ impl Phone {
             rec = rec.display(),
         );
         std::fs::write(dir.path().join("config"), config).expect("baresip config");
+        let srtp = if options.srtp {
+            ";mediaenc=srtp-mand"
+        } else {
+            ""
+        };
         let account = format!(
-            "<sip:{user}@{sip};transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"
+            "<sip:{user}@{sip};transport=udp>;regint=0;answermode=auto;audio_codecs={}{srtp}\n",
+            options.codecs
         );
         std::fs::write(dir.path().join("accounts"), account).expect("baresip accounts");
         let log = dir.path().join("baresip.log");
@@ -244,18 +275,55 @@ impl Phone {
         let Some(bytes) = self.ear_file().and_then(|f| std::fs::read(f).ok()) else {
             return Heard::default();
         };
+        let Some(format) = EarFormat::of(&bytes) else {
+            return Heard::default();
+        };
         let from = (mark as usize).min(bytes.len());
+        // The first channel of each frame.
+        let frame = 2 * usize::from(format.channels);
         let samples: Vec<f64> = bytes[from..]
-            .chunks_exact(2)
+            .chunks_exact(frame)
             .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
             .collect();
-        Heard::of(&samples, tone_hz)
+        Heard::of(&samples, format.rate, tone_hz)
     }
 
     /// Seconds of audio the phone has heard since `mark`.
     pub fn seconds_since(&self, mark: u64) -> f64 {
-        self.ear_mark().saturating_sub(mark) as f64 / EAR_BYTES_PER_S as f64
+        let Some(format) = self.ear_file().and_then(|f| ear_format(&f)) else {
+            return 0.0;
+        };
+        self.ear_mark().saturating_sub(mark) as f64 / format.bytes_per_s() as f64
     }
+}
+
+/// The recording's sample format (16-bit PCM), from its WAV header.
+#[derive(Debug, Clone, Copy)]
+struct EarFormat {
+    channels: u16,
+    rate: u32,
+}
+
+impl EarFormat {
+    fn of(header: &[u8]) -> Option<EarFormat> {
+        let channels = u16::from_le_bytes(header.get(22..24)?.try_into().ok()?);
+        let rate = u32::from_le_bytes(header.get(24..28)?.try_into().ok()?);
+        (channels > 0 && rate > 0).then_some(EarFormat { channels, rate })
+    }
+
+    fn bytes_per_s(self) -> u64 {
+        u64::from(self.rate) * 2 * u64::from(self.channels)
+    }
+}
+
+fn ear_format(file: &Path) -> Option<EarFormat> {
+    use std::io::Read;
+    let mut header = [0u8; WAV_HEADER as usize];
+    std::fs::File::open(file)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    EarFormat::of(&header)
 }
 
 /// What a stretch of a phone's ear recording holds.
@@ -269,7 +337,7 @@ pub struct Heard {
 }
 
 impl Heard {
-    fn of(samples: &[f64], tone_hz: Option<f64>) -> Heard {
+    fn of(samples: &[f64], rate: u32, tone_hz: Option<f64>) -> Heard {
         if samples.is_empty() {
             return Heard::default();
         }
@@ -277,7 +345,7 @@ impl Heard {
         let rms = (energy / samples.len() as f64).sqrt();
         let tone_share = tone_hz.map_or(0.0, |hz| {
             // Goertzel over the whole stretch: the tone's power against the total.
-            let w = 2.0 * std::f64::consts::PI * hz / 8000.0;
+            let w = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
             let coeff = 2.0 * w.cos();
             let (mut s1, mut s2) = (0.0, 0.0);
             for x in samples {
@@ -294,7 +362,7 @@ impl Heard {
             }
         });
         Heard {
-            seconds: samples.len() as f64 / 8000.0,
+            seconds: samples.len() as f64 / f64::from(rate),
             rms,
             tone_share,
         }

@@ -61,9 +61,19 @@ impl Mixer {
         Self::default()
     }
 
-    /// Adds (or replaces) `id` as a source sending `codec`.
+    /// Adds (or replaces) `id` as a source sending `codec`: a phone's G.711 (its voice is also
+    /// encoded once as Opus for the browsers), or a browser's Opus (which browsers get as is).
     pub fn add_source(&mut self, id: ParticipantId, codec: Codec) -> Result<(), MixError> {
-        self.sources.insert(id, Source::new(codec)?);
+        let voice = matches!(codec, Codec::G711(_));
+        self.sources.insert(id, Source::new(codec, voice)?);
+        Ok(())
+    }
+
+    /// Adds (or replaces) `id` as a phone's source sending `codec`: its voice is encoded once as
+    /// Opus for the browser legs whatever its codec (an Opus phone's packets are not the
+    /// browsers' format: its RTP clock, packet times and loss differ).
+    pub fn add_phone_source(&mut self, id: ParticipantId, codec: Codec) -> Result<(), MixError> {
+        self.sources.insert(id, Source::new(codec, true)?);
         Ok(())
     }
 

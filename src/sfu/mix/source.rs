@@ -61,7 +61,9 @@ pub(super) struct Source {
 }
 
 impl Source {
-    pub(super) fn new(codec: Codec) -> Result<Self, MixError> {
+    /// A source of `codec`; `voice`: its frames are also encoded once as Opus for the browser
+    /// legs (a phone's voice, whatever its codec).
+    pub(super) fn new(codec: Codec, voice: bool) -> Result<Self, MixError> {
         let decoder = match codec {
             Codec::G711(law) => Decoder::G711 {
                 law,
@@ -71,9 +73,10 @@ impl Source {
             },
             Codec::Opus => Decoder::Opus(OpusDecoder::new()?),
         };
-        let voice = match codec {
-            Codec::G711(_) => Some(OpusEncoder::new(PHONE_RATE)?),
-            Codec::Opus => None,
+        let voice = if voice {
+            Some(OpusEncoder::new(codec.rate())?)
+        } else {
+            None
         };
         Ok(Self {
             codec,

@@ -6,7 +6,7 @@ use super::*;
 use crate::domain::Role;
 use crate::engine::Controls;
 use crate::sfu::mix::signal::{rms, sine, sine_i16};
-use crate::sfu::mix::{OpusEncoder, OPUS_FRAME, OPUS_RATE, PHONE_RATE};
+use crate::sfu::mix::{OpusEncoder, G711, OPUS_FRAME, OPUS_RATE, PHONE_FRAME, PHONE_RATE};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -33,7 +33,9 @@ fn phones_with_caller(now: Instant) -> (Phones, usize) {
     let leg = PhoneLeg {
         call: cid(),
         participant: p("caller"),
-        law: G711::Pcmu,
+        codec: Codec::G711(G711::Pcmu),
+        payload_type: 0,
+        srtp: None,
         telephone_event: Some(101),
         remote: addr(4000),
         rtp_timeout: TIMEOUT,
@@ -175,4 +177,72 @@ fn a_phone_silent_on_the_wire_past_the_timeout_is_dropped() {
         &mut |_, _, _, _| {},
     );
     assert_eq!(phones.next_deadline(), None, "no legs, no ticks");
+}
+
+#[test]
+fn an_opus_phone_over_srtp_is_heard_by_the_browsers_and_hears_them_in_opus() {
+    let t0 = Instant::now();
+    let mut phones = Phones::new();
+    phones.set_routes(&cid(), &routes());
+    let (phone_key, our_key) = ([3; KEY_SALT_LEN], [4; KEY_SALT_LEN]);
+    let keys = |remote, local| SrtpKeys {
+        suite: SrtpSuite::AesCm128HmacSha1_80,
+        remote,
+        local,
+    };
+    let leg = PhoneLeg {
+        call: cid(),
+        participant: p("caller"),
+        codec: Codec::Opus,
+        payload_type: 96,
+        srtp: Some(keys(phone_key, our_key)),
+        telephone_event: Some(101),
+        remote: addr(4000),
+        rtp_timeout: TIMEOUT,
+    };
+    let idx = phones.add(leg, 0x1234_5678, t0).expect("leg");
+    // The phone's side of the keys: it encrypts with its key, decrypts with ours.
+    let mut phone = srtp::Srtp::new(&keys(our_key, phone_key)).expect("srtp");
+    let mut phone_enc = OpusEncoder::new(OPUS_RATE).expect("encoder");
+    let mut browser_enc = OpusEncoder::new(OPUS_RATE).expect("encoder");
+    let tone = sine(440.0, OPUS_RATE, OPUS_FRAME * 50, 0.5);
+    let (mut voices, mut heard) = (0, 0);
+    for (n, frame) in tone.chunks(OPUS_FRAME).enumerate() {
+        let now = t0 + Duration::from_millis(20 * n as u64);
+        let mut wire = Vec::new();
+        let payload = phone_enc.encode(frame).expect("opus");
+        RtpStream::new(99, n as u16, (n * OPUS_FRAME) as u32).write(96, &payload, 0, &mut wire);
+        let plain = wire.clone();
+        assert!(phone.encrypt(&mut wire));
+        phones.handle_datagram(idx, addr(4000), &wire, now);
+        // Plain RTP on an SRTP leg is nobody's.
+        phones.handle_datagram(idx, addr(4000), &plain, now);
+        let timing = RtpTiming {
+            seq: n as u64,
+            ts: (n * OPUS_FRAME) as u32,
+            marker: false,
+        };
+        let payload = browser_enc.encode(frame).expect("opus");
+        phones.handle_browser_audio(&cid(), &p("operator"), timing, &payload, now);
+        phones.handle_timeout(
+            now,
+            &mut |_, _, data| {
+                let plain = phone.decrypt(data).expect("our SRTP decrypts with our key");
+                let h = rtp::parse(&plain).expect("rtp");
+                assert_eq!(h.payload_type, 96, "Opus as negotiated");
+                heard += 1;
+            },
+            &mut |_, who, _, payload| {
+                assert_eq!(who, &p("caller"));
+                assert!(!payload.is_empty());
+                voices += 1;
+            },
+        );
+    }
+    assert!(
+        voices >= 40,
+        "the phone's voice reaches the browsers: {voices}"
+    );
+    assert!(heard >= 40, "the phone hears the operator: {heard}");
+    assert_eq!(phones.stats().srtp_refused, 50, "plain packets refused");
 }

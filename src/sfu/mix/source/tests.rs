@@ -56,7 +56,7 @@ fn plays_at(k: usize) -> usize {
 
 #[test]
 fn gap_is_concealed_not_silent_for_g711() {
-    let mut s = Source::new(Codec::G711(G711::Pcmu)).expect("source");
+    let mut s = Source::new(Codec::G711(G711::Pcmu), true).expect("source");
     let frames = run(&mut s, &pcmu_tone(20), &[8], 20);
     let good = rms(&frames[plays_at(7)]);
     let concealed = rms(&frames[plays_at(8)]);
@@ -77,7 +77,7 @@ fn gap_is_concealed_not_silent_for_g711() {
 
 #[test]
 fn a_g711_talker_who_stops_fades_to_silence() {
-    let mut s = Source::new(Codec::G711(G711::Pcmu)).expect("source");
+    let mut s = Source::new(Codec::G711(G711::Pcmu), true).expect("source");
     let frames = run(&mut s, &pcmu_tone(5), &[], 20);
     let fade_ticks = (G711_FADE_MS / FRAME_MS) as usize;
     let after = &frames[plays_at(5) + fade_ticks];
@@ -91,7 +91,7 @@ fn a_g711_talker_who_stops_fades_to_silence() {
 fn gap_is_concealed_not_silent_for_opus() {
     let packets = opus_tone(400.0, 20);
     for lost in [vec![8], vec![8, 9]] {
-        let mut s = Source::new(Codec::Opus).expect("source");
+        let mut s = Source::new(Codec::Opus, false).expect("source");
         let frames = run(&mut s, &packets, &lost, 20);
         let good = rms(&frames[plays_at(7)]);
         for &k in &lost {
@@ -110,8 +110,8 @@ fn gap_is_concealed_not_silent_for_opus() {
 #[test]
 fn malformed_packets_are_counted_and_never_played() {
     let t0 = Instant::now();
-    let mut opus = Source::new(Codec::Opus).expect("source");
-    let mut g711 = Source::new(Codec::G711(G711::Pcma)).expect("source");
+    let mut opus = Source::new(Codec::Opus, false).expect("source");
+    let mut g711 = Source::new(Codec::G711(G711::Pcma), true).expect("source");
     let bad = |payload: Vec<u8>| RtpAudio {
         seq: 1,
         timestamp: 0,
@@ -131,7 +131,7 @@ fn malformed_packets_are_counted_and_never_played() {
 
 #[test]
 fn a_frame_is_resampled_once_per_tick_to_the_other_rate() {
-    let mut s = Source::new(Codec::Opus).expect("source");
+    let mut s = Source::new(Codec::Opus, false).expect("source");
     let packets = opus_tone(1000.0, 10);
     let t0 = Instant::now();
     for (k, p) in packets.iter().enumerate() {
@@ -160,8 +160,8 @@ fn a_frame_is_resampled_once_per_tick_to_the_other_rate() {
 
 #[test]
 fn a_phone_voice_is_encoded_once_as_opus_and_keeps_its_tone() {
-    let mut s = Source::new(Codec::G711(G711::Pcmu)).expect("source");
-    let mut opus = Source::new(Codec::Opus).expect("source");
+    let mut s = Source::new(Codec::G711(G711::Pcmu), true).expect("source");
+    let mut opus = Source::new(Codec::Opus, false).expect("source");
     let t0 = Instant::now();
     let mut decoder = OpusDecoder::new().expect("decoder");
     let mut decoded = Vec::new();
@@ -193,7 +193,7 @@ fn a_phone_voice_is_encoded_once_as_opus_and_keeps_its_tone() {
 #[test]
 fn a_source_nobody_hears_is_paced_but_not_decoded() {
     let t0 = Instant::now();
-    let mut s = Source::new(Codec::Opus).expect("source");
+    let mut s = Source::new(Codec::Opus, false).expect("source");
     let packets = opus_tone(400.0, 20);
     for (k, p) in packets.iter().enumerate() {
         let packet = RtpAudio {
