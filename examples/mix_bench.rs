@@ -162,6 +162,7 @@ fn run(calls: &mut [Call], ticks: u64, loss_pct: f64) -> anyhow::Result<(Duratio
                         tally.mix_bytes += payload.len() as u64;
                     }
                     MixOutput::Voice { .. } => tally.voices += 1,
+                    MixOutput::PlayoutDone { .. } => {}
                 }
             }
         }

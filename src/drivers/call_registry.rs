@@ -366,6 +366,8 @@ async fn route_media_events(
             | E::Slots { call, .. }
             | E::Levels { call, .. }
             | E::Silent { call, .. } => call.clone(),
+            // The phone's keys and prompts: watched by the SIP edge and the dispatcher.
+            E::Digit { .. } | E::PlayoutDone { .. } => continue,
         };
         let Some(inner) = calls.upgrade() else {
             return;

@@ -9,6 +9,7 @@ use crate::domain::{CallId, ParticipantId};
 use crate::engine::AudioRoutes;
 use crate::sfu::{Forwarder, ForwarderStats, SfuError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "phone-audio")]
 pub use crate::sfu::phone::PhoneLeg;
-pub use crate::sfu::MediaEvent;
+pub use crate::sfu::{MediaEvent, Playout};
 
 mod handle;
 #[cfg(feature = "phone-audio")]
@@ -36,6 +37,18 @@ impl PhoneSide {
     fn set_routes(&mut self, _: &CallId, _: &AudioRoutes) {}
     fn leave(&mut self, _: &mut Forwarder, _: &CallId, _: &ParticipantId) {}
     fn end_call(&mut self, _: &CallId) {}
+    fn play(
+        &mut self,
+        _: &CallId,
+        _: &ParticipantId,
+        _: Arc<[i16]>,
+        _: Playout,
+    ) -> Result<(), MediaError> {
+        Err(MediaError::Phone(
+            "built without the phone-audio feature".into(),
+        ))
+    }
+    fn stop_playing(&mut self, _: &CallId, _: &ParticipantId) {}
     fn next_deadline(&self) -> Option<Instant> {
         None
     }
@@ -103,6 +116,18 @@ pub(crate) enum Command {
     },
     Stats {
         reply: oneshot::Sender<Result<MediaStats, MediaError>>,
+    },
+    Play {
+        call: CallId,
+        participant: ParticipantId,
+        audio: Arc<[i16]>,
+        then: Playout,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    StopPlaying {
+        call: CallId,
+        participant: ParticipantId,
+        reply: oneshot::Sender<Result<(), MediaError>>,
     },
     #[cfg(feature = "phone-audio")]
     JoinPhone {
@@ -367,6 +392,23 @@ fn handle(
                 forwarder: fwd.stats(),
                 send_errors,
             }));
+        }
+        Command::Play {
+            call,
+            participant,
+            audio,
+            then,
+            reply,
+        } => {
+            let _ = reply.send(phones.play(&call, &participant, audio, then));
+        }
+        Command::StopPlaying {
+            call,
+            participant,
+            reply,
+        } => {
+            phones.stop_playing(&call, &participant);
+            let _ = reply.send(Ok(()));
         }
         #[cfg(feature = "phone-audio")]
         Command::JoinPhone {

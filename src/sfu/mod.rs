@@ -65,4 +65,27 @@ pub enum MediaEvent {
         participant: ParticipantId,
         for_ms: u64,
     },
+    /// A key pressed on a phone leg (`0-9 * # A-D`), once per press: an RFC 4733 telephone-event
+    /// from its RTP, or a SIP INFO the edge re-emits through `MediaHandle::digit`.
+    Digit {
+        call: CallId,
+        participant: ParticipantId,
+        digit: char,
+    },
+    /// The audio given to `MediaHandle::play` for this phone leg has been played to its end.
+    PlayoutDone {
+        call: CallId,
+        participant: ParticipantId,
+    },
+}
+
+/// What a phone leg hears, besides its mix, once the audio it is played has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Playout {
+    /// Nothing more: only the mix.
+    #[default]
+    Silence,
+    /// The comfort tone, until the next `play` or `stop_playing`, so a waiting caller never hears
+    /// dead silence.
+    Comfort,
 }

@@ -1,15 +1,19 @@
 //! `Phones`: the phone legs of one media loop and each call's `Mixer`. A phone's G.711 RTP comes
 //! in (symmetric RTP: answers go where its first packet came from, and only that address is
-//! heard; telephone-event is kept out of the audio), browsers' Opus packets are tapped from the forwarder, and every `FRAME_MS` each phone
-//! gets its mix as G.711 RTP and each phone's voice comes out once as Opus for the forwarder's
-//! slots. A leg whose RTP stops for the configured time is reported `Disconnected` and dropped.
+//! heard; telephone-events are key presses, reported as `Digit`, never audio), browsers' Opus
+//! packets are tapped from the forwarder, and every `FRAME_MS` each phone gets its mix (plus what
+//! is played to it alone: prompts, the comfort tone) as G.711 RTP and each phone's voice comes
+//! out once as Opus for the forwarder's slots. A leg whose RTP stops for the configured time is
+//! reported `Disconnected` and dropped.
 //! Sans-I/O: the driver owns the sockets (a leg's index names its socket) and the clock.
 
+mod dtmf;
+mod inbound;
 mod rtp;
 mod srtp;
 
-use super::mix::{Codec, MixError, MixOutput, Mixer, RtpAudio, FRAME_MS};
-use super::MediaEvent;
+use super::mix::{Codec, MixError, MixOutput, Mixer, FRAME_MS};
+use super::{MediaEvent, Playout, SfuError};
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::{AudioRoutes, RtpTiming};
 use std::collections::{BTreeMap, HashMap};
@@ -78,6 +82,7 @@ struct Leg {
     /// Numbering of the leg's voice as the forwarder sees it (an Opus stream at 48 kHz).
     voice_seq: u64,
     voice_ts: u32,
+    keys: dtmf::Keys,
 }
 
 #[derive(Default)]
@@ -134,6 +139,7 @@ impl Phones {
             heard_once: false,
             voice_seq: 0,
             voice_ts: ssrc.rotate_left(13),
+            keys: dtmf::Keys::default(),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -164,6 +170,37 @@ impl Phones {
         media.mixer.apply_routes(routes);
     }
 
+    /// Plays `audio` (8 kHz mono) to the phone leg of `participant` alone, replacing what was
+    /// played to it; `then` says what it hears after the audio (`PlayoutDone` when it ended).
+    pub fn play(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        audio: Arc<[i16]>,
+        then: Playout,
+    ) -> Result<(), SfuError> {
+        let unknown = || SfuError::UnknownParticipant {
+            call: call.clone(),
+            participant: participant.clone(),
+        };
+        let media = self
+            .calls
+            .get_mut(call)
+            .filter(|m| m.phones.contains_key(participant))
+            .ok_or_else(unknown)?;
+        media
+            .mixer
+            .play(participant, audio, then)
+            .map_err(|_| unknown())
+    }
+
+    /// Stops what is played to `participant`'s phone leg (nothing to stop is fine).
+    pub fn stop_playing(&mut self, call: &CallId, participant: &ParticipantId) {
+        if let Some(media) = self.calls.get_mut(call) {
+            media.mixer.stop_playing(participant);
+        }
+    }
+
     /// `participant` left `call`: as a phone its leg closes, as a browser its audio leaves the mix.
     pub fn remove(&mut self, call: &CallId, participant: &ParticipantId) {
         let Some(media) = self.calls.get_mut(call) else {
@@ -190,110 +227,9 @@ impl Phones {
     }
 
     /// Events since the last call (`Connected` on a leg's first packet, `Disconnected` on its
-    /// RTP timeout).
+    /// RTP timeout, `Digit` per key press, `PlayoutDone` when played audio ended).
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, MediaEvent> {
         self.events.drain(..)
-    }
-
-    /// One datagram on leg `idx`'s socket from `source`.
-    pub fn handle_datagram(&mut self, idx: usize, source: SocketAddr, data: &[u8], now: Instant) {
-        let Some(leg) = self.legs.get_mut(idx).and_then(Option::as_mut) else {
-            return;
-        };
-        // SRTP first: a packet that fails authentication is nobody's, so it latches nothing.
-        let plain;
-        let data = match leg.srtp.as_mut() {
-            Some(srtp) => match srtp.decrypt(data) {
-                Some(p) => {
-                    plain = p;
-                    &plain[..]
-                }
-                None => {
-                    self.stats.srtp_refused += 1;
-                    return;
-                }
-            },
-            None => data,
-        };
-        let Some(h) = rtp::parse(data) else {
-            self.stats.ignored += 1;
-            return;
-        };
-        // Symmetric RTP: answer where the phone really sends from (NAT, SBC media relays),
-        // latched on its first packet; packets from anywhere else are not the phone's, so
-        // nobody can take over the stream (or keep a dead leg alive) by sending to the port.
-        match leg.latched {
-            Some(a) if a != source => {
-                self.stats.ignored += 1;
-                return;
-            }
-            Some(_) => {}
-            None => {
-                if leg.spec.remote != source {
-                    tracing::debug!(call_id = %leg.spec.call, from = %leg.spec.remote, to = %source, "phone RTP address learnt");
-                }
-                leg.latched = Some(source);
-                leg.spec.remote = source;
-            }
-        }
-        if Some(h.payload_type) == leg.spec.telephone_event {
-            // DTMF: it keeps the leg alive, but it is not sound to mix.
-            self.stats.telephone_events += 1;
-            leg.last_rx = now;
-            return;
-        }
-        if h.payload_type != leg.spec.payload_type {
-            self.stats.ignored += 1;
-            return;
-        }
-        self.stats.rtp_in += 1;
-        leg.last_rx = now;
-        if !leg.heard_once {
-            leg.heard_once = true;
-            tracing::info!(call_id = %leg.spec.call, participant = %leg.spec.participant, %source, "phone RTP flowing");
-            self.events.push(MediaEvent::Connected {
-                call: leg.spec.call.clone(),
-                participant: leg.spec.participant.clone(),
-            });
-        }
-        let packet = RtpAudio {
-            seq: h.seq,
-            timestamp: h.timestamp,
-            payload: data[h.payload_start..h.payload_end].to_vec(),
-        };
-        if let Some(media) = self.calls.get_mut(&leg.spec.call) {
-            let _ = media.mixer.push(&leg.spec.participant, packet, now);
-        }
-    }
-
-    /// One Opus packet from a browser participant of `call` (tapped from the forwarder).
-    pub fn handle_browser_audio(
-        &mut self,
-        call: &CallId,
-        participant: &ParticipantId,
-        timing: RtpTiming,
-        payload: &[u8],
-        now: Instant,
-    ) {
-        let Some(media) = self.calls.get_mut(call) else {
-            return;
-        };
-        if media.phones.contains_key(participant) {
-            return;
-        }
-        let packet = RtpAudio {
-            seq: timing.seq as u16,
-            timestamp: timing.ts,
-            payload: payload.to_vec(),
-        };
-        if media.mixer.push(participant, packet.clone(), now).is_err() {
-            // First packet of this browser in the mix.
-            if let Err(e) = media.mixer.add_source(participant.clone(), Codec::Opus) {
-                tracing::warn!(call_id = %call, participant = %participant, error = %e, "no Opus decoder");
-                return;
-            }
-            let _ = media.mixer.push(participant, packet, now);
-        }
     }
 
     /// When `handle_timeout` is next needed (`None`: no phone legs).
@@ -387,6 +323,12 @@ impl Phones {
                         leg.voice_seq += 1;
                         leg.voice_ts = leg.voice_ts.wrapping_add(OPUS_FRAME_TS);
                         voice(call, &source, timing, payload.into());
+                    }
+                    MixOutput::PlayoutDone { listener } => {
+                        self.events.push(MediaEvent::PlayoutDone {
+                            call: call.clone(),
+                            participant: listener,
+                        });
                     }
                 }
             }

@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 const ENDED_CAPACITY: usize = 64;
 /// Seconds a refused-for-load trunk is asked to wait before trying again (Retry-After).
 const RETRY_AFTER_S: u32 = 5;
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
 /// Sources the INVITE rate limiter remembers before it forgets those that are back to full
 /// allowance (spoofed UDP sources must not grow the map without bound).
 const MAX_RATE_SOURCES: usize = 10_000;
@@ -55,6 +55,8 @@ struct Leg {
     stop_watch: CancellationToken,
     /// The bridge ended the call and sent BYE: the phone's side needs no telling.
     ended_here: bool,
+    /// The ACK came (logged once).
+    answered: bool,
 }
 
 struct Edge {
@@ -374,6 +376,7 @@ impl Edge {
                 answer: answer.into_bytes(),
                 stop_watch,
                 ended_here: false,
+                answered: false,
             },
         );
         let mut d = dialog;

@@ -10,11 +10,13 @@
 //! audio (its voice to the browsers, their mix to it; an RTP timeout drops it). Still to come:
 //! the spoken language menu, prompts, session timers, and outbound calls to interpreters.
 //!
-//! Layout: `edge` (the loop owning the SIP endpoint), `leg` (one phone leg: its RTP port, handing
+//! Layout: `edge` (the loop owning the SIP endpoint; `edge::dialogs` what happens in a dialog,
+//! key presses by SIP INFO included), `dtmf` (reading those INFO bodies), `leg` (one phone leg: its RTP port, handing
 //! it to the media loop, the watch on its call), `trunk` (who may call in), `number` (DIDs,
 //! masking), `sdp` (offer/answer), `request` (what is read from a request: its real source,
 //! numbers, credentials; `probe` for the fuzz target).
 
+pub mod dtmf;
 mod edge;
 mod leg;
 pub mod number;

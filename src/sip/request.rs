@@ -92,6 +92,17 @@ pub fn sip_call_id(req: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// The Content-Type header's value ("" without one).
+pub fn content_type(req: &Request) -> &str {
+    req.headers
+        .iter()
+        .find_map(|h| match h {
+            Header::ContentType(c) => Some(c.value()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// The raw Authorization header, if any.
 pub fn authorization(req: &Request) -> Option<String> {
     req.headers.iter().find_map(|h| match h {

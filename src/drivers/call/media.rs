@@ -70,6 +70,8 @@ impl CallTask {
                 self.call
                     .media_silent(&participant, now.saturating_sub(for_ms));
             }
+            // Key presses and prompts are the SIP edge's and the dispatcher's business.
+            MediaEvent::Digit { .. } | MediaEvent::PlayoutDone { .. } => {}
         }
     }
 

@@ -3,10 +3,11 @@
 
 #[cfg(feature = "phone-audio")]
 use super::PhoneLeg;
-use super::{Command, MediaError, MediaEvent, MediaHandle, MediaStats};
+use super::{Command, MediaError, MediaEvent, MediaHandle, MediaStats, Playout};
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::AudioRoutes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -113,6 +114,51 @@ impl MediaHandle {
             reply,
         })
         .await
+    }
+
+    /// Plays `audio` (8 kHz mono PCM) to `participant`'s phone leg alone, added to what it hears
+    /// and replacing what was played to it; `then` says what it hears once the audio ended
+    /// (`MediaEvent::PlayoutDone` tells when). Fails if `participant` has no phone leg in `call`.
+    pub async fn play(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        audio: Arc<[i16]>,
+        then: Playout,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::Play {
+            call,
+            participant,
+            audio,
+            then,
+            reply,
+        })
+        .await
+    }
+
+    /// Stops what is played to `participant`'s phone leg (audio and comfort tone).
+    pub async fn stop_playing(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::StopPlaying {
+            call,
+            participant,
+            reply,
+        })
+        .await
+    }
+
+    /// A key pressed on a phone leg that arrived outside its RTP (SIP INFO at the edge): reported
+    /// to subscribers as `MediaEvent::Digit`, like an RFC 4733 key press, so consumers watch one
+    /// stream. Nobody subscribed is fine.
+    pub fn digit(&self, call: CallId, participant: ParticipantId, digit: char) {
+        let _ = self.events.send(MediaEvent::Digit {
+            call,
+            participant,
+            digit,
+        });
     }
 
     pub async fn stats(&self) -> Result<MediaStats, MediaError> {

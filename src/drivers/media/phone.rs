@@ -6,8 +6,9 @@ use super::{MediaError, MediaEvent};
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::AudioRoutes;
 use crate::sfu::phone::{PhoneLeg, Phones};
-use crate::sfu::Forwarder;
+use crate::sfu::{Forwarder, Playout};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 use tokio::net::UdpSocket;
@@ -78,6 +79,20 @@ impl PhoneSide {
         self.phones.end_call(call);
         self.lost.retain(|(c, _), _| c != call);
         self.drop_closed();
+    }
+
+    pub(super) fn play(
+        &mut self,
+        call: &CallId,
+        p: &ParticipantId,
+        audio: Arc<[i16]>,
+        then: Playout,
+    ) -> Result<(), MediaError> {
+        Ok(self.phones.play(call, p, audio, then)?)
+    }
+
+    pub(super) fn stop_playing(&mut self, call: &CallId, p: &ParticipantId) {
+        self.phones.stop_playing(call, p);
     }
 
     pub(super) fn next_deadline(&self) -> Option<Instant> {

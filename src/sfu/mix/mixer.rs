@@ -3,11 +3,14 @@
 //! own codec; each phone source's voice is encoded once as Opus for the browser legs. Who hears
 //! whom comes in from outside (`set_hears`, or `apply_routes` with the engine's table).
 
+use super::playback::{Playback, Step};
 use super::source::{Source, SourceStats};
 use super::{Codec, MixError, OpusEncoder, RtpAudio, OPUS_RATE};
 use crate::domain::ParticipantId;
 use crate::engine::AudioRoutes;
+use crate::sfu::Playout;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where soft clipping starts, as a fraction of full scale: below it the mix is a plain sum, so
@@ -31,6 +34,8 @@ pub enum MixOutput {
         source: ParticipantId,
         payload: Vec<u8>,
     },
+    /// The audio given to `Mixer::play` for `listener` ended in this tick's mix.
+    PlayoutDone { listener: ParticipantId },
 }
 
 enum Encoder {
@@ -42,6 +47,8 @@ struct Listener {
     codec: Codec,
     hears: BTreeSet<ParticipantId>,
     encoder: Encoder,
+    /// What is played to this listener alone, on top of its mix.
+    playback: Option<Playback>,
 }
 
 /// One call's mix. Sources are the legs whose audio is decoded (browsers' Opus, phones' G.711);
@@ -91,6 +98,7 @@ impl Mixer {
                 codec,
                 hears,
                 encoder,
+                playback: None,
             },
         );
         Ok(())
@@ -120,6 +128,30 @@ impl Mixer {
     pub fn apply_routes(&mut self, routes: &AudioRoutes) {
         for (id, listener) in &mut self.listeners {
             listener.hears = routes.sources_for(id).cloned().collect();
+        }
+    }
+
+    /// Plays `audio` (8 kHz mono) to `listener` alone, added to its mix, replacing what was
+    /// played to it; `then` says what it hears once the audio ended (reported by
+    /// `MixOutput::PlayoutDone`; a playback replaced or stopped before its end is not reported).
+    pub fn play(
+        &mut self,
+        listener: &ParticipantId,
+        audio: Arc<[i16]>,
+        then: Playout,
+    ) -> Result<(), MixError> {
+        let l = self
+            .listeners
+            .get_mut(listener)
+            .ok_or_else(|| MixError::UnknownListener(listener.clone()))?;
+        l.playback = Some(Playback::new(audio, then));
+        Ok(())
+    }
+
+    /// Stops what is played to `listener` (audio and comfort tone); it hears its mix only.
+    pub fn stop_playing(&mut self, listener: &ParticipantId) {
+        if let Some(l) = self.listeners.get_mut(listener) {
+            l.playback = None;
         }
     }
 
@@ -171,6 +203,13 @@ impl Mixer {
                     heard += 1;
                 }
             }
+            let mut played = false;
+            if let Some(playback) = &mut listener.playback {
+                played = playback.add_to(&mut self.mix) == Step::AudioEnded;
+                if playback.is_over() {
+                    listener.playback = None;
+                }
+            }
             let payload = match &mut listener.encoder {
                 Encoder::G711(law) => {
                     self.pcm.clear();
@@ -193,11 +232,17 @@ impl Mixer {
                 payload,
                 heard,
             });
+            if played {
+                self.out.push_back(MixOutput::PlayoutDone {
+                    listener: id.clone(),
+                });
+            }
         }
         Ok(())
     }
 
-    /// The next output of the last tick, in order: voices by source, then mixes by listener.
+    /// The next output of the last tick, in order: voices by source, then mixes by listener (each
+    /// followed by its `PlayoutDone`, if any).
     pub fn poll_output(&mut self) -> Option<MixOutput> {
         self.out.pop_front()
     }

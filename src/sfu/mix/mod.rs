@@ -1,7 +1,7 @@
 //! Phone-leg audio, sans-I/O: G.711 and Opus codecs, a jitter buffer per incoming stream, and the
 //! mixer that gives every phone listener one 20 ms frame per tick of the sources it may hear. RTP
 //! payloads and `now` come in, encoded payloads come out; no sockets, no SIP, no clock reads.
-//! Not wired into calls yet: the SIP edge and the media driver will feed it.
+//! Wired into calls by `sfu::phone`, which the media driver feeds.
 //!
 //! Layout:
 //! - `g711`: PCMU/PCMA tables and encoder;
@@ -9,6 +9,7 @@
 //! - `resample`: 48 kHz ⇄ 8 kHz polyphase filters;
 //! - `jitter`: reorders one RTP stream by timestamp and paces it out, one tick at a time;
 //! - `source`: one participant's stream: jitter buffer, decoder, concealment, resampled copies;
+//! - `playback`: prompts played to one listener, and the comfort tone;
 //! - `mixer`: who hears whom in one call's mix, soft clipping, the encoded output.
 //!
 //! Contract: the driver calls `Mixer::push` for every audio RTP packet of a mixed leg as it
@@ -20,6 +21,7 @@ mod g711;
 mod jitter;
 mod mixer;
 mod opus_codec;
+mod playback;
 mod resample;
 mod source;
 
@@ -30,6 +32,7 @@ pub use g711::G711;
 pub use jitter::{JitterBuffer, JitterStats, Playout, JITTER_DEPTH_MS};
 pub use mixer::{MixOutput, Mixer};
 pub use opus_codec::{OpusDecoder, OpusEncoder};
+pub use playback::{COMFORT_HZ, COMFORT_LEVEL, COMFORT_OFF_MS, COMFORT_ON_MS};
 pub use resample::{Downsampler, Upsampler};
 pub use source::SourceStats;
 

@@ -1,6 +1,6 @@
 //! Phone legs in simulated time: a phone's G.711 becomes Opus voice for the browsers and a
 //! browser's Opus reaches the phone as G.711 RTP when the routes allow; DTMF stays out of the
-//! audio; answers follow the phone's real address; silence on the wire past the timeout drops it.
+//! audio but key presses; prompts reach the phone alone; answers follow the phone's real address; silence on the wire past the timeout drops it.
 
 use super::*;
 use crate::domain::Role;
@@ -101,10 +101,18 @@ fn a_phone_voice_reaches_the_browsers_once_as_opus_and_answers_follow_its_addres
     let events: Vec<_> = phones.drain_events().collect();
     assert_eq!(
         events,
-        vec![MediaEvent::Connected {
-            call: cid(),
-            participant: p("caller")
-        }]
+        vec![
+            MediaEvent::Connected {
+                call: cid(),
+                participant: p("caller")
+            },
+            // Fifty packets with one timestamp: one key press.
+            MediaEvent::Digit {
+                call: cid(),
+                participant: p("caller"),
+                digit: '1'
+            }
+        ]
     );
 }
 
@@ -245,4 +253,103 @@ fn an_opus_phone_over_srtp_is_heard_by_the_browsers_and_hears_them_in_opus() {
     );
     assert!(heard >= 40, "the phone hears the operator: {heard}");
     assert_eq!(phones.stats().srtp_refused, 50, "plain packets refused");
+}
+
+/// A telephone-event packet (payload type 101) for `event` at RTP `timestamp`.
+fn key(event: u8, end: bool, timestamp: u32, seq: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    let flags = if end { 0x8a } else { 0x0a };
+    RtpStream::new(99, seq, timestamp).write(101, &[event, flags, 0, 160], 0, &mut out);
+    out
+}
+
+#[test]
+fn each_key_press_is_one_digit_event_and_only_the_phone_can_press_keys() {
+    let t0 = Instant::now();
+    let (mut phones, idx) = phones_with_caller(t0);
+    let mut seq = 0;
+    let mut send = |phones: &mut Phones, from: u16, packet: &dyn Fn(u16) -> Vec<u8>| {
+        seq += 1;
+        phones.handle_datagram(idx, addr(from), &packet(seq), t0);
+    };
+    // RFC 4733: updates while the key is held, then the end packet three times.
+    for _ in 0..3 {
+        send(&mut phones, 4000, &|s| key(2, false, 800, s));
+    }
+    for _ in 0..3 {
+        send(&mut phones, 4000, &|s| key(2, true, 800, s));
+    }
+    send(&mut phones, 4000, &|s| key(11, true, 2400, s));
+    // Someone else sending to the port cannot press keys.
+    send(&mut phones, 6000, &|s| key(9, false, 4000, s));
+    // A tone that is no key.
+    send(&mut phones, 4000, &|s| key(36, false, 5600, s));
+    let digits: Vec<char> = phones
+        .drain_events()
+        .filter_map(|e| match e {
+            MediaEvent::Digit {
+                call,
+                participant,
+                digit,
+            } if call == cid() && participant == p("caller") => Some(digit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, ['2', '#']);
+}
+
+/// Runs `ticks` mix ticks from `t0` with the phone sending silence; returns what it heard and
+/// the events.
+fn listen(
+    phones: &mut Phones,
+    idx: usize,
+    t0: Instant,
+    ticks: usize,
+) -> (Vec<f32>, Vec<MediaEvent>) {
+    let mut heard = Vec::new();
+    let mut events = Vec::new();
+    for n in 0..ticks {
+        let now = t0 + Duration::from_millis(20 * n as u64);
+        phones.handle_datagram(idx, addr(4000), &pcmu(n as u16, &[0; PHONE_FRAME]), now);
+        phones.handle_timeout(
+            now,
+            &mut |_, _, data| {
+                let h = rtp::parse(data).expect("rtp");
+                let mut pcm = Vec::new();
+                G711::Pcmu.decode(&data[h.payload_start..h.payload_end], &mut pcm);
+                heard.extend(pcm.iter().map(|&s| f32::from(s) / 32768.0));
+            },
+            &mut |_, _, _, _| {},
+        );
+        events.extend(phones.drain_events());
+    }
+    (heard, events)
+}
+
+#[test]
+fn a_prompt_plays_to_the_phone_then_the_comfort_tone_until_stopped() {
+    let t0 = Instant::now();
+    let (mut phones, idx) = phones_with_caller(t0);
+    let prompt = sine_i16(1000.0, PHONE_RATE, PHONE_FRAME * 10, 0.5);
+    phones
+        .play(&cid(), &p("caller"), prompt.into(), Playout::Comfort)
+        .expect("a phone leg");
+    let (heard, events) = listen(&mut phones, idx, t0, 10 + 50 + 20);
+    let done = MediaEvent::PlayoutDone {
+        call: cid(),
+        participant: p("caller"),
+    };
+    assert_eq!(events.iter().filter(|e| **e == done).count(), 1);
+    assert!(rms(&heard[..PHONE_FRAME * 10]) > 0.3, "the prompt");
+    // The comfort tone's first beep follows a second of quiet.
+    let beep = &heard[PHONE_FRAME * 60..PHONE_FRAME * 80];
+    assert!(rms(beep) > 0.02, "comfort tone: rms {}", rms(beep));
+    phones.stop_playing(&cid(), &p("caller"));
+    let (heard, _) = listen(&mut phones, idx, t0 + Duration::from_secs(2), 250);
+    assert!(rms(&heard) < 0.001, "stopped: rms {}", rms(&heard));
+    let err = phones.play(&cid(), &p("operator"), vec![0; 10].into(), Playout::Silence);
+    assert!(
+        err.is_err(),
+        "a browser participant has no phone leg to play to"
+    );
 }

@@ -1,11 +1,14 @@
 //! How a phone leg's dialog goes on after the INVITE: answered with our SDP once the stack says
 //! it is calling, confirmed by the ACK, ended by the phone (BYE, CANCEL, no ACK: the caller leaves
-//! as a web caller's hang-up does) or by the bridge (BYE to the phone).
+//! as a web caller's hang-up does) or by the bridge (BYE to the phone). Key presses sent as SIP
+//! INFO become the same `MediaEvent::Digit` as RFC 4733 ones.
 
 use super::Edge;
 use crate::drivers::call::CallHandle;
-use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
-use rsipstack::sip::Header;
+use crate::sip::dtmf::digit_from_info;
+use crate::sip::request;
+use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason, TransactionHandle};
+use rsipstack::sip::{Header, Request, StatusCode};
 
 impl Edge {
     pub(super) fn dialog_state(&mut self, state: DialogState) {
@@ -23,10 +26,15 @@ impl Edge {
                 }
             }
             DialogState::Confirmed(id, _) => {
-                if let Some(leg) = self.legs.get(&id.to_string()) {
-                    tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
+                // Also re-entered after every in-dialog request (INFO): logged once.
+                if let Some(leg) = self.legs.get_mut(&id.to_string()) {
+                    if !leg.answered {
+                        leg.answered = true;
+                        tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
+                    }
                 }
             }
+            DialogState::Info(id, req, handle) => self.info(&id.to_string(), &req, handle),
             DialogState::Terminated(id, reason) => {
                 self.dialogs.remove_dialog(&id);
                 let Some(leg) = self.legs.remove(&id.to_string()) else {
@@ -50,6 +58,31 @@ impl Edge {
             }
             _ => {}
         }
+    }
+
+    /// An INFO in a phone leg's dialog: a key press is reported like an RFC 4733 one; an empty
+    /// INFO (a keep-alive) is answered 200; any other body 415.
+    fn info(&self, key: &str, req: &Request, handle: TransactionHandle) {
+        let content_type = request::content_type(req);
+        let status = match (self.legs.get(key), digit_from_info(content_type, &req.body)) {
+            (None, _) => StatusCode::CallTransactionDoesNotExist,
+            (Some(leg), Some(digit)) => {
+                tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), %digit, "key pressed (SIP INFO)");
+                self.media
+                    .digit(leg.call.id().clone(), CallHandle::caller(), digit);
+                StatusCode::OK
+            }
+            (Some(_), None) if req.body.is_empty() => StatusCode::OK,
+            (Some(leg), None) => {
+                tracing::info!(sip_call_id = %leg.sip_call_id, content_type, "INFO we do not read");
+                StatusCode::UnsupportedMediaType
+            }
+        };
+        tokio::spawn(async move {
+            if let Err(e) = handle.reply(status).await {
+                tracing::debug!(error = %e, "INFO reply not sent");
+            }
+        });
     }
 
     /// The call ended on the bridge's side: BYE to the phone (or a final refusal before the

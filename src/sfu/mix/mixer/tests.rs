@@ -197,7 +197,7 @@ fn on_hold_the_phone_caller_hears_silence_every_tick() {
             .iter()
             .filter_map(|o| match o {
                 MixOutput::Mix { heard, payload, .. } => Some((*heard, payload)),
-                MixOutput::Voice { .. } => None,
+                _ => None,
             })
             .collect();
         assert_eq!(
@@ -230,7 +230,7 @@ fn a_phone_voice_goes_to_the_browsers_once_per_tick_as_opus() {
             .iter()
             .filter_map(|o| match o {
                 MixOutput::Voice { source, payload } => Some((source, payload)),
-                MixOutput::Mix { .. } => None,
+                _ => None,
             })
             .collect();
         let want = usize::from(k >= playing);
@@ -324,4 +324,45 @@ fn a_removed_participant_is_no_longer_mixed_or_known() {
     assert!(mixer
         .source_stats(&p("operator"))
         .is_some_and(|s| s.jitter.played > 0));
+}
+
+#[test]
+fn a_prompt_is_heard_by_its_listener_alone_on_top_of_its_mix_and_its_end_is_reported() {
+    let (mut mixer, talkers) = three_party();
+    mixer.add_listener(p("phone-2"), PCMU).expect("listener");
+    mixer
+        .set_hears(&p("caller"), [p("operator")])
+        .expect("listener");
+    mixer
+        .set_hears(&p("phone-2"), [p("operator")])
+        .expect("listener");
+    let prompt = sine_i16(1000.0, PHONE_RATE, PHONE_FRAME * 25, 0.3);
+    mixer
+        .play(&p("caller"), prompt.into(), crate::sfu::Playout::Silence)
+        .expect("listener");
+    let out = run(&mut mixer, &talkers, 40);
+    let done: Vec<(usize, &ParticipantId)> = out
+        .iter()
+        .enumerate()
+        .flat_map(|(k, tick)| tick.iter().map(move |o| (k, o)))
+        .filter_map(|(k, o)| match o {
+            MixOutput::PlayoutDone { listener } => Some((k, listener)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        done,
+        [(24, &p("caller"))],
+        "reported once, in its last frame"
+    );
+    let caller = heard_by(&out[..25], &p("caller"));
+    assert!(level(&caller, 1000.0) > db(0.3) - 1.0, "the prompt");
+    assert!(level(&caller, 440.0) > db(0.3) - 2.0, "and the operator");
+    let other = heard_by(&out[..25], &p("phone-2"));
+    assert!(level(&other, 1000.0) < -50.0, "nobody else hears it");
+    assert!(level(&other, 440.0) > db(0.3) - 2.0);
+    // From tick 25 on (the first ticks of the slice are skipped as settling).
+    let after = heard_by(&out[20..], &p("caller"));
+    assert_eq!(after.len(), PHONE_FRAME * 15);
+    assert!(level(&after, 1000.0) < -50.0, "the prompt ended");
 }
