@@ -8,6 +8,8 @@
 //!   task per call, the dispatcher.
 //! - [`lang`]: the caller's language from their pick, browser and text, with a confidence.
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
+//! - [`prompts`]: the phone prompts shipped with the service (8 kHz speech, every caller
+//!   language and Chinese), embedded and decoded at start.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
 //! - `testkit` (feature `testkit`, on for tests and examples only): in-process WebRTC test
 //!   peers and interpreter bots (tests, the load generator, the soak).
@@ -31,6 +33,7 @@ pub mod engine;
 pub mod lang;
 pub mod metrics;
 pub mod pool;
+pub mod prompts;
 pub mod protocol;
 pub mod roster;
 pub mod sfu;
