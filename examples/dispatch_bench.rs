@@ -136,6 +136,8 @@ async fn main() -> anyhow::Result<()> {
                 }],
                 schedule: schedule.clone(),
                 token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
+                phone: None,
+                ring: Default::default(),
             })
             .await?;
         let mut bot = InterpreterBot::start(BotOptions {

@@ -91,6 +91,8 @@ fn profile(id: &InterpreterId) -> InterpreterProfile {
             shifts: Vec::new(),
         },
         token_sha256: None,
+        phone: None,
+        ring: Default::default(),
     }
 }
 

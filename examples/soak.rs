@@ -363,6 +363,8 @@ async fn register(pool: &RedisPool, n: usize) -> anyhow::Result<Vec<(String, Str
             }],
             schedule: schedule.clone(),
             token_sha256: Some(hotline_bridge::auth::sha256_hex(&token)),
+            phone: None,
+            ring: Default::default(),
         })
         .await?;
         out.push((id, token));

@@ -193,6 +193,10 @@ pub async fn seed_roster(state: &mut AppState) -> anyhow::Result<()> {
         );
     }
     let roster = Roster::load(&path, &state.settings.languages.served())?;
+    roster.check_ringing(
+        &path.display().to_string(),
+        state.settings.sip.why_no_phones(),
+    )?;
     state.university_names = Arc::new(roster.university_names());
     match import_logged(state.pool.as_ref(), &roster, &path).await {
         Ok(()) => Ok(()),

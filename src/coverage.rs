@@ -263,6 +263,8 @@ mod tests {
                     .collect(),
             },
             token_sha256: None,
+            phone: None,
+            ring: Default::default(),
         }
     }
 

@@ -206,6 +206,7 @@ fn coverage(
 
 async fn import(settings: Settings, file: &Path) -> anyhow::Result<()> {
     let roster = Roster::load(file, &settings.languages.served())?;
+    roster.check_ringing(&file.display().to_string(), settings.sip.why_no_phones())?;
     println!(
         "{}: valid: {} universities, {} interpreters",
         file.display(),

@@ -71,6 +71,12 @@ struct RawInterpreter {
     languages: OrderedPairs,
     #[serde(default)]
     shifts: Vec<ShiftDraft>,
+    /// E.164 number to ring them on (personal data).
+    #[serde(default)]
+    phone: String,
+    /// `app` (default), `phone` or `app_then_phone`.
+    #[serde(default)]
+    ring: String,
 }
 
 /// `{ pt = "native", en = "professional" }` in the order written.
@@ -194,6 +200,8 @@ impl Roster {
                 languages: raw.languages.0,
                 timezone: raw.timezone,
                 shifts: raw.shifts,
+                phone: raw.phone,
+                ring: raw.ring,
             };
             match draft.into_profile(id, university, served) {
                 Ok(p) => interpreters.push(p),
@@ -212,6 +220,32 @@ impl Roster {
             problems.push(format!("{file}: … and {more} more problems"));
         }
         Err(RosterError::Invalid { problems })
+    }
+
+    /// Refuses entries that ask to be rung by phone when this hotline rings no phones
+    /// (`why_not`, from `SipSettings::why_no_phones`). A number alone is fine.
+    pub fn check_ringing(&self, file: &str, why_not: Option<&str>) -> Result<(), RosterError> {
+        let Some(why_not) = why_not else {
+            return Ok(());
+        };
+        let problems: Vec<String> = self
+            .interpreters
+            .iter()
+            .filter(|p| p.ring.uses_phone())
+            .map(|p| {
+                format!(
+                    "{file}: interpreter \"{}\": ring: \"{}\" is refused: {why_not}",
+                    p.id,
+                    p.ring.as_str()
+                )
+            })
+            .take(MAX_PROBLEMS_SHOWN)
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(RosterError::Invalid { problems })
+        }
     }
 
     /// University names by id.

@@ -85,6 +85,7 @@ macro_rules! contract {
 
 contract!(
     upsert_keeps_live_state_and_token,
+    a_phone_number_and_ring_preference_are_stored_and_returned,
     upsert_moves_an_interpreter_between_languages,
     claim_takes_the_first_eligible_candidate_in_order,
     claim_skips_interpreters_whose_heartbeat_is_older_than_the_ttl,

@@ -50,6 +50,7 @@ async fn a_digest_trunk_needs_the_right_password() {
             sources: vec![],
             username: "pbx".into(),
             password: "right-horse-battery".into(),
+            dial: String::new(),
         },
     );
     let app = spawn_app(AppState::in_memory(s)).await;

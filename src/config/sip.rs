@@ -33,6 +33,21 @@ pub struct SipSettings {
     pub dids: BTreeMap<String, Language>,
     #[serde(default)]
     pub trunks: BTreeMap<String, TrunkSettings>,
+    /// The trunk interpreters' phones are rung through (its `dial` address); empty = the bridge
+    /// rings no phones and refuses interpreters who ask to be rung by phone.
+    #[serde(default)]
+    pub outbound_trunk: String,
+}
+
+/// Where and how the bridge rings interpreters' phones: the outbound trunk's address and the
+/// digest credentials it answers the trunk's challenges with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub trunk: String,
+    /// `host:port` the INVITE is sent to.
+    pub dial: String,
+    pub username: String,
+    pub password: String,
 }
 
 /// One trunk: calls are taken from it when they come from one of `sources` (any source when
@@ -48,6 +63,10 @@ pub struct TrunkSettings {
     /// From the environment: `HOTLINE__SIP__TRUNKS__<NAME>__PASSWORD`.
     #[serde(default, skip_serializing)]
     pub password: String,
+    /// `host:port` where calls to interpreters' phones are sent when this is the
+    /// `outbound_trunk`; the username and password above answer its digest challenges.
+    #[serde(default)]
+    pub dial: String,
 }
 
 /// An address block: an address and how many leading bits must match.
@@ -114,6 +133,32 @@ impl TrunkSettings {
 }
 
 impl SipSettings {
+    /// The outbound trunk, when SIP is on and one is named: the only way the bridge dials.
+    pub fn outbound(&self) -> Option<Outbound> {
+        if !self.enabled || self.outbound_trunk.is_empty() {
+            return None;
+        }
+        let t = self.trunks.get(&self.outbound_trunk)?;
+        Some(Outbound {
+            trunk: self.outbound_trunk.clone(),
+            dial: t.dial.clone(),
+            username: t.username.clone(),
+            password: t.password.clone(),
+        })
+    }
+
+    /// Why interpreters cannot be rung by phone here; `None` when they can.
+    pub fn why_no_phones(&self) -> Option<&'static str> {
+        if self.outbound().is_some() {
+            None
+        } else {
+            Some(
+                "this hotline rings no phones: it has no outbound trunk \
+                 (set sip.enabled = true and sip.outbound_trunk)",
+            )
+        }
+    }
+
     pub fn validate(&self, languages: &LanguageSettings) -> Result<(), ConfigError> {
         if self.rtp_port_min == 0 || self.rtp_port_min > self.rtp_port_max {
             return Err(invalid(
@@ -169,6 +214,9 @@ impl SipSettings {
                     "give sources, a username, or both (a trunk open to anyone is refused)",
                 ));
             }
+            if !t.dial.is_empty() {
+                check_dial(&t.dial).map_err(|m| invalid(&format!("sip.trunks.{name}.dial"), m))?;
+            }
             if self.enabled && !t.username.is_empty() && t.password.is_empty() {
                 return Err(invalid(
                     &format!("sip.trunks.{name}.password"),
@@ -179,7 +227,52 @@ impl SipSettings {
                 ));
             }
         }
+        if !self.outbound_trunk.is_empty() {
+            let key = "sip.outbound_trunk";
+            let Some(t) = self.trunks.get(&self.outbound_trunk) else {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "names no trunk: {:?} is not in [sip.trunks]",
+                        self.outbound_trunk
+                    ),
+                ));
+            };
+            if t.dial.is_empty() {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "trunk {:?} has no dial address: set sip.trunks.{}.dial = \"host:port\"",
+                        self.outbound_trunk, self.outbound_trunk
+                    ),
+                ));
+            }
+            if !self.enabled {
+                return Err(invalid(key, "needs sip.enabled = true"));
+            }
+        }
         Ok(())
+    }
+}
+
+/// `host:port`, `[v6]:port`: a host of letters, digits, dots and dashes (or an address) and a
+/// port above 0. Nothing that could carry a URI parameter or a second address.
+fn check_dial(dial: &str) -> Result<(), String> {
+    let bad = || format!("{dial:?} must be host:port, e.g. \"sbc.example.net:5060\"");
+    if let Ok(a) = dial.parse::<SocketAddr>() {
+        return if a.port() > 0 { Ok(()) } else { Err(bad()) };
+    }
+    let (host, port) = dial.rsplit_once(':').ok_or_else(bad)?;
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if port_ok && host_ok {
+        Ok(())
+    } else {
+        Err(bad())
     }
 }
 
@@ -229,6 +322,23 @@ mod tests {
         .unwrap();
         assert_eq!(s.sip.dids["12345001"].to_string(), "en");
         assert_eq!(s.sip.trunks["pbx"].cidrs().len(), 1);
+        assert_eq!(s.sip.outbound(), None);
+        assert!(s.sip.why_no_phones().is_some());
+    }
+
+    #[test]
+    fn the_outbound_trunk_is_named_with_its_dial_address() {
+        let s = load(
+            "[sip]\nenabled = true\noutbound_trunk = \"carrier\"\n\
+             [sip.trunks.carrier]\nsources = [\"192.0.2.10\"]\ndial = \"sbc.example.net:5060\"\n",
+        )
+        .unwrap();
+        let out = s.sip.outbound().expect("outbound");
+        assert_eq!(out.dial, "sbc.example.net:5060");
+        assert_eq!(out.trunk, "carrier");
+        assert_eq!(s.sip.why_no_phones(), None);
+        assert!(check_dial("[::1]:5060").is_ok());
+        assert!(check_dial("192.0.2.10").is_err());
     }
 
     #[test]
@@ -248,6 +358,22 @@ mod tests {
             (
                 "[sip]\nrtp_port_min = 50000\nrtp_port_max = 40000",
                 "sip.rtp_port_min",
+            ),
+            (
+                "[sip]\noutbound_trunk = \"carrier\"\n[sip.trunks.pbx]\nsources = [\"127.0.0.1\"]",
+                "sip.outbound_trunk",
+            ),
+            (
+                "[sip]\noutbound_trunk = \"pbx\"\n[sip.trunks.pbx]\nsources = [\"127.0.0.1\"]",
+                "sip.outbound_trunk",
+            ),
+            (
+                "[sip.trunks.pbx]\nsources = [\"127.0.0.1\"]\ndial = \"sip:x@y;maddr=z\"",
+                "sip.trunks.pbx.dial",
+            ),
+            (
+                "[sip.trunks.pbx]\nsources = [\"127.0.0.1\"]\ndial = \"127.0.0.1:0\"",
+                "sip.trunks.pbx.dial",
             ),
         ];
         for (toml, key) in cases {

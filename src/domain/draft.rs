@@ -3,8 +3,8 @@
 //! Shared by both inputs so they accept and reject exactly the same things.
 
 use super::{
-    Day, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, ProfileError, Shift,
-    TimeOfDay, TimeZoneName, UniversityId, WeeklySchedule,
+    Day, InterpreterId, InterpreterProfile, Language, LanguageSkill, Level, PhoneNumber,
+    ProfileError, RingPreference, Shift, TimeOfDay, TimeZoneName, UniversityId, WeeklySchedule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,10 @@ pub struct ProfileDraft {
     pub languages: Vec<(String, String)>,
     pub timezone: String,
     pub shifts: Vec<ShiftDraft>,
+    /// E.164 number to ring them on; empty = none.
+    pub phone: String,
+    /// `app`, `phone` or `app_then_phone`; empty = `app`.
+    pub ring: String,
 }
 
 /// What is wrong with a draft; `field` is the input field at fault.
@@ -114,6 +118,24 @@ impl ProfileDraft {
                 end: time(&s.end)?,
             });
         }
+        let phone = match self.phone.trim() {
+            "" => None,
+            typed => Some(
+                PhoneNumber::parse(typed).map_err(|e| DraftError::new("phone", e.to_string()))?,
+            ),
+        };
+        let ring = match self.ring.trim() {
+            "" => RingPreference::App,
+            typed => RingPreference::parse(typed).ok_or_else(|| {
+                DraftError::new(
+                    "ring",
+                    format!(
+                        "must be app, phone or app_then_phone (got {:?})",
+                        truncate(typed)
+                    ),
+                )
+            })?,
+        };
         let profile = InterpreterProfile {
             id,
             university,
@@ -121,6 +143,8 @@ impl ProfileDraft {
             languages,
             schedule: WeeklySchedule { timezone, shifts },
             token_sha256: None,
+            phone,
+            ring,
         };
         profile.validate(served)?;
         Ok(profile)
@@ -155,6 +179,8 @@ mod tests {
                 start: "22:00".into(),
                 end: "06:00".into(),
             }],
+            phone: String::new(),
+            ring: String::new(),
         }
     }
 
@@ -172,6 +198,17 @@ mod tests {
         assert_eq!(p.name, "Ana Lima");
         assert_eq!(p.languages[1].level, Level::Professional);
         assert_eq!(p.schedule.shifts[0].day, Day::Mon);
+        assert_eq!((p.phone, p.ring), (None, RingPreference::App));
+    }
+
+    #[test]
+    fn a_typed_number_and_preference_are_kept() {
+        let mut d = draft();
+        d.phone = " +55 11 91234-5678 ".into();
+        d.ring = "App_Then_Phone".into();
+        let p = build(d).expect("valid");
+        assert_eq!(p.phone.as_ref().map(|n| n.as_str()), Some("+5511912345678"));
+        assert_eq!(p.ring, RingPreference::AppThenPhone);
     }
 
     type Spoil = Box<dyn Fn(&mut ProfileDraft)>;
@@ -180,6 +217,9 @@ mod tests {
     fn each_mistake_names_its_field() {
         let cases: Vec<(&str, Spoil)> = vec![
             ("name", Box::new(|d| d.name = String::new())),
+            ("phone", Box::new(|d| d.phone = "0139 1234 5678".into())),
+            ("phone", Box::new(|d| d.ring = "phone".into())),
+            ("ring", Box::new(|d| d.ring = "pager".into())),
             ("languages", Box::new(|d| d.languages[0].0 = "xx".into())),
             ("languages", Box::new(|d| d.languages[0].0 = "p1".into())),
             (

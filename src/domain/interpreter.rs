@@ -1,7 +1,10 @@
 //! An interpreter's profile as a university registers it: who they are, which languages at which
 //! level, and when they are scheduled. Live status (available, offered, busy…) is the pool's.
 
-use super::{IdError, InterpreterId, Language, ShiftError, UniversityId, WeeklySchedule};
+use super::{
+    IdError, InterpreterId, Language, PhoneNumber, RingPreference, ShiftError, UniversityId,
+    WeeklySchedule,
+};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -40,6 +43,13 @@ pub struct InterpreterProfile {
     /// SHA-256 (hex) of the interpreter's personal access token; the token itself is never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_sha256: Option<String>,
+    /// Where the interpreter can be rung by phone (personal data: only the owning university
+    /// sees it whole). Absent in profiles stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNumber>,
+    /// Console, phone, or console then phone; `app` when absent.
+    #[serde(default, skip_serializing_if = "RingPreference::is_app")]
+    pub ring: RingPreference,
 }
 
 /// What is wrong with a profile, naming the field.
@@ -59,6 +69,8 @@ pub enum ProfileError {
     Shift(#[from] ShiftError),
     #[error("id: {0}")]
     Id(#[from] IdError),
+    #[error("phone: ring = \"{0}\" needs a phone number to ring")]
+    RingWithoutPhone(&'static str),
 }
 
 impl ProfileError {
@@ -71,6 +83,7 @@ impl ProfileError {
             ProfileError::Shift(ShiftError::BadTimeZone(_)) => "timezone",
             ProfileError::Shift(_) => "shifts",
             ProfileError::Id(_) => "id",
+            ProfileError::RingWithoutPhone(_) => "phone",
         }
     }
 }
@@ -101,6 +114,9 @@ impl InterpreterProfile {
             return Err(ProfileError::TooManyShifts);
         }
         self.schedule.validate()?;
+        if self.ring.uses_phone() && self.phone.is_none() {
+            return Err(ProfileError::RingWithoutPhone(self.ring.as_str()));
+        }
         Ok(())
     }
 
@@ -135,6 +151,8 @@ mod tests {
                 }],
             },
             token_sha256: None,
+            phone: None,
+            ring: RingPreference::App,
         }
     }
 
@@ -166,6 +184,42 @@ mod tests {
         let mut p = profile();
         p.languages.push(p.languages[0]);
         assert_eq!(p.validate(&served()), Err(ProfileError::Languages));
+    }
+
+    #[test]
+    fn ringing_a_phone_needs_a_number() {
+        let mut p = profile();
+        p.ring = RingPreference::Phone;
+        assert_eq!(p.validate(&served()).map_err(|e| e.field()), Err("phone"));
+        p.phone = Some(PhoneNumber::parse("+351912345678").expect("number"));
+        assert_eq!(p.validate(&served()), Ok(()));
+        // A number alone is fine: the interpreter is still rung in the app.
+        p.ring = RingPreference::App;
+        assert_eq!(p.validate(&served()), Ok(()));
+    }
+
+    #[test]
+    fn a_profile_stored_before_phones_reads_as_app_without_a_number() {
+        let mut json = serde_json::to_value(profile()).expect("json");
+        let obj = json.as_object_mut().expect("object");
+        assert!(!obj.contains_key("phone") && !obj.contains_key("ring"));
+        obj.remove("token_sha256");
+        let p: InterpreterProfile = serde_json::from_value(json).expect("old profile");
+        assert_eq!((p.phone, p.ring), (None, RingPreference::App));
+    }
+
+    #[test]
+    fn a_phone_profile_round_trips() {
+        let mut p = profile();
+        p.phone = Some(PhoneNumber::parse("+351912345678").expect("number"));
+        p.ring = RingPreference::AppThenPhone;
+        let json = serde_json::to_string(&p).expect("json");
+        assert!(json.contains("\"phone\":\"+351912345678\""), "{json}");
+        assert!(json.contains("\"ring\":\"app_then_phone\""), "{json}");
+        let back: InterpreterProfile = serde_json::from_str(&json).expect("back");
+        assert_eq!(back, p);
+        // Debug (what a log could print) never shows the whole number.
+        assert!(!format!("{p:?}").contains("912345678"));
     }
 
     #[test]

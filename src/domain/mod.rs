@@ -5,6 +5,7 @@ mod draft;
 mod ids;
 mod interpreter;
 mod language;
+mod phone;
 pub mod pool_state;
 mod reasons;
 mod schedule;
@@ -14,6 +15,7 @@ pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
+pub use phone::{mask_number, PhoneNumber, PhoneNumberError, RingPreference};
 pub use reasons::{EventKind, LeftReason, UnknownEventKind};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,

@@ -230,6 +230,23 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_stored_before_phone_numbers_reads_as_rung_in_the_app() {
+        let id = InterpreterId::parse("bfsu-pt-01").expect("id");
+        let old = r#"{"id":"bfsu-pt-01","university":"bfsu","name":"Ana",
+            "languages":[{"language":"pt","level":"native"}],
+            "schedule":{"timezone":"America/Sao_Paulo","shifts":[]}}"#;
+        let h = hash(&[("profile", old), ("token", "ab")]);
+        let p = profile(&id, &h).expect("an old profile is readable");
+        assert_eq!(p.phone, None);
+        assert_eq!(p.ring, crate::domain::RingPreference::App);
+        let bad = old.replace("\"name\"", "\"phone\":\"12\",\"name\"");
+        assert!(matches!(
+            profile(&id, &hash(&[("profile", &bad)])),
+            Err(PoolError::Corrupt(_))
+        ));
+    }
+
+    #[test]
     fn an_event_round_trips_through_its_fields() {
         let e = PoolEvent {
             kind: EventKind::Offer,

@@ -212,3 +212,43 @@ async fn import_is_idempotent_and_keeps_issued_tokens() {
     let s = import(&pool, &edited).await.expect("import edited");
     assert_eq!((s.created, s.updated, s.unchanged), (0, 1, n - 1));
 }
+
+#[test]
+fn an_entry_may_carry_a_phone_number_and_a_ring_preference() {
+    let r = parse(&one(
+        "bfsu-pt-09",
+        "phone = \"+55 11 91234-5678\"\nring = \"app_then_phone\"",
+    ))
+    .expect("valid");
+    let p = &r.interpreters[0];
+    assert_eq!(p.phone.as_ref().map(|n| n.as_str()), Some("+5511912345678"));
+    assert_eq!(p.ring, crate::domain::RingPreference::AppThenPhone);
+    let bad = problems(&one("bfsu-pt-09", "phone = \"91234-5678\""));
+    assert!(
+        bad[0].contains("interpreter \"bfsu-pt-09\": phone:"),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn ringing_by_phone_without_an_outbound_trunk_is_refused_but_a_number_alone_is_not() {
+    let why = settings().sip.why_no_phones();
+    assert!(why.is_some(), "no outbound trunk by default");
+    let number_only = parse(&one("bfsu-pt-09", "phone = \"+5511912345678\"")).expect("valid");
+    assert!(number_only.check_ringing("interpreters.toml", why).is_ok());
+    let phone = parse(&one(
+        "bfsu-pt-09",
+        "phone = \"+5511912345678\"\nring = \"phone\"",
+    ))
+    .expect("valid");
+    let e = phone
+        .check_ringing("interpreters.toml", why)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("interpreters.toml: interpreter \"bfsu-pt-09\": ring:")
+            && e.contains("sip.outbound_trunk"),
+        "{e}"
+    );
+    assert!(phone.check_ringing("interpreters.toml", None).is_ok());
+}

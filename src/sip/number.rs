@@ -4,9 +4,6 @@
 use crate::domain::Language;
 use std::collections::BTreeMap;
 
-/// Digits of the caller's number the console may see.
-pub const SHOWN_DIGITS: usize = 4;
-
 /// The digits of a SIP URI's user part (`+86 10-1234 5678` → `+861012345678`); `None` when it is
 /// not a number (an anonymous or named caller).
 pub fn normalize(user: &str) -> Option<String> {
@@ -23,16 +20,11 @@ pub fn normalize(user: &str) -> Option<String> {
     out.bytes().any(|b| b.is_ascii_digit()).then_some(out)
 }
 
-/// The caller's number as operators see it: `…` and its last digits (fewer for short numbers, so
+/// The caller's number as operators see it (the same rule as an interpreter's number in logs,
+/// `domain::mask_number`): `…` and its last digits (fewer for short numbers, so
 /// at least half stays hidden); `anonymous` when there is no number.
 pub fn mask(number: Option<&str>) -> String {
-    let Some(n) = number else {
-        return "anonymous".to_owned();
-    };
-    let digits: Vec<char> = n.chars().filter(char::is_ascii_digit).collect();
-    let shown = SHOWN_DIGITS.min(digits.len() / 2);
-    let tail: String = digits[digits.len() - shown..].iter().collect();
-    format!("…{tail}")
+    number.map_or_else(|| "anonymous".to_owned(), crate::domain::mask_number)
 }
 
 /// The language the DID map gives a called number: an exact match, else one that differs only

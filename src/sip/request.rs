@@ -245,6 +245,7 @@ mod tests {
                 sources: vec!["192.0.2.0/24".into()],
                 username: "carrier".into(),
                 password: "s3cret".into(),
+                dial: String::new(),
             },
         );
         let trunks = Trunks::new(&s);

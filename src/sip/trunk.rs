@@ -245,6 +245,7 @@ mod tests {
                 sources: vec!["192.0.2.0/24".into()],
                 username: String::new(),
                 password: String::new(),
+                dial: String::new(),
             },
         );
         s.trunks.insert(
@@ -253,6 +254,7 @@ mod tests {
                 sources: vec!["198.51.100.7".into()],
                 username: "carrier".into(),
                 password: "s3cret".into(),
+                dial: String::new(),
             },
         );
         Trunks::new(&s)

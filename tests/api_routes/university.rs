@@ -189,3 +189,76 @@ async fn an_interpreter_is_removed_unless_on_a_call_or_an_offer() {
         .await
         .error(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn a_phone_number_and_ring_preference_are_kept_and_phones_need_an_outbound_trunk() {
+    let list = "/api/universities/bfsu/interpreters";
+    let mut ana = interpreter("bfsu-ana");
+    ana["phone"] = json!("+55 11 91234-5678");
+    ana["ring"] = json!("phone");
+
+    // No outbound trunk (the default): ringing by phone is refused, naming the field and why.
+    let api = Api::new();
+    let v = api.post(list).auth(BFSU_KEY).json(ana.clone()).send().await;
+    let e = v.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!(e["field"], "ring");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sip.outbound_trunk")),
+        "{e}"
+    );
+    // A number alone is kept: the interpreter is still rung in the app.
+    let mut number_only = ana.clone();
+    number_only["ring"] = json!("app");
+    let v = api.post(list).auth(BFSU_KEY).json(number_only).send().await;
+    let body = v.ok(StatusCode::CREATED);
+    assert_eq!(body["interpreter"]["phone"], "+5511912345678");
+    assert_eq!(body["interpreter"]["ring"], "app");
+
+    let mut s = crate::support::settings();
+    s.sip.enabled = true;
+    s.sip.outbound_trunk = "carrier".into();
+    s.sip.trunks.insert(
+        "carrier".into(),
+        hotline_bridge::config::sip::TrunkSettings {
+            sources: vec!["192.0.2.10".into()],
+            username: String::new(),
+            password: String::new(),
+            dial: "192.0.2.10:5060".into(),
+        },
+    );
+    let api = Api::with(s);
+    let v = api.post(list).auth(BFSU_KEY).json(ana.clone()).send().await;
+    assert_eq!(v.ok(StatusCode::CREATED)["interpreter"]["ring"], "phone");
+    let v = api.get(ANA).auth(BFSU_KEY).send().await;
+    let body = v.ok(StatusCode::OK);
+    assert_eq!(
+        (&body["phone"], &body["ring"]),
+        (&json!("+5511912345678"), &json!("phone"))
+    );
+
+    let put = |body| api.request(Method::PUT, ANA).auth(BFSU_KEY).json(body);
+    let mut bad = ana.clone();
+    bad["phone"] = json!("0139 1234");
+    let v = put(bad).send().await;
+    assert_eq!(
+        v.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "phone"
+    );
+    let mut no_number = ana.clone();
+    no_number["phone"] = json!("");
+    no_number["ring"] = json!("app_then_phone");
+    let v = put(no_number).send().await;
+    assert_eq!(
+        v.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "phone"
+    );
+    let mut pager = ana;
+    pager["ring"] = json!("pager");
+    let v = put(pager).send().await;
+    assert_eq!(
+        v.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "ring"
+    );
+}

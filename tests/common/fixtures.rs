@@ -39,6 +39,8 @@ pub fn interpreter(id: &str) -> InterpreterBuilder {
                 shifts: Vec::new(),
             },
             token_sha256: None,
+            phone: None,
+            ring: Default::default(),
         },
     }
 }
@@ -93,6 +95,14 @@ impl InterpreterBuilder {
     /// Signs in with this personal token (only its SHA-256 is stored).
     pub fn token(mut self, token: &str) -> Self {
         self.profile.token_sha256 = Some(hotline_bridge::auth::sha256_hex(token));
+        self
+    }
+
+    /// Rings them on `number` (E.164) as `ring` says (`phone`, `app_then_phone`).
+    pub fn phone(mut self, number: &str, ring: hotline_bridge::domain::RingPreference) -> Self {
+        self.profile.phone =
+            Some(hotline_bridge::domain::PhoneNumber::parse(number).expect("phone number"));
+        self.profile.ring = ring;
         self
     }
 

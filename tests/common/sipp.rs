@@ -30,6 +30,7 @@ pub fn sip_settings(s: &mut hotline_bridge::config::Settings, sources: &[&str]) 
             sources: sources.iter().map(|s| s.to_string()).collect(),
             username: String::new(),
             password: String::new(),
+            dial: String::new(),
         },
     );
     addr

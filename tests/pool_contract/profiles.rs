@@ -4,6 +4,20 @@ use crate::{claim, iid, lang, oid, profile, ready, status, Pool, T0, WRAP_MS};
 use hotline_bridge::domain::CallId;
 use hotline_bridge::pool::{Availability, EventKind, PoolError, PoolEvent, Status};
 
+pub async fn a_phone_number_and_ring_preference_are_stored_and_returned(p: Pool) {
+    use hotline_bridge::domain::{PhoneNumber, RingPreference};
+    let mut ana = profile("a", &["pt"]);
+    ana.phone = Some(PhoneNumber::parse("+5511912345678").expect("number"));
+    ana.ring = RingPreference::AppThenPhone;
+    p.upsert(&ana).await.expect("upsert");
+    let stored = p.profile(&iid("a")).await.expect("profile").expect("known");
+    assert_eq!(stored, ana);
+    // Back to the app only, the number dropped: nothing of it is left behind.
+    p.upsert(&profile("a", &["pt"])).await.expect("upsert");
+    let stored = p.profile(&iid("a")).await.expect("profile").expect("known");
+    assert_eq!((stored.phone, stored.ring), (None, RingPreference::App));
+}
+
 pub async fn upsert_keeps_live_state_and_token(p: Pool) {
     let mut with_token = profile("a", &["pt"]);
     with_token.token_sha256 = Some("ab".repeat(32));

@@ -20,7 +20,7 @@ const t = (key, vars) => i18n.t(key, vars);
 const word = (prefix, value) => (STRINGS.en[`${prefix}_${value}`] ? t(`${prefix}_${value}`) : value);
 /** What the grid, the shift lists and the heat map need to speak the page language. */
 const labels = () => ({ t, days: dayNames(i18n.lang, 'short'), daysLong: dayNames(i18n.lang, 'long') });
-const FIELDS = ['name', 'id', 'languages', 'timezone', 'shifts'];
+const FIELDS = ['name', 'id', 'languages', 'timezone', 'phone', 'ring', 'shifts'];
 const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 const state = {
@@ -210,6 +210,12 @@ function renderList() {
     tz.className = 'muted small';
     tz.textContent = p.timezone;
     sched.append(sh, tz);
+    if (p.ring && p.ring !== 'app') {
+      const rung = document.createElement('div');
+      rung.className = 'muted small ring-note';
+      rung.textContent = t(p.ring === 'phone' ? 'rung_by_phone' : 'rung_app_then_phone', { phone: p.phone || '' });
+      sched.append(rung);
+    }
     sched.title = describeShifts(p.shifts, labels().days);
 
     const status = document.createElement('td');
@@ -414,6 +420,8 @@ function openEditor(mode, p) {
   $('f-id').disabled = mode === 'edit';
   $('id-field').hidden = mode === 'edit';
   $('f-timezone').value = p ? p.timezone : viewerZone;
+  $('f-phone').value = (p && p.phone) || '';
+  $('f-ring').value = (p && p.ring) || 'app';
   $('f-languages').replaceChildren();
   if (p) for (const l of p.languages) addLanguageRow(l.language, l.level);
   else addLanguageRow();
@@ -456,6 +464,8 @@ function formBody() {
     name: $('f-name').value,
     languages,
     timezone: $('f-timezone').value.trim(),
+    phone: $('f-phone').value.trim(),
+    ring: $('f-ring').value,
     shifts: currentShifts(),
   };
   const id = $('f-id').value.trim();
@@ -509,7 +519,7 @@ function showError(e) {
   const text = e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
   const box = $(`err-${field}`);
   box.textContent = capitalise(text);
-  const target = { name: 'f-name', id: 'f-id', timezone: 'f-timezone' }[field];
+  const target = FIELD_INPUTS[field];
   if (target) {
     $(target).setAttribute('aria-invalid', 'true');
     $(target).focus();
@@ -519,12 +529,14 @@ function showError(e) {
   }
 }
 
+const FIELD_INPUTS = { name: 'f-name', id: 'f-id', timezone: 'f-timezone', phone: 'f-phone', ring: 'f-ring' };
+
 const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 
 function clearError(field) {
   const box = $(`err-${field}`);
   if (box) box.textContent = '';
-  const target = { name: 'f-name', id: 'f-id', timezone: 'f-timezone' }[field];
+  const target = FIELD_INPUTS[field];
   if (target) $(target).removeAttribute('aria-invalid');
   else if (box && box.closest('fieldset')) box.closest('fieldset').classList.remove('invalid');
 }
@@ -649,6 +661,8 @@ function bindEvents() {
   $('f-name').addEventListener('input', () => clearError('name'));
   $('f-id').addEventListener('input', () => clearError('id'));
   $('f-timezone').addEventListener('input', () => clearError('timezone'));
+  $('f-phone').addEventListener('input', () => clearError('phone'));
+  $('f-ring').addEventListener('change', () => { clearError('ring'); clearError('phone'); });
   $('f-languages').addEventListener('change', () => clearError('languages'));
   for (const b of document.querySelectorAll('[data-preset]')) {
     b.addEventListener('click', () => {

@@ -263,6 +263,8 @@ async fn an_interpreter_token_joins_only_a_call_it_was_invited_to() {
             shifts: vec![],
         },
         token_sha256: Some(crate::auth::sha256_hex(&token)),
+        phone: None,
+        ring: Default::default(),
     };
     st.pool.upsert(&profile).await.expect("upsert");
     let (call, _) = st.calls.create(pt());

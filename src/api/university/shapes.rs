@@ -63,6 +63,15 @@ pub struct InterpreterInput {
     #[schema(example = "America/Sao_Paulo")]
     pub timezone: String,
     pub shifts: Vec<ShiftDoc>,
+    /// E.164 number the bridge may ring them on (`+` and 8-15 digits; spaces, dashes, dots
+    /// and brackets are dropped). Absent or empty: none.
+    #[schema(example = "+5511912345678")]
+    pub phone: Option<String>,
+    /// Where offers ring them: `app` (the console, default), `phone` (their phone, through the
+    /// hotline's outbound trunk) or `app_then_phone` (the console when it is open, else the
+    /// phone). `phone` and `app_then_phone` need a `phone` number.
+    #[schema(example = "app")]
+    pub ring: Option<String>,
 }
 
 /// An interpreter as the university sees it. Never contains a token or its hash.
@@ -74,6 +83,11 @@ pub struct InterpreterView {
     pub languages: Vec<SkillDoc>,
     pub timezone: String,
     pub shifts: Vec<ShiftDoc>,
+    /// E.164 number they may be rung on; only their own university sees it.
+    pub phone: Option<String>,
+    /// `app`, `phone` or `app_then_phone`.
+    #[schema(example = "app")]
+    pub ring: String,
     /// A personal token has been issued (it is shown only once, when issued).
     pub has_token: bool,
     /// Live status: offline, available, offered, busy, wrap_up or paused.
@@ -144,6 +158,8 @@ pub(super) fn view(
                 end: s.end.to_string(),
             })
             .collect(),
+        phone: p.phone.as_ref().map(|n| n.as_str().to_owned()),
+        ring: p.ring.as_str().to_owned(),
         has_token: p.token_sha256.is_some(),
         present: live.as_ref().is_some_and(|l| l.present(now, ttl_ms)),
         last_seen: live.as_ref().map(|l| l.last_seen).filter(|t| *t > 0),
@@ -182,10 +198,18 @@ pub(super) fn into_profile(
                 end: s.end,
             })
             .collect(),
+        phone: input.phone.unwrap_or_default(),
+        ring: input.ring.unwrap_or_default(),
     };
-    draft
+    let profile = draft
         .into_profile(id, uid, &state.settings.languages.served())
-        .map_err(|e| ApiError::invalid(e.field(), e.to_string()))
+        .map_err(|e| ApiError::invalid(e.field(), e.to_string()))?;
+    if profile.ring.uses_phone() {
+        if let Some(why_not) = state.settings.sip.why_no_phones() {
+            return Err(ApiError::invalid("ring", format!("ring: {why_not}")));
+        }
+    }
+    Ok(profile)
 }
 
 pub(super) fn university_info(state: &AppState, id: &UniversityId) -> UniversityInfo {

@@ -18,6 +18,8 @@ fn profile(id: &InterpreterId, lang: Language) -> InterpreterProfile {
             shifts: Vec::new(),
         },
         token_sha256: None,
+        phone: None,
+        ring: Default::default(),
     }
 }
 

@@ -70,6 +70,8 @@ pub(super) fn profile(id: &str, skills: &[(&str, Level)], on_shift: bool) -> Int
             },
         },
         token_sha256: None,
+        phone: None,
+        ring: Default::default(),
     }
 }
 
