@@ -11,3 +11,4 @@ pub mod lease;
 pub mod lifecycle;
 pub mod media;
 pub mod node;
+pub mod phone_duty;

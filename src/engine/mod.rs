@@ -9,6 +9,7 @@ pub mod caller_wait;
 pub mod dispatch;
 pub mod forward;
 pub mod ice_servers;
+pub mod phone_ring;
 pub mod routes;
 
 pub use attendance::{Attendance, AttendancePolicy};
