@@ -126,3 +126,87 @@ async fn a_university_adds_an_interpreter_and_sees_the_coverage_change() {
     b.screenshot("university").await;
     b.close().await;
 }
+
+/// The editor's "Ringing" part: a phone number is kept; asking for the phone where the hotline
+/// has no outbound trunk is refused next to the choice, saying why; with a trunk it is saved and
+/// the list says how the interpreter is rung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_university_sets_how_an_interpreter_is_rung() {
+    for with_trunk in [false, true] {
+        let mut settings = test_settings();
+        let keys = universities::with_keys(&mut settings, &["bfsu"]);
+        if with_trunk {
+            common::sipp::sip_settings(&mut settings, &["127.0.0.1"]);
+            settings.sip.outbound_trunk = "pbx".into();
+            if let Some(t) = settings.sip.trunks.get_mut("pbx") {
+                t.dial = "127.0.0.1:5060".into();
+            }
+        }
+        let app = spawn_app(AppState::in_memory(settings)).await;
+        let b = Browser::launch("en-US,en", None).await;
+        b.client.goto(&app.url("/university")).await.expect("goto");
+        b.wait_for(
+            "sign-in form",
+            "!document.getElementById('signin').hidden",
+            STEP,
+        )
+        .await;
+        b.type_into("#api-key", &keys["bfsu"]).await;
+        b.click("#signin-form button[type=submit]").await;
+        b.wait_for("signed in", "!document.getElementById('app').hidden", STEP)
+            .await;
+
+        b.click("#add").await;
+        b.type_into("#f-name", "Ana Lima").await;
+        b.type_into("#f-id", "bfsu-pt-01").await;
+        b.select("#f-languages .lang-code", "pt").await;
+        b.type_into("#f-timezone", "UTC").await;
+        b.type_into("#f-phone", "+55 11 91234-5678").await;
+        b.select("#f-ring", "phone").await;
+        b.click("#save").await;
+        let id = InterpreterId::parse("bfsu-pt-01").expect("id");
+        if !with_trunk {
+            b.wait_for(
+                "ring refused, saying why",
+                "document.getElementById('err-ring').textContent.includes('sip.outbound_trunk')",
+                STEP,
+            )
+            .await;
+            assert!(app.state.pool.profiles().await.expect("pool").is_empty());
+            b.select("#f-ring", "app").await;
+            b.click("#save").await;
+        }
+        b.wait_for(
+            "token shown",
+            "!document.getElementById('token-panel').hidden",
+            STEP,
+        )
+        .await;
+        let stored = app
+            .state
+            .pool
+            .profile(&id)
+            .await
+            .expect("pool")
+            .expect("stored");
+        assert_eq!(
+            stored.phone.as_ref().map(|n| n.as_str()),
+            Some("+5511912345678")
+        );
+        b.click("#token-done").await;
+        let note = "document.querySelector('#team tbody tr[data-id=\"bfsu-pt-01\"] .ring-note')";
+        if with_trunk {
+            assert_eq!(stored.ring.as_str(), "phone");
+            b.wait_for(
+                "the list says they are rung on the phone",
+                &format!("{note} && {note}.textContent.includes('+5511912345678')"),
+                STEP,
+            )
+            .await;
+            b.screenshot("university-phone").await;
+        } else {
+            assert_eq!(stored.ring.as_str(), "app");
+        }
+        b.close().await;
+    }
+}
