@@ -277,6 +277,7 @@ pub async fn serve(
             per_address: 0,
             total: c.max_waiting,
         };
+        let prompts = crate::prompts::Prompts::load().context("decoding the phone prompts")?;
         // Runs on the state's lifecycle: it stops with the root token, like every call task.
         crate::sip::start(
             &state.settings.sip,
@@ -284,6 +285,8 @@ pub async fn serve(
             state.media.clone(),
             caps,
             &state.lifecycle,
+            state.settings.languages.served(),
+            prompts,
         )
         .await
         .context("starting the SIP edge")?;

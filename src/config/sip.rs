@@ -23,6 +23,9 @@ pub struct SipSettings {
     /// A phone leg whose RTP stops for this many seconds is treated as dropped (the caller
     /// leaves, the bridge sends BYE).
     pub rtp_timeout_s: u64,
+    /// A caller whose number gives no language hears the language menu; no key this many
+    /// seconds after it ends plays it once more, then the call waits with its language unknown.
+    pub menu_timeout_s: u64,
     /// The digest realm offered in challenges.
     pub realm: String,
     /// INVITEs one source address may send per minute, and the burst allowed at once.
@@ -175,6 +178,9 @@ impl SipSettings {
         }
         if self.rtp_timeout_s == 0 {
             return Err(invalid("sip.rtp_timeout_s", "must be above 0"));
+        }
+        if self.menu_timeout_s == 0 {
+            return Err(invalid("sip.menu_timeout_s", "must be above 0"));
         }
         if self.listen_udp.port() == 0 && self.enabled {
             return Err(invalid("sip.listen_udp", "needs a port (e.g. 5060)"));

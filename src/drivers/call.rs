@@ -91,6 +91,8 @@ pub enum Control {
     Hold(bool),
     Consult(bool),
     Language(Language),
+    /// The caller chose the call's language themselves (a phone caller's key in the menu).
+    CallerChose(Language),
 }
 
 mod controls;

@@ -4,6 +4,7 @@
 //! answered; OPTIONS is answered for health checks; BYE and CANCEL end the call as a web caller's
 //! hang-up does, and a call ended from the console is ended on the phone with BYE.
 
+use super::greeter::task::{self as greeting, Greeting};
 use super::leg::{bind_rtp, bridge_audio, watch_call};
 use super::number::{language_for, mask};
 use super::request::{self, SourceStamp};
@@ -17,6 +18,7 @@ use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
 use crate::engine::caller_wait::WaitCaps;
+use crate::prompts::Prompts;
 use crate::protocol::{LanguageSource, LanguageView};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rsipstack::dialog::dialog::{Dialog, DialogStateSender};
@@ -72,16 +74,22 @@ struct Edge {
     contact: rsipstack::sip::Uri,
     legs: HashMap<String, Leg>,
     ended: mpsc::Sender<String>,
+    /// The caller languages in configured order (the menu's keys).
+    languages: Vec<Language>,
+    prompts: Prompts,
 }
 
 /// Binds the SIP listeners of `settings` and runs the edge on `lifecycle` until its root token
-/// is cancelled.
+/// is cancelled. `languages` are the caller languages in configured order (the menu's keys 1-9,
+/// then 0); `prompts` what waiting callers hear.
 pub async fn start(
     settings: &SipSettings,
     calls: CallRegistry,
     media: MediaHandle,
     caps: WaitCaps,
     lifecycle: &Lifecycle,
+    languages: Vec<Language>,
+    prompts: Prompts,
 ) -> Result<SipEdge, SipError> {
     let stop = lifecycle.child();
     let transport = TransportLayer::new(stop.clone());
@@ -145,6 +153,8 @@ pub async fn start(
         contact,
         legs: HashMap::new(),
         ended,
+        languages,
+        prompts,
     };
     let serving = endpoint.inner.clone();
     lifecycle.spawn(async move {
@@ -337,10 +347,11 @@ impl Edge {
             Some(o) => {
                 let timeout = std::time::Duration::from_secs(s.rtp_timeout_s);
                 let lost = rtp_lost.clone();
-                let bridged =
-                    bridge_audio(&self.media, &call, o, srtp_key, rtp, timeout, lost).await;
-                if let Err(e) = bridged {
-                    tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged");
+                match bridge_audio(&self.media, &call, o, srtp_key, rtp, timeout, lost).await {
+                    Ok(()) => self.greet(&call, language.code, &stop_watch),
+                    Err(e) => {
+                        tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged")
+                    }
                 }
             }
             None => tracing::warn!(call_id = %call.id(), "INVITE without SDP: no audio"),
@@ -385,6 +396,26 @@ impl Edge {
                 tracing::debug!(error = %e, "INVITE transaction");
             }
         });
+    }
+}
+
+impl Edge {
+    /// The caller hears the menu (no language from the number) or that they are being
+    /// connected, then their queue position and the comfort tone, until the operator answers.
+    fn greet(&self, call: &CallHandle, known: Option<Language>, stop: &CancellationToken) {
+        let g = Greeting {
+            call: call.clone(),
+            known,
+            languages: self.languages.clone(),
+            menu_timeout: std::time::Duration::from_secs(self.settings.menu_timeout_s),
+        };
+        self.lifecycle.spawn(greeting::run(
+            g,
+            self.calls.clone(),
+            self.media.clone(),
+            self.prompts.clone(),
+            stop.child_token(),
+        ));
     }
 }
 

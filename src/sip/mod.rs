@@ -7,17 +7,19 @@
 //!
 //! A phone leg is answered with G.711 (PCMU/PCMA) and telephone-event on an RTP port of its own,
 //! whose socket is handed to the media loop: the phone is then just another participant for
-//! audio (its voice to the browsers, their mix to it; an RTP timeout drops it). Still to come:
-//! the spoken language menu, prompts, session timers, and outbound calls to interpreters.
+//! audio (its voice to the browsers, their mix to it; an RTP timeout drops it). While it waits,
+//! the `greeter` plays it the language menu (when the number dialled gave no language) and its
+//! announcements. Still to come: session timers, and outbound calls to interpreters.
 //!
 //! Layout: `edge` (the loop owning the SIP endpoint; `edge::dialogs` what happens in a dialog,
-//! key presses by SIP INFO included), `dtmf` (reading those INFO bodies), `leg` (one phone leg: its RTP port, handing
+//! key presses by SIP INFO included), `dtmf` (reading those INFO bodies), `greeter` (what a waiting caller hears, and its task), `leg` (one phone leg: its RTP port, handing
 //! it to the media loop, the watch on its call), `trunk` (who may call in), `number` (DIDs,
 //! masking), `sdp` (offer/answer), `request` (what is read from a request: its real source,
 //! numbers, credentials; `probe` for the fuzz target).
 
 pub mod dtmf;
 mod edge;
+pub mod greeter;
 mod leg;
 pub mod number;
 pub mod request;

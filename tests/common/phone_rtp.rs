@@ -1,6 +1,7 @@
 //! The RTP side of a test phone: a UDP socket on loopback that the phone's SDP names (sipp does
 //! the signalling), speaking a PCMU tone every 20 ms to wherever the bridge's RTP comes from, and
-//! counting what the bridge sends it: RTP packets and those that decode to sound.
+//! counting what the bridge sends it: RTP packets, those that decode to sound, and the longest
+//! silence between sounds.
 
 use hotline_bridge::sfu::mix::G711;
 use std::net::SocketAddr;
@@ -23,6 +24,10 @@ pub struct Heard {
     pub seq_jumps: u64,
     /// Packets not PCMU (payload type 0).
     pub wrong_type: u64,
+    /// Silent packets in a row now, and the longest such run since the first sound (20 ms each):
+    /// how long the phone heard dead silence.
+    pub silent_run: u64,
+    pub longest_silence: u64,
 }
 
 pub struct PhoneRtp {
@@ -109,6 +114,10 @@ async fn run(
                     }
                     if rms > SOUND_RMS {
                         h.sound += 1;
+                        h.silent_run = 0;
+                    } else if h.sound > 0 {
+                        h.silent_run += 1;
+                        h.longest_silence = h.longest_silence.max(h.silent_run);
                     }
                 });
                 last_seq = Some(s);

@@ -1,4 +1,5 @@
-//! The operator's controls (mute, hold, consult, the call's language) and a participant taken
+//! The operator's controls (mute, hold, consult, the call's language; a phone caller's pick in
+//! the menu too) and a participant taken
 //! out of the call: the engine decides, the task carries it out and tells everyone.
 
 use super::{CallTask, CallTaskError, CallUpdate, Control};
@@ -14,13 +15,17 @@ impl CallTask {
             }
             Control::Hold(on) => self.call.set_hold(on, now)?,
             Control::Consult(on) => self.call.set_consult(on, now)?,
-            Control::Language(l) => {
+            Control::Language(l) | Control::CallerChose(l) => {
                 if self.call.state().is_final() {
                     return Err(CallError::Ended.into());
                 }
+                let source = match c {
+                    Control::CallerChose(_) => LanguageSource::Chosen,
+                    _ => LanguageSource::Operator,
+                };
                 self.language = LanguageView {
                     code: Some(l),
-                    source: LanguageSource::Operator,
+                    source,
                     confidence: 1.0,
                 };
                 self.book

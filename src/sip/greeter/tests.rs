@@ -1,0 +1,133 @@
+//! The phone caller's menu and waiting announcements in simulated time.
+
+use super::*;
+
+fn l(s: &str) -> Language {
+    Language::parse(s).expect("language")
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn menu_caller(now: Instant) -> (Greeter, Vec<Action>) {
+    let langs = [l("en"), l("fr"), l("de")];
+    Greeter::new(None, &langs, l("en"), TIMEOUT, Some(1), now)
+}
+
+fn is_menu(actions: &[Action]) -> bool {
+    matches!(actions, [Action::Play(parts, Playout::Silence)]
+        if parts.len() == 4 && parts[2] == (Prompt::MenuChoice { language: l("fr"), digit: 2 }, l("fr")))
+}
+
+#[test]
+fn a_caller_whose_number_gives_the_language_hears_connecting_and_position_then_comfort() {
+    let t0 = Instant::now();
+    let (_, first) = Greeter::new(Some(l("pt")), &[l("en")], l("en"), TIMEOUT, Some(3), t0);
+    assert_eq!(
+        first,
+        [Action::Play(
+            vec![
+                (Prompt::Connecting, l("pt")),
+                (Prompt::QueuePosition(3), l("pt"))
+            ],
+            Playout::Comfort
+        )]
+    );
+}
+
+#[test]
+fn the_menu_offers_each_language_in_its_own_and_a_key_picks_one() {
+    let t0 = Instant::now();
+    let (mut g, first) = menu_caller(t0);
+    assert!(is_menu(&first), "{first:?}");
+    let Action::Play(parts, _) = &first[0] else {
+        panic!("the menu is played")
+    };
+    assert_eq!(parts[0], (Prompt::Welcome, l("en")), "welcomed in English");
+    assert!(g.digit('9', t0).is_empty(), "no language on 9");
+    let out = g.digit('2', t0 + Duration::from_secs(3));
+    assert_eq!(
+        out,
+        [
+            Action::Chose(l("fr")),
+            Action::Play(
+                vec![
+                    (Prompt::Connecting, l("fr")),
+                    (Prompt::QueuePosition(1), l("fr"))
+                ],
+                Playout::Comfort
+            )
+        ]
+    );
+    assert!(g.menu_over());
+    assert!(g.digit('1', t0).is_empty(), "the menu is over");
+}
+
+#[test]
+fn no_key_repeats_the_menu_once_then_waits_in_english_as_unknown() {
+    let t0 = Instant::now();
+    let (mut g, _) = menu_caller(t0);
+    assert_eq!(g.deadline(), None, "the timeout runs from the menu's end");
+    let ended = t0 + Duration::from_secs(20);
+    g.playout_done(ended);
+    assert_eq!(g.deadline(), Some(ended + TIMEOUT));
+    assert!(g
+        .timeout(ended + TIMEOUT - Duration::from_millis(1))
+        .is_empty());
+    assert!(is_menu(&g.timeout(ended + TIMEOUT)), "played once more");
+    let ended = ended + TIMEOUT + Duration::from_secs(20);
+    g.playout_done(ended);
+    let out = g.timeout(ended + TIMEOUT);
+    assert_eq!(
+        out,
+        [Action::Play(
+            vec![
+                (Prompt::Connecting, l("en")),
+                (Prompt::QueuePosition(1), l("en"))
+            ],
+            Playout::Comfort
+        )]
+    );
+    assert!(g.menu_over());
+}
+
+#[test]
+fn a_new_position_is_announced_at_most_every_twenty_seconds_and_silence_gets_a_reminder() {
+    let t0 = Instant::now();
+    let (mut g, _) = Greeter::new(Some(l("de")), &[], l("en"), TIMEOUT, Some(3), t0);
+    g.playout_done(t0 + Duration::from_secs(5));
+    assert!(
+        g.position(Some(2), t0 + Duration::from_secs(6)).is_empty(),
+        "too soon"
+    );
+    assert!(g.position(Some(1), t0 + Duration::from_secs(8)).is_empty());
+    assert_eq!(g.deadline(), Some(t0 + ANNOUNCE_EVERY));
+    let out = g.timeout(t0 + ANNOUNCE_EVERY);
+    assert_eq!(
+        out,
+        [Action::Play(
+            vec![(Prompt::QueuePosition(1), l("de"))],
+            Playout::Comfort
+        )],
+        "only the latest position"
+    );
+    let quiet = t0 + ANNOUNCE_EVERY + REMIND_AFTER;
+    assert_eq!(g.deadline(), Some(quiet));
+    assert_eq!(
+        g.timeout(quiet),
+        [Action::Play(
+            vec![(Prompt::StillWaiting, l("de"))],
+            Playout::Comfort
+        )]
+    );
+}
+
+#[test]
+fn the_operator_answering_stops_everything() {
+    let t0 = Instant::now();
+    let (mut g, _) = menu_caller(t0);
+    assert_eq!(g.answered(), [Action::Stop]);
+    assert!(g.answered().is_empty());
+    assert_eq!(g.deadline(), None);
+    assert!(g.digit('1', t0).is_empty());
+    assert!(g.position(Some(5), t0 + REMIND_AFTER * 2).is_empty());
+}
