@@ -4,7 +4,6 @@
 //! answered; OPTIONS is answered for health checks; BYE and CANCEL end the call as a web caller's
 //! hang-up does, and a call ended from the console is ended on the phone with BYE.
 
-use super::greeter::task::{self as greeting, Greeting};
 use super::leg::{bind_rtp, bridge_audio, watch_call};
 use super::number::{language_for, mask};
 use super::request::{self, SourceStamp};
@@ -171,6 +170,7 @@ pub async fn start(
 }
 
 mod dialogs;
+mod greet;
 
 impl Edge {
     async fn run(
@@ -396,26 +396,6 @@ impl Edge {
                 tracing::debug!(error = %e, "INVITE transaction");
             }
         });
-    }
-}
-
-impl Edge {
-    /// The caller hears the menu (no language from the number) or that they are being
-    /// connected, then their queue position and the comfort tone, until the operator answers.
-    fn greet(&self, call: &CallHandle, known: Option<Language>, stop: &CancellationToken) {
-        let g = Greeting {
-            call: call.clone(),
-            known,
-            languages: self.languages.clone(),
-            menu_timeout: std::time::Duration::from_secs(self.settings.menu_timeout_s),
-        };
-        self.lifecycle.spawn(greeting::run(
-            g,
-            self.calls.clone(),
-            self.media.clone(),
-            self.prompts.clone(),
-            stop.child_token(),
-        ));
     }
 }
 
