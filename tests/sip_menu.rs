@@ -2,7 +2,8 @@
 //! key: sipp calls in (an unlisted number) with its RTP on the test's own phone socket and
 //! presses 2 by SIP INFO; the call waits in the operator queue as French, chosen by the caller.
 //! The phone hears speech from the bridge (the menu, then "connecting" and its queue position)
-//! and then the comfort tone: never more than a few seconds of dead silence. A caller who
+//! and then the comfort tone: never more than a few seconds of dead silence; once the operator
+//! answers, nothing more is played to it. A caller who
 //! presses nothing hears the menu twice (the second time `menu_timeout_s` after the first
 //! ended), then the English announcements, and waits with the language unknown.
 mod common;
