@@ -7,6 +7,7 @@
 mod events;
 mod phones;
 mod routing;
+mod timers;
 
 use super::activity::{Activity, LEVELS_INTERVAL};
 use super::peer::{Peer, PeerConfig, PeerEvent, RtpIn};
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use timers::Timers;
 
 /// A peer that has not connected this long after joining is dropped as `Disconnected`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +36,8 @@ pub struct ForwarderStats {
     /// Datagrams from addresses no peer claimed.
     pub unclaimed: u64,
     pub peers: u64,
+    /// Times a peer's WebRTC timer ran: when due, or to release packets queued on it.
+    pub timer_runs: u64,
 }
 
 struct Entry {
@@ -47,7 +51,10 @@ struct Entry {
     /// Where this peer's audio goes: (listener index, slot).
     targets: Vec<(usize, usize)>,
     addrs: Vec<SocketAddr>,
+    /// When its WebRTC timer is next due (also queued in `Forwarder::timers`).
     timeout: Instant,
+    /// Times its WebRTC timer ran (tests: nobody else's traffic runs it).
+    timer_runs: u64,
     joined_at: Instant,
     connected: bool,
     ice_lost_at: Option<Instant>,
@@ -91,6 +98,10 @@ pub struct Forwarder {
     pending: VecDeque<(usize, PeerEvent)>,
     /// Listeners with packets written but not yet sent (see `flush`).
     dirty: Vec<usize>,
+    /// Each peer's next timer deadline, so only due peers are visited.
+    timers: Timers,
+    /// Scratch for `handle_timeouts`: the peers due this turn.
+    due: Vec<usize>,
     dead: Vec<usize>,
     events: Vec<MediaEvent>,
     next_source: u64,
@@ -113,6 +124,8 @@ impl Forwarder {
             calls: HashMap::new(),
             pending: VecDeque::new(),
             dirty: Vec::new(),
+            timers: Timers::default(),
+            due: Vec::new(),
             dead: Vec::new(),
             events: Vec::new(),
             next_source: 1,
@@ -131,13 +144,11 @@ impl Forwarder {
         self.events.drain(..)
     }
 
-    /// When `handle_timeouts` is next needed.
+    /// When `handle_timeouts` is next needed (without visiting the peers).
     pub fn next_deadline(&self) -> Instant {
-        self.peers
-            .iter()
-            .flatten()
-            .map(|e| e.timeout)
-            .fold(self.next_tick, Instant::min)
+        self.timers
+            .next()
+            .map_or(self.next_tick, |t| t.min(self.next_tick))
     }
 
     /// Adds (or replaces) a participant's connection and returns the SDP answer.
@@ -165,6 +176,7 @@ impl Forwarder {
             targets: Vec::new(),
             addrs: Vec::new(),
             timeout: now,
+            timer_runs: 0,
             joined_at: now,
             connected: false,
             ice_lost_at: None,
@@ -291,43 +303,59 @@ impl Forwarder {
         self.settle(now, tx);
     }
 
-    /// Sends what `handle_datagram` queued on listeners.
+    /// Sends what `handle_datagram` queued on listeners: only those listeners run their timer
+    /// (str0m releases written packets from it); no other peer is visited.
     pub fn flush(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
         while let Some(idx) = self.dirty.pop() {
             let Some(e) = self.peers[idx].as_mut() else {
                 continue;
             };
             e.dirty = false;
-            // Timestamps the queued packets so str0m releases them.
-            if e.peer.handle_timeout(now).is_err() {
-                self.dead.push(idx);
-            }
+            self.run_timer(idx, now);
             self.poll(idx, now, tx);
         }
         self.settle(now, tx);
     }
 
-    /// Flushes, drives every peer whose timer is due, reports levels and silence, drops dead
-    /// peers.
+    /// Flushes, runs the timers of the peers whose deadline has come (and only theirs), reports
+    /// levels and silence, drops dead peers.
     pub fn handle_timeouts(&mut self, now: Instant, tx: &mut impl FnMut(SocketAddr, &[u8])) {
         self.flush(now, tx);
-        for idx in 0..self.peers.len() {
-            let Some(e) = self.peers[idx].as_mut() else {
+        let mut due = std::mem::take(&mut self.due);
+        self.timers.take_due(now, &mut due);
+        for &idx in &due {
+            let Some(e) = self.peers[idx].as_ref() else {
                 continue;
             };
             if e.timeout > now {
+                // A flush ran its timer since it was queued: wait for its new deadline.
+                let (source, at) = (e.source, e.timeout);
+                self.timers.schedule(idx, source, at);
                 continue;
             }
-            if e.peer.handle_timeout(now).is_err() {
-                self.dead.push(idx);
-            }
+            self.run_timer(idx, now);
             self.poll(idx, now, tx);
         }
+        due.clear();
+        self.due = due;
         if now >= self.next_tick {
             self.next_tick = now + LEVELS_INTERVAL;
             self.tick(now);
         }
         self.settle(now, tx);
+    }
+
+    /// Moves one peer's WebRTC time forward (its timers, and packets queued on it go out at the
+    /// next `poll`).
+    fn run_timer(&mut self, idx: usize, now: Instant) {
+        let Some(e) = self.peers[idx].as_mut() else {
+            return;
+        };
+        e.timer_runs += 1;
+        self.stats.timer_runs += 1;
+        if e.peer.handle_timeout(now).is_err() {
+            self.dead.push(idx);
+        }
     }
 
     /// Maps a new source address to the peer whose ICE accepts it (a STUN check with its ufrag).
@@ -358,6 +386,7 @@ impl Forwarder {
                 self.dead.push(idx);
             }
         }
+        self.timers.schedule(idx, e.source, e.timeout);
     }
 
     /// Closes and forgets one peer and rewires its call.
@@ -372,6 +401,7 @@ impl Forwarder {
         for a in &e.addrs {
             self.by_addr.remove(a);
         }
+        self.timers.forget(idx);
         self.free.push(idx);
         let mut empty = false;
         if let Some(media) = self.calls.get_mut(&e.call) {

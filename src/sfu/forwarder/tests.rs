@@ -5,6 +5,7 @@
 mod client;
 mod harness;
 mod lifecycle;
+mod timing;
 
 use crate::domain::Role;
 use crate::drivers::media::RECV_SLOTS;

@@ -281,6 +281,46 @@ impl Net {
             .count()
     }
 
+    /// The forwarder's peer for client `n`.
+    fn entry(&self, n: usize) -> &super::super::Entry {
+        let c = &self.clients[n];
+        let idx = self.fwd.member(&c.call, &c.id).expect("the peer is there");
+        self.fwd.peers[idx].as_ref().expect("an entry")
+    }
+
+    /// How many times client `n`'s server-side peer ran its WebRTC timer.
+    pub fn timer_runs(&self, n: usize) -> u64 {
+        self.entry(n).timer_runs
+    }
+
+    /// When client `n`'s server-side peer next needs its timer.
+    pub fn peer_deadline(&self, n: usize) -> Instant {
+        self.entry(n).timeout
+    }
+
+    /// Client `n` sends one packet now (no time passes; the forwarder only reads and flushes).
+    pub fn talk_once(&mut self, n: usize) {
+        let now = self.now;
+        let c = &mut self.clients[n];
+        c.talking = true;
+        c.tick(now, true);
+        c.talking = false;
+        self.pump();
+    }
+
+    /// Flushes the forwarder with nothing read.
+    pub fn flush(&mut self) {
+        self.fwd.flush(self.now, &mut to(&mut self.outbox));
+        self.pump();
+    }
+
+    /// Moves the forwarder's clock (only) to `at` and runs what is due there.
+    pub fn wake_forwarder(&mut self, at: Instant) {
+        self.now = at;
+        self.fwd.handle_timeouts(at, &mut to(&mut self.outbox));
+        self.pump();
+    }
+
     /// Every client starts talking and every count starts from zero.
     pub fn talk_all(&mut self) {
         for c in &mut self.clients {
