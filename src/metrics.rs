@@ -22,6 +22,11 @@ pub const MEDIA_PEERS: &str = "hotline_media_peers";
 pub const MEDIA_RTP_IN: &str = "hotline_media_rtp_in_total";
 pub const MEDIA_RTP_FORWARDED: &str = "hotline_media_rtp_forwarded_total";
 pub const MEDIA_SEND_ERRORS: &str = "hotline_media_send_errors_total";
+pub const MEDIA_SHARD_CALLS: &str = "hotline_media_shard_calls";
+pub const MEDIA_SHARD_PEERS: &str = "hotline_media_shard_peers";
+pub const MEDIA_SHARD_RTP_IN: &str = "hotline_media_shard_rtp_in_total";
+pub const MEDIA_SHARD_RTP_FORWARDED: &str = "hotline_media_shard_rtp_forwarded_total";
+pub const MEDIA_SHARD_BUSY: &str = "hotline_media_shard_busy_ratio";
 pub const CALLS_REFUSED: &str = "hotline_calls_refused_total";
 pub const NODE_RECOVERIES: &str = "hotline_node_recoveries_total";
 pub const NODE_LEASE_LOST: &str = "hotline_node_lease_lost_total";
@@ -95,6 +100,23 @@ fn describe() {
     describe_counter!(
         MEDIA_SEND_ERRORS,
         "Datagrams the media socket refused to send"
+    );
+    describe_gauge!(MEDIA_SHARD_CALLS, "Calls placed on each media shard");
+    describe_gauge!(
+        MEDIA_SHARD_PEERS,
+        "WebRTC peers connected on each media shard"
+    );
+    describe_counter!(
+        MEDIA_SHARD_RTP_IN,
+        "RTP packets received by each media shard"
+    );
+    describe_counter!(
+        MEDIA_SHARD_RTP_FORWARDED,
+        "RTP packets forwarded to listeners by each media shard"
+    );
+    describe_gauge!(
+        MEDIA_SHARD_BUSY,
+        "Share of the last second each media shard's loop spent working (1 = saturated)"
     );
     describe_counter!(
         NODE_RECOVERIES,

@@ -104,6 +104,14 @@ async fn metrics_count_a_dispatch_by_language_without_naming_anyone() {
     // Every served language is there, with nobody registered.
     assert_eq!(interpreters("de", "available"), 0.0);
     get("hotline_media_rtp_forwarded_total", &[]);
+    // Per media shard: calls placed, peers, packets, how busy its loop is.
+    for name in [
+        "hotline_media_shard_calls",
+        "hotline_media_shard_peers",
+        "hotline_media_shard_busy_ratio",
+    ] {
+        get(name, &[("shard", "0")]);
+    }
     // Counts only: no call id, interpreter id or token.
     for secret in [call.call_id.as_str(), "ana-lima", token.as_str()] {
         assert!(!text.contains(secret), "/metrics names {secret}");

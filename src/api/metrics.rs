@@ -1,6 +1,6 @@
 //! `GET /metrics`: Prometheus text format (see `crate::metrics` for what is counted). The gauges
 //! are read at each scrape: calls waiting and live on this node, interpreters by language and
-//! status from the pool (shared by every node), the media loop's counters, and whether this
+//! status from the pool (shared by every node), the media shards' counters (summed and per shard), and whether this
 //! node is draining. Counts only: no call ids, names or tokens.
 
 use super::error::ApiError;
@@ -41,6 +41,21 @@ async fn scrape(State(state): State<AppState>) -> Response {
             metrics::counter!(m::MEDIA_SEND_ERRORS).absolute(s.send_errors);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: no media figures"),
+    }
+    match state.media.shard_stats().await {
+        Ok(shards) => {
+            for s in shards {
+                let label = [("shard", s.shard.to_string())];
+                metrics::gauge!(m::MEDIA_SHARD_CALLS, &label).set(s.calls as f64);
+                metrics::gauge!(m::MEDIA_SHARD_PEERS, &label).set(s.stats.live_peers as f64);
+                metrics::counter!(m::MEDIA_SHARD_RTP_IN, &label).absolute(s.stats.forwarder.rtp_in);
+                metrics::counter!(m::MEDIA_SHARD_RTP_FORWARDED, &label)
+                    .absolute(s.stats.forwarder.rtp_forwarded);
+                metrics::gauge!(m::MEDIA_SHARD_BUSY, &label)
+                    .set(s.stats.busy_permille as f64 / 1000.0);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: no media shard figures"),
     }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

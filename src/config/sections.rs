@@ -106,7 +106,11 @@ pub struct DetectSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediaSettings {
+    /// First UDP port: shard `i` binds `udp_port + i` (0 = a free port per shard).
     pub udp_port: u16,
+    /// Media loops (shards), one thread and one socket each; 0 = one per available core.
+    #[serde(default)]
+    pub shards: usize,
     pub public_ip: IpAddr,
     #[serde(default)]
     pub turn_urls: Vec<String>,

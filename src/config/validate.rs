@@ -2,6 +2,9 @@
 
 use super::{invalid, ConfigError, Settings};
 
+/// More media loops than this is a typo, not a machine.
+const MAX_MEDIA_SHARDS: usize = 256;
+
 impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.languages;
@@ -33,6 +36,19 @@ impl Settings {
             return Err(invalid(
                 "redis.key_prefix",
                 "must be non-empty letters, digits, '-', '_' or ':'",
+            ));
+        }
+        let m = &self.media;
+        if m.shards > MAX_MEDIA_SHARDS {
+            return Err(invalid(
+                "media.shards",
+                format!("at most {MAX_MEDIA_SHARDS} (0 = one per core)"),
+            ));
+        }
+        if m.udp_port != 0 && m.udp_port as usize + m.shards.max(1) > 65536 {
+            return Err(invalid(
+                "media.udp_port",
+                "udp_port + shards - 1 must be a port (at most 65535)",
             ));
         }
         if self.redis.response_timeout_ms == 0 {

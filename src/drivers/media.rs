@@ -1,8 +1,11 @@
-//! The media driver: one thread owns the one UDP socket and every WebRTC peer, and forwards audio
-//! as `AudioRoutes` allow. `MediaHandle` is the only async surface of the media plane: commands go
-//! to the loop over a channel, events come back on a broadcast channel. Phone legs' RTP sockets
-//! are read and written on the same thread (`phone`, with the `phone-audio` feature). Nothing here decides who
-//! hears whom (that is `engine::routes`) or how a slot stays continuous (`engine::forward`).
+//! The media driver: media shards, each a thread that owns one UDP socket and every WebRTC peer
+//! of the calls placed on it, forwarding audio as `AudioRoutes` allow (`shard`). A call is placed
+//! on one shard when it first gets media and all its legs stay there (`placement`), so the
+//! forwarding path never crosses threads. `MediaHandle` is the only async surface of the media
+//! plane: commands go to the call's shard over a channel, events of every shard come back on one
+//! broadcast channel. Phone legs' RTP sockets are read and written on their call's shard
+//! (`phone`, with the `phone-audio` feature). Nothing here decides who hears whom (that is
+//! `engine::routes`) or how a slot stays continuous (`engine::forward`).
 
 use crate::config::MediaSettings;
 use crate::domain::{CallId, ParticipantId};
@@ -11,7 +14,6 @@ use crate::sfu::{Forwarder, ForwarderStats, SfuError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +24,8 @@ pub use crate::sfu::{MediaEvent, Playout};
 mod handle;
 #[cfg(feature = "phone-audio")]
 mod phone;
+mod placement;
+mod shard;
 #[cfg(feature = "phone-audio")]
 use phone::PhoneSide;
 
@@ -69,7 +73,7 @@ pub const EVENT_CAPACITY: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("cannot bind the media UDP socket on port {port}: {source}")]
+    #[error("cannot bind a media UDP socket on port {port}: {source}")]
     Bind {
         port: u16,
         #[source]
@@ -136,28 +140,103 @@ pub(crate) enum Command {
         lost: CancellationToken,
         reply: oneshot::Sender<Result<(), MediaError>>,
     },
+    /// Tests: the shard's thread answers, then does nothing else for `length` (a saturated loop).
+    #[cfg(feature = "testkit")]
+    Hold {
+        length: Duration,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
 }
 
-/// Counters of the media loop since it started (metrics, the load benchmark).
+impl Command {
+    /// The call a command is about: it goes to that call's shard. Every command naming a call
+    /// must say so here (routing is decided in this one place, `MediaHandle::ask`).
+    fn call(&self) -> Option<&CallId> {
+        match self {
+            Command::Join { call, .. }
+            | Command::AddCandidate { call, .. }
+            | Command::Leave { call, .. }
+            | Command::SetRoutes { call, .. }
+            | Command::EndCall { call, .. }
+            | Command::Play { call, .. }
+            | Command::StopPlaying { call, .. } => Some(call),
+            #[cfg(feature = "phone-audio")]
+            Command::JoinPhone { leg, .. } => Some(&leg.call),
+            Command::Stats { .. } => None,
+            #[cfg(feature = "testkit")]
+            Command::Hold { .. } => None,
+        }
+    }
+
+    /// Whether the command gives its call media, placing the call on a shard if it has none
+    /// (the others only find the call's shard).
+    fn places(&self) -> bool {
+        match self {
+            Command::Join { .. } | Command::SetRoutes { .. } => true,
+            #[cfg(feature = "phone-audio")]
+            Command::JoinPhone { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Counters of one media shard since it started (or of all, summed: `MediaHandle::stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MediaStats {
     pub forwarder: ForwarderStats,
     /// Datagrams the socket refused (send buffer full, unreachable).
     pub send_errors: u64,
+    /// Peers connected now (`forwarder.peers` counts every join since start).
+    pub live_peers: u64,
+    /// Time the loop spent working (not waiting) since start.
+    pub busy: Duration,
+    /// Share of the last full second the loop spent working, in thousandths.
+    pub busy_permille: u32,
 }
 
-/// Cheap to clone; every clone talks to the same media loop.
+impl MediaStats {
+    fn add(&mut self, o: &MediaStats) {
+        let (f, g) = (&mut self.forwarder, &o.forwarder);
+        f.datagrams_in += g.datagrams_in;
+        f.rtp_in += g.rtp_in;
+        f.rtp_forwarded += g.rtp_forwarded;
+        f.unclaimed += g.unclaimed;
+        f.peers += g.peers;
+        f.timer_runs += g.timer_runs;
+        self.send_errors += o.send_errors;
+        self.live_peers += o.live_peers;
+        self.busy += o.busy;
+        self.busy_permille = self.busy_permille.max(o.busy_permille);
+    }
+}
+
+/// One shard's figures for metrics: its stats, the calls placed on it and its address.
+#[derive(Debug, Clone)]
+pub struct ShardStats {
+    pub shard: usize,
+    pub local_addr: SocketAddr,
+    pub calls: usize,
+    pub stats: MediaStats,
+}
+
+/// How the handle reaches one shard.
+struct ShardLink {
+    commands: mpsc::Sender<Command>,
+    local_addr: SocketAddr,
+}
+
+/// Cheap to clone; every clone talks to the same shards.
 #[derive(Clone)]
 pub struct MediaHandle {
-    commands: mpsc::Sender<Command>,
+    shards: Arc<[ShardLink]>,
+    placement: Arc<placement::Placement>,
     events: broadcast::Sender<MediaEvent>,
-    local_addr: SocketAddr,
-    /// Cancelled when the loop's thread has ended (however it ended).
+    /// Cancelled when every shard's thread has ended (however they ended).
     finished: CancellationToken,
 }
 
-/// Binds the one UDP socket (`settings.udp_port`, 0 = any free port) and starts the media loop,
-/// which stops when `shutdown` is cancelled.
+/// Binds each shard's UDP socket (`settings.udp_port + i`, 0 = any free port) and starts the
+/// shards, which stop when `shutdown` is cancelled.
 pub async fn spawn(
     settings: &MediaSettings,
     shutdown: CancellationToken,
@@ -165,259 +244,76 @@ pub async fn spawn(
     start(settings, shutdown)
 }
 
-/// `spawn` for callers outside async code (nothing in it waits). The loop also stops when every
-/// clone of the handle is dropped.
+/// Shards to run for `configured` (0 = one per available core).
+pub fn shard_count(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `spawn` for callers outside async code (nothing in it waits). The shards also stop when
+/// every clone of the handle is dropped.
 pub fn start(
     settings: &MediaSettings,
     shutdown: CancellationToken,
 ) -> Result<MediaHandle, MediaError> {
-    let port = settings.udp_port;
+    let count = shard_count(settings.shards);
     let bind_ip = match settings.public_ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let socket =
-        bind(SocketAddr::new(bind_ip, port)).map_err(|source| MediaError::Bind { port, source })?;
-    let bound = socket
-        .local_addr()
-        .map_err(|source| MediaError::Bind { port, source })?;
-    let local_addr = SocketAddr::new(settings.public_ip, bound.port());
-    let forwarder = Forwarder::new(local_addr, Instant::now()).map_err(MediaError::from)?;
-    let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
     let (events, _) = broadcast::channel(EVENT_CAPACITY);
-    let loop_events = events.clone();
     let finished = CancellationToken::new();
-    let ended = finished.clone().drop_guard();
-    std::thread::Builder::new()
-        .name("media".into())
-        .spawn(move || {
-            let _ended = ended;
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "media loop: no runtime");
-                    return;
-                }
-            };
-            rt.block_on(run(socket, forwarder, rx, loop_events, shutdown));
-        })
-        .map_err(|e| MediaError::Thread(e.to_string()))?;
-    tracing::info!(%local_addr, bound = %bound, "media loop started");
+    // Every shard's thread holds a clone; the last one to end cancels `finished`.
+    let ended = Arc::new(finished.clone().drop_guard());
+    // Bind every socket first, so a port in use starts no thread.
+    let mut sockets = Vec::with_capacity(count);
+    for i in 0..count {
+        let port = match settings.udp_port {
+            0 => 0,
+            p => u16::try_from(p as usize + i).map_err(|_| MediaError::Bind {
+                port: p,
+                source: std::io::Error::other("port range past 65535"),
+            })?,
+        };
+        let socket = shard::bind(SocketAddr::new(bind_ip, port))
+            .map_err(|source| MediaError::Bind { port, source })?;
+        let bound = socket
+            .local_addr()
+            .map_err(|source| MediaError::Bind { port, source })?;
+        sockets.push((socket, SocketAddr::new(settings.public_ip, bound.port())));
+    }
+    let mut shards = Vec::with_capacity(count);
+    for (i, (socket, local_addr)) in sockets.into_iter().enumerate() {
+        let forwarder = Forwarder::new(local_addr, Instant::now()).map_err(MediaError::from)?;
+        let (commands, rx) = mpsc::channel(COMMAND_CAPACITY);
+        let s = shard::Shard {
+            index: i,
+            socket,
+            forwarder,
+            commands: rx,
+            events: events.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let ended = ended.clone();
+        std::thread::Builder::new()
+            .name(format!("media-{i}"))
+            .spawn(move || {
+                let _ended = ended;
+                s.run_on_thread();
+            })
+            .map_err(|e| MediaError::Thread(e.to_string()))?;
+        tracing::info!(shard = i, %local_addr, "media shard started");
+        shards.push(ShardLink {
+            commands,
+            local_addr,
+        });
+    }
     Ok(MediaHandle {
-        commands,
+        shards: shards.into(),
+        placement: Arc::new(placement::Placement::new(count)),
         events,
-        local_addr,
         finished,
     })
-}
-
-/// Kernel socket buffers asked for: bursts after a scheduling hiccup must not overflow them.
-const SOCKET_BUFFER_BYTES: usize = 4 << 20;
-/// Datagrams handled per wake-up before commands and timers get a turn.
-const MAX_DATAGRAMS_PER_WAKE: usize = 256;
-/// Datagrams read before forwarded audio is sent: amortizes each listener's send overhead while
-/// adding at most this many packets' processing time (~0.2 ms) of latency.
-const FLUSH_EVERY: usize = 16;
-/// Largest datagram read (WebRTC keeps under ~1200 bytes; anything longer is cut and dropped).
-const MAX_DATAGRAM: usize = 2048;
-/// The loop wakes at least this often even with nothing due.
-const IDLE_WAKE: Duration = Duration::from_secs(1);
-/// One turn of the loop taking longer than this is logged: audio queues up meanwhile.
-const SLOW_TURN: Duration = Duration::from_millis(20);
-
-fn bind(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
-}
-
-/// The media loop: commands, datagrams and timers, one at a time, on one thread.
-async fn run(
-    socket: std::net::UdpSocket,
-    mut fwd: Forwarder,
-    mut commands: mpsc::Receiver<Command>,
-    events: broadcast::Sender<MediaEvent>,
-    shutdown: CancellationToken,
-) {
-    let socket = match UdpSocket::from_std(socket) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "media loop: cannot register the socket");
-            return;
-        }
-    };
-    let send_errors = std::cell::Cell::new(0u64);
-    let mut tx = |dst: SocketAddr, data: &[u8]| {
-        if socket.try_send_to(data, dst).is_err() {
-            send_errors.set(send_errors.get() + 1);
-        }
-    };
-    let mut phones = PhoneSide::default();
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let sleep = tokio::time::sleep_until(Instant::now().into());
-    tokio::pin!(sleep);
-    let mut deadline = Instant::now();
-    loop {
-        let mut next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
-        if let Some(t) = phones.next_deadline() {
-            next = next.min(t);
-        }
-        if next != deadline {
-            deadline = next;
-            sleep.as_mut().reset(deadline.into());
-        }
-        let mut turn = "timer";
-        let mut datagrams = 0;
-        // When the turn's work began: set in each arm, so the idle wait is not counted.
-        let woke;
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            cmd = commands.recv() => match cmd {
-                Some(cmd) => {
-                    woke = Instant::now();
-                    turn = "command";
-                    handle(&mut fwd, &mut phones, cmd, &mut tx, send_errors.get())
-                }
-                None => break,
-            },
-            ready = socket.readable() => {
-                if let Err(e) = ready {
-                    tracing::error!(error = %e, "media socket failed");
-                    break;
-                }
-                woke = Instant::now();
-                turn = "datagrams";
-                for i in 1..=MAX_DATAGRAMS_PER_WAKE {
-                    datagrams = i;
-                    match socket.try_recv_from(&mut buf) {
-                        Ok((n, src)) => fwd.handle_datagram(src, &buf[..n], Instant::now(), &mut tx),
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        // ICMP errors from a vanished peer surface here; the peer times out.
-                        Err(_) => continue,
-                    }
-                    if i % FLUSH_EVERY == 0 {
-                        fwd.flush(Instant::now(), &mut tx);
-                    }
-                }
-            }
-            idx = phones.readable() => {
-                woke = Instant::now();
-                turn = "phone";
-                phones.read(idx, woke);
-            }
-            _ = &mut sleep => woke = Instant::now(),
-        }
-        // Phone audio first: the voices it hands the forwarder go out with this turn's flush.
-        phones.turn(&mut fwd, Instant::now(), &events);
-        fwd.handle_timeouts(Instant::now(), &mut tx);
-        for ev in fwd.drain_events() {
-            // No subscriber is fine: events are advisory.
-            let _ = events.send(ev);
-        }
-        let took = woke.elapsed();
-        if took > SLOW_TURN {
-            tracing::warn!(?took, turn, datagrams, "slow media loop turn");
-        }
-    }
-    let stats = fwd.stats();
-    tracing::info!(
-        ?stats,
-        send_errors = send_errors.get(),
-        phone_send_errors = phones.send_errors,
-        "media loop stopped"
-    );
-}
-
-fn handle(
-    fwd: &mut Forwarder,
-    phones: &mut PhoneSide,
-    cmd: Command,
-    tx: &mut impl FnMut(SocketAddr, &[u8]),
-    send_errors: u64,
-) {
-    let now = Instant::now();
-    match cmd {
-        Command::Join {
-            call,
-            participant,
-            offer_sdp,
-            reply,
-        } => {
-            let r = fwd.join(&call, &participant, &offer_sdp, now, tx);
-            let _ = reply.send(r.map_err(MediaError::from));
-        }
-        Command::AddCandidate {
-            call,
-            participant,
-            candidate,
-            reply,
-        } => {
-            let r = fwd.add_candidate(&call, &participant, &candidate);
-            let _ = reply.send(r.map_err(MediaError::from));
-        }
-        Command::Leave {
-            call,
-            participant,
-            reply,
-        } => {
-            fwd.leave(&call, &participant, now, tx);
-            phones.leave(fwd, &call, &participant);
-            let _ = reply.send(Ok(()));
-        }
-        Command::SetRoutes {
-            call,
-            routes,
-            reply,
-        } => {
-            phones.set_routes(&call, &routes);
-            fwd.set_routes(&call, routes);
-            let _ = reply.send(Ok(()));
-        }
-        Command::EndCall { call, reply } => {
-            fwd.end_call(&call, now, tx);
-            phones.end_call(&call);
-            let _ = reply.send(Ok(()));
-        }
-        Command::Stats { reply } => {
-            let _ = reply.send(Ok(MediaStats {
-                forwarder: fwd.stats(),
-                send_errors,
-            }));
-        }
-        Command::Play {
-            call,
-            participant,
-            audio,
-            then,
-            reply,
-        } => {
-            let _ = reply.send(phones.play(&call, &participant, audio, then));
-        }
-        Command::StopPlaying {
-            call,
-            participant,
-            reply,
-        } => {
-            phones.stop_playing(&call, &participant);
-            let _ = reply.send(Ok(()));
-        }
-        #[cfg(feature = "phone-audio")]
-        Command::JoinPhone {
-            leg,
-            socket,
-            lost,
-            reply,
-        } => {
-            let _ = reply.send(phones.join(fwd, leg, socket, lost, now));
-        }
-    }
 }

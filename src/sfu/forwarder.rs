@@ -139,6 +139,16 @@ impl Forwarder {
         self.stats
     }
 
+    /// Peers connected now.
+    pub fn live_peers(&self) -> usize {
+        self.peers.len() - self.free.len()
+    }
+
+    /// Every call with media here.
+    pub fn call_ids(&self) -> Vec<CallId> {
+        self.calls.keys().cloned().collect()
+    }
+
     /// Events since the last call, oldest first.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, MediaEvent> {
         self.events.drain(..)

@@ -217,6 +217,20 @@ impl TestPeer {
         }
     }
 
+    /// Waits until the connection is over (closed by either side, or failed); false on timeout.
+    pub async fn wait_closed(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.connected_changed.notified();
+            if !self.is_connected() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return !self.is_connected();
+            }
+        }
+    }
+
     /// Starts or stops sending (a muted microphone that sends nothing).
     pub fn set_sending(&self, on: bool) {
         self.shared.sending.store(on, Ordering::Release);

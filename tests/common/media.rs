@@ -5,9 +5,17 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-/// A media loop on 127.0.0.1, port 0; it stops when the guard is dropped.
+/// Media shards (as many as the config says) on 127.0.0.1, free ports; they stop when the guard
+/// is dropped.
 pub async fn spawn_media() -> (MediaHandle, DropGuard) {
+    spawn_media_shards(super::test_settings().media.shards).await
+}
+
+/// `shards` media shards (0 = one per core) on 127.0.0.1, free ports; they stop when the guard
+/// is dropped.
+pub async fn spawn_media_shards(shards: usize) -> (MediaHandle, DropGuard) {
     let mut settings = super::test_settings().media;
+    settings.shards = shards;
     settings.udp_port = 0;
     settings.public_ip = "127.0.0.1".parse().expect("ip");
     let shutdown = CancellationToken::new();

@@ -1,9 +1,13 @@
-//! `MediaHandle`'s methods: each queues one command to the media loop and awaits its answer
-//! (`Stopped` once the loop has ended).
+//! `MediaHandle`'s methods: each queues one command to its call's shard and awaits its answer
+//! (`Stopped` once the shard has ended). A new method only builds its `Command`; `ask` routes it
+//! by `Command::call`.
 
+use super::placement::Placement;
 #[cfg(feature = "phone-audio")]
 use super::PhoneLeg;
-use super::{Command, MediaError, MediaEvent, MediaHandle, MediaStats, Playout};
+use super::{
+    Command, MediaError, MediaEvent, MediaHandle, MediaStats, Playout, ShardLink, ShardStats,
+};
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::AudioRoutes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,23 +23,37 @@ impl MediaHandle {
         let (events, _) = broadcast::channel(1);
         let finished = CancellationToken::new();
         finished.cancel();
-        Self {
+        let link = ShardLink {
             commands,
-            events,
             local_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        };
+        Self {
+            shards: Arc::from(vec![link]),
+            placement: Arc::new(Placement::new(1)),
+            events,
             finished,
         }
     }
 
-    /// Resolves once the media loop's thread has ended (at once for `stopped()`), so the node
-    /// can await it like its tasks.
+    /// Resolves once every shard's thread has ended (at once for `stopped()`), so the node can
+    /// await it like its tasks.
     pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.finished.clone().cancelled_owned()
     }
 
-    /// The address peers send to (the socket's port on `settings.public_ip`).
+    /// The address peers of the first shard send to (its port on `settings.public_ip`).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.shards[0].local_addr
+    }
+
+    /// Each shard's address, by shard index.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.shards.iter().map(|s| s.local_addr).collect()
+    }
+
+    /// The shard a call's media is on, if it has been placed.
+    pub fn shard_of(&self, call: &CallId) -> Option<usize> {
+        self.placement.shard_of(call)
     }
 
     /// Adds a participant's peer connection to a call (creating the call's media on first use):
@@ -161,20 +179,79 @@ impl MediaHandle {
         });
     }
 
+    /// Every shard's counters, summed.
     pub async fn stats(&self) -> Result<MediaStats, MediaError> {
-        self.ask(|reply| Command::Stats { reply }).await
+        let mut total = MediaStats::default();
+        for s in self.shard_stats().await? {
+            total.add(&s.stats);
+        }
+        Ok(total)
+    }
+
+    /// Each shard's counters and the calls placed on it.
+    pub async fn shard_stats(&self) -> Result<Vec<ShardStats>, MediaError> {
+        let calls = self.placement.calls_per_shard();
+        let mut all = Vec::with_capacity(self.shards.len());
+        for (i, link) in self.shards.iter().enumerate() {
+            let stats = Self::send(link, |reply| Command::Stats { reply }).await?;
+            all.push(ShardStats {
+                shard: i,
+                local_addr: link.local_addr,
+                calls: calls.get(i).copied().unwrap_or(0),
+                stats,
+            });
+        }
+        Ok(all)
+    }
+
+    /// Tests: blocks shard `shard`'s thread for `length`, as a saturated loop would; returns
+    /// once the shard is blocked.
+    #[cfg(feature = "testkit")]
+    pub async fn hold_shard(
+        &self,
+        shard: usize,
+        length: std::time::Duration,
+    ) -> Result<(), MediaError> {
+        let link = self.shards.get(shard).ok_or(MediaError::Stopped)?;
+        Self::send(link, |reply| Command::Hold { length, reply }).await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<MediaEvent> {
         self.events.subscribe()
     }
 
+    /// Sends a command to its call's shard (placing the call if the command gives it media)
+    /// and awaits the answer. The one place commands are routed.
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, MediaError>>) -> Command,
     ) -> Result<T, MediaError> {
         let (tx, rx) = oneshot::channel();
-        self.commands
+        let cmd = make(tx);
+        let shard = match cmd.call() {
+            Some(call) => {
+                let shard = self.placement.route(call, cmd.places());
+                if matches!(cmd, Command::EndCall { .. }) {
+                    self.placement.release(call);
+                }
+                shard
+            }
+            None => 0,
+        };
+        let link = self.shards.get(shard).ok_or(MediaError::Stopped)?;
+        link.commands
+            .send(cmd)
+            .await
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    async fn send<T>(
+        link: &ShardLink,
+        make: impl FnOnce(oneshot::Sender<Result<T, MediaError>>) -> Command,
+    ) -> Result<T, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        link.commands
             .send(make(tx))
             .await
             .map_err(|_| MediaError::Stopped)?;

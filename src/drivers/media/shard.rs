@@ -1,0 +1,303 @@
+//! One media shard: a thread with its own current-thread runtime that owns one UDP socket, the
+//! `Forwarder` with every WebRTC peer of the calls placed on it, and their phone legs; commands,
+//! datagrams and timers are handled one at a time, so the media path has no locks. On shutdown
+//! it ends its calls (peers get their goodbyes) before its thread ends.
+
+use super::{Command, MediaError, MediaEvent, MediaStats, PhoneSide};
+use crate::sfu::Forwarder;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// Kernel socket buffers asked for: bursts after a scheduling hiccup must not overflow them.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Datagrams handled per wake-up before commands and timers get a turn.
+const MAX_DATAGRAMS_PER_WAKE: usize = 256;
+/// Datagrams read before forwarded audio is sent: amortizes each listener's send overhead while
+/// adding at most this many packets' processing time (~0.2 ms) of latency.
+const FLUSH_EVERY: usize = 16;
+/// Largest datagram read (WebRTC keeps under ~1200 bytes; anything longer is cut and dropped).
+const MAX_DATAGRAM: usize = 2048;
+/// The loop wakes at least this often even with nothing due.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// One turn of the loop taking longer than this is logged: audio queues up meanwhile.
+const SLOW_TURN: Duration = Duration::from_millis(20);
+/// The window `busy_permille` is measured over.
+const BUSY_WINDOW: Duration = Duration::from_secs(1);
+
+pub(super) fn bind(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// What one shard's thread owns.
+pub(super) struct Shard {
+    pub(super) index: usize,
+    pub(super) socket: std::net::UdpSocket,
+    pub(super) forwarder: Forwarder,
+    pub(super) commands: mpsc::Receiver<Command>,
+    pub(super) events: broadcast::Sender<MediaEvent>,
+    pub(super) shutdown: CancellationToken,
+}
+
+/// Time spent working, in total and over the last full `BUSY_WINDOW`.
+struct Busy {
+    total: Duration,
+    window_start: Instant,
+    in_window: Duration,
+    permille: u32,
+}
+
+impl Busy {
+    fn add(&mut self, took: Duration, now: Instant) {
+        self.total += took;
+        self.in_window += took;
+        let elapsed = now - self.window_start;
+        if elapsed >= BUSY_WINDOW {
+            self.permille =
+                (self.in_window.as_micros() * 1000 / elapsed.as_micros().max(1)).min(1000) as u32;
+            self.in_window = Duration::ZERO;
+            self.window_start = now;
+        }
+    }
+}
+
+impl Shard {
+    /// Runs the shard on the calling thread until shutdown (or every handle is dropped).
+    pub(super) fn run_on_thread(self) {
+        let index = self.index;
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(self.run()),
+            Err(e) => tracing::error!(shard = index, error = %e, "media shard: no runtime"),
+        }
+    }
+
+    async fn run(self) {
+        let Shard {
+            index,
+            socket,
+            forwarder: mut fwd,
+            mut commands,
+            events,
+            shutdown,
+        } = self;
+        let socket = match UdpSocket::from_std(socket) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(shard = index, error = %e, "media shard: cannot register the socket");
+                return;
+            }
+        };
+        let send_errors = std::cell::Cell::new(0u64);
+        let mut tx = |dst: SocketAddr, data: &[u8]| {
+            if socket.try_send_to(data, dst).is_err() {
+                send_errors.set(send_errors.get() + 1);
+            }
+        };
+        let mut phones = PhoneSide::default();
+        let mut busy = Busy {
+            total: Duration::ZERO,
+            window_start: Instant::now(),
+            in_window: Duration::ZERO,
+            permille: 0,
+        };
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let sleep = tokio::time::sleep_until(Instant::now().into());
+        tokio::pin!(sleep);
+        let mut deadline = Instant::now();
+        loop {
+            let mut next = fwd.next_deadline().min(Instant::now() + IDLE_WAKE);
+            if let Some(t) = phones.next_deadline() {
+                next = next.min(t);
+            }
+            if next != deadline {
+                deadline = next;
+                sleep.as_mut().reset(deadline.into());
+            }
+            let mut turn = "timer";
+            let mut datagrams = 0;
+            // When the turn's work began: set in each arm, so the idle wait is not counted.
+            let woke;
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => {
+                        woke = Instant::now();
+                        turn = "command";
+                        let stats = MediaStats {
+                            forwarder: fwd.stats(),
+                            send_errors: send_errors.get(),
+                            live_peers: fwd.live_peers() as u64,
+                            busy: busy.total,
+                            busy_permille: busy.permille,
+                        };
+                        handle(&mut fwd, &mut phones, cmd, &mut tx, stats)
+                    }
+                    None => break,
+                },
+                ready = socket.readable() => {
+                    if let Err(e) = ready {
+                        tracing::error!(shard = index, error = %e, "media socket failed");
+                        break;
+                    }
+                    woke = Instant::now();
+                    turn = "datagrams";
+                    for i in 1..=MAX_DATAGRAMS_PER_WAKE {
+                        datagrams = i;
+                        match socket.try_recv_from(&mut buf) {
+                            Ok((n, src)) => fwd.handle_datagram(src, &buf[..n], Instant::now(), &mut tx),
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            // ICMP errors from a vanished peer surface here; the peer times out.
+                            Err(_) => continue,
+                        }
+                        if i % FLUSH_EVERY == 0 {
+                            fwd.flush(Instant::now(), &mut tx);
+                        }
+                    }
+                }
+                idx = phones.readable() => {
+                    woke = Instant::now();
+                    turn = "phone";
+                    phones.read(idx, woke);
+                }
+                _ = &mut sleep => woke = Instant::now(),
+            }
+            // Phone audio first: the voices it hands the forwarder go out with this turn's flush.
+            phones.turn(&mut fwd, Instant::now(), &events);
+            fwd.handle_timeouts(Instant::now(), &mut tx);
+            for ev in fwd.drain_events() {
+                // No subscriber is fine: events are advisory.
+                let _ = events.send(ev);
+            }
+            let now = Instant::now();
+            let took = now - woke;
+            busy.add(took, now);
+            if took > SLOW_TURN {
+                tracing::warn!(
+                    shard = index,
+                    ?took,
+                    turn,
+                    datagrams,
+                    "slow media loop turn"
+                );
+            }
+        }
+        // Drain: every call's peers get their goodbyes, every phone leg is let go.
+        let now = Instant::now();
+        for call in fwd.call_ids() {
+            fwd.end_call(&call, now, &mut tx);
+            phones.end_call(&call);
+        }
+        for ev in fwd.drain_events() {
+            let _ = events.send(ev);
+        }
+        let stats = fwd.stats();
+        tracing::info!(
+            shard = index,
+            ?stats,
+            send_errors = send_errors.get(),
+            phone_send_errors = phones.send_errors,
+            "media shard stopped"
+        );
+    }
+}
+
+fn handle(
+    fwd: &mut Forwarder,
+    phones: &mut PhoneSide,
+    cmd: Command,
+    tx: &mut impl FnMut(SocketAddr, &[u8]),
+    stats: MediaStats,
+) {
+    let now = Instant::now();
+    match cmd {
+        Command::Join {
+            call,
+            participant,
+            offer_sdp,
+            reply,
+        } => {
+            let r = fwd.join(&call, &participant, &offer_sdp, now, tx);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::AddCandidate {
+            call,
+            participant,
+            candidate,
+            reply,
+        } => {
+            let r = fwd.add_candidate(&call, &participant, &candidate);
+            let _ = reply.send(r.map_err(MediaError::from));
+        }
+        Command::Leave {
+            call,
+            participant,
+            reply,
+        } => {
+            fwd.leave(&call, &participant, now, tx);
+            phones.leave(fwd, &call, &participant);
+            let _ = reply.send(Ok(()));
+        }
+        Command::SetRoutes {
+            call,
+            routes,
+            reply,
+        } => {
+            phones.set_routes(&call, &routes);
+            fwd.set_routes(&call, routes);
+            let _ = reply.send(Ok(()));
+        }
+        Command::EndCall { call, reply } => {
+            fwd.end_call(&call, now, tx);
+            phones.end_call(&call);
+            let _ = reply.send(Ok(()));
+        }
+        Command::Stats { reply } => {
+            let _ = reply.send(Ok(stats));
+        }
+        Command::Play {
+            call,
+            participant,
+            audio,
+            then,
+            reply,
+        } => {
+            let _ = reply.send(phones.play(&call, &participant, audio, then));
+        }
+        Command::StopPlaying {
+            call,
+            participant,
+            reply,
+        } => {
+            phones.stop_playing(&call, &participant);
+            let _ = reply.send(Ok(()));
+        }
+        #[cfg(feature = "phone-audio")]
+        Command::JoinPhone {
+            leg,
+            socket,
+            lost,
+            reply,
+        } => {
+            let _ = reply.send(phones.join(fwd, leg, socket, lost, now));
+        }
+        #[cfg(feature = "testkit")]
+        Command::Hold { length, reply } => {
+            let _ = reply.send(Ok(()));
+            // The point is to block this thread, as a saturated loop would.
+            std::thread::sleep(length);
+        }
+    }
+}
