@@ -173,7 +173,8 @@ pub enum ServerMessage {
     Slots {
         slots: Vec<SlotView>,
     },
-    /// Audio levels for speaking indicators (~4 per second while the call has audio).
+    /// Audio levels for speaking indicators, to the consoles only: the participants whose level
+    /// changed (at most ~4 per second per call); keep the last one of each.
     Levels {
         levels: Vec<LevelView>,
     },

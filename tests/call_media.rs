@@ -2,14 +2,15 @@
 //! real WebSocket (caller token, operator session, interpreter personal token), media over real UDP
 //! on loopback with in-process WebRTC test peers. Caller and operator hear each other; an
 //! interpreter invited by the operator joins and all three hear each other; the consoles get
-//! `connected`, `slots` and `levels` from the call; a hang-up ends everyone's session.
+//! `connected`, `slots` and `levels` from the call (the caller's page gets no levels); a hang-up
+//! ends everyone's session.
 mod common;
 
 use common::dispatch::join_media;
 use common::spawn_app;
 use common::ws::{
     answer, caller_in_call, create_call, invited_interpreter, operator_login, operator_session,
-    settings_with_operator, WsClient,
+    settings_with_operator, Got, WsClient,
 };
 use hotline_bridge::app::AppState;
 use hotline_bridge::sfu::peer::PeerConfig;
@@ -116,7 +117,15 @@ async fn caller_operator_and_interpreter_hear_each_other_through_the_real_front_
 
     // The operator hangs up: every session learns it; the caller's socket closes.
     op_ws.send(json!({"type": "hang_up"})).await;
-    let left = caller_ws.wait_for("left").await;
+    // The caller's page shows no speaking indicators: its session is sent no levels (the
+    // interpreter's arrival made the call report every level afresh to the others).
+    let left = loop {
+        match caller_ws.next().await {
+            Got::Json(v) if v["type"] == "left" => break v,
+            Got::Json(v) => assert_ne!(v["type"], "levels", "levels reached the caller: {v}"),
+            other => panic!("expected left, got {other:?}"),
+        }
+    };
     assert!(left["reason"].as_str().is_some_and(|r| r.contains("ended")));
     int_ws.wait_for("left").await;
     let r = reqwest::get(app.url("/healthz")).await.expect("healthz");

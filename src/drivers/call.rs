@@ -23,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 pub const COMMAND_CAPACITY: usize = 64;
 /// Updates buffered per session; a session that falls further behind skips to the newest state.
 pub const UPDATE_CAPACITY: usize = 64;
-/// RFC 6464 level (-dBov) below which a participant counts as speaking.
-pub const SPEAKING_BELOW: u8 = 50;
+/// RFC 6464 level (-dBov) below which a participant counts as speaking (the media plane's, which
+/// reports a level whenever this flips).
+pub use crate::sfu::SPEAKING_BELOW;
 /// The caller's participant id in every call.
 pub const CALLER: &str = "caller";
 

@@ -13,6 +13,7 @@ pub mod peer;
 #[cfg(feature = "phone-audio")]
 pub mod phone;
 
+pub use activity::{LEVEL_STEP, SPEAKING_BELOW};
 pub use forwarder::{Forwarder, ForwarderStats, Tap};
 
 use crate::domain::{CallId, ParticipantId};
@@ -53,8 +54,10 @@ pub enum MediaEvent {
         participant: ParticipantId,
         slots: Vec<(String, Option<ParticipantId>)>,
     },
-    /// About four times a second per call with audio: each sending participant's loudest level
-    /// since the last report.
+    /// At most about four times a second per call: the sending participants whose loudest level
+    /// changed visibly since it was last reported (speaking or not, or by `LEVEL_STEP` dB), or
+    /// who are heard for the first time, again after silence, or since someone joined. Being
+    /// listed means packets arrived from them.
     Levels {
         call: CallId,
         levels: Vec<(ParticipantId, u8)>,

@@ -26,6 +26,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 self.send(ServerMessage::Slots { slots }).await
             }
             Ok(CallUpdate::Slots { .. }) => {}
+            // The caller's page shows no speaking indicators.
+            Ok(CallUpdate::Levels(_)) if matches!(self.who, Some(Who::Caller(_))) => {}
             Ok(CallUpdate::Levels(levels)) => {
                 self.send(ServerMessage::Levels {
                     levels: (*levels).clone(),

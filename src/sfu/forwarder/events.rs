@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 impl Forwarder {
-    /// Levels per call, silence, connect and ICE timeouts.
+    /// Levels per call (only those that changed: nothing per packet leaves the loop), silence,
+    /// connect and ICE timeouts.
     pub(super) fn tick(&mut self, now: Instant) {
         for (call, media) in &self.calls {
             let mut levels = Vec::new();
@@ -16,7 +17,7 @@ impl Forwarder {
                 let Some(e) = self.peers[idx].as_mut() else {
                     continue;
                 };
-                if let Some(level) = e.activity.take_level() {
+                if let Some(level) = e.activity.level_change() {
                     levels.push((participant.clone(), level));
                 }
                 if e.connected {
@@ -54,6 +55,18 @@ impl Forwarder {
                 PeerEvent::Connected => {
                     e.connected = true;
                     e.activity = Activity::new(now);
+                    let call = e.call.clone();
+                    // Someone new listens: every level of the call is reported afresh.
+                    if let Some(media) = self.calls.get(&call) {
+                        for &m in media.members.values() {
+                            if let Some(p) = self.peers[m].as_mut() {
+                                p.activity.forget_shown();
+                            }
+                        }
+                    }
+                    let Some(e) = self.peers[idx].as_mut() else {
+                        continue;
+                    };
                     tracing::info!(call_id = %e.call, participant = %e.participant, "peer connected");
                     self.events.push(MediaEvent::Connected {
                         call: e.call.clone(),

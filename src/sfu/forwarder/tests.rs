@@ -282,6 +282,58 @@ fn levels_are_reported_while_audio_flows_and_silence_once_it_stops() {
     assert_eq!(silent, vec![pid("caller")], "one Silent, for the caller");
 }
 
+/// The levels reported per participant, in order, among `events`.
+fn reported_levels(events: &[MediaEvent]) -> BTreeMap<String, Vec<u8>> {
+    let mut out: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for e in events {
+        if let MediaEvent::Levels { levels, .. } = e {
+            for (p, level) in levels {
+                out.entry(p.to_string()).or_default().push(*level);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn levels_are_reported_only_when_they_change_and_nothing_per_packet() {
+    let mut net = three_party();
+    for c in &mut net.clients {
+        c.level = 30;
+    }
+    net.talk_all();
+    net.events.clear();
+    net.run_for(PHASE * 3); // 150 packets per talker at an unchanging level
+    let levels = reported_levels(&net.events);
+    assert!(
+        levels.values().all(|l| l == &[30]),
+        "each level once: {levels:?}"
+    );
+    assert!(
+        net.events.len() <= 3,
+        "{} events for 450 packets: {:?}",
+        net.events.len(),
+        net.events
+    );
+    // The caller gets louder: one report for it alone.
+    net.clients[0].level = 10;
+    net.events.clear();
+    net.run_for(PHASE);
+    let levels = reported_levels(&net.events);
+    assert_eq!(levels.len(), 1, "{levels:?}");
+    assert_eq!(levels["caller"], [10]);
+    // Someone new connects to the call: every level is reported afresh, for the newcomer.
+    net.events.clear();
+    let n = net.join("c1", "interpreter-2");
+    net.connect_all_but(&[0, 1, 2]);
+    net.clients[n].talking = false;
+    net.run_for(PHASE);
+    let levels = reported_levels(&net.events);
+    assert_eq!(levels["caller"], [10]);
+    assert_eq!(levels["operator"], [30]);
+    assert_eq!(levels["interpreter"], [30]);
+}
+
 #[test]
 fn bad_input_is_refused_with_the_matching_error() {
     let mut net = three_party();
