@@ -1,0 +1,282 @@
+//! Load benchmark: N concurrent three-way calls of synthetic Opus (50 packets/s per participant)
+//! against the media shards running in a child process (this example with `--server`, see
+//! `server`) over loopback. Server CPU comes from the child's /proc/<pid>/stat (utime+stime), RSS
+//! from /proc/<pid>/status, latency from the send time each payload carries. Each run prints its
+//! figures; `--search` raises the call count until loss reaches 0.1 % and reports the highest
+//! count held below it. The last line is key=value figures.
+//!
+//!     cargo run --release --example load -- --calls 100 --seconds 15 --shards 2
+//!     cargo run --release --example load -- --calls 100 --shards 2 --search
+
+mod server;
+
+use anyhow::bail;
+use clap::Parser;
+use hotline_bridge::domain::Role;
+use hotline_bridge::sfu::peer::PeerConfig;
+use hotline_bridge::testkit::{unix_us, TestPeer, TestPeerOffer, TestPeerOptions};
+use server::{clock_ticks_per_s, Reply, Request, Server};
+use std::time::{Duration, Instant};
+
+/// How long all peers may take to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Loss at or above this ends a search.
+const SEARCH_LOSS_PCT: f64 = 0.1;
+/// A search stops refining once the bracket is this narrow (calls).
+const SEARCH_RESOLUTION: usize = 10;
+
+#[derive(Parser)]
+struct Args {
+    /// Concurrent three-way calls (with --search: where the search starts).
+    #[arg(long, default_value_t = 10)]
+    calls: usize,
+    /// Length of the measured window, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Media shards in the server (0 = one per core).
+    #[arg(long, default_value_t = 1)]
+    shards: usize,
+    /// Find the highest call count held at < 0.1 % loss: double from --calls until loss, then
+    /// bisect (a fresh server per run).
+    #[arg(long)]
+    search: bool,
+    /// The search never tries more calls than this.
+    #[arg(long, default_value_t = 1000)]
+    search_max: usize,
+    /// Run as the media server (used by the benchmark itself, over stdin/stdout).
+    #[arg(long)]
+    server: bool,
+    /// Start the server process under this command, e.g. "valgrind --tool=callgrind" to count
+    /// its instructions (stable on a shared machine, unlike CPU time).
+    #[arg(long)]
+    server_wrapper: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.server {
+        return server::serve(args.shards).await;
+    }
+    let first = run(&args, args.calls).await?;
+    let held = if args.search {
+        Some(search(&args, &first).await?)
+    } else {
+        None
+    };
+    println!(
+        "calls={} shards={} loss_pct={:.3} added_latency_p50_ms={:.2} added_latency_p99_ms={:.2} \
+         server_cpu_us_per_pkt={:.2} timer_runs_per_pkt={:.2} server_rss_mb={:.1}{}",
+        first.calls,
+        args.shards,
+        first.loss_pct,
+        first.p50_ms,
+        first.p99_ms,
+        first.cpu_us_per_pkt,
+        first.timer_runs_per_pkt,
+        first.rss_mb,
+        held.map(|h| format!(" held_calls={h}")).unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn holds(r: &Run) -> bool {
+    r.loss_pct < SEARCH_LOSS_PCT
+}
+
+/// The highest call count held at < 0.1 % loss, starting from the first run's.
+async fn search(args: &Args, first: &Run) -> anyhow::Result<usize> {
+    let (mut good, mut bad) = if holds(first) {
+        (first.calls, None)
+    } else {
+        (0, Some(first.calls))
+    };
+    // Double while it holds.
+    while bad.is_none() && good < args.search_max {
+        let n = (good * 2).clamp(1, args.search_max);
+        if holds(&run(args, n).await?) {
+            good = n;
+        } else {
+            bad = Some(n);
+        }
+    }
+    // Bisect between the last count held and the first not held.
+    while let Some(b) = bad {
+        if b - good <= SEARCH_RESOLUTION {
+            break;
+        }
+        let n = good + (b - good) / 2;
+        if holds(&run(args, n).await?) {
+            good = n;
+        } else {
+            bad = Some(n);
+        }
+    }
+    println!("search: held {good} calls below {SEARCH_LOSS_PCT} % loss");
+    Ok(good)
+}
+
+/// One run's figures.
+struct Run {
+    calls: usize,
+    loss_pct: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us_per_pkt: f64,
+    timer_runs_per_pkt: f64,
+    rss_mb: f64,
+}
+
+/// One run: `calls` three-way calls against a fresh server with `args.shards` shards.
+async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
+    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards).await?;
+    let rss_idle_kb = server.rss_kb()?;
+    let config = PeerConfig::new()?;
+    let opts = TestPeerOptions {
+        keep_latencies: true,
+        ..TestPeerOptions::default()
+    };
+    let roles = [
+        ("caller", Role::Caller),
+        ("operator", Role::Operator),
+        ("interpreter", Role::Interpreter),
+    ];
+    let mut peers: Vec<TestPeer> = Vec::with_capacity(calls * 3);
+    let t_join = Instant::now();
+    for c in 0..calls {
+        let call = format!("load-{c}");
+        let participants = roles.iter().map(|(p, r)| (p.to_string(), *r)).collect();
+        server
+            .ask(&Request::Routes {
+                call: call.clone(),
+                participants,
+            })
+            .await?;
+        for (r, (participant, _)) in roles.iter().enumerate() {
+            let tag = (c * 3 + r + 1) as u32;
+            let (offer, sdp) = TestPeerOffer::new(&config, tag, opts.clone())?;
+            let reply = server
+                .ask(&Request::Join {
+                    call: call.clone(),
+                    participant: participant.to_string(),
+                    offer: sdp,
+                })
+                .await?;
+            let Reply::Answer(answer) = reply else {
+                bail!("no answer");
+            };
+            peers.push(offer.start(&answer)?);
+        }
+    }
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let up = peers.iter().filter(|p| p.is_connected()).count();
+        if up == peers.len() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {up} of {} peers connected", peers.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "{} peers in {} calls connected in {:.1} s",
+        peers.len(),
+        calls,
+        t_join.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await; // warm-up
+
+    // Measure between two quiet points so sent and received counts match exactly.
+    let quiet = |peers: &[TestPeer], on: bool| peers.iter().for_each(|p| p.set_sending(on));
+    quiet(&peers, false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start_us = unix_us();
+    for p in &peers {
+        p.take();
+        p.set_cutoff(start_us);
+    }
+    let sent0: Vec<u64> = peers.iter().map(|p| p.sent()).collect();
+    let (fwd0, err0, timers0) = server.forwarded().await?;
+    let cpu0 = server.cpu_ticks()?;
+    let wait0 = server.cpu_wait_ns()?;
+    let drops0 = server.socket_drops()?;
+    let t0 = Instant::now();
+    quiet(&peers, true);
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    quiet(&peers, false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let wall = t0.elapsed();
+    let cpu1 = server.cpu_ticks()?;
+    let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
+    let drops = server.socket_drops()? - drops0;
+    let (fwd1, err1, timers1) = server.forwarded().await?;
+    let rss_kb = server.rss_kb()?;
+
+    let sent: u64 = peers.iter().zip(&sent0).map(|(p, s)| p.sent() - s).sum();
+    let expected = sent * 2; // each participant is heard by the two others
+    let mut received = 0u64;
+    let mut stale = 0u64;
+    let mut latencies: Vec<u32> = Vec::new();
+    for p in &peers {
+        let r = p.take();
+        received += r.by_source.values().map(|s| s.packets).sum::<u64>();
+        stale += r.stale;
+        latencies.extend(r.latencies_us);
+    }
+    latencies.sort_unstable();
+    let pct = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies.len() - 1) as f64 * q).round() as usize;
+        latencies[i] as f64 / 1000.0
+    };
+    let forwarded = fwd1 - fwd0;
+    let cpu_s = (cpu1 - cpu0) as f64 / clock_ticks_per_s() as f64;
+    let cpu_us_per_pkt = if forwarded == 0 {
+        f64::NAN
+    } else {
+        cpu_s * 1e6 / forwarded as f64
+    };
+    let loss_pct = if expected == 0 {
+        f64::NAN
+    } else {
+        100.0 * (expected.saturating_sub(received)) as f64 / expected as f64
+    };
+    println!(
+        "window {:.1} s: sent {sent}, expected {expected}, received {received} (+{stale} stale), \
+         server forwarded {forwarded}, send errors {}, dropped by the kernel at the server socket {drops}, server cpu {cpu_s:.2} s ({:.0}% of one core), \
+         server runnable but waiting for a cpu {wait_s:.2} s",
+        wall.as_secs_f64(),
+        err1 - err0,
+        100.0 * cpu_s / wall.as_secs_f64()
+    );
+    println!(
+        "server rss {:.1} MB ({:.1} MB idle, {:.0} kB per call)",
+        rss_kb as f64 / 1024.0,
+        rss_idle_kb as f64 / 1024.0,
+        (rss_kb.saturating_sub(rss_idle_kb)) as f64 / calls.max(1) as f64
+    );
+    let timer_runs_per_pkt = (timers1 - timers0) as f64 / forwarded.max(1) as f64;
+    println!(
+        "run: calls={calls} shards={} loss_pct={loss_pct:.3} added_latency_p50_ms={:.2} \
+         added_latency_p99_ms={:.2} server_cpu_us_per_pkt={cpu_us_per_pkt:.2} \
+         timer_runs_per_pkt={timer_runs_per_pkt:.2}",
+        args.shards,
+        pct(0.5),
+        pct(0.99),
+    );
+    let figures = Run {
+        calls,
+        loss_pct,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        cpu_us_per_pkt,
+        timer_runs_per_pkt,
+        rss_mb: rss_kb as f64 / 1024.0,
+    };
+    drop(peers);
+    server.stop().await;
+    Ok(figures)
+}

@@ -1,0 +1,274 @@
+//! The load benchmark's server side: the media shards in a child process (this example run with
+//! `--server`), driven over stdin/stdout by JSON lines, and what the benchmark reads of that
+//! process from /proc (CPU, time waiting for a CPU, RSS, kernel drops at its sockets).
+
+use anyhow::{bail, Context};
+use hotline_bridge::config::Settings;
+use hotline_bridge::domain::{CallId, ParticipantId, Role};
+use hotline_bridge::drivers::media;
+use hotline_bridge::engine::{AudioRoutes, Controls};
+use serde::{Deserialize, Serialize};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// How long the server may take to exit once told to (under callgrind: writing its results).
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
+/// One request line from the benchmark to the server process.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Join {
+        call: String,
+        participant: String,
+        offer: String,
+    },
+    Routes {
+        call: String,
+        participants: Vec<(String, Role)>,
+    },
+    Stats,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Answer(String),
+    Done,
+    Stats {
+        forwarded: u64,
+        send_errors: u64,
+        peers: u64,
+        unclaimed: u64,
+        timer_runs: u64,
+    },
+    Error(String),
+}
+
+/// The server process: the media shards, driven by JSON lines on stdin, answering on stdout.
+pub async fn serve(shards: usize) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("HOTLINE_LOG").unwrap_or_else(|_| "warn".into()),
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    let mut settings = Settings::load_with_env(None, Vec::new())?.media;
+    settings.udp_port = 0;
+    settings.shards = shards;
+    settings.public_ip = "127.0.0.1".parse()?;
+    let media = media::spawn(&settings, Default::default()).await?;
+    let mut out = tokio::io::stdout();
+    let ports: Vec<String> = media
+        .local_addrs()
+        .iter()
+        .map(|a| a.port().to_string())
+        .collect();
+    out.write_all(format!("ready {}\n", ports.join(",")).as_bytes())
+        .await?;
+    out.flush().await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Err(e) => Reply::Error(e.to_string()),
+            Ok(Request::Join {
+                call,
+                participant,
+                offer,
+            }) => match media
+                .join(
+                    CallId::parse(&call)?,
+                    ParticipantId::parse(&participant)?,
+                    offer,
+                )
+                .await
+            {
+                Ok(answer) => Reply::Answer(answer),
+                Err(e) => Reply::Error(e.to_string()),
+            },
+            Ok(Request::Routes { call, participants }) => {
+                let parts = participants
+                    .iter()
+                    .map(|(p, r)| Ok((ParticipantId::parse(p)?, *r)))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let routes = AudioRoutes::compute(&parts, &Controls::default());
+                match media.set_routes(CallId::parse(&call)?, routes).await {
+                    Ok(()) => Reply::Done,
+                    Err(e) => Reply::Error(e.to_string()),
+                }
+            }
+            Ok(Request::Stats) => match media.stats().await {
+                Ok(s) => Reply::Stats {
+                    forwarded: s.forwarder.rtp_forwarded,
+                    send_errors: s.send_errors,
+                    peers: s.forwarder.peers,
+                    unclaimed: s.forwarder.unclaimed,
+                    timer_runs: s.forwarder.timer_runs,
+                },
+                Err(e) => Reply::Error(e.to_string()),
+            },
+        };
+        out.write_all(serde_json::to_string(&reply)?.as_bytes())
+            .await?;
+        out.write_all(b"\n").await?;
+        out.flush().await?;
+    }
+    Ok(())
+}
+
+pub struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    pid: u32,
+    ports: Vec<u16>,
+}
+
+impl Server {
+    pub async fn start(wrapper: Option<&str>, shards: usize) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("own path")?;
+        let mut words = wrapper.unwrap_or_default().split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
+            .arg("--server")
+            .arg("--shards")
+            .arg(shards.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the server process")?;
+        let pid = child.id().context("server pid")?;
+        let stdin = child.stdin.take().context("server stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("server stdout")?).lines();
+        let ready = stdout.next_line().await?.context("server exited")?;
+        let Some(ports) = ready.strip_prefix("ready ") else {
+            bail!("server said {ready:?}");
+        };
+        let ports = ports
+            .split(',')
+            .map(|p| p.parse::<u16>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            pid,
+            ports,
+        })
+    }
+
+    pub async fn ask(&mut self, req: &Request) -> anyhow::Result<Reply> {
+        let mut line = serde_json::to_string(req)?;
+        line.push('\n');
+        self.stdin.write_all(line.as_bytes()).await?;
+        self.stdin.flush().await?;
+        let reply = self.stdout.next_line().await?.context("server exited")?;
+        match serde_json::from_str(&reply)? {
+            Reply::Error(e) => bail!("server: {e}"),
+            r => Ok(r),
+        }
+    }
+
+    /// (forwarded, send errors, peer timer runs) so far.
+    pub async fn forwarded(&mut self) -> anyhow::Result<(u64, u64, u64)> {
+        match self.ask(&Request::Stats).await? {
+            Reply::Stats {
+                forwarded,
+                send_errors,
+                timer_runs,
+                ..
+            } => Ok((forwarded, send_errors, timer_runs)),
+            _ => bail!("no stats"),
+        }
+    }
+
+    /// Closes the server's stdin so it exits on its own (a wrapper such as callgrind then writes
+    /// its results), and kills it if it has not after `STOP_GRACE`.
+    pub async fn stop(self) {
+        let Server {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        if tokio::time::timeout(STOP_GRACE, child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// utime + stime of the server process, in clock ticks.
+    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        let after = stat.rsplit_once(") ").context("stat format")?.1;
+        let f: Vec<&str> = after.split_whitespace().collect();
+        Ok(f[11].parse::<u64>()? + f[12].parse::<u64>()?)
+    }
+
+    /// Time the server's threads spent runnable but waiting for a CPU, in ns (schedstat's
+    /// run_delay summed over /proc/<pid>/task): on a shared machine this separates the server's
+    /// own cost from time other processes took from it.
+    pub fn cpu_wait_ns(&self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
+            let path = task?.path().join("schedstat");
+            // A thread may exit between the listing and the read.
+            let Ok(stat) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let delay = stat.split_whitespace().nth(1).context("schedstat format")?;
+            total += delay.parse::<u64>()?;
+        }
+        Ok(total)
+    }
+
+    /// Datagrams the kernel dropped at the server's sockets (receive buffer full), from the
+    /// `drops` column of /proc/net/udp.
+    pub fn socket_drops(&self) -> anyhow::Result<u64> {
+        let table = std::fs::read_to_string("/proc/net/udp")?;
+        let ports: Vec<String> = self.ports.iter().map(|p| format!(":{p:04X}")).collect();
+        let mut drops = 0;
+        for line in table.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.get(1)
+                .is_some_and(|local| ports.iter().any(|p| local.ends_with(p)))
+            {
+                drops += f.last().context("drops column")?.parse::<u64>()?;
+            }
+        }
+        Ok(drops)
+    }
+
+    pub fn rss_kb(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .context("VmRSS")?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .context("VmRSS value")?
+            .parse()?)
+    }
+}
+
+pub fn clock_ticks_per_s() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
