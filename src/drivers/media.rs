@@ -190,7 +190,8 @@ pub struct MediaStats {
     pub live_peers: u64,
     /// Time the loop spent working (not waiting) since start.
     pub busy: Duration,
-    /// Share of the last full second the loop spent working, in thousandths.
+    /// Share of the last full second the loop spent working, in thousandths (summed over
+    /// shards: the busiest shard's).
     pub busy_permille: u32,
 }
 
