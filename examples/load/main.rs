@@ -7,7 +7,9 @@
 //!
 //!     cargo run --release --example load -- --calls 100 --seconds 15 --shards 2
 //!     cargo run --release --example load -- --calls 100 --shards 2 --search
+//!     cargo run --release --example load -- --calls 100 --shards 2 --phones
 
+mod phones;
 mod server;
 
 use anyhow::bail;
@@ -43,6 +45,10 @@ struct Args {
     /// The search never tries more calls than this.
     #[arg(long, default_value_t = 1000)]
     search_max: usize,
+    /// Phone calls instead: a phone caller and a phone interpreter (PCMU RTP legs, mixed) with
+    /// a browser operator talking real Opus; figures per phone leg (see `phones`).
+    #[arg(long)]
+    phones: bool,
     /// Run as the media server (used by the benchmark itself, over stdin/stdout).
     #[arg(long)]
     server: bool,
@@ -58,12 +64,29 @@ async fn main() -> anyhow::Result<()> {
     if args.server {
         return server::serve(args.shards).await;
     }
-    let first = run(&args, args.calls).await?;
+    let first = measure(&args, args.calls).await?;
     let held = if args.search {
         Some(search(&args, &first).await?)
     } else {
         None
     };
+    if args.phones {
+        println!(
+            "calls={} phone_legs={} shards={} loss_pct={:.3} phone_to_phone_latency_p50_ms={:.1} \
+             phone_to_phone_latency_p99_ms={:.1} server_cpu_ms_per_phone_leg_s={:.3} \
+             server_rss_mb={:.1}{}",
+            first.calls,
+            first.calls * 2,
+            args.shards,
+            first.loss_pct,
+            first.p50_ms,
+            first.p99_ms,
+            first.cpu_us_per_pkt,
+            first.rss_mb,
+            held.map(|h| format!(" held_calls={h}")).unwrap_or_default()
+        );
+        return Ok(());
+    }
     println!(
         "calls={} shards={} loss_pct={:.3} added_latency_p50_ms={:.2} added_latency_p99_ms={:.2} \
          server_cpu_us_per_pkt={:.2} timer_runs_per_pkt={:.2} server_rss_mb={:.1}{}",
@@ -80,6 +103,30 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One run of the kind asked for.
+async fn measure(args: &Args, calls: usize) -> anyhow::Result<Run> {
+    if args.phones {
+        phones::run(args, calls).await
+    } else {
+        run(args, calls).await
+    }
+}
+
+/// Waits until every peer is connected.
+async fn connected(peers: &[TestPeer]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let up = peers.iter().filter(|p| p.is_connected()).count();
+        if up == peers.len() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("only {up} of {} peers connected", peers.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn holds(r: &Run) -> bool {
     r.loss_pct < SEARCH_LOSS_PCT
 }
@@ -94,7 +141,7 @@ async fn search(args: &Args, first: &Run) -> anyhow::Result<usize> {
     // Double while it holds.
     while bad.is_none() && good < args.search_max {
         let n = (good * 2).clamp(1, args.search_max);
-        if holds(&run(args, n).await?) {
+        if holds(&measure(args, n).await?) {
             good = n;
         } else {
             bad = Some(n);
@@ -106,7 +153,7 @@ async fn search(args: &Args, first: &Run) -> anyhow::Result<usize> {
             break;
         }
         let n = good + (b - good) / 2;
-        if holds(&run(args, n).await?) {
+        if holds(&measure(args, n).await?) {
             good = n;
         } else {
             bad = Some(n);
@@ -116,7 +163,8 @@ async fn search(args: &Args, first: &Run) -> anyhow::Result<usize> {
     Ok(good)
 }
 
-/// One run's figures.
+/// One run's figures (with `--phones`, `cpu_us_per_pkt` holds ms of server CPU per second of
+/// phone-leg audio, and the latencies are phone to phone).
 struct Run {
     calls: usize,
     loss_pct: f64,
@@ -168,17 +216,7 @@ async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
             peers.push(offer.start(&answer)?);
         }
     }
-    let deadline = Instant::now() + CONNECT_TIMEOUT;
-    loop {
-        let up = peers.iter().filter(|p| p.is_connected()).count();
-        if up == peers.len() {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("only {up} of {} peers connected", peers.len());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    connected(&peers).await?;
     println!(
         "{} peers in {} calls connected in {:.1} s",
         peers.len(),

@@ -8,6 +8,7 @@ use hotline_bridge::domain::{CallId, ParticipantId, Role};
 use hotline_bridge::drivers::media;
 use hotline_bridge::engine::{AudioRoutes, Controls};
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -25,6 +26,13 @@ pub enum Request {
         participant: String,
         offer: String,
     },
+    /// A phone leg (PCMU) whose RTP comes from `remote`: the server binds its RTP socket and
+    /// answers with its port.
+    JoinPhone {
+        call: String,
+        participant: String,
+        remote: SocketAddr,
+    },
     Routes {
         call: String,
         participants: Vec<(String, Role)>,
@@ -36,6 +44,7 @@ pub enum Request {
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     Answer(String),
+    Port(u16),
     Done,
     Stats {
         forwarded: u64,
@@ -88,6 +97,14 @@ pub async fn serve(shards: usize) -> anyhow::Result<()> {
                 Ok(answer) => Reply::Answer(answer),
                 Err(e) => Reply::Error(e.to_string()),
             },
+            Ok(Request::JoinPhone {
+                call,
+                participant,
+                remote,
+            }) => match join_phone(&media, &call, &participant, remote).await {
+                Ok(port) => Reply::Port(port),
+                Err(e) => Reply::Error(e.to_string()),
+            },
             Ok(Request::Routes { call, participants }) => {
                 let parts = participants
                     .iter()
@@ -116,6 +133,32 @@ pub async fn serve(shards: usize) -> anyhow::Result<()> {
         out.flush().await?;
     }
     Ok(())
+}
+
+/// Binds a phone leg's RTP socket and hands it to the call's shard, as the SIP edge does.
+async fn join_phone(
+    media: &media::MediaHandle,
+    call: &str,
+    participant: &str,
+    remote: SocketAddr,
+) -> anyhow::Result<u16> {
+    use hotline_bridge::sfu::mix::{Codec, G711};
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let port = socket.local_addr()?.port();
+    let leg = media::PhoneLeg {
+        call: CallId::parse(call)?,
+        participant: ParticipantId::parse(participant)?,
+        codec: Codec::G711(G711::Pcmu),
+        payload_type: 0,
+        srtp: None,
+        telephone_event: None,
+        remote,
+        rtp_timeout: Duration::from_secs(60),
+    };
+    media
+        .join_phone(leg, socket, tokio_util::sync::CancellationToken::new())
+        .await?;
+    Ok(port)
 }
 
 pub struct Server {
