@@ -287,6 +287,7 @@ pub async fn serve(
             &state.lifecycle,
             state.settings.languages.served(),
             prompts,
+            state.dispatch.clone(),
         )
         .await
         .context("starting the SIP edge")?;

@@ -1,12 +1,14 @@
 //! The dispatcher of this node: `DispatchHandle` (cheap, in `AppState`; `task/handle`) feeds one
 //! task that owns the `Dispatcher` engine (`task`), which rings interpreter consoles (`consoles`,
-//! `task/notify`) and brings the accepting interpreter into the call. `carry_out` runs one engine action against the pool and
+//! `task/notify`) or, through the dialler, their phones (`phones`) and brings the accepting interpreter into the call. `carry_out` runs one engine action against the pool and
 //! turns the pool's answer into the engine's inputs; the decisions are the engine's.
 
 mod consoles;
+mod phones;
 mod task;
 
 pub use consoles::Consoles;
+pub use phones::{PhoneCmd, Phones, PHONE_CAPACITY};
 pub use task::{DispatchHandle, DispatchRefused};
 
 use crate::domain::Millis;

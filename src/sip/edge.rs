@@ -4,6 +4,7 @@
 //! answered; OPTIONS is answered for health checks; BYE and CANCEL end the call as a web caller's
 //! hang-up does, and a call ended from the console is ended on the phone with BYE.
 
+use super::dialler::{self, Dialler};
 use super::leg::{bind_rtp, bridge_audio, watch_call};
 use super::number::{language_for, mask};
 use super::request::{self, SourceStamp};
@@ -14,6 +15,7 @@ use crate::config::sip::SipSettings;
 use crate::domain::Language;
 use crate::drivers::call::CallHandle;
 use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
 use crate::engine::caller_wait::WaitCaps;
@@ -80,7 +82,9 @@ struct Edge {
 
 /// Binds the SIP listeners of `settings` and runs the edge on `lifecycle` until its root token
 /// is cancelled. `languages` are the caller languages in configured order (the menu's keys 1-9,
-/// then 0); `prompts` what waiting callers hear.
+/// then 0); `prompts` what waiting callers and rung interpreters hear. With an outbound trunk the
+/// dialler runs too, taking `dispatch`'s phone rings.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     settings: &SipSettings,
     calls: CallRegistry,
@@ -89,6 +93,7 @@ pub async fn start(
     lifecycle: &Lifecycle,
     languages: Vec<Language>,
     prompts: Prompts,
+    dispatch: DispatchHandle,
 ) -> Result<SipEdge, SipError> {
     let stop = lifecycle.child();
     let transport = TransportLayer::new(stop.clone());
@@ -137,6 +142,25 @@ pub async fn start(
         addr: udp_addr,
         reason: format!("contact: {e}"),
     })?;
+    if let Some(outbound) = settings.outbound() {
+        match dispatch.phones().connect() {
+            Some(rings) => {
+                let dialler = Dialler::new(
+                    settings,
+                    outbound,
+                    dialogs.clone(),
+                    contact.clone(),
+                    calls.clone(),
+                    media.clone(),
+                    prompts.clone(),
+                    dispatch,
+                    lifecycle,
+                );
+                lifecycle.spawn(dialler::run(Arc::new(dialler), rings, stop.child_token()));
+            }
+            None => tracing::warn!("a dialler already runs; this edge dials nothing"),
+        }
+    }
     let rate = NonZeroU32::new(settings.invites_per_minute).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(settings.invite_burst).unwrap_or(NonZeroU32::MIN);
     let edge = Edge {
@@ -347,7 +371,18 @@ impl Edge {
             Some(o) => {
                 let timeout = std::time::Duration::from_secs(s.rtp_timeout_s);
                 let lost = rtp_lost.clone();
-                match bridge_audio(&self.media, &call, o, srtp_key, rtp, timeout, lost).await {
+                match bridge_audio(
+                    &self.media,
+                    &call,
+                    CallHandle::caller(),
+                    o,
+                    srtp_key,
+                    rtp,
+                    timeout,
+                    lost,
+                )
+                .await
+                {
                     Ok(()) => self.greet(&call, language.code, &stop_watch),
                     Err(e) => {
                         tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged")

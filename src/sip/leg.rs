@@ -33,14 +33,16 @@ pub async fn bind_rtp(ip: IpAddr, min: u16, max: u16) -> std::io::Result<UdpSock
     Err(last)
 }
 
-/// Hands the leg's RTP socket to the media loop, which bridges it into `call` as the caller:
+/// Hands the leg's RTP socket to the media loop, which bridges it into `call` as `participant`:
 /// the codec the offer chose, SRTP with the offer's key and `local_key` when it asked for it,
 /// symmetric RTP starting at the offer's address. `rtp_lost` is cancelled if the phone's RTP
 /// stops for `rtp_timeout`.
 #[cfg(feature = "phone-audio")]
+#[allow(clippy::too_many_arguments)]
 pub async fn bridge_audio(
     media: &MediaHandle,
     call: &CallHandle,
+    participant: crate::domain::ParticipantId,
     offer: &Offer,
     local_key: [u8; super::sdp::KEY_SALT_LEN],
     rtp: UdpSocket,
@@ -68,7 +70,7 @@ pub async fn bridge_audio(
         .map_err(|e| MediaError::Phone(format!("RTP socket: {e}")))?;
     let leg = crate::drivers::media::PhoneLeg {
         call: call.id().clone(),
-        participant: CallHandle::caller(),
+        participant,
         codec,
         payload_type: offer.codec.payload_type(),
         srtp,
@@ -81,9 +83,11 @@ pub async fn bridge_audio(
 
 /// Without phone audio the SIP edge is refused at start (config check); this keeps it building.
 #[cfg(not(feature = "phone-audio"))]
+#[allow(clippy::too_many_arguments)]
 pub async fn bridge_audio(
     _: &MediaHandle,
     _: &CallHandle,
+    _: crate::domain::ParticipantId,
     _: &Offer,
     _: [u8; super::sdp::KEY_SALT_LEN],
     _: UdpSocket,

@@ -9,7 +9,8 @@
 //! whose socket is handed to the media loop: the phone is then just another participant for
 //! audio (its voice to the browsers, their mix to it; an RTP timeout drops it). While it waits,
 //! the `greeter` plays it the language menu (when the number dialled gave no language) and its
-//! announcements. Still to come: session timers, and outbound calls to interpreters.
+//! announcements. The `dialler` rings interpreters' phones for the dispatcher's offers through the
+//! outbound trunk. Still to come: session timers.
 //!
 //! Layout: `edge` (the loop owning the SIP endpoint; `edge::dialogs` what happens in a dialog,
 //! key presses by SIP INFO included), `dtmf` (reading those INFO bodies), `greeter` (what a waiting caller hears, and its task), `leg` (one phone leg: its RTP port, handing
@@ -17,6 +18,7 @@
 //! masking), `sdp` (offer/answer), `request` (what is read from a request: its real source,
 //! numbers, credentials; `probe` for the fuzz target).
 
+mod dialler;
 pub mod dtmf;
 mod edge;
 pub mod greeter;

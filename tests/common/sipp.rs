@@ -105,19 +105,43 @@ pub async fn run_calls(
     calls: u32,
     extra: &[&str],
 ) -> SippRun {
+    let port = super::ports::free_port();
+    let bridge = bridge.to_string();
+    let mut args = vec!["-s", service];
+    args.extend_from_slice(extra);
+    args.push(&bridge);
+    sipp(scenario, local_ip, port, calls, &args).await
+}
+
+/// Runs `scenario` (a file in tests/sip/) as a phone that is called: sipp listens on
+/// `local_ip:port` for one call (the bridge dialling it through its outbound trunk); returns
+/// when sipp exits.
+pub async fn answer_one(scenario: &str, local_ip: &str, port: u16, extra: &[&str]) -> SippRun {
+    sipp(scenario, local_ip, port, 1, extra).await
+}
+
+/// A settings' outbound trunk (made by `sip_settings` first): trunk `pbx` dials `phone`.
+pub fn dial_through_pbx(s: &mut hotline_bridge::config::Settings, phone: SocketAddr) {
+    if let Some(t) = s.sip.trunks.get_mut("pbx") {
+        t.dial = phone.to_string();
+    }
+    s.sip.outbound_trunk = "pbx".into();
+}
+
+async fn sipp(scenario: &str, local_ip: &str, port: u16, calls: u32, args: &[&str]) -> SippRun {
     let sipp = which_sipp();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sip")
         .join(scenario);
-    let port = super::ports::free_port().to_string();
+    let port = port.to_string();
     let media = super::ports::free_port().to_string();
     let timeout = format!("{}s", SCENARIO_TIMEOUT.as_secs());
     let calls = calls.to_string();
     let out = Command::new(sipp)
         .current_dir(dir.path())
         .args(["-sf", file.to_str().expect("path")])
-        .args(["-i", local_ip, "-p", &port, "-mp", &media, "-s", service])
+        .args(["-i", local_ip, "-p", &port, "-mp", &media])
         .args([
             "-m",
             &calls,
@@ -127,8 +151,7 @@ pub async fn run_calls(
             "-nostdin",
         ])
         .args(["-trace_err", "-trace_msg"])
-        .args(extra)
-        .arg(bridge.to_string())
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -105,6 +105,13 @@ impl CallHandle {
             .await
     }
 
+    /// A participant's connection was lost for good (a phone hung up): as a console that does
+    /// not come back, so a lost interpreter is replaced.
+    pub async fn lost(&self, p: ParticipantId) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::Remove(p, LeftReason::Disconnected, r))
+            .await
+    }
+
     /// The participant's WebRTC offer; returns the media plane's answer.
     pub async fn offer(&self, p: ParticipantId, sdp: String) -> Result<String, CallTaskError> {
         self.ask(|r| Command::Offer(p, sdp, r)).await

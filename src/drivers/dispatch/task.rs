@@ -4,7 +4,7 @@
 //! consoles, invites the accepting interpreter into the call and tells operators how it goes.
 //! It decides nothing itself: ordering, retries, queueing and escalation are the engine's.
 
-use super::{failed, settlement, try_carry_out, Consoles};
+use super::{failed, settlement, try_carry_out, Consoles, Phones};
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId};
 use crate::drivers::bus::Bus;
@@ -67,6 +67,11 @@ struct Driver {
     pool: Arc<dyn InterpreterPool>,
     calls: CallRegistry,
     consoles: Consoles,
+    /// The dialler, for offers that ring a phone.
+    phones: Phones,
+    /// Interpreters whose latest offer rang their phone: their offer and its call. Invitations
+    /// and offer ends for them go to the dialler instead of a console.
+    phone_rung: HashMap<InterpreterId, (OfferId, CallId)>,
     progress: broadcast::Sender<Progress>,
     tx: mpsc::WeakSender<Cmd>,
     events: mpsc::UnboundedSender<PoolEvent>,

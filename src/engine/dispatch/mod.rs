@@ -74,6 +74,11 @@ impl Dispatcher {
         self.profiles = profiles.into_iter().map(|p| (p.id.clone(), p)).collect();
     }
 
+    /// The profile the engine ranks `iid` with, as last set.
+    pub fn profile(&self, iid: &InterpreterId) -> Option<&InterpreterProfile> {
+        self.profiles.get(iid)
+    }
+
     pub fn request(&self, call: &CallId) -> Option<RequestView> {
         self.requests.get(call).map(|r| RequestView {
             call: r.call.clone(),

@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::domain::{CallId, InterpreterId, Language, Millis, NodeId, OfferId, ParticipantId};
 use crate::drivers::bus::{offer_node, Bus, BusMessage, Inbox};
 use crate::drivers::call_registry::CallRegistry;
-use crate::drivers::dispatch::Consoles;
+use crate::drivers::dispatch::{Consoles, Phones};
 use crate::drivers::lifecycle::Lifecycle;
 use crate::engine::dispatch::{DispatchError, Dispatcher, Policy, Progress};
 use crate::pool::{InterpreterPool, OfferState, PoolError, Status};
@@ -76,6 +76,7 @@ pub(super) enum Cmd {
 pub struct DispatchHandle {
     pub(super) tx: mpsc::Sender<Cmd>,
     pub(super) consoles: Consoles,
+    phones: Phones,
     progress: broadcast::Sender<Progress>,
     bus: Bus,
     pool: Arc<dyn InterpreterPool>,
@@ -99,6 +100,7 @@ impl DispatchHandle {
         let handle = Self {
             tx: tx.clone(),
             consoles: Consoles::default(),
+            phones: Phones::default(),
             progress: progress.clone(),
             bus: bus.clone(),
             pool: pool.clone(),
@@ -110,6 +112,8 @@ impl DispatchHandle {
             pool: pool.clone(),
             calls,
             consoles: handle.consoles.clone(),
+            phones: handle.phones.clone(),
+            phone_rung: HashMap::new(),
             progress,
             tx: tx.downgrade(),
             events,
@@ -151,6 +155,11 @@ impl DispatchHandle {
 
     pub fn consoles(&self) -> &Consoles {
         &self.consoles
+    }
+
+    /// The line to the dialler (connected by the SIP edge when it can dial).
+    pub fn phones(&self) -> &Phones {
+        &self.phones
     }
 
     /// Progress of every request on this node (operator sessions filter by their call).

@@ -1,13 +1,16 @@
 //! How the dispatch task reaches people: rings, withdrawals and invitations to interpreter
 //! consoles (here or over the node bus), expiries found by the sweep, progress to operators and
-//! the audit stream, and the operator console's line for each progress event.
+//! the audit stream, and the operator console's line for each progress event. An offer that
+//! rings a phone (`ring_via`) goes to the dialler instead, and so do its end and invitation.
 
 use super::Driver;
 use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Millis, OfferId};
 use crate::drivers::bus::{offer_node, BusMessage};
 use crate::drivers::clock::now_ms;
+use crate::drivers::dispatch::PhoneCmd;
 use crate::engine::dispatch::{Input, Progress, ProgressEvent, RequestState};
+use crate::engine::phone_ring::{ring_via, RingVia};
 use crate::pool::{Offer, OfferState, PoolEvent, Status};
 use crate::protocol::{OfferEndReason, ServerMessage};
 use std::time::Duration;
@@ -16,6 +19,26 @@ impl Driver {
     /// Delivers `msg` to `iid`'s console: here when it is connected here, else over the bus to
     /// whichever node it is connected to. False when this node knows it reaches nobody.
     pub(super) fn tell(&self, iid: &InterpreterId, msg: ServerMessage) -> bool {
+        if let Some((offer, call)) = self.phone_rung.get(iid) {
+            let cmd = match &msg {
+                ServerMessage::Invited { call_id, .. } if call_id == call => {
+                    Some(PhoneCmd::Invited {
+                        offer: offer.clone(),
+                    })
+                }
+                ServerMessage::OfferEnded {
+                    offer_id, reason, ..
+                } if offer_id == offer => {
+                    (*reason != OfferEndReason::Accepted).then(|| PhoneCmd::Ended {
+                        offer: offer.clone(),
+                    })
+                }
+                _ => None,
+            };
+            if let Some(cmd) = cmd {
+                return self.phones.send(cmd);
+            }
+        }
         if self.consoles.is_connected(iid) || !self.bus.is_shared() {
             return self.consoles.send(iid, msg);
         }
@@ -65,6 +88,10 @@ impl Driver {
     pub(super) fn ring(&mut self, o: Offer, now: Millis) {
         let created = self.meta.get(&o.call_id).map_or(now, |m| m.created_at);
         self.record(EventKind::Offer, &o, now, String::new());
+        if self.ring_phone(&o) {
+            self.offers.insert(o.id.clone(), o);
+            return;
+        }
         let delivered = self.tell(
             &o.interpreter,
             ServerMessage::Ring {
@@ -81,6 +108,39 @@ impl Driver {
                 "offered interpreter has no console; it rings out");
         }
         self.offers.insert(o.id.clone(), o);
+    }
+
+    /// Rings `o` on the interpreter's phone when their profile asks for it and a dialler runs;
+    /// false when it rings their console instead.
+    fn ring_phone(&mut self, o: &Offer) -> bool {
+        let iid = &o.interpreter;
+        let Some(profile) = self.engine.profile(iid) else {
+            self.phone_rung.remove(iid);
+            return false;
+        };
+        let console_open = self.consoles.is_connected(iid);
+        let via = ring_via(
+            profile.ring,
+            profile.phone.as_ref(),
+            console_open,
+            self.phones.can_dial(),
+        );
+        if via == RingVia::App {
+            self.phone_rung.remove(iid);
+            return false;
+        }
+        let cmd = PhoneCmd::Ring {
+            offer: o.clone(),
+            profile: Box::new(profile.clone()),
+            operator: self.operator_language,
+        };
+        self.phone_rung
+            .insert(iid.clone(), (o.id.clone(), o.call_id.clone()));
+        if !self.phones.send(cmd) {
+            tracing::warn!(interpreter_id = %iid, call_id = %o.call_id,
+                "phone not rung: the dialler is not taking rings; the offer rings out");
+        }
+        true
     }
 
     pub(super) fn withdrawn(&mut self, offer: &OfferId, now: Millis) {
