@@ -291,6 +291,14 @@ pub async fn serve(
         )
         .await
         .context("starting the SIP edge")?;
+        // Phone-only interpreters are kept present on shift only where they can be rung.
+        crate::drivers::phone_duty::start(
+            state.pool.clone(),
+            state.dispatch.clone(),
+            Duration::from_secs(state.settings.dispatch.heartbeat_s),
+            state.dispatch.phones().can_dial(),
+            &state.lifecycle,
+        );
     }
     let root = state.lifecycle.root().clone();
     let connections = state.limits.connections.clone();
