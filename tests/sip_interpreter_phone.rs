@@ -2,7 +2,8 @@
 //! outbound trunk to sipp (a real, independent SIP stack) playing the interpreter's phone. Key 1
 //! (RFC 4733 from Debian's pcap) accepts and the phone joins the call as that interpreter, as the
 //! operator's console sees; key 2 declines (the request then waits, nobody else being free); a
-//! phone never picked up times out and the bridge CANCELs the INVITE. Each offer ends as a
+//! phone never picked up times out and the bridge CANCELs the INVITE; a phone that hangs up
+//! after its accept is a lost interpreter, for whom a replacement is sought. Each offer ends as a
 //! console's would, and the phone ends with BYE or CANCEL.
 mod common;
 
@@ -139,4 +140,27 @@ async fn a_phone_never_picked_up_times_out_and_is_cancelled() {
         "180, then the bridge's CANCEL (200, 487, ACK)",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_up_after_pressing_1_asks_for_a_replacement() {
+    let (_app, phone, mut call) = world(15).await;
+    let port = phone.port();
+    let pcap = key_pcap('1');
+    let sipp_phone = tokio::spawn(async move {
+        sipp::answer_one(
+            "uas_key_then_bye.xml",
+            "127.0.0.1",
+            port,
+            &["-key", "pcap", &pcap],
+        )
+        .await
+    });
+    call.operator
+        .send(json!({"type": "request_interpreter"}))
+        .await;
+    progress(&mut call.operator, "accepted").await;
+    sipp::completed(sipp_phone, STEP, "answered, key 1, BYE answered 200").await;
+    let lost = progress(&mut call.operator, "replacement_requested").await;
+    assert_eq!(lost["progress"]["lost"], ID);
 }

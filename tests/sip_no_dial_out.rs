@@ -3,10 +3,11 @@
 //! INVITE whose Request-URI, To and Route name another number on that host, a REFER inside the
 //! answered dialog and one outside any dialog, both asking the bridge to call a number there.
 //! The bridge answers the INVITE itself (a call to the hotline, never relayed), refuses both
-//! REFERs (501, 405), and the outside world receives nothing.
+//! REFERs (501, 405), and the outside world receives nothing, even though the bridge's outbound
+//! trunk (which rings interpreters' phones for dispatch offers) dials exactly there.
 mod common;
 
-use common::sipp::{self, sip_settings};
+use common::sipp::{self, dial_through_pbx, sip_settings};
 use common::spawn_app;
 use common::ws::settings_with_operator;
 use hotline_bridge::app::AppState;
@@ -22,15 +23,17 @@ const GRACE: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_makes_the_bridge_send_anything_to_a_third_party() {
-    let mut s = settings_with_operator();
-    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
-    let app = spawn_app(AppState::in_memory(s)).await;
-    let mut live = app.state.calls.live_count();
-
     let port = common::ports::free_port();
     let outside = format!("{OUTSIDE_IP}:{port}");
     let udp = UdpSocket::bind(&outside).await.expect("outside UDP");
     let tcp = TcpListener::bind(&outside).await.expect("outside TCP");
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    // The bridge can dial, and its outbound trunk is the outside world itself: only a
+    // dispatcher's offer to a registered interpreter may use it, never a request.
+    dial_through_pbx(&mut s, outside.parse().expect("outside address"));
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let mut live = app.state.calls.live_count();
     let received = Arc::new(AtomicUsize::new(0));
     let heard = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (r, h) = (received.clone(), heard.clone());

@@ -117,6 +117,12 @@ impl Ring {
             offer: Some(ours.into_bytes()),
             contact: self.d.contact.clone(),
             credential,
+            // Ours, not the stack's default domain.
+            call_id: Some(format!(
+                "{:032x}@{}",
+                rand::random::<u128>(),
+                self.d.public_ip
+            )),
             ..Default::default()
         };
         let (states_tx, mut states) = self.d.dialogs.new_dialog_state_channel();
@@ -280,6 +286,7 @@ impl Ring {
         leg: Option<&Answered>,
     ) -> bool {
         let mut hang_up = false;
+        let before = phone.stage();
         let mut queue: std::collections::VecDeque<PhoneAction> = phone.handle(input).into();
         while let Some(action) = queue.pop_front() {
             match action {
@@ -333,11 +340,16 @@ impl Ring {
                     }
                 }
                 PhoneAction::Leave => {
-                    tracing::info!("the interpreter hung up during the call");
-                    if let Some(leg) = leg {
-                        if let Err(e) = leg.call.lost(self.me.clone()).await {
-                            tracing::debug!(error = %e, "interpreter already out of the call");
+                    tracing::info!("the interpreter hung up after accepting");
+                    let Some(leg) = leg else { continue };
+                    if before == PhoneStage::Accepted {
+                        // Booked but not in the call yet: the dispatcher finds another.
+                        let call = self.offer.call_id.clone();
+                        if let Err(e) = self.d.dispatch.replace(call).await {
+                            tracing::info!(error = %e, "no replacement asked");
                         }
+                    } else if let Err(e) = leg.call.lost(self.me.clone()).await {
+                        tracing::debug!(error = %e, "interpreter already out of the call");
                     }
                 }
                 PhoneAction::HangUp => match leg {
