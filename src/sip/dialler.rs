@@ -6,14 +6,16 @@
 //! registered profile the dispatcher sent with its offer; nothing a SIP request says reaches here.
 
 use crate::config::sip::{Outbound, SipSettings};
-use crate::domain::OfferId;
+use crate::domain::{OfferId, PhoneNumber};
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::dispatch::{DispatchHandle, PhoneCmd};
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
 use crate::engine::phone_ring::PhoneInput;
 use crate::prompts::Prompts;
+use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -70,6 +72,41 @@ impl Dialler {
             dispatch,
             lifecycle: lifecycle.clone(),
         }
+    }
+
+    /// The INVITE to `number` through the trunk at `trunk` with our SDP `offer`: the trunk's
+    /// digest credentials when it has a username, a Call-ID of ours. `None` when the number
+    /// makes no SIP URI (a registered E.164 number always does).
+    pub fn invite(
+        &self,
+        number: &PhoneNumber,
+        trunk: SocketAddr,
+        offer: String,
+    ) -> Option<InviteOption> {
+        let callee = format!("sip:{}@{}", number.as_str(), trunk);
+        let callee = rsipstack::sip::Uri::try_from(callee.as_str()).ok()?;
+        let o = &self.outbound;
+        let credential = (!o.username.is_empty()).then(|| Credential {
+            username: o.username.clone(),
+            password: o.password.clone(),
+            ..Default::default()
+        });
+        Some(InviteOption {
+            caller: self.contact.clone(),
+            callee,
+            destination: Some(trunk.into()),
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer.into_bytes()),
+            contact: self.contact.clone(),
+            credential,
+            // Ours, not the stack's default domain.
+            call_id: Some(format!(
+                "{:032x}@{}",
+                rand::random::<u128>(),
+                self.public_ip
+            )),
+            ..Default::default()
+        })
     }
 
     /// Where INVITEs go: the trunk's `dial` address, looked up now (it may be a host name).

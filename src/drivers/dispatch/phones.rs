@@ -61,3 +61,29 @@ impl Phones {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended() -> PhoneCmd {
+        PhoneCmd::Ended {
+            offer: OfferId::random(),
+        }
+    }
+
+    #[test]
+    fn nothing_is_rung_until_a_dialler_connects_and_only_one_connects() {
+        let phones = Phones::default();
+        assert!(!phones.can_dial());
+        assert!(!phones.send(ended()));
+        let mut rx = phones.connect().expect("first dialler");
+        assert!(phones.connect().is_none(), "a second dialler");
+        assert!(phones.can_dial());
+        assert!(phones.send(ended()));
+        assert!(matches!(rx.try_recv(), Ok(PhoneCmd::Ended { .. })));
+        drop(rx);
+        assert!(!phones.can_dial(), "the dialler stopped");
+        assert!(!phones.send(ended()));
+    }
+}

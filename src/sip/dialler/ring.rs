@@ -15,7 +15,6 @@ use crate::sip::dtmf::digit_from_info;
 use crate::sip::leg::{bind_rtp, bridge_audio};
 use crate::sip::{request, sdp};
 use rsipstack::dialog::dialog::DialogState;
-use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::DialogId;
 use rsipstack::sip::{StatusCode, StatusCodeKind};
@@ -97,34 +96,11 @@ impl Ring {
             None,
         )
         .unwrap_or_default();
-        let callee = format!("sip:{}@{}", number.as_str(), trunk);
-        let Ok(callee) = rsipstack::sip::Uri::try_from(callee.as_str()) else {
+        let Some(opt) = self.d.invite(&number, trunk, ours) else {
             tracing::error!("phone not dialled: no SIP URI for the number");
             return self.decline().await;
         };
         let o = &self.d.outbound;
-        let credential =
-            (!o.username.is_empty()).then(|| rsipstack::dialog::authenticate::Credential {
-                username: o.username.clone(),
-                password: o.password.clone(),
-                ..Default::default()
-            });
-        let opt = InviteOption {
-            caller: self.d.contact.clone(),
-            callee,
-            destination: Some(trunk.into()),
-            content_type: Some("application/sdp".into()),
-            offer: Some(ours.into_bytes()),
-            contact: self.d.contact.clone(),
-            credential,
-            // Ours, not the stack's default domain.
-            call_id: Some(format!(
-                "{:032x}@{}",
-                rand::random::<u128>(),
-                self.d.public_ip
-            )),
-            ..Default::default()
-        };
         let (states_tx, mut states) = self.d.dialogs.new_dialog_state_channel();
         let (dialog, mut invite) = match self.d.dialogs.do_invite_async(opt, states_tx) {
             Ok(x) => x,
