@@ -3,7 +3,8 @@
 //! (RFC 4733 from Debian's pcap) accepts and the phone joins the call as that interpreter, as the
 //! operator's console sees; key 2 declines (the request then waits, nobody else being free); a
 //! phone never picked up times out and the bridge CANCELs the INVITE; a phone that hangs up
-//! after its accept is a lost interpreter, for whom a replacement is sought. Each offer ends as a
+//! after its accept is a lost interpreter, for whom a replacement is sought. A trunk that
+//! challenges gets the configured digest credentials. Each offer ends as a
 //! console's would, and the phone ends with BYE or CANCEL.
 mod common;
 
@@ -37,6 +38,14 @@ fn key_pcap(digit: char) -> String {
 /// An app whose outbound trunk dials a phone on the returned loopback address, with one
 /// available interpreter for pt who is rung on the phone, and a pt call an operator answered.
 async fn world(ring_timeout_s: u64) -> (TestApp, SocketAddr, AnsweredCall) {
+    world_with(ring_timeout_s, |_| {}).await
+}
+
+/// As `world`, with `change` made to the settings last.
+async fn world_with(
+    ring_timeout_s: u64,
+    change: impl FnOnce(&mut hotline_bridge::config::Settings),
+) -> (TestApp, SocketAddr, AnsweredCall) {
     let mut s = settings_with_operator();
     s.dispatch.predispatch = false;
     s.dispatch.ring_timeout_s = ring_timeout_s;
@@ -45,6 +54,7 @@ async fn world(ring_timeout_s: u64) -> (TestApp, SocketAddr, AnsweredCall) {
         .parse()
         .expect("addr");
     dial_through_pbx(&mut s, phone);
+    change(&mut s);
     let app = spawn_app(AppState::in_memory(s)).await;
     let pool = &app.state.pool;
     let profile = interpreter(ID)
@@ -163,4 +173,30 @@ async fn hanging_up_after_pressing_1_asks_for_a_replacement() {
     sipp::completed(sipp_phone, STEP, "answered, key 1, BYE answered 200").await;
     let lost = progress(&mut call.operator, "replacement_requested").await;
     assert_eq!(lost["progress"]["lost"], ID);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenging_trunk_gets_the_digest_credentials() {
+    let (_app, phone, mut call) = world_with(1, |s| {
+        if let Some(t) = s.sip.trunks.get_mut("pbx") {
+            t.username = "hotline".into();
+            t.password = "s3cret-trunk".into();
+        }
+    })
+    .await;
+    let port = phone.port();
+    let sipp_phone = tokio::spawn(async move {
+        let keys = ["-key", "user", "hotline", "-key", "pass", "s3cret-trunk"];
+        sipp::answer_one("uas_challenges_then_rings.xml", "127.0.0.1", port, &keys).await
+    });
+    call.operator
+        .send(json!({"type": "request_interpreter"}))
+        .await;
+    progress(&mut call.operator, "timed_out").await;
+    sipp::completed(
+        sipp_phone,
+        STEP,
+        "401, verified credentials, 180, then CANCEL",
+    )
+    .await;
 }
