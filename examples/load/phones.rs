@@ -151,7 +151,12 @@ impl Phones {
                         continue;
                     };
                     let loud = leg.talker && frame % BURST_EVERY == 0;
-                    rtp(&mut packet, i as u32, frame, if loud { &burst } else { &silence });
+                    rtp(
+                        &mut packet,
+                        i as u32,
+                        frame,
+                        if loud { &burst } else { &silence },
+                    );
                     if loud {
                         let now = epoch.elapsed().as_micros() as u64;
                         leg.burst_sent_us.store(now, Ordering::Release);
@@ -174,7 +179,11 @@ impl Phones {
         for leg in &self.legs {
             *leg.received.lock().unwrap_or_else(|e| e.into_inner()) = Received::default();
         }
-        let sent = self.legs.iter().map(|l| l.sent.load(Ordering::Acquire)).sum();
+        let sent = self
+            .legs
+            .iter()
+            .map(|l| l.sent.load(Ordering::Acquire))
+            .sum();
         (sent, self.bursts.load(Ordering::Acquire))
     }
 
@@ -230,7 +239,8 @@ async fn receive(leg: Arc<Leg>, epoch: Instant) {
             let sent = leg.burst_sent_us.load(Ordering::Acquire);
             let now = epoch.elapsed().as_micros() as u64;
             if sent > 0 && now > sent {
-                r.latencies_us.push((now - sent).min(u64::from(u32::MAX)) as u32);
+                r.latencies_us
+                    .push((now - sent).min(u64::from(u32::MAX)) as u32);
             }
         }
         r.was_loud = loud;

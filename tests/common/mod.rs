@@ -66,17 +66,32 @@ pub async fn bind() -> tokio::net::TcpListener {
         .expect("bind")
 }
 
-/// Serves `state` on `listener`.
+/// Serves `state` on `listener`; returns once the app answers HTTP, which it does only after
+/// everything it starts first (the SIP edge's sockets among them) is up.
 pub async fn spawn_app_on(listener: tokio::net::TcpListener, state: AppState) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let serve_state = state.clone();
-    tokio::spawn(async move {
+    let serving = tokio::spawn(async move {
         if let Err(e) = app::serve(listener, serve_state, token).await {
             panic!("test app failed: {e:#}");
         }
     });
+    // The listener is bound already, so this request waits in its backlog until the app serves.
+    let up = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await;
+    if up.is_err() && serving.is_finished() {
+        // The app stopped before serving: its panic says why.
+        if let Err(e) = serving.await {
+            if e.is_panic() {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+    }
     TestApp {
         addr,
         state,
