@@ -6,10 +6,47 @@ use std::collections::HashSet;
 use std::net::TcpListener;
 use std::sync::{Mutex, OnceLock};
 
+fn given() -> &'static Mutex<HashSet<u16>> {
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    GIVEN.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// The bridge's default RTP port range (config/default.toml), where phone legs' sockets come and
+/// go while tests run in parallel: blocks handed out here stay clear of it.
+const BRIDGE_RTP: std::ops::RangeInclusive<u16> = 40000..=40999;
+
+/// The first of `count` consecutive UDP ports on loopback that were all free a moment ago and
+/// none of which was given to another test of this process (sipp's media: its audio port and the
+/// ones above it that it also binds), outside the bridge's RTP range.
+pub fn free_udp_ports(count: u16) -> u16 {
+    loop {
+        let base = free_port();
+        let Some(last) = base.checked_add(count) else {
+            continue;
+        };
+        if BRIDGE_RTP.contains(&base) || BRIDGE_RTP.contains(&last) {
+            continue;
+        }
+        let range = base..base + count;
+        let sockets: Vec<_> = range
+            .clone()
+            .map(|p| std::net::UdpSocket::bind(("127.0.0.1", p)))
+            .collect();
+        if sockets.iter().any(Result::is_err) {
+            continue;
+        }
+        let mut given = given().lock().unwrap_or_else(|e| e.into_inner());
+        if range.clone().skip(1).any(|p| given.contains(&p)) {
+            continue;
+        }
+        given.extend(range);
+        return base;
+    }
+}
+
 /// A port that was free a moment ago and that no other test of this process has been given.
 pub fn free_port() -> u16 {
-    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
-    let given = GIVEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let given = given();
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

@@ -135,7 +135,8 @@ async fn sipp(scenario: &str, local_ip: &str, port: u16, calls: u32, args: &[&st
         .join("tests/sip")
         .join(scenario);
     let port = port.to_string();
-    let media = super::ports::free_port().to_string();
+    // sipp binds its audio port, the one above (RTCP) and the two above that (video).
+    let media = super::ports::free_udp_ports(4).to_string();
     let timeout = format!("{}s", SCENARIO_TIMEOUT.as_secs());
     let calls = calls.to_string();
     let out = Command::new(sipp)
