@@ -129,11 +129,11 @@ impl InterpreterProfile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Day, Shift, TimeOfDay, TimeZoneName};
-
-    fn profile() -> InterpreterProfile {
+impl InterpreterProfile {
+    /// Tests: a valid profile (a native Portuguese speaker on shift Mondays 09-17 in Lisbon),
+    /// to change field by field.
+    pub(crate) fn sample() -> InterpreterProfile {
+        use crate::domain::{Day, Shift, TimeOfDay, TimeZoneName};
         InterpreterProfile {
             id: InterpreterId::parse("u-pt-1").expect("id"),
             university: UniversityId::parse("u").expect("id"),
@@ -154,6 +154,15 @@ mod tests {
             phone: None,
             ring: RingPreference::App,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> InterpreterProfile {
+        InterpreterProfile::sample()
     }
 
     fn served() -> Vec<Language> {

@@ -143,10 +143,7 @@ impl PhoneOffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        Day, InterpreterId, Language, LanguageSkill, Level, Shift, TimeOfDay, TimeZoneName,
-        UniversityId, WeeklySchedule,
-    };
+    use crate::domain::{Day, Shift, TimeOfDay, TimeZoneName, WeeklySchedule};
     use PhoneAction as A;
     use PhoneInput as I;
 
@@ -154,26 +151,21 @@ mod tests {
         PhoneNumber::parse("+5511912345678").expect("number")
     }
 
+    /// On shift Wednesdays 09-17 UTC.
     fn profile(ring: RingPreference, phone: Option<PhoneNumber>) -> InterpreterProfile {
+        let shift = Shift {
+            day: Day::Wed,
+            start: TimeOfDay::parse("09:00").expect("t"),
+            end: TimeOfDay::parse("17:00").expect("t"),
+        };
         InterpreterProfile {
-            id: InterpreterId::parse("bfsu-pt-01").expect("id"),
-            university: UniversityId::parse("bfsu").expect("id"),
-            name: "Ana".into(),
-            languages: vec![LanguageSkill {
-                language: Language::parse("pt").expect("pt"),
-                level: Level::Native,
-            }],
             schedule: WeeklySchedule {
                 timezone: TimeZoneName::parse("UTC").expect("tz"),
-                shifts: vec![Shift {
-                    day: Day::Wed,
-                    start: TimeOfDay::parse("09:00").expect("t"),
-                    end: TimeOfDay::parse("17:00").expect("t"),
-                }],
+                shifts: vec![shift],
             },
-            token_sha256: None,
             phone,
             ring,
+            ..InterpreterProfile::sample()
         }
     }
 
