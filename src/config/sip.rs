@@ -55,7 +55,7 @@ pub struct Outbound {
 
 /// One trunk: calls are taken from it when they come from one of `sources` (any source when
 /// empty) and, when `username` is set, carry its digest credentials.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkSettings {
     /// Addresses or CIDR blocks (`192.0.2.10`, `198.51.100.0/24`, `2001:db8::/32`).
@@ -70,6 +70,23 @@ pub struct TrunkSettings {
     /// `outbound_trunk`; the username and password above answer its digest challenges.
     #[serde(default)]
     pub dial: String,
+}
+
+impl std::fmt::Debug for TrunkSettings {
+    // Settings are printed in logs and test failures: the password never is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = if self.password.is_empty() {
+            ""
+        } else {
+            "(set)"
+        };
+        f.debug_struct("TrunkSettings")
+            .field("sources", &self.sources)
+            .field("username", &self.username)
+            .field("password", &password)
+            .field("dial", &self.dial)
+            .finish()
+    }
 }
 
 /// An address block: an address and how many leading bits must match.
@@ -285,6 +302,19 @@ fn check_dial(dial: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trunk_password_never_shows_in_debug_output() {
+        let trunk = TrunkSettings {
+            sources: vec!["192.0.2.10".into()],
+            username: "pbx".into(),
+            password: "s3cret-trunk-pass".into(),
+            dial: "192.0.2.10:5060".into(),
+        };
+        let shown = format!("{trunk:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("(set)") && shown.contains("pbx"), "{shown}");
+    }
 
     #[test]
     fn cidr_blocks_contain_their_addresses_only() {
