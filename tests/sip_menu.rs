@@ -5,7 +5,9 @@
 //! and then the comfort tone: never more than a few seconds of dead silence; once the operator
 //! answers, nothing more is played to it. A caller who
 //! presses nothing hears the menu twice (the second time `menu_timeout_s` after the first
-//! ended), then the English announcements, and waits with the language unknown.
+//! ended), then the English announcements, and waits with the language unknown. A caller whose
+//! operator leaves the call (it goes back in the queue) hears the announcements again, in its
+//! language, until another operator takes the call over.
 mod common;
 
 use common::phone_rtp::PhoneRtp;
@@ -27,9 +29,10 @@ const STEP: Duration = Duration::from_secs(20);
 /// The comfort tone beeps every 4 s: a longer silence (in 20 ms packets) is dead air.
 const MAX_SILENCE: u64 = 4_500 / 20;
 
-/// sipp calls number 999 (no DID language) with its media at `phone_rtp`; `extra` as sipp's.
+/// sipp calls `number` (999: no DID language) with its media at `phone_rtp`; `extra` as sipp's.
 fn calls_in(
     bridge: SocketAddr,
+    number: &'static str,
     scenario: &'static str,
     phone_rtp: &PhoneRtp,
     extra: &[&str],
@@ -42,7 +45,7 @@ fn calls_in(
     args.extend(extra.iter().map(|s| s.to_string()));
     tokio::spawn(async move {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        sipp::run(scenario, "127.0.0.1", bridge, "999", &args).await
+        sipp::run(scenario, "127.0.0.1", bridge, number, &args).await
     })
 }
 
@@ -74,6 +77,7 @@ async fn a_caller_pressing_2_in_the_menu_waits_as_french_hearing_prompts_then_co
     let phone_rtp = PhoneRtp::start().await;
     let phone = calls_in(
         bridge,
+        "999",
         "uac_menu_key.xml",
         &phone_rtp,
         &["-key", "info_key", "2"],
@@ -126,7 +130,7 @@ async fn a_caller_pressing_nothing_hears_the_menu_twice_then_waits_with_the_lang
     let mut console = operator_session(app.addr, &op_token).await;
 
     let phone_rtp = PhoneRtp::start().await;
-    let phone = calls_in(bridge, "uac_audio_until_bye.xml", &phone_rtp, &[]);
+    let phone = calls_in(bridge, "999", "uac_audio_until_bye.xml", &phone_rtp, &[]);
     let queued = sipp::first_queued(&mut console, STEP).await;
     let call_id = queued["call_id"].as_str().expect("call id").to_owned();
 
@@ -163,6 +167,81 @@ async fn a_caller_pressing_nothing_hears_the_menu_twice_then_waits_with_the_lang
     let language = call.view().await.expect("view").language;
     assert_eq!(language.code, None, "still unknown: {language:?}");
 
+    assert_eq!(
+        operator_hangs_up(&app.url(""), &op_token, &call_id).await,
+        204
+    );
+    sipp::completed(phone, STEP, "the bridge's BYE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_operator_leaves_hears_the_announcements_again_until_taken_over() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+
+    // The number dialled gives Portuguese: no menu, "connecting" at once.
+    let phone_rtp = PhoneRtp::start().await;
+    let phone = calls_in(
+        bridge,
+        "12345001",
+        "uac_audio_until_bye.xml",
+        &phone_rtp,
+        &[],
+    );
+    let queued = queued_until(&mut console, "the call queued as Portuguese", |c| {
+        c["language"]["code"] == "pt"
+    })
+    .await;
+    let call_id = queued["call_id"].as_str().expect("call id").to_owned();
+    phone_rtp
+        .wait("the phone hears that it is being connected", STEP, |h| {
+            h.sound >= 25
+        })
+        .await;
+
+    // With the operator (who sends no audio here) nothing is played: after the stop has had a
+    // second to take effect, two seconds of packets bring no sound.
+    answer(&mut console, &call_id).await;
+    let answered = phone_rtp.heard();
+    phone_rtp
+        .wait("the phone's audio flows on", STEP, |h| {
+            h.packets >= answered.packets + 50
+        })
+        .await;
+    let quiet = phone_rtp.heard();
+    phone_rtp
+        .wait("the phone's audio flows on", STEP, |h| {
+            h.packets >= quiet.packets + 100
+        })
+        .await;
+    let with_operator = phone_rtp.heard();
+    assert_eq!(
+        with_operator.sound, quiet.sound,
+        "no prompt while the operator is there: {with_operator:?}"
+    );
+
+    // The operator steps out: the call is queued again and the caller is told so, not left in
+    // silence.
+    console
+        .send(serde_json::json!({"type": "leave_call"}))
+        .await;
+    queued_until(&mut console, "the call back in the queue", |c| {
+        c["call_id"] == call_id.as_str()
+    })
+    .await;
+    phone_rtp
+        .wait(
+            "the requeued phone hears the announcements again",
+            STEP,
+            |h| h.sound >= with_operator.sound + 25,
+        )
+        .await;
+
+    // Another answer (here the same operator's) takes it over; then the operator hangs up.
+    answer(&mut console, &call_id).await;
     assert_eq!(
         operator_hangs_up(&app.url(""), &op_token, &call_id).await,
         204

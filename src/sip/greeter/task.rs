@@ -4,14 +4,15 @@
 //! alone. Ends when the operator answers, the call ends or the leg is gone.
 
 use super::{Action, Greeter};
-use crate::domain::{CallId, Language};
+use crate::domain::{CallId, Language, Role};
 use crate::drivers::call::{CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::media::{MediaEvent, MediaHandle};
-use crate::engine::CallState;
 use crate::prompts::Prompts;
+use crate::protocol::CallView;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// What one phone caller's greeting needs.
@@ -24,7 +25,9 @@ pub struct Greeting {
     pub menu_timeout: Duration,
 }
 
-/// Runs the greeting until the operator answers, the call ends, or `stop`.
+/// Runs the greeting until the operator answers; if the operator later leaves (the call goes back
+/// in the queue with nobody to talk to the caller), greets again, in the call's language, until
+/// another operator takes it over. Ends when the call ends, the leg is gone, or `stop`.
 pub async fn run(
     g: Greeting,
     calls: CallRegistry,
@@ -33,80 +36,85 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let id = g.call.id().clone();
-    let caller = CallHandle::caller();
     let mut events = media.subscribe();
     let mut updates = g.call.subscribe();
     let mut queue = calls.queue();
     let Ok(english) = Language::parse("en") else {
         return;
     };
-    let at = position(&queue.borrow_and_update(), &id);
-    let (mut greeter, first) = Greeter::new(
-        g.known,
-        &g.languages,
-        english,
-        g.menu_timeout,
-        at,
-        Instant::now(),
-    );
     let run = Run {
         call: &g.call,
         media: &media,
         prompts: &prompts,
     };
-    if !run.carry_out(first).await {
-        return;
-    }
+    let mut known = g.known;
     loop {
-        let deadline = greeter.deadline();
-        let due = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
+        let at = position(&queue.borrow_and_update(), &id);
+        let (greeter, first) = Greeter::new(
+            known,
+            &g.languages,
+            english,
+            g.menu_timeout,
+            at,
+            Instant::now(),
+        );
+        let inputs = Inputs {
+            events: &mut events,
+            updates: &mut updates,
+            queue: &mut queue,
+            stop: &stop,
         };
-        let actions = tokio::select! {
-            _ = stop.cancelled() => return,
-            ev = events.recv() => match ev {
-                Ok(MediaEvent::Digit { call, participant, digit })
-                    if call == id && participant == caller =>
-                {
-                    greeter.digit(digit, Instant::now())
-                }
-                Ok(MediaEvent::PlayoutDone { call, participant })
-                    if call == id && participant == caller =>
-                {
-                    greeter.playout_done(Instant::now());
-                    Vec::new()
-                }
-                Ok(MediaEvent::Disconnected { call, participant })
-                    if call == id && participant == caller => return,
-                Ok(_) | Err(RecvError::Lagged(_)) => Vec::new(),
-                Err(RecvError::Closed) => return,
-            },
-            u = updates.recv() => match u {
-                Ok(CallUpdate::State(view)) if view.state != CallState::Queued => {
-                    // The operator is there (or the call is over): the caller hears the call.
-                    run.carry_out(greeter.answered()).await;
-                    return;
-                }
-                Ok(CallUpdate::Removed { participant, .. }) if participant == caller => return,
-                Ok(_) | Err(RecvError::Lagged(_)) => Vec::new(),
-                Err(RecvError::Closed) => return,
-            },
-            changed = queue.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let at = position(&queue.borrow_and_update(), &id);
-                greeter.position(at, Instant::now())
-            }
-            _ = due => greeter.timeout(Instant::now()),
-        };
-        if !run.carry_out(actions).await {
+        if run.greet(greeter, first, inputs).await == Outcome::Over {
             return;
         }
+        // With the operator: wait for a requeue (the operator left, nobody took over yet).
+        let language = loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                u = updates.recv() => match u {
+                    Ok(CallUpdate::State(view)) if view.state.is_final() => return,
+                    Ok(CallUpdate::State(view)) if !with_operator(&view) => {
+                        break view.language.code;
+                    }
+                    Ok(CallUpdate::Removed { participant, .. })
+                        if participant == CallHandle::caller() => return,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                },
+                ev = events.recv() => match ev {
+                    Ok(MediaEvent::Disconnected { call, participant })
+                        if call == id && participant == CallHandle::caller() => return,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                },
+            }
+        };
+        tracing::info!(call_id = %id, "the operator left: the phone caller is greeted again while requeued");
+        // The menu is over for this caller: announcements in its language (English if unknown).
+        known = Some(language.unwrap_or(english));
     }
+}
+
+/// An operator is in the call (a queued call has none; one whose operator left has none).
+fn with_operator(view: &CallView) -> bool {
+    view.participants.iter().any(|p| p.role == Role::Operator)
+}
+
+/// How a greeting ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// An operator is with the caller.
+    Answered,
+    /// The call or the leg is over, or the greeting was stopped.
+    Over,
+}
+
+/// What a greeting listens to.
+struct Inputs<'a> {
+    events: &'a mut broadcast::Receiver<MediaEvent>,
+    updates: &'a mut broadcast::Receiver<CallUpdate>,
+    queue: &'a mut watch::Receiver<Queue>,
+    stop: &'a CancellationToken,
 }
 
 /// The call's 1-based place in the queue.
@@ -124,6 +132,73 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Plays `first`, then feeds `greeter` until an operator is with the caller.
+    async fn greet(&self, mut greeter: Greeter, first: Vec<Action>, i: Inputs<'_>) -> Outcome {
+        let id = self.call.id().clone();
+        let caller = CallHandle::caller();
+        if !self.carry_out(first).await {
+            return Outcome::Over;
+        }
+        loop {
+            let deadline = greeter.deadline();
+            let due = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let actions = tokio::select! {
+                _ = i.stop.cancelled() => return Outcome::Over,
+                ev = i.events.recv() => match ev {
+                    Ok(MediaEvent::Digit { call, participant, digit })
+                        if call == id && participant == caller =>
+                    {
+                        greeter.digit(digit, Instant::now())
+                    }
+                    Ok(MediaEvent::PlayoutDone { call, participant })
+                        if call == id && participant == caller =>
+                    {
+                        greeter.playout_done(Instant::now());
+                        Vec::new()
+                    }
+                    Ok(MediaEvent::Disconnected { call, participant })
+                        if call == id && participant == caller => return Outcome::Over,
+                    Ok(_) | Err(RecvError::Lagged(_)) => Vec::new(),
+                    Err(RecvError::Closed) => return Outcome::Over,
+                },
+                u = i.updates.recv() => match u {
+                    Ok(CallUpdate::State(view)) if view.state.is_final() => {
+                        self.carry_out(greeter.answered()).await;
+                        return Outcome::Over;
+                    }
+                    Ok(CallUpdate::State(view)) if with_operator(&view) => {
+                        // The operator is there: the caller hears the call.
+                        if !self.carry_out(greeter.answered()).await {
+                            return Outcome::Over;
+                        }
+                        return Outcome::Answered;
+                    }
+                    Ok(CallUpdate::Removed { participant, .. }) if participant == caller => {
+                        return Outcome::Over
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => Vec::new(),
+                    Err(RecvError::Closed) => return Outcome::Over,
+                },
+                changed = i.queue.changed() => {
+                    if changed.is_err() {
+                        return Outcome::Over;
+                    }
+                    let at = position(&i.queue.borrow_and_update(), &id);
+                    greeter.position(at, Instant::now())
+                }
+                _ = due => greeter.timeout(Instant::now()),
+            };
+            if !self.carry_out(actions).await {
+                return Outcome::Over;
+            }
+        }
+    }
+
     /// Carries out `actions`; false if the leg can no longer be played to.
     async fn carry_out(&self, actions: Vec<Action>) -> bool {
         let (id, caller) = (self.call.id().clone(), CallHandle::caller());
