@@ -70,6 +70,8 @@ struct Entry {
 struct PhoneSource {
     source: u64,
     targets: Vec<(usize, usize)>,
+    /// Its levels, for the speaking indicators like a browser peer's.
+    activity: Activity,
 }
 
 /// One browser packet for the phone legs' mix.

@@ -238,13 +238,13 @@ impl Phones {
     }
 
     /// Runs the mix ticks due by `now`: each phone's mix goes to `send` (leg index, address,
-    /// datagram), each phone's voice to `voice` (call, participant, timing, Opus payload) for
+    /// datagram), each phone's voice to `voice` (call, participant, timing, level, Opus payload) for
     /// the forwarder. Then drops legs whose RTP timed out.
     pub fn handle_timeout(
         &mut self,
         now: Instant,
         send: &mut impl FnMut(usize, SocketAddr, &[u8]),
-        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, Arc<[u8]>),
+        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, u8, Arc<[u8]>),
     ) {
         if self.legs.iter().all(Option::is_none) {
             self.next_tick = None;
@@ -271,7 +271,7 @@ impl Phones {
         &mut self,
         at: Instant,
         send: &mut impl FnMut(usize, SocketAddr, &[u8]),
-        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, Arc<[u8]>),
+        voice: &mut impl FnMut(&CallId, &ParticipantId, RtpTiming, u8, Arc<[u8]>),
     ) {
         for (call, media) in &mut self.calls {
             if media.phones.is_empty() {
@@ -308,7 +308,11 @@ impl Phones {
                         self.stats.rtp_out += 1;
                         send(idx, leg.spec.remote, &self.buf);
                     }
-                    MixOutput::Voice { source, payload } => {
+                    MixOutput::Voice {
+                        source,
+                        payload,
+                        level,
+                    } => {
                         let Some(&idx) = media.phones.get(&source) else {
                             continue;
                         };
@@ -322,7 +326,7 @@ impl Phones {
                         };
                         leg.voice_seq += 1;
                         leg.voice_ts = leg.voice_ts.wrapping_add(OPUS_FRAME_TS);
-                        voice(call, &source, timing, payload.into());
+                        voice(call, &source, timing, level, payload.into());
                     }
                     MixOutput::PlayoutDone { listener } => {
                         self.events.push(MediaEvent::PlayoutDone {

@@ -58,7 +58,7 @@ impl PhoneSide {
                     self.sockets.resize_with(idx + 1, || None);
                 }
                 self.sockets[idx] = Some(socket);
-                fwd.add_phone(&call, &participant);
+                fwd.add_phone(&call, &participant, now);
                 self.lost.insert((call, participant), lost);
                 Ok(())
             })
@@ -165,7 +165,9 @@ impl PhoneSide {
                         *errors += 1;
                     }
                 },
-                &mut |call, p, timing, payload| fwd.forward_phone(call, p, timing, payload, now),
+                &mut |call, p, timing, level, payload| {
+                    fwd.forward_phone(call, p, timing, level, payload, now)
+                },
             );
         }
         for ev in self.phones.drain_events() {

@@ -11,8 +11,13 @@ impl Forwarder {
     /// Levels per call (only those that changed: nothing per packet leaves the loop), silence,
     /// connect and ICE timeouts.
     pub(super) fn tick(&mut self, now: Instant) {
-        for (call, media) in &self.calls {
+        for (call, media) in &mut self.calls {
             let mut levels = Vec::new();
+            for (participant, phone) in &mut media.phones {
+                if let Some(level) = phone.activity.level_change() {
+                    levels.push((participant.clone(), level));
+                }
+            }
             for (participant, &idx) in &media.members {
                 let Some(e) = self.peers[idx].as_mut() else {
                     continue;
@@ -57,11 +62,14 @@ impl Forwarder {
                     e.activity = Activity::new(now);
                     let call = e.call.clone();
                     // Someone new listens: every level of the call is reported afresh.
-                    if let Some(media) = self.calls.get(&call) {
+                    if let Some(media) = self.calls.get_mut(&call) {
                         for &m in media.members.values() {
                             if let Some(p) = self.peers[m].as_mut() {
                                 p.activity.forget_shown();
                             }
+                        }
+                        for phone in media.phones.values_mut() {
+                            phone.activity.forget_shown();
                         }
                     }
                     let Some(e) = self.peers[idx].as_mut() else {

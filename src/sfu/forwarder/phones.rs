@@ -4,13 +4,14 @@
 
 use super::{Forwarder, PhoneSource, RtpIn, RtpTiming, Tap};
 use crate::domain::{CallId, ParticipantId};
+use crate::sfu::activity::Activity;
 use std::sync::Arc;
 use std::time::Instant;
 
 impl Forwarder {
     /// Adds a phone leg of `call` as a source: browsers routed to hear it get its voice from
     /// `forward_phone`, and the call's browser audio is tapped for its mix from now on.
-    pub fn add_phone(&mut self, call: &CallId, participant: &ParticipantId) {
+    pub fn add_phone(&mut self, call: &CallId, participant: &ParticipantId, now: Instant) {
         let source = self.next_source << 32;
         self.next_source += 1;
         self.calls.entry(call.clone()).or_default().phones.insert(
@@ -18,6 +19,7 @@ impl Forwarder {
             PhoneSource {
                 source,
                 targets: Vec::new(),
+                activity: Activity::new(now),
             },
         );
         self.rewire(call);
@@ -32,13 +34,14 @@ impl Forwarder {
         }
     }
 
-    /// One packet of a phone leg's voice (Opus, 48 kHz clock), queued on every browser slot
-    /// routed to it (`flush` sends them).
+    /// One packet of a phone leg's voice (Opus, 48 kHz clock) at `level` (RFC 6464), queued on
+    /// every browser slot routed to it (`flush` sends them); its level shows like a browser's.
     pub fn forward_phone(
         &mut self,
         call: &CallId,
         participant: &ParticipantId,
         timing: RtpTiming,
+        level: u8,
         payload: Arc<[u8]>,
         now: Instant,
     ) {
@@ -49,12 +52,13 @@ impl Forwarder {
         else {
             return;
         };
+        phone.activity.on_packet(now, Some(level));
         let source = phone.source;
         let targets = std::mem::take(&mut phone.targets);
         let rtp = RtpIn {
             ssrc: 0,
             timing,
-            level: None,
+            level: Some(level),
             voice: false,
             payload,
         };

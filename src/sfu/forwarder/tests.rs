@@ -383,3 +383,38 @@ fn bad_input_is_refused_with_the_matching_error() {
         .expect("a good candidate");
     assert_eq!(net.fwd.stats().peers, 3, "a refused offer adds no peer");
 }
+
+#[test]
+fn a_phone_legs_level_is_reported_like_a_browsers() {
+    let mut net = Net::new();
+    for name in ["operator", "interpreter"] {
+        net.join("c1", name);
+    }
+    net.set_routes("c1", &THREE, &Controls::default());
+    net.connect_all();
+    let now = net.now;
+    net.fwd.add_phone(&cid("c1"), &pid("caller"), now);
+    net.events.clear();
+    for (seq, level) in [(0u16, 30u8), (1, 30), (2, 30), (3, 80)] {
+        let timing = crate::engine::RtpTiming {
+            seq: seq.into(),
+            ts: u32::from(seq) * 960,
+            marker: seq == 0,
+        };
+        let now = net.now;
+        net.fwd.forward_phone(
+            &cid("c1"),
+            &pid("caller"),
+            timing,
+            level,
+            vec![0xf8].into(),
+            now,
+        );
+        net.run_for(PHASE / 2);
+    }
+    assert_eq!(
+        reported_levels(&net.events).get("caller"),
+        Some(&vec![30, 80]),
+        "the phone caller's level, once speaking, once gone quiet"
+    );
+}

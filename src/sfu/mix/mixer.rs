@@ -29,10 +29,12 @@ pub enum MixOutput {
         payload: Vec<u8>,
         heard: usize,
     },
-    /// A phone participant's own voice as Opus, for the browser legs that hear it.
+    /// A phone participant's own voice as Opus, for the browser legs that hear it, and its
+    /// level (RFC 6464 -dBov) for the speaking indicators.
     Voice {
         source: ParticipantId,
         payload: Vec<u8>,
+        level: u8,
     },
     /// The audio given to `Mixer::play` for `listener` ended in this tick's mix.
     PlayoutDone { listener: ParticipantId },
@@ -184,6 +186,7 @@ impl Mixer {
                 self.out.push_back(MixOutput::Voice {
                     source: id.clone(),
                     payload,
+                    level: source.level(),
                 });
             }
         }

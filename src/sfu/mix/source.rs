@@ -201,6 +201,19 @@ impl Source {
         Some(&self.converted)
     }
 
+    /// This tick's frame's level as RFC 6464 -dBov (0 loudest, 127 silence or nothing played).
+    pub(super) fn level(&self) -> u8 {
+        if self.frame.is_empty() {
+            return 127;
+        }
+        let power = self.frame.iter().map(|s| s * s).sum::<f32>() / self.frame.len() as f32;
+        if power <= 0.0 {
+            return 127;
+        }
+        // 10·log10(power) is the frame's dB relative to full scale; RFC 6464 counts down from 0.
+        (-10.0 * power.log10()).round().clamp(0.0, 127.0) as u8
+    }
+
     /// A phone source's frame this tick as one Opus packet for the browser legs.
     pub(super) fn encode_voice(&mut self) -> Result<Option<Vec<u8>>, MixError> {
         match &mut self.voice {

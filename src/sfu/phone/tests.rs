@@ -59,6 +59,7 @@ fn a_phone_voice_reaches_the_browsers_once_as_opus_and_answers_follow_its_addres
     let (mut phones, idx) = phones_with_caller(t0);
     let tone = sine_i16(440.0, PHONE_RATE, PHONE_FRAME * 50, 0.5);
     let mut voices = 0;
+    let mut levels = Vec::new();
     let mut sent_to = Vec::new();
     for (n, frame) in tone.chunks(PHONE_FRAME).enumerate() {
         let now = t0 + Duration::from_millis(20 * n as u64);
@@ -76,14 +77,19 @@ fn a_phone_voice_reaches_the_browsers_once_as_opus_and_answers_follow_its_addres
                 sent_to.push(to);
                 assert_eq!(rtp::parse(data).map(|h| h.payload_type), Some(0));
             },
-            &mut |call, who, _, payload| {
+            &mut |call, who, _, level, payload| {
                 assert_eq!((call, who), (&cid(), &p("caller")));
                 assert!(!payload.is_empty());
                 voices += 1;
+                levels.push(level);
             },
         );
     }
     assert!(voices >= 40, "the phone's voice, once per tick: {voices}");
+    // A sine at half of full scale is about 9 dB below it (RFC 6464 level 9): the console shows
+    // the phone speaking.
+    let near_9 = levels.iter().filter(|l| (6..=12).contains(*l)).count();
+    assert!(near_9 >= 40, "the phone's levels: {levels:?}");
     assert!(
         sent_to.iter().skip(1).all(|a| *a == addr(5000)),
         "symmetric RTP, latched on the phone's first packet"
@@ -144,7 +150,7 @@ fn a_browser_heard_by_the_phone_reaches_it_as_non_silent_pcmu() {
                 G711::Pcmu.decode(&data[h.payload_start..h.payload_end], &mut pcm);
                 heard.extend(pcm.iter().map(|&s| f32::from(s) / 32768.0));
             },
-            &mut |_, _, _, _| {},
+            &mut |_, _, _, _, _| {},
         );
     }
     assert!(
@@ -160,12 +166,12 @@ fn a_phone_silent_on_the_wire_past_the_timeout_is_dropped() {
     let t0 = Instant::now();
     let (mut phones, idx) = phones_with_caller(t0);
     phones.handle_datagram(idx, addr(4000), &pcmu(0, &[0; PHONE_FRAME]), t0);
-    phones.handle_timeout(t0 + TIMEOUT / 2, &mut |_, _, _| {}, &mut |_, _, _, _| {});
+    phones.handle_timeout(t0 + TIMEOUT / 2, &mut |_, _, _| {}, &mut |_, _, _, _, _| {});
     assert!(
         phones.drain_closed().next().is_none(),
         "still within the timeout"
     );
-    phones.handle_timeout(t0 + TIMEOUT, &mut |_, _, _| {}, &mut |_, _, _, _| {});
+    phones.handle_timeout(t0 + TIMEOUT, &mut |_, _, _| {}, &mut |_, _, _, _, _| {});
     assert_eq!(phones.drain_closed().collect::<Vec<_>>(), vec![idx]);
     let events: Vec<_> = phones.drain_events().collect();
     assert_eq!(
@@ -182,7 +188,7 @@ fn a_phone_silent_on_the_wire_past_the_timeout_is_dropped() {
     phones.handle_timeout(
         t0 + TIMEOUT * 2,
         &mut |_, _, _| panic!("no leg"),
-        &mut |_, _, _, _| {},
+        &mut |_, _, _, _, _| {},
     );
     assert_eq!(phones.next_deadline(), None, "no legs, no ticks");
 }
@@ -240,7 +246,7 @@ fn an_opus_phone_over_srtp_is_heard_by_the_browsers_and_hears_them_in_opus() {
                 assert_eq!(h.payload_type, 96, "Opus as negotiated");
                 heard += 1;
             },
-            &mut |_, who, _, payload| {
+            &mut |_, who, _, _, payload| {
                 assert_eq!(who, &p("caller"));
                 assert!(!payload.is_empty());
                 voices += 1;
@@ -319,7 +325,7 @@ fn listen(
                 G711::Pcmu.decode(&data[h.payload_start..h.payload_end], &mut pcm);
                 heard.extend(pcm.iter().map(|&s| f32::from(s) / 32768.0));
             },
-            &mut |_, _, _, _| {},
+            &mut |_, _, _, _, _| {},
         );
         events.extend(phones.drain_events());
     }

@@ -229,7 +229,9 @@ fn a_phone_voice_goes_to_the_browsers_once_per_tick_as_opus() {
         let voices: Vec<_> = tick
             .iter()
             .filter_map(|o| match o {
-                MixOutput::Voice { source, payload } => Some((source, payload)),
+                MixOutput::Voice {
+                    source, payload, ..
+                } => Some((source, payload)),
                 _ => None,
             })
             .collect();
