@@ -48,6 +48,10 @@ pub struct TestPeerOptions {
     /// Opus that arrives by its decoded level (`sound_packets`): for the phone mix, which decodes.
     #[cfg(feature = "phone-audio")]
     pub tone_hz: Option<f64>,
+    /// With `tone_hz`: decode what arrives to count `sound_packets` (a load generator that does
+    /// not need the count saves the decoding).
+    #[cfg(feature = "phone-audio")]
+    pub count_sound: bool,
 }
 
 impl Default for TestPeerOptions {
@@ -58,6 +62,8 @@ impl Default for TestPeerOptions {
             level: 30,
             #[cfg(feature = "phone-audio")]
             tone_hz: None,
+            #[cfg(feature = "phone-audio")]
+            count_sound: true,
         }
     }
 }
@@ -158,7 +164,10 @@ impl TestPeerOffer {
             level: self.opts.level,
             shared: shared.clone(),
             #[cfg(feature = "phone-audio")]
-            voice: self.opts.tone_hz.and_then(super::voice::Voice::new),
+            voice: self
+                .opts
+                .tone_hz
+                .and_then(|hz| super::voice::Voice::new(hz, self.opts.count_sound)),
         };
         tokio::spawn(task.run(stop.clone()));
         Ok(TestPeer {
