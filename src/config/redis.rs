@@ -3,7 +3,7 @@
 use super::{invalid, ConfigError};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: String,
@@ -25,6 +25,47 @@ pub struct RedisSettings {
 
 fn default_replica_ack_timeout_ms() -> u64 {
     200
+}
+
+impl std::fmt::Debug for RedisSettings {
+    // Settings are printed in logs and test failures: a password in the URL never is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &masked_url(&self.url))
+            .field("key_prefix", &self.key_prefix)
+            .field("response_timeout_ms", &self.response_timeout_ms)
+            .field("connection_timeout_ms", &self.connection_timeout_ms)
+            .field("sentinel_master", &self.sentinel_master)
+            .field(
+                "sentinels",
+                &self
+                    .sentinels
+                    .iter()
+                    .map(|s| masked_url(s))
+                    .collect::<Vec<_>>(),
+            )
+            .field("replica_acks", &self.replica_acks)
+            .field("replica_ack_timeout_ms", &self.replica_ack_timeout_ms)
+            .finish()
+    }
+}
+
+/// `url` with the password of its user information (`user:password@`) replaced by `***`.
+fn masked_url(url: &str) -> String {
+    let rest_at = url.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = url.split_at(rest_at);
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let (userinfo, host) = authority.split_at(at);
+    // `user:password@` keeps the user; a lone `secret@` may be a password: all of it goes.
+    let masked = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_owned(),
+    };
+    format!("{scheme}{masked}{host}{path}")
 }
 
 impl RedisSettings {

@@ -111,3 +111,26 @@ fn a_public_url_gives_the_nodes_websocket_url() {
         .to_string();
     assert!(err.contains("server.public_url"), "{err}");
 }
+
+#[test]
+fn a_redis_password_never_shows_in_debug_output() {
+    let mut s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    for (url, shown) in [
+        (
+            "redis://:s3cret@10.0.0.5:6379/0",
+            "redis://:***@10.0.0.5:6379/0",
+        ),
+        (
+            "rediss://pool:s3cret@redis.example/1",
+            "rediss://pool:***@redis.example/1",
+        ),
+        ("redis://s3cret@10.0.0.5", "redis://***@10.0.0.5"),
+        ("redis://10.0.0.5:6379", "redis://10.0.0.5:6379"),
+    ] {
+        s.redis.url = url.into();
+        s.redis.sentinels = vec![url.into()];
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains(shown), "{shown} in {printed}");
+    }
+}
