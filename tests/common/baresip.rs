@@ -337,6 +337,11 @@ pub struct Heard {
 }
 
 impl Heard {
+    /// The loudness of what was not the tone asked about (all of it when none was).
+    pub fn other_rms(&self) -> f64 {
+        self.rms * (1.0 - self.tone_share).max(0.0).sqrt()
+    }
+
     fn of(samples: &[f64], rate: u32, tone_hz: Option<f64>) -> Heard {
         if samples.is_empty() {
             return Heard::default();
