@@ -10,8 +10,8 @@
 //! the caller's ear (baresip's recording of what it heard) tells her apart from the operator's
 //! speech: the tone's share of what the caller heard (Goertzel) is the interpreter, the rest the
 //! operator. The operator's page says whom it hears by getStats (packets and audio energy per
-//! participant). On hold and in consultation the caller hears neither and is not heard, while
-//! operator and interpreter still hear each other.
+//! participant). On hold and in consultation the caller hears neither, only the comfort tone,
+//! and is not heard, while operator and interpreter still hear each other.
 mod common;
 
 use common::baresip::{Heard, Mouth, Phone};
@@ -24,6 +24,7 @@ use common::ws::{settings_with_operator, OPERATOR, OPERATOR_PASSWORD};
 use hotline_bridge::domain::{InterpreterId, Level, RingPreference};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Availability;
+use hotline_bridge::sfu::mix::COMFORT_HZ;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,14 @@ const INTERPRETER_HZ: f64 = 1_500.0;
 const LISTEN_S: f64 = 2.0;
 /// Loudness (RMS of full scale) above which a phone heard something, not silence.
 const SPEECH_RMS: f64 = 0.01;
-/// Below this a phone heard silence (G.711's quietest codes are about 0.0001).
+/// Seconds of the caller's ear judged at once on hold: a whole period of the comfort tone (a
+/// beep every four seconds), so speech that leaked would be caught in it.
+const HELD_LISTEN_S: f64 = 4.5;
+/// Share of the caller's ear on hold at the comfort tone's pitch: it is all they hear.
+const COMFORT_SHARE: f64 = 0.7;
+/// Most of the caller's ear at the interpreter's pitch when she is not heard.
+const INTERPRETER_ABSENT: f64 = 0.01;
+/// Below this a phone heard silence (the comfort tone's beeps alone are about 0.01).
 const QUIET_RMS: f64 = 0.002;
 /// Share of the caller's ear at the interpreter's pitch that proves she is heard (speech alone
 /// has well under a tenth there).
@@ -149,9 +157,13 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
             STEP,
         )
         .await;
-    ear_until(&their_phone, None, "the interpreter hears the offer", |h| {
-        h.rms > SPEECH_RMS
-    })
+    ear_until(
+        &their_phone,
+        LISTEN_S,
+        "the interpreter hears the offer",
+        |p, mark| p.heard_since(mark, None),
+        |h| h.rms > SPEECH_RMS,
+    )
     .await;
     their_phone.press('1').await;
     operator
@@ -168,9 +180,13 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
     let three_way = |h: &Heard| h.tone_share > TONE_SHARE && h.other_rms() > OPERATOR_RMS;
     caller_hears(&caller, "three-way", three_way).await;
     hears(&operator, "three-way", &["caller", "interpreter"], &[]).await;
-    ear_until(&their_phone, None, "three-way: the interpreter", |h| {
-        h.rms > SPEECH_RMS
-    })
+    ear_until(
+        &their_phone,
+        LISTEN_S,
+        "three-way: the interpreter hears the call",
+        |p, mark| p.heard_since(mark, None),
+        |h| h.rms > SPEECH_RMS,
+    )
     .await;
 
     // The operator mutes herself: the caller hears the interpreter alone, and then both again.
@@ -196,8 +212,9 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
         .await;
     caller_hears(&caller, "operator unmuted", three_way).await;
 
-    // Hold, then consult: the caller hears nobody and is not heard; operator and interpreter
-    // still talk. After each, the caller is back in the conversation.
+    // Hold, then consult: the caller hears nobody of the call, only the comfort tone, and is not
+    // heard; operator and interpreter still talk. After each, the caller is back in the
+    // conversation, the tone gone.
     for (button, field) in [("#hold", "hold"), ("#consult", "consult")] {
         operator.click(button).await;
         operator
@@ -207,7 +224,7 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
                 STEP,
             )
             .await;
-        caller_hears(&caller, &format!("{field}: nobody"), |h| h.rms < QUIET_RMS).await;
+        caller_held(&caller, &format!("{field}: the comfort tone, nobody else")).await;
         hears(&operator, field, &["interpreter"], &["caller"]).await;
         operator.click(button).await;
         operator
@@ -259,6 +276,25 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
     })
     .await;
 
+    // The operator mutes herself: the caller hears silence, no hold tone left over.
+    operator.click("#mute-me").await;
+    operator
+        .wait_for(
+            "the operator muted, alone with the caller",
+            "window.hotline.call.participants.some(p => p.role === 'operator' && p.muted)",
+            STEP,
+        )
+        .await;
+    let at_comfort = |p: &Phone, mark| p.heard_since(mark, Some(COMFORT_HZ.into()));
+    ear_until(
+        &caller,
+        HELD_LISTEN_S,
+        "operator muted: silence, no comfort tone",
+        at_comfort,
+        |h| h.rms < QUIET_RMS,
+    )
+    .await;
+
     // The caller hangs up: the call ends everywhere.
     caller.hang_up().await;
     caller.wait_event("CALL_CLOSED", STEP).await;
@@ -276,21 +312,39 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
 /// Waits until what the caller's phone heard in one stretch of `LISTEN_S` seconds satisfies
 /// `ok`, judged with the interpreter's pitch; fails naming `what`.
 async fn caller_hears(caller: &Phone, what: &str, ok: impl Fn(&Heard) -> bool) -> Heard {
-    ear_until(caller, Some(INTERPRETER_HZ), what, ok).await
+    let at_interpreter = |p: &Phone, mark| p.heard_since(mark, Some(INTERPRETER_HZ));
+    ear_until(caller, LISTEN_S, what, at_interpreter, ok).await
 }
 
-/// Listens to `phone` stretch by stretch (`LISTEN_S` seconds each; its ear is a file that
-/// grows, so this is polled) until one satisfies `ok`, within `STEP`.
-async fn ear_until(
+/// Waits until the caller's phone heard, in one stretch of `HELD_LISTEN_S` seconds, the comfort
+/// tone and nobody of the call: the tone is (nearly) all it heard, and the interpreter's pitch
+/// none of it.
+async fn caller_held(caller: &Phone, what: &str) {
+    let both = |p: &Phone, mark| {
+        (
+            p.heard_since(mark, Some(COMFORT_HZ.into())),
+            p.heard_since(mark, Some(INTERPRETER_HZ)),
+        )
+    };
+    let ok = |(comfort, interpreter): &(Heard, Heard)| {
+        comfort.tone_share > COMFORT_SHARE && interpreter.tone_share < INTERPRETER_ABSENT
+    };
+    ear_until(caller, HELD_LISTEN_S, what, both, ok).await;
+}
+
+/// Listens to `phone` stretch by stretch (`seconds` each; its ear is a file that grows, so this
+/// is polled), measuring each with `measure`, until one satisfies `ok`, within `STEP`.
+async fn ear_until<T: std::fmt::Debug>(
     phone: &Phone,
-    tone_hz: Option<f64>,
+    seconds: f64,
     what: &str,
-    ok: impl Fn(&Heard) -> bool,
-) -> Heard {
+    measure: impl Fn(&Phone, u64) -> T,
+    ok: impl Fn(&T) -> bool,
+) -> T {
     let deadline = Instant::now() + STEP;
     loop {
         let mark = phone.ear_mark();
-        while phone.seconds_since(mark) < LISTEN_S {
+        while phone.seconds_since(mark) < seconds {
             assert!(
                 Instant::now() < deadline,
                 "{what}: the phone's ear recording does not grow:\n{}",
@@ -298,7 +352,7 @@ async fn ear_until(
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let heard = phone.heard_since(mark, tone_hz);
+        let heard = measure(phone, mark);
         if ok(&heard) {
             eprintln!("{what}: {heard:?}");
             return heard;

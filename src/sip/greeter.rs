@@ -5,7 +5,9 @@
 //! the caller hears that they are being connected and their queue position (again when it
 //! changes, at most every `ANNOUNCE_EVERY`; "still waiting" after `REMIND_AFTER` without news),
 //! with the comfort tone between announcements: never dead silence. The operator answering ends
-//! it. Inputs and `now` in, `Action`s out; the task in `greeter::task` carries them out.
+//! it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
+//! consultation (the caller then hears nobody). Inputs and `now` in, `Action`s out; the task in
+//! `greeter::task` carries them out.
 
 pub mod task;
 
@@ -200,6 +202,30 @@ impl Greeter {
     /// The menu is over (a key or its timeout).
     pub fn menu_over(&self) -> bool {
         !matches!(self.phase, Phase::Menu { .. })
+    }
+}
+
+/// What an answered phone caller hears while the operator holds the call or consults the
+/// interpreter: the routes give them nobody then (a browser caller's page plays its own hold
+/// tone), so the comfort tone fills the silence until they are back in the conversation.
+#[derive(Debug, Default)]
+pub struct HoldTone {
+    on: bool,
+}
+
+impl HoldTone {
+    /// The call's controls now: the comfort tone to start or stop, when that changes.
+    pub fn controls(&mut self, hold: bool, consult: bool) -> Option<Action> {
+        let held = hold || consult;
+        if held == self.on {
+            return None;
+        }
+        self.on = held;
+        Some(if held {
+            Action::Play(Vec::new(), Playout::Comfort)
+        } else {
+            Action::Stop
+        })
     }
 }
 

@@ -332,7 +332,7 @@ pub struct Heard {
     pub seconds: f64,
     /// Root mean square, 0..1 of full scale.
     pub rms: f64,
-    /// The share of the energy at the tone asked about (Goertzel), 0..1.
+    /// The share of the energy at the tone asked about (Goertzel, per 100 ms), 0..1.
     pub tone_share: f64,
 }
 
@@ -349,22 +349,15 @@ impl Heard {
         let energy: f64 = samples.iter().map(|s| s * s).sum();
         let rms = (energy / samples.len() as f64).sqrt();
         let tone_share = tone_hz.map_or(0.0, |hz| {
-            // Goertzel over the whole stretch: the tone's power against the total.
-            let w = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
-            let coeff = 2.0 * w.cos();
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for x in samples {
-                let s0 = x + coeff * s1 - s2;
-                s2 = s1;
-                s1 = s0;
+            if energy <= 0.0 {
+                return 0.0;
             }
-            let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-            let n = samples.len() as f64;
-            if energy > 0.0 {
-                (2.0 * power / n / energy).min(1.0)
-            } else {
-                0.0
-            }
+            // Goertzel block by block: the tone's energy in each, against the total. Blocks,
+            // not the whole stretch, so a tone that comes and goes (a beep) counts as fully as
+            // a steady one.
+            let block = (rate / TONE_BLOCKS_PER_S) as usize;
+            let tone: f64 = samples.chunks(block).map(|b| goertzel(b, hz, rate)).sum();
+            (tone / energy).min(1.0)
         });
         Heard {
             seconds: samples.len() as f64 / f64::from(rate),
@@ -372,6 +365,24 @@ impl Heard {
             tone_share,
         }
     }
+}
+
+/// Blocks per second the tone is measured in: 100 ms, a whole number of cycles for any pitch in
+/// tens of Hz.
+const TONE_BLOCKS_PER_S: u32 = 10;
+
+/// The energy (sum of squares) of `samples` at `hz` (Goertzel).
+fn goertzel(samples: &[f64], hz: f64, rate: u32) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for x in samples {
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    2.0 * power / samples.len() as f64
 }
 
 /// One netstring (`<len>:<bytes>,`) at the start of `buf` as JSON, and the bytes it used.

@@ -1,9 +1,10 @@
 //! The greeter's task, one per waiting phone caller: feeds the `Greeter` the caller's keys and
 //! the end of each prompt (media events), the call's queue position (the registry's queue), the
 //! operator answering (the call's updates) and time, and plays what it decides to the phone leg
-//! alone. Ends when the operator answers, the call ends or the leg is gone.
+//! alone; once answered, the comfort tone while the call is held. Ends when the call ends or the
+//! leg is gone.
 
-use super::{Action, Greeter};
+use super::{Action, Greeter, HoldTone};
 use crate::domain::{CallId, Language, Role};
 use crate::drivers::call::{CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::{CallRegistry, Queue};
@@ -67,7 +68,9 @@ pub async fn run(
         if run.greet(greeter, first, inputs).await == Outcome::Over {
             return;
         }
-        // With the operator: wait for a requeue (the operator left, nobody took over yet).
+        // With the operator: the comfort tone while held, until a requeue (the operator left,
+        // nobody took over yet).
+        let mut held = HoldTone::default();
         let language = loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -75,6 +78,15 @@ pub async fn run(
                     Ok(CallUpdate::State(view)) if view.state.is_final() => return,
                     Ok(CallUpdate::State(view)) if !with_operator(&view) => {
                         break view.language.code;
+                    }
+                    Ok(CallUpdate::State(view)) => {
+                        if let Some(tone) = held.controls(view.hold, view.consult) {
+                            tracing::info!(call_id = %id, on = matches!(tone, Action::Play(..)),
+                                "the phone caller's hold tone");
+                            if !run.carry_out(vec![tone]).await {
+                                return;
+                            }
+                        }
                     }
                     Ok(CallUpdate::Removed { participant, .. })
                         if participant == CallHandle::caller() => return,

@@ -131,3 +131,26 @@ fn the_operator_answering_stops_everything() {
     assert!(g.digit('1', t0).is_empty());
     assert!(g.position(Some(5), t0 + REMIND_AFTER * 2).is_empty());
 }
+
+#[test]
+fn hold_or_consult_brings_the_comfort_tone_once_and_the_way_back_stops_it() {
+    let mut h = HoldTone::default();
+    assert_eq!(h.controls(false, false), None, "in the conversation");
+    let comfort = Some(Action::Play(Vec::new(), Playout::Comfort));
+    assert_eq!(h.controls(true, false), comfort, "held");
+    assert_eq!(
+        h.controls(true, false),
+        None,
+        "still held: not started again"
+    );
+    assert_eq!(h.controls(true, true), None, "held and consulting");
+    assert_eq!(
+        h.controls(false, true),
+        None,
+        "consulting only: still nobody to hear"
+    );
+    assert_eq!(h.controls(false, false), Some(Action::Stop), "back");
+    assert_eq!(h.controls(false, true), comfort, "consulting");
+    assert_eq!(h.controls(false, false), Some(Action::Stop), "back again");
+    assert_eq!(h.controls(false, false), None);
+}
