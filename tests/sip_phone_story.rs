@@ -3,8 +3,9 @@
 //! Chromium), adds an interpreter, and the interpreter's phone (a second baresip, reached through
 //! the outbound trunk at her registered number) rings, says the offer, and she presses 1. Then
 //! the three talk; the operator holds the call and resumes it, consults the interpreter and ends
-//! the consultation; the interpreter hangs up, the console shows her gone and a replacement is
-//! sought, and the next available interpreter (a console bot) is rung.
+//! the consultation, mutes the caller and unmutes them; the interpreter hangs up, the console
+//! shows her gone and a replacement sought, and the next available interpreter (a console bot)
+//! is rung.
 //!
 //! Audio is checked end to end at every step. The interpreter's phone says a steady tone, so
 //! the caller's ear (baresip's recording of what it heard) tells her apart from the operator's
@@ -242,6 +243,27 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
             &[],
         )
         .await;
+    }
+
+    // The operator mutes the phone caller: nobody hears them, they still hear both; then back.
+    let caller_muted = |on: bool| {
+        format!(
+            "window.hotline.call.participants.some(p => p.role === 'caller' && p.muted === {on})"
+        )
+    };
+    for (on, step) in [(true, "caller muted"), (false, "caller unmuted")] {
+        operator
+            .click("#participants li[data-role=caller] button")
+            .await;
+        operator.wait_for(step, &caller_muted(on), STEP).await;
+        let caller_cut: &[&str] = if on { &["caller"] } else { &[] };
+        let heard: &[&str] = if on {
+            &["interpreter"]
+        } else {
+            &["caller", "interpreter"]
+        };
+        hears(&operator, step, heard, caller_cut).await;
+        caller_hears(&caller, step, three_way).await;
     }
 
     // Another interpreter comes on duty in her console; then the phone interpreter hangs up.
