@@ -65,12 +65,18 @@ pub async fn run(
             queue: &mut queue,
             stop: &stop,
         };
-        if run.greet(greeter, first, inputs).await == Outcome::Over {
+        let Outcome::Answered { hold, consult } = run.greet(greeter, first, inputs).await else {
             return;
-        }
-        // With the operator: the comfort tone while held, until a requeue (the operator left,
-        // nobody took over yet).
+        };
+        // With the operator: the comfort tone while held (a call held when its operator left is
+        // still held when the next one answers), until a requeue (the operator left, nobody took
+        // over yet).
         let mut held = HoldTone::default();
+        if let Some(tone) = held.controls(hold, consult) {
+            if !run.carry_out(vec![tone]).await {
+                return;
+            }
+        }
         let language = loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -115,8 +121,8 @@ fn with_operator(view: &CallView) -> bool {
 /// How a greeting ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
-    /// An operator is with the caller.
-    Answered,
+    /// An operator is with the caller, with the call's hold and consult as they were then.
+    Answered { hold: bool, consult: bool },
     /// The call or the leg is over, or the greeting was stopped.
     Over,
 }
@@ -188,7 +194,7 @@ impl Run<'_> {
                         if !self.carry_out(greeter.answered()).await {
                             return Outcome::Over;
                         }
-                        return Outcome::Answered;
+                        return Outcome::Answered { hold: view.hold, consult: view.consult };
                     }
                     Ok(CallUpdate::Removed { participant, .. }) if participant == caller => {
                         return Outcome::Over
