@@ -118,6 +118,14 @@ pub struct MediaSettings {
     /// Shared secret with the TURN server (coturn `static-auth-secret`); from environment only.
     #[serde(default)]
     pub turn_secret: String,
+    /// Kernel receive and send buffer asked for on each shard's socket, in bytes (capped by
+    /// `net.core.rmem_max` / `wmem_max`).
+    #[serde(default = "default_socket_buffer_bytes")]
+    pub socket_buffer_bytes: usize,
+}
+
+fn default_socket_buffer_bytes() -> usize {
+    4 << 20
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -134,3 +134,29 @@ fn a_redis_password_never_shows_in_debug_output() {
         assert!(printed.contains(shown), "{shown} in {printed}");
     }
 }
+
+#[test]
+fn media_socket_buffers_default_to_4_mib_and_nonsense_is_refused() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(s.media.socket_buffer_bytes, 4 << 20);
+    let s = Settings::load_with_env(
+        None,
+        env(&[("HOTLINE__MEDIA__SOCKET_BUFFER_BYTES", "16777216")]),
+    )
+    .expect("16 MiB");
+    assert_eq!(s.media.socket_buffer_bytes, 16 << 20);
+    for bad in ["0", "4096", "2147483648"] {
+        let err =
+            Settings::load_with_env(None, env(&[("HOTLINE__MEDIA__SOCKET_BUFFER_BYTES", bad)]))
+                .expect_err(bad)
+                .to_string();
+        assert!(
+            err.contains("media.socket_buffer_bytes") && err.contains("64 KiB"),
+            "{bad}: {err}"
+        );
+    }
+    let err = Settings::from_toml_str("[media]\nsocket_buffer_bytes = -1")
+        .expect_err("negative")
+        .to_string();
+    assert!(err.contains("socket_buffer_bytes"), "{err}");
+}

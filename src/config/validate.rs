@@ -4,6 +4,9 @@ use super::{invalid, ConfigError, Settings};
 
 /// More media loops than this is a typo, not a machine.
 const MAX_MEDIA_SHARDS: usize = 256;
+/// Socket buffers outside this range are a typo: under 64 KiB drops the bursts the buffer is for;
+/// the kernel takes at most `i32::MAX / 2` (it doubles what is asked for).
+const MEDIA_SOCKET_BUFFER: std::ops::RangeInclusive<usize> = (64 << 10)..=(1 << 30);
 
 impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -43,6 +46,16 @@ impl Settings {
             return Err(invalid(
                 "media.shards",
                 format!("at most {MAX_MEDIA_SHARDS} (0 = one per core)"),
+            ));
+        }
+        if !MEDIA_SOCKET_BUFFER.contains(&m.socket_buffer_bytes) {
+            return Err(invalid(
+                "media.socket_buffer_bytes",
+                format!(
+                    "must be between {} (64 KiB) and {} (1 GiB) bytes, e.g. 4194304 (4 MiB)",
+                    MEDIA_SOCKET_BUFFER.start(),
+                    MEDIA_SOCKET_BUFFER.end()
+                ),
             ));
         }
         if m.udp_port != 0 && m.udp_port as usize + m.shards.max(1) > 65536 {

@@ -245,6 +245,21 @@ pub async fn spawn(
     start(settings, shutdown)
 }
 
+/// Says once, at start, that the kernel granted smaller socket buffers than configured (every
+/// shard's socket gets the same) and how to raise its caps.
+fn warn_if_short(asked: usize, granted: shard::Buffers) {
+    if granted.recv >= asked && granted.send >= asked {
+        return;
+    }
+    tracing::warn!(
+        asked,
+        granted_recv = granted.recv,
+        granted_send = granted.send,
+        "media socket buffers smaller than media.socket_buffer_bytes: bursts may be dropped; \
+         raise the kernel's caps, e.g. `sysctl -w net.core.rmem_max={asked} net.core.wmem_max={asked}`"
+    );
+}
+
 /// Shards to run for `configured` (0 = one per available core).
 pub fn shard_count(configured: usize) -> usize {
     if configured > 0 {
@@ -278,8 +293,12 @@ pub fn start(
                 source: std::io::Error::other("port range past 65535"),
             })?,
         };
-        let socket = shard::bind(SocketAddr::new(bind_ip, port))
-            .map_err(|source| MediaError::Bind { port, source })?;
+        let (socket, granted) =
+            shard::bind(SocketAddr::new(bind_ip, port), settings.socket_buffer_bytes)
+                .map_err(|source| MediaError::Bind { port, source })?;
+        if i == 0 {
+            warn_if_short(settings.socket_buffer_bytes, granted);
+        }
         let bound = socket
             .local_addr()
             .map_err(|source| MediaError::Bind { port, source })?;

@@ -11,8 +11,6 @@ use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-/// Kernel socket buffers asked for: bursts after a scheduling hiccup must not overflow them.
-const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Datagrams handled per wake-up before commands and timers get a turn.
 const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 /// Datagrams read before forwarded audio is sent: amortizes each listener's send overhead while
@@ -27,15 +25,40 @@ const SLOW_TURN: Duration = Duration::from_millis(20);
 /// The window `busy_permille` is measured over.
 const BUSY_WINDOW: Duration = Duration::from_secs(1);
 
-pub(super) fn bind(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+/// Socket buffer sizes the kernel granted, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Buffers {
+    pub(super) recv: usize,
+    pub(super) send: usize,
+}
+
+/// Binds a shard's socket with `buffer` bytes asked for each way (best effort: the kernel caps
+/// them at net.core.{r,w}mem_max) and says what it granted.
+pub(super) fn bind(
+    addr: SocketAddr,
+    buffer: usize,
+) -> std::io::Result<(std::net::UdpSocket, Buffers)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    let granted = Buffers {
+        recv: usable(socket.recv_buffer_size()?),
+        send: usable(socket.send_buffer_size()?),
+    };
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
-    Ok(socket.into())
+    Ok((socket.into(), granted))
+}
+
+/// The buffer size asked for that a reported size stands for: Linux doubles what it grants
+/// (room for its bookkeeping, socket(7)) and reports the doubled figure.
+fn usable(reported: usize) -> usize {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        reported / 2
+    } else {
+        reported
+    }
 }
 
 /// What one shard's thread owns.
@@ -298,6 +321,35 @@ fn handle(
             let _ = reply.send(Ok(()));
             // The point is to block this thread, as a saturated loop would.
             std::thread::sleep(length);
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn sysctl(name: &str) -> usize {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+            .expect("sysctl")
+            .trim()
+            .parse()
+            .expect("a number")
+    }
+
+    #[test]
+    fn the_buffers_granted_are_what_was_asked_up_to_the_kernels_caps() {
+        let caps = Buffers {
+            recv: sysctl("rmem_max"),
+            send: sysctl("wmem_max"),
+        };
+        for asked in [64 << 10, 1 << 30] {
+            let (_, granted) = bind("127.0.0.1:0".parse().expect("addr"), asked).expect("bind");
+            let want = Buffers {
+                recv: asked.min(caps.recv),
+                send: asked.min(caps.send),
+            };
+            assert_eq!(granted, want, "asked for {asked}");
         }
     }
 }
