@@ -1,5 +1,6 @@
 //! The media driver: media shards, each a thread that owns one UDP socket and every WebRTC peer
-//! of the calls placed on it, forwarding audio as `AudioRoutes` allow (`shard`). A call is placed
+//! of the calls placed on it, forwarding audio as `AudioRoutes` allow (`shard`; its socket read
+//! with recvmmsg/GRO in `inbox`, written with sendmmsg in `outbox`). A call is placed
 //! on one shard when it first gets media and all its legs stay there (`placement`), so the
 //! forwarding path never crosses threads. `MediaHandle` is the only async surface of the media
 //! plane: commands go to the call's shard over a channel, events of every shard come back on one
@@ -22,6 +23,8 @@ pub use crate::sfu::phone::PhoneLeg;
 pub use crate::sfu::{MediaEvent, Playout};
 
 mod handle;
+mod inbox;
+mod outbox;
 #[cfg(feature = "phone-audio")]
 mod phone;
 mod placement;

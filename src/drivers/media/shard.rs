@@ -1,8 +1,11 @@
 //! One media shard: a thread with its own current-thread runtime that owns one UDP socket, the
 //! `Forwarder` with every WebRTC peer of the calls placed on it, and their phone legs; commands,
-//! datagrams and timers are handled one at a time, so the media path has no locks. On shutdown
-//! it ends its calls (peers get their goodbyes) before its thread ends.
+//! datagrams and timers are handled one at a time, so the media path has no locks. The socket is
+//! read and written in batches (`inbox`, `outbox`); what a turn sends leaves by its end. On
+//! shutdown it ends its calls (peers get their goodbyes) before its thread ends.
 
+use super::inbox::Inbox;
+use super::outbox::Outbox;
 use super::{Command, MediaError, MediaEvent, MediaStats, PhoneSide};
 use crate::sfu::Forwarder;
 use std::net::SocketAddr;
@@ -11,13 +14,12 @@ use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-/// Datagrams handled per wake-up before commands and timers get a turn.
+/// Datagrams handled per wake-up before commands and timers get a turn (read in batches of up
+/// to `quinn_udp::BATCH_SIZE`; with GRO the last batch may run over by a buffer's datagrams).
 const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 /// Datagrams read before forwarded audio is sent: amortizes each listener's send overhead while
 /// adding at most this many packets' processing time (~0.2 ms) of latency.
 const FLUSH_EVERY: usize = 16;
-/// Largest datagram read (WebRTC keeps under ~1200 bytes; anything longer is cut and dropped).
-const MAX_DATAGRAM: usize = 2048;
 /// The loop wakes at least this often even with nothing due.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// One turn of the loop taking longer than this is logged: audio queues up meanwhile.
@@ -122,12 +124,17 @@ impl Shard {
                 return;
             }
         };
-        let send_errors = std::cell::Cell::new(0u64);
-        let mut tx = |dst: SocketAddr, data: &[u8]| {
-            if socket.try_send_to(data, dst).is_err() {
-                send_errors.set(send_errors.get() + 1);
+        let mut inbox = match Inbox::new(&socket) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(shard = index, error = %e, "media shard: cannot set the socket up");
+                return;
             }
         };
+        // Every datagram of a turn goes through `out`: sent at each flush point and at the end of
+        // the turn, in batches.
+        let mut out = Outbox::default();
+        let socket = &socket;
         let mut phones = PhoneSide::default();
         let mut busy = Busy {
             total: Duration::ZERO,
@@ -135,7 +142,6 @@ impl Shard {
             in_window: Duration::ZERO,
             permille: 0,
         };
-        let mut buf = vec![0u8; MAX_DATAGRAM];
         let sleep = tokio::time::sleep_until(Instant::now().into());
         tokio::pin!(sleep);
         let mut deadline = Instant::now();
@@ -161,12 +167,12 @@ impl Shard {
                         turn = "command";
                         let stats = MediaStats {
                             forwarder: fwd.stats(),
-                            send_errors: send_errors.get(),
+                            send_errors: out.send_errors,
                             live_peers: fwd.live_peers() as u64,
                             busy: busy.total,
                             busy_permille: busy.permille,
                         };
-                        handle(&mut fwd, &mut phones, cmd, &mut tx, stats)
+                        handle(&mut fwd, &mut phones, cmd, &mut |d, b| out.queue(socket, d, b), stats)
                     }
                     None => break,
                 },
@@ -177,16 +183,27 @@ impl Shard {
                     }
                     woke = Instant::now();
                     turn = "datagrams";
-                    for i in 1..=MAX_DATAGRAMS_PER_WAKE {
-                        datagrams = i;
-                        match socket.try_recv_from(&mut buf) {
-                            Ok((n, src)) => fwd.handle_datagram(src, &buf[..n], Instant::now(), &mut tx),
+                    while datagrams < MAX_DATAGRAMS_PER_WAKE {
+                        match inbox.recv(socket, MAX_DATAGRAMS_PER_WAKE - datagrams) {
+                            Ok(0) => break,
+                            Ok(_) => {}
                             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                             // ICMP errors from a vanished peer surface here; the peer times out.
-                            Err(_) => continue,
+                            // Each counts as a datagram, so a failing socket cannot spin here.
+                            Err(_) => {
+                                datagrams += 1;
+                                continue;
+                            }
                         }
-                        if i % FLUSH_EVERY == 0 {
-                            fwd.flush(Instant::now(), &mut tx);
+                        for (src, data) in inbox.datagrams() {
+                            datagrams += 1;
+                            fwd.handle_datagram(src, data, Instant::now(), &mut |d, b| {
+                                out.queue(socket, d, b)
+                            });
+                            if datagrams % FLUSH_EVERY == 0 {
+                                fwd.flush(Instant::now(), &mut |d, b| out.queue(socket, d, b));
+                                out.send(socket);
+                            }
                         }
                     }
                 }
@@ -199,7 +216,8 @@ impl Shard {
             }
             // Phone audio first: the voices it hands the forwarder go out with this turn's flush.
             phones.turn(&mut fwd, Instant::now(), &events);
-            fwd.handle_timeouts(Instant::now(), &mut tx);
+            fwd.handle_timeouts(Instant::now(), &mut |d, b| out.queue(socket, d, b));
+            out.send(socket);
             for ev in fwd.drain_events() {
                 // No subscriber is fine: events are advisory.
                 let _ = events.send(ev);
@@ -220,9 +238,10 @@ impl Shard {
         // Drain: every call's peers get their goodbyes, every phone leg is let go.
         let now = Instant::now();
         for call in fwd.call_ids() {
-            fwd.end_call(&call, now, &mut tx);
+            fwd.end_call(&call, now, &mut |d, b| out.queue(socket, d, b));
             phones.end_call(&call);
         }
+        out.send(socket);
         for ev in fwd.drain_events() {
             let _ = events.send(ev);
         }
@@ -230,7 +249,7 @@ impl Shard {
         tracing::info!(
             shard = index,
             ?stats,
-            send_errors = send_errors.get(),
+            send_errors = out.send_errors,
             phone_send_errors = phones.send_errors,
             "media shard stopped"
         );
