@@ -44,6 +44,8 @@ pub struct TestPeerOptions {
     pub keep_latencies: bool,
     /// RFC 6464 level sent with each packet (0 loudest … 127 silence).
     pub level: u8,
+    /// Start with the microphone off: nothing is sent until `set_sending(true)`.
+    pub muted: bool,
     /// Send a real tone of this frequency as Opus instead of marked payloads, and count the real
     /// Opus that arrives by its decoded level (`sound_packets`): for the phone mix, which decodes.
     #[cfg(feature = "phone-audio")]
@@ -60,6 +62,7 @@ impl Default for TestPeerOptions {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             keep_latencies: false,
             level: 30,
+            muted: false,
             #[cfg(feature = "phone-audio")]
             tone_hz: None,
             #[cfg(feature = "phone-audio")]
@@ -148,7 +151,7 @@ impl TestPeerOffer {
             tracker: Mutex::new(Tracker::new(self.opts.keep_latencies)),
             connected: AtomicBool::new(false),
             connected_changed: Notify::new(),
-            sending: AtomicBool::new(true),
+            sending: AtomicBool::new(!self.opts.muted),
             sent: AtomicU64::new(0),
             sound: AtomicU64::new(0),
         });
