@@ -10,6 +10,7 @@
 //! - [`pool`]: the interpreter pool (Redis or memory): presence, status, atomic offers.
 //! - [`prompts`]: the phone prompts shipped with the service (8 kHz speech, every caller
 //!   language and Chinese), embedded and decoded at start.
+//! - [`store`]: the record (SQLite or PostgreSQL through sqlx): calls, legs, offers, ratings.
 //! - [`sfu`]: the forwarder (every peer, the forwarding table) and the one WebRTC seam (`sfu::peer`).
 //! - `testkit` (feature `testkit`, on for tests and examples only): in-process WebRTC test
 //!   peers and interpreter bots (tests, the load generator, the soak).
@@ -38,5 +39,6 @@ pub mod protocol;
 pub mod roster;
 pub mod sfu;
 pub mod sip;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -6,7 +6,7 @@
 //!
 //! 0 `domain`, `config`, `auth` — plain types and settings, no I/O
 //! 1 `engine`, `lang`, `coverage` — pure decisions
-//! 2 `pool`, `sfu`, `protocol`, `metrics`, `roster`, `prompts` — state, media and the wire format
+//! 2 `pool`, `store`, `sfu`, `protocol`, `metrics`, `roster`, `prompts` — state, media and the wire format
 //! 3 `drivers`, `admin` — tasks that carry out the engine's commands
 //! 4 `api`, `sip` — the edges
 //! 5 `app`, `testkit` — wiring, and the test kit that drives the whole
@@ -21,6 +21,7 @@ const RINGS: &[(&str, u8)] = &[
     ("lang", 1),
     ("coverage", 1),
     ("pool", 2),
+    ("store", 2),
     ("sfu", 2),
     ("protocol", 2),
     ("metrics", 2),

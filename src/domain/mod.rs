@@ -8,6 +8,7 @@ mod language;
 mod phone;
 pub mod pool_state;
 mod reasons;
+pub mod record;
 mod schedule;
 mod text;
 
@@ -17,6 +18,7 @@ pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
 pub use phone::{mask_number, PhoneNumber, PhoneNumberError, RingPreference};
 pub use reasons::{EventKind, LeftReason, UnknownEventKind};
+pub use record::{CallOutcome, CallSummary, Leg, LegMedia, OfferOutcome, OfferRecord, Rating};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
 };

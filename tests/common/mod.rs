@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod node;
 pub mod phone_rtp;
 pub mod ports;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod redis;

@@ -1,0 +1,452 @@
+//! `SqlStore`: the record over sqlx's `Any` driver, SQLite or PostgreSQL as the URL's scheme
+//! says. Connections are made on first use, so a store exists (and the service runs) while its
+//! database is down; the writer (drivers::records) migrates and writes once it answers.
+
+use super::{CallHistory, Record, RecordStore, StoreError};
+use crate::domain::{
+    CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, Millis, OfferId,
+    OfferOutcome, OfferRecord, ParticipantId, Rating, Role,
+};
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Row};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connections per node: the writer's one, and a few for the read API.
+const MAX_CONNECTIONS: u32 = 4;
+/// How long a query waits for a connection before the database counts as unreachable (the
+/// writer then backs off and tries again).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which database holds the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// Cheap to clone; every clone uses the same connection pool.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    kind: StoreKind,
+}
+
+impl SqlStore {
+    /// A store for `url` (`sqlite://data/hotline.db`, `postgres://user@host/db`). Nothing is
+    /// connected yet; a SQLite file's folder is made now and the file on first use.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (kind, url) = prepare(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy(&url)
+            .map_err(|e| StoreError::Url(e.to_string()))?;
+        Ok(Self { pool, kind })
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    /// Closes every connection (waits for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn error(&self, e: sqlx::Error) -> StoreError {
+        use sqlx::Error as E;
+        let transient = match &e {
+            E::Io(_)
+            | E::Tls(_)
+            | E::Protocol(_)
+            | E::PoolTimedOut
+            | E::PoolClosed
+            | E::WorkerCrashed => true,
+            E::Database(d) => d.code().is_some_and(|c| self.transient_code(&c)),
+            _ => false,
+        };
+        if transient {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Rejected(e.to_string())
+        }
+    }
+
+    /// A database error that goes away: PostgreSQL SQLSTATE classes 08 (connection), 40
+    /// (serialization, deadlock), 53 (out of resources) and 57 (shutting down); SQLite BUSY,
+    /// LOCKED, IOERR and FULL (an extended code keeps its primary code in the low byte).
+    fn transient_code(&self, code: &str) -> bool {
+        match self.kind {
+            StoreKind::Postgres => ["08", "40", "53", "57"].iter().any(|c| code.starts_with(c)),
+            StoreKind::Sqlite => code
+                .parse::<u32>()
+                .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13)),
+        }
+    }
+}
+
+/// The backend `url` names, and the URL to connect with: a SQLite file is opened
+/// read-write-create and its folder is made.
+fn prepare(url: &str) -> Result<(StoreKind, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((StoreKind::Postgres, url.to_owned()));
+    }
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Err(StoreError::Url(format!(
+            "{:.64}: give sqlite://<file> or postgres://<user>@<host>/<database>",
+            url.split('@').next_back().unwrap_or_default()
+        )));
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Err(StoreError::Url(
+            "an in-memory SQLite database is not kept: give a file".into(),
+        ));
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Url(format!("cannot make {}: {e}", dir.display())))?;
+        }
+    }
+    let url = if query.split('&').any(|p| p.starts_with("mode=")) {
+        url.to_owned()
+    } else if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        format!("{url}&mode=rwc")
+    };
+    Ok((StoreKind::Sqlite, url))
+}
+
+fn ms(t: Millis) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+fn ms_opt(t: Option<Millis>) -> Option<i64> {
+    t.map(ms)
+}
+
+#[async_trait]
+impl RecordStore for SqlStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match MIGRATOR.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            // Reaching the database (and its lock) is an `Execute` error like any statement's.
+            Err(sqlx::migrate::MigrateError::Execute(e)) => Err(self.error(e)),
+            Err(e) => Err(StoreError::Rejected(format!("migrations: {e}"))),
+        }
+    }
+
+    async fn write(&self, batch: &[Record]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.error(e))?;
+        for r in batch {
+            apply(&mut tx, r).await.map_err(|e| self.error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.error(e))
+    }
+
+    async fn call(&self, call: &CallId) -> Result<Option<CallHistory>, StoreError> {
+        let id = call.as_str();
+        let row = sqlx::query(
+            "SELECT language, language_source, outcome, created_at, answered_at, ended_at \
+             FROM calls WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        let legs = sqlx::query(
+            "SELECT participant, role, interpreter_id, media, joined_at, left_at \
+             FROM legs WHERE call_id = $1 ORDER BY joined_at, participant",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        let offers = sqlx::query(
+            "SELECT id, interpreter_id, language, offered_at, outcome, ended_at \
+             FROM offers WHERE call_id = $1 ORDER BY COALESCE(offered_at, ended_at), id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        let rating = sqlx::query("SELECT stars, rated_at FROM ratings WHERE call_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+        if row.is_none() && offers.is_empty() && rating.is_none() {
+            return Ok(None);
+        }
+        let summary = match row {
+            Some(r) => {
+                let legs = legs.iter().map(leg).collect::<Result<_, _>>()?;
+                Some(summary(call, &r, legs)?)
+            }
+            None => None,
+        };
+        Ok(Some(CallHistory {
+            call: summary,
+            offers: offers
+                .iter()
+                .map(|r| offer(call, r))
+                .collect::<Result<_, _>>()?,
+            rating: rating.as_ref().map(rating_of).transpose()?,
+        }))
+    }
+}
+
+async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
+    match r {
+        Record::Call(c) => {
+            sqlx::query(
+                "INSERT INTO calls (id, language, language_source, outcome, created_at, \
+                 answered_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (id) DO UPDATE SET language = excluded.language, \
+                 language_source = excluded.language_source, outcome = excluded.outcome, \
+                 created_at = excluded.created_at, answered_at = excluded.answered_at, \
+                 ended_at = excluded.ended_at",
+            )
+            .bind(c.call_id.as_str())
+            .bind(c.language.map(|l| l.as_str().to_owned()))
+            .bind(c.language_source.as_str())
+            .bind(c.outcome.as_str())
+            .bind(ms(c.created_at))
+            .bind(ms_opt(c.answered_at))
+            .bind(ms(c.ended_at))
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM legs WHERE call_id = $1")
+                .bind(c.call_id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            for l in &c.legs {
+                sqlx::query(
+                    "INSERT INTO legs (call_id, participant, role, interpreter_id, media, \
+                     joined_at, left_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(c.call_id.as_str())
+                .bind(l.participant.as_str())
+                .bind(l.role.as_str())
+                .bind(l.interpreter.as_ref().map(|i| i.as_str().to_owned()))
+                .bind(l.media.as_str())
+                .bind(ms(l.joined_at))
+                .bind(ms_opt(l.left_at))
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        Record::Offered {
+            offer,
+            call,
+            interpreter,
+            language,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO offers (id, call_id, interpreter_id, language, offered_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE \
+                 SET language = excluded.language, offered_at = excluded.offered_at",
+            )
+            .bind(offer.as_str())
+            .bind(call.as_str())
+            .bind(interpreter.as_str())
+            .bind(language.map(|l| l.as_str().to_owned()))
+            .bind(ms(*at))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Record::OfferEnded {
+            offer: Some(offer),
+            call,
+            interpreter,
+            outcome,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO offers (id, call_id, interpreter_id, outcome, ended_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE \
+                 SET outcome = excluded.outcome, ended_at = excluded.ended_at \
+                 WHERE offers.outcome IS NULL",
+            )
+            .bind(offer.as_str())
+            .bind(call.as_str())
+            .bind(interpreter.as_str())
+            .bind(outcome.as_str())
+            .bind(ms(*at))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Record::OfferEnded {
+            offer: None,
+            call,
+            interpreter,
+            outcome,
+            at,
+        } => {
+            sqlx::query(
+                "UPDATE offers SET outcome = $1, ended_at = $2 \
+                 WHERE call_id = $3 AND interpreter_id = $4 AND outcome IS NULL",
+            )
+            .bind(outcome.as_str())
+            .bind(ms(*at))
+            .bind(call.as_str())
+            .bind(interpreter.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Record::Rated { call, rating } => {
+            sqlx::query(
+                "INSERT INTO ratings (call_id, stars, rated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (call_id) DO NOTHING",
+            )
+            .bind(call.as_str())
+            .bind(i64::from(rating.stars))
+            .bind(ms(rating.at))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn text(r: &AnyRow, col: &str) -> Result<String, StoreError> {
+    r.try_get::<String, _>(col).map_err(|e| corrupt(col, e))
+}
+
+fn text_opt(r: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    r.try_get::<Option<String>, _>(col)
+        .map_err(|e| corrupt(col, e))
+}
+
+fn time(r: &AnyRow, col: &str) -> Result<Millis, StoreError> {
+    let v = r.try_get::<i64, _>(col).map_err(|e| corrupt(col, e))?;
+    Millis::try_from(v).map_err(|e| corrupt(col, e))
+}
+
+fn time_opt(r: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
+    r.try_get::<Option<i64>, _>(col)
+        .map_err(|e| corrupt(col, e))?
+        .map(|v| Millis::try_from(v).map_err(|e| corrupt(col, e)))
+        .transpose()
+}
+
+fn language(r: &AnyRow, col: &str) -> Result<Option<Language>, StoreError> {
+    text_opt(r, col)?
+        .map(|s| Language::parse(&s).map_err(|e| corrupt(col, e)))
+        .transpose()
+}
+
+fn named<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let s = text(r, col)?;
+    parse(&s).ok_or_else(|| corrupt(col, format!("unknown value {s:?}")))
+}
+
+fn summary(call: &CallId, r: &AnyRow, legs: Vec<Leg>) -> Result<CallSummary, StoreError> {
+    Ok(CallSummary {
+        call_id: call.clone(),
+        language: language(r, "language")?,
+        language_source: text(r, "language_source")?,
+        outcome: named(r, "outcome", CallOutcome::parse)?,
+        created_at: time(r, "created_at")?,
+        answered_at: time_opt(r, "answered_at")?,
+        ended_at: time(r, "ended_at")?,
+        legs,
+    })
+}
+
+fn leg(r: &AnyRow) -> Result<Leg, StoreError> {
+    Ok(Leg {
+        participant: ParticipantId::parse(&text(r, "participant")?)
+            .map_err(|e| corrupt("participant", e))?,
+        role: named(r, "role", Role::parse)?,
+        interpreter: text_opt(r, "interpreter_id")?
+            .map(|s| InterpreterId::parse(&s).map_err(|e| corrupt("interpreter_id", e)))
+            .transpose()?,
+        media: named(r, "media", LegMedia::parse)?,
+        joined_at: time(r, "joined_at")?,
+        left_at: time_opt(r, "left_at")?,
+    })
+}
+
+fn offer(call: &CallId, r: &AnyRow) -> Result<OfferRecord, StoreError> {
+    Ok(OfferRecord {
+        offer_id: OfferId::parse(&text(r, "id")?).map_err(|e| corrupt("id", e))?,
+        call_id: call.clone(),
+        interpreter: InterpreterId::parse(&text(r, "interpreter_id")?)
+            .map_err(|e| corrupt("interpreter_id", e))?,
+        language: language(r, "language")?,
+        offered_at: time_opt(r, "offered_at")?,
+        outcome: text_opt(r, "outcome")?
+            .map(|s| OfferOutcome::parse(&s).ok_or_else(|| corrupt("outcome", s)))
+            .transpose()?,
+        ended_at: time_opt(r, "ended_at")?,
+    })
+}
+
+fn rating_of(r: &AnyRow) -> Result<Rating, StoreError> {
+    let stars = r
+        .try_get::<i64, _>("stars")
+        .map_err(|e| corrupt("stars", e))?;
+    Ok(Rating {
+        stars: u8::try_from(stars).map_err(|e| corrupt("stars", e))?,
+        at: time(r, "rated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_url_is_opened_read_write_create_and_anything_else_is_refused() {
+        let dir = std::env::temp_dir().join(format!("hb-store-{}", rand::random::<u64>()));
+        let file = dir.join("sub").join("r.db");
+        let url = format!("sqlite://{}", file.display());
+        let (kind, opened) = prepare(&url).expect("sqlite");
+        assert_eq!(kind, StoreKind::Sqlite);
+        assert_eq!(opened, format!("{url}?mode=rwc"));
+        assert!(file.parent().is_some_and(|d| d.is_dir()), "folder made");
+        let (_, kept) = prepare(&format!("{url}?mode=ro")).expect("sqlite");
+        assert!(kept.ends_with("?mode=ro"));
+        let pg = "postgres://hb@db.example/hotline";
+        assert_eq!(prepare(pg).expect("pg"), (StoreKind::Postgres, pg.into()));
+        assert!(matches!(prepare("mysql://x/y"), Err(StoreError::Url(_))));
+        assert!(matches!(
+            prepare("sqlite::memory:"),
+            Err(StoreError::Url(_))
+        ));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_refused_url_does_not_show_its_password() {
+        let Err(StoreError::Url(m)) = prepare("mysql://hb:s3cret@db.example/x") else {
+            panic!("refused");
+        };
+        assert!(!m.contains("s3cret"), "{m}");
+    }
+}

@@ -1,0 +1,408 @@
+//! The record store contract (src/store/mod.rs), written once and run against both databases:
+//! SQLite in a temporary file and a real PostgreSQL started for the test (tests/common/postgres.rs,
+//! one server per test on a free port). Each case is an async fn over `Arc<dyn RecordStore>`;
+//! `contract!` makes one test per database of it. Also: the PostgreSQL store reports an outage as
+//! one to try again, and writes again once the server is back.
+
+mod common;
+
+use common::postgres::TestPostgres;
+use hotline_bridge::domain::{
+    CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, OfferId,
+    OfferOutcome, ParticipantId, Rating, Role,
+};
+use hotline_bridge::store::{Record, RecordStore, SqlStore};
+use std::sync::Arc;
+
+type Store = Arc<dyn RecordStore>;
+
+/// A store under test; keeps its database alive as long as the store is used.
+struct Fixture {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    _postgres: Option<TestPostgres>,
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("records/hotline.db").display()
+    );
+    let store = SqlStore::open(&url).expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    Fixture {
+        store: Arc::new(store),
+        _dir: Some(dir),
+        _postgres: None,
+    }
+}
+
+async fn postgres() -> Fixture {
+    let server = TestPostgres::start();
+    let store = SqlStore::open(&server.url()).expect("open postgres");
+    store.migrate().await.expect("migrate");
+    Fixture {
+        store: Arc::new(store),
+        _dir: None,
+        _postgres: Some(server),
+    }
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::sqlite().await;
+                    super::$case(f.store.clone()).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::postgres().await;
+                    super::$case(f.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    an_ended_call_reads_back_with_its_legs,
+    a_call_written_again_replaces_its_row_and_legs,
+    an_offer_ends_once_and_the_first_outcome_stays,
+    an_end_without_an_offer_id_closes_what_rings_that_interpreter,
+    an_end_written_before_its_offer_is_kept,
+    a_batch_written_twice_changes_nothing_more,
+    a_rating_is_kept_once_per_call,
+    an_unknown_call_has_no_history,
+    migrations_run_again_change_nothing,
+);
+
+fn id(s: &str) -> CallId {
+    CallId::parse(s).expect("call id")
+}
+
+fn iid(s: &str) -> InterpreterId {
+    InterpreterId::parse(s).expect("interpreter id")
+}
+
+fn oid(s: &str) -> OfferId {
+    OfferId::parse(s).expect("offer id")
+}
+
+fn call(call: &str) -> CallSummary {
+    CallSummary {
+        call_id: id(call),
+        language: Some(Language::parse("pt").expect("pt")),
+        language_source: "browser".into(),
+        outcome: CallOutcome::Ended,
+        created_at: 1_000,
+        answered_at: Some(2_000),
+        ended_at: 90_000,
+        legs: vec![
+            Leg {
+                participant: ParticipantId::parse("caller").expect("id"),
+                role: Role::Caller,
+                interpreter: None,
+                media: LegMedia::Phone,
+                joined_at: 1_000,
+                left_at: Some(90_000),
+            },
+            Leg {
+                participant: ParticipantId::parse("op-wang").expect("id"),
+                role: Role::Operator,
+                interpreter: None,
+                media: LegMedia::Browser,
+                joined_at: 2_000,
+                left_at: Some(90_000),
+            },
+            Leg {
+                participant: ParticipantId::parse("int-li-na").expect("id"),
+                role: Role::Interpreter,
+                interpreter: Some(iid("li-na")),
+                media: LegMedia::Phone,
+                joined_at: 20_000,
+                left_at: None,
+            },
+        ],
+    }
+}
+
+fn offered(offer: &str, call: &str, interpreter: &str, at: u64) -> Record {
+    Record::Offered {
+        offer: oid(offer),
+        call: id(call),
+        interpreter: iid(interpreter),
+        language: Some(Language::parse("pt").expect("pt")),
+        at,
+    }
+}
+
+fn ended(
+    offer: Option<&str>,
+    call: &str,
+    interpreter: &str,
+    outcome: OfferOutcome,
+    at: u64,
+) -> Record {
+    Record::OfferEnded {
+        offer: offer.map(oid),
+        call: id(call),
+        interpreter: iid(interpreter),
+        outcome,
+        at,
+    }
+}
+
+async fn write(store: &Store, batch: Vec<Record>) {
+    store.write(&batch).await.expect("write");
+}
+
+/// The offers of `call` as (offer, interpreter, offered_at, outcome, ended_at).
+async fn offers(
+    store: &Store,
+    call: &str,
+) -> Vec<(
+    String,
+    String,
+    Option<u64>,
+    Option<OfferOutcome>,
+    Option<u64>,
+)> {
+    let h = store.call(&id(call)).await.expect("read").expect("history");
+    h.offers
+        .into_iter()
+        .map(|o| {
+            (
+                o.offer_id.to_string(),
+                o.interpreter.to_string(),
+                o.offered_at,
+                o.outcome,
+                o.ended_at,
+            )
+        })
+        .collect()
+}
+
+async fn an_ended_call_reads_back_with_its_legs(store: Store) {
+    write(&store, vec![Record::Call(call("c1"))]).await;
+    let h = store.call(&id("c1")).await.expect("read").expect("history");
+    assert_eq!(h.call, Some(call("c1")));
+    assert!(h.offers.is_empty());
+    assert_eq!(h.rating, None);
+}
+
+async fn a_call_written_again_replaces_its_row_and_legs(store: Store) {
+    write(&store, vec![Record::Call(call("c1"))]).await;
+    let mut again = call("c1");
+    again.outcome = CallOutcome::Abandoned;
+    again.answered_at = None;
+    again.legs.truncate(1);
+    write(&store, vec![Record::Call(again.clone())]).await;
+    let h = store.call(&id("c1")).await.expect("read").expect("history");
+    assert_eq!(h.call, Some(again));
+}
+
+async fn an_offer_ends_once_and_the_first_outcome_stays(store: Store) {
+    write(
+        &store,
+        vec![
+            offered("o1", "c1", "li-na", 10_000),
+            ended(Some("o1"), "c1", "li-na", OfferOutcome::Accepted, 12_000),
+        ],
+    )
+    .await;
+    write(
+        &store,
+        vec![ended(
+            Some("o1"),
+            "c1",
+            "li-na",
+            OfferOutcome::Cancelled,
+            13_000,
+        )],
+    )
+    .await;
+    assert_eq!(
+        offers(&store, "c1").await,
+        vec![(
+            "o1".into(),
+            "li-na".into(),
+            Some(10_000),
+            Some(OfferOutcome::Accepted),
+            Some(12_000)
+        )]
+    );
+    // Offered and not yet answered: it rings.
+    write(&store, vec![offered("o2", "c1", "wang-fang", 14_000)]).await;
+    let o = offers(&store, "c1").await;
+    assert_eq!(
+        o[1],
+        ("o2".into(), "wang-fang".into(), Some(14_000), None, None)
+    );
+}
+
+async fn an_end_without_an_offer_id_closes_what_rings_that_interpreter(store: Store) {
+    write(
+        &store,
+        vec![
+            offered("o1", "c1", "li-na", 10_000),
+            ended(Some("o1"), "c1", "li-na", OfferOutcome::Timeout, 25_000),
+            offered("o2", "c1", "li-na", 30_000),
+            offered("o3", "c1", "wang-fang", 30_000),
+            ended(None, "c1", "li-na", OfferOutcome::Declined, 33_000),
+        ],
+    )
+    .await;
+    let outcomes: Vec<_> = offers(&store, "c1")
+        .await
+        .into_iter()
+        .map(|o| (o.0, o.3, o.4))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("o1".into(), Some(OfferOutcome::Timeout), Some(25_000)),
+            ("o2".into(), Some(OfferOutcome::Declined), Some(33_000)),
+            ("o3".into(), None, None),
+        ]
+    );
+}
+
+async fn an_end_written_before_its_offer_is_kept(store: Store) {
+    write(
+        &store,
+        vec![ended(
+            Some("o1"),
+            "c1",
+            "li-na",
+            OfferOutcome::Declined,
+            12_000,
+        )],
+    )
+    .await;
+    assert_eq!(
+        offers(&store, "c1").await,
+        vec![(
+            "o1".into(),
+            "li-na".into(),
+            None,
+            Some(OfferOutcome::Declined),
+            Some(12_000)
+        )]
+    );
+    write(&store, vec![offered("o1", "c1", "li-na", 10_000)]).await;
+    assert_eq!(
+        offers(&store, "c1").await,
+        vec![(
+            "o1".into(),
+            "li-na".into(),
+            Some(10_000),
+            Some(OfferOutcome::Declined),
+            Some(12_000)
+        )]
+    );
+}
+
+async fn a_batch_written_twice_changes_nothing_more(store: Store) {
+    let batch = vec![
+        offered("o1", "c1", "li-na", 10_000),
+        ended(Some("o1"), "c1", "li-na", OfferOutcome::Accepted, 12_000),
+        offered("o2", "c1", "wang-fang", 11_000),
+        ended(None, "c1", "wang-fang", OfferOutcome::Cancelled, 12_000),
+        Record::Call(call("c1")),
+        Record::Rated {
+            call: id("c1"),
+            rating: Rating {
+                stars: 5,
+                at: 95_000,
+            },
+        },
+    ];
+    write(&store, batch.clone()).await;
+    let once = store.call(&id("c1")).await.expect("read");
+    write(&store, batch).await;
+    let twice = store.call(&id("c1")).await.expect("read");
+    assert_eq!(once, twice);
+    let h = twice.expect("history");
+    assert_eq!(h.offers.len(), 2);
+    assert_eq!(h.call.map(|c| c.legs.len()), Some(3));
+}
+
+async fn a_rating_is_kept_once_per_call(store: Store) {
+    let rated = |stars| Record::Rated {
+        call: id("c1"),
+        rating: Rating { stars, at: 95_000 },
+    };
+    write(&store, vec![rated(2)]).await;
+    write(&store, vec![rated(5)]).await;
+    let h = store.call(&id("c1")).await.expect("read").expect("history");
+    assert_eq!(
+        h.rating,
+        Some(Rating {
+            stars: 2,
+            at: 95_000
+        })
+    );
+    // Rated, its call not yet written (it ends on another node's clock first): kept anyway.
+    assert_eq!(h.call, None);
+}
+
+async fn an_unknown_call_has_no_history(store: Store) {
+    write(&store, vec![Record::Call(call("c1"))]).await;
+    assert_eq!(store.call(&id("nobody")).await.expect("read"), None);
+}
+
+async fn migrations_run_again_change_nothing(store: Store) {
+    write(&store, vec![Record::Call(call("c1"))]).await;
+    store.migrate().await.expect("migrate again");
+    let h = store.call(&id("c1")).await.expect("read").expect("history");
+    assert_eq!(h.call, Some(call("c1")));
+}
+
+#[tokio::test]
+async fn a_postgres_outage_is_reported_as_transient_and_writing_resumes_after_it() {
+    let mut server = TestPostgres::start();
+    let store = SqlStore::open(&server.url()).expect("open");
+    store.migrate().await.expect("migrate");
+    store
+        .write(&[Record::Call(call("before"))])
+        .await
+        .expect("write");
+    server.stop();
+    let err = store
+        .write(&[Record::Call(call("during"))])
+        .await
+        .expect_err("the server is down");
+    assert!(err.is_transient(), "{err}");
+    server.restart();
+    // The pool may hand out a connection the restart cut once before it notices; a few tries.
+    let during = [Record::Call(call("during"))];
+    let mut tries = 0;
+    while let Err(e) = store.write(&during).await {
+        tries += 1;
+        assert!(
+            e.is_transient() && tries < 5,
+            "not written after the restart: {e}"
+        );
+    }
+    for c in ["before", "during"] {
+        let h = store.call(&id(c)).await.expect("read").expect("history");
+        assert_eq!(h.call.map(|c| c.legs.len()), Some(3), "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_store_makes_its_folder_and_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("deep/er/hotline.db");
+    let store = SqlStore::open(&format!("sqlite://{}", file.display())).expect("open");
+    store.migrate().await.expect("migrate");
+    assert!(file.is_file(), "{} made", file.display());
+}
