@@ -6,8 +6,8 @@
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaHandle};
-use crate::domain::EventKind;
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use crate::domain::{EventKind, LegMedia};
 use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::InterpreterPool;
@@ -144,6 +144,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         ended_at: None,
         names: BTreeMap::new(),
         interpreters: BTreeMap::new(),
+        media_kinds: BTreeMap::new(),
         invited: BTreeSet::new(),
         wait: CallerWait::new(s.wait, s.now),
         wait_wake: NEVER,
@@ -166,6 +167,8 @@ struct CallTask {
     names: BTreeMap<ParticipantId, String>,
     /// Which interpreter each interpreter participant is (for the audit stream).
     interpreters: BTreeMap<ParticipantId, InterpreterId>,
+    /// What carried each participant's audio, once it connected (for the call's record).
+    media_kinds: BTreeMap<ParticipantId, LegMedia>,
     invited: BTreeSet<InterpreterId>,
     /// Whether the queued caller is there, and the longest queue wait (`wait`).
     wait: CallerWait,

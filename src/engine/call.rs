@@ -4,6 +4,8 @@
 //! The call also decides when an absent participant is out (`Attendance`: sessions away past the
 //! grace time, an interpreter's media silent past its limit); its task only keeps the time.
 
+mod legs;
+
 use super::attendance::{Attendance, AttendancePolicy};
 use super::routes::{AudioRoutes, Controls};
 use crate::domain::{CallId, LeftReason, Millis, ParticipantId, Role};

@@ -3,7 +3,7 @@
 //! lost, levels, silence) feeds the engine's attendance and the sessions' speaking indicators.
 
 use super::{CallTask, CallTaskError, CallUpdate, SPEAKING_BELOW};
-use crate::domain::{Millis, ParticipantId};
+use crate::domain::{LegMedia, Millis, ParticipantId};
 use crate::drivers::media::MediaEvent;
 use crate::engine::CallError;
 use crate::protocol::{LevelView, SlotView};
@@ -20,6 +20,7 @@ impl CallTask {
         }
         let media = self.media.clone().ok_or(CallTaskError::NoMedia)?;
         let answer = media.join(self.call.id().clone(), p.clone(), sdp).await?;
+        self.media_kinds.insert(p.clone(), LegMedia::Browser);
         self.push_routes().await;
         tracing::info!(call_id = %self.call.id(), participant = %p, "media joined");
         Ok(answer)
@@ -28,6 +29,11 @@ impl CallTask {
     pub(super) fn media_event(&mut self, ev: MediaEvent, now: Millis) {
         match ev {
             MediaEvent::Connected { participant, .. } => {
+                // Browsers join through `join_media`; a phone leg is bridged by the SIP edge
+                // straight into the media plane, so its first sign here is its connection.
+                self.media_kinds
+                    .entry(participant.clone())
+                    .or_insert(LegMedia::Phone);
                 if self.call.media_connected(&participant) {
                     self.broadcast_state();
                 }

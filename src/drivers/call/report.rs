@@ -1,8 +1,8 @@
 //! What the call task tells others: its view to every session, and when it is over the media
-//! closed, the book told, and the record written to the audit stream.
+//! closed, the book told, and the record (with its legs) written to the audit stream.
 
 use super::{CallTask, CallUpdate};
-use crate::domain::{EventKind, InterpreterId, Millis};
+use crate::domain::{EventKind, InterpreterId, Leg, LegMedia, Millis};
 use crate::drivers::clock::now_ms;
 use crate::pool::PoolEvent;
 use crate::protocol::{CallView, ParticipantView};
@@ -62,9 +62,24 @@ impl CallTask {
             "ended_at": now,
             "language": self.language,
             "timeline": self.call.timeline(),
+            "legs": self.legs(),
         });
         self.audit(EventKind::CallEnded, now, None, detail.to_string())
             .await;
+    }
+
+    /// The call's legs with what carried each one's audio and which interpreter it was.
+    fn legs(&self) -> Vec<Leg> {
+        let mut legs = self.call.legs();
+        for l in &mut legs {
+            l.interpreter = self.interpreters.get(&l.participant).cloned();
+            l.media = self
+                .media_kinds
+                .get(&l.participant)
+                .copied()
+                .unwrap_or(LegMedia::None);
+        }
+        legs
     }
 
     /// Writes one event of this call to the pool's audit stream (a failure is logged: the call

@@ -266,11 +266,14 @@ impl Driver {
             } => {
                 self.accepted_offer(&p.call, interpreter, offer).await;
                 crate::metrics::time_to_interpreter(p.language, *waited_ms);
-                Some(event(
-                    EventKind::Accept,
-                    Some(interpreter),
-                    format!("time_to_interpreter_ms={waited_ms}"),
-                ))
+                Some(PoolEvent {
+                    offer_id: Some(offer.clone()),
+                    ..event(
+                        EventKind::Accept,
+                        Some(interpreter),
+                        format!("time_to_interpreter_ms={waited_ms}"),
+                    )
+                })
             }
             ProgressEvent::Failed { reason } => {
                 Some(event(EventKind::Fail, None, format!("{reason:?}")))
