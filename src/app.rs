@@ -1,5 +1,6 @@
-//! Wiring: builds the shared state from settings (pool, roster, media loop, call registry),
-//! serves the router on a listener until the shutdown token fires, and drains in-flight requests.
+//! Wiring: builds the shared state from settings (pool, roster, media loop, call registry, the
+//! call record), serves the router on a listener until the shutdown token fires, and drains
+//! in-flight requests.
 //! `drain` is the rest of the lifecycle: SIGTERM and Ctrl-C, the drain, and the exit.
 
 mod drain;
@@ -9,7 +10,7 @@ pub use drain::run;
 use crate::api::admission::Occupancy;
 use crate::api::limit::RateLimit;
 use crate::api::operator_sessions::OperatorSessions;
-use crate::config::Settings;
+use crate::config::{RecordSettings, Settings};
 use crate::domain::NodeId;
 use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
@@ -18,8 +19,10 @@ use crate::drivers::lease;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::{self, MediaHandle};
 use crate::drivers::node::NodeLease;
+use crate::drivers::records::{Recorder, RecordingPool};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, PoolKind, RedisPool};
 use crate::roster::{self, Roster};
+use crate::store::SqlStore;
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,29 +48,37 @@ impl AppState {
             PoolKind::Memory,
             media,
             lifecycle,
+            None,
         )
     }
 
     /// The state over `pool` and `media`, with an empty call registry and no operator logged in,
-    /// and a lifecycle of its own (cancel `lifecycle.root()` to stop its tasks).
+    /// no call record, and a lifecycle of its own (cancel `lifecycle.root()` to stop its tasks).
     pub fn new(
         settings: Settings,
         pool: Arc<dyn InterpreterPool>,
         pool_kind: PoolKind,
         media: MediaHandle,
     ) -> Self {
-        Self::with_lifecycle(settings, pool, pool_kind, media, Lifecycle::new())
+        Self::with_lifecycle(settings, pool, pool_kind, media, Lifecycle::new(), None)
     }
 
     /// `new` with the given lifecycle: every task of the state runs on its tracker and stops
     /// with its root (the media loop too, when it was started with one of its child tokens).
+    /// With `records` (started on the same lifecycle), every audit event the pool is given also
+    /// goes to the call record.
     pub fn with_lifecycle(
         settings: Settings,
         pool: Arc<dyn InterpreterPool>,
         pool_kind: PoolKind,
         media: MediaHandle,
         lifecycle: Lifecycle,
+        records: Option<Recorder>,
     ) -> Self {
+        let pool: Arc<dyn InterpreterPool> = match &records {
+            Some(r) => Arc::new(RecordingPool::new(pool, r.clone())),
+            None => pool,
+        };
         // Installed before anything is counted.
         crate::metrics::handle();
         let c = &settings.calls;
@@ -145,21 +156,24 @@ impl AppState {
             dispatch,
             lease: node_lease,
             lifecycle,
+            records,
         }
     }
 }
 
-/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, and
-/// the media loop on `media.udp_port`. Then seeds the pool from `roster.file` when it is set.
-/// Redis is connected lazily: the service starts while Redis is down (`/readyz` says 503 until it
-/// is up) and seeds once it answers.
+/// Builds the state the settings describe: Redis when `redis.url` is set, memory otherwise, the
+/// media loop on `media.udp_port`, and the call record in `records.database`. Then seeds the pool
+/// from `roster.file` when it is set. Redis and the record's database are connected lazily: the
+/// service starts while either is down (`/readyz` says 503 until Redis is up; records wait in
+/// their queue until the database answers).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let (pool, kind) = build_pool(&settings)?;
     let lifecycle = Lifecycle::new();
     let media = media::spawn(&settings.media, lifecycle.child())
         .await
         .context("starting the media loop")?;
-    let mut state = AppState::with_lifecycle(settings, pool, kind, media, lifecycle);
+    let records = start_records(&settings.records, &lifecycle)?;
+    let mut state = AppState::with_lifecycle(settings, pool, kind, media, lifecycle, records);
     seed_roster(&mut state).await?;
     Ok(state)
 }
@@ -173,6 +187,25 @@ pub fn build_pool(settings: &Settings) -> anyhow::Result<(Arc<dyn InterpreterPoo
         let pool = RedisPool::open(&settings.redis).context("redis pool")?;
         Ok((Arc::new(pool), PoolKind::Redis))
     }
+}
+
+/// The call record's store and its writer on `lifecycle`, when `records.database` is set.
+pub fn start_records(
+    settings: &RecordSettings,
+    lifecycle: &Lifecycle,
+) -> anyhow::Result<Option<Recorder>> {
+    if !settings.is_set() {
+        tracing::info!("records.database is empty: no call record is kept");
+        return Ok(None);
+    }
+    let store = SqlStore::open(&settings.database).context("records.database")?;
+    tracing::info!(store = store.kind().as_str(), database = %settings.database_shown(),
+        queue = settings.queue, "call record");
+    Ok(Some(Recorder::start(
+        Arc::new(store),
+        settings.queue,
+        lifecycle,
+    )))
 }
 
 /// How often seeding is retried while the pool store is unreachable at start-up.

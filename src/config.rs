@@ -3,12 +3,14 @@
 
 mod accounts;
 mod load;
+mod records;
 mod redis;
 mod sections;
 pub mod sip;
 mod validate;
 
 pub use accounts::{AdminKey, OperatorAccount, UniversityAuth};
+pub use records::RecordSettings;
 pub use redis::RedisSettings;
 pub use sections::{
     CallSettings, CoverageSettings, DetectSettings, DispatchSettings, LanguageSettings,
@@ -53,6 +55,7 @@ pub struct Settings {
     pub node: NodeSettings,
     pub limits: LimitSettings,
     pub sip: sip::SipSettings,
+    pub records: RecordSettings,
     #[serde(default)]
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]

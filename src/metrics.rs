@@ -36,6 +36,10 @@ pub const UNSETTLED_WRITES: &str = "hotline_dispatch_unsettled_writes";
 pub const DRAINING: &str = "hotline_draining";
 pub const DRAIN_CALLS_ENDED: &str = "hotline_drain_calls_ended_total";
 pub const LIMITED: &str = "hotline_limited_total";
+pub const RECORDS_WRITTEN: &str = "hotline_records_written_total";
+pub const RECORDS_RETRIES: &str = "hotline_records_retries_total";
+pub const RECORDS_DROPPED: &str = "hotline_records_dropped_total";
+pub const RECORDS_QUEUED: &str = "hotline_records_queued";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -158,6 +162,22 @@ fn describe() {
         DRAIN_CALLS_ENDED,
         "Calls this node ended because its drain time ran out (or a second signal came)"
     );
+    describe_counter!(
+        RECORDS_WRITTEN,
+        "Records (ended calls, offers, offer ends, ratings) this node wrote to the record store"
+    );
+    describe_counter!(
+        RECORDS_RETRIES,
+        "Record batches written again after the record store failed (unreachable or busy)"
+    );
+    describe_counter!(
+        RECORDS_DROPPED,
+        "Records lost, by reason: full (the queue was at records.queue), refused (the database rejected it), stopped (still queued when the node stopped)"
+    );
+    describe_gauge!(
+        RECORDS_QUEUED,
+        "Records waiting in this node's queue for the record store"
+    );
 }
 
 /// The `language` label: the code, or "none" for events without one.
@@ -214,6 +234,21 @@ pub fn draining(on: bool) {
 /// Calls ended by the drain's deadline.
 pub fn drain_calls_ended(n: usize) {
     metrics::counter!(DRAIN_CALLS_ENDED).increment(n as u64);
+}
+
+/// `n` records written to the record store.
+pub fn records_written(n: usize) {
+    metrics::counter!(RECORDS_WRITTEN).increment(n as u64);
+}
+
+/// One record batch to be written again.
+pub fn records_retried() {
+    metrics::counter!(RECORDS_RETRIES).increment(1);
+}
+
+/// `n` records lost: `reason` is "full", "refused" or "stopped".
+pub fn records_dropped(reason: &'static str, n: usize) {
+    metrics::counter!(RECORDS_DROPPED, "reason" => reason).increment(n as u64);
 }
 
 /// The `status` label of an interpreter status.

@@ -32,6 +32,9 @@ async fn scrape(State(state): State<AppState>) -> Response {
     metrics::gauge!(m::CALLS_WAITING).set(waiting as f64);
     metrics::gauge!(m::CALLS_LIVE).set(state.calls.live().len() as f64);
     m::draining(state.lifecycle.draining().is_some());
+    if let Some(r) = &state.records {
+        metrics::gauge!(m::RECORDS_QUEUED).set(r.queued() as f64);
+    }
     interpreters(&state).await;
     match state.media.stats().await {
         Ok(s) => {

@@ -12,6 +12,7 @@ use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
 use crate::drivers::node::NodeLease;
+use crate::drivers::records::Recorder;
 use crate::pool::{InterpreterPool, PoolKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub lease: NodeLease,
     /// The root token, the tracker of every task, and whether the node drains.
     pub lifecycle: Lifecycle,
+    /// The call record's queue and store (`None`: no record is kept, `records.database` empty).
+    pub records: Option<Recorder>,
 }
 
 /// The limits of `[limits]` and `[calls]` that live in the state: per-address rate limits of the

@@ -29,6 +29,7 @@ impl Settings {
             }
         }
         self.redis.validate()?;
+        self.records.validate()?;
         if self.redis.key_prefix.is_empty()
             || !self
                 .redis

@@ -1,6 +1,7 @@
 //! The I/O shell's loops: each feeds an engine and carries out what it returns: the media loop
 //! (one UDP socket, every WebRTC peer), one task per call, the dispatcher, and the bus between
-//! the nodes that share one pool, and this node's lease (with the sweep for lost nodes).
+//! the nodes that share one pool, this node's lease (with the sweep for lost nodes), and the
+//! writer of the call record.
 
 pub mod bus;
 pub mod call;
@@ -12,3 +13,4 @@ pub mod lifecycle;
 pub mod media;
 pub mod node;
 pub mod phone_duty;
+pub mod records;

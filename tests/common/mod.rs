@@ -46,10 +46,13 @@ impl Drop for TestApp {
     }
 }
 
-/// Settings for tests: the defaults, the roster not loaded unless a test asks for it.
+/// Settings for tests: the defaults, the roster not loaded and no call record kept unless a test
+/// asks for them.
 pub fn test_settings() -> Settings {
     let mut s = Settings::load_with_env(None, Vec::new()).expect("default settings");
     s.roster.file = String::new();
+    // No call record unless a test asks for one (the default file is under the working folder).
+    s.records.database = String::new();
     // Any free UDP port: build_state binds the media port, and tests run in parallel.
     s.media.udp_port = 0;
     s

@@ -1,0 +1,101 @@
+//! `[records]`: where the call record is kept, and how many records may wait for it.
+
+use super::{invalid, ConfigError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSettings {
+    /// `sqlite://<file>` (made with its folder if missing) or `postgres://user[:password]@host[:port]/db`;
+    /// empty: no record is kept.
+    pub database: String,
+    /// Records waiting for the database at most; past this, new ones are dropped (and counted).
+    pub queue: usize,
+}
+
+impl RecordSettings {
+    pub fn is_set(&self) -> bool {
+        !self.database.is_empty()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.database;
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if !d.is_empty() && !known.iter().any(|k| d.starts_with(k)) {
+            return Err(invalid(
+                "records.database",
+                "must be sqlite://<file>, postgres://<user>@<host>/<database> or empty",
+            ));
+        }
+        if self.queue == 0 {
+            return Err(invalid("records.queue", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// `database` with any password replaced (for logs and Debug).
+    pub fn database_shown(&self) -> String {
+        let d = &self.database;
+        let Some((scheme, rest)) = d.split_once("://") else {
+            return d.clone();
+        };
+        match rest.rsplit_once('@') {
+            Some((user, host)) if user.contains(':') => {
+                let name = user.split(':').next().unwrap_or_default();
+                format!("{scheme}://{name}:***@{host}")
+            }
+            _ => d.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordSettings")
+            .field("database", &self.database_shown())
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(database: &str) -> RecordSettings {
+        RecordSettings {
+            database: database.into(),
+            queue: 10,
+        }
+    }
+
+    #[test]
+    fn a_password_in_the_database_url_never_shows() {
+        let s = with("postgres://hb:s3cr@t@db.example:5432/hotline");
+        assert_eq!(
+            s.database_shown(),
+            "postgres://hb:***@db.example:5432/hotline"
+        );
+        assert!(!format!("{s:?}").contains("s3cr"));
+        assert_eq!(
+            with("sqlite://data/hotline.db").database_shown(),
+            "sqlite://data/hotline.db"
+        );
+    }
+
+    #[test]
+    fn only_sqlite_postgres_or_nothing_is_accepted() {
+        for ok in [
+            "",
+            "sqlite://data/h.db",
+            "sqlite:h.db",
+            "postgres://hb@db/h",
+        ] {
+            assert!(with(ok).validate().is_ok(), "{ok}");
+        }
+        assert!(with("mysql://db/h").validate().is_err());
+        let mut s = with("");
+        s.queue = 0;
+        assert!(s.validate().is_err());
+    }
+}
