@@ -2,23 +2,24 @@
 //! interpreter who accepted the offer, then rated, reaches the SQLite file with its legs (who,
 //! which role, which interpreter, what carried the audio), its offer and its rating; and with
 //! PostgreSQL stopped in the middle of the traffic, calls go on, the writer retries, and once the
-//! server is back every call and rating of the run is in the record.
+//! server is back every call and rating of the run is in the record. Operators read a call's
+//! record at `GET /api/calls/{id}/record`.
 
 mod common;
 
 use common::dispatch::{add_interpreter, bot, expect, join_media, on_request_settings, progress};
 use common::fixtures::chosen;
 use common::postgres::TestPostgres;
-use common::ws::{caller_in_call, create_call, settings_with_operator};
+use common::ws::{caller_in_call, create_call, operator_login, settings_with_operator};
 use common::{spawn_app, TestApp};
-use hotline_bridge::app::build_state;
+use hotline_bridge::app::{build_state, AppState};
 use hotline_bridge::config::Settings;
 use hotline_bridge::domain::{CallId, CallOutcome, LegMedia, Level, OfferOutcome, Role};
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::store::CallHistory;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use reqwest::Client;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn app_with_records(mut settings: Settings, database: String) -> TestApp {
     settings.records.database = database;
@@ -112,6 +113,53 @@ async fn an_interpreted_call_reaches_the_sqlite_record_with_legs_offer_and_ratin
     assert_eq!(o.outcome, Some(OfferOutcome::Accepted));
     assert!(o.offered_at.is_some_and(|t| Some(t) <= o.ended_at));
     assert_eq!(h.rating.map(|r| r.stars), Some(5));
+
+    // The same over the API, for an operator only.
+    let c = Client::new();
+    let url = app.url(&format!("/api/calls/{id}/record"));
+    let op = operator_login(&app.url("")).await;
+    let r = c.get(&url).bearer_auth(&op).send().await.expect("get");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["call_id"], id.as_str());
+    assert_eq!(v["call"]["outcome"], "ended");
+    assert_eq!(v["call"]["legs"][0]["media"], "browser");
+    assert_eq!(v["call"]["legs"][2]["interpreter"], "li-na");
+    assert_eq!(v["offers"][0]["outcome"], "accepted");
+    assert_eq!(v["rating"]["stars"], 5);
+    let r = c.get(&url).send().await.expect("get");
+    assert_eq!(r.status(), 401);
+    let r = c
+        .get(&url)
+        .bearer_auth(&caller_token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 401, "a caller's token is not an operator's");
+    let r = c
+        .get(app.url("/api/calls/0123456789abcdef/record"))
+        .bearer_auth(&op)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn without_a_record_the_api_says_none_is_kept() {
+    let app = spawn_app(AppState::in_memory(settings_with_operator())).await;
+    let op = operator_login(&app.url("")).await;
+    let r = Client::new()
+        .get(app.url("/api/calls/0123456789abcdef/record"))
+        .bearer_auth(&op)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "no_record");
 }
 
 /// A call made, hung up by its caller and rated over HTTP; its id and stars.

@@ -289,6 +289,7 @@ async fn the_calls_and_operator_routes_are_in_the_openapi_document() {
         ("/api/calls/{id}", "get"),
         ("/api/calls/{id}/hangup", "post"),
         ("/api/calls/{id}/rating", "post"),
+        ("/api/calls/{id}/record", "get"),
         ("/api/calls/{id}/participants", "post"),
         ("/api/calls/{id}/participants/{participant}", "delete"),
         ("/api/operator/login", "post"),

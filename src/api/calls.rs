@@ -1,7 +1,7 @@
 //! The calls API: a caller creates a call (no account; rate-limited per address) and gets its call
 //! token; the caller or an operator reads and hangs up a call; an operator invites or removes an
-//! interpreter; the caller rates the call after it ends. The call itself is its task's
-//! (`drivers::call`); this file only authorizes and translates.
+//! interpreter; the caller rates the call after it ends; an operator reads its stored record. The
+//! call itself is its task's (`drivers::call`); this file only authorizes and translates.
 
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/calls/{id}", get(view))
         .route("/api/calls/{id}/hangup", post(hang_up))
         .route("/api/calls/{id}/rating", post(rate))
+        .route("/api/calls/{id}/record", get(record))
         .route("/api/calls/{id}/participants", post(invite))
         .route("/api/calls/{id}/participants/{participant}", delete(remove))
 }
@@ -170,6 +171,8 @@ pub async fn rate(
 
 pub mod create;
 pub mod participants;
+pub mod record;
 
 use create::create;
 use participants::{invite, remove};
+use record::record;

@@ -40,6 +40,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         calls::view,
         calls::hang_up,
         calls::rate,
+        calls::record::record,
         calls::participants::invite,
         calls::participants::remove,
         operator::login,
