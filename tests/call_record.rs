@@ -1,16 +1,22 @@
 //! The call record fed by a running app: a call answered by an operator and interpreted by an
 //! interpreter who accepted the offer, then rated, reaches the SQLite file with its legs (who,
-//! which role, which interpreter, what carried the audio), its offer and its rating; and with
-//! PostgreSQL stopped in the middle of the traffic, calls go on, the writer retries, and once the
-//! server is back every call and rating of the run is in the record. Operators read a call's
-//! record at `GET /api/calls/{id}/record`.
+//! which role, which interpreter, what carried the audio), its offer and its rating; a phone
+//! caller's leg (sipp as the trunk) is recorded as a phone's; and with PostgreSQL stopped in the
+//! middle of the traffic, calls go on, the writer retries, and once the server is back every call
+//! and rating of the run is in the record. Operators read a call's record at
+//! `GET /api/calls/{id}/record`.
 
 mod common;
 
 use common::dispatch::{add_interpreter, bot, expect, join_media, on_request_settings, progress};
 use common::fixtures::chosen;
+use common::phone_rtp::PhoneRtp;
 use common::postgres::TestPostgres;
-use common::ws::{caller_in_call, create_call, operator_login, settings_with_operator};
+use common::sipp::{self, sip_settings};
+use common::ws::{
+    answer, caller_in_call, create_call, operator_hangs_up, operator_login, operator_session,
+    settings_with_operator,
+};
 use common::{spawn_app, TestApp};
 use hotline_bridge::app::{build_state, AppState};
 use hotline_bridge::config::Settings;
@@ -20,6 +26,10 @@ use hotline_bridge::store::CallHistory;
 use hotline_bridge::testkit::interpreter_bot::Answer;
 use reqwest::Client;
 use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Longest wait for any one step of a phone call.
+const STEP: Duration = Duration::from_secs(20);
 
 async fn app_with_records(mut settings: Settings, database: String) -> TestApp {
     settings.records.database = database;
@@ -160,6 +170,67 @@ async fn without_a_record_the_api_says_none_is_kept() {
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["error"]["code"], "no_record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_callers_leg_is_recorded_as_a_phone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = app_with_records(
+        s,
+        format!("sqlite://{}", dir.path().join("hotline.db").display()),
+    )
+    .await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+    let phone_rtp = PhoneRtp::start().await;
+    let rtp_port = phone_rtp.addr.port().to_string();
+    let phone = tokio::spawn(async move {
+        sipp::run(
+            "uac_audio_until_bye.xml",
+            "127.0.0.1",
+            bridge,
+            "12345001",
+            &["-key", "rtp_port", &rtp_port],
+        )
+        .await
+    });
+    let queued = sipp::first_queued(&mut console, STEP).await;
+    let id = queued["call_id"].as_str().expect("call id").to_owned();
+    answer(&mut console, &id).await;
+    // The phone's RTP reached the bridge: the call shows its caller connected.
+    tokio::time::timeout(STEP, async {
+        loop {
+            let v = console.wait_for("call_state").await;
+            let parts = v["call"]["participants"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if parts
+                .iter()
+                .any(|p| p["role"] == "caller" && p["connected"] == true)
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the phone caller's media connects");
+    assert_eq!(operator_hangs_up(&app.url(""), &op_token, &id).await, 204);
+    sipp::completed(phone, STEP, "sipp got the bridge's BYE").await;
+    no_live_calls(&app).await;
+
+    app.state.records.as_ref().expect("records").settled().await;
+    let c = history(&app, &id).await.call.expect("the call");
+    let legs: Vec<_> = c.legs.iter().map(|l| (l.role, l.media)).collect();
+    assert_eq!(
+        legs,
+        vec![
+            (Role::Caller, LegMedia::Phone),
+            (Role::Operator, LegMedia::None)
+        ]
+    );
 }
 
 /// A call made, hung up by its caller and rated over HTTP; its id and stars.
