@@ -61,11 +61,6 @@ impl SqlStore {
         self.kind
     }
 
-    /// Closes every connection (waits for those in use).
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     fn error(&self, e: sqlx::Error) -> StoreError {
         use sqlx::Error as E;
         let transient = match &e {
@@ -75,7 +70,7 @@ impl SqlStore {
             | E::PoolTimedOut
             | E::PoolClosed
             | E::WorkerCrashed => true,
-            E::Database(d) => d.code().is_some_and(|c| self.transient_code(&c)),
+            E::Database(d) => d.code().is_some_and(|c| transient_code(self.kind, &c)),
             _ => false,
         };
         if transient {
@@ -84,17 +79,17 @@ impl SqlStore {
             StoreError::Rejected(e.to_string())
         }
     }
+}
 
-    /// A database error that goes away: PostgreSQL SQLSTATE classes 08 (connection), 40
-    /// (serialization, deadlock), 53 (out of resources) and 57 (shutting down); SQLite BUSY,
-    /// LOCKED, IOERR and FULL (an extended code keeps its primary code in the low byte).
-    fn transient_code(&self, code: &str) -> bool {
-        match self.kind {
-            StoreKind::Postgres => ["08", "40", "53", "57"].iter().any(|c| code.starts_with(c)),
-            StoreKind::Sqlite => code
-                .parse::<u32>()
-                .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13)),
-        }
+/// A database error that goes away: PostgreSQL SQLSTATE classes 08 (connection), 40
+/// (serialization, deadlock), 53 (out of resources) and 57 (shutting down); SQLite BUSY,
+/// LOCKED, IOERR and FULL (an extended code keeps its primary code in the low byte).
+fn transient_code(kind: StoreKind, code: &str) -> bool {
+    match kind {
+        StoreKind::Postgres => ["08", "40", "53", "57"].iter().any(|c| code.starts_with(c)),
+        StoreKind::Sqlite => code
+            .parse::<u32>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13)),
     }
 }
 
@@ -440,6 +435,26 @@ mod tests {
             Err(StoreError::Url(_))
         ));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn outages_and_busy_databases_are_transient_and_refusals_are_not() {
+        // PostgreSQL: connection failure, admin shutdown, deadlock, too many connections.
+        for code in ["08006", "57P01", "40P01", "53300"] {
+            assert!(transient_code(StoreKind::Postgres, code), "{code}");
+        }
+        // Unique violation, syntax error, undefined table.
+        for code in ["23505", "42601", "42P01"] {
+            assert!(!transient_code(StoreKind::Postgres, code), "{code}");
+        }
+        // SQLite: BUSY, BUSY_SNAPSHOT (517), LOCKED, IOERR_FSYNC (1034), FULL.
+        for code in ["5", "517", "6", "1034", "13"] {
+            assert!(transient_code(StoreKind::Sqlite, code), "{code}");
+        }
+        // CONSTRAINT_UNIQUE (2067), ERROR, READONLY.
+        for code in ["2067", "1", "8"] {
+            assert!(!transient_code(StoreKind::Sqlite, code), "{code}");
+        }
     }
 
     #[test]
