@@ -3,7 +3,8 @@
 //! and new calls are refused at once, the pages are told, and the call's audio keeps flowing
 //! while the node drains. When the call hangs up (or the drain time passes, or a second SIGTERM
 //! comes) the process exits 0 and the pool in Redis holds nothing of it: the interpreter is
-//! neither busy nor offered, no offer is pending, and the release is in the audit stream.
+//! neither busy nor offered, no offer is pending, and the release is in the audit stream; the
+//! call, its legs and its accepted offer are in the node's record (an SQLite file).
 mod common;
 
 use common::dispatch::{available_bot, bot_options, hears_more, join_media};
@@ -11,10 +12,11 @@ use common::fixtures::interpreter;
 use common::node::Node;
 use common::redis::TestRedis;
 use common::ws::{answer, caller_in_call, create_call, operator_login, operator_session, WsClient};
-use hotline_bridge::domain::{CallId, InterpreterId, Level};
+use hotline_bridge::domain::{CallId, InterpreterId, LegMedia, Level, OfferOutcome, Role};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::{InterpreterPool, RedisPool, Status, NODE_LOST};
 use hotline_bridge::sfu::peer::PeerConfig;
+use hotline_bridge::store::{RecordStore, SqlStore};
 use hotline_bridge::testkit::interpreter_bot::{Answer, InterpreterBot};
 use hotline_bridge::testkit::TestPeer;
 use serde_json::{json, Value};
@@ -164,6 +166,49 @@ async fn assert_pool_clean(redis: &TestRedis, pool: &RedisPool, prefix: &str, ca
     );
 }
 
+/// The call reached the node's record before it exited: its three legs with their browsers and
+/// the interpreter, and the accepted offer.
+async fn assert_recorded(node: &Node, call: &CallId) {
+    let store = SqlStore::open(&node.record).expect("the node's record");
+    let h = store
+        .call(call)
+        .await
+        .expect("read the record")
+        .expect("the call is in the record");
+    let c = h.call.expect("the call's end is in the record");
+    let legs: Vec<_> = c
+        .legs
+        .iter()
+        .map(|l| {
+            (
+                l.role,
+                l.media,
+                l.interpreter.as_ref().map(|i| i.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        vec![
+            (Role::Caller, LegMedia::Browser, None),
+            (Role::Operator, LegMedia::Browser, None),
+            (
+                Role::Interpreter,
+                LegMedia::Browser,
+                Some(INTERPRETER.into())
+            ),
+        ]
+    );
+    assert!(
+        h.offers
+            .iter()
+            .any(|o| o.interpreter.as_str() == INTERPRETER
+                && o.outcome == Some(OfferOutcome::Accepted)),
+        "{:?}",
+        h.offers
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_call_drains_until_the_call_hangs_up_then_exits_0_with_the_pool_clean() {
     let redis = TestRedis::start();
@@ -221,6 +266,7 @@ async fn sigterm_mid_call_drains_until_the_call_hangs_up_then_exits_0_with_the_p
         node.log()
     );
     assert_pool_clean(&redis, &pool, prefix, &call.id).await;
+    assert_recorded(&node, &call.id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,6 +292,7 @@ async fn when_drain_s_passes_the_call_is_ended_its_interpreter_released_and_the_
         node.log()
     );
     assert_pool_clean(&redis, &pool, prefix, &call.id).await;
+    assert_recorded(&node, &call.id).await;
     drop(call);
 }
 

@@ -1,6 +1,7 @@
 //! `Node`: the real `hotline-bridge` binary as a child process on a free port, configured by
-//! `HOTLINE__…` variables (a test Redis, an operator account, no seed roster), for tests that
-//! signal or kill it. Its log goes to a file, printed when a test fails; it is killed on drop.
+//! `HOTLINE__…` variables (a test Redis, an operator account, no seed roster, its call record in
+//! an SQLite file of its own), for tests that signal or kill it. Its log goes to a file, printed
+//! when a test fails; it is killed on drop.
 
 use super::redis::TestRedis;
 use super::ws::{cheap_argon2, OPERATOR, OPERATOR_PASSWORD};
@@ -17,6 +18,8 @@ pub struct Node {
     child: Child,
     pub addr: SocketAddr,
     log: std::path::PathBuf,
+    /// The node's call record: an SQLite file of its own, beside its log.
+    pub record: String,
     _dir: tempfile::TempDir,
 }
 
@@ -28,6 +31,7 @@ impl Node {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let dir = tempfile::tempdir().expect("temp dir for the node's log");
         let log = dir.path().join("node.log");
+        let record = format!("sqlite://{}", dir.path().join("hotline.db").display());
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new(BIN)
@@ -37,6 +41,7 @@ impl Node {
             .env("HOTLINE__REDIS__URL", redis.url())
             .env("HOTLINE__REDIS__KEY_PREFIX", prefix)
             .env("HOTLINE__ROSTER__FILE", "")
+            .env("HOTLINE__RECORDS__DATABASE", &record)
             .env("HOTLINE__MEDIA__UDP_PORT", "0")
             .env("HOTLINE__MEDIA__PUBLIC_IP", "127.0.0.1")
             .env(
@@ -56,6 +61,7 @@ impl Node {
             child,
             addr,
             log,
+            record,
             _dir: dir,
         }
     }

@@ -38,6 +38,7 @@ impl NodeProcess {
             .env("HOTLINE__SERVER__PUBLIC_URL", format!("http://{addr}"))
             .env("HOTLINE__MEDIA__UDP_PORT", "0")
             .env("HOTLINE__ROSTER__FILE", "")
+            .env("HOTLINE__RECORDS__DATABASE", "")
             .env(
                 format!(
                     "HOTLINE__OPERATORS__{}__PASSWORD_ARGON2",
