@@ -97,6 +97,8 @@ impl Cluster {
             .env("HOTLINE__REDIS__URL", &self.redis_url)
             .env("HOTLINE__REDIS__KEY_PREFIX", "soak")
             .env("HOTLINE__ROSTER__FILE", "")
+            // Not the default SQLite file in the working folder, shared by every node.
+            .env("HOTLINE__RECORDS__DATABASE", "")
             .env("HOTLINE__MEDIA__UDP_PORT", "0")
             .env("HOTLINE__DISPATCH__RING_TIMEOUT_S", "5")
             .env("HOTLINE__DISPATCH__WRAP_UP_S", "1")
