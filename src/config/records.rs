@@ -35,17 +35,7 @@ impl RecordSettings {
 
     /// `database` with any password replaced (for logs and Debug).
     pub fn database_shown(&self) -> String {
-        let d = &self.database;
-        let Some((scheme, rest)) = d.split_once("://") else {
-            return d.clone();
-        };
-        match rest.rsplit_once('@') {
-            Some((user, host)) if user.contains(':') => {
-                let name = user.split(':').next().unwrap_or_default();
-                format!("{scheme}://{name}:***@{host}")
-            }
-            _ => d.clone(),
-        }
+        super::redis::masked_url(&self.database)
     }
 }
 

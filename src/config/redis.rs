@@ -51,7 +51,7 @@ impl std::fmt::Debug for RedisSettings {
 }
 
 /// `url` with the password of its user information (`user:password@`) replaced by `***`.
-fn masked_url(url: &str) -> String {
+pub(super) fn masked_url(url: &str) -> String {
     let rest_at = url.find("://").map_or(0, |i| i + 3);
     let (scheme, rest) = url.split_at(rest_at);
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
