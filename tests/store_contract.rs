@@ -399,10 +399,19 @@ async fn a_postgres_outage_is_reported_as_transient_and_writing_resumes_after_it
 }
 
 #[tokio::test]
-async fn a_sqlite_store_makes_its_folder_and_file() {
+async fn a_sqlite_store_makes_its_folder_and_file_in_wal_mode() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("deep/er/hotline.db");
     let store = SqlStore::open(&format!("sqlite://{}", file.display())).expect("open");
     store.migrate().await.expect("migrate");
     assert!(file.is_file(), "{} made", file.display());
+    // In write-ahead-log mode: the log file lies beside it while the store is open.
+    store
+        .write(&[Record::Call(call("c1"))])
+        .await
+        .expect("write");
+    assert!(
+        file.with_extension("db-wal").is_file(),
+        "the SQLite file is in WAL mode"
+    );
 }

@@ -141,6 +141,14 @@ fn ms_opt(t: Option<Millis>) -> Option<i64> {
 #[async_trait]
 impl RecordStore for SqlStore {
     async fn migrate(&self) -> Result<(), StoreError> {
+        if self.kind == StoreKind::Sqlite {
+            // Write-ahead logging (kept in the file): readers of the record (the API, reports)
+            // and the writer do not wait for each other.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
         match MIGRATOR.run(&self.pool).await {
             Ok(()) => Ok(()),
             // Reaching the database (and its lock) is an `Execute` error like any statement's.
