@@ -185,17 +185,13 @@ async fn a_phone_callers_leg_is_recorded_as_a_phone() {
     let op_token = operator_login(&app.url("")).await;
     let mut console = operator_session(app.addr, &op_token).await;
     let phone_rtp = PhoneRtp::start().await;
-    let rtp_port = phone_rtp.addr.port().to_string();
-    let phone = tokio::spawn(async move {
-        sipp::run(
-            "uac_audio_until_bye.xml",
-            "127.0.0.1",
-            bridge,
-            "12345001",
-            &["-key", "rtp_port", &rtp_port],
-        )
-        .await
-    });
+    let phone = sipp::phone_call(
+        bridge,
+        "12345001",
+        "uac_audio_until_bye.xml",
+        phone_rtp.addr,
+        &[],
+    );
     let queued = sipp::first_queued(&mut console, STEP).await;
     let id = queued["call_id"].as_str().expect("call id").to_owned();
     answer(&mut console, &id).await;

@@ -10,7 +10,7 @@ use common::baresip::{Mouth, Phone, PhoneOptions};
 use common::browser::{speech_wav, Browser};
 use common::sipp::{no_call_left, sip_settings};
 use common::spawn_app;
-use common::ws::{settings_with_operator, OPERATOR, OPERATOR_PASSWORD};
+use common::ws::settings_with_operator;
 use hotline_bridge::app::AppState;
 use std::time::{Duration, Instant};
 
@@ -79,22 +79,7 @@ async fn talk(options: PhoneOptions) -> Phone {
         "cmn",
         "你好，这里是市民热线，请问有什么可以帮您？",
     );
-    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
-    operator
-        .client
-        .goto(&app.url("/operator"))
-        .await
-        .expect("goto");
-    operator.type_into("#name", OPERATOR).await;
-    operator.type_into("#password", OPERATOR_PASSWORD).await;
-    operator.click("#login-form button[type=submit]").await;
-    operator
-        .wait_for(
-            "operator online",
-            "document.getElementById('link').dataset.state === 'online'",
-            STEP,
-        )
-        .await;
+    let operator = Browser::operator_console(&app.url(""), &operator_mic, STEP).await;
 
     let caller_voice = speech_wav(
         "baresip-caller",

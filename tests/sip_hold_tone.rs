@@ -73,17 +73,13 @@ async fn a_phone_caller_on_hold_hears_the_comfort_tone_until_the_call_resumes() 
     let mut console = operator_session(app.addr, &op_token).await;
 
     let phone_rtp = PhoneRtp::start().await;
-    let rtp_port = phone_rtp.addr.port().to_string();
-    let phone = tokio::spawn(async move {
-        sipp::run(
-            "uac_audio_until_bye.xml",
-            "127.0.0.1",
-            bridge,
-            "12345001",
-            &["-key", "rtp_port", &rtp_port],
-        )
-        .await
-    });
+    let phone = sipp::phone_call(
+        bridge,
+        "12345001",
+        "uac_audio_until_bye.xml",
+        phone_rtp.addr,
+        &[],
+    );
     let queued = first_queued(&mut console, STEP).await;
     let call_id = queued["call_id"].as_str().expect("call id").to_owned();
 

@@ -37,16 +37,7 @@ fn calls_in(
     phone_rtp: &PhoneRtp,
     extra: &[&str],
 ) -> JoinHandle<SippRun> {
-    let mut args = vec![
-        "-key".to_owned(),
-        "rtp_port".into(),
-        phone_rtp.addr.port().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    tokio::spawn(async move {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        sipp::run(scenario, "127.0.0.1", bridge, number, &args).await
-    })
+    sipp::phone_call(bridge, number, scenario, phone_rtp.addr, extra)
 }
 
 /// The queue entry, as the console is sent it, that satisfies `pred`, within `STEP`.

@@ -27,17 +27,13 @@ const STEP: Duration = Duration::from_secs(20);
 const FLOWING: u64 = 25;
 /// sipp calls the bridge (DID 12345001) with its media at `phone_rtp`, until the bridge's BYE.
 fn calls_in(bridge: SocketAddr, phone_rtp: &PhoneRtp) -> JoinHandle<SippRun> {
-    let rtp_port = phone_rtp.addr.port().to_string();
-    tokio::spawn(async move {
-        sipp::run(
-            "uac_audio_until_bye.xml",
-            "127.0.0.1",
-            bridge,
-            "12345001",
-            &["-key", "rtp_port", &rtp_port],
-        )
-        .await
-    })
+    sipp::phone_call(
+        bridge,
+        "12345001",
+        "uac_audio_until_bye.xml",
+        phone_rtp.addr,
+        &[],
+    )
 }
 
 /// The id of the first call in the operator's queue.

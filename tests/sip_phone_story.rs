@@ -21,7 +21,7 @@ use common::dispatch::{add_interpreter, app_on, bot};
 use common::fixtures::interpreter;
 use common::redis::TestRedis;
 use common::sipp::{dial_through_pbx, no_call_left, sip_settings};
-use common::ws::{settings_with_operator, OPERATOR, OPERATOR_PASSWORD};
+use common::ws::settings_with_operator;
 use hotline_bridge::domain::{InterpreterId, Level, RingPreference};
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Availability;
@@ -106,22 +106,7 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
         "cmn",
         "你好，这里是市民热线，请问有什么可以帮您？",
     );
-    let operator = Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await;
-    operator
-        .client
-        .goto(&app.url("/operator"))
-        .await
-        .expect("goto");
-    operator.type_into("#name", OPERATOR).await;
-    operator.type_into("#password", OPERATOR_PASSWORD).await;
-    operator.click("#login-form button[type=submit]").await;
-    operator
-        .wait_for(
-            "operator online",
-            "document.getElementById('link').dataset.state === 'online'",
-            STEP,
-        )
-        .await;
+    let operator = Browser::operator_console(&app.url(""), &operator_mic, STEP).await;
 
     // The caller dials the Portuguese number from a phone; the call queues, the operator answers.
     let caller_voice = speech_wav(

@@ -206,6 +206,26 @@ impl Browser {
         }
     }
 
+    /// Chromium (Chinese first, `microphone` as its mic) with the operator console of `base_url`
+    /// logged in as the test operator (`ws::settings_with_operator`), online.
+    pub async fn operator_console(base_url: &str, microphone: &Path, step: Duration) -> Browser {
+        let b = Browser::launch("zh-CN,zh,en", Some(microphone)).await;
+        b.client
+            .goto(&format!("{base_url}/operator"))
+            .await
+            .expect("goto");
+        b.type_into("#name", super::ws::OPERATOR).await;
+        b.type_into("#password", super::ws::OPERATOR_PASSWORD).await;
+        b.click("#login-form button[type=submit]").await;
+        b.wait_for(
+            "operator online",
+            "document.getElementById('link').dataset.state === 'online'",
+            step,
+        )
+        .await;
+        b
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
         // Drop kills what is left of the process group.

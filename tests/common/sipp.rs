@@ -96,6 +96,25 @@ pub async fn run(
     run_calls(scenario, local_ip, bridge, service, 1, extra).await
 }
 
+/// sipp calls `number` through the trunk with `scenario` (one of those with an `rtp_port` key,
+/// e.g. `uac_audio_until_bye.xml`), its audio going to and from the test's own phone socket
+/// `rtp` (`phone_rtp::PhoneRtp`); `extra` as sipp's arguments. Runs in the background.
+pub fn phone_call(
+    bridge: SocketAddr,
+    number: &str,
+    scenario: &str,
+    rtp: SocketAddr,
+    extra: &[&str],
+) -> tokio::task::JoinHandle<SippRun> {
+    let mut args = vec!["-key".to_owned(), "rtp_port".into(), rtp.port().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let (number, scenario) = (number.to_owned(), scenario.to_owned());
+    tokio::spawn(async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&scenario, "127.0.0.1", bridge, &number, &args).await
+    })
+}
+
 /// As `run`, with `calls` calls of the scenario (sipp's default rate unless `extra` sets `-r`).
 pub async fn run_calls(
     scenario: &str,
