@@ -90,6 +90,14 @@ fn send_batch(
     sendmmsg(socket, &mut msgs, SendFlags::empty()).map_err(io::Error::from)
 }
 
+/// Sends one datagram straight to the kernel (not through tokio's write readiness, as above);
+/// whether the kernel took it. For sockets that send one datagram at a time (phone legs).
+pub(super) fn send_now(socket: &UdpSocket, dst: SocketAddr, payload: &[u8]) -> bool {
+    socket2::SockRef::from(socket)
+        .send_to(payload, &dst.into())
+        .is_ok()
+}
+
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn send_batch(
     socket: &UdpSocket,
@@ -97,10 +105,10 @@ fn send_batch(
     data: &[u8],
 ) -> io::Result<usize> {
     let (dst, r) = &batch[0];
-    // Straight to the kernel, as above.
-    socket2::SockRef::from(socket)
-        .send_to(&data[r.clone()], &(*dst).into())
-        .map(|_| 1)
+    match send_now(socket, *dst, &data[r.clone()]) {
+        true => Ok(1),
+        false => Err(io::Error::other("refused")),
+    }
 }
 
 #[cfg(test)]

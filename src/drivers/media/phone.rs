@@ -160,7 +160,7 @@ impl PhoneSide {
                     let sent = sockets
                         .get(idx)
                         .and_then(Option::as_ref)
-                        .is_some_and(|s| s.try_send_to(data, to).is_ok());
+                        .is_some_and(|s| super::outbox::send_now(s, to, data));
                     if !sent {
                         *errors += 1;
                     }
