@@ -2,6 +2,8 @@
 //! answered (200 with G.711 SDP), the call waits in the same operator queue as web calls with the
 //! language of the number dialled and the caller's number masked to its last digits; an operator
 //! ending the call makes the bridge send BYE, which sipp answers; the phone's BYE ends the call.
+//! A PBX that refreshes the session and holds the call by re-INVITE (and UPDATE) in the dialog is
+//! answered 200 with the mirrored direction, and the call goes on.
 mod common;
 
 use common::sipp::{self, sip_settings};
@@ -81,4 +83,28 @@ async fn the_phone_hanging_up_ends_the_call() {
     })
     .await
     .expect("the call left the operator queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pbx_holding_and_refreshing_the_session_in_the_dialog_is_answered_and_the_call_goes_on() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let mut live = app.state.calls.live_count();
+    let phone = tokio::spawn(sipp::run(
+        "uac_refreshes_and_holds.xml",
+        "127.0.0.1",
+        bridge,
+        "12345001",
+        &[],
+    ));
+    // sipp checks each answer (200, recvonly then sendrecv, the SDP version moving on) and fails
+    // the call otherwise; the call ends only with its BYE at the end.
+    sipp::completed(
+        phone,
+        STEP,
+        "re-INVITEs and the UPDATE answered 200, then the BYE",
+    )
+    .await;
+    sipp::no_call_left(&mut live, STEP, "the call ended with the phone's BYE").await;
 }

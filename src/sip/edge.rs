@@ -54,6 +54,8 @@ struct Leg {
     ended_here: bool,
     /// The ACK came (logged once).
     answered: bool,
+    /// The direction and origin version of the description we last sent (re-INVITEs).
+    sent: (sdp::Direction, u64),
 }
 
 struct Edge {
@@ -304,6 +306,7 @@ impl Edge {
                 call,
                 sip_call_id,
                 answer: answer.into_bytes(),
+                sent: (sdp::Direction::SendRecv, 1),
                 stop_watch,
                 ended_here: false,
                 answered: false,

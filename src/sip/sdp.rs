@@ -245,6 +245,89 @@ pub fn answer(
     Some(s)
 }
 
+/// Which way media flows, from the side that wrote the SDP (RFC 3264 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    /// The direction attribute of `body`'s audio (a media-level line wins over a session-level
+    /// one); sendrecv when there is none.
+    pub fn of(body: &[u8]) -> Direction {
+        let text = String::from_utf8_lossy(body);
+        let mut session = None;
+        let mut audio = None;
+        let mut in_audio = false;
+        for line in text.lines().map(str::trim) {
+            if let Some(m) = line.strip_prefix("m=") {
+                in_audio = m.starts_with("audio ");
+                continue;
+            }
+            let d = match line {
+                "a=sendrecv" => Direction::SendRecv,
+                "a=sendonly" => Direction::SendOnly,
+                "a=recvonly" => Direction::RecvOnly,
+                "a=inactive" => Direction::Inactive,
+                _ => continue,
+            };
+            if in_audio {
+                audio.get_or_insert(d);
+            } else if audio.is_none() {
+                session.get_or_insert(d);
+            }
+        }
+        audio.or(session).unwrap_or(Direction::SendRecv)
+    }
+
+    /// The answer's direction to an offer with this one: a phone that holds us (sendonly) is
+    /// answered recvonly, inactive with inactive.
+    pub fn answer(self) -> Direction {
+        match self {
+            Direction::SendRecv => Direction::SendRecv,
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            Direction::Inactive => Direction::Inactive,
+        }
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "a=sendrecv",
+            Direction::SendOnly => "a=sendonly",
+            Direction::RecvOnly => "a=recvonly",
+            Direction::Inactive => "a=inactive",
+        }
+    }
+}
+
+/// Our answer made by `answer`, with its direction set to `direction` and its origin's version
+/// set to `version` (RFC 3264 §8: a changed description has the next version).
+pub fn reanswer(ours: &[u8], direction: Direction, version: u64) -> Vec<u8> {
+    let text = String::from_utf8_lossy(ours);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive("\r\n") {
+        let bare = line.trim_end();
+        if let Some(origin) = bare.strip_prefix("o=") {
+            // o=<user> <session id> <version> <nettype> <addrtype> <address>
+            let mut f: Vec<&str> = origin.split(' ').collect();
+            let v = version.to_string();
+            if f.len() == 6 {
+                f[2] = &v;
+            }
+            out.push_str(&format!("o={}\r\n", f.join(" ")));
+        } else if bare == "a=sendrecv" {
+            out.push_str(&format!("{}\r\n", direction.attribute()));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
 fn short(line: &str) -> String {
     line.chars().take(60).collect()
 }
@@ -374,5 +457,36 @@ mod tests {
                 .collect();
             let _ = parse_offer(&bytes);
         }
+    }
+
+    #[test]
+    fn a_hold_offer_is_answered_in_the_mirrored_direction_with_the_next_version() {
+        let ours = answer(None, "192.0.2.30".parse().expect("ip"), 20000, 7, None).expect("answer");
+        let held =
+            "v=0\r\no=pbx 1 2 IN IP4 192.0.2.10\r\ns=-\r\na=sendrecv\r\nc=IN IP4 192.0.2.10\r\n\
+                    t=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+        assert_eq!(
+            Direction::of(held.as_bytes()),
+            Direction::SendOnly,
+            "media level wins"
+        );
+        let session_only = "v=0\r\na=inactive\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(Direction::of(session_only.as_bytes()), Direction::Inactive);
+        assert_eq!(Direction::of(SIPP_OFFER.as_bytes()), Direction::SendRecv);
+        let re = reanswer(ours.as_bytes(), Direction::SendOnly.answer(), 2);
+        let re = String::from_utf8(re).expect("utf-8");
+        assert!(
+            re.contains("o=hotline-bridge 7 2 IN IP4 192.0.2.30\r\n"),
+            "{re}"
+        );
+        assert!(
+            re.contains("a=recvonly\r\n") && !re.contains("a=sendrecv"),
+            "{re}"
+        );
+        assert_eq!(
+            re.len(),
+            ours.len(),
+            "only the version and direction change: {re}"
+        );
     }
 }

@@ -7,8 +7,9 @@ use super::Edge;
 use crate::drivers::call::CallHandle;
 use crate::sip::dtmf::digit_from_info;
 use crate::sip::request;
+use crate::sip::sdp::{self, Direction};
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason, TransactionHandle};
-use rsipstack::sip::{Header, Request, StatusCode};
+use rsipstack::sip::{Header, Method, Request, StatusCode};
 
 impl Edge {
     pub(super) fn dialog_state(&mut self, state: DialogState) {
@@ -35,6 +36,7 @@ impl Edge {
                 }
             }
             DialogState::Info(id, req, handle) => self.info(&id.to_string(), &req, handle),
+            DialogState::Updated(id, req, handle) => self.refreshed(&id.to_string(), &req, handle),
             DialogState::Terminated(id, reason) => {
                 self.dialogs.remove_dialog(&id);
                 let Some(leg) = self.legs.remove(&id.to_string()) else {
@@ -81,6 +83,43 @@ impl Edge {
         tokio::spawn(async move {
             if let Err(e) = handle.reply(status).await {
                 tracing::debug!(error = %e, "INFO reply not sent");
+            }
+        });
+    }
+
+    /// A re-INVITE or UPDATE in a phone leg's dialog: a session refresh, or the PBX holding the
+    /// call (sendonly/inactive) and taking it back. Answered 200 with our description in the
+    /// mirrored direction (a re-INVITE always gets one; an UPDATE only when it made an offer), the
+    /// origin's version moving on when the description changed. The media stay as they are: the
+    /// leg keeps its address latching and RTP timeout.
+    fn refreshed(&mut self, key: &str, req: &Request, handle: TransactionHandle) {
+        let Some(leg) = self.legs.get_mut(key) else {
+            tokio::spawn(async move {
+                let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+            });
+            return;
+        };
+        let offered = !req.body.is_empty();
+        let body = if offered || req.method == Method::Invite {
+            let direction = match offered {
+                true => Direction::of(&req.body).answer(),
+                false => leg.sent.0,
+            };
+            if direction != leg.sent.0 {
+                leg.sent = (direction, leg.sent.1 + 1);
+            }
+            tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), method = %req.method, ?direction, "phone leg's session refreshed");
+            Some(sdp::reanswer(&leg.answer, leg.sent.0, leg.sent.1))
+        } else {
+            tracing::debug!(sip_call_id = %leg.sip_call_id, "session refresh without a description");
+            None
+        };
+        let headers = body
+            .is_some()
+            .then(|| vec![Header::ContentType("application/sdp".into())]);
+        tokio::spawn(async move {
+            if let Err(e) = handle.respond(StatusCode::OK, headers, body).await {
+                tracing::debug!(error = %e, "refresh reply not sent");
             }
         });
     }
