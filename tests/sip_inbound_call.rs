@@ -3,7 +3,8 @@
 //! language of the number dialled and the caller's number masked to its last digits; an operator
 //! ending the call makes the bridge send BYE, which sipp answers; the phone's BYE ends the call.
 //! A PBX that refreshes the session and holds the call by re-INVITE (and UPDATE) in the dialog is
-//! answered 200 with the mirrored direction, and the call goes on.
+//! answered 200 with the mirrored direction, and the call goes on; held "inactive" past the RTP
+//! timeout, the leg is not taken for dead.
 mod common;
 
 use common::sipp::{self, sip_settings};
@@ -104,6 +105,31 @@ async fn a_pbx_holding_and_refreshing_the_session_in_the_dialog_is_answered_and_
         phone,
         STEP,
         "re-INVITEs and the UPDATE answered 200, then the BYE",
+    )
+    .await;
+    sipp::no_call_left(&mut live, STEP, "the call ended with the phone's BYE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_held_inactive_by_the_pbx_outlasts_the_rtp_timeout() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    s.sip.rtp_timeout_s = 1;
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let mut live = app.state.calls.live_count();
+    // sipp sends no RTP at all: held for 2.5 s (2.5 RTP timeouts), then taken back and hung up
+    // at once.
+    let phone = tokio::spawn(sipp::run(
+        "uac_holds_inactive.xml",
+        "127.0.0.1",
+        bridge,
+        "12345001",
+        &[],
+    ));
+    sipp::completed(
+        phone,
+        STEP,
+        "no BYE from the bridge while held; the phone's BYE answered",
     )
     .await;
     sipp::no_call_left(&mut live, STEP, "the call ended with the phone's BYE").await;

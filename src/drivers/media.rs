@@ -56,6 +56,7 @@ impl PhoneSide {
         ))
     }
     fn stop_playing(&mut self, _: &CallId, _: &ParticipantId) {}
+    fn set_sending(&mut self, _: &CallId, _: &ParticipantId, _: bool) {}
     fn next_deadline(&self) -> Option<Instant> {
         None
     }
@@ -136,6 +137,13 @@ pub(crate) enum Command {
         participant: ParticipantId,
         reply: oneshot::Sender<Result<(), MediaError>>,
     },
+    /// Whether a phone leg sends RTP for now (its SDP direction); see `MediaHandle::phone_sends`.
+    PhoneSends {
+        call: CallId,
+        participant: ParticipantId,
+        sends: bool,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
     #[cfg(feature = "phone-audio")]
     JoinPhone {
         leg: PhoneLeg,
@@ -162,7 +170,8 @@ impl Command {
             | Command::SetRoutes { call, .. }
             | Command::EndCall { call, .. }
             | Command::Play { call, .. }
-            | Command::StopPlaying { call, .. } => Some(call),
+            | Command::StopPlaying { call, .. }
+            | Command::PhoneSends { call, .. } => Some(call),
             #[cfg(feature = "phone-audio")]
             Command::JoinPhone { leg, .. } => Some(&leg.call),
             Command::Stats { .. } => None,

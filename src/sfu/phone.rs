@@ -76,6 +76,9 @@ struct Leg {
     /// The phone's real RTP address, from its first packet.
     latched: Option<SocketAddr>,
     last_rx: Instant,
+    /// The phone said it sends nothing for now (held with inactive or recvonly): its RTP
+    /// timeout waits until it sends again.
+    paused: bool,
     heard_once: bool,
     out: RtpStream,
     srtp: Option<Srtp>,
@@ -136,6 +139,7 @@ impl Phones {
             spec,
             latched: None,
             last_rx: now,
+            paused: false,
             heard_once: false,
             voice_seq: 0,
             voice_ts: ssrc.rotate_left(13),
@@ -198,6 +202,27 @@ impl Phones {
     pub fn stop_playing(&mut self, call: &CallId, participant: &ParticipantId) {
         if let Some(media) = self.calls.get_mut(call) {
             media.mixer.stop_playing(participant);
+        }
+    }
+
+    /// Whether the phone leg `participant` of `call` says it sends RTP (its SDP direction). While
+    /// it does not (a PBX holding the call with inactive), silence is not a dropped leg; when it
+    /// sends again, the RTP timeout counts from `now`.
+    pub fn set_sending(
+        &mut self,
+        call: &CallId,
+        participant: &ParticipantId,
+        sends: bool,
+        now: Instant,
+    ) {
+        let Some(&idx) = self.calls.get(call).and_then(|m| m.phones.get(participant)) else {
+            return;
+        };
+        if let Some(Some(leg)) = self.legs.get_mut(idx) {
+            if leg.paused && sends {
+                leg.last_rx = now;
+            }
+            leg.paused = !sends;
         }
     }
 
@@ -344,7 +369,7 @@ impl Phones {
             .legs
             .iter()
             .flatten()
-            .filter(|l| now.saturating_duration_since(l.last_rx) >= l.spec.rtp_timeout)
+            .filter(|l| !l.paused && now.saturating_duration_since(l.last_rx) >= l.spec.rtp_timeout)
             .map(|l| (l.spec.call.clone(), l.spec.participant.clone()))
             .collect();
         for (call, participant) in dead {

@@ -168,6 +168,24 @@ impl MediaHandle {
         .await
     }
 
+    /// Whether the phone leg `participant` of `call` sends RTP for now, as its SDP says: a PBX
+    /// holding the call with `inactive` sends nothing, and that silence must not count as a
+    /// dropped leg until it sends again.
+    pub async fn phone_sends(
+        &self,
+        call: CallId,
+        participant: ParticipantId,
+        sends: bool,
+    ) -> Result<(), MediaError> {
+        self.ask(|reply| Command::PhoneSends {
+            call,
+            participant,
+            sends,
+            reply,
+        })
+        .await
+    }
+
     /// A key pressed on a phone leg that arrived outside its RTP (SIP INFO at the edge): reported
     /// to subscribers as `MediaEvent::Digit`, like an RFC 4733 key press, so consumers watch one
     /// stream. Nobody subscribed is fine.

@@ -91,6 +91,10 @@ impl PhoneSide {
         Ok(self.phones.play(call, p, audio, then)?)
     }
 
+    pub(super) fn set_sending(&mut self, call: &CallId, p: &ParticipantId, sends: bool) {
+        self.phones.set_sending(call, p, sends, Instant::now());
+    }
+
     pub(super) fn stop_playing(&mut self, call: &CallId, p: &ParticipantId) {
         self.phones.stop_playing(call, p);
     }

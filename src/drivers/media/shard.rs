@@ -318,6 +318,15 @@ fn handle(
         } => {
             let _ = reply.send(phones.play(&call, &participant, audio, then));
         }
+        Command::PhoneSends {
+            call,
+            participant,
+            sends,
+            reply,
+        } => {
+            phones.set_sending(&call, &participant, sends);
+            let _ = reply.send(Ok(()));
+        }
         Command::StopPlaying {
             call,
             participant,

@@ -194,6 +194,36 @@ fn a_phone_silent_on_the_wire_past_the_timeout_is_dropped() {
 }
 
 #[test]
+fn a_phone_that_holds_the_call_inactive_is_not_dropped_until_it_sends_again_and_falls_silent() {
+    let t0 = Instant::now();
+    let (mut phones, idx) = phones_with_caller(t0);
+    phones.handle_datagram(idx, addr(4000), &pcmu(0, &[0; PHONE_FRAME]), t0);
+    phones.set_sending(&cid(), &p("caller"), false, t0);
+    phones.handle_timeout(t0 + TIMEOUT * 3, &mut |_, _, _| {}, &mut |_, _, _, _, _| {});
+    assert!(
+        phones.drain_closed().next().is_none(),
+        "held: silence is expected"
+    );
+    let resumed = t0 + TIMEOUT * 3;
+    phones.set_sending(&cid(), &p("caller"), true, resumed);
+    phones.handle_timeout(
+        resumed + TIMEOUT / 2,
+        &mut |_, _, _| {},
+        &mut |_, _, _, _, _| {},
+    );
+    assert!(
+        phones.drain_closed().next().is_none(),
+        "the timeout counts from the resume"
+    );
+    phones.handle_timeout(
+        resumed + TIMEOUT,
+        &mut |_, _, _| {},
+        &mut |_, _, _, _, _| {},
+    );
+    assert_eq!(phones.drain_closed().collect::<Vec<_>>(), vec![idx]);
+}
+
+#[test]
 fn an_opus_phone_over_srtp_is_heard_by_the_browsers_and_hears_them_in_opus() {
     let t0 = Instant::now();
     let mut phones = Phones::new();

@@ -90,8 +90,8 @@ impl Edge {
     /// A re-INVITE or UPDATE in a phone leg's dialog: a session refresh, or the PBX holding the
     /// call (sendonly/inactive) and taking it back. Answered 200 with our description in the
     /// mirrored direction (a re-INVITE always gets one; an UPDATE only when it made an offer), the
-    /// origin's version moving on when the description changed. The media stay as they are: the
-    /// leg keeps its address latching and RTP timeout.
+    /// origin's version moving on when the description changed. While the phone says it sends
+    /// nothing (inactive, recvonly) its RTP timeout waits; the leg keeps its address latching.
     fn refreshed(&mut self, key: &str, req: &Request, handle: TransactionHandle) {
         let Some(leg) = self.legs.get_mut(key) else {
             tokio::spawn(async move {
@@ -101,10 +101,21 @@ impl Edge {
         };
         let offered = !req.body.is_empty();
         let body = if offered || req.method == Method::Invite {
+            let theirs = Direction::of(&req.body);
             let direction = match offered {
-                true => Direction::of(&req.body).answer(),
+                true => theirs.answer(),
                 false => leg.sent.0,
             };
+            if offered {
+                // Held with inactive (or recvonly) the phone sends nothing: not a dropped leg.
+                let sends = matches!(theirs, Direction::SendRecv | Direction::SendOnly);
+                let (media, call) = (self.media.clone(), leg.call.id().clone());
+                tokio::spawn(async move {
+                    if let Err(e) = media.phone_sends(call, CallHandle::caller(), sends).await {
+                        tracing::debug!(error = %e, "phone leg's direction not passed on");
+                    }
+                });
+            }
             if direction != leg.sent.0 {
                 leg.sent = (direction, leg.sent.1 + 1);
             }
