@@ -177,3 +177,67 @@ async fn the_operator_hears_pcma_played_by_sipps_own_rtp_stack() {
     let run = sipp::finished(phone, STEP).await;
     assert_eq!(run.code, 0, "sipp got the BYE:\n{}", run.log);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pbx_moving_the_media_by_re_invite_is_followed_both_ways() {
+    let mut s = settings_with_operator();
+    let bridge = sip_settings(&mut s, &["127.0.0.1"]);
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut console = operator_session(app.addr, &op_token).await;
+
+    // The call starts on `first`; the PBX's re-INVITE 4 s in moves it to `moved`. The first
+    // socket goes on sending: after the move it is not the phone any more.
+    let (first, moved) = (PhoneRtp::start().await, PhoneRtp::start().await);
+    let port2 = moved.addr.port().to_string();
+    let phone = sipp::phone_call(
+        bridge,
+        "12345001",
+        "uac_moves_media.xml",
+        first.addr,
+        &["-key", "rtp_port2", &port2],
+    );
+    let call_id = queued_call_id(&mut console).await;
+    answer(&mut console, &call_id).await;
+    let operator = operator_talks(&mut console).await;
+
+    // After the move the new address hears the operator, and the operator hears the phone from
+    // it (its tone; the old address's packets are refused).
+    moved
+        .wait("the moved media hear the operator", STEP, |h| {
+            h.sound >= FLOWING
+        })
+        .await;
+    let before = operator.sound_packets();
+    let deadline = tokio::time::Instant::now() + STEP;
+    while operator.sound_packets() < before + FLOWING {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the operator should hear the phone after the move: {} packets of sound since",
+            operator.sound_packets() - before
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = first.heard();
+    moved
+        .wait("the moved media keep flowing", STEP, |h| {
+            h.packets >= FLOWING * 2
+        })
+        .await;
+    assert_eq!(
+        first.heard().packets,
+        after.packets,
+        "nothing goes to the old address once moved"
+    );
+
+    assert_eq!(
+        operator_hangs_up(&app.url(""), &op_token, &call_id).await,
+        204
+    );
+    sipp::completed(
+        phone,
+        STEP,
+        "the re-INVITE answered 200, then the bridge's BYE",
+    )
+    .await;
+}

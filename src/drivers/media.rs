@@ -56,7 +56,7 @@ impl PhoneSide {
         ))
     }
     fn stop_playing(&mut self, _: &CallId, _: &ParticipantId) {}
-    fn set_sending(&mut self, _: &CallId, _: &ParticipantId, _: bool) {}
+    fn renegotiated(&mut self, _: &CallId, _: &ParticipantId, _: bool, _: Option<SocketAddr>) {}
     fn next_deadline(&self) -> Option<Instant> {
         None
     }
@@ -137,11 +137,12 @@ pub(crate) enum Command {
         participant: ParticipantId,
         reply: oneshot::Sender<Result<(), MediaError>>,
     },
-    /// Whether a phone leg sends RTP for now (its SDP direction); see `MediaHandle::phone_sends`.
-    PhoneSends {
+    /// A phone leg's re-INVITE: see `MediaHandle::phone_renegotiated`.
+    PhoneRenegotiated {
         call: CallId,
         participant: ParticipantId,
         sends: bool,
+        remote: Option<SocketAddr>,
         reply: oneshot::Sender<Result<(), MediaError>>,
     },
     #[cfg(feature = "phone-audio")]
@@ -171,7 +172,7 @@ impl Command {
             | Command::EndCall { call, .. }
             | Command::Play { call, .. }
             | Command::StopPlaying { call, .. }
-            | Command::PhoneSends { call, .. } => Some(call),
+            | Command::PhoneRenegotiated { call, .. } => Some(call),
             #[cfg(feature = "phone-audio")]
             Command::JoinPhone { leg, .. } => Some(&leg.call),
             Command::Stats { .. } => None,

@@ -79,6 +79,8 @@ struct Leg {
     /// The phone said it sends nothing for now (held with inactive or recvonly): its RTP
     /// timeout waits until it sends again.
     paused: bool,
+    /// The address the phone sent from before a re-INVITE moved its media: not the phone's now.
+    moved_from: Option<SocketAddr>,
     heard_once: bool,
     out: RtpStream,
     srtp: Option<Srtp>,
@@ -140,6 +142,7 @@ impl Phones {
             latched: None,
             last_rx: now,
             paused: false,
+            moved_from: None,
             heard_once: false,
             voice_seq: 0,
             voice_ts: ssrc.rotate_left(13),
@@ -205,24 +208,35 @@ impl Phones {
         }
     }
 
-    /// Whether the phone leg `participant` of `call` says it sends RTP (its SDP direction). While
-    /// it does not (a PBX holding the call with inactive), silence is not a dropped leg; when it
-    /// sends again, the RTP timeout counts from `now`.
-    pub fn set_sending(
+    /// The phone leg `participant` of `call` renegotiated (a re-INVITE): whether it sends RTP
+    /// for now (its SDP direction) and where it wants our RTP. While it sends nothing (a PBX
+    /// holding the call with inactive) silence is not a dropped leg; when it sends again, the RTP
+    /// timeout counts from `now`. A new address is latched afresh from its next packet, and
+    /// packets from the old one are no longer the phone's.
+    pub fn renegotiated(
         &mut self,
         call: &CallId,
         participant: &ParticipantId,
         sends: bool,
+        remote: Option<SocketAddr>,
         now: Instant,
     ) {
         let Some(&idx) = self.calls.get(call).and_then(|m| m.phones.get(participant)) else {
             return;
         };
-        if let Some(Some(leg)) = self.legs.get_mut(idx) {
-            if leg.paused && sends {
-                leg.last_rx = now;
+        let Some(Some(leg)) = self.legs.get_mut(idx) else {
+            return;
+        };
+        if leg.paused && sends {
+            leg.last_rx = now;
+        }
+        leg.paused = !sends;
+        if let Some(remote) = remote {
+            if remote != leg.spec.remote {
+                tracing::info!(call_id = %call, participant = %participant, from = %leg.spec.remote, to = %remote, "phone media moved");
+                leg.spec.remote = remote;
+                leg.moved_from = leg.latched.take();
             }
-            leg.paused = !sends;
         }
     }
 

@@ -168,19 +168,21 @@ impl MediaHandle {
         .await
     }
 
-    /// Whether the phone leg `participant` of `call` sends RTP for now, as its SDP says: a PBX
-    /// holding the call with `inactive` sends nothing, and that silence must not count as a
-    /// dropped leg until it sends again.
-    pub async fn phone_sends(
+    /// The phone leg `participant` of `call` renegotiated (a re-INVITE): whether it sends RTP
+    /// for now (a PBX holding the call with `inactive` sends nothing, and that silence must not
+    /// count as a dropped leg) and, if it said, where it wants our RTP from now on.
+    pub async fn phone_renegotiated(
         &self,
         call: CallId,
         participant: ParticipantId,
         sends: bool,
+        remote: Option<SocketAddr>,
     ) -> Result<(), MediaError> {
-        self.ask(|reply| Command::PhoneSends {
+        self.ask(|reply| Command::PhoneRenegotiated {
             call,
             participant,
             sends,
+            remote,
             reply,
         })
         .await

@@ -92,6 +92,13 @@ fn send_batch(
 
 /// Sends one datagram straight to the kernel (not through tokio's write readiness, as above);
 /// whether the kernel took it. For sockets that send one datagram at a time (phone legs).
+#[cfg_attr(
+    all(
+        not(feature = "phone-audio"),
+        any(target_os = "linux", target_os = "android")
+    ),
+    allow(dead_code)
+)]
 pub(super) fn send_now(socket: &UdpSocket, dst: SocketAddr, payload: &[u8]) -> bool {
     socket2::SockRef::from(socket)
         .send_to(payload, &dst.into())

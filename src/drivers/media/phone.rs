@@ -8,6 +8,7 @@ use crate::engine::AudioRoutes;
 use crate::sfu::phone::{PhoneLeg, Phones};
 use crate::sfu::{Forwarder, Playout};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
@@ -91,8 +92,15 @@ impl PhoneSide {
         Ok(self.phones.play(call, p, audio, then)?)
     }
 
-    pub(super) fn set_sending(&mut self, call: &CallId, p: &ParticipantId, sends: bool) {
-        self.phones.set_sending(call, p, sends, Instant::now());
+    pub(super) fn renegotiated(
+        &mut self,
+        call: &CallId,
+        p: &ParticipantId,
+        sends: bool,
+        remote: Option<SocketAddr>,
+    ) {
+        self.phones
+            .renegotiated(call, p, sends, remote, Instant::now());
     }
 
     pub(super) fn stop_playing(&mut self, call: &CallId, p: &ParticipantId) {

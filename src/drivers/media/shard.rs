@@ -318,13 +318,14 @@ fn handle(
         } => {
             let _ = reply.send(phones.play(&call, &participant, audio, then));
         }
-        Command::PhoneSends {
+        Command::PhoneRenegotiated {
             call,
             participant,
             sends,
+            remote,
             reply,
         } => {
-            phones.set_sending(&call, &participant, sends);
+            phones.renegotiated(&call, &participant, sends, remote);
             let _ = reply.send(Ok(()));
         }
         Command::StopPlaying {

@@ -43,6 +43,10 @@ impl Phones {
                 return;
             }
             Some(_) => {}
+            None if leg.moved_from == Some(source) => {
+                self.stats.ignored += 1;
+                return;
+            }
             None => {
                 if leg.spec.remote != source {
                     tracing::debug!(call_id = %leg.spec.call, from = %leg.spec.remote, to = %source, "phone RTP address learnt");

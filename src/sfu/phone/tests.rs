@@ -198,14 +198,14 @@ fn a_phone_that_holds_the_call_inactive_is_not_dropped_until_it_sends_again_and_
     let t0 = Instant::now();
     let (mut phones, idx) = phones_with_caller(t0);
     phones.handle_datagram(idx, addr(4000), &pcmu(0, &[0; PHONE_FRAME]), t0);
-    phones.set_sending(&cid(), &p("caller"), false, t0);
+    phones.renegotiated(&cid(), &p("caller"), false, None, t0);
     phones.handle_timeout(t0 + TIMEOUT * 3, &mut |_, _, _| {}, &mut |_, _, _, _, _| {});
     assert!(
         phones.drain_closed().next().is_none(),
         "held: silence is expected"
     );
     let resumed = t0 + TIMEOUT * 3;
-    phones.set_sending(&cid(), &p("caller"), true, resumed);
+    phones.renegotiated(&cid(), &p("caller"), true, None, resumed);
     phones.handle_timeout(
         resumed + TIMEOUT / 2,
         &mut |_, _, _| {},

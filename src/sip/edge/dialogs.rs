@@ -109,9 +109,13 @@ impl Edge {
             if offered {
                 // Held with inactive (or recvonly) the phone sends nothing: not a dropped leg.
                 let sends = matches!(theirs, Direction::SendRecv | Direction::SendOnly);
+                // A new address for our RTP (a PBX moving the media) is followed.
+                let remote = sdp::parse_offer(&req.body).ok().map(|o| o.rtp);
                 let (media, call) = (self.media.clone(), leg.call.id().clone());
                 tokio::spawn(async move {
-                    if let Err(e) = media.phone_sends(call, CallHandle::caller(), sends).await {
+                    let caller = CallHandle::caller();
+                    let moved = media.phone_renegotiated(call, caller, sends, remote);
+                    if let Err(e) = moved.await {
                         tracing::debug!(error = %e, "phone leg's direction not passed on");
                     }
                 });
