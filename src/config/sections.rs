@@ -20,6 +20,12 @@ pub struct ServerSettings {
     /// On SIGTERM or Ctrl-C, how long calls in progress may go on before they are ended.
     #[serde(default = "default_drain_s")]
     pub drain_s: u64,
+    /// PEM certificate chain and private key: both set = the listener serves HTTPS and WSS
+    /// (reloaded on SIGHUP); both empty = plain HTTP.
+    #[serde(default)]
+    pub tls_cert: String,
+    #[serde(default)]
+    pub tls_key: String,
 }
 
 fn default_drain_s() -> u64 {
@@ -27,6 +33,11 @@ fn default_drain_s() -> u64 {
 }
 
 impl ServerSettings {
+    /// Whether the listener serves HTTPS (both `tls_cert` and `tls_key` set).
+    pub fn tls(&self) -> bool {
+        !self.tls_cert.is_empty() && !self.tls_key.is_empty()
+    }
+
     /// This node's signalling WebSocket URL (`wss://…/ws` for `https://…`), when `public_url` is
     /// set: where a console connected to another node enters a call living here.
     pub fn ws_url(&self) -> Option<String> {

@@ -160,3 +160,20 @@ fn media_socket_buffers_default_to_4_mib_and_nonsense_is_refused() {
         .to_string();
     assert!(err.contains("socket_buffer_bytes"), "{err}");
 }
+
+#[test]
+fn tls_files_go_together_and_must_be_readable() {
+    let err = Settings::from_toml_str("[server]\ntls_cert = \"cert.pem\"")
+        .expect_err("key missing")
+        .to_string();
+    assert!(err.contains("server.tls_key"), "{err}");
+    let err = Settings::from_toml_str(
+        "[server]\ntls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"",
+    )
+    .expect_err("unreadable")
+    .to_string();
+    assert!(err.contains("server.tls_cert"), "{err}");
+    assert!(err.contains("/nonexistent/cert.pem"), "{err}");
+    let s = Settings::from_toml_str("").expect("defaults");
+    assert!(!s.server.tls());
+}

@@ -76,6 +76,28 @@ impl Settings {
                 "must be empty or start with http:// or https://",
             ));
         }
+        let sv = &self.server;
+        if sv.tls_cert.is_empty() != sv.tls_key.is_empty() {
+            let missing = if sv.tls_cert.is_empty() {
+                "server.tls_cert"
+            } else {
+                "server.tls_key"
+            };
+            return Err(invalid(
+                missing,
+                "server.tls_cert and server.tls_key go together: set both (PEM files) or neither",
+            ));
+        }
+        for (key, path) in [
+            ("server.tls_cert", &sv.tls_cert),
+            ("server.tls_key", &sv.tls_key),
+        ] {
+            if !path.is_empty() {
+                if let Err(e) = std::fs::File::open(path) {
+                    return Err(invalid(key, format!("cannot read {path}: {e}")));
+                }
+            }
+        }
         let d = &self.dispatch;
         if d.ring_timeout_s == 0 {
             return Err(invalid("dispatch.ring_timeout_s", "must be above 0"));
