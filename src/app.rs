@@ -10,6 +10,7 @@ pub use drain::run;
 use crate::api::admission::Occupancy;
 use crate::api::limit::RateLimit;
 use crate::api::operator_sessions::OperatorSessions;
+use crate::api::tls::Certificates;
 use crate::config::{RecordSettings, Settings};
 use crate::domain::NodeId;
 use crate::drivers::bus::Bus;
@@ -277,14 +278,66 @@ async fn import_logged(
 }
 
 /// Serves until `shutdown` (or the state's root token) is cancelled, then finishes in-flight
-/// requests. `run` adds the signals and the drain around it.
+/// requests. `run` adds the signals and the drain around it. With `server.tls_cert`/`tls_key`
+/// set it serves HTTPS and reloads the certificate on SIGHUP.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let server = &state.settings.server;
+    let tls = if server.tls() {
+        let certs = Certificates::load(&server.tls_cert, &server.tls_key)
+            .context("loading server.tls_cert / server.tls_key")?;
+        reload_on_sighup(certs.clone(), state.lifecycle.root().clone())?;
+        Some(certs)
+    } else {
+        None
+    };
+    serve_with_tls(listener, state, shutdown, tls).await
+}
+
+/// Reloads the certificate on each SIGHUP until `stop`; a certificate that does not load is
+/// logged and the one in service stays.
+fn reload_on_sighup(certs: Arc<Certificates>, stop: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                got = hangups.recv() => if got.is_none() { break },
+                () = stop.cancelled() => break,
+            }
+            match certs.reload() {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                Err(e) => tracing::error!(
+                    error = %format!("{e:#}"),
+                    "SIGHUP: the new TLS certificate does not load; the previous one stays in service"
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `serve` with the certificates given (HTTPS) or none (HTTP): the certificates' owner reloads
+/// them.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+    tls: Option<Arc<Certificates>>,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listener address")?;
-    tracing::info!(%addr, pool = %state.pool_kind, "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, pool = %state.pool_kind, "serving");
+    if tls.is_none() {
+        tracing::warn!(
+            "serving plain HTTP: browsers allow the microphone (/call, the consoles) only on \
+             https:// origins and localhost; set server.tls_cert and server.tls_key or put a TLS \
+             reverse proxy in front (see the README, HTTPS)"
+        );
+    }
     if state.settings.operators.is_empty() {
         tracing::warn!(
             "no operator accounts configured: nobody can answer calls on /operator \
@@ -336,8 +389,15 @@ pub async fn serve(
     let root = state.lifecycle.root().clone();
     let connections = state.limits.connections.clone();
     let header_read = Duration::from_secs(state.settings.limits.header_read_timeout_s);
-    let app = crate::api::router(state);
-    crate::api::server::run(listener, app, connections, header_read, async move {
+    let mut app = crate::api::router(state);
+    if tls.is_some() {
+        // HSTS: browsers that have seen the site over HTTPS never try plain HTTP on it again.
+        app = app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    crate::api::server::run(listener, app, connections, header_read, tls, async move {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = root.cancelled() => {}

@@ -23,6 +23,7 @@ pub mod server;
 pub mod session;
 mod session_limits;
 pub mod state;
+pub mod tls;
 mod university;
 pub mod ws;
 

@@ -4,9 +4,12 @@
 //! `limits.connections`, gets one short JSON error (429 or 503) and the connection is closed; a
 //! client that has not sent its request headers within `limits.header_read_timeout_s` is cut
 //! off (hyper's header-read timer). On shutdown the listener closes and open requests finish
-//! (hyper's graceful shutdown), for at most `SHUTDOWN_GRACE`.
+//! (hyper's graceful shutdown), for at most `SHUTDOWN_GRACE`. With certificates (`tls.rs`) each
+//! admitted connection first completes a TLS handshake, within the same header-read time; a
+//! client speaking plain HTTP to it fails the handshake and is closed.
 
 use super::admission::{Full, Occupancy};
+use super::tls::Certificates;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -15,8 +18,8 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -26,12 +29,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Time given to a refused connection to take its error response.
 const REFUSAL_WRITE: Duration = Duration::from_secs(1);
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes.
 pub async fn run(
     listener: TcpListener,
     app: Router,
     connections: Arc<Occupancy>,
     header_read_timeout: Duration,
+    tls: Option<Arc<Certificates>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -58,7 +62,19 @@ pub async fn run(
             Ok(slot) => slot,
             Err(full) => {
                 tracing::debug!(peer = %peer, ?full, "connection refused: cap reached");
-                tokio::spawn(refuse(stream, full));
+                match &tls {
+                    None => drop(tokio::spawn(refuse(stream, full))),
+                    Some(tls) => {
+                        let acceptor = tls.acceptor();
+                        tokio::spawn(async move {
+                            let shake = acceptor.accept(stream);
+                            if let Ok(Ok(stream)) = tokio::time::timeout(REFUSAL_WRITE, shake).await
+                            {
+                                refuse(stream, full).await;
+                            }
+                        });
+                    }
+                }
                 continue;
             }
         };
@@ -69,21 +85,27 @@ pub async fn run(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req
             });
-        let conn = http
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
-            .with_upgrades();
         let closing = closing.clone();
+        let http = http.clone();
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         open.spawn(async move {
-            tokio::pin!(conn);
-            let ended = tokio::select! {
-                ended = conn.as_mut() => ended,
-                () = closing.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            match acceptor {
+                None => serve_connection(&http, stream, svc, closing, peer).await,
+                Some(acceptor) => {
+                    // No request in flight yet: shutdown drops a connection still shaking hands.
+                    let shake = tokio::time::timeout(header_read_timeout, acceptor.accept(stream));
+                    let shaken = tokio::select! {
+                        shaken = shake => shaken,
+                        () = closing.cancelled() => return drop(slot),
+                    };
+                    match shaken {
+                        Ok(Ok(stream)) => serve_connection(&http, stream, svc, closing, peer).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
+                    }
                 }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
             }
             drop(slot);
         });
@@ -99,8 +121,41 @@ pub async fn run(
     }
 }
 
+/// Serves HTTP/1.1 (and WebSocket upgrades) on one admitted connection until it ends, or
+/// finishes its request in flight once `closing` is cancelled.
+async fn serve_connection<S, A>(
+    http: &hyper::server::conn::http1::Builder,
+    stream: S,
+    svc: A,
+    closing: CancellationToken,
+    peer: std::net::SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: tower::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+        + Clone
+        + Send
+        + 'static,
+    A::Future: Send + 'static,
+    A::Error: std::error::Error + Send + Sync + 'static,
+{
+    let conn = http
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+        .with_upgrades();
+    tokio::pin!(conn);
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = closing.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+    }
+}
+
 /// Writes one short error response on a connection that was not admitted, and closes it.
-async fn refuse(mut stream: TcpStream, full: Full) {
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, full: Full) {
     let (status, code, message) = match full {
         Full::Address => (
             "429 Too Many Requests",

@@ -1,0 +1,209 @@
+//! HTTPS and WSS on the service's own listener: with `server.tls_cert` / `server.tls_key` the
+//! node answers over TLS with HSTS, refuses plain HTTP on that port, and a certificate reload
+//! reaches new connections while an open WebSocket goes on.
+mod common;
+
+use common::test_settings;
+use futures::{SinkExt, StreamExt};
+use hotline_bridge::api::tls::Certificates;
+use hotline_bridge::app::{self, AppState};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// A test CA, trusted by the test's clients, that issues the node's certificates.
+struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    fn new() -> TestCa {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().expect("ca key");
+        TestCa {
+            issuer: CertifiedIssuer::self_signed(params, key).expect("ca certificate"),
+        }
+    }
+
+    /// Writes a certificate for 127.0.0.1 and its key as `cert.pem` / `key.pem` in `dir`;
+    /// returns the certificate's DER, to recognise it on the wire.
+    fn issue(&self, dir: &Path) -> CertificateDer<'static> {
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        std::fs::write(dir.join("cert.pem"), cert.pem()).expect("write cert");
+        std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write key");
+        cert.der().clone()
+    }
+
+    fn client(&self) -> tokio_rustls::TlsConnector {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.issuer.der().clone()).expect("root");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
+
+    /// A verified TLS connection to `addr`, and the certificate the node presented.
+    async fn connect(&self, addr: SocketAddr) -> (TlsStream<tokio::net::TcpStream>, Vec<u8>) {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+        let name = ServerName::IpAddress(addr.ip().into());
+        let tls = self
+            .client()
+            .connect(name, tcp)
+            .await
+            .expect("tls handshake");
+        let presented = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .expect("peer certificate")[0]
+            .to_vec();
+        (tls, presented)
+    }
+}
+
+/// One HTTP/1.1 request on a fresh TLS connection; the whole response as text.
+async fn https_get(ca: &TestCa, addr: SocketAddr, path: &str) -> String {
+    let (mut tls, _) = ca.connect(addr).await;
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.expect("read");
+    response
+}
+
+/// The node served over TLS from the files in `dir`, through `app::serve` and the settings.
+async fn spawn_tls_app(dir: &Path) -> (SocketAddr, CancellationToken) {
+    let mut settings = test_settings();
+    settings.server.tls_cert = path(dir, "cert.pem");
+    settings.server.tls_key = path(dir, "key.pem");
+    serve(settings, None).await
+}
+
+fn path(dir: &Path, file: &str) -> String {
+    dir.join(file).to_string_lossy().into_owned()
+}
+
+async fn serve(
+    settings: hotline_bridge::config::Settings,
+    certs: Option<Arc<Certificates>>,
+) -> (SocketAddr, CancellationToken) {
+    let listener = common::bind().await;
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let state = AppState::in_memory(settings);
+    tokio::spawn(async move {
+        let served = match certs {
+            Some(c) => app::serve_with_tls(listener, state, token, Some(c)).await,
+            None => app::serve(listener, state, token).await,
+        };
+        if let Err(e) = served {
+            panic!("test app failed: {e:#}");
+        }
+    });
+    (addr, shutdown)
+}
+
+#[tokio::test]
+async fn https_answers_with_hsts_and_plain_http_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    let issued = ca.issue(dir.path());
+    let (addr, shutdown) = spawn_tls_app(dir.path()).await;
+
+    let response = https_get(&ca, addr, "/healthz").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let lower = response.to_ascii_lowercase();
+    assert!(
+        lower.contains("strict-transport-security: max-age=31536000"),
+        "{response}"
+    );
+    let (_, presented) = ca.connect(addr).await;
+    assert_eq!(presented, issued.to_vec());
+
+    // Plain HTTP on the TLS port gets no HTTP answer: the handshake fails and the node closes.
+    let plain = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(plain.is_err(), "plain HTTP answered: {plain:?}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_reloaded_certificate_reaches_new_connections_and_an_open_websocket_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    let first = ca.issue(dir.path());
+    let mut settings = test_settings();
+    settings.server.tls_cert = path(dir.path(), "cert.pem");
+    settings.server.tls_key = path(dir.path(), "key.pem");
+    let certs = Certificates::load(&settings.server.tls_cert, &settings.server.tls_key)
+        .expect("certificates");
+    let (addr, shutdown) = serve(settings, Some(certs.clone())).await;
+
+    let (tls, presented) = ca.connect(addr).await;
+    assert_eq!(presented, first.to_vec());
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://{addr}/ws"), tls)
+        .await
+        .expect("wss upgrade");
+
+    // A broken file keeps the certificate in service.
+    std::fs::write(dir.path().join("cert.pem"), "not a certificate").expect("write");
+    let err = certs
+        .reload()
+        .expect_err("a broken certificate must not load");
+    assert!(format!("{err:#}").contains("cert.pem"), "{err:#}");
+    let (_, presented) = ca.connect(addr).await;
+    assert_eq!(presented, first.to_vec());
+
+    let second = ca.issue(dir.path());
+    assert_ne!(first, second);
+    certs.reload().expect("reload");
+    let (_, presented) = ca.connect(addr).await;
+    assert_eq!(presented, second.to_vec());
+
+    // The WebSocket opened under the first certificate still carries frames both ways.
+    ws.send(Message::Ping(b"still there".to_vec().into()))
+        .await
+        .expect("ping");
+    loop {
+        match ws.next().await.expect("socket open").expect("frame") {
+            Message::Pong(p) => {
+                assert_eq!(&p[..], b"still there");
+                break;
+            }
+            Message::Close(c) => panic!("socket closed after the reload: {c:?}"),
+            _ => continue,
+        }
+    }
+    shutdown.cancel();
+}
+
+#[test]
+fn a_key_that_does_not_fit_is_refused_naming_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    ca.issue(dir.path());
+    let other: PathBuf = dir.path().join("other");
+    std::fs::create_dir(&other).expect("dir");
+    ca.issue(&other);
+    let err = Certificates::load(dir.path().join("cert.pem"), other.join("key.pem"))
+        .err()
+        .expect("mismatched key must fail");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("key.pem") && text.contains("cert.pem"),
+        "{text}"
+    );
+}
