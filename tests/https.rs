@@ -3,6 +3,7 @@
 //! reaches new connections while an open WebSocket goes on.
 mod common;
 
+use common::browser::Browser;
 use common::test_settings;
 use futures::{SinkExt, StreamExt};
 use hotline_bridge::api::tls::Certificates;
@@ -12,6 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -35,12 +37,23 @@ impl TestCa {
     /// Writes a certificate for 127.0.0.1 and its key as `cert.pem` / `key.pem` in `dir`;
     /// returns the certificate's DER, to recognise it on the wire.
     fn issue(&self, dir: &Path) -> CertificateDer<'static> {
+        self.issue_with_spki(dir).0
+    }
+
+    /// `issue`, and the base64 SHA-256 of the certificate's public key, as Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes it.
+    fn issue_with_spki(&self, dir: &Path) -> (CertificateDer<'static>, String) {
+        use base64::Engine;
+        use rcgen::PublicKeyData;
+        use sha2::Digest;
         let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
         let key = KeyPair::generate().expect("key");
         let cert = params.signed_by(&key, &self.issuer).expect("certificate");
         std::fs::write(dir.join("cert.pem"), cert.pem()).expect("write cert");
         std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write key");
-        cert.der().clone()
+        let spki = sha2::Sha256::digest(key.subject_public_key_info());
+        let spki = base64::engine::general_purpose::STANDARD.encode(spki);
+        (cert.der().clone(), spki)
     }
 
     fn client(&self) -> tokio_rustls::TlsConnector {
@@ -206,4 +219,62 @@ fn a_key_that_does_not_fit_is_refused_naming_the_files() {
         text.contains("key.pem") && text.contains("cert.pem"),
         "{text}"
     );
+}
+
+/// The point of HTTPS: Chromium on https://127.0.0.1 (not localhost) is a secure context, so
+/// `/call` gets the microphone; a certificate swap while the page holds it changes nothing for it.
+#[tokio::test]
+async fn chromium_gets_the_microphone_on_https_and_keeps_it_across_a_certificate_swap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    let (_, first) = ca.issue_with_spki(dir.path());
+    let mut settings = test_settings();
+    settings.server.tls_cert = path(dir.path(), "cert.pem");
+    settings.server.tls_key = path(dir.path(), "key.pem");
+    let certs = Certificates::load(&settings.server.tls_cert, &settings.server.tls_key)
+        .expect("certificates");
+    let (addr, shutdown) = serve(settings, Some(certs.clone())).await;
+    // The second certificate's key is made now, so Chromium can be told to accept both (only
+    // these two keys: any other certificate error still fails).
+    let spare = tempfile::tempdir().expect("tempdir");
+    let (second_der, second) = ca.issue_with_spki(spare.path());
+    let accept = format!("--ignore-certificate-errors-spki-list={first},{second}");
+    let browser = Browser::launch_with("en-US,en", None, &[accept]).await;
+    browser
+        .client
+        .goto(&format!("https://{addr}/call"))
+        .await
+        .expect("goto");
+    let got = browser
+        .eval(
+            "window.hotlineTestMic = await navigator.mediaDevices.getUserMedia({ audio: true });
+             return { secure: window.isSecureContext, origin: location.origin,
+                      tracks: window.hotlineTestMic.getAudioTracks().length };",
+        )
+        .await;
+    assert_eq!(got["secure"], true, "{got}");
+    assert_eq!(got["origin"], format!("https://{addr}"), "{got}");
+    assert_eq!(got["tracks"], 1, "{got}");
+
+    // Swap to the second certificate: the page's microphone stays live and the page still
+    // reaches the node.
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(spare.path().join(file), dir.path().join(file)).expect("swap");
+    }
+    certs.reload().expect("reload");
+    let (_, presented) = ca.connect(addr).await;
+    assert_eq!(presented, second_der.to_vec());
+    browser
+        .wait_for(
+            "the microphone after the swap",
+            "window.hotlineTestMic.getAudioTracks()[0].readyState === 'live'",
+            Duration::from_secs(5),
+        )
+        .await;
+    let health = browser
+        .eval("const r = await fetch('/healthz', { cache: 'no-store' }); return r.status;")
+        .await;
+    assert_eq!(health, 200);
+    browser.close().await;
+    shutdown.cancel();
 }

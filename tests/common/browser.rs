@@ -56,6 +56,15 @@ pub fn speech_wav(name: &str, voice: &str, text: &str) -> PathBuf {
 impl Browser {
     /// Starts Chromium with `accept_language` (e.g. "pt-BR,pt") and, if given, a fake microphone.
     pub async fn launch(accept_language: &str, microphone: Option<&Path>) -> Browser {
+        Browser::launch_with(accept_language, microphone, &[]).await
+    }
+
+    /// `launch` with Chromium flags of the test's own (e.g. a certificate to accept).
+    pub async fn launch_with(
+        accept_language: &str,
+        microphone: Option<&Path>,
+        extra_args: &[String],
+    ) -> Browser {
         let port = super::ports::free_port();
         // Its own process group, which Chromium inherits: dropping the Browser (a failed test
         // included) kills the whole browser, not only the driver.
@@ -86,6 +95,7 @@ impl Browser {
             format!("--lang={lang}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        args.extend_from_slice(extra_args);
         if let Some(wav) = microphone {
             args.push(format!(
                 "--use-file-for-fake-audio-capture={}",
