@@ -4,6 +4,8 @@
 mod common;
 
 use common::browser::Browser;
+use common::node::{Node, START_DEADLINE};
+use common::redis::TestRedis;
 use common::test_settings;
 use futures::{SinkExt, StreamExt};
 use hotline_bridge::api::tls::Certificates;
@@ -277,4 +279,34 @@ async fn chromium_gets_the_microphone_on_https_and_keeps_it_across_a_certificate
     assert_eq!(health, 200);
     browser.close().await;
     shutdown.cancel();
+}
+
+/// The binary itself: started with a certificate, `kill -HUP` makes it serve the file's new
+/// certificate to new connections.
+#[tokio::test]
+async fn the_binary_reloads_its_certificate_on_sighup() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    let first = ca.issue(dir.path());
+    let (cert, key) = (path(dir.path(), "cert.pem"), path(dir.path(), "key.pem"));
+    let mut node = Node::start(
+        &redis,
+        "https-sighup",
+        &[
+            ("HOTLINE__SERVER__TLS_CERT", &cert),
+            ("HOTLINE__SERVER__TLS_KEY", &key),
+        ],
+    );
+    node.wait_logged("serving", START_DEADLINE).await;
+    let (_, presented) = ca.connect(node.addr).await;
+    assert_eq!(presented, first.to_vec());
+
+    let second = ca.issue(dir.path());
+    node.signal("HUP");
+    node.wait_logged("TLS certificate reloaded", START_DEADLINE)
+        .await;
+    let (_, presented) = ca.connect(node.addr).await;
+    assert_eq!(presented, second.to_vec());
+    assert!(node.running(), "SIGHUP must not stop the node");
 }

@@ -127,6 +127,23 @@ impl Node {
         }
     }
 
+    /// Waits until the node's log holds `text`; panics (with its log) if it has not within
+    /// `within` or the node exited.
+    pub async fn wait_logged(&mut self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log();
+            if log.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline && self.running(),
+                "the node did not log {text:?} within {within:?}:\n{log}"
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
     /// What the node has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
