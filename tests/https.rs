@@ -156,6 +156,25 @@ async fn https_answers_with_hsts_and_plain_http_is_refused() {
 }
 
 #[tokio::test]
+async fn a_connection_over_the_cap_gets_its_json_error_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    ca.issue(dir.path());
+    let mut settings = test_settings();
+    settings.server.tls_cert = path(dir.path(), "cert.pem");
+    settings.server.tls_key = path(dir.path(), "key.pem");
+    settings.limits.connections_per_address = 1;
+    let (addr, shutdown) = serve(settings, None).await;
+    // The first connection holds the address's one place.
+    let (held, _) = ca.connect(addr).await;
+    let response = https_get(&ca, addr, "/healthz").await;
+    assert!(response.starts_with("HTTP/1.1 429"), "{response}");
+    assert!(response.contains("too_many_connections"), "{response}");
+    drop(held);
+    shutdown.cancel();
+}
+
+#[tokio::test]
 async fn a_reloaded_certificate_reaches_new_connections_and_an_open_websocket_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new();
