@@ -243,7 +243,8 @@ fn a_key_that_does_not_fit_is_refused_naming_the_files() {
 }
 
 /// The point of HTTPS: Chromium on https://127.0.0.1 (not localhost) is a secure context, so
-/// `/call` gets the microphone; a certificate swap while the page holds it changes nothing for it.
+/// `/call` gets the microphone and a WSS socket; a certificate swap while the page holds them
+/// changes nothing for either.
 #[tokio::test]
 async fn chromium_gets_the_microphone_on_https_and_keeps_it_across_a_certificate_swap() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -276,6 +277,17 @@ async fn chromium_gets_the_microphone_on_https_and_keeps_it_across_a_certificate
     assert_eq!(got["secure"], true, "{got}");
     assert_eq!(got["origin"], format!("https://{addr}"), "{got}");
     assert_eq!(got["tracks"], 1, "{got}");
+    // The page's signalling socket, over WSS like the pages open it on https.
+    browser
+        .eval("window.hotlineTestWs = new WebSocket(`wss://${location.host}/ws`); return true;")
+        .await;
+    browser
+        .wait_for(
+            "the WSS socket",
+            "window.hotlineTestWs.readyState === WebSocket.OPEN",
+            Duration::from_secs(5),
+        )
+        .await;
 
     // Swap to the second certificate: the page's microphone stays live and the page still
     // reaches the node.
@@ -296,6 +308,10 @@ async fn chromium_gets_the_microphone_on_https_and_keeps_it_across_a_certificate
         .eval("const r = await fetch('/healthz', { cache: 'no-store' }); return r.status;")
         .await;
     assert_eq!(health, 200);
+    let ws = browser
+        .eval("return window.hotlineTestWs.readyState === WebSocket.OPEN;")
+        .await;
+    assert_eq!(ws, true, "the WSS socket opened before the swap was closed");
     browser.close().await;
     shutdown.cancel();
 }
