@@ -80,6 +80,8 @@ pub struct Offer {
     pub rtp: SocketAddr,
     /// The first of PCMU, PCMA and Opus in the offer's order of preference.
     pub codec: AudioCodec,
+    /// Every codec of those three the offer lists, in its order.
+    pub codecs: Vec<AudioCodec>,
     /// The offer's telephone-event payload type, if any (at the codec's clock when offered so).
     pub telephone_event: Option<u8>,
     /// The offer is RTP/SAVP: SRTP with this key (the first usable `a=crypto` line).
@@ -164,15 +166,16 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
     }
     let (port, pts) = audio.ok_or(SdpError::NoAudio)?;
     let ip = media_addr.or(session_addr).ok_or(SdpError::NoAddress)?;
-    let codec = pts
+    let codecs: Vec<AudioCodec> = pts
         .iter()
-        .find_map(|&pt| match pt {
+        .filter_map(|&pt| match pt {
             PCMU => Some(AudioCodec::Pcmu),
             PCMA => Some(AudioCodec::Pcma),
             _ if Some(pt) == opus => Some(AudioCodec::Opus { pt }),
             _ => None,
         })
-        .ok_or(SdpError::NoCommonCodec)?;
+        .collect();
+    let codec = *codecs.first().ok_or(SdpError::NoCommonCodec)?;
     let telephone_event = events
         .iter()
         .find(|(_, rate)| *rate == codec.clock())
@@ -187,6 +190,7 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
     Ok(Offer {
         rtp: SocketAddr::new(ip, port),
         codec,
+        codecs,
         telephone_event,
         crypto,
     })

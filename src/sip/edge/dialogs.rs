@@ -100,6 +100,15 @@ impl Edge {
             return;
         };
         let offered = !req.body.is_empty();
+        if offered && !keeps_session(&leg.answer, &req.body) {
+            // The leg's codec and SRTP key are set at the start: a re-offer that drops them is
+            // refused (the call goes on as it was), not answered with a codec it did not offer.
+            tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "re-offer without the leg's codec or profile: 488");
+            tokio::spawn(async move {
+                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+            });
+            return;
+        }
         let body = if offered || req.method == Method::Invite {
             let theirs = Direction::of(&req.body);
             let direction = match offered {
@@ -155,5 +164,57 @@ impl Edge {
                 tracing::info!(error = %e, "BYE to the phone failed");
             }
         });
+    }
+}
+
+/// Whether a re-offer `theirs` still carries what the leg was set up with in `ours` (our first
+/// answer): its codec (Opus with the same payload type) and the same profile (SRTP or not).
+fn keeps_session(ours: &[u8], theirs: &[u8]) -> bool {
+    match (sdp::parse_offer(ours), sdp::parse_offer(theirs)) {
+        (Ok(ours), Ok(theirs)) => {
+            theirs.codecs.contains(&ours.codec) && theirs.crypto.is_some() == ours.crypto.is_some()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_session;
+    use crate::sip::sdp;
+
+    fn offer(m: &str) -> String {
+        format!(
+            "v=0\r\no=pbx 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n{m}\r\n\
+             a=rtpmap:101 telephone-event/8000\r\n"
+        )
+    }
+
+    #[test]
+    fn a_re_offer_must_keep_the_legs_codec_and_profile() {
+        let first = sdp::parse_offer(offer("m=audio 4000 RTP/AVP 0 8 101").as_bytes())
+            .expect("first offer");
+        let ours = sdp::answer(
+            Some(&first),
+            "192.0.2.30".parse().expect("ip"),
+            20000,
+            1,
+            None,
+        )
+        .expect("answer");
+        let keeps = |m: &str| keeps_session(ours.as_bytes(), offer(m).as_bytes());
+        assert!(
+            keeps("m=audio 4002 RTP/AVP 8 0 101"),
+            "PCMU still offered, later"
+        );
+        assert!(
+            !keeps("m=audio 4002 RTP/AVP 8 101"),
+            "PCMA only: not our codec"
+        );
+        assert!(
+            !keeps("m=audio 4002 RTP/SAVP 0 101"),
+            "SRTP now (and no key)"
+        );
+        assert!(!keeps_session(ours.as_bytes(), b"not sdp"), "garbage");
     }
 }
