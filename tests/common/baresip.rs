@@ -62,6 +62,91 @@ pub enum Mouth<'a> {
     Tone(f64),
 }
 
+/// Writes baresip's `config` and `accounts` into `dir`.
+fn write_config(
+    dir: &Path,
+    sip: SocketAddr,
+    ctrl_port: u16,
+    mic: &Path,
+    rec: &Path,
+    user: &str,
+    options: PhoneOptions,
+) {
+    let config = format!(
+        "poll_method epoll\n\
+         net_interface 127.0.0.1\n\
+         sip_listen {sip}\n\
+         audio_source aufile,{mic}\n\
+         audio_player aubridge,ear\n\
+         audio_alert aubridge,ear\n\
+         ausrc_srate 8000\n\
+         ausrc_channels 1\n\
+         auplay_channels 1\n\
+         auplay_srate 8000\n\
+         snd_path {rec}\n\
+         module_path {MODULES}\n\
+         module g711.so\n\
+         module opus.so\n\
+         module srtp.so\n\
+         module aufile.so\n\
+         module aubridge.so\n\
+         module sndfile.so\n\
+         module_tmp account.so\n\
+         module_app menu.so\n\
+         module ctrl_tcp.so\n\
+         ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
+        mic = mic.display(),
+        rec = rec.display(),
+    );
+    std::fs::write(dir.join("config"), config).expect("baresip config");
+    let srtp = if options.srtp {
+        ";mediaenc=srtp-mand"
+    } else {
+        ""
+    };
+    let account = format!(
+        "<sip:{user}@{sip};transport=udp>;regint=0;answermode=auto;audio_codecs={}{srtp}\n",
+        options.codecs
+    );
+    std::fs::write(dir.join("accounts"), account).expect("baresip accounts");
+}
+
+/// Starts baresip on the configuration in `dir`, logging to `log`, and connects to its control
+/// socket; if it exits first, returns what it logged.
+async fn launch(dir: &Path, log: &Path, ctrl_port: u16) -> Result<(Child, TcpStream), String> {
+    let out = std::fs::File::create(log).expect("log file");
+    let mut child = Command::new(BINARY)
+        .arg("-f")
+        .arg(dir)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("start baresip");
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "baresip exited with {status}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ));
+        }
+        match TcpStream::connect(("127.0.0.1", ctrl_port)).await {
+            Ok(s) => return Ok((child, s)),
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "baresip's control socket did not open within {READY_DEADLINE:?}: {e}\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+                // A process starting up: there is no event to await before its socket.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 impl Phone {
     /// Starts a G.711 phone answering to `user` on a free loopback port; it answers at once.
     pub async fn start(user: &str, mouth: Mouth<'_>) -> Phone {
@@ -96,77 +181,20 @@ impl Phone {
             .expect("sox (installed by scripts/test.sh)")
             .success();
         assert!(ok, "sox could not make the phone's microphone");
-        let sip_port = super::ports::free_port();
-        let ctrl_port = super::ports::free_port();
-        let sip: SocketAddr = format!("127.0.0.1:{sip_port}").parse().expect("addr");
-        let config = format!(
-            "poll_method epoll\n\
-             net_interface 127.0.0.1\n\
-             sip_listen {sip}\n\
-             audio_source aufile,{mic}\n\
-             audio_player aubridge,ear\n\
-             audio_alert aubridge,ear\n\
-             ausrc_srate 8000\n\
-             ausrc_channels 1\n\
-             auplay_channels 1\n\
-             auplay_srate 8000\n\
-             snd_path {rec}\n\
-             module_path {MODULES}\n\
-             module g711.so\n\
-             module opus.so\n\
-             module srtp.so\n\
-             module aufile.so\n\
-             module aubridge.so\n\
-             module sndfile.so\n\
-             module_tmp account.so\n\
-             module_app menu.so\n\
-             module ctrl_tcp.so\n\
-             ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
-            mic = mic.display(),
-            rec = rec.display(),
-        );
-        std::fs::write(dir.path().join("config"), config).expect("baresip config");
-        let srtp = if options.srtp {
-            ";mediaenc=srtp-mand"
-        } else {
-            ""
-        };
-        let account = format!(
-            "<sip:{user}@{sip};transport=udp>;regint=0;answermode=auto;audio_codecs={}{srtp}\n",
-            options.codecs
-        );
-        std::fs::write(dir.path().join("accounts"), account).expect("baresip accounts");
-        let log = dir.path().join("baresip.log");
-        let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(BINARY)
-            .arg("-f")
-            .arg(dir.path())
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("start baresip");
-        let deadline = Instant::now() + READY_DEADLINE;
-        let mut child = child;
-        let stream = loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "baresip exited with {status}:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            match TcpStream::connect(("127.0.0.1", ctrl_port)).await {
-                Ok(s) => break s,
-                Err(e) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "baresip's control socket did not open within {READY_DEADLINE:?}: {e}\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                    // A process starting up: there is no event to await before its socket.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+        // Another process may take a port between our check and baresip's bind (its TLS
+        // listener on the SIP port + 1 too): then it exits at once, and starts again on others.
+        let mut attempt = 0;
+        let (sip, child, stream, log) = loop {
+            attempt += 1;
+            let sip_port = super::ports::free_sip_ports();
+            let ctrl_port = super::ports::free_port();
+            let sip: SocketAddr = format!("127.0.0.1:{sip_port}").parse().expect("addr");
+            write_config(dir.path(), sip, ctrl_port, &mic, &rec, user, options);
+            let log = dir.path().join(format!("baresip-{attempt}.log"));
+            match launch(dir.path(), &log, ctrl_port).await {
+                Ok((child, stream)) => break (sip, child, stream, log),
+                Err(output) if output.contains("Address already in use") && attempt < 5 => continue,
+                Err(output) => panic!("baresip did not start:\n{output}"),
             }
         };
         let (mut reader, writer) = stream.into_split();

@@ -44,6 +44,25 @@ pub fn free_udp_ports(count: u16) -> u16 {
     }
 }
 
+/// A port `p` for a SIP user agent that listens on UDP and TCP `p` and on TLS `p + 1` (baresip
+/// does, with no way to turn TLS off): all three were free a moment ago, and neither port has
+/// been given to another test of this process.
+pub fn free_sip_ports() -> u16 {
+    loop {
+        let base = free_port();
+        let Some(tls) = base.checked_add(1) else {
+            continue;
+        };
+        let free = std::net::UdpSocket::bind(("127.0.0.1", base)).is_ok()
+            && TcpListener::bind(("127.0.0.1", base)).is_ok()
+            && TcpListener::bind(("127.0.0.1", tls)).is_ok();
+        let mut given = given().lock().unwrap_or_else(|e| e.into_inner());
+        if free && given.insert(tls) {
+            return base;
+        }
+    }
+}
+
 /// A port that was free a moment ago and that no other test of this process has been given.
 pub fn free_port() -> u16 {
     let given = given();
