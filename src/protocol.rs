@@ -4,8 +4,8 @@
 //! `api::session`, what a message does in `drivers::call`.
 
 use crate::domain::pool_state::{Availability, Status};
-pub use crate::domain::LeftReason;
 use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
+pub use crate::domain::{EndedBy, LeftReason};
 use crate::engine::dispatch::Progress;
 pub use crate::engine::CallState;
 use crate::engine::IceServer;
@@ -224,6 +224,10 @@ pub enum ServerMessage {
     Dispatch {
         progress: Progress,
     },
+    /// Callers: how the search for their interpreter is going (no names: the page words it).
+    Interpreting {
+        stage: InterpreterStage,
+    },
     /// Callers: the call has waited `waited_ms` for an operator (the longest queue wait). Answer
     /// `keep_waiting` before `reply_by` (server clock; `now` is the server's time when sent) to
     /// stay in the queue, or hang up and call again later; unanswered, the call ends.
@@ -246,6 +250,45 @@ pub enum ServerMessage {
         code: ErrorCode,
         message: String,
     },
+}
+
+/// What a caller is told of the search for their interpreter (`interpreting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpreterStage {
+    /// An interpreter is being looked for (ringing, or waiting for one to be free).
+    Seeking,
+    /// One has accepted and is joining the call.
+    Joining,
+    /// No interpreter speaks the caller's language: the operator goes on without one.
+    Unavailable,
+    /// The interpreter left the call (on their own or sent out by the operator).
+    Left,
+    /// The interpreter was lost (connection, audio): another one is being looked for.
+    Replacing,
+    /// The search stopped (the operator cancelled it): nothing to show.
+    Stopped,
+}
+
+impl InterpreterStage {
+    /// What the caller is told of a dispatch progress line; `None`: nothing new for them.
+    pub fn of(event: &crate::engine::dispatch::ProgressEvent) -> Option<Self> {
+        use crate::engine::dispatch::ProgressEvent as E;
+        Some(match event {
+            E::Ringing { .. }
+            | E::RingingNext
+            | E::Waiting { .. }
+            | E::Escalated { .. }
+            | E::Declined { .. }
+            | E::TimedOut { .. } => InterpreterStage::Seeking,
+            E::Accepted { .. } => InterpreterStage::Joining,
+            E::Failed { .. } => InterpreterStage::Unavailable,
+            E::Removed { .. } | E::Left { .. } => InterpreterStage::Left,
+            E::ReplacementRequested { .. } => InterpreterStage::Replacing,
+            E::Cancelled => InterpreterStage::Stopped,
+            E::Withdrawn { .. } => return None,
+        })
+    }
 }
 
 /// Why an offer left an interpreter's console.
@@ -309,6 +352,9 @@ pub struct CallView {
     pub answered_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Millis>,
+    /// Who or what ended the call, once it has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<EndedBy>,
     /// Interpreters invited but not yet in the call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
@@ -328,6 +374,10 @@ pub struct ParticipantView {
     /// Media (ICE + DTLS) is up.
     pub connected: bool,
     pub muted: bool,
+    /// Who muted them, when it was not they themselves (`operator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub muted_by: Option<Role>,
 }
 
 /// The caller's language, how it was determined and how sure we are.

@@ -76,6 +76,7 @@ mod tests {
             name: name.map(str::to_owned),
             connected: true,
             muted: false,
+            muted_by: None,
         };
         let iid = InterpreterId::parse("bfsu-pt-01").expect("iid");
         CallView {
@@ -101,6 +102,7 @@ mod tests {
             created_at: 0,
             answered_at: Some(1),
             ended_at: None,
+            ended_by: None,
             invited: vec![iid],
         }
     }

@@ -5,7 +5,7 @@
 
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
-use crate::domain::CallId;
+use crate::domain::{CallId, EndedBy};
 use crate::drivers::call::CallHandle;
 use crate::drivers::call_registry::RatingError;
 use crate::protocol::CallView;
@@ -105,7 +105,11 @@ pub async fn hang_up(
     let id = call_id(&id)?;
     let who = party(&headers, &state, &id).await?;
     let call = live_call(&state, &id)?;
-    call.hang_up().await.map_err(ApiError::from)?;
+    let by = match who {
+        Party::Caller => EndedBy::Caller,
+        Party::Operator(_) => EndedBy::Operator,
+    };
+    call.end(by).await.map_err(ApiError::from)?;
     match who {
         Party::Caller => tracing::info!(call_id = %id, "caller hung up"),
         Party::Operator(name) => {

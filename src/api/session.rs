@@ -6,7 +6,7 @@
 
 use super::session_limits::SessionLimits;
 use crate::api::state::AppState;
-use crate::domain::{CallId, InterpreterId, ParticipantId, Role};
+use crate::domain::{CallId, EndedBy, InterpreterId, ParticipantId, Role};
 use crate::drivers::call::{CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::Queue;
 use crate::protocol::{parse_client, CallView, ClientMessage, ErrorCode, ServerMessage};
@@ -312,9 +312,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                         "only the operator may mute someone else".into(),
                     ));
                 }
-                call.control(Control::Mute { participant, muted })
-                    .await
-                    .map_err(refusal)?;
+                let by = (participant != me).then(|| who.role());
+                call.control(Control::Mute {
+                    participant,
+                    muted,
+                    by,
+                })
+                .await
+                .map_err(refusal)?;
                 Ok(Next::Continue)
             }
             ClientMessage::Hold { on } => self.control(Control::Hold(on)).await,
@@ -324,7 +329,12 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             }
             ClientMessage::HangUp => {
                 let (call, _) = self.in_call()?;
-                call.hang_up().await.map_err(refusal)?;
+                let by = match who.role() {
+                    Role::Caller => EndedBy::Caller,
+                    Role::Operator => EndedBy::Operator,
+                    _ => EndedBy::Hotline,
+                };
+                call.end(by).await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
             ClientMessage::KeepWaiting => {

@@ -17,7 +17,7 @@ pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, Un
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};
 pub use language::{Language, LanguageError};
 pub use phone::{mask_number, PhoneNumber, PhoneNumberError, RingPreference};
-pub use reasons::{EventKind, LeftReason, UnknownEventKind};
+pub use reasons::{EndedBy, EventKind, LeftReason, UnknownEventKind};
 pub use record::{CallOutcome, CallSummary, Leg, LegMedia, OfferOutcome, OfferRecord, Rating};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,

@@ -36,6 +36,35 @@ impl LeftReason {
     }
 }
 
+/// Who or what ended a call, as its parties are told (`ended_by` in the call view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    /// The caller hung up.
+    Caller,
+    /// The operator hung up.
+    Operator,
+    /// The caller, asked after the longest queue wait, did not answer in time.
+    NoReply,
+    /// The caller's connection stayed away past `calls.reconnect_grace_s`.
+    ConnectionLost,
+    /// The hotline itself: the node shutting down, an administrator, a lost node.
+    Hotline,
+}
+
+impl EndedBy {
+    /// Who ended the call when its caller is out for `reason`.
+    pub fn caller_out(reason: LeftReason) -> Self {
+        match reason {
+            LeftReason::YouLeft => EndedBy::Caller,
+            LeftReason::Removed => EndedBy::Operator,
+            LeftReason::Disconnected | LeftReason::MediaSilent => EndedBy::ConnectionLost,
+            LeftReason::NoReply => EndedBy::NoReply,
+            LeftReason::CallEnded => EndedBy::Hotline,
+        }
+    }
+}
+
 /// What an audit event records. Written by the call and dispatch tasks, the pool's scripts
 /// (`node_lost`, `admin_release`, `admin_end_call`) and the admin routes; the stream and the
 /// `hotline_events_total{kind}` metric carry the snake_case name.

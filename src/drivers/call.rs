@@ -7,7 +7,7 @@ use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaHandle};
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
-use crate::domain::{EventKind, LegMedia};
+use crate::domain::{EndedBy, EventKind, LegMedia};
 use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState};
 use crate::pool::InterpreterPool;
@@ -88,6 +88,8 @@ pub enum Control {
     Mute {
         participant: ParticipantId,
         muted: bool,
+        /// Who asks, when it is not the participant themselves (the operator).
+        by: Option<Role>,
     },
     Hold(bool),
     Consult(bool),
@@ -146,6 +148,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         interpreters: BTreeMap::new(),
         media_kinds: BTreeMap::new(),
         invited: BTreeSet::new(),
+        muted_by: BTreeMap::new(),
+        ended_by: None,
         wait: CallerWait::new(s.wait, s.now),
         wait_wake: NEVER,
         media: s.media,
@@ -170,6 +174,10 @@ struct CallTask {
     /// What carried each participant's audio, once it connected (for the call's record).
     media_kinds: BTreeMap<ParticipantId, LegMedia>,
     invited: BTreeSet<InterpreterId>,
+    /// Participants muted by someone else (the operator), and by whom.
+    muted_by: BTreeMap<ParticipantId, Role>,
+    /// Who or what ended the call, once it has.
+    ended_by: Option<EndedBy>,
     /// Whether the queued caller is there, and the longest queue wait (`wait`).
     wait: CallerWait,
     /// When `wait` wants its timer (`NEVER`: not at all).
@@ -322,8 +330,11 @@ impl CallTask {
                 let r = self.control(c, now).await;
                 let _ = reply.send(r);
             }
-            Command::HangUp(reply) => {
+            Command::HangUp(by, reply) => {
                 let r = self.call.hang_up(now).map_err(Into::into);
+                if r.is_ok() {
+                    self.ended_by = Some(by);
+                }
                 let _ = reply.send(r);
             }
             Command::View(reply) => {

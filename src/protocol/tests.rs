@@ -58,6 +58,52 @@ fn every_client_message_round_trips_and_its_type_is_listed() {
     }
 }
 
+/// The names of the JS list `export const <name> = [...]` in signaling.js.
+fn js_list(name: &str) -> Vec<String> {
+    let js = include_str!("../../web/js/signaling.js");
+    let list = js
+        .split(&format!("export const {name} = ["))
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("{name} in signaling.js"));
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn signaling_js_lists_every_interpreter_stage_and_ender() {
+    use crate::protocol::{EndedBy, InterpreterStage};
+    let stages = [
+        InterpreterStage::Seeking,
+        InterpreterStage::Joining,
+        InterpreterStage::Unavailable,
+        InterpreterStage::Left,
+        InterpreterStage::Replacing,
+        InterpreterStage::Stopped,
+    ]
+    .map(|s| serde_json::to_value(s).expect("stage"));
+    let names: Vec<serde_json::Value> = js_list("INTERPRETER_STAGES")
+        .into_iter()
+        .map(serde_json::Value::String)
+        .collect();
+    assert_eq!(names, stages);
+    let enders = [
+        EndedBy::Caller,
+        EndedBy::Operator,
+        EndedBy::NoReply,
+        EndedBy::ConnectionLost,
+        EndedBy::Hotline,
+    ]
+    .map(|e| serde_json::to_value(e).expect("ended_by"));
+    let names: Vec<serde_json::Value> = js_list("ENDED_BY")
+        .into_iter()
+        .map(serde_json::Value::String)
+        .collect();
+    assert_eq!(names, enders);
+}
+
 #[test]
 fn signaling_js_lists_every_left_reason() {
     let js = include_str!("../../web/js/signaling.js");
@@ -101,6 +147,7 @@ fn signaling_js_lists_every_message_type() {
         "offer_ended",
         "invited",
         "dispatch",
+        "interpreting",
         "long_wait",
         "draining",
         "error",
@@ -178,6 +225,7 @@ fn server_messages_are_tagged_snake_case() {
             created_at: 1,
             answered_at: None,
             ended_at: None,
+            ended_by: None,
             invited: vec![],
         },
     };
@@ -186,4 +234,51 @@ fn server_messages_are_tagged_snake_case() {
     assert_eq!(v["call"]["state"], "queued");
     assert_eq!(v["call"]["language"]["source"], "chosen");
     assert_eq!(v["call"]["position"], 2);
+}
+
+#[test]
+fn a_caller_hears_of_the_search_by_stage_and_never_of_a_withdrawn_offer() {
+    use crate::domain::InterpreterId;
+    use crate::engine::dispatch::{LostWhy, ProgressEvent as E};
+    let iid = InterpreterId::parse("bfsu-pt-01").expect("iid");
+    let stage = |e: &E| InterpreterStage::of(e);
+    assert_eq!(stage(&E::RingingNext), Some(InterpreterStage::Seeking));
+    assert_eq!(
+        stage(&E::Waiting { position: 2 }),
+        Some(InterpreterStage::Seeking)
+    );
+    assert_eq!(
+        stage(&E::Left {
+            interpreter: iid.clone(),
+            name: "Li Na".into()
+        }),
+        Some(InterpreterStage::Left)
+    );
+    assert_eq!(
+        stage(&E::ReplacementRequested {
+            lost: iid.clone(),
+            why: LostWhy::Disconnected
+        }),
+        Some(InterpreterStage::Replacing)
+    );
+    assert_eq!(stage(&E::Cancelled), Some(InterpreterStage::Stopped));
+    let offer = crate::domain::OfferId::parse("o1").expect("offer");
+    assert_eq!(
+        stage(&E::Withdrawn {
+            interpreter: iid,
+            offer
+        }),
+        None
+    );
+}
+
+#[test]
+fn a_caller_out_of_the_call_names_who_ended_it() {
+    use crate::domain::EndedBy;
+    assert_eq!(EndedBy::caller_out(LeftReason::YouLeft), EndedBy::Caller);
+    assert_eq!(
+        EndedBy::caller_out(LeftReason::Disconnected),
+        EndedBy::ConnectionLost
+    );
+    assert_eq!(EndedBy::caller_out(LeftReason::NoReply), EndedBy::NoReply);
 }

@@ -15,9 +15,21 @@ export const CLIENT_TYPES = [
 /** Server → client types (ServerMessage). */
 export const SERVER_TYPES = [
   "welcome", "joined", "left", "answer", "call_state", "slots", "levels", "queue", "pong",
-  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "long_wait", "draining",
-  "error",
+  "interpreter_status", "ring", "offer_ended", "invited", "dispatch", "interpreting", "long_wait",
+  "draining", "error",
 ];
+
+/**
+ * `interpreting` (ServerMessage::Interpreting), callers only: how the search for their
+ * interpreter is going, without names; `stage` is one of INTERPRETER_STAGES.
+ * @typedef {{ type: "interpreting", stage: string }} Interpreting
+ */
+
+/** InterpreterStage values of `interpreting` messages. */
+export const INTERPRETER_STAGES = ["seeking", "joining", "unavailable", "left", "replacing", "stopped"];
+
+/** EndedBy values of a call view's `ended_by`: who or what ended the call. */
+export const ENDED_BY = ["caller", "operator", "no_reply", "connection_lost", "hotline"];
 
 /**
  * `long_wait` (ServerMessage::LongWait), callers only: the call has waited `waited_ms` for an

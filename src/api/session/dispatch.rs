@@ -8,7 +8,7 @@ use crate::drivers::clock::now_ms;
 use crate::drivers::dispatch::DispatchRefused;
 use crate::engine::dispatch::Progress;
 use crate::pool::{Availability, InterpreterState, OfferState, PoolError, Status};
-use crate::protocol::{ClientMessage, ErrorCode, OfferEndReason, ServerMessage};
+use crate::protocol::{ClientMessage, ErrorCode, InterpreterStage, OfferEndReason, ServerMessage};
 use axum::extract::ws::Message;
 use futures::Sink;
 use std::collections::HashMap;
@@ -68,8 +68,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     }
                 }
             }
-            Who::Operator(_) => self.dispatch.progress = Some(self.state.dispatch.progress()),
-            Who::Caller(_) => {}
+            // Callers follow it too, told only the stage (no names).
+            Who::Operator(_) | Who::Caller(_) => {
+                self.dispatch.progress = Some(self.state.dispatch.progress())
+            }
         }
     }
 
@@ -139,7 +141,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     .attached
                     .as_ref()
                     .is_some_and(|a| a.call.id() == &p.call);
-                if mine {
+                if !mine {
+                    return;
+                }
+                if matches!(self.who, Some(Who::Caller(_))) {
+                    if let Some(stage) = InterpreterStage::of(&p.event) {
+                        self.send(ServerMessage::Interpreting { stage }).await;
+                    }
+                } else {
                     self.send(ServerMessage::Dispatch { progress: p }).await;
                 }
             }

@@ -381,3 +381,68 @@ async fn a_call_whose_operator_leaves_is_queued_again_for_another_operator() {
     }
     assert!(st.calls.queue().borrow().is_empty());
 }
+
+/// The next call state the client receives that `pred` accepts.
+async fn call_state_where(c: &mut Client, pred: impl Fn(&CallView) -> bool) -> CallView {
+    loop {
+        if let ServerMessage::CallState { call } = c.wait_for("call_state").await {
+            if pred(&call) {
+                return call;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_caller_is_told_who_muted_them_and_who_ended_the_call() {
+    let st = state();
+    let (call, token) = st.calls.create(pt());
+    let mut caller = Client::start(&st);
+    caller.json(json!({"type": "hello", "token": token, "call_id": call.id()}));
+    let me = match caller.wait_for("joined").await {
+        ServerMessage::Joined { participant, .. } => participant,
+        _ => unreachable!(),
+    };
+    let (op_token, _) = st.operators.open("wang", now_ms());
+    let mut op = Client::start(&st);
+    op.json(json!({"type": "hello", "token": op_token}));
+    op.wait_for("queue").await;
+    op.json(json!({"type": "answer_call", "call_id": call.id()}));
+    op.wait_for("joined").await;
+
+    let mine = |v: &CallView| v.participants.iter().find(|p| p.id == me).cloned();
+    op.json(json!({"type": "mute", "participant": me, "muted": true}));
+    let v = call_state_where(&mut caller, |v| mine(v).is_some_and(|p| p.muted)).await;
+    assert_eq!(mine(&v).and_then(|p| p.muted_by), Some(Role::Operator));
+
+    // Unmuting themselves ends the operator's mute; muting themselves names nobody.
+    caller.json(json!({"type": "mute", "participant": me, "muted": false}));
+    let v = call_state_where(&mut caller, |v| mine(v).is_some_and(|p| !p.muted)).await;
+    assert_eq!(mine(&v).and_then(|p| p.muted_by), None);
+    caller.json(json!({"type": "mute", "participant": me, "muted": true}));
+    let v = call_state_where(&mut caller, |v| mine(v).is_some_and(|p| p.muted)).await;
+    assert_eq!(mine(&v).and_then(|p| p.muted_by), None);
+    assert_eq!(v.ended_by, None);
+
+    op.json(json!({"type": "hang_up"}));
+    let v = call_state_where(&mut caller, |v| v.state.is_final()).await;
+    assert_eq!(v.ended_by, Some(crate::domain::EndedBy::Operator));
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_is_named_as_having_ended_the_call() {
+    let st = state();
+    let (call, token) = st.calls.create(pt());
+    let mut caller = Client::start(&st);
+    caller.json(json!({"type": "hello", "token": token, "call_id": call.id()}));
+    caller.wait_for("joined").await;
+    let (op_token, _) = st.operators.open("wang", now_ms());
+    let mut op = Client::start(&st);
+    op.json(json!({"type": "hello", "token": op_token}));
+    op.wait_for("queue").await;
+    op.json(json!({"type": "answer_call", "call_id": call.id()}));
+    op.wait_for("joined").await;
+    caller.json(json!({"type": "hang_up"}));
+    let v = call_state_where(&mut op, |v| v.state.is_final()).await;
+    assert_eq!(v.ended_by, Some(crate::domain::EndedBy::Caller));
+}

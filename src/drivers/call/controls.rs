@@ -3,15 +3,23 @@
 //! out of the call: the engine decides, the task carries it out and tells everyone.
 
 use super::{CallTask, CallTaskError, CallUpdate, Control};
-use crate::domain::{EventKind, Millis, ParticipantId, Role};
+use crate::domain::{EndedBy, EventKind, Millis, ParticipantId, Role};
 use crate::engine::CallError;
 use crate::protocol::{LanguageSource, LanguageView, LeftReason};
 
 impl CallTask {
     pub(super) async fn control(&mut self, c: Control, now: Millis) -> Result<(), CallTaskError> {
         match c {
-            Control::Mute { participant, muted } => {
-                self.call.set_muted(&participant, muted, now)?
+            Control::Mute {
+                participant,
+                muted,
+                by,
+            } => {
+                self.call.set_muted(&participant, muted, now)?;
+                match by.filter(|_| muted) {
+                    Some(role) => self.muted_by.insert(participant, role),
+                    None => self.muted_by.remove(&participant),
+                };
             }
             Control::Hold(on) => self.call.set_hold(on, now)?,
             Control::Consult(on) => self.call.set_consult(on, now)?,
@@ -44,6 +52,10 @@ impl CallTask {
     ) -> Result<(), CallTaskError> {
         let role = self.call.role_of(p);
         self.call.remove(p, now)?;
+        self.muted_by.remove(p);
+        if role == Some(Role::Caller) {
+            self.ended_by = Some(EndedBy::caller_out(reason));
+        }
         if role == Some(Role::Interpreter) {
             let iid = self.interpreters.remove(p);
             self.audit(EventKind::Leave, now, iid, reason.as_str().to_owned())

@@ -2,7 +2,7 @@
 //! the task, and the participant ids of operators and interpreters.
 
 use super::{CallTaskError, CallUpdate, Control, CALLER};
-use crate::domain::{CallId, InterpreterId, ParticipantId};
+use crate::domain::{CallId, EndedBy, InterpreterId, ParticipantId};
 use crate::drivers::media::MediaEvent;
 use crate::protocol::{CallView, LeftReason};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub(super) enum Command {
     Offer(ParticipantId, String, Reply<String>),
     Candidate(ParticipantId, String, Reply<()>),
     Control(Control, Reply<()>),
-    HangUp(Reply<()>),
+    HangUp(EndedBy, Reply<()>),
     View(Reply<CallView>),
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
@@ -129,8 +129,14 @@ impl CallHandle {
         self.ask(|r| Command::Control(control, r)).await
     }
 
+    /// The hotline ends the call (the node stopping, an administrator, a lost node).
     pub async fn hang_up(&self) -> Result<(), CallTaskError> {
-        self.ask(Command::HangUp).await
+        self.end(EndedBy::Hotline).await
+    }
+
+    /// Ends the call; its parties are told it was `by` (a caller's or operator's hang-up).
+    pub async fn end(&self, by: EndedBy) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::HangUp(by, r)).await
     }
 
     /// The caller answers the long-wait question: keep waiting (the wait starts again).

@@ -2,7 +2,7 @@
 //! closed, the book told, and the record (with its legs) written to the audit stream.
 
 use super::{CallTask, CallUpdate};
-use crate::domain::{EventKind, InterpreterId, Leg, LegMedia, Millis};
+use crate::domain::{EndedBy, EventKind, InterpreterId, Leg, LegMedia, Millis};
 use crate::drivers::clock::now_ms;
 use crate::pool::PoolEvent;
 use crate::protocol::{CallView, ParticipantView};
@@ -29,6 +29,7 @@ impl CallTask {
                     name: self.names.get(&p.id).cloned(),
                     connected: self.call.attendance().is_connected(&p.id),
                     muted: controls.muted.contains(&p.id),
+                    muted_by: self.muted_by.get(&p.id).copied(),
                 })
                 .collect(),
             hold: controls.hold,
@@ -37,6 +38,7 @@ impl CallTask {
             created_at: self.created_at,
             answered_at: self.answered_at,
             ended_at: self.ended_at,
+            ended_by: self.ended_by,
             invited: self.invited.iter().cloned().collect(),
         }
     }
@@ -46,6 +48,9 @@ impl CallTask {
         let now = now_ms();
         if !self.call.state().is_final() {
             let _ = self.call.hang_up(now);
+        }
+        if self.ended_by.is_none() {
+            self.ended_by = Some(EndedBy::Hotline);
         }
         self.ended_at = Some(now);
         if let Some(m) = &self.media {
