@@ -31,6 +31,8 @@ const page = {
   muted: false,
   holdTone: new HoldTone(),
   longWait: null, // the open long-wait question: { waited_ms, reply_by, now }
+  interpreting: null, // the search for the interpreter: an INTERPRETER_STAGES value
+  endedBy: null, // who or what ended the call: an ENDED_BY value
 };
 window.hotline = page;
 
@@ -111,7 +113,7 @@ function setState(state) {
 function renderState() {
   const s = page.state;
   if (s === "idle" || s === "mic") { show("start"); return; }
-  if (s === "ended") { show("after"); return; }
+  if (s === "ended") { show("after"); renderEndedBy(); return; }
   show("in-call");
   const box = $("in-call");
   box.dataset.state = s;
@@ -122,10 +124,35 @@ function renderState() {
   $("state-title").textContent = t(L, titles[s] || "connecting");
   const pos = page.view?.position;
   $("state-detail").textContent = s === "waiting" && pos ? t(L, "position", { n: pos }) : "";
-  $("state-hint").textContent = hints[s] ? t(L, hints[s]) : "";
+  // "The operator can hear you" is not true while the microphone is muted.
+  const heard = !(page.muted && (s === "connected" || s === "interpreter"));
+  $("state-hint").textContent = hints[s] && heard ? t(L, hints[s]) : "";
   $("mute").textContent = t(L, page.muted ? "unmute" : "mute");
   $("mute").setAttribute("aria-pressed", String(page.muted));
+  const me = page.view?.participants.find((p) => p.id === page.me);
+  $("muted-by").hidden = !(page.muted && me?.muted_by === "operator");
+  // The search for an interpreter, while the caller talks with the operator or is on hold.
+  const news = interpreterNews(s, page.interpreting);
+  $("interpreter-news").hidden = !news;
+  $("interpreter-news").textContent = news ? t(L, `interpreter_${news}`) : "";
   renderLongWait();
+}
+
+/** The interpreter news to show in page state `s`, if any. */
+function interpreterNews(s, stage) {
+  if (!stage || stage === "stopped") return null;
+  return ["connected", "hold"].includes(s) ? stage : null;
+}
+
+function onInterpreting(m) {
+  page.interpreting = m.stage;
+  renderState();
+}
+
+function renderEndedBy() {
+  const by = page.endedBy;
+  $("ended-by").hidden = !by;
+  $("ended-by").textContent = by ? t(page.lang, `ended_by_${by}`) : "";
 }
 
 // ---- the longest queue wait ----
@@ -175,6 +202,9 @@ function onCallState(view) {
     page.media?.setMic(!page.muted);
   }
   const next = stateFor(view);
+  // An interpreter in the call: any news of the search is over (a later "left" comes anew).
+  if (view.state === "interpreted") page.interpreting = null;
+  if (view.ended_by) page.endedBy = view.ended_by;
   // Answered (or ended): the long-wait question is over.
   if (next !== "waiting") page.longWait = null;
   if (next === "hold") { page.holdTone.start(); page.media?.setSpeakers(false); }
@@ -291,6 +321,7 @@ function connectSignaling() {
   sig.on("call_state", (m) => onCallState(m.call));
   sig.on("slots", (m) => page.media?.setSlots(m.slots));
   sig.on("long_wait", onLongWait);
+  sig.on("interpreting", onInterpreting);
   sig.on("left", () => finish());
   sig.on("close", (e) => {
     if (page.state !== "ended" && e.willReconnect) setState("reconnecting");
@@ -304,6 +335,7 @@ function connectSignaling() {
 
 async function hangUp() {
   $("hang-up").disabled = true;
+  page.endedBy = "caller";
   if (page.sig?.connected) page.sig.hangUp();
   else if (page.call) {
     await fetch(`/api/calls/${page.call.call_id}/hangup`, {
@@ -318,6 +350,7 @@ function finish() {
   if (page.state === "ended") return;
   page.holdTone.stop();
   page.longWait = null;
+  page.interpreting = null;
   page.sig?.close();
   page.media?.close();
   page.media = null;
@@ -394,6 +427,6 @@ $("mute").addEventListener("click", () => {
   renderState();
 });
 $("again").addEventListener("click", () => {
-  page.call = null; page.view = null; page.sig = null;
+  page.call = null; page.view = null; page.sig = null; page.endedBy = null;
   setState("idle");
 });
