@@ -97,6 +97,8 @@ impl AppState {
             password_checks: Arc::new(tokio::sync::Semaphore::new(m.password_checks as usize)),
         };
         let operators = OperatorSessions::new(c.operator_session_hours.saturating_mul(3_600_000));
+        let supervisors =
+            OperatorSessions::new(settings.dashboard.session_hours.saturating_mul(3_600_000));
         // One id per process: it names the lease, prefixes offer ids and addresses the bus.
         let node_id = NodeId::random();
         let (node_lease, call_notes) = NodeLease::new(node_id);
@@ -153,6 +155,7 @@ impl AppState {
             media,
             calls,
             operators,
+            supervisors,
             limits,
             dispatch,
             lease: node_lease,

@@ -2,6 +2,7 @@
 //! environment variables. `Settings::load` returns one readable error naming the key at fault.
 
 mod accounts;
+mod dashboard;
 mod load;
 mod records;
 mod redis;
@@ -9,7 +10,8 @@ mod sections;
 pub mod sip;
 mod validate;
 
-pub use accounts::{AdminKey, OperatorAccount, UniversityAuth};
+pub use accounts::{AdminKey, OperatorAccount, SupervisorAccount, UniversityAuth};
+pub use dashboard::DashboardSettings;
 pub use records::RecordSettings;
 pub use redis::RedisSettings;
 pub use sections::{
@@ -60,6 +62,11 @@ pub struct Settings {
     pub universities: BTreeMap<String, UniversityAuth>,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorAccount>,
+    /// Supervisors (the dashboard), by name.
+    #[serde(default)]
+    pub supervisors: BTreeMap<String, SupervisorAccount>,
+    #[serde(default)]
+    pub dashboard: DashboardSettings,
     /// Administrators (recovery: `/api/admin/…`), by name.
     #[serde(default)]
     pub admins: BTreeMap<String, AdminKey>,

@@ -62,6 +62,23 @@ enum Command {
         #[command(subcommand)]
         command: hotline_bridge::admin::AdminCommand,
     },
+    /// Supervisor accounts (the /dashboard big screen).
+    Supervisor {
+        #[command(subcommand)]
+        command: SupervisorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SupervisorCommand {
+    /// Read the supervisor's password from standard input and print the settings entry that adds
+    /// the account (argon2 hash), as TOML and as an environment variable. Exit status 2 on a bad
+    /// name or an empty password.
+    Add {
+        /// The account name: 1-32 lowercase letters, digits or '_' (so it also works as an
+        /// environment variable's part).
+        name: String,
+    },
 }
 
 /// Exit status of `coverage` when the roster cannot be read or is invalid (1 means gaps).
@@ -139,6 +156,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(import(settings, &file))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Supervisor {
+            command: SupervisorCommand::Add { name },
+        } => match add_supervisor(&name) {
+            Ok(entry) => {
+                print!("{entry}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("hotline-bridge: {e:#}");
+                Ok(ExitCode::from(EXIT_BAD_INPUT))
+            }
+        },
         Command::Admin { command } => {
             let settings = load()?;
             let rt = tokio::runtime::Runtime::new().context("tokio runtime")?;
@@ -151,6 +180,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// The settings entry for supervisor `name` with the password on standard input.
+fn add_supervisor(name: &str) -> anyhow::Result<String> {
+    let name_ok = (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    anyhow::ensure!(
+        name_ok,
+        "supervisor name {:?}: use 1-32 lowercase letters, digits or '_'",
+        name.chars().take(40).collect::<String>()
+    );
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "empty password on standard input");
+    let phc = auth::argon2_hash(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(format!(
+        "# in the settings file:\n[supervisors.{name}]\npassword_argon2 = \"{phc}\"\n\
+         # or in the environment:\nHOTLINE__SUPERVISORS__{}__PASSWORD_ARGON2='{phc}'\n",
+        name.to_ascii_uppercase()
+    ))
 }
 
 fn coverage(

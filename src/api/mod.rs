@@ -23,6 +23,7 @@ pub mod server;
 pub mod session;
 mod session_limits;
 pub mod state;
+pub mod supervisor;
 pub mod tls;
 mod university;
 pub mod ws;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(calls::routes())
         .merge(operator::routes())
+        .merge(supervisor::routes())
         .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())

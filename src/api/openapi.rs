@@ -3,7 +3,7 @@
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
 use super::error_doc::{ErrorBody, ErrorDetail};
-use super::{admin, calls, catalog, detect, operator, university};
+use super::{admin, calls, catalog, detect, operator, supervisor, university};
 use crate::api::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -46,6 +46,9 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         operator::login,
         operator::logout,
         operator::me,
+        supervisor::login,
+        supervisor::logout,
+        supervisor::me,
         admin::stuck,
         admin::release,
         admin::end_call,
@@ -58,6 +61,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
             call token; operators invite and remove interpreters with their session token. The call \
             itself runs over the `/ws` signalling socket (api::messages)."),
         (name = "operator", description = "Operator login sessions"),
+        (name = "supervisor", description = "Supervisor login sessions and the dashboard"),
         (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),
@@ -68,7 +72,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
 pub struct ApiDoc;
 
 /// The bearer-token security schemes the paths refer to: name and what the token is.
-const BEARER_SCHEMES: [(&str, &str); 4] = [
+const BEARER_SCHEMES: [(&str, &str); 5] = [
     (
         "university_key",
         "The university's API key; its SHA-256 is configured as \
@@ -85,6 +89,10 @@ const BEARER_SCHEMES: [(&str, &str); 4] = [
     (
         "operator_session",
         "The session token from POST /api/operator/login",
+    ),
+    (
+        "supervisor_session",
+        "The session token from POST /api/supervisor/login",
     ),
 ];
 

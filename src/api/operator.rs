@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use utoipa::ToSchema;
 
 /// Longest operator name or password accepted (argon2 work is bounded by it).
-const MAX_CREDENTIAL_CHARS: usize = 256;
+pub(super) const MAX_CREDENTIAL_CHARS: usize = 256;
 /// How long a sign-in waits for a free password check (`limits.password_checks`) before 503.
 const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -75,32 +75,12 @@ async fn verify(state: &AppState, req: Login) -> Result<Json<LoginReply>, ApiErr
         return Err(ApiError::invalid("password", "name or password too long"));
     }
     let account = state.settings.operators.get(&req.name);
-    // Unknown names verify against a dummy hash, so timing does not tell which names exist.
-    let phc = match account {
-        Some(a) => a.password_argon2.clone(),
-        None => dummy_hash().to_owned(),
-    };
-    let password = req.password;
-    // Each check takes ~19 MiB and tens of milliseconds of a core: at most
-    // limits.password_checks run at once, and a login that finds none free soon is refused.
-    let permit = tokio::time::timeout(
-        PASSWORD_CHECK_WAIT,
-        state.limits.password_checks.clone().acquire_owned(),
+    let ok = password_matches(
+        state,
+        account.map(|a| a.password_argon2.as_str()),
+        req.password,
     )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| {
-        crate::metrics::limited("password_checks");
-        ApiError::unavailable("too many sign-ins at once; try again in a moment")
-    })?;
-    let ok = tokio::task::spawn_blocking(move || {
-        let ok = crate::auth::argon2_verify(&password, &phc);
-        drop(permit);
-        ok
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if !ok || account.is_none() {
         tracing::info!(operator = %req.name.chars().take(40).collect::<String>(), "operator login refused");
         return Err(ApiError::new(
@@ -135,6 +115,39 @@ pub async fn me(op: Operator) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "name": op.name, "expires_at": op.expires_at }))
 }
 
+/// Whether `password` matches `phc` (argon2), at most `limits.password_checks` checks at once
+/// (503 when none is free soon). Without an account (`phc` `None`) a dummy hash is verified, so
+/// timing does not tell which names exist; the answer is then `false`.
+pub(super) async fn password_matches(
+    state: &AppState,
+    phc: Option<&str>,
+    password: String,
+) -> Result<bool, ApiError> {
+    let known = phc.is_some();
+    let phc = phc.unwrap_or_else(|| dummy_hash()).to_owned();
+    // Each check takes ~19 MiB and tens of milliseconds of a core: at most
+    // limits.password_checks run at once, and a login that finds none free soon is refused.
+    let permit = tokio::time::timeout(
+        PASSWORD_CHECK_WAIT,
+        state.limits.password_checks.clone().acquire_owned(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        crate::metrics::limited("password_checks");
+        ApiError::unavailable("too many sign-ins at once; try again in a moment")
+    })?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let ok = crate::auth::argon2_verify(&password, &phc);
+        drop(permit);
+        ok
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(ok && known)
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
@@ -161,7 +174,15 @@ impl axum::extract::FromRequestParts<AppState> for Operator {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let token = crate::auth::bearer(header).ok_or_else(ApiError::unauthorized)?;
-        let (name, expires_at) = state.operators.check(token, now_ms()).ok_or_else(|| {
+        let now = now_ms();
+        if state.operators.check(token, now).is_none()
+            && state.supervisors.check(token, now).is_some()
+        {
+            return Err(ApiError::forbidden(
+                "a supervisor's session cannot act as an operator",
+            ));
+        }
+        let (name, expires_at) = state.operators.check(token, now).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

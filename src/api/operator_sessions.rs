@@ -1,4 +1,4 @@
-//! Logged-in operators: in-memory sessions with an expiry, looked up by the SHA-256 of their
+//! Logged-in operators (and, in a book of their own, supervisors): in-memory sessions with an expiry, looked up by the SHA-256 of their
 //! token (so lookup timing says nothing about the token itself), each with a cancellation token
 //! that ends the signalling sessions opened with it at logout.
 

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Live calls and the operator queue.
     pub calls: CallRegistry,
     pub operators: OperatorSessions,
+    /// Logged-in supervisors: the same kind of session book, a separate one.
+    pub supervisors: OperatorSessions,
     pub limits: Limits,
     /// This node's dispatcher: interpreter requests, consoles, progress.
     pub dispatch: DispatchHandle,

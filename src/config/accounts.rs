@@ -1,4 +1,5 @@
-//! Who may sign in: universities' and administrators' API key hashes, operators' passwords.
+//! Who may sign in: universities' and administrators' API key hashes, operators' and
+//! supervisors' passwords.
 
 use crate::domain::Language;
 use serde::{Deserialize, Serialize};
@@ -25,4 +26,12 @@ pub struct OperatorAccount {
     /// Languages the operator speaks besides the operators' language (for relays).
     #[serde(default)]
     pub languages: Vec<Language>,
+}
+
+/// A supervisor (the dashboard, reports, recordings, the audit; listening in on calls).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorAccount {
+    /// Argon2 PHC string of the supervisor's password.
+    pub password_argon2: String,
 }

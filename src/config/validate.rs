@@ -222,6 +222,15 @@ impl Settings {
                 ));
             }
         }
+        for (name, s) in &self.supervisors {
+            if argon2::PasswordHash::new(&s.password_argon2).is_err() {
+                return Err(invalid(
+                    &format!("supervisors.{name}.password_argon2"),
+                    "not an argon2 PHC string (see `hotline-bridge supervisor add`)",
+                ));
+            }
+        }
+        self.dashboard.validate()?;
         Ok(())
     }
 }

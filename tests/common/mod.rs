@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod redis;
 pub mod sentinel;
 pub mod sipp;
+pub mod supervisors;
 pub mod universities;
 
 use hotline_bridge::app::{self, AppState};
