@@ -18,12 +18,16 @@ fn add(name: &str, stdin: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run hotline-bridge");
-    child
+    // A refused name exits before reading its input: the pipe may be closed already.
+    match child
         .stdin
         .take()
         .expect("stdin")
         .write_all(stdin.as_bytes())
-        .expect("write password");
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write password: {e}"),
+        _ => {}
+    }
     let out = child.wait_with_output().expect("wait");
     (
         out.status.code().expect("exit code"),
