@@ -8,7 +8,7 @@ use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, Participan
 pub use crate::domain::{EndedBy, LeftReason};
 use crate::engine::dispatch::Progress;
 pub use crate::engine::CallState;
-use crate::engine::IceServer;
+use crate::engine::{IceServer, Supervision};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -74,6 +74,8 @@ pub enum ClientMessage {
     ReplaceInterpreter,
     /// Caller: after `long_wait`, keep waiting for an operator (the wait starts again).
     KeepWaiting,
+    /// Supervisor in a call (`join_call`): listen, whisper to the operators, or barge in.
+    Supervise { mode: Supervision },
 }
 
 impl ClientMessage {
@@ -99,6 +101,7 @@ impl ClientMessage {
         "remove_interpreter",
         "replace_interpreter",
         "keep_waiting",
+        "supervise",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -123,6 +126,7 @@ impl ClientMessage {
             ClientMessage::RemoveInterpreter => "remove_interpreter",
             ClientMessage::ReplaceInterpreter => "replace_interpreter",
             ClientMessage::KeepWaiting => "keep_waiting",
+            ClientMessage::Supervise { .. } => "supervise",
         }
     }
 }
@@ -378,6 +382,9 @@ pub struct ParticipantView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub muted_by: Option<Role>,
+    /// A supervisor's mode: listen, whisper (to the operators) or barge (in the call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervision: Option<Supervision>,
 }
 
 /// The caller's language, how it was determined and how sure we are.

@@ -3,7 +3,9 @@
 //! three-party, consult, hold, one muted, interpreter leaves, a new interpreter joins) each peer
 //! receives exactly the sources the routes allow and nothing else, a source keeps its receive
 //! slot while it stays heard, and no remaining stream pauses over 200 ms when a party joins or
-//! leaves. Counts only include packets sent after each change (in-flight ones are excluded).
+//! leaves; and a supervisor who listens, whispers to the operator and barges in is heard by exactly
+//! those the routes name. Counts only include packets sent after each change (in-flight ones are
+//! excluded).
 mod common;
 
 use common::media::{spawn_media, Events};
@@ -265,5 +267,53 @@ async fn every_phase_forwards_exactly_what_the_routes_allow() {
     h.connect("new interpreter", pid("interpreter-2")).await;
     h.phase("a new interpreter joins").await;
 
+    h.media.end_call(h.call_id.clone()).await.expect("end call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_listens_whispers_to_the_operator_and_barges_in() {
+    use hotline_bridge::engine::Supervision;
+    let (media, _stop) = spawn_media().await;
+    let events = Events::new(&media);
+    let call_id = CallId::random();
+    let now = 1_000;
+    let mut h = Harness {
+        events,
+        config: PeerConfig::new().expect("peer config"),
+        call: Call::new(call_id.clone(), pid("caller"), now),
+        call_id,
+        media,
+        parties: Vec::new(),
+        next_tag: 0,
+        previous: BTreeMap::new(),
+    };
+    h.connect("caller", pid("caller")).await;
+    h.call.answer(pid("operator"), now + 1).expect("answer");
+    h.connect("operator", pid("operator")).await;
+    h.call
+        .add_interpreter(pid("interpreter"), now + 2)
+        .expect("interpreter");
+    h.connect("interpreter", pid("interpreter")).await;
+    h.call
+        .add_supervisor(pid("supervisor"), now + 3)
+        .expect("supervisor");
+    h.connect("supervisor", pid("supervisor")).await;
+    h.phase("supervisor listens").await;
+
+    let sup = pid("supervisor");
+    for (i, (mode, phase)) in [
+        (Supervision::Whisper, "supervisor whispers"),
+        (Supervision::Barge, "supervisor barges in"),
+        (Supervision::Listen, "supervisor listens again"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        h.call
+            .set_supervision(&sup, mode, now + 4 + i as u64)
+            .expect("supervision");
+        h.apply().await;
+        h.phase(phase).await;
+    }
     h.media.end_call(h.call_id.clone()).await.expect("end call");
 }

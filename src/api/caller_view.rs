@@ -4,6 +4,7 @@
 //! the call (slots, levels and the call view agree) and unlinkable across calls.
 
 use crate::domain::{CallId, ParticipantId, Role};
+use crate::engine::Supervision;
 use crate::protocol::{CallView, ServerMessage};
 
 /// `message` as the caller of `call` receives it.
@@ -28,8 +29,11 @@ pub fn for_caller(message: ServerMessage, call: &CallId) -> ServerMessage {
     }
 }
 
-/// The call view without staff names, staff account ids or the interpreters invited.
+/// The call view without staff names, staff account ids or the interpreters invited, and without
+/// supervisors unless one has barged in (then the caller hears them, and sees a supervisor).
 pub fn view_for_caller(mut view: CallView) -> CallView {
+    view.participants
+        .retain(|p| p.role != Role::Supervisor || p.supervision == Some(Supervision::Barge));
     for p in &mut view.participants {
         if p.role != Role::Caller {
             p.id = pseudonym(&view.call_id, &p.id);
@@ -77,6 +81,7 @@ mod tests {
             connected: true,
             muted: false,
             muted_by: None,
+            supervision: None,
         };
         let iid = InterpreterId::parse("bfsu-pt-01").expect("iid");
         CallView {

@@ -23,6 +23,7 @@ pub mod server;
 pub mod session;
 mod session_limits;
 pub mod state;
+pub mod supervise;
 pub mod supervisor;
 pub mod tls;
 mod university;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::routes())
         .merge(operator::routes())
         .merge(supervisor::routes())
+        .merge(supervise::routes())
         .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())

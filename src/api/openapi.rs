@@ -3,7 +3,7 @@
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
 use super::error_doc::{ErrorBody, ErrorDetail};
-use super::{admin, calls, catalog, detect, operator, supervisor, university};
+use super::{admin, calls, catalog, detect, operator, supervise, supervisor, university};
 use crate::api::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -49,6 +49,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         supervisor::login,
         supervisor::logout,
         supervisor::me,
+        supervise::live_calls,
         admin::stuck,
         admin::release,
         admin::end_call,

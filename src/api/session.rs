@@ -42,6 +42,8 @@ enum Who {
     Caller(CallId),
     Operator(String),
     Interpreter(InterpreterId),
+    /// A supervisor's session (account name): listens in, whispers, barges in.
+    Supervisor(String),
 }
 
 impl Who {
@@ -50,6 +52,7 @@ impl Who {
             Who::Caller(_) => Role::Caller,
             Who::Operator(_) => Role::Operator,
             Who::Interpreter(_) => Role::Interpreter,
+            Who::Supervisor(_) => Role::Supervisor,
         }
     }
 }
@@ -321,6 +324,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 .await
                 .map_err(refusal)?;
                 Ok(Next::Continue)
+            }
+            ClientMessage::Supervise { mode } => {
+                let (_, me) = self.in_call()?;
+                self.control(Control::Supervise {
+                    participant: me,
+                    mode,
+                })
+                .await
             }
             ClientMessage::Hold { on } => self.control(Control::Hold(on)).await,
             ClientMessage::Consult { on } => self.control(Control::Consult(on)).await,

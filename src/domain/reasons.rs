@@ -109,6 +109,8 @@ pub enum EventKind {
     AdminRelease,
     /// An administrator ended a call.
     AdminEndCall,
+    /// A supervisor joined a call, or listens, whispers or barges in (detail: who and how).
+    Supervise,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,7 +118,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::Request,
         EventKind::PredispatchWithdrawn,
         EventKind::Offer,
@@ -138,6 +140,7 @@ impl EventKind {
         EventKind::NodeLost,
         EventKind::AdminRelease,
         EventKind::AdminEndCall,
+        EventKind::Supervise,
     ];
 
     /// The serde name (stream field, metric label).
@@ -164,6 +167,7 @@ impl EventKind {
             EventKind::NodeLost => "node_lost",
             EventKind::AdminRelease => "admin_release",
             EventKind::AdminEndCall => "admin_end_call",
+            EventKind::Supervise => "supervise",
         }
     }
 }

@@ -9,7 +9,7 @@ use super::media::{MediaError, MediaHandle};
 use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::domain::{EndedBy, EventKind, LegMedia};
 use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
-use crate::engine::{AttendancePolicy, Call, CallError, CallState};
+use crate::engine::{AttendancePolicy, Call, CallError, CallState, Supervision};
 use crate::pool::InterpreterPool;
 use crate::protocol::LeftReason;
 use crate::protocol::{CallView, LanguageView, LevelView, SlotView};
@@ -93,6 +93,11 @@ pub enum Control {
     },
     Hold(bool),
     Consult(bool),
+    /// A supervisor in the call listens, whispers to the operators or barges in (their own).
+    Supervise {
+        participant: ParticipantId,
+        mode: Supervision,
+    },
     Language(Language),
     /// The caller chose the call's language themselves (a phone caller's key in the menu).
     CallerChose(Language),
@@ -107,7 +112,9 @@ mod wait;
 use wait::{caller_media, wake_instant};
 
 use handle::Command;
-pub use handle::{interpreter_participant, operator_participant, CallHandle};
+pub use handle::{
+    interpreter_participant, operator_participant, supervisor_participant, CallHandle,
+};
 
 pub(crate) struct Spawn {
     pub id: CallId,
@@ -299,6 +306,24 @@ impl CallTask {
                             tracing::info!(call_id = %self.call.id(), interpreter_id = %iid, "interpreter joined");
                             self.audit(EventKind::Join, now, Some(iid.clone()), String::new())
                                 .await;
+                            self.changed().await;
+                            Ok(p)
+                        }
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::JoinSupervisor(name, reply) => {
+                let p = supervisor_participant(&name);
+                let r = if self.call.role_of(&p) == Some(Role::Supervisor) {
+                    Ok(p)
+                } else {
+                    match self.call.add_supervisor(p.clone(), now) {
+                        Ok(()) => {
+                            tracing::info!(call_id = %self.call.id(), supervisor = %name, "supervisor joined, listening");
+                            self.names.insert(p.clone(), name.clone());
+                            self.supervised(&name, Supervision::Listen, now).await;
                             self.changed().await;
                             Ok(p)
                         }

@@ -7,7 +7,7 @@
 mod legs;
 
 use super::attendance::{Attendance, AttendancePolicy};
-use super::routes::{AudioRoutes, Controls};
+use super::routes::{AudioRoutes, Controls, Supervision};
 use crate::domain::{CallId, LeftReason, Millis, ParticipantId, Role};
 
 #[derive(
@@ -46,6 +46,8 @@ pub enum CallError {
     AlreadyJoined(ParticipantId),
     #[error("{0} is not in the call")]
     NotInCall(ParticipantId),
+    #[error("{0} is not a supervisor in the call")]
+    NotSupervisor(ParticipantId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,11 @@ pub enum CallEvent {
     Muted {
         participant: ParticipantId,
         muted: bool,
+    },
+    /// A supervisor listens, whispers or barges in.
+    Supervision {
+        participant: ParticipantId,
+        mode: Supervision,
     },
     Ended {
         state: CallState,
@@ -205,6 +212,40 @@ impl Call {
         Ok(())
     }
 
+    /// A supervisor in the call listens, whispers to the operators or barges in.
+    pub fn set_supervision(
+        &mut self,
+        p: &ParticipantId,
+        mode: Supervision,
+        now: Millis,
+    ) -> Result<(), CallError> {
+        self.live()?;
+        if self.role_of(p) != Some(Role::Supervisor) {
+            return Err(CallError::NotSupervisor(p.clone()));
+        }
+        let before = self
+            .controls
+            .supervision
+            .get(p)
+            .copied()
+            .unwrap_or_default();
+        if before != mode {
+            if mode == Supervision::Listen {
+                self.controls.supervision.remove(p);
+            } else {
+                self.controls.supervision.insert(p.clone(), mode);
+            }
+            self.log(
+                now,
+                CallEvent::Supervision {
+                    participant: p.clone(),
+                    mode,
+                },
+            );
+        }
+        Ok(())
+    }
+
     /// A participant leaves. The caller leaving ends the call (abandoned if still queued); the
     /// last interpreter leaving returns the call to `Answered` and ends consult; the last operator
     /// leaving ends consult and lets another operator take over with `answer`.
@@ -218,6 +259,7 @@ impl Call {
         }
         self.participants.retain(|x| &x.id != p);
         self.controls.muted.remove(p);
+        self.controls.supervision.remove(p);
         self.attendance.left(p);
         self.log(
             now,

@@ -17,4 +17,4 @@ pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry
 pub use caller_wait::{CallerWait, Presence, WaitAction, WaitCaps, WaitInput, WaitPolicy};
 pub use forward::{RtpTiming, SlotAssignment, SlotStream};
 pub use ice_servers::{ice_servers, IceServer};
-pub use routes::{AudioRoutes, Controls};
+pub use routes::{AudioRoutes, Controls, Supervision};

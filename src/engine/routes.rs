@@ -8,17 +8,43 @@
 //!   operators and interpreters still hear each other;
 //! - consult: operators and interpreters hear each other; the caller hears none of them and none
 //!   of them hears the caller (a supervisor still hears the caller unless hold or mute apply);
-//! - supervisors hear everyone not muted and not on hold; nobody hears a supervisor.
+//! - supervisors hear everyone not muted and not on hold; nobody hears a supervisor who listens,
+//!   only the operators hear one who whispers, and one who barges in is heard as an operator is.
 
 use crate::domain::{ParticipantId, Role};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The controls an operator sets on a call.
+/// The controls an operator sets on a call (and the supervisors' own modes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Controls {
     pub hold: bool,
     pub consult: bool,
     pub muted: BTreeSet<ParticipantId>,
+    /// Supervisors who whisper or barge in; one not listed listens.
+    pub supervision: BTreeMap<ParticipantId, Supervision>,
+}
+
+/// How a supervisor is in a call.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Supervision {
+    /// Hears the call; nobody hears them.
+    #[default]
+    Listen,
+    /// Hears the call; only the operators hear them (coaching).
+    Whisper,
+    /// Talks in the call: heard as an operator is.
+    Barge,
 }
 
 /// For every listener, the set of sources it hears. Listeners that hear nobody are present with an
@@ -86,8 +112,15 @@ impl AudioRoutes {
 
 /// Whether a listener with role `lrole` hears `source` (role `srole`); listener ≠ source.
 fn audible(lrole: Role, source: &ParticipantId, srole: Role, c: &Controls) -> bool {
-    if srole == Role::Supervisor || c.muted.contains(source) {
+    if c.muted.contains(source) {
         return false;
+    }
+    if srole == Role::Supervisor {
+        return match c.supervision.get(source).copied().unwrap_or_default() {
+            Supervision::Listen => false,
+            Supervision::Whisper => lrole == Role::Operator,
+            Supervision::Barge => audible(lrole, source, Role::Operator, c),
+        };
     }
     let staff = |r: Role| matches!(r, Role::Operator | Role::Interpreter);
     match (lrole, srole) {
@@ -229,6 +262,45 @@ mod tests {
             &[0, 1, 0, 0],
             &[0, 1, 0, 0],
         ]);
+    }
+
+    #[test]
+    fn a_whispering_supervisor_is_heard_by_the_operator_only_and_one_barging_in_by_everyone() {
+        let mut parts = three();
+        parts.push((p("supervisor"), Role::Supervisor));
+        let mut controls = Controls {
+            supervision: [(p("supervisor"), Supervision::Whisper)].into(),
+            ..Controls::default()
+        };
+        let r = AudioRoutes::compute(&parts, &controls);
+        #[rustfmt::skip]
+        assert_table(&r, &parts, &[
+            //  C  O  I  S
+            &[0, 1, 1, 0],
+            &[1, 0, 1, 1],
+            &[1, 1, 0, 0],
+            &[1, 1, 1, 0],
+        ]);
+        controls
+            .supervision
+            .insert(p("supervisor"), Supervision::Barge);
+        let r = AudioRoutes::compute(&parts, &controls);
+        #[rustfmt::skip]
+        assert_table(&r, &parts, &[
+            &[0, 1, 1, 1],
+            &[1, 0, 1, 1],
+            &[1, 1, 0, 1],
+            &[1, 1, 1, 0],
+        ]);
+        // Barging in is speaking as staff: in consult the caller does not hear it; muted, nobody.
+        controls.consult = true;
+        let r = AudioRoutes::compute(&parts, &controls);
+        assert!(!r.hears(&p("caller"), &p("supervisor")));
+        assert!(r.hears(&p("interpreter"), &p("supervisor")));
+        controls.consult = false;
+        controls.muted.insert(p("supervisor"));
+        let r = AudioRoutes::compute(&parts, &controls);
+        assert_eq!(r.listeners_of(&p("supervisor")).count(), 0);
     }
 
     #[test]

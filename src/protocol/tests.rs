@@ -42,6 +42,9 @@ fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::RemoveInterpreter,
         ClientMessage::ReplaceInterpreter,
         ClientMessage::KeepWaiting,
+        ClientMessage::Supervise {
+            mode: crate::engine::Supervision::Whisper,
+        },
     ]
 }
 

@@ -9,7 +9,7 @@ export const CLIENT_TYPES = [
   "mute", "hold", "consult", "set_language", "hang_up", "ping",
   "set_availability", "accept_offer", "decline_offer",
   "request_interpreter", "cancel_interpreter", "remove_interpreter", "replace_interpreter",
-  "keep_waiting",
+  "keep_waiting", "supervise",
 ];
 
 /** Server → client types (ServerMessage). */

@@ -72,6 +72,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             Who::Operator(_) | Who::Caller(_) => {
                 self.dispatch.progress = Some(self.state.dispatch.progress())
             }
+            Who::Supervisor(_) => {}
         }
     }
 

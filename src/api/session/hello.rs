@@ -5,7 +5,7 @@
 
 use super::{Next, Session, Who, HEARTBEAT_S, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::domain::{CallId, InterpreterId, ParticipantId};
-use crate::drivers::call::{interpreter_participant, operator_participant};
+use crate::drivers::call::{interpreter_participant, operator_participant, supervisor_participant};
 use crate::drivers::clock::now_ms;
 use crate::protocol::{ErrorCode, ServerMessage};
 use axum::extract::ws::Message;
@@ -23,6 +23,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         let who = if let Some((name, _)) = self.state.operators.check(token, now_ms()) {
             self.signed_out = self.state.operators.ended(token);
             Who::Operator(name)
+        } else if let Some((name, _)) = self.state.supervisors.check(token, now_ms()) {
+            self.signed_out = self.state.supervisors.ended(token);
+            Who::Supervisor(name)
         } else if let Some(call_id) = &call_id {
             match self.state.calls.caller_token_matches(call_id, token) {
                 Some(true) => Who::Caller(call_id.clone()),
@@ -49,7 +52,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
         };
         let name = match &who {
             Who::Caller(_) => None,
-            Who::Operator(n) => Some(n.clone()),
+            Who::Operator(n) | Who::Supervisor(n) => Some(n.clone()),
             Who::Interpreter(_) => interpreter_name,
         };
         tracing::info!(role = ?who.role(), name = ?name, "signalling session authenticated");
@@ -93,6 +96,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 self.resume(operator_participant(name)).await;
             }
             Who::Interpreter(ref iid) => self.resume(interpreter_participant(iid)).await,
+            Who::Supervisor(ref name) => self.resume(supervisor_participant(name)).await,
         }
         self.tell_draining().await;
         Ok(Next::Continue)

@@ -32,6 +32,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 me
             }
             Who::Interpreter(iid) => call.join_interpreter(iid.clone()).await.map_err(refusal)?,
+            Who::Supervisor(name) => call.join_supervisor(name.clone()).await.map_err(refusal)?,
             Who::Caller(_) => {
                 return Err((ErrorCode::Forbidden, "callers are in their own call".into()))
             }

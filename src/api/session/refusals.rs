@@ -17,7 +17,10 @@ pub(super) fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode,
         M::AnswerCall { .. } | M::Hold { .. } | M::Consult { .. } | M::SetLanguage { .. } => {
             role == Role::Operator
         }
-        M::JoinCall { .. } | M::LeaveCall => matches!(role, Role::Operator | Role::Interpreter),
+        M::JoinCall { .. } | M::LeaveCall => {
+            matches!(role, Role::Operator | Role::Interpreter | Role::Supervisor)
+        }
+        M::Supervise { .. } => role == Role::Supervisor,
         M::HangUp => matches!(role, Role::Operator | Role::Caller),
         M::KeepWaiting => role == Role::Caller,
         M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {

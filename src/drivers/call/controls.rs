@@ -4,7 +4,7 @@
 
 use super::{CallTask, CallTaskError, CallUpdate, Control};
 use crate::domain::{EndedBy, EventKind, Millis, ParticipantId, Role};
-use crate::engine::CallError;
+use crate::engine::{CallError, Supervision};
 use crate::protocol::{LanguageSource, LanguageView, LeftReason};
 
 impl CallTask {
@@ -22,6 +22,15 @@ impl CallTask {
                 };
             }
             Control::Hold(on) => self.call.set_hold(on, now)?,
+            Control::Supervise { participant, mode } => {
+                let before = self.call.controls().supervision.get(&participant).copied();
+                self.call.set_supervision(&participant, mode, now)?;
+                if before.unwrap_or_default() != mode {
+                    let name = self.names.get(&participant).cloned().unwrap_or_default();
+                    tracing::info!(call_id = %self.call.id(), supervisor = %name, mode = ?mode, "supervision");
+                    self.supervised(&name, mode, now).await;
+                }
+            }
             Control::Consult(on) => self.call.set_consult(on, now)?,
             Control::Language(l) | Control::CallerChose(l) => {
                 if self.call.state().is_final() {
@@ -42,6 +51,12 @@ impl CallTask {
         }
         self.changed().await;
         Ok(())
+    }
+
+    /// The audit stream's record that a supervisor listens, whispers or barges in.
+    pub(super) async fn supervised(&self, name: &str, mode: Supervision, now: Millis) {
+        let detail = serde_json::json!({ "supervisor": name, "mode": mode }).to_string();
+        self.audit(EventKind::Supervise, now, None, detail).await;
     }
 
     pub(super) async fn remove(

@@ -18,6 +18,8 @@ pub(super) enum Command {
     /// Take back an invitation not yet used (the interpreter was let go before joining).
     Uninvite(InterpreterId, Reply<()>),
     JoinInterpreter(InterpreterId, Reply<ParticipantId>),
+    /// A supervisor (account name) joins, listening.
+    JoinSupervisor(String, Reply<ParticipantId>),
     /// Take a participant out, with the reason the others are told.
     Remove(ParticipantId, LeftReason, Reply<()>),
     Offer(ParticipantId, String, Reply<String>),
@@ -83,6 +85,11 @@ impl CallHandle {
     /// operator answered). Idempotent.
     pub async fn uninvite(&self, iid: InterpreterId) -> Result<(), CallTaskError> {
         self.ask(|r| Command::Uninvite(iid, r)).await
+    }
+
+    /// A supervisor enters the call, listening; returns its participant id. Idempotent.
+    pub async fn join_supervisor(&self, name: String) -> Result<ParticipantId, CallTaskError> {
+        self.ask(|r| Command::JoinSupervisor(name, r)).await
     }
 
     /// An invited interpreter enters the call; returns its participant id. Idempotent.
@@ -166,6 +173,10 @@ impl CallHandle {
 /// The operator's participant id for an account name, the interpreter's for an id.
 pub fn operator_participant(name: &str) -> ParticipantId {
     participant_for("op-", name)
+}
+
+pub fn supervisor_participant(name: &str) -> ParticipantId {
+    participant_for("sup-", name)
 }
 
 pub fn interpreter_participant(iid: &InterpreterId) -> ParticipantId {

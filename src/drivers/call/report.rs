@@ -2,7 +2,7 @@
 //! closed, the book told, and the record (with its legs) written to the audit stream.
 
 use super::{CallTask, CallUpdate};
-use crate::domain::{EndedBy, EventKind, InterpreterId, Leg, LegMedia, Millis};
+use crate::domain::{EndedBy, EventKind, InterpreterId, Leg, LegMedia, Millis, Role};
 use crate::drivers::clock::now_ms;
 use crate::pool::PoolEvent;
 use crate::protocol::{CallView, ParticipantView};
@@ -30,6 +30,8 @@ impl CallTask {
                     connected: self.call.attendance().is_connected(&p.id),
                     muted: controls.muted.contains(&p.id),
                     muted_by: self.muted_by.get(&p.id).copied(),
+                    supervision: (p.role == Role::Supervisor)
+                        .then(|| controls.supervision.get(&p.id).copied().unwrap_or_default()),
                 })
                 .collect(),
             hold: controls.hold,

@@ -28,9 +28,10 @@ impl Call {
                     }
                     continue;
                 }
-                CallEvent::Hold { .. } | CallEvent::Consult { .. } | CallEvent::Muted { .. } => {
-                    continue
-                }
+                CallEvent::Hold { .. }
+                | CallEvent::Consult { .. }
+                | CallEvent::Muted { .. }
+                | CallEvent::Supervision { .. } => continue,
             };
             if open.contains_key(who) {
                 continue;
