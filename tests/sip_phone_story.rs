@@ -59,12 +59,6 @@ const TONE_SHARE: f64 = 0.3;
 /// heard too: her tone alone leaves about 0.02 (G.711 quantization, twice), her tone with the
 /// operator's speech 0.07 and more.
 const OPERATOR_RMS: f64 = 0.04;
-/// How long the operator's page is watched to tell whether a participant is heard.
-const WINDOW: Duration = Duration::from_millis(1200);
-/// Packets in a window that prove a stream flows (50 a second are sent) ...
-const FLOWING_PKTS: u64 = 15;
-/// ... and the most still tolerated from one that should be cut (in flight at a switch).
-const STOPPED_PKTS: u64 = 2;
 const MEDIA_UP: &str =
     "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
 
@@ -126,7 +120,9 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
         .await;
     operator.click("#queue tbody tr button.primary").await;
     operator.wait_for("operator's audio", MEDIA_UP, STEP).await;
-    hears(&operator, "two-party", &["caller"], &[]).await;
+    operator
+        .hears("operator", STEP, "two-party", &["caller"], &[])
+        .await;
     caller_hears(&caller, "two-party: the operator, no interpreter", |h| {
         h.rms > SPEECH_RMS && h.tone_share < TONE_SHARE / 3.0
     })
@@ -165,7 +161,15 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
     // operator hears both; the interpreter hears the call.
     let three_way = |h: &Heard| h.tone_share > TONE_SHARE && h.other_rms() > OPERATOR_RMS;
     caller_hears(&caller, "three-way", three_way).await;
-    hears(&operator, "three-way", &["caller", "interpreter"], &[]).await;
+    operator
+        .hears(
+            "operator",
+            STEP,
+            "three-way",
+            &["caller", "interpreter"],
+            &[],
+        )
+        .await;
     ear_until(
         &their_phone,
         LISTEN_S,
@@ -211,7 +215,9 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
             )
             .await;
         caller_held(&caller, &format!("{field}: the comfort tone, nobody else")).await;
-        hears(&operator, field, &["interpreter"], &["caller"]).await;
+        operator
+            .hears("operator", STEP, field, &["interpreter"], &["caller"])
+            .await;
         operator.click(button).await;
         operator
             .wait_for(
@@ -221,13 +227,15 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
             )
             .await;
         caller_hears(&caller, &format!("after {field}"), three_way).await;
-        hears(
-            &operator,
-            &format!("after {field}"),
-            &["caller", "interpreter"],
-            &[],
-        )
-        .await;
+        operator
+            .hears(
+                "operator",
+                STEP,
+                &format!("after {field}"),
+                &["caller", "interpreter"],
+                &[],
+            )
+            .await;
     }
 
     // The operator mutes the phone caller: nobody hears them, they still hear both; then back.
@@ -247,7 +255,9 @@ async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_t
         } else {
             &["caller", "interpreter"]
         };
-        hears(&operator, step, heard, caller_cut).await;
+        operator
+            .hears("operator", STEP, step, heard, caller_cut)
+            .await;
         caller_hears(&caller, step, three_way).await;
     }
 
@@ -368,62 +378,5 @@ async fn ear_until<T: std::fmt::Debug>(
             Instant::now() < deadline,
             "{what}: not heard as expected within {STEP:?}, last {heard:?}"
         );
-    }
-}
-
-/// Packets and audio energy the operator's page has received from the participant(s) of `role`.
-async fn received_from(operator: &Browser, role: &str) -> (u64, f64) {
-    let v = operator
-        .eval(&format!(
-            "const h = window.hotline;
-             if (!h.media || !h.call) return [0, 0];
-             const s = await h.media.stats();
-             const roles = {{}};
-             for (const p of h.call.participants) roles[p.id] = p.role;
-             let n = 0, e = 0;
-             for (const i of s.inbound) if (roles[i.participant] === '{role}') {{
-               n += i.packetsReceived || 0; e += i.totalAudioEnergy || 0;
-             }}
-             return [n, e];"
-        ))
-        .await;
-    (v[0].as_u64().unwrap_or(0), v[1].as_f64().unwrap_or(0.0))
-}
-
-/// Waits until one `WINDOW` on the operator's page shows audio flowing from every role in
-/// `heard` and (almost) no packets from any in `cut`; fails naming `step`.
-async fn hears(operator: &Browser, step: &str, heard: &[&str], cut: &[&str]) {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let mut before = Vec::new();
-        for role in heard.iter().chain(cut) {
-            before.push(received_from(operator, role).await);
-        }
-        // A measuring window (a rate needs a duration), not synchronisation.
-        tokio::time::sleep(WINDOW).await;
-        let mut wrong = Vec::new();
-        for (k, role) in heard.iter().chain(cut).enumerate() {
-            let (pkts, energy) = received_from(operator, role).await;
-            let (pkts, energy) = (pkts.saturating_sub(before[k].0), energy - before[k].1);
-            if k < heard.len() && (pkts < FLOWING_PKTS || energy <= 0.0) {
-                wrong.push(format!(
-                    "the operator does not hear the {role} ({pkts} packets, energy {energy:.5})"
-                ));
-            }
-            if k >= heard.len() && pkts > STOPPED_PKTS {
-                wrong.push(format!(
-                    "the operator still hears the {role} ({pkts} packets)"
-                ));
-            }
-        }
-        if wrong.is_empty() {
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = operator
-                .screenshot(&format!("failed-phone-story-{}", step.replace(' ', "_")))
-                .await;
-            panic!("{step}: {}", wrong.join("; "));
-        }
     }
 }

@@ -14,6 +14,13 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How long a page is watched to tell whether a participant is heard.
+const HEAR_WINDOW: Duration = Duration::from_millis(1200);
+/// Packets in a window that prove a stream flows (50 a second are sent) ...
+const FLOWING_PKTS: u64 = 15;
+/// ... and the most still tolerated from one that should be cut (in flight at a switch).
+const STOPPED_PKTS: u64 = 2;
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -234,6 +241,72 @@ impl Browser {
         )
         .await;
         b
+    }
+
+    /// Packets and audio energy this page has received so far from the participants of `role`
+    /// (its media leg's getStats; sources named by the call's slots and view: `window.hotline`
+    /// has `media`, and the call as `view` on the caller page or `call` on the consoles).
+    pub async fn received_from(&self, role: &str) -> (u64, f64) {
+        let v = self
+            .eval(&format!(
+                "const h = window.hotline;
+                 const view = h.view || h.call;
+                 if (!h.media || !view) return [0, 0];
+                 const s = await h.media.stats();
+                 const roles = {{}};
+                 for (const p of view.participants) roles[p.id] = p.role;
+                 let n = 0, e = 0;
+                 for (const i of s.inbound) if (roles[i.participant] === '{role}') {{
+                   n += i.packetsReceived || 0; e += i.totalAudioEnergy || 0;
+                 }}
+                 return [n, e];"
+            ))
+            .await;
+        (v[0].as_u64().unwrap_or(0), v[1].as_f64().unwrap_or(0.0))
+    }
+
+    /// Waits (up to `within`) until one `HEAR_WINDOW` on this page (`who`: whose page, for the
+    /// failure) shows audio flowing from every role in `heard` and (almost) no packets from any
+    /// in `cut`; fails naming `step`, with a screenshot.
+    pub async fn hears(
+        &self,
+        who: &str,
+        within: Duration,
+        step: &str,
+        heard: &[&str],
+        cut: &[&str],
+    ) {
+        let deadline = Instant::now() + within;
+        loop {
+            let mut before = Vec::new();
+            for role in heard.iter().chain(cut) {
+                before.push(self.received_from(role).await);
+            }
+            // A measuring window (a rate needs a duration), not synchronisation.
+            tokio::time::sleep(HEAR_WINDOW).await;
+            let mut wrong = Vec::new();
+            for (k, role) in heard.iter().chain(cut).enumerate() {
+                let (pkts, energy) = self.received_from(role).await;
+                let (pkts, energy) = (pkts.saturating_sub(before[k].0), energy - before[k].1);
+                if k < heard.len() && (pkts < FLOWING_PKTS || energy <= 0.0) {
+                    wrong.push(format!(
+                        "the {who} does not hear the {role} ({pkts} packets, energy {energy:.5})"
+                    ));
+                }
+                if k >= heard.len() && pkts > STOPPED_PKTS {
+                    wrong.push(format!("the {who} still hears the {role} ({pkts} packets)"));
+                }
+            }
+            if wrong.is_empty() {
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self
+                    .screenshot(&format!("failed-{who}-{}", step.replace(' ', "_")))
+                    .await;
+                panic!("{step}: {}", wrong.join("; "));
+            }
+        }
     }
 
     pub async fn close(self) {

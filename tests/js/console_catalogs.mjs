@@ -1,4 +1,4 @@
-// Checks the staff pages' catalogs (web/i18n/{operator,interpreter,university}.js) against each
+// Checks the staff pages' catalogs (web/i18n/{operator,interpreter,university,supervisor}.js) against each
 // other and against the pages that use them, and that the pages' scripts parse, and prints one
 // JSON object; tests/console_catalogs.rs runs it and asserts on the output.
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ const placeholders = (s) => [...String(s).matchAll(/\{(\w+)\}/g)].map((m) => m[1
 const PAGES = {
   operator: { html: ['operator.html'], js: ['js/operator.js', 'js/dispatch_panel.js', 'js/shortcuts.js', 'i18n/console.js'] },
   interpreter: { html: ['interpreter.html'], js: ['js/interpreter.js'] },
+  supervisor: { html: ['supervisor.html'], js: ['js/supervisor.js'] },
   university: {
     html: ['university.html'],
     js: ['js/university.js', 'js/university/week.js', 'js/university/heatmap.js'],

@@ -247,7 +247,8 @@ function renderParticipants() {
     const who = document.createElement("span");
     who.className = "who";
     const role = STRINGS.en[`role_${p.role}`] ? t(`role_${p.role}`) : p.role;
-    who.textContent = `${role}${p.name ? ` · ${p.name}` : ""}${p.id === op.me ? ` ${t("you")}` : ""}${p.muted ? ` · ${t("muted")}` : ""}`;
+    const mode = p.supervision ? ` · ${t(`supervision_${p.supervision}`)}` : "";
+    who.textContent = `${role}${p.name ? ` · ${p.name}` : ""}${p.id === op.me ? ` ${t("you")}` : ""}${mode}${p.muted ? ` · ${t("muted")}` : ""}`;
     const meter = document.createElement("span");
     meter.className = "meter";
     meter.appendChild(document.createElement("i"));
@@ -269,6 +270,18 @@ function renderParticipants() {
     return li;
   }));
   onLevels([...op.levels.entries()].map(([participant, v]) => ({ participant, ...v })));
+  renderSupervised();
+}
+
+/** A supervisor in the call is never a secret from the operator: who, and listening, whispering
+ * or talking in the call. */
+function renderSupervised() {
+  const sups = (op.call?.participants || []).filter((p) => p.role === "supervisor");
+  const el = $("supervised");
+  el.hidden = sups.length === 0;
+  el.textContent = sups
+    .map((p) => t("supervised", { name: p.name || "", mode: t(`supervision_${p.supervision || "listen"}`) }))
+    .join(" ");
 }
 
 function onLevels(levels) {

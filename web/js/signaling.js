@@ -181,6 +181,8 @@ export class SignalingClient extends EventTarget {
   replaceInterpreter() { return this.#send({ type: "replace_interpreter" }); }
   /** Caller: after `long_wait`, stay in the queue (the wait starts again). */
   keepWaiting() { return this.#send({ type: "keep_waiting" }); }
+  /** Supervisor in a call: "listen", "whisper" (to the operators) or "barge" (everyone hears). */
+  supervise(mode) { return this.#send({ type: "supervise", mode }); }
 
   /** Resolves with the next message of `type` (or rejects on an `error` or after timeoutMs). */
   next(type, timeoutMs = 10000) {
