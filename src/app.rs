@@ -282,7 +282,7 @@ async fn import_logged(
 
 /// Serves until `shutdown` (or the state's root token) is cancelled, then finishes in-flight
 /// requests. `run` adds the signals and the drain around it. With `server.tls_cert`/`tls_key`
-/// set it serves HTTPS and reloads the certificate on SIGHUP.
+/// set it serves HTTPS and reloads the certificate on SIGHUP and when its files change.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -293,6 +293,10 @@ pub async fn serve(
         let certs = Certificates::load(&server.tls_cert, &server.tls_key)
             .context("loading server.tls_cert / server.tls_key")?;
         reload_on_sighup(certs.clone(), state.lifecycle.root().clone())?;
+        if server.tls_check_ms > 0 {
+            let every = Duration::from_millis(server.tls_check_ms);
+            certs.clone().watch(every, state.lifecycle.root().clone());
+        }
         Some(certs)
     } else {
         None

@@ -1,6 +1,7 @@
 //! HTTPS and WSS on the service's own listener: with `server.tls_cert` / `server.tls_key` the
-//! node answers over TLS with HSTS, refuses plain HTTP on that port, and a certificate reload
-//! reaches new connections while an open WebSocket goes on.
+//! node answers over TLS with HSTS, redirects plain HTTP on that port to https, and a
+//! certificate reload (SIGHUP or the files changing) reaches new connections while an open
+//! WebSocket goes on.
 mod common;
 
 use common::browser::Browser;
@@ -133,7 +134,7 @@ async fn serve(
 }
 
 #[tokio::test]
-async fn https_answers_with_hsts_and_plain_http_is_refused() {
+async fn https_answers_with_hsts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new();
     let issued = ca.issue(dir.path());
@@ -149,9 +150,60 @@ async fn https_answers_with_hsts_and_plain_http_is_refused() {
     let (_, presented) = ca.connect(addr).await;
     assert_eq!(presented, issued.to_vec());
 
-    // Plain HTTP on the TLS port gets no HTTP answer: the handshake fails and the node closes.
-    let plain = reqwest::get(format!("http://{addr}/healthz")).await;
-    assert!(plain.is_err(), "plain HTTP answered: {plain:?}");
+    shutdown.cancel();
+}
+
+/// Plain HTTP on the TLS port, as when someone types the address without `https://`: a 308 to
+/// the same host, port, path and query on https, and nothing of the service itself.
+#[tokio::test]
+async fn plain_http_on_the_tls_port_is_redirected_to_https() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    ca.issue(dir.path());
+    let (addr, shutdown) = spawn_tls_app(dir.path()).await;
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let plain = client
+        .get(format!("http://{addr}/call?lang=pt"))
+        .send()
+        .await
+        .expect("plain HTTP answered");
+    assert_eq!(plain.status(), 308);
+    let location = plain.headers()["location"].to_str().expect("location");
+    assert_eq!(location, format!("https://{addr}/call?lang=pt"));
+    assert!(
+        !plain.headers().contains_key("strict-transport-security"),
+        "HSTS means nothing over plain HTTP"
+    );
+    // A POST keeps its method through a 308; the API is not served over plain HTTP.
+    let post = client
+        .post(format!("http://{addr}/api/calls"))
+        .json(&serde_json::json!({ "language": "pt" }))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(post.status(), 308);
+    assert_eq!(
+        post.headers()["location"],
+        format!("https://{addr}/api/calls").as_str()
+    );
+
+    // No Host to redirect to: the JSON error.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    tcp.write_all(b"GET /call HTTP/1.0\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.0 400"), "{response}");
+    assert!(response.contains(r#""code":"bad_request""#), "{response}");
+
+    // The same port still speaks TLS.
+    let response = https_get(&ca, addr, "/healthz").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     shutdown.cancel();
 }
 
@@ -344,4 +396,56 @@ async fn the_binary_reloads_its_certificate_on_sighup() {
     let (_, presented) = ca.connect(node.addr).await;
     assert_eq!(presented, second.to_vec());
     assert!(node.running(), "SIGHUP must not stop the node");
+}
+
+/// The binary itself: the certificate files replaced on disk are picked up without a signal; a
+/// half-written certificate is refused and the one in service stays until the files are whole.
+#[tokio::test]
+async fn the_binary_reloads_its_certificate_when_the_files_change() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new();
+    let first = ca.issue(dir.path());
+    let (cert, key) = (path(dir.path(), "cert.pem"), path(dir.path(), "key.pem"));
+    let mut node = Node::start(
+        &redis,
+        "https-watch",
+        &[
+            ("HOTLINE__SERVER__TLS_CERT", &cert),
+            ("HOTLINE__SERVER__TLS_KEY", &key),
+            ("HOTLINE__SERVER__TLS_CHECK_MS", "100"),
+        ],
+    );
+    node.wait_logged("serving", START_DEADLINE).await;
+    let (_, presented) = ca.connect(node.addr).await;
+    assert_eq!(presented, first.to_vec());
+
+    // A renewal caught half-way: the new certificate's PEM cut in the middle, beside the old key.
+    let spare = tempfile::tempdir().expect("tempdir");
+    let second = ca.issue(spare.path());
+    let whole = std::fs::read_to_string(spare.path().join("cert.pem")).expect("read");
+    std::fs::write(&cert, &whole[..whole.len() / 2]).expect("write half");
+    node.wait_logged("the new TLS certificate does not load", START_DEADLINE)
+        .await;
+    let (_, presented) = ca.connect(node.addr).await;
+    assert_eq!(
+        presented,
+        first.to_vec(),
+        "a half-written file replaced the certificate"
+    );
+    assert!(!node
+        .log()
+        .contains("files changed: TLS certificate reloaded"));
+
+    // The writer finishes: certificate and key, the way certbot renames them into place.
+    for file in ["cert.pem", "key.pem"] {
+        let staged = dir.path().join(format!(".{file}.new"));
+        std::fs::copy(spare.path().join(file), &staged).expect("stage");
+        std::fs::rename(&staged, dir.path().join(file)).expect("rename");
+    }
+    node.wait_logged("files changed: TLS certificate reloaded", START_DEADLINE)
+        .await;
+    let (_, presented) = ca.connect(node.addr).await;
+    assert_eq!(presented, second.to_vec());
+    assert!(node.running());
 }

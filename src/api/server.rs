@@ -6,7 +6,9 @@
 //! off (hyper's header-read timer). On shutdown the listener closes and open requests finish
 //! (hyper's graceful shutdown), for at most `SHUTDOWN_GRACE`. With certificates (`tls.rs`) each
 //! admitted connection first completes a TLS handshake, within the same header-read time; a
-//! client speaking plain HTTP to it fails the handshake and is closed.
+//! client speaking plain HTTP to that port (its first byte is not a TLS handshake record's) is
+//! answered 308 to the same URL on `https://`, as people who type the address without the
+//! scheme expect, and nothing else is served to it.
 
 use super::admission::{Full, Occupancy};
 use super::tls::Certificates;
@@ -19,7 +21,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -67,6 +70,11 @@ pub async fn run(
                     Some(tls) => {
                         let acceptor = tls.acceptor();
                         tokio::spawn(async move {
+                            match speaks_tls(&stream, Instant::now() + REFUSAL_WRITE).await {
+                                Some(true) => {}
+                                Some(false) => return refuse(stream, full).await,
+                                None => return,
+                            }
                             let shake = acceptor.accept(stream);
                             if let Ok(Ok(stream)) = tokio::time::timeout(REFUSAL_WRITE, shake).await
                             {
@@ -93,7 +101,23 @@ pub async fn run(
                 None => serve_connection(&http, stream, svc, closing, peer).await,
                 Some(acceptor) => {
                     // No request in flight yet: shutdown drops a connection still shaking hands.
-                    let shake = tokio::time::timeout(header_read_timeout, acceptor.accept(stream));
+                    let deadline = Instant::now() + header_read_timeout;
+                    let first = tokio::select! {
+                        first = speaks_tls(&stream, deadline) => first,
+                        () = closing.cancelled() => return drop(slot),
+                    };
+                    match first {
+                        Some(true) => {}
+                        Some(false) => {
+                            let redirect = tower::service_fn(|req| async move {
+                                Ok::<_, std::convert::Infallible>(to_https(&req))
+                            });
+                            serve_connection(&http, stream, redirect, closing, peer).await;
+                            return drop(slot);
+                        }
+                        None => return drop(slot),
+                    }
+                    let shake = tokio::time::timeout_at(deadline, acceptor.accept(stream));
                     let shaken = tokio::select! {
                         shaken = shake => shaken,
                         () = closing.cancelled() => return drop(slot),
@@ -152,6 +176,56 @@ async fn serve_connection<S, A>(
     if let Err(e) = ended {
         tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
     }
+}
+
+/// The first byte of every TLS connection: a handshake record's content type.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Whether the client's first byte opens a TLS handshake (`Some(false)`: it speaks something
+/// else, plain HTTP), without taking it off the stream; `None` if it closed or sent nothing by
+/// `deadline`.
+async fn speaks_tls(stream: &TcpStream, deadline: Instant) -> Option<bool> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout_at(deadline, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => Some(first[0] == TLS_HANDSHAKE),
+        _ => None,
+    }
+}
+
+/// The answer to plain HTTP on the TLS port: 308 to the same host, port and path on `https://`
+/// (308 keeps the method and body, so a POST is not turned into a GET). A request without a
+/// usable `Host` gets a JSON 400.
+fn to_https<B>(req: &hyper::Request<B>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok())
+        .filter(|a| !a.as_str().contains('@'));
+    let Some(host) = host else {
+        return super::error::ApiError::bad_request(
+            "this port speaks HTTPS: use https:// (no valid Host header to redirect to)",
+        )
+        .into_response();
+    };
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let location = format!("https://{host}{path}");
+    let mut response = (
+        hyper::StatusCode::PERMANENT_REDIRECT,
+        [(hyper::header::LOCATION, location)],
+        "this port speaks HTTPS\n",
+    )
+        .into_response();
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Writes one short error response on a connection that was not admitted, and closes it.

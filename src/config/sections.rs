@@ -26,10 +26,18 @@ pub struct ServerSettings {
     pub tls_cert: String,
     #[serde(default)]
     pub tls_key: String,
+    /// How often the certificate files are checked for a change, in milliseconds (0 = only
+    /// SIGHUP reloads them).
+    #[serde(default = "default_tls_check_ms")]
+    pub tls_check_ms: u64,
 }
 
 fn default_drain_s() -> u64 {
     60
+}
+
+fn default_tls_check_ms() -> u64 {
+    5_000
 }
 
 impl ServerSettings {
