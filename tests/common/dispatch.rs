@@ -61,7 +61,12 @@ pub async fn app_with(settings: Settings) -> TestApp {
 
 async fn app_with_listener(mut settings: Settings, listener: tokio::net::TcpListener) -> TestApp {
     let addr = listener.local_addr().expect("addr");
-    settings.server.public_url = format!("http://{addr}");
+    let scheme = if settings.server.tls() {
+        "https"
+    } else {
+        "http"
+    };
+    settings.server.public_url = format!("{scheme}://{addr}");
     settings.media.udp_port = 0;
     settings.media.public_ip = "127.0.0.1".parse().expect("ip");
     let pool = RedisPool::open(&settings.redis).expect("redis pool");

@@ -19,6 +19,7 @@ pub mod redis;
 pub mod sentinel;
 pub mod sipp;
 pub mod supervisors;
+pub mod tls;
 pub mod universities;
 
 use hotline_bridge::app::{self, AppState};
@@ -29,13 +30,15 @@ use tokio_util::sync::CancellationToken;
 /// A running app; shuts down when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `https` when the settings name a certificate, else `http`.
+    pub scheme: &'static str,
     pub state: AppState,
     shutdown: CancellationToken,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 }
 
@@ -83,8 +86,17 @@ pub async fn spawn_app_on(listener: tokio::net::TcpListener, state: AppState) ->
             panic!("test app failed: {e:#}");
         }
     });
-    // The listener is bound already, so this request waits in its backlog until the app serves.
-    let up = reqwest::Client::new()
+    // The listener is bound already, so this request waits in its backlog until the app serves
+    // (over TLS, plain HTTP is answered with a redirect: an answer all the same).
+    let scheme = if state.settings.server.tls() {
+        "https"
+    } else {
+        "http"
+    };
+    let up = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
         .get(format!("http://{addr}/healthz"))
         .timeout(std::time::Duration::from_secs(30))
         .send()
@@ -99,6 +111,7 @@ pub async fn spawn_app_on(listener: tokio::net::TcpListener, state: AppState) ->
     }
     TestApp {
         addr,
+        scheme,
         state,
         shutdown,
     }

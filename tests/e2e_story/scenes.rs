@@ -25,6 +25,12 @@ impl<'a> Story<'a> {
     /// A caller whose browser speaks Brazilian Portuguese, an operator whose browser speaks
     /// Chinese, and an interpreter's browser in English, none of them on a page yet.
     pub async fn begin(app: &'a TestApp) -> Story<'a> {
+        Story::begin_with(app, &[]).await
+    }
+
+    /// `begin` with Chromium flags of the test's own for the three browsers (e.g. the test
+    /// certificate to accept).
+    pub async fn begin_with(app: &'a TestApp, browser_args: &[String]) -> Story<'a> {
         let caller_mic = speech_wav(
             "story-caller",
             "pt-br",
@@ -42,15 +48,15 @@ impl<'a> Story<'a> {
         );
         let caller = Page {
             who: Who::Caller,
-            b: Browser::launch("pt-BR,pt", Some(&caller_mic)).await,
+            b: Browser::launch_with("pt-BR,pt", Some(&caller_mic), browser_args).await,
         };
         let operator = Page {
             who: Who::Operator,
-            b: Browser::launch("zh-CN,zh,en", Some(&operator_mic)).await,
+            b: Browser::launch_with("zh-CN,zh,en", Some(&operator_mic), browser_args).await,
         };
         let interpreter = Page {
             who: Who::Interpreter,
-            b: Browser::launch("en-US,en", Some(&interpreter_mic)).await,
+            b: Browser::launch_with("en-US,en", Some(&interpreter_mic), browser_args).await,
         };
         Story {
             app,
