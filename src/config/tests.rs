@@ -177,3 +177,22 @@ fn tls_files_go_together_and_must_be_readable() {
     let s = Settings::from_toml_str("").expect("defaults");
     assert!(!s.server.tls());
 }
+
+#[test]
+fn relay_only_needs_a_turn_url() {
+    let err = Settings::from_toml_str("[media]\nturn_relay_only = true")
+        .expect_err("no TURN URL")
+        .to_string();
+    assert!(err.contains("media.turn_relay_only"), "{err}");
+    let err = Settings::from_toml_str(
+        "[media]\nturn_relay_only = true\nturn_urls = [\"stun:stun.example.org\"]",
+    )
+    .expect_err("STUN only")
+    .to_string();
+    assert!(err.contains("turn:"), "{err}");
+    let s = Settings::from_toml_str(
+        "[media]\nturn_relay_only = true\nturn_urls = [\"turn:turn.example.org:3479\"]",
+    )
+    .expect("a TURN URL");
+    assert!(s.media.turn_relay_only);
+}

@@ -68,6 +68,16 @@ impl Settings {
         if self.redis.response_timeout_ms == 0 {
             return Err(invalid("redis.response_timeout_ms", "must be above 0"));
         }
+        let turn = m
+            .turn_urls
+            .iter()
+            .any(|u| u.starts_with("turn:") || u.starts_with("turns:"));
+        if m.turn_relay_only && !turn {
+            return Err(invalid(
+                "media.turn_relay_only",
+                "needs a turn: or turns: URL in media.turn_urls (callers' media would have no way in)",
+            ));
+        }
         let p = &self.server.public_url;
         let http = p.starts_with("http://") || p.starts_with("https://");
         if !p.is_empty() && !http {

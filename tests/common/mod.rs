@@ -4,6 +4,7 @@
 
 pub mod abuse;
 pub mod baresip;
+pub mod coturn;
 pub mod dispatch;
 pub mod fixtures;
 pub mod kamailio;

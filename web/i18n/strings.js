@@ -63,6 +63,7 @@ export const STRINGS = {
     ended_by_no_reply: "The call ended because there was no answer to the question whether to keep waiting.",
     ended_by_connection_lost: "The call ended because the connection was lost.",
     ended_by_hotline: "The hotline ended the call.",
+    media_failed: "Your audio could not connect: this network seems to block calls. Try another network (Wi-Fi or mobile data), then hang up and call again.",
   },
   fr: {
     title: "Ligne d'assistance de la ville",
@@ -115,6 +116,7 @@ export const STRINGS = {
     ended_by_no_reply: "L'appel s'est terminé faute de réponse à la question de continuer d'attendre.",
     ended_by_connection_lost: "L'appel s'est terminé car la connexion a été perdue.",
     ended_by_hotline: "La ligne d'assistance a mis fin à l'appel.",
+    media_failed: "Le son n'a pas pu se connecter : ce réseau semble bloquer les appels. Essayez un autre réseau (Wi-Fi ou données mobiles), puis raccrochez et rappelez.",
   },
   de: {
     title: "Bürgertelefon der Stadt",
@@ -167,6 +169,7 @@ export const STRINGS = {
     ended_by_no_reply: "Das Gespräch wurde beendet, weil die Frage, ob Sie weiter warten möchten, nicht beantwortet wurde.",
     ended_by_connection_lost: "Das Gespräch wurde beendet, weil die Verbindung abgebrochen ist.",
     ended_by_hotline: "Das Bürgertelefon hat das Gespräch beendet.",
+    media_failed: "Der Ton konnte nicht verbunden werden: Dieses Netz scheint Anrufe zu blockieren. Versuchen Sie ein anderes Netz (WLAN oder mobile Daten), legen Sie dann auf und rufen Sie erneut an.",
   },
   es: {
     title: "Línea de atención de la ciudad",
@@ -219,6 +222,7 @@ export const STRINGS = {
     ended_by_no_reply: "La llamada terminó porque no hubo respuesta a la pregunta de si seguir esperando.",
     ended_by_connection_lost: "La llamada terminó porque se perdió la conexión.",
     ended_by_hotline: "La línea de atención terminó la llamada.",
+    media_failed: "No se pudo conectar el audio: esta red parece bloquear las llamadas. Pruebe otra red (Wi-Fi o datos móviles) y luego cuelgue y vuelva a llamar.",
   },
   ru: {
     title: "Городская горячая линия",
@@ -271,6 +275,7 @@ export const STRINGS = {
     ended_by_no_reply: "Звонок завершён, потому что не было ответа на вопрос, продолжать ли ожидание.",
     ended_by_connection_lost: "Звонок завершён, потому что соединение было потеряно.",
     ended_by_hotline: "Горячая линия завершила звонок.",
+    media_failed: "Не удалось подключить звук: похоже, эта сеть блокирует звонки. Попробуйте другую сеть (Wi-Fi или мобильный интернет), затем положите трубку и позвоните снова.",
   },
   ja: {
     title: "市民ホットライン",
@@ -323,6 +328,7 @@ export const STRINGS = {
     ended_by_no_reply: "待ち続けるかどうかの質問に応答がなかったため、通話は終了しました。",
     ended_by_connection_lost: "接続が切れたため、通話は終了しました。",
     ended_by_hotline: "ホットラインが通話を終了しました。",
+    media_failed: "音声を接続できませんでした。このネットワークは通話をブロックしているようです。別のネットワーク（Wi-Fi またはモバイルデータ）に切り替えてから、通話を切ってもう一度おかけください。",
   },
   ko: {
     title: "시민 상담 전화",
@@ -375,6 +381,7 @@ export const STRINGS = {
     ended_by_no_reply: "계속 기다릴지 묻는 질문에 응답이 없어 통화가 종료되었습니다.",
     ended_by_connection_lost: "연결이 끊겨 통화가 종료되었습니다.",
     ended_by_hotline: "핫라인에서 통화를 종료했습니다.",
+    media_failed: "음성을 연결할 수 없습니다. 이 네트워크가 통화를 차단하는 것 같습니다. 다른 네트워크(Wi-Fi 또는 모바일 데이터)로 바꾼 뒤 전화를 끊고 다시 걸어 주세요.",
   },
   ar: {
     title: "الخط الساخن للمدينة",
@@ -427,6 +434,7 @@ export const STRINGS = {
     ended_by_no_reply: "انتهت المكالمة لعدم الرد على سؤال متابعة الانتظار.",
     ended_by_connection_lost: "انتهت المكالمة بسبب انقطاع الاتصال.",
     ended_by_hotline: "أنهى الخط الساخن المكالمة.",
+    media_failed: "تعذّر توصيل الصوت: يبدو أن هذه الشبكة تحظر المكالمات. جرّب شبكة أخرى (Wi-Fi أو بيانات الجوال)، ثم أنهِ المكالمة واتصل مرة أخرى.",
   },
   pt: {
     title: "Linha de atendimento da cidade",
@@ -479,6 +487,7 @@ export const STRINGS = {
     ended_by_no_reply: "A chamada terminou porque não houve resposta à pergunta se queria continuar esperando.",
     ended_by_connection_lost: "A chamada terminou porque a conexão caiu.",
     ended_by_hotline: "A linha de atendimento encerrou a chamada.",
+    media_failed: "Não foi possível conectar o áudio: esta rede parece bloquear chamadas. Tente outra rede (Wi-Fi ou dados móveis), depois desligue e ligue novamente.",
   },
   it: {
     title: "Linea di assistenza della città",
@@ -531,6 +540,7 @@ export const STRINGS = {
     ended_by_no_reply: "La chiamata è terminata perché non c'è stata risposta alla domanda se continuare ad attendere.",
     ended_by_connection_lost: "La chiamata è terminata perché la connessione si è interrotta.",
     ended_by_hotline: "Il servizio ha chiuso la chiamata.",
+    media_failed: "Non è stato possibile collegare l'audio: questa rete sembra bloccare le chiamate. Prova un'altra rete (Wi-Fi o dati mobili), poi riaggancia e richiama.",
   },
   zh: {
     title: "城市服务热线",
@@ -583,6 +593,7 @@ export const STRINGS = {
     ended_by_no_reply: "由于没有回答是否继续等待，通话已结束。",
     ended_by_connection_lost: "由于连接中断，通话已结束。",
     ended_by_hotline: "热线结束了通话。",
+    media_failed: "无法接通语音：此网络似乎屏蔽了通话。请换一个网络（Wi-Fi 或移动数据），然后挂断并重新拨打。",
   },
 };
 

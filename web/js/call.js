@@ -24,9 +24,10 @@ const page = {
   lang: pick(navigator.languages),
   callLang: null,
   state: "idle",
-  call: null, // { call_id, token, ice_servers }
+  call: null, // { call_id, token, ice_servers, ice_transport_policy }
   sig: null,
   media: null,
+  mediaFailed: false, // the audio leg's ICE failed: said in #media-error
   view: null,
   muted: false,
   holdTone: new HoldTone(),
@@ -127,6 +128,8 @@ function renderState() {
   // "The operator can hear you" is not true while the microphone is muted.
   const heard = !(page.muted && (s === "connected" || s === "interpreter"));
   $("state-hint").textContent = hints[s] && heard ? t(L, hints[s]) : "";
+  $("media-error").hidden = !page.mediaFailed;
+  $("media-error").textContent = page.mediaFailed ? t(L, "media_failed") : "";
   $("mute").textContent = t(L, page.muted ? "unmute" : "mute");
   $("mute").setAttribute("aria-pressed", String(page.muted));
   const me = page.view?.participants.find((p) => p.id === page.me);
@@ -215,6 +218,21 @@ function onCallState(view) {
 
 // ---- the call ----
 
+/** Makes `media` the page's leg: a leg whose ICE fails (a network that blocks the audio, a TURN
+ * server that refuses us) is said in the page, and unsaid once a leg connects. */
+function useMedia(media) {
+  page.media = media;
+  page.mediaFailed = false;
+  media.addEventListener("state", (e) => {
+    if (page.media !== media) return;
+    if (e.detail === "failed") page.mediaFailed = true;
+    else if (e.detail === "connected") page.mediaFailed = false;
+    else return;
+    renderState();
+  });
+  renderState();
+}
+
 function startError(key) {
   const el = $("start-error");
   el.textContent = t(page.lang, key);
@@ -254,7 +272,7 @@ async function startCall() {
     }
     page.call = await resp.json();
     remember();
-    page.media = new CallMedia(stream, page.call.ice_servers, $("audio-host"));
+    useMedia(new CallMedia(stream, page.call.ice_servers, $("audio-host"), page.call.ice_transport_policy));
     connectSignaling();
   } catch (e) {
     console.error(e);
@@ -296,7 +314,7 @@ async function resumeCall(call) {
     return;
   }
   page.call = call;
-  page.media = new CallMedia(stream, call.ice_servers, $("audio-host"));
+  useMedia(new CallMedia(stream, call.ice_servers, $("audio-host"), call.ice_transport_policy));
   connectSignaling();
 }
 
@@ -311,7 +329,7 @@ function connectSignaling() {
     if (!page.media) return;
     const servers = m.ice_servers?.length ? m.ice_servers : page.call.ice_servers;
     if (offered && page.media.usable) { page.media.setIceServers(servers); return; }
-    if (offered) page.media = page.media.renew(servers);
+    if (offered) useMedia(page.media.renew(servers));
     offered = true;
     try {
       sig.offer(await page.media.offer());
@@ -354,6 +372,7 @@ function finish() {
   page.sig?.close();
   page.media?.close();
   page.media = null;
+  page.mediaFailed = false;
   $("hang-up").disabled = false;
   $("rating").hidden = false;
   $("thanks").hidden = true;

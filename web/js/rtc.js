@@ -28,12 +28,16 @@ export class CallMedia extends EventTarget {
    * @param {MediaStream} stream  the microphone
    * @param {RTCIceServer[]} iceServers
    * @param {HTMLElement} audioHost  where the slots' <audio> elements go (hidden is fine)
+   * @param {RTCIceTransportPolicy} [policy]  "relay": only through the TURN servers
    */
-  constructor(stream, iceServers, audioHost) {
+  constructor(stream, iceServers, audioHost, policy = "all") {
     super();
     this.stream = stream;
     this.audioHost = audioHost;
-    this.pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: "max-bundle" });
+    this.policy = policy === "relay" ? "relay" : "all";
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers || [], bundlePolicy: "max-bundle", iceTransportPolicy: this.policy,
+    });
     const [track] = stream.getAudioTracks();
     this.mic = this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
     this.slots = [];
@@ -68,7 +72,7 @@ export class CallMedia extends EventTarget {
   /** A new leg on the same microphone, in place of this one (closed, the microphone kept). */
   renew(iceServers) {
     this.close({ keepMic: true });
-    const next = new CallMedia(this.stream, iceServers, this.audioHost);
+    const next = new CallMedia(this.stream, iceServers, this.audioHost, this.policy);
     next.slotMap = new Map(this.slotMap);
     next.speakersOn = this.speakersOn;
     return next;
@@ -84,7 +88,13 @@ export class CallMedia extends EventTarget {
         if (this.pc.iceGatheringState === "complete") { clearTimeout(t); resolve(); }
       });
     });
-    return this.pc.localDescription.sdp;
+    const sdp = this.pc.localDescription.sdp;
+    if (!/\r\na=candidate:/.test(sdp)) {
+      // Nothing to reach us by (a TURN server refusing the credentials with
+      // iceTransportPolicy "relay", or no network at all): said now, not when ICE gives up.
+      this.dispatchEvent(new CustomEvent("state", { detail: "failed" }));
+    }
+    return sdp;
   }
 
   async answer(sdp) {

@@ -45,6 +45,9 @@ pub struct Created {
     /// `RTCConfiguration.iceServers`: `{urls, username?, credential?}` (time-limited TURN).
     #[schema(value_type = Vec<Object>)]
     ice_servers: Vec<IceServer>,
+    /// `RTCConfiguration.iceTransportPolicy`: `relay` when the media must go through TURN
+    /// (`media.turn_relay_only`), else `all`.
+    ice_transport_policy: &'static str,
     language: LanguageView,
 }
 
@@ -108,6 +111,7 @@ pub async fn create(
             token,
             ws_url: "/ws",
             ice_servers,
+            ice_transport_policy: if m.turn_relay_only { "relay" } else { "all" },
             language,
         }),
     ))

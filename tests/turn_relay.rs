@@ -1,0 +1,229 @@
+//! TURN proven: a real coturn (Debian's `coturn`) with the shared secret the service signs its
+//! time-limited TURN credentials with, and the service set to `media.turn_relay_only`, so the
+//! caller's Chromium may only send through coturn (`iceTransportPolicy: "relay"`). The call's
+//! audio must flow both ways, and the caller's selected ICE pair must be a relay candidate on
+//! one of coturn's relay ports. With a secret coturn does not share, the caller's page says in
+//! words that the audio could not connect.
+mod common;
+
+use common::browser::{speech_wav, Browser};
+use common::coturn::TestCoturn;
+use common::dispatch::app_on;
+use common::redis::TestRedis;
+use common::ws::settings_with_operator;
+use serde_json::Value;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(30);
+/// How long inbound audio is watched to call it flowing.
+const WINDOW: Duration = Duration::from_millis(1200);
+/// Packets a flowing 50 packet/s stream delivers at least in `WINDOW`.
+const FLOWING_PKTS: u64 = 15;
+const MEDIA_UP: &str =
+    "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
+
+/// A secret made for the test run (none is kept in the repository).
+fn secret() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Packets received and audio energy, summed over the page's receive slots.
+async fn inbound(b: &Browser) -> (u64, f64) {
+    let v = b
+        .eval(
+            "const h = window.hotline;
+             if (!h.media) return { packets: 0, energy: 0 };
+             const s = await h.media.stats();
+             let packets = 0, energy = 0;
+             for (const i of s.inbound) { packets += i.packetsReceived; energy += i.totalAudioEnergy; }
+             return { packets, energy };",
+        )
+        .await;
+    (
+        v["packets"].as_u64().unwrap_or(0),
+        v["energy"].as_f64().unwrap_or(0.0),
+    )
+}
+
+/// Asserts that `b` hears audio: packets keep coming and carry sound over one window.
+async fn assert_hears(who: &str, b: &Browser) {
+    let (p0, e0) = inbound(b).await;
+    tokio::time::sleep(WINDOW).await;
+    let (p1, e1) = inbound(b).await;
+    assert!(
+        p1 >= p0 + FLOWING_PKTS && e1 > e0,
+        "{who} hears nothing ({} packets, audio energy {:.5} in {WINDOW:?})",
+        p1.saturating_sub(p0),
+        e1 - e0
+    );
+}
+
+/// The page's selected ICE candidate pair: its local and remote candidates and bytes carried.
+async fn selected_pair(b: &Browser) -> Value {
+    b.eval(
+        "const r = await window.hotline.media.pc.getStats();
+         let id = null;
+         r.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) id = s.selectedCandidatePairId; });
+         const pair = id && r.get(id);
+         if (!pair) return null;
+         const l = r.get(pair.localCandidateId), rm = r.get(pair.remoteCandidateId);
+         return { local: { type: l.candidateType, address: l.address, port: l.port,
+                           relayProtocol: l.relayProtocol ?? null },
+                  remote: { type: rm.candidateType, address: rm.address, port: rm.port },
+                  bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived };",
+    )
+    .await
+}
+
+/// A caller page in a pt-BR browser, Call pressed, waiting for an operator.
+async fn caller_calls(app: &common::TestApp) -> Browser {
+    let mic = speech_wav(
+        "turn-caller",
+        "pt-br",
+        "Alô, estou num hotel e a rede bloqueia quase tudo. Vocês me ouvem?",
+    );
+    let caller = Browser::launch("pt-BR,pt", Some(&mic)).await;
+    caller.client.goto(&app.url("/call")).await.expect("goto");
+    caller
+        .wait_for(
+            "caller page in Portuguese",
+            "document.documentElement.lang === 'pt'",
+            STEP,
+        )
+        .await;
+    caller.click("#call").await;
+    caller
+        .wait_for("caller waiting", "window.hotline.state === 'waiting'", STEP)
+        .await;
+    caller
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_only_caller_talks_with_the_operator_through_coturn() {
+    let secret = secret();
+    let turn = TestCoturn::start(&secret);
+    let redis = TestRedis::start();
+    let mut settings = settings_with_operator();
+    settings.dispatch.predispatch = false;
+    settings.media.turn_urls = vec![turn.url()];
+    settings.media.turn_secret = secret;
+    settings.media.turn_relay_only = true;
+    let app = app_on(&redis, settings).await;
+
+    let operator_mic = speech_wav("turn-operator", "cmn", "您好，这里是市民热线，我听得到您。");
+    let operator = Browser::operator_console(&app.url(""), &operator_mic, STEP).await;
+    let caller = caller_calls(&app).await;
+    caller.wait_for("caller media up", MEDIA_UP, STEP).await;
+    operator
+        .wait_for(
+            "call queued",
+            "document.querySelector('#queue tbody tr')",
+            STEP,
+        )
+        .await;
+    operator.click("#queue tbody tr button.primary").await;
+    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
+    caller
+        .wait_for(
+            "caller connected",
+            "window.hotline.state === 'connected'",
+            STEP,
+        )
+        .await;
+
+    // The caller's leg goes through coturn: its selected pair's local candidate is a relay
+    // candidate on one of coturn's relay ports, and the page gathered nothing else.
+    let pair = selected_pair(&caller).await;
+    assert_eq!(pair["local"]["type"], "relay", "{pair}");
+    assert_eq!(pair["local"]["relayProtocol"], "udp", "{pair}");
+    let port = pair["local"]["port"].as_u64().unwrap_or(0);
+    assert!(
+        turn.relay_ports.contains(&(port as u16)),
+        "relay port {port} is not coturn's {:?}: {pair}",
+        turn.relay_ports
+    );
+    let offered = caller
+        .eval(
+            "return window.hotline.media.pc.localDescription.sdp.split('\\r\\n')
+                 .filter((l) => l.startsWith('a=candidate:'));",
+        )
+        .await;
+    let offered = offered.as_array().expect("candidate lines");
+    assert!(!offered.is_empty(), "no candidate offered");
+    for line in offered {
+        let line = line.as_str().unwrap_or_default();
+        assert!(
+            line.contains(" typ relay"),
+            "a candidate other than relay: {line}"
+        );
+    }
+
+    // Audio both ways through the relay.
+    assert_hears("the operator (from the relayed caller)", &operator).await;
+    assert_hears("the relayed caller (from the operator)", &caller).await;
+    let later = selected_pair(&caller).await;
+    assert_eq!(later["local"]["type"], "relay", "{later}");
+    for way in ["bytesSent", "bytesReceived"] {
+        let (before, after) = (pair[way].as_u64(), later[way].as_u64());
+        assert!(
+            after > before,
+            "{way} did not grow through the relay: {pair} → {later}"
+        );
+    }
+
+    caller.close().await;
+    operator.close().await;
+}
+
+/// coturn refuses credentials signed with another secret: a relay-only caller then has no way
+/// for its audio, and the page says so in its language instead of waiting in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_turn_secret_is_said_in_the_caller_page() {
+    let turn = TestCoturn::start(&secret());
+    let redis = TestRedis::start();
+    let mut settings = settings_with_operator();
+    settings.dispatch.predispatch = false;
+    settings.media.turn_urls = vec![turn.url()];
+    settings.media.turn_secret = secret();
+    settings.media.turn_relay_only = true;
+    let app = app_on(&redis, settings).await;
+
+    let caller = caller_calls(&app).await;
+    caller
+        .wait_for(
+            "the audio error shown",
+            "!document.getElementById('media-error').hidden",
+            STEP,
+        )
+        .await;
+    let shown = caller
+        .eval(
+            "const e = document.getElementById('media-error');
+             return { text: e.textContent, role: e.getAttribute('role'),
+                      visible: e.getBoundingClientRect().height > 0,
+                      state: window.hotline.media.pc.connectionState };",
+        )
+        .await;
+    assert_eq!(
+        shown["text"],
+        "Não foi possível conectar o áudio: esta rede parece bloquear chamadas. Tente outra \
+         rede (Wi-Fi ou dados móveis), depois desligue e ligue novamente.",
+        "{shown}"
+    );
+    assert_eq!(shown["role"], "alert", "{shown}");
+    assert_eq!(shown["visible"], true, "{shown}");
+    let offered = caller
+        .eval("return window.hotline.media.pc.localDescription.sdp.includes('a=candidate:');")
+        .await;
+    assert_eq!(
+        offered, false,
+        "a candidate was gathered with the wrong secret"
+    );
+    caller.screenshot("turn-wrong-secret").await;
+    assert!(
+        turn.log().contains("401"),
+        "coturn did not refuse the credentials:\n{}",
+        turn.log()
+    );
+    caller.close().await;
+}
