@@ -9,7 +9,8 @@
 # and an interpreter's phone in the phone tests), PostgreSQL (the record store's tests start their
 # own server in a temporary directory on a free port, never the machine's 5432), coturn (a real
 # TURN server in tests/turn_relay.rs, started on free ports without the machine's config),
-# systemd-analyze (tests/deploy_files.rs verifies the service unit in deploy/).
+# systemd-analyze (tests/deploy_files.rs verifies the service unit in deploy/), HAProxy (the
+# load balancer of scripts/cluster.sh, which tests/cluster_script.rs runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ command -v sipp >/dev/null || missing+=(sip-tester)
 command -v baresip >/dev/null || missing+=(baresip)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v haproxy >/dev/null || missing+=(haproxy)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
