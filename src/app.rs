@@ -15,6 +15,7 @@ use crate::config::{RecordSettings, Settings};
 use crate::domain::NodeId;
 use crate::drivers::bus::Bus;
 use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::dashboard::DashboardFeed;
 use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lease;
 use crate::drivers::lifecycle::Lifecycle;
@@ -138,6 +139,13 @@ impl AppState {
             inbox,
             &lifecycle,
         );
+        let dashboard = DashboardFeed::start(
+            &settings,
+            pool.clone(),
+            calls.clone(),
+            records.as_ref(),
+            &lifecycle,
+        );
         lease::start(
             &node_lease,
             call_notes,
@@ -161,6 +169,7 @@ impl AppState {
             lease: node_lease,
             lifecycle,
             records,
+            dashboard,
         }
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use common::postgres::TestPostgres;
 use hotline_bridge::domain::{
-    CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, OfferId,
+    CallDigest, CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, OfferId,
     OfferOutcome, ParticipantId, Rating, Role,
 };
 use hotline_bridge::store::{Record, RecordStore, SqlStore};
@@ -82,6 +82,7 @@ contract!(
     a_rating_is_kept_once_per_call,
     an_unknown_call_has_no_history,
     migrations_run_again_change_nothing,
+    calls_created_in_a_window_come_with_first_interpreter_offers_and_rating,
 );
 
 fn id(s: &str) -> CallId {
@@ -414,4 +415,97 @@ async fn a_sqlite_store_makes_its_folder_and_file_in_wal_mode() {
         file.with_extension("db-wal").is_file(),
         "the SQLite file is in WAL mode"
     );
+}
+
+/// `call(name)` created at `at` (its legs and times moved with it).
+fn call_at(name: &str, at: u64) -> CallSummary {
+    let mut c = call(name);
+    let shift = at - c.created_at;
+    c.created_at += shift;
+    c.answered_at = c.answered_at.map(|t| t + shift);
+    c.ended_at += shift;
+    for l in &mut c.legs {
+        l.joined_at += shift;
+        l.left_at = l.left_at.map(|t| t + shift);
+    }
+    c
+}
+
+async fn calls_created_in_a_window_come_with_first_interpreter_offers_and_rating(store: Store) {
+    // c1: the fixture's call (interpreter joined 19 s in), two offers, rated 4.
+    let mut c1 = call_at("c1", 100_000);
+    // A second interpreter's leg later: the first one's join is the one reported.
+    let mut second = c1.legs[2].clone();
+    second.participant = ParticipantId::parse("int-ana").expect("id");
+    second.interpreter = Some(iid("ana"));
+    second.joined_at = 150_000;
+    c1.legs.push(second);
+    // c2: abandoned, no interpreter, no offer, no rating.
+    let mut c2 = call_at("c2", 200_000);
+    c2.outcome = CallOutcome::Abandoned;
+    c2.answered_at = None;
+    c2.language = None;
+    c2.language_source = "unknown".into();
+    c2.legs.truncate(1);
+    // Outside the window on either side.
+    let before = call_at("c0", 99_999);
+    let after = call_at("c3", 300_000);
+    write(
+        &store,
+        vec![
+            Record::Call(c1),
+            Record::Call(c2),
+            Record::Call(before),
+            Record::Call(after),
+            offered("o1", "c1", "li-na", 105_000),
+            offered("o2", "c1", "ana", 110_000),
+            // An offer and a rating of a call not ended yet: not in the window's calls.
+            offered("o3", "c9", "li-na", 150_000),
+            Record::Rated {
+                call: id("c1"),
+                rating: Rating {
+                    stars: 4,
+                    at: 200_000,
+                },
+            },
+        ],
+    )
+    .await;
+    let got = store
+        .calls_created(100_000, 300_000)
+        .await
+        .expect("calls created");
+    let pt = Some(Language::parse("pt").expect("pt"));
+    assert_eq!(
+        got,
+        vec![
+            CallDigest {
+                language: pt,
+                language_source: "browser".into(),
+                outcome: CallOutcome::Ended,
+                created_at: 100_000,
+                answered_at: Some(101_000),
+                ended_at: 189_000,
+                interpreter_joined_at: Some(119_000),
+                offers: 2,
+                stars: Some(4),
+            },
+            CallDigest {
+                language: None,
+                language_source: "unknown".into(),
+                outcome: CallOutcome::Abandoned,
+                created_at: 200_000,
+                answered_at: None,
+                ended_at: 289_000,
+                interpreter_joined_at: None,
+                offers: 0,
+                stars: None,
+            },
+        ]
+    );
+    assert!(store
+        .calls_created(400_000, 500_000)
+        .await
+        .expect("empty window")
+        .is_empty());
 }

@@ -6,6 +6,7 @@ pub mod admission;
 mod caller_view;
 pub mod calls;
 mod catalog;
+mod dashboard;
 mod detect;
 mod error;
 mod error_doc;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(operator::routes())
         .merge(supervisor::routes())
         .merge(supervise::routes())
+        .merge(dashboard::routes())
         .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())

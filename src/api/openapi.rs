@@ -3,7 +3,9 @@
 //! the handler and add it to `paths(...)` below (and any new tag to `tags(...)`).
 
 use super::error_doc::{ErrorBody, ErrorDetail};
-use super::{admin, calls, catalog, detect, operator, supervise, supervisor, university};
+use super::{
+    admin, calls, catalog, dashboard, detect, operator, supervise, supervisor, university,
+};
 use crate::api::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -50,6 +52,8 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         supervisor::logout,
         supervisor::me,
         supervise::live_calls,
+        dashboard::now,
+        dashboard::live,
         admin::stuck,
         admin::release,
         admin::end_call,

@@ -8,6 +8,7 @@ use super::operator_sessions::OperatorSessions;
 use crate::config::Settings;
 use crate::domain::UniversityId;
 use crate::drivers::call_registry::CallRegistry;
+use crate::drivers::dashboard::DashboardFeed;
 use crate::drivers::dispatch::DispatchHandle;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// The call record's queue and store (`None`: no record is kept, `records.database` empty).
     pub records: Option<Recorder>,
+    /// The supervisors' big screen: its figures on every change.
+    pub dashboard: DashboardFeed,
 }
 
 /// The limits of `[limits]` and `[calls]` that live in the state: per-address rate limits of the

@@ -1,6 +1,7 @@
 //! Domain nouns shared by every ring: typed ids, languages, interpreter profiles and their weekly
 //! schedules. Plain data with parsing and validation; no I/O.
 
+pub mod dashboard;
 mod draft;
 mod ids;
 mod interpreter;
@@ -12,6 +13,7 @@ pub mod record;
 mod schedule;
 mod text;
 
+pub use dashboard::CallDigest;
 pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, UniversityId};
 pub use interpreter::{InterpreterProfile, LanguageSkill, Level, ProfileError};

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod call;
 pub mod call_registry;
 pub mod clock;
+pub mod dashboard;
 pub mod dispatch;
 pub mod lease;
 pub mod lifecycle;

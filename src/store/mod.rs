@@ -11,14 +11,16 @@
 //!   nodes' events) is kept, and the offer fills in around it.
 //! - A call written again replaces its row and its legs; a rating is kept once per call.
 //! - Nothing here reads a clock; times are Unix ms, as recorded.
+//! - `calls_created` sees a call once its end is written, with every offer, leg and rating
+//!   written so far.
 
 mod sql;
 
 pub use sql::{SqlStore, StoreKind};
 
 use crate::domain::{
-    CallId, CallSummary, InterpreterId, Language, Millis, OfferId, OfferOutcome, OfferRecord,
-    Rating,
+    CallDigest, CallId, CallSummary, InterpreterId, Language, Millis, OfferId, OfferOutcome,
+    OfferRecord, Rating,
 };
 use async_trait::async_trait;
 
@@ -87,4 +89,7 @@ pub trait RecordStore: Send + Sync + 'static {
     async fn write(&self, batch: &[Record]) -> Result<(), StoreError>;
     /// What the record holds about `call`; `None` when it holds nothing.
     async fn call(&self, call: &CallId) -> Result<Option<CallHistory>, StoreError>;
+    /// Every ended call created in `[from, to)`, oldest first, with when its first interpreter
+    /// joined, how many offers were made for it and its rating (the dashboard's day).
+    async fn calls_created(&self, from: Millis, to: Millis) -> Result<Vec<CallDigest>, StoreError>;
 }

@@ -4,8 +4,8 @@
 
 use super::{CallHistory, Record, RecordStore, StoreError};
 use crate::domain::{
-    CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, Millis, OfferId,
-    OfferOutcome, OfferRecord, ParticipantId, Rating, Role,
+    CallDigest, CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, Millis,
+    OfferId, OfferOutcome, OfferRecord, ParticipantId, Rating, Role,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -215,6 +215,26 @@ impl RecordStore for SqlStore {
             rating: rating.as_ref().map(rating_of).transpose()?,
         }))
     }
+
+    async fn calls_created(&self, from: Millis, to: Millis) -> Result<Vec<CallDigest>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.language, c.language_source, c.outcome, c.created_at, c.answered_at, \
+             c.ended_at, \
+             (SELECT MIN(l.joined_at) FROM legs l \
+              WHERE l.call_id = c.id AND l.role = 'interpreter') AS interpreter_joined_at, \
+             (SELECT COUNT(*) FROM offers o WHERE o.call_id = c.id) AS offers, \
+             r.stars \
+             FROM calls c LEFT JOIN ratings r ON r.call_id = c.id \
+             WHERE c.created_at >= $1 AND c.created_at < $2 \
+             ORDER BY c.created_at, c.id",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.iter().map(digest).collect()
+    }
 }
 
 async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
@@ -407,6 +427,28 @@ fn offer(call: &CallId, r: &AnyRow) -> Result<OfferRecord, StoreError> {
             .map(|s| OfferOutcome::parse(&s).ok_or_else(|| corrupt("outcome", s)))
             .transpose()?,
         ended_at: time_opt(r, "ended_at")?,
+    })
+}
+
+fn digest(r: &AnyRow) -> Result<CallDigest, StoreError> {
+    let offers = r
+        .try_get::<i64, _>("offers")
+        .map_err(|e| corrupt("offers", e))?;
+    let stars = r
+        .try_get::<Option<i64>, _>("stars")
+        .map_err(|e| corrupt("stars", e))?
+        .map(|s| u8::try_from(s).map_err(|e| corrupt("stars", e)))
+        .transpose()?;
+    Ok(CallDigest {
+        language: language(r, "language")?,
+        language_source: text(r, "language_source")?,
+        outcome: named(r, "outcome", CallOutcome::parse)?,
+        created_at: time(r, "created_at")?,
+        answered_at: time_opt(r, "answered_at")?,
+        ended_at: time(r, "ended_at")?,
+        interpreter_joined_at: time_opt(r, "interpreter_joined_at")?,
+        offers: u32::try_from(offers).map_err(|e| corrupt("offers", e))?,
+        stars,
     })
 }
 

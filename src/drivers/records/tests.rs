@@ -119,6 +119,13 @@ impl RecordStore for FlakyStore {
     async fn call(&self, _: &CallId) -> Result<Option<CallHistory>, StoreError> {
         Ok(None)
     }
+    async fn calls_created(
+        &self,
+        _: crate::domain::Millis,
+        _: crate::domain::Millis,
+    ) -> Result<Vec<crate::domain::CallDigest>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 fn rating(call: &str, stars: u8) -> Record {

@@ -1,0 +1,314 @@
+//! The dashboard's feed: one task that gathers the big screen's figures (this node's calls and
+//! queue, the pool's interpreters per language, today's figures from the record) and publishes
+//! them on a `watch` channel whenever they change. It recomputes at once when the queue or the
+//! number of live calls changes (an answer moves a call from waiting to live), after each write
+//! of the record, and every `REFRESH` for the pool's interpreters; while nobody watches it only
+//! waits. The figures themselves are computed in `domain::dashboard`.
+
+use super::call_registry::CallRegistry;
+use super::clock::now_ms;
+use super::lifecycle::Lifecycle;
+use super::records::{Progress, Recorder};
+use crate::config::Settings;
+use crate::domain::dashboard::{self as figures, HourBucket, LanguageNow, Today};
+use crate::domain::{Language, Millis};
+use crate::engine::call::CallState;
+use crate::pool::{InterpreterPool, Status};
+use crate::store::RecordStore;
+use chrono::{TimeZone, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+/// How often the interpreters' figures (and the clock's hour) are looked at again.
+pub const REFRESH: Duration = Duration::from_secs(1);
+/// Today's figures are read from the record after each write, and at least this often.
+const RECORD_REFRESH: Duration = Duration::from_secs(15);
+/// How long one live call gets to tell its state (a call task that does not answer is skipped).
+const CALL_VIEW_WAIT: Duration = Duration::from_millis(250);
+
+/// Everything on the big screen at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DashboardView {
+    /// Per language: the served ones always, others (the operators' own, unknown) when they have
+    /// calls.
+    pub languages: Vec<LanguageNow>,
+    /// The sums over every language (`language` absent).
+    pub totals: LanguageNow,
+    /// Today's figures; `None` when no record is kept or it cannot be read now.
+    pub today: Option<Today>,
+    /// The last 24 hours, the current one last (empty without a record).
+    pub hours: Vec<HourBucket>,
+    /// The hotline's time zone (`dashboard.time_zone`): "today" starts at its midnight.
+    pub time_zone: String,
+    /// Whether this node keeps a record (`records.database`).
+    pub record: bool,
+}
+
+/// Cheap to clone; every clone reads the same feed.
+#[derive(Clone)]
+pub struct DashboardFeed {
+    tx: Arc<watch::Sender<Arc<DashboardView>>>,
+    source: Arc<Source>,
+}
+
+struct Source {
+    pool: Arc<dyn InterpreterPool>,
+    calls: CallRegistry,
+    store: Option<Arc<dyn RecordStore>>,
+    served: Vec<Language>,
+    presence_ttl_ms: Millis,
+    tz: chrono_tz::Tz,
+    time_zone: String,
+}
+
+impl DashboardFeed {
+    /// The feed and its task on `lifecycle`'s tracker.
+    pub fn start(
+        settings: &Settings,
+        pool: Arc<dyn InterpreterPool>,
+        calls: CallRegistry,
+        records: Option<&Recorder>,
+        lifecycle: &Lifecycle,
+    ) -> Self {
+        let source = Arc::new(Source {
+            pool,
+            calls,
+            store: records.map(|r| r.store().clone()),
+            served: settings.languages.served(),
+            presence_ttl_ms: settings.dispatch.presence_ttl_s.saturating_mul(1000),
+            tz: settings.dashboard.tz(),
+            time_zone: settings.dashboard.time_zone.clone(),
+        });
+        let (tx, _) = watch::channel(Arc::new(DashboardView::default()));
+        let feed = Self {
+            tx: Arc::new(tx),
+            source,
+        };
+        lifecycle.spawn(
+            feed.clone()
+                .run(records.map(Recorder::progress), lifecycle.child()),
+        );
+        feed
+    }
+
+    /// The figures on every change (the first value may be stale: read `now` for a fresh one).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<DashboardView>> {
+        self.tx.subscribe()
+    }
+
+    /// The figures now, freshly gathered.
+    pub async fn now(&self) -> DashboardView {
+        let now = now_ms();
+        let (today, hours) = self.source.history(now).await;
+        self.source.view(now, today, hours).await
+    }
+
+    async fn run(
+        self,
+        progress: Option<watch::Receiver<Progress>>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let mut queue = self.source.calls.queue();
+        let mut live = self.source.calls.live_count();
+        // Without a record, a receiver that never changes.
+        let (_keep, idle) = watch::channel(Progress::default());
+        let mut progress = progress.unwrap_or(idle);
+        let mut tick = tokio::time::interval(REFRESH);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut history: Option<(Millis, Option<Today>, Vec<HourBucket>)> = None;
+        loop {
+            let mut written = false;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                r = queue.changed() => if r.is_err() { return },
+                r = live.changed() => if r.is_err() { return },
+                r = progress.changed() => match r {
+                    Ok(()) => written = true,
+                    // The writer stopped: keep serving the live figures.
+                    Err(_) => progress = watch::channel(Progress::default()).1,
+                },
+                _ = tick.tick() => {}
+            }
+            if self.tx.receiver_count() == 0 {
+                continue;
+            }
+            let now = now_ms();
+            let stale = match &history {
+                Some((at, ..)) => {
+                    written || now.saturating_sub(*at) >= RECORD_REFRESH.as_millis() as u64
+                }
+                None => true,
+            };
+            if stale {
+                let (today, hours) = self.source.history(now).await;
+                history = Some((now, today, hours));
+            }
+            let Some((_, today, hours)) = &history else {
+                continue;
+            };
+            let view = Arc::new(self.source.view(now, today.clone(), hours.clone()).await);
+            self.tx.send_if_modified(|current| {
+                let changed = **current != *view;
+                if changed {
+                    *current = view;
+                }
+                changed
+            });
+        }
+    }
+}
+
+impl Source {
+    /// Today's figures and the chart from the record (none without one, or while it is away).
+    async fn history(&self, now: Millis) -> (Option<Today>, Vec<HourBucket>) {
+        let Some(store) = &self.store else {
+            return (None, Vec::new());
+        };
+        let from = figures::window_start(now, &self.tz);
+        match store.calls_created(from, now.saturating_add(1)).await {
+            Ok(calls) => (
+                Some(figures::today(&calls, now, &self.tz)),
+                figures::hours(&calls, now, &self.tz),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard: today's figures not read");
+                (None, Vec::new())
+            }
+        }
+    }
+
+    async fn view(
+        &self,
+        now: Millis,
+        today: Option<Today>,
+        hours: Vec<HourBucket>,
+    ) -> DashboardView {
+        let mut rows: BTreeMap<Option<Language>, LanguageNow> = self
+            .served
+            .iter()
+            .map(|&l| (Some(l), row(Some(l))))
+            .collect();
+        for q in self.source_queue() {
+            rows.entry(q).or_insert_with(|| row(q)).waiting += 1;
+        }
+        for language in self.live_languages().await {
+            rows.entry(language).or_insert_with(|| row(language)).live += 1;
+        }
+        // Interpreters with several languages count once in the totals.
+        let mut totals = self.interpreters(now, &mut rows).await;
+        for r in rows.values() {
+            totals.waiting += r.waiting;
+            totals.live += r.live;
+        }
+        let mut today = today;
+        if let Some(t) = &mut today {
+            // Calls still going on are today's too (the record has them once they end).
+            t.calls += totals.waiting + totals.live;
+        }
+        DashboardView {
+            languages: rows.into_values().collect(),
+            totals,
+            today,
+            hours,
+            time_zone: self.time_zone.clone(),
+            record: self.store.is_some(),
+        }
+    }
+
+    /// The language of each call waiting for an operator.
+    fn source_queue(&self) -> Vec<Option<Language>> {
+        self.calls
+            .queue()
+            .borrow()
+            .iter()
+            .map(|q| q.language.code)
+            .collect()
+    }
+
+    /// The language of each answered call that has not ended.
+    async fn live_languages(&self) -> Vec<Option<Language>> {
+        let views = self.calls.live().into_iter().map(|call| async move {
+            tokio::time::timeout(CALL_VIEW_WAIT, call.view())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        });
+        futures::future::join_all(views)
+            .await
+            .into_iter()
+            .flatten()
+            .filter(|v| !matches!(v.state, CallState::Queued) && !v.state.is_final())
+            .map(|v| v.language.code)
+            .collect()
+    }
+
+    /// Interpreters available, busy and on shift per served language; returns them counted once
+    /// each. A pool that does not answer leaves them at 0 (and says so in the log).
+    async fn interpreters(
+        &self,
+        now: Millis,
+        rows: &mut BTreeMap<Option<Language>, LanguageNow>,
+    ) -> LanguageNow {
+        let mut totals = LanguageNow::default();
+        let mut available = HashSet::new();
+        let mut busy = HashSet::new();
+        let at = Utc
+            .timestamp_millis_opt(now as i64)
+            .single()
+            .unwrap_or_else(Utc::now);
+        let profiles = match self.pool.profiles().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard: interpreters not counted");
+                return totals;
+            }
+        };
+        for p in profiles.iter().filter(|p| p.schedule.on_shift(at)) {
+            totals.on_shift += 1;
+            for skill in &p.languages {
+                if let Some(r) = rows.get_mut(&Some(skill.language)) {
+                    r.on_shift += 1;
+                }
+            }
+        }
+        for &language in &self.served {
+            let states = match self.pool.states_for(language, now).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dashboard: interpreters not counted");
+                    return totals;
+                }
+            };
+            let Some(r) = rows.get_mut(&Some(language)) else {
+                continue;
+            };
+            for s in states {
+                match s.status {
+                    Status::Available if s.present(now, self.presence_ttl_ms) => {
+                        r.available += 1;
+                        available.insert(s.id);
+                    }
+                    Status::Offered | Status::Busy | Status::WrapUp => {
+                        r.busy += 1;
+                        busy.insert(s.id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        totals.available = available.len() as u32;
+        totals.busy = busy.len() as u32;
+        totals
+    }
+}
+
+fn row(language: Option<Language>) -> LanguageNow {
+    LanguageNow {
+        language,
+        ..LanguageNow::default()
+    }
+}
