@@ -1,8 +1,9 @@
-//! The staff pages' catalogs (operator, interpreter, university, supervisor): every language has every key
-//! with the same `{placeholders}` as English, every key a page names (its HTML's `data-i18n*`
-//! attributes, its scripts' `t("key")` calls) exists, the operator and university pages speak
-//! Chinese and English and the interpreter console the core eight and Chinese. Run in Node.js
-//! (tests/js/console_catalogs.mjs), as the pages import the catalogs: plain ES modules.
+//! The staff pages' catalogs (operator, interpreter, university, dashboard, supervisor): every
+//! language has every key with the same `{placeholders}` as English, every key a page names (its
+//! HTML's `data-i18n*` attributes, its scripts' `t("key")` calls) exists, the operator,
+//! university, dashboard and supervisor pages speak Chinese and English and the interpreter
+//! console the core eight and Chinese. Run in Node.js (tests/js/console_catalogs.mjs), as the
+//! pages import the catalogs: plain ES modules.
 
 use serde_json::{json, Value};
 
@@ -20,7 +21,7 @@ async fn every_console_catalog_has_every_key_the_pages_use() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    for page in ["operator", "interpreter", "university", "supervisor"] {
+    for page in ["operator", "interpreter", "university", "dashboard", "supervisor"] {
         assert_eq!(v[page]["problems"], json!([]), "{page}: {}", v[page]);
         assert!(
             v[page]["used"].as_u64().unwrap_or(0) > 30,
@@ -30,6 +31,7 @@ async fn every_console_catalog_has_every_key_the_pages_use() {
     }
     assert_eq!(v["operator"]["languages"], json!(["en", "zh"]));
     assert_eq!(v["university"]["languages"], json!(["en", "zh"]));
+    assert_eq!(v["dashboard"]["languages"], json!(["en", "zh"]));
     assert_eq!(v["supervisor"]["languages"], json!(["en", "zh"]));
     assert_eq!(
         v["interpreter"]["languages"],

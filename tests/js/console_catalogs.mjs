@@ -1,4 +1,5 @@
-// Checks the staff pages' catalogs (web/i18n/{operator,interpreter,university,supervisor}.js) against each
+// Checks the staff pages' catalogs (web/i18n/{operator,interpreter,university,dashboard,
+// supervisor}.js) against each
 // other and against the pages that use them, and that the pages' scripts parse, and prints one
 // JSON object; tests/console_catalogs.rs runs it and asserts on the output.
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ const PAGES = {
     html: ['university.html'],
     js: ['js/university.js', 'js/university/week.js', 'js/university/heatmap.js'],
   },
+  dashboard: { html: ['dashboard.html'], js: ['js/dashboard.js'] },
 };
 
 const out = {};

@@ -1,0 +1,114 @@
+//! The supervisors' big screen in real headless Chromium: /dashboard first shows a login; the
+//! supervisor logs in and the board appears in Chinese (the browser's language), with its
+//! 24-hour chart drawn by the vendored uPlot; a call created waits on the board, and once an
+//! operator answers it the board's "calls in progress" figure changes within 2 s, without the
+//! page reloading. Switched to English, the board speaks English.
+mod common;
+
+use common::browser::Browser;
+use common::supervisors::{with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
+use common::ws::{answer, create_call, operator_login, operator_session, settings_with_operator};
+use common::spawn_app;
+use hotline_bridge::app::build_state;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const STEP: Duration = Duration::from_secs(20);
+/// The acceptance bound: the board shows an answered call this soon.
+const ANSWER_SHOWN_WITHIN: Duration = Duration::from_secs(2);
+
+fn text_is(id: &str, text: &str) -> String {
+    format!("document.getElementById('{id}').textContent.trim() === '{text}'")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = with_supervisor(settings_with_operator());
+    settings.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    let app = spawn_app(build_state(settings).await.expect("state")).await;
+    let base = app.url("");
+
+    let b = Browser::launch("zh-CN,zh,en", None).await;
+    b.client
+        .goto(&app.url("/dashboard"))
+        .await
+        .expect("goto");
+    b.wait_for(
+        "login shown",
+        "!document.getElementById('login').hidden && document.getElementById('board').hidden",
+        STEP,
+    )
+    .await;
+    b.type_into("#name", SUPERVISOR).await;
+    b.type_into("#password", SUPERVISOR_PASSWORD).await;
+    b.click("#login-form button[type=submit]").await;
+    b.wait_for(
+        "board live",
+        "!document.getElementById('board').hidden \
+         && document.getElementById('link').dataset.state === 'online' \
+         && window.hotline.updates >= 1",
+        STEP,
+    )
+    .await;
+    b.wait_for("in Chinese", &text_is("live-calls-label", "通话中"), STEP)
+        .await;
+    b.wait_for(
+        "chart drawn",
+        "document.querySelector('#chart .uplot canvas') !== null",
+        STEP,
+    )
+    .await;
+    b.wait_for("nothing live", &text_is("live-calls", "0"), STEP).await;
+
+    let (id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
+    b.wait_for("a caller waits", &text_is("waiting-calls", "1"), STEP)
+        .await;
+    let updates_before: u64 = b
+        .eval("return window.hotline.updates;")
+        .await
+        .as_u64()
+        .expect("updates");
+    let op = operator_login(&base).await;
+    let mut console = operator_session(app.addr, &op).await;
+    answer(&mut console, &id).await;
+    let answered = Instant::now();
+    b.wait_for(
+        "answered call shown within 2 s",
+        &format!(
+            "{} && {}",
+            text_is("live-calls", "1"),
+            text_is("waiting-calls", "0")
+        ),
+        ANSWER_SHOWN_WITHIN,
+    )
+    .await;
+    let shown_after = answered.elapsed();
+    assert!(shown_after <= ANSWER_SHOWN_WITHIN, "{shown_after:?}");
+    // The same page took the update (no reload): its count of updates went on.
+    let updates_after = b
+        .eval("return window.hotline.updates;")
+        .await
+        .as_u64()
+        .expect("updates");
+    assert!(updates_after > updates_before, "{updates_before} → {updates_after}");
+    b.wait_for(
+        "the Portuguese row",
+        "[...document.querySelectorAll('#language-rows tr')].some(r => \
+           r.dataset.language === 'pt' && r.children[1].textContent === '1')",
+        STEP,
+    )
+    .await;
+    b.screenshot("dashboard-zh").await;
+
+    b.select("#ui-language", "en").await;
+    b.wait_for(
+        "in English",
+        &text_is("live-calls-label", "Calls in progress"),
+        STEP,
+    )
+    .await;
+    b.screenshot("dashboard-en").await;
+    eprintln!("dashboard: answered call shown after {shown_after:?}");
+    b.close().await;
+}
