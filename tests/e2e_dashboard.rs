@@ -2,13 +2,14 @@
 //! supervisor logs in and the board appears in Chinese (the browser's language), with its
 //! 24-hour chart drawn by the vendored uPlot; a call created waits on the board, and once an
 //! operator answers it the board's "calls in progress" figure changes within 2 s, without the
-//! page reloading. Switched to English, the board speaks English.
+//! page reloading. On a 1920 x 1080 wall display the whole board fits with figures at least
+//! 60 px tall. Switched to English, the board speaks English.
 mod common;
 
 use common::browser::Browser;
+use common::spawn_app;
 use common::supervisors::{with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
 use common::ws::{answer, create_call, operator_login, operator_session, settings_with_operator};
-use common::spawn_app;
 use hotline_bridge::app::build_state;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -30,10 +31,7 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
     let base = app.url("");
 
     let b = Browser::launch("zh-CN,zh,en", None).await;
-    b.client
-        .goto(&app.url("/dashboard"))
-        .await
-        .expect("goto");
+    b.client.goto(&app.url("/dashboard")).await.expect("goto");
     b.wait_for(
         "login shown",
         "!document.getElementById('login').hidden && document.getElementById('board').hidden",
@@ -59,7 +57,8 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
         STEP,
     )
     .await;
-    b.wait_for("nothing live", &text_is("live-calls", "0"), STEP).await;
+    b.wait_for("nothing live", &text_is("live-calls", "0"), STEP)
+        .await;
 
     let (id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
     b.wait_for("a caller waits", &text_is("waiting-calls", "1"), STEP)
@@ -91,7 +90,10 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
         .await
         .as_u64()
         .expect("updates");
-    assert!(updates_after > updates_before, "{updates_before} → {updates_after}");
+    assert!(
+        updates_after > updates_before,
+        "{updates_before} → {updates_after}"
+    );
     b.wait_for(
         "the Portuguese row",
         "[...document.querySelectorAll('#language-rows tr')].some(r => \
@@ -99,6 +101,37 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
         STEP,
     )
     .await;
+    // A wall display (1920 × 1080): the whole board fits on the screen, and the figures are at
+    // least 60 px tall, to be read from across a room.
+    b.client
+        .set_window_size(1920, 1080)
+        .await
+        .expect("window size");
+    // The window's own bars are not the page's: make the page itself 1920 x 1080.
+    let bars = b
+        .eval("return window.outerHeight - window.innerHeight;")
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    b.client
+        .set_window_size(1920, 1080 + bars as u32)
+        .await
+        .expect("window size");
+    b.wait_for(
+        "the board fits a 1920 x 1080 screen",
+        "window.innerWidth >= 1900 && window.innerHeight >= 1070 \
+         && document.documentElement.scrollHeight <= window.innerHeight",
+        STEP,
+    )
+    .await;
+    let figure_px = b
+        .eval(
+            "return parseFloat(getComputedStyle(document.getElementById('live-calls')).fontSize);",
+        )
+        .await
+        .as_f64()
+        .expect("font size");
+    assert!(figure_px >= 60.0, "figures {figure_px} px");
     b.screenshot("dashboard-zh").await;
 
     b.select("#ui-language", "en").await;

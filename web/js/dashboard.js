@@ -13,6 +13,8 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "hotline.supervisor.token";
 /** Pause before the stream is opened again after it dropped. */
 const RECONNECT_MS = 2000;
+/** The chart's height in CSS pixels (its width follows the panel). */
+const CHART_HEIGHT = 380;
 const i18n = new PageLanguage(STRINGS);
 const t = (key, vars) => i18n.t(key, vars);
 
@@ -155,13 +157,15 @@ function draw() {
   $("service-level").textContent = d ? `${pct(d.service_level_20s)} / ${pct(d.service_level_30s)}` : "–";
   $("time-to-interpreter").textContent = d
     ? `${secs(d.time_to_interpreter_median_ms)} / ${secs(d.time_to_interpreter_p90_ms)}` : "–";
-  $("satisfaction").textContent = d && d.ratings
-    ? t("satisfaction_detail", { share: pct(d.satisfaction), stars: d.mean_stars.toFixed(1), ratings: d.ratings }) : "–";
+  $("satisfaction").textContent = d && d.ratings ? pct(d.satisfaction) : "–";
+  $("satisfaction-detail").textContent = d && d.ratings
+    ? t("satisfaction_detail", { stars: d.mean_stars.toFixed(1), ratings: d.ratings }) : "";
   $("resolution").textContent = d ? pct(d.resolution) : "–";
   $("cases-today").textContent = d && d.cases != null ? d.cases : "–";
   drawLanguages(v.languages);
   drawChart(v.hours);
-  $("updated").textContent = new Date().toLocaleTimeString(i18n.lang);
+  $("updated").textContent = local(new Date(), { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  tick();
 }
 
 function drawLanguages(rows) {
@@ -206,14 +210,15 @@ function drawChart(hours) {
   const bars = uPlot.paths.bars({ size: [0.7, 60] });
   const opts = {
     width,
-    height: 320,
+    height: CHART_HEIGHT,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), board.view.time_zone),
     legend: { show: true },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max)] } },
     axes: [
       { stroke: "#1b1f24", font: "18px system-ui", values: (u, ticks) => ticks.map((s) =>
         uPlot.tzDate(new Date(s * 1000), board.view.time_zone).getHours().toString().padStart(2, "0") + ":00") },
-      { stroke: "#1b1f24", font: "18px system-ui" },
+      // Whole calls only.
+      { stroke: "#1b1f24", font: "18px system-ui", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
     ],
     series: [
       {},
@@ -226,8 +231,22 @@ function drawChart(hours) {
   board.chart.lang = i18n.lang;
 }
 
+/** The hotline's time zone (the board's "today"), once the service has said it. */
+function zone() {
+  return board.view?.time_zone || undefined;
+}
+
+/** `date` in the page language and the hotline's time zone (the browser's if it lacks it). */
+function local(date, opts) {
+  try {
+    return date.toLocaleString(i18n.lang, { ...opts, timeZone: zone() });
+  } catch {
+    return date.toLocaleString(i18n.lang, opts);
+  }
+}
+
 function tick() {
-  $("clock").textContent = new Date().toLocaleString(i18n.lang, { hour: "2-digit", minute: "2-digit", weekday: "short" });
+  $("clock").textContent = local(new Date(), { hour: "2-digit", minute: "2-digit", weekday: "short" });
 }
 
 // ---- start ----
@@ -245,7 +264,7 @@ $("login-form").addEventListener("submit", login);
 $("logout").addEventListener("click", logout);
 window.addEventListener("resize", () => {
   const el = $("chart");
-  if (board.chart) board.chart.setSize({ width: Math.max(320, el.clientWidth), height: 320 });
+  if (board.chart) board.chart.setSize({ width: Math.max(320, el.clientWidth), height: CHART_HEIGHT });
 });
 tick();
 setInterval(tick, 10_000);
