@@ -1,7 +1,8 @@
 //! Supervisor accounts over HTTP: a supervisor logs in with the configured argon2 password and
 //! gets a session of their own; a wrong password or an unknown name is 401 JSON; an operator's
 //! session is refused 403 at the supervisors' doors and a supervisor's at the operators'; logout
-//! ends the session; logins are limited per address like the operators'.
+//! ends the session; logins are limited per address like the operators'. Supervisors read the
+//! audit (the pool's newest events), operators do not.
 mod common;
 
 use common::supervisors::{supervisor_login, with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
@@ -119,4 +120,62 @@ async fn supervisor_logins_are_limited_per_address() {
     let (status, v) = login(&app, SUPERVISOR, SUPERVISOR_PASSWORD).await;
     assert_eq!(status, 429, "even the right password waits: {v}");
     assert_eq!(v["error"]["code"], "rate_limited", "{v}");
+}
+
+#[tokio::test]
+async fn a_supervisor_reads_the_newest_audit_events_and_an_operator_cannot() {
+    use hotline_bridge::domain::{CallId, EventKind};
+    use hotline_bridge::pool::PoolEvent;
+    let app = app().await;
+    let base = app.url("");
+    for (i, kind) in [EventKind::Request, EventKind::Offer, EventKind::CallEnded]
+        .into_iter()
+        .enumerate()
+    {
+        app.state
+            .pool
+            .record(&PoolEvent {
+                kind,
+                at: 1_000 + i as u64,
+                call_id: CallId::parse("audited").ok(),
+                interpreter: None,
+                language: None,
+                offer_id: None,
+                detail: format!("step {i}"),
+            })
+            .await
+            .expect("record");
+    }
+    let sup = supervisor_login(&base).await;
+    let (status, v) = get(&app, "/api/supervisor/audit?limit=2", Some(&sup)).await;
+    assert_eq!(status, 200, "{v}");
+    let details: Vec<&str> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        details,
+        ["step 1", "step 2"],
+        "the newest two, oldest first"
+    );
+    let (status, v) = get(&app, "/api/supervisor/audit", Some(&sup)).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(3));
+    for bad in ["0", "1001", "many"] {
+        let (status, v) = get(
+            &app,
+            &format!("/api/supervisor/audit?limit={bad}"),
+            Some(&sup),
+        )
+        .await;
+        assert!(status == 422 || status == 400, "limit={bad}: {status} {v}");
+        assert!(v["error"]["code"].is_string(), "{v}");
+    }
+    let op = operator_login(&base).await;
+    let (status, v) = get(&app, "/api/supervisor/audit", Some(&op)).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, _) = get(&app, "/api/supervisor/audit", None).await;
+    assert_eq!(status, 401);
 }

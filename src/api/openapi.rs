@@ -52,6 +52,7 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         supervisor::logout,
         supervisor::me,
         supervise::live_calls,
+        supervisor::audit,
         dashboard::now,
         dashboard::live,
         admin::stuck,

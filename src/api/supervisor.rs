@@ -1,6 +1,7 @@
 //! Supervisor accounts: login against `settings.supervisors` (argon2, as operators'), a session of
-//! their own (a separate book from the operators', so neither token opens the other's doors), and
-//! the `Supervisor` extractor every supervisor endpoint (the dashboard) goes through.
+//! their own (a separate book from the operators', so neither token opens the other's doors), the
+//! `Supervisor` extractor every supervisor endpoint (the dashboard) goes through, and the audit
+//! (the pool's newest events) for supervisors to read.
 
 use super::limit::ClientAddr;
 use super::operator::{password_matches, MAX_CREDENTIAL_CHARS};
@@ -8,7 +9,9 @@ use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::domain::Millis;
 use crate::drivers::clock::now_ms;
-use axum::extract::State;
+use crate::pool::PoolEvent;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,14 +19,19 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/supervisor/login", post(login))
         .route("/api/supervisor/logout", post(logout))
         .route("/api/supervisor/me", get(me))
+        .route("/api/supervisor/audit", get(audit))
 }
+
+/// Audit events a supervisor may ask for at once.
+pub const MAX_AUDIT_EVENTS: usize = 1000;
+const DEFAULT_AUDIT_EVENTS: usize = 100;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +120,48 @@ pub async fn logout(sup: Supervisor, State(state): State<AppState>) -> StatusCod
     ))]
 pub async fn me(sup: Supervisor) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "name": sup.name, "expires_at": sup.expires_at }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// How many of the newest events (1-1000, default 100).
+    limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditReply {
+    /// The newest events, oldest first: offers, accepts, joins, calls ended (with their legs and
+    /// timeline), ratings, administrators' recoveries…
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<PoolEvent>,
+}
+
+/// The audit: the newest events of the pool's event stream (every node's), oldest first.
+#[utoipa::path(get, path = "/api/supervisor/audit", tag = "supervisor", params(AuditQuery),
+    security(("supervisor_session" = [])),
+    responses(
+        (status = 200, body = AuditReply),
+        (status = 401, description = "not logged in as a supervisor"),
+        (status = 403, description = "an operator's session"),
+        (status = 422, description = "`limit` outside 1-1000"),
+    ))]
+pub async fn audit(
+    sup: Supervisor,
+    State(state): State<AppState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditReply>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_AUDIT_EVENTS);
+    if !(1..=MAX_AUDIT_EVENTS).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("between 1 and {MAX_AUDIT_EVENTS}"),
+        ));
+    }
+    let events = state.pool.recent_events(limit).await?;
+    tracing::info!(supervisor = %sup.name, events = events.len(), "audit read");
+    Ok(Json(AuditReply { events }))
 }
 
 /// A logged-in supervisor (from `Authorization: Bearer <session token>`): 401 without a live
