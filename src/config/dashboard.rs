@@ -41,3 +41,52 @@ impl DashboardSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let env: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(None, env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_dashboard_defaults_to_beijing_and_a_12_hour_login() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.dashboard.time_zone, "Asia/Shanghai");
+        assert_eq!(s.dashboard.tz(), chrono_tz::Asia::Shanghai);
+        assert_eq!(s.dashboard.session_hours, 12);
+        assert!(s.supervisors.is_empty());
+    }
+
+    #[test]
+    fn a_supervisor_comes_from_the_environment_and_bad_values_name_their_key() {
+        let phc = crate::auth::argon2_hash("pw").expect("hash");
+        let s = load(&[("HOTLINE__SUPERVISORS__ZHAO__PASSWORD_ARGON2", &phc)]).expect("env");
+        assert_eq!(s.supervisors["zhao"].password_argon2, phc);
+        for (key, value, named) in [
+            (
+                "HOTLINE__SUPERVISORS__ZHAO__PASSWORD_ARGON2",
+                "plain text",
+                "supervisors.zhao.password_argon2",
+            ),
+            (
+                "HOTLINE__DASHBOARD__TIME_ZONE",
+                "Mars/Olympus",
+                "dashboard.time_zone",
+            ),
+            (
+                "HOTLINE__DASHBOARD__SESSION_HOURS",
+                "0",
+                "dashboard.session_hours",
+            ),
+        ] {
+            let err = load(&[(key, value)]).expect_err("refused");
+            assert!(err.contains(named), "{err} should name {named}");
+        }
+    }
+}
