@@ -18,7 +18,13 @@ async fn index_page_renders_in_chromium() {
         .await;
     assert_eq!(
         links,
-        serde_json::json!(["/call", "/operator", "/interpreter", "/university"])
+        serde_json::json!([
+            "/call",
+            "/operator",
+            "/interpreter",
+            "/university",
+            "/dashboard"
+        ])
     );
     browser.screenshot("index").await;
     browser.close().await;
