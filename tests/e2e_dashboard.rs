@@ -1,15 +1,15 @@
 //! The supervisors' big screen in real headless Chromium: /dashboard first shows a login; the
 //! supervisor logs in and the board appears in Chinese (the browser's language), with its
 //! 24-hour chart drawn by the vendored uPlot; a call created waits on the board, and once an
-//! operator answers it the board's "calls in progress" figure changes within 2 s, without the
-//! page reloading. On a 1920 x 1080 wall display the whole board fits with figures at least
+//! operator answers it from the operator console (a second Chromium) the board's "calls in
+//! progress" figure changes within 2 s of the click, without the page reloading. On a 1920 x 1080 wall display the whole board fits with figures at least
 //! 60 px tall. Switched to English, the board speaks English.
 mod common;
 
-use common::browser::Browser;
+use common::browser::{speech_wav, Browser};
 use common::spawn_app;
 use common::supervisors::{with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
-use common::ws::{answer, create_call, operator_login, operator_session, settings_with_operator};
+use common::ws::{create_call, settings_with_operator};
 use hotline_bridge::app::build_state;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
     b.wait_for("nothing live", &text_is("live-calls", "0"), STEP)
         .await;
 
-    let (id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
+    let (_id, _token, _) = create_call(&base, json!({"chosen": "pt"})).await;
     b.wait_for("a caller waits", &text_is("waiting-calls", "1"), STEP)
         .await;
     let updates_before: u64 = b
@@ -68,9 +68,18 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
         .await
         .as_u64()
         .expect("updates");
-    let op = operator_login(&base).await;
-    let mut console = operator_session(app.addr, &op).await;
-    answer(&mut console, &id).await;
+    // The operator answers from the console in a second Chromium.
+    let mic = speech_wav("dashboard-operator", "cmn", "您好，这里是热线。");
+    let operator = Browser::operator_console(&base, &mic, STEP).await;
+    operator
+        .wait_for(
+            "the call in the operator's queue",
+            "document.querySelector('#queue tbody tr button.primary')",
+            STEP,
+        )
+        .await;
+    operator.click("#queue tbody tr button.primary").await;
+    // Counted from the click: the answer itself happens after it.
     let answered = Instant::now();
     b.wait_for(
         "answered call shown within 2 s",
@@ -143,5 +152,6 @@ async fn the_dashboard_shows_an_answered_call_within_two_seconds() {
     .await;
     b.screenshot("dashboard-en").await;
     eprintln!("dashboard: answered call shown after {shown_after:?}");
+    operator.close().await;
     b.close().await;
 }
