@@ -21,7 +21,13 @@ async fn every_console_catalog_has_every_key_the_pages_use() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    for page in ["operator", "interpreter", "university", "dashboard", "supervisor"] {
+    for page in [
+        "operator",
+        "interpreter",
+        "university",
+        "dashboard",
+        "supervisor",
+    ] {
         assert_eq!(v[page]["problems"], json!([]), "{page}: {}", v[page]);
         assert!(
             v[page]["used"].as_u64().unwrap_or(0) > 30,

@@ -8,10 +8,11 @@ mod common;
 
 use common::postgres::TestPostgres;
 use hotline_bridge::domain::{
-    CallDigest, CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, OfferId,
-    OfferOutcome, ParticipantId, Rating, Role,
+    CallDigest, CallId, CallOutcome, CallSummary, CaseEdit, CaseNumber, CaseRuleError, CaseStatus,
+    FollowUp, InterpreterId, Language, Leg, LegMedia, OfferId, OfferOutcome, ParticipantId, Rating,
+    Role,
 };
-use hotline_bridge::store::{Record, RecordStore, SqlStore};
+use hotline_bridge::store::{CaseEdited, CaseQuery, NewCase, Record, RecordStore, SqlStore};
 use std::sync::Arc;
 
 type Store = Arc<dyn RecordStore>;
@@ -83,6 +84,12 @@ contract!(
     an_unknown_call_has_no_history,
     migrations_run_again_change_nothing,
     calls_created_in_a_window_come_with_first_interpreter_offers_and_rating,
+    a_call_opens_one_case_and_numbers_count_per_day,
+    numbers_opened_at_once_are_all_different,
+    a_case_is_edited_and_its_status_only_moves_forward,
+    follow_ups_and_later_calls_hang_on_the_case,
+    the_interpreters_of_a_case_are_listed_most_recent_first,
+    cases_are_listed_by_status_most_recently_changed_first,
 );
 
 fn id(s: &str) -> CallId {
@@ -365,6 +372,310 @@ async fn migrations_run_again_change_nothing(store: Store) {
     store.migrate().await.expect("migrate again");
     let h = store.call(&id("c1")).await.expect("read").expect("history");
     assert_eq!(h.call, Some(call("c1")));
+}
+
+fn new_case(call: &str, day: &str, at: u64) -> NewCase {
+    NewCase {
+        call: id(call),
+        day: day.into(),
+        language: Some(Language::parse("pt").expect("pt")),
+        operator: "wang".into(),
+        at,
+    }
+}
+
+fn number(s: &str) -> CaseNumber {
+    CaseNumber::parse(s).expect("case number")
+}
+
+async fn a_call_opens_one_case_and_numbers_count_per_day(store: Store) {
+    let first = store
+        .open_case(&new_case("c1", "261204", 1_000))
+        .await
+        .expect("open");
+    assert_eq!(first.case.number.as_str(), "261204-0001");
+    assert_eq!(first.case.status, CaseStatus::Open);
+    assert_eq!(first.case.operator, "wang");
+    assert_eq!(
+        first.case.language.map(|l| l.to_string()),
+        Some("pt".into())
+    );
+    assert_eq!(first.calls.len(), 1);
+    assert!(first.calls[0].opened);
+    // Opening again (the answer was lost) gives the same case and takes no number.
+    let again = store
+        .open_case(&new_case("c1", "261204", 5_000))
+        .await
+        .expect("open again");
+    assert_eq!(again, first);
+    let second = store
+        .open_case(&new_case("c2", "261204", 2_000))
+        .await
+        .expect("open");
+    assert_eq!(second.case.number.as_str(), "261204-0002");
+    let next_day = store
+        .open_case(&new_case("c3", "261205", 3_000))
+        .await
+        .expect("open");
+    assert_eq!(next_day.case.number.as_str(), "261205-0001");
+    let by_call = store.case_of_call(&id("c2")).await.expect("read");
+    assert_eq!(by_call, Some(second));
+    assert_eq!(store.case_of_call(&id("nobody")).await.expect("read"), None);
+    assert_eq!(
+        store.case(&number("261204-0099")).await.expect("read"),
+        None
+    );
+}
+
+async fn numbers_opened_at_once_are_all_different(store: Store) {
+    // Several nodes opening cases on one day at the same moment (each task has its own
+    // connection from the pool).
+    let opens = (0..12).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tries = 0;
+            loop {
+                match store
+                    .open_case(&new_case(&format!("c{i}"), "261204", i))
+                    .await
+                {
+                    Ok(f) => return f.case.number,
+                    // SQLite may say busy when writers collide; a caller tries again.
+                    Err(e) if e.is_transient() && tries < 20 => tries += 1,
+                    Err(e) => panic!("open: {e}"),
+                }
+            }
+        })
+    });
+    let mut numbers = Vec::new();
+    for o in opens {
+        numbers.push(o.await.expect("task").to_string());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=12).map(|n| format!("261204-{n:04}")).collect();
+    assert_eq!(numbers, expected);
+}
+
+async fn a_case_is_edited_and_its_status_only_moves_forward(store: Store) {
+    let n = store
+        .open_case(&new_case("c1", "261204", 1_000))
+        .await
+        .expect("open")
+        .case
+        .number;
+    let edit = CaseEdit {
+        notes: Some("旅客在首都机场T3丢失行李，黑色箱子".into()),
+        category: Some("失物".into()),
+        ..CaseEdit::default()
+    };
+    let CaseEdited::Edited(f) = store.edit_case(&n, &edit, "li", 2_000).await.expect("edit") else {
+        panic!("not edited");
+    };
+    assert_eq!(f.case.notes, "旅客在首都机场T3丢失行李，黑色箱子");
+    assert_eq!(f.case.category, "失物");
+    assert_eq!(
+        (f.case.updated_at, f.case.updated_by.as_str()),
+        (2_000, "li")
+    );
+    assert_eq!(f.case.operator, "wang", "who opened it stays");
+    // Passed on without a department: refused, nothing changes.
+    let pass = CaseEdit {
+        status: Some(CaseStatus::PassedOn),
+        notes: Some("lost".into()),
+        ..CaseEdit::default()
+    };
+    assert_eq!(
+        store.edit_case(&n, &pass, "li", 3_000).await.expect("edit"),
+        CaseEdited::Refused(CaseRuleError::NoDepartment)
+    );
+    let pass = CaseEdit {
+        department: Some("首都机场失物招领".into()),
+        ..pass
+    };
+    let CaseEdited::Edited(f) = store.edit_case(&n, &pass, "li", 3_000).await.expect("edit") else {
+        panic!("not passed on");
+    };
+    assert_eq!(f.case.status, CaseStatus::PassedOn);
+    assert_eq!(f.case.department, "首都机场失物招领");
+    let back = CaseEdit {
+        status: Some(CaseStatus::Open),
+        ..CaseEdit::default()
+    };
+    assert_eq!(
+        store.edit_case(&n, &back, "li", 4_000).await.expect("edit"),
+        CaseEdited::Refused(CaseRuleError::Transition {
+            from: CaseStatus::PassedOn,
+            to: CaseStatus::Open
+        })
+    );
+    let resolve = CaseEdit {
+        status: Some(CaseStatus::Resolved),
+        ..CaseEdit::default()
+    };
+    let CaseEdited::Edited(f) = store
+        .edit_case(&n, &resolve, "li", 5_000)
+        .await
+        .expect("edit")
+    else {
+        panic!("not resolved");
+    };
+    assert_eq!(f.case.status, CaseStatus::Resolved);
+    assert_eq!(f.case.notes, "lost", "earlier fields stay");
+    assert_eq!(
+        store
+            .edit_case(&number("261204-0042"), &resolve, "li", 6_000)
+            .await
+            .expect("edit"),
+        CaseEdited::NotFound
+    );
+}
+
+async fn follow_ups_and_later_calls_hang_on_the_case(store: Store) {
+    let n = store
+        .open_case(&new_case("c1", "261204", 1_000))
+        .await
+        .expect("open")
+        .case
+        .number;
+    let entry = |text: &str, at| FollowUp {
+        author: "li".into(),
+        text: text.into(),
+        at,
+    };
+    store
+        .add_follow_up(&n, &entry("机场回电：行李已找到", 50_000))
+        .await
+        .expect("follow up")
+        .expect("case");
+    let f = store
+        .add_follow_up(&n, &entry("已通知旅客", 60_000))
+        .await
+        .expect("follow up")
+        .expect("case");
+    let texts: Vec<_> = f.follow_ups.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["机场回电：行李已找到", "已通知旅客"]);
+    assert_eq!(f.case.updated_at, 60_000);
+    assert_eq!(
+        store
+            .add_follow_up(&number("261204-0042"), &entry("x", 1))
+            .await
+            .expect("follow up"),
+        None
+    );
+    // The caller calls again the next day with the number.
+    let linked = store
+        .link_call(&n, &id("c9"), 90_000)
+        .await
+        .expect("link")
+        .expect("case");
+    assert_eq!(linked.case.number, n);
+    let calls: Vec<_> = linked
+        .calls
+        .iter()
+        .map(|c| (c.call_id.to_string(), c.opened))
+        .collect();
+    assert_eq!(calls, [("c1".into(), true), ("c9".into(), false)]);
+    // Linked again: nothing more; to an unknown case: none, and the call stays unlinked.
+    let again = store.link_call(&n, &id("c9"), 95_000).await.expect("link");
+    assert_eq!(again, Some(linked.clone()));
+    let unknown = store
+        .link_call(&number("261204-0042"), &id("c10"), 95_000)
+        .await
+        .expect("link");
+    assert_eq!(unknown, None);
+    assert_eq!(
+        store.case_of_call(&id("c9")).await.expect("read"),
+        Some(linked)
+    );
+}
+
+async fn the_interpreters_of_a_case_are_listed_most_recent_first(store: Store) {
+    let n = store
+        .open_case(&new_case("c1", "261204", 1_000))
+        .await
+        .expect("open")
+        .case
+        .number;
+    // c1 ended (li-na's leg is in its record); c2, linked later, goes on with wang-fang.
+    write(&store, vec![Record::Call(call("c1"))]).await;
+    store.link_call(&n, &id("c2"), 100_000).await.expect("link");
+    write(
+        &store,
+        vec![
+            offered("o1", "c2", "zhao-lei", 101_000),
+            ended(
+                Some("o1"),
+                "c2",
+                "zhao-lei",
+                OfferOutcome::Declined,
+                102_000,
+            ),
+            offered("o2", "c2", "wang-fang", 103_000),
+            ended(
+                Some("o2"),
+                "c2",
+                "wang-fang",
+                OfferOutcome::Accepted,
+                104_000,
+            ),
+            // Another case's call is none of this one's.
+            offered("o3", "c3", "zhou-min", 105_000),
+            ended(
+                Some("o3"),
+                "c3",
+                "zhou-min",
+                OfferOutcome::Accepted,
+                106_000,
+            ),
+        ],
+    )
+    .await;
+    let f = store.case(&n).await.expect("read").expect("case");
+    let who: Vec<_> = f.interpreters.iter().map(|i| i.to_string()).collect();
+    assert_eq!(who, ["wang-fang", "li-na"]);
+}
+
+async fn cases_are_listed_by_status_most_recently_changed_first(store: Store) {
+    for (i, call) in ["c1", "c2", "c3"].iter().enumerate() {
+        store
+            .open_case(&new_case(call, "261204", 1_000 + i as u64))
+            .await
+            .expect("open");
+    }
+    let resolve = CaseEdit {
+        status: Some(CaseStatus::Resolved),
+        ..CaseEdit::default()
+    };
+    store
+        .edit_case(&number("261204-0001"), &resolve, "li", 9_000)
+        .await
+        .expect("edit");
+    let list = |status, since, limit| {
+        let store = store.clone();
+        async move {
+            store
+                .cases(&CaseQuery {
+                    status,
+                    since,
+                    limit,
+                })
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|c| c.number.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(None, None, 10).await,
+        ["261204-0001", "261204-0003", "261204-0002"]
+    );
+    assert_eq!(
+        list(Some(CaseStatus::Open), None, 10).await,
+        ["261204-0003", "261204-0002"]
+    );
+    assert_eq!(list(None, Some(1_002), 10).await, ["261204-0003"]);
+    assert_eq!(list(None, None, 1).await, ["261204-0001"]);
 }
 
 #[tokio::test]

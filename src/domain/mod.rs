@@ -1,6 +1,7 @@
 //! Domain nouns shared by every ring: typed ids, languages, interpreter profiles and their weekly
 //! schedules. Plain data with parsing and validation; no I/O.
 
+pub mod case;
 pub mod dashboard;
 mod draft;
 mod ids;
@@ -13,6 +14,10 @@ pub mod record;
 mod schedule;
 mod text;
 
+pub use case::{
+    Case, CaseCall, CaseEdit, CaseFile, CaseNumber, CaseNumberError, CaseRuleError, CaseStatus,
+    FollowUp,
+};
 pub use dashboard::CallDigest;
 pub use draft::{parse_day, parse_level, DraftError, ProfileDraft, ShiftDraft};
 pub use ids::{CallId, IdError, InterpreterId, NodeId, OfferId, ParticipantId, UniversityId};

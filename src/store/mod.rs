@@ -13,14 +13,24 @@
 //! - Nothing here reads a clock; times are Unix ms, as recorded.
 //! - `calls_created` sees a call once its end is written, with every offer, leg and rating
 //!   written so far.
+//!
+//! Cases (written directly, not through the writer's queue: an operator waits for the answer):
+//! - A call opens one case at most: opening it again returns the one it opened.
+//! - Case numbers are the day (YYMMDD, given by the caller of `open_case`) and that day's next
+//!   sequence, taken in the opening transaction: unique across nodes sharing the database.
+//! - An edit is checked against the case as stored, in the transaction that writes it (status
+//!   only forward, passing on names a department); a refused edit changes nothing.
+//! - A call linked to a case stays in it; linking it again changes nothing.
 
+mod cases;
 mod sql;
 
+pub use cases::{CaseEdited, CaseQuery, NewCase};
 pub use sql::{SqlStore, StoreKind};
 
 use crate::domain::{
-    CallDigest, CallId, CallSummary, InterpreterId, Language, Millis, OfferId, OfferOutcome,
-    OfferRecord, Rating,
+    CallDigest, CallId, CallSummary, CaseEdit, CaseFile, CaseNumber, FollowUp, InterpreterId,
+    Language, Millis, OfferId, OfferOutcome, OfferRecord, Rating,
 };
 use async_trait::async_trait;
 
@@ -92,4 +102,61 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Every ended call created in `[from, to)`, oldest first, with when its first interpreter
     /// joined, how many offers were made for it and its rating (the dashboard's day).
     async fn calls_created(&self, from: Millis, to: Millis) -> Result<Vec<CallDigest>, StoreError>;
+
+    // Cases (contract above). A store that keeps no cases (a test double) refuses them.
+
+    /// Opens the case of `new.call`, or returns the one it opened already.
+    async fn open_case(&self, new: &NewCase) -> Result<CaseFile, StoreError> {
+        let _ = new;
+        Err(no_cases())
+    }
+    /// Links a later `call` to case `number`; `None` when there is no such case. A call already
+    /// in a case stays there (its case is returned).
+    async fn link_call(
+        &self,
+        number: &CaseNumber,
+        call: &CallId,
+        at: Millis,
+    ) -> Result<Option<CaseFile>, StoreError> {
+        let _ = (number, call, at);
+        Err(no_cases())
+    }
+    async fn case(&self, number: &CaseNumber) -> Result<Option<CaseFile>, StoreError> {
+        let _ = number;
+        Err(no_cases())
+    }
+    /// The case `call` opened or was linked to.
+    async fn case_of_call(&self, call: &CallId) -> Result<Option<CaseFile>, StoreError> {
+        let _ = call;
+        Err(no_cases())
+    }
+    /// Applies `edit` by operator `by` at `at`, if the case's rules allow it.
+    async fn edit_case(
+        &self,
+        number: &CaseNumber,
+        edit: &CaseEdit,
+        by: &str,
+        at: Millis,
+    ) -> Result<CaseEdited, StoreError> {
+        let _ = (number, edit, by, at);
+        Err(no_cases())
+    }
+    /// Adds a follow-up entry; `None` when there is no such case.
+    async fn add_follow_up(
+        &self,
+        number: &CaseNumber,
+        entry: &FollowUp,
+    ) -> Result<Option<CaseFile>, StoreError> {
+        let _ = (number, entry);
+        Err(no_cases())
+    }
+    /// Cases matching `query`, the most recently changed first.
+    async fn cases(&self, query: &CaseQuery) -> Result<Vec<crate::domain::Case>, StoreError> {
+        let _ = query;
+        Err(no_cases())
+    }
+}
+
+fn no_cases() -> StoreError {
+    StoreError::Rejected("this store keeps no cases".into())
 }

@@ -2,10 +2,11 @@
 //! says. Connections are made on first use, so a store exists (and the service runs) while its
 //! database is down; the writer (drivers::records) migrates and writes once it answers.
 
-use super::{CallHistory, Record, RecordStore, StoreError};
+use super::{CallHistory, CaseEdited, CaseQuery, NewCase, Record, RecordStore, StoreError};
 use crate::domain::{
-    CallDigest, CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, Millis,
-    OfferId, OfferOutcome, OfferRecord, ParticipantId, Rating, Role,
+    CallDigest, CallId, CallOutcome, CallSummary, Case, CaseEdit, CaseFile, CaseNumber, FollowUp,
+    InterpreterId, Language, Leg, LegMedia, Millis, OfferId, OfferOutcome, OfferRecord,
+    ParticipantId, Rating, Role,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -61,7 +62,11 @@ impl SqlStore {
         self.kind
     }
 
-    fn error(&self, e: sqlx::Error) -> StoreError {
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(super) fn error(&self, e: sqlx::Error) -> StoreError {
         use sqlx::Error as E;
         let transient = match &e {
             E::Io(_)
@@ -235,6 +240,49 @@ impl RecordStore for SqlStore {
         .map_err(|e| self.error(e))?;
         rows.iter().map(digest).collect()
     }
+
+    async fn open_case(&self, new: &NewCase) -> Result<CaseFile, StoreError> {
+        self.open_case_sql(new).await
+    }
+
+    async fn link_call(
+        &self,
+        number: &CaseNumber,
+        call: &CallId,
+        at: Millis,
+    ) -> Result<Option<CaseFile>, StoreError> {
+        self.link_call_sql(number, call, at).await
+    }
+
+    async fn case(&self, number: &CaseNumber) -> Result<Option<CaseFile>, StoreError> {
+        self.case_sql(number).await
+    }
+
+    async fn case_of_call(&self, call: &CallId) -> Result<Option<CaseFile>, StoreError> {
+        self.case_of_call_sql(call).await
+    }
+
+    async fn edit_case(
+        &self,
+        number: &CaseNumber,
+        edit: &CaseEdit,
+        by: &str,
+        at: Millis,
+    ) -> Result<CaseEdited, StoreError> {
+        self.edit_case_sql(number, edit, by, at).await
+    }
+
+    async fn add_follow_up(
+        &self,
+        number: &CaseNumber,
+        entry: &FollowUp,
+    ) -> Result<Option<CaseFile>, StoreError> {
+        self.add_follow_up_sql(number, entry).await
+    }
+
+    async fn cases(&self, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
+        self.cases_sql(query).await
+    }
 }
 
 async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
@@ -352,11 +400,11 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn text(r: &AnyRow, col: &str) -> Result<String, StoreError> {
+pub(super) fn text(r: &AnyRow, col: &str) -> Result<String, StoreError> {
     r.try_get::<String, _>(col).map_err(|e| corrupt(col, e))
 }
 
@@ -365,7 +413,7 @@ fn text_opt(r: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
         .map_err(|e| corrupt(col, e))
 }
 
-fn time(r: &AnyRow, col: &str) -> Result<Millis, StoreError> {
+pub(super) fn time(r: &AnyRow, col: &str) -> Result<Millis, StoreError> {
     let v = r.try_get::<i64, _>(col).map_err(|e| corrupt(col, e))?;
     Millis::try_from(v).map_err(|e| corrupt(col, e))
 }
@@ -377,7 +425,7 @@ fn time_opt(r: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
         .transpose()
 }
 
-fn language(r: &AnyRow, col: &str) -> Result<Option<Language>, StoreError> {
+pub(super) fn language(r: &AnyRow, col: &str) -> Result<Option<Language>, StoreError> {
     text_opt(r, col)?
         .map(|s| Language::parse(&s).map_err(|e| corrupt(col, e)))
         .transpose()
