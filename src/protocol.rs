@@ -4,7 +4,9 @@
 //! `api::session`, what a message does in `drivers::call`.
 
 use crate::domain::pool_state::{Availability, Status};
-use crate::domain::{CallId, InterpreterId, Language, Millis, OfferId, ParticipantId, Role};
+use crate::domain::{
+    CallId, CaseNumber, InterpreterId, Language, Millis, OfferId, ParticipantId, Role,
+};
 pub use crate::domain::{EndedBy, LeftReason};
 use crate::engine::dispatch::Progress;
 pub use crate::engine::CallState;
@@ -363,6 +365,16 @@ pub struct CallView {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
     pub invited: Vec<InterpreterId>,
+    /// The call's case number (told to the caller), once an operator has the call and its case
+    /// is opened, or linked to the case a returning caller named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "261204-0017")]
+    pub case_number: Option<CaseNumber>,
+    /// The case number a returning caller gave when calling (checked against the record; the
+    /// call is linked to it when answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub returning_case: Option<CaseNumber>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

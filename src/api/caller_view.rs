@@ -109,6 +109,8 @@ mod tests {
             ended_at: None,
             ended_by: None,
             invited: vec![iid],
+            case_number: None,
+            returning_case: None,
         }
     }
 

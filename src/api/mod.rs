@@ -5,6 +5,7 @@ mod admin;
 pub mod admission;
 mod caller_view;
 pub mod calls;
+pub mod cases;
 mod catalog;
 mod dashboard;
 mod detect;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(calls::routes())
+        .merge(cases::routes())
         .merge(operator::routes())
         .merge(supervisor::routes())
         .merge(supervise::routes())

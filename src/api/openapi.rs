@@ -4,7 +4,7 @@
 
 use super::error_doc::{ErrorBody, ErrorDetail};
 use super::{
-    admin, calls, catalog, dashboard, detect, operator, supervise, supervisor, university,
+    admin, calls, cases, catalog, dashboard, detect, operator, supervise, supervisor, university,
 };
 use crate::api::state::AppState;
 use axum::routing::get;
@@ -45,6 +45,12 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         calls::record::record,
         calls::participants::invite,
         calls::participants::remove,
+        cases::list,
+        cases::read,
+        cases::edit,
+        cases::follow_up,
+        cases::of_call,
+        cases::open,
         operator::login,
         operator::logout,
         operator::me,
@@ -68,6 +74,9 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
             itself runs over the `/ws` signalling socket (api::messages)."),
         (name = "operator", description = "Operator login sessions"),
         (name = "supervisor", description = "Supervisor login sessions and the dashboard"),
+        (name = "cases", description = "Operators keep each call's case: the number told to the \
+            caller, notes, category, department, status (open → passed_on → resolved) and \
+            follow-ups, during the call and after it"),
         (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),

@@ -1,6 +1,7 @@
 //! `[records]`: where the call record is kept, and how many records may wait for it.
 
 use super::{invalid, ConfigError};
+use crate::domain::TimeZoneName;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -11,6 +12,13 @@ pub struct RecordSettings {
     pub database: String,
     /// Records waiting for the database at most; past this, new ones are dropped (and counted).
     pub queue: usize,
+    /// The hotline's time zone: the day a case number starts with (YYMMDD) is its date.
+    #[serde(default = "default_case_time_zone")]
+    pub case_time_zone: TimeZoneName,
+}
+
+fn default_case_time_zone() -> TimeZoneName {
+    TimeZoneName(chrono_tz::Asia::Shanghai)
 }
 
 impl RecordSettings {
@@ -44,6 +52,7 @@ impl std::fmt::Debug for RecordSettings {
         f.debug_struct("RecordSettings")
             .field("database", &self.database_shown())
             .field("queue", &self.queue)
+            .field("case_time_zone", &self.case_time_zone.0.name())
             .finish()
     }
 }
@@ -56,6 +65,7 @@ mod tests {
         RecordSettings {
             database: database.into(),
             queue: 10,
+            case_time_zone: default_case_time_zone(),
         }
     }
 

@@ -6,7 +6,7 @@
 use super::clock::now_ms;
 use super::lifecycle::Lifecycle;
 use super::media::{MediaError, MediaHandle};
-use crate::domain::{CallId, InterpreterId, Language, Millis, ParticipantId, Role};
+use crate::domain::{CallId, CaseNumber, InterpreterId, Language, Millis, ParticipantId, Role};
 use crate::domain::{EndedBy, EventKind, LegMedia};
 use crate::engine::caller_wait::{CallerWait, Presence, WaitError, WaitInput, WaitPolicy, NEVER};
 use crate::engine::{AttendancePolicy, Call, CallError, CallState, Supervision};
@@ -157,6 +157,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         invited: BTreeSet::new(),
         muted_by: BTreeMap::new(),
         ended_by: None,
+        case: None,
+        returning_case: None,
         wait: CallerWait::new(s.wait, s.now),
         wait_wake: NEVER,
         media: s.media,
@@ -185,6 +187,10 @@ struct CallTask {
     muted_by: BTreeMap<ParticipantId, Role>,
     /// Who or what ended the call, once it has.
     ended_by: Option<EndedBy>,
+    /// The call's case number, once it has one (`CallView::case_number`).
+    case: Option<CaseNumber>,
+    /// The case a returning caller named (`CallView::returning_case`).
+    returning_case: Option<CaseNumber>,
     /// Whether the queued caller is there, and the longest queue wait (`wait`).
     wait: CallerWait,
     /// When `wait` wants its timer (`NEVER`: not at all).
@@ -361,6 +367,17 @@ impl CallTask {
                     self.ended_by = Some(by);
                 }
                 let _ = reply.send(r);
+            }
+            Command::SetCase(number) => {
+                if self.case.as_ref() != Some(&number) {
+                    tracing::info!(call_id = %self.call.id(), case = %number, "case of the call");
+                    self.case = Some(number);
+                    self.broadcast_state();
+                }
+            }
+            Command::Returning(number) => {
+                self.returning_case = Some(number);
+                self.broadcast_state();
             }
             Command::View(reply) => {
                 let _ = reply.send(Ok(self.view()));

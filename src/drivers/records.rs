@@ -55,6 +55,8 @@ pub struct Progress {
     pub done: u64,
     /// Tries that failed because the database was unreachable or busy (each is tried again).
     pub failed_tries: u64,
+    /// The store's tables are made (migrated): what reads or writes it directly may start.
+    pub migrated: bool,
 }
 
 impl Recorder {
@@ -255,6 +257,7 @@ impl Writer {
                 }
             }
         }
+        self.progress.send_modify(|p| p.migrated = true);
         tracing::info!("record store ready");
         let mut backoff = Backoff::new();
         let mut batch = Vec::with_capacity(BATCH_MAX);

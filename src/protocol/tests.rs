@@ -230,6 +230,8 @@ fn server_messages_are_tagged_snake_case() {
             ended_at: None,
             ended_by: None,
             invited: vec![],
+            case_number: None,
+            returning_case: None,
         },
     };
     let v = serde_json::to_value(&m).expect("json");

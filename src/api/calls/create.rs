@@ -5,8 +5,8 @@ use crate::api::limit::ClientAddr;
 use crate::api::state::AppState;
 use crate::api::{ApiError, JsonBody};
 use crate::config::Settings;
-use crate::domain::CallId;
 use crate::domain::Language;
+use crate::domain::{CallId, CaseNumber};
 use crate::engine::caller_wait::{WaitCaps, WaitRefusal};
 use crate::engine::{ice_servers, IceServer};
 use crate::lang::{self, LangError};
@@ -32,7 +32,15 @@ pub struct LanguageSignals {
     /// What the caller typed (optional), for text detection.
     #[serde(default)]
     pub text: String,
+    /// A returning caller's case number (e.g. 261204-0017): the call is linked to that case.
+    #[serde(default)]
+    #[schema(example = "261204-0017")]
+    pub case_number: Option<String>,
 }
+
+/// How long creating a call waits for the store to say whether a returning caller's case
+/// exists; past it the number is kept unchecked and checked when the call is answered.
+const CASE_LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Serialize, ToSchema)]
 pub struct Created {
@@ -58,14 +66,14 @@ pub struct Created {
     responses(
         (status = 201, body = Created, description = "queued; connect to ws_url and say hello with the token"),
         (status = 400, description = "malformed JSON"),
-        (status = 422, description = "invalid field, named in `error.field`"),
+        (status = 422, description = "invalid field, named in `error.field`; `unknown_case`: no case has the number given"),
         (status = 429, description = "too many calls from this address (`rate_limited`), or too many of them waiting at once (`too_many_waiting`); see Retry-After"),
         (status = 503, description = "the queue is full (`queue_full`; see Retry-After), or this node is shutting down (`draining`; call again)"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    JsonBody(signals): JsonBody<LanguageSignals>,
+    JsonBody(mut signals): JsonBody<LanguageSignals>,
 ) -> Result<(StatusCode, Json<Created>), Response> {
     if state.lifecycle.draining().is_some() {
         return Err(ApiError::new(
@@ -82,6 +90,9 @@ pub async fn create(
         .create_call
         .check(addr)
         .map_err(IntoResponse::into_response)?;
+    let case = returning_case(&state, signals.case_number.take())
+        .await
+        .map_err(IntoResponse::into_response)?;
     let signals = signals.into_signals();
     validate_signals(&signals, &state.settings).map_err(IntoResponse::into_response)?;
     let language = assess_language(&signals, &state.settings);
@@ -95,6 +106,10 @@ pub async fn create(
         .create_capped(language.clone(), addr, caps)
         .map_err(queue_refusal)?;
     tracing::info!(call_id = %call.id(), language = ?language.code, source = ?language.source, "call created");
+    if let Some(n) = case {
+        tracing::info!(call_id = %call.id(), case = %n, "a returning caller's call");
+        call.set_returning_case(n).await;
+    }
     let m = &state.settings.media;
     let now_s = crate::drivers::clock::now_ms() / 1000;
     let ice_servers = ice_servers(
@@ -115,6 +130,42 @@ pub async fn create(
             language,
         }),
     ))
+}
+
+/// The case a returning caller named: its number in canonical form when the store has it (or
+/// cannot say now: it is checked again when the call is answered); 422 when it does not.
+async fn returning_case(
+    state: &AppState,
+    raw: Option<String>,
+) -> Result<Option<CaseNumber>, ApiError> {
+    let Some(raw) = raw.filter(|s| !s.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let n = CaseNumber::parse(&raw).map_err(|e| ApiError::invalid("case_number", e.to_string()))?;
+    let Some(desk) = crate::api::cases::desk(state) else {
+        return Ok(None);
+    };
+    if !desk.is_ready() {
+        tracing::warn!(case = %n, "case not checked (the record is not ready); the call goes on");
+        return Ok(Some(n));
+    }
+    match tokio::time::timeout(CASE_LOOKUP_WAIT, desk.store().case(&n)).await {
+        Ok(Ok(Some(_))) => Ok(Some(n)),
+        Ok(Ok(None)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_case",
+            format!("there is no case {n}; check the number, or call without it"),
+        )
+        .with_field("case_number")),
+        Ok(Err(e)) => {
+            tracing::warn!(case = %n, error = %e, "case not checked; the call goes on");
+            Ok(Some(n))
+        }
+        Err(_) => {
+            tracing::warn!(case = %n, "case not checked in time; the call goes on");
+            Ok(Some(n))
+        }
+    }
 }
 
 impl LanguageSignals {

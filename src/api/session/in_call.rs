@@ -29,6 +29,10 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 call.answer(me.clone(), name.clone())
                     .await
                     .map_err(refusal)?;
+                // The call's case opens (or links) beside the answer, never delaying it.
+                if let Some(desk) = crate::api::cases::desk(&self.state) {
+                    desk.answered(call.clone(), name.clone(), &self.state.lifecycle);
+                }
                 me
             }
             Who::Interpreter(iid) => call.join_interpreter(iid.clone()).await.map_err(refusal)?,

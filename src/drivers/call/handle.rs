@@ -2,7 +2,7 @@
 //! the task, and the participant ids of operators and interpreters.
 
 use super::{CallTaskError, CallUpdate, Control, CALLER};
-use crate::domain::{CallId, EndedBy, InterpreterId, ParticipantId};
+use crate::domain::{CallId, CaseNumber, EndedBy, InterpreterId, ParticipantId};
 use crate::drivers::media::MediaEvent;
 use crate::protocol::{CallView, LeftReason};
 use std::sync::Arc;
@@ -27,6 +27,10 @@ pub(super) enum Command {
     Control(Control, Reply<()>),
     HangUp(EndedBy, Reply<()>),
     View(Reply<CallView>),
+    /// The call's case, opened or linked.
+    SetCase(CaseNumber),
+    /// The case a returning caller named.
+    Returning(CaseNumber),
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
     Media(MediaEvent),
@@ -153,6 +157,16 @@ impl CallHandle {
 
     pub async fn view(&self) -> Result<CallView, CallTaskError> {
         self.ask(Command::View).await
+    }
+
+    /// Gives the call its case number; everyone in it sees it with the next state.
+    pub async fn set_case(&self, number: CaseNumber) {
+        let _ = self.commands.send(Command::SetCase(number)).await;
+    }
+
+    /// A returning caller named case `number`: the call is linked to it when answered.
+    pub async fn set_returning_case(&self, number: CaseNumber) {
+        let _ = self.commands.send(Command::Returning(number)).await;
     }
 
     /// For the media event router: never waits (levels are dropped when the task is busy).

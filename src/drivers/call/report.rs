@@ -42,6 +42,8 @@ impl CallTask {
             ended_at: self.ended_at,
             ended_by: self.ended_by,
             invited: self.invited.iter().cloned().collect(),
+            case_number: self.case.clone(),
+            returning_case: self.returning_case.clone(),
         }
     }
 
