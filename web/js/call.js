@@ -114,7 +114,7 @@ function setState(state) {
 function renderState() {
   const s = page.state;
   if (s === "idle" || s === "mic") { show("start"); return; }
-  if (s === "ended") { show("after"); renderEndedBy(); return; }
+  if (s === "ended") { show("after"); renderEndedBy(); renderCase(); return; }
   show("in-call");
   const box = $("in-call");
   box.dataset.state = s;
@@ -130,6 +130,7 @@ function renderState() {
   $("state-hint").textContent = hints[s] && heard ? t(L, hints[s]) : "";
   $("media-error").hidden = !page.mediaFailed;
   $("media-error").textContent = page.mediaFailed ? t(L, "media_failed") : "";
+  renderCase();
   $("mute").textContent = t(L, page.muted ? "unmute" : "mute");
   $("mute").setAttribute("aria-pressed", String(page.muted));
   const me = page.view?.participants.find((p) => p.id === page.me);
@@ -156,6 +157,18 @@ function renderEndedBy() {
   const by = page.endedBy;
   $("ended-by").hidden = !by;
   $("ended-by").textContent = by ? t(page.lang, `ended_by_${by}`) : "";
+}
+
+// ---- the case number ----
+
+/** The call's case number, in the page's language, during the call and after it. */
+function renderCase() {
+  const n = page.caseNumber;
+  for (const id of ["case", "case-after"]) $(id).hidden = !n;
+  if (!n) return;
+  const text = t(page.lang, "case_number", { n });
+  $("case-number").textContent = text;
+  $("case-after").textContent = text;
 }
 
 // ---- the longest queue wait ----
@@ -198,6 +211,7 @@ function stateFor(view) {
 
 function onCallState(view) {
   page.view = view;
+  if (view.case_number) page.caseNumber = view.case_number;
   // Muted by the operator, or still muted from before a reload: the button tells the truth.
   const me = view.participants.find((p) => p.id === page.me);
   if (me && me.muted !== page.muted) {
@@ -258,15 +272,18 @@ async function startCall() {
       browser_languages: [...(navigator.languages || [])].slice(0, 16),
       text: $("describe").value.slice(0, 500),
     };
+    const returning = $("returning-case").value.trim();
+    if (returning) body.case_number = returning.slice(0, 20);
     const resp = await fetch("/api/calls", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
     });
     if (!resp.ok) {
       for (const tr of stream.getTracks()) tr.stop();
-      const code = (await resp.json().catch(() => ({})))?.error?.code;
+      const error = (await resp.json().catch(() => ({})))?.error;
+      const code = error?.field === "case_number" ? "case_unknown" : error?.code;
       // Each refusal in the caller's words: one address's calls waiting, the queue full, too
       // many calls created.
-      const known = { too_many_waiting: "too_many_waiting", queue_full: "queue_full", rate_limited: "busy" };
+      const known = { too_many_waiting: "too_many_waiting", queue_full: "queue_full", rate_limited: "busy", case_unknown: "case_unknown" };
       startError(known[code] || (resp.status === 429 ? "busy" : "error"));
       return;
     }
@@ -447,5 +464,8 @@ $("mute").addEventListener("click", () => {
 });
 $("again").addEventListener("click", () => {
   page.call = null; page.view = null; page.sig = null; page.endedBy = null;
+  // Calling again is most often about the same matter: its case number is filled in.
+  if (page.caseNumber) $("returning-case").value = page.caseNumber;
+  page.caseNumber = null;
   setState("idle");
 });

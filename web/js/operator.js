@@ -2,7 +2,7 @@
 // speaking indicators, mute / hold / consult / hang-up, and inviting an interpreter by id. The
 // console is itself a WebRTC participant (microphone + receive slots, rtc.js). Every word comes
 // from the catalog (i18n/operator.js) in the page language; keyboard shortcuts for the frequent
-// actions (js/shortcuts.js). Exposes `window.hotline` for diagnostics and automated checks.
+// actions (js/shortcuts.js); the call's case in its own panel (js/case_panel.js). Exposes `window.hotline` for diagnostics and automated checks.
 
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
@@ -10,6 +10,7 @@ import { NAMES } from "../i18n/strings.js";
 import { STRINGS } from "../i18n/operator.js";
 import { PageLanguage } from "../i18n/console.js";
 import { attachDispatchPanel } from "./dispatch_panel.js";
+import { attachCasePanel } from "./case_panel.js";
 import { bindShortcuts } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -210,6 +211,7 @@ function renderMediaState() {
 
 function onCallState(view) {
   op.call = view;
+  op.casePanel.show(view);
   if (["ended", "abandoned"].includes(view.state)) { endCall(); return; }
   renderCallHead();
   if (view.language.code) $("set-language").value = view.language.code;
@@ -327,6 +329,7 @@ async function invite(ev) {
 }
 
 function endCall() {
+  op.casePanel.callEnded();
   op.media?.close();
   op.media = null;
   op.call = null;
@@ -357,6 +360,7 @@ function relabel() {
   renderCallHead();
   renderMediaState();
   renderParticipants();
+  op.casePanel.relabel();
   setLink($("link").dataset.state);
 }
 
@@ -370,6 +374,7 @@ function fillLanguages() {
 // ---- wiring ----
 
 i18n.apply();
+op.casePanel = attachCasePanel({ i18n, token: () => op.token });
 i18n.bindSwitch($("ui-language"));
 i18n.addEventListener("change", relabel);
 setLink("offline");
