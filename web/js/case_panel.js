@@ -54,6 +54,7 @@ export function attachCasePanel({ i18n, token }) {
     const f = panel.file;
     $("case-none").hidden = !!f;
     $("case-form").hidden = !f;
+    $("case-follow-up-box").hidden = !f;
     $("case-returning").hidden = !(panel.returning && !f);
     $("case-returning").textContent = panel.returning ? t("case_returning_given", { number: panel.returning }) : "";
     if (!f) return;
