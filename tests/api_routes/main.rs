@@ -6,5 +6,6 @@ mod admin;
 mod calls;
 mod operator;
 mod public;
+mod supervisor;
 mod support;
 mod university;

@@ -54,7 +54,7 @@ pub fn settings() -> Settings {
 
 /// An argon2 PHC string with small parameters (read from the string when verifying), so a
 /// sign-in costs milliseconds, not seconds, in a debug build.
-fn cheap_argon2(password: &str) -> String {
+pub fn cheap_argon2(password: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let params = argon2::Params::new(256, 1, 1, None).expect("params");
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
