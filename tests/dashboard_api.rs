@@ -3,7 +3,7 @@
 //! operator's); the figures per language follow the node (a call created waits, answered it is
 //! live) and the pool (interpreters available, on shift); today's figures come from a small
 //! history written to the record, whose right answers are worked out here; and the stream sends
-//! the change within 2 s of a call being answered.
+//! the change within 2 s of a call being answered, and ends at logout and when the node stops.
 mod common;
 
 use common::fixtures::interpreter;
@@ -306,4 +306,32 @@ async fn the_live_stream_shows_an_answered_call_within_two_seconds() {
     })
     .await;
     assert!(end.is_ok(), "the stream ends at logout");
+}
+
+#[tokio::test]
+async fn the_live_stream_ends_when_the_node_stops() {
+    let (app, _dir) = app().await;
+    let sup = supervisor_login(&app.url("")).await;
+    let mut r = Client::new()
+        .get(app.url("/api/dashboard/live"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("live");
+    assert_eq!(r.status(), 200);
+    let mut buffer = String::new();
+    event_until(
+        &mut r,
+        &mut buffer,
+        Instant::now() + Duration::from_secs(5),
+        |_| true,
+    )
+    .await;
+    // What SIGTERM does once the drain is over: the root token is cancelled.
+    app.state.lifecycle.root().cancel();
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = r.chunk().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ends with the node, not after it");
 }
