@@ -58,7 +58,7 @@ fn live_call(state: &AppState, id: &CallId) -> Result<CallHandle, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no live call {id}")))
 }
 
-pub(crate) fn call_id(raw: &str) -> Result<CallId, ApiError> {
+fn call_id(raw: &str) -> Result<CallId, ApiError> {
     CallId::parse(raw).map_err(|_| ApiError::not_found(format!("no call {raw:.64}")))
 }
 

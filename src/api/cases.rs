@@ -8,8 +8,8 @@ use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::domain::case::{FOLLOW_UP_MAX_CHARS, LABEL_MAX_CHARS, NOTES_MAX_CHARS};
 use crate::domain::{
-    check_display_text, Case, CaseEdit, CaseFile, CaseNumber, CaseRuleError, CaseStatus, FollowUp,
-    Millis,
+    check_display_text, CallId, Case, CaseEdit, CaseFile, CaseNumber, CaseRuleError, CaseStatus,
+    FollowUp, Millis,
 };
 use crate::drivers::cases::CaseDesk;
 use crate::drivers::clock::now_ms;
@@ -71,6 +71,10 @@ fn store_error(e: StoreError) -> ApiError {
 
 fn number(raw: &str) -> Result<CaseNumber, ApiError> {
     CaseNumber::parse(raw).map_err(|_| ApiError::not_found(format!("no case {raw:.40}")))
+}
+
+fn call_id(raw: &str) -> Result<CallId, ApiError> {
+    CallId::parse(raw).map_err(|_| ApiError::not_found(format!("no call {raw:.64}")))
 }
 
 fn no_case(n: &CaseNumber) -> ApiError {
@@ -321,7 +325,7 @@ pub async fn of_call(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CaseFile>, ApiError> {
-    let id = super::calls::call_id(&id)?;
+    let id = call_id(&id)?;
     let desk = desk_or_404(&state)?;
     let file = desk.store().case_of_call(&id).await.map_err(store_error)?;
     file.map(Json)
@@ -344,7 +348,7 @@ pub async fn open(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<CaseFile>, ApiError> {
-    let id = super::calls::call_id(&id)?;
+    let id = call_id(&id)?;
     let call = state
         .calls
         .get(&id)
