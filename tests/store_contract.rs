@@ -820,3 +820,34 @@ async fn calls_created_in_a_window_come_with_first_interpreter_offers_and_rating
         .expect("empty window")
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_sharing_one_postgres_never_hand_out_the_same_case_number() {
+    let server = TestPostgres::start();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store = SqlStore::open(&server.url()).expect("open");
+        store.migrate().await.expect("migrate");
+        nodes.push(Arc::new(store) as Store);
+    }
+    // Each node opens cases for its own calls, all on one day, at the same time.
+    let opens = (0..20).map(|i| {
+        let store = nodes[i % 2].clone();
+        tokio::spawn(async move {
+            store
+                .open_case(&new_case(&format!("n{}-c{i}", i % 2), "261204", i as u64))
+                .await
+                .expect("open")
+                .case
+                .number
+                .to_string()
+        })
+    });
+    let mut numbers = Vec::new();
+    for o in opens {
+        numbers.push(o.await.expect("task"));
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=20).map(|n| format!("261204-{n:04}")).collect();
+    assert_eq!(numbers, expected);
+}
