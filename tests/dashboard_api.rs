@@ -13,12 +13,12 @@ use common::{spawn_app, TestApp};
 use hotline_bridge::app::build_state;
 use hotline_bridge::domain::dashboard::midnight;
 use hotline_bridge::domain::{
-    CallId, CallOutcome, CallSummary, InterpreterId, Language, Leg, LegMedia, Level, OfferId,
-    ParticipantId, Rating, Role,
+    CallId, CallOutcome, CallSummary, CaseEdit, CaseStatus, InterpreterId, Language, Leg, LegMedia,
+    Level, OfferId, ParticipantId, Rating, Role,
 };
 use hotline_bridge::drivers::clock::now_ms;
 use hotline_bridge::pool::Availability;
-use hotline_bridge::store::Record;
+use hotline_bridge::store::{NewCase, Record};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -152,6 +152,37 @@ async fn todays_figures_come_from_the_record_and_live_ones_from_the_node_and_poo
         records.send(r);
     }
     records.settled().await;
+    // Cases: three opened today, one of them resolved, and one two days ago (not today's).
+    let store = records.store();
+    let mut opened = Vec::new();
+    for (call, at) in [
+        ("d1", now - 600_000),
+        ("d2", now - 500_000),
+        ("d3", now - 400_000),
+        ("old", now - 2 * 86_400_000),
+    ] {
+        let case = store
+            .open_case(&NewCase {
+                call: CallId::parse(call).expect("call"),
+                day: "261204".into(),
+                language: Language::parse("pt").ok(),
+                operator: "wang".into(),
+                at,
+            })
+            .await
+            .expect("open case");
+        opened.push(case.case.number);
+    }
+    let resolve = CaseEdit {
+        status: Some(CaseStatus::Resolved),
+        ..CaseEdit::default()
+    };
+    for n in [&opened[0], &opened[3]] {
+        store
+            .edit_case(n, &resolve, "wang", now)
+            .await
+            .expect("resolve");
+    }
     // The pool: one Portuguese interpreter on shift and available, one French off shift.
     for (id, lang, on_shift) in [("li-na", "pt", true), ("marie", "fr", false)] {
         let mut p = interpreter(id).speaks(lang, Level::Native);
@@ -204,7 +235,8 @@ async fn todays_figures_come_from_the_record_and_live_ones_from_the_node_and_poo
     assert_eq!(t["ratings"], 2);
     assert_eq!(t["mean_stars"].as_f64(), Some(4.0));
     assert_eq!(t["satisfaction"].as_f64(), Some(0.5));
-    assert_eq!(t["cases"], Value::Null, "cases are not kept yet");
+    assert_eq!(t["cases"], 3, "{t}");
+    assert_eq!(t["resolution"].as_f64(), Some(1.0 / 3.0));
     let hours = v["hours"].as_array().expect("hours");
     assert_eq!(hours.len(), 24);
     let charted: u64 = hours.iter().map(|h| h["calls"].as_u64().unwrap_or(0)).sum();

@@ -90,6 +90,7 @@ contract!(
     follow_ups_and_later_calls_hang_on_the_case,
     the_interpreters_of_a_case_are_listed_most_recent_first,
     cases_are_listed_by_status_most_recently_changed_first,
+    case_counts_are_the_cases_opened_since_and_those_resolved,
 );
 
 fn id(s: &str) -> CallId {
@@ -850,4 +851,33 @@ async fn two_nodes_sharing_one_postgres_never_hand_out_the_same_case_number() {
     numbers.sort();
     let expected: Vec<String> = (1..=20).map(|n| format!("261204-{n:04}")).collect();
     assert_eq!(numbers, expected);
+}
+
+async fn case_counts_are_the_cases_opened_since_and_those_resolved(store: Store) {
+    for (i, call) in ["c1", "c2", "c3"].iter().enumerate() {
+        store
+            .open_case(&new_case(call, "261204", 1_000 + i as u64))
+            .await
+            .expect("open");
+    }
+    let resolve = CaseEdit {
+        status: Some(CaseStatus::Resolved),
+        ..CaseEdit::default()
+    };
+    for n in ["261204-0001", "261204-0003"] {
+        store
+            .edit_case(&number(n), &resolve, "li", 9_000)
+            .await
+            .expect("edit");
+    }
+    let counts = |since| {
+        let store = store.clone();
+        async move {
+            let c = store.case_counts(since).await.expect("counts");
+            (c.opened, c.resolved)
+        }
+    };
+    assert_eq!(counts(0).await, (3, 2));
+    assert_eq!(counts(1_001).await, (2, 1));
+    assert_eq!(counts(5_000).await, (0, 0));
 }

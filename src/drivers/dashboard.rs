@@ -170,10 +170,19 @@ impl Source {
         };
         let from = figures::window_start(now, &self.tz);
         match store.calls_created(from, now.saturating_add(1)).await {
-            Ok(calls) => (
-                Some(figures::today(&calls, now, &self.tz)),
-                figures::hours(&calls, now, &self.tz),
-            ),
+            Ok(calls) => {
+                let mut today = figures::today(&calls, now, &self.tz);
+                // Cases today and how many are resolved, when the record keeps cases.
+                match store.case_counts(from).await {
+                    Ok(c) => {
+                        today.cases = Some(u32::try_from(c.opened).unwrap_or(u32::MAX));
+                        today.resolution =
+                            (c.opened > 0).then(|| c.resolved as f64 / c.opened as f64);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "dashboard: no case counts"),
+                }
+                (Some(today), figures::hours(&calls, now, &self.tz))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "dashboard: today's figures not read");
                 (None, Vec::new())

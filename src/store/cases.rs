@@ -38,6 +38,13 @@ pub struct CaseQuery {
     pub limit: u32,
 }
 
+/// How many cases were opened since a time, and how many of those are resolved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseCounts {
+    pub opened: u64,
+    pub resolved: u64,
+}
+
 /// What became of an edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseEdited {
@@ -318,6 +325,26 @@ impl SqlStore {
         .map_err(e)?;
         tx.commit().await.map_err(e)?;
         self.case_sql(number).await
+    }
+
+    pub(super) async fn case_counts_sql(&self, since: Millis) -> Result<CaseCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS opened, \
+             COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved \
+             FROM cases WHERE created_at >= $1",
+        )
+        .bind(ms(since))
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            let n: i64 = row.try_get(name).map_err(|e| self.error(e))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(CaseCounts {
+            opened: count("opened")?,
+            resolved: count("resolved")?,
+        })
     }
 
     pub(super) async fn cases_sql(&self, q: &CaseQuery) -> Result<Vec<Case>, StoreError> {

@@ -25,7 +25,7 @@
 mod cases;
 mod sql;
 
-pub use cases::{CaseEdited, CaseQuery, NewCase};
+pub use cases::{CaseCounts, CaseEdited, CaseQuery, NewCase};
 pub use sql::{SqlStore, StoreKind};
 
 use crate::domain::{
@@ -148,6 +148,12 @@ pub trait RecordStore: Send + Sync + 'static {
         entry: &FollowUp,
     ) -> Result<Option<CaseFile>, StoreError> {
         let _ = (number, entry);
+        Err(no_cases())
+    }
+    /// Cases opened at or after `since`, and how many of them are resolved (the dashboard's
+    /// cases today and resolution rate).
+    async fn case_counts(&self, since: Millis) -> Result<CaseCounts, StoreError> {
+        let _ = since;
         Err(no_cases())
     }
     /// Cases matching `query`, the most recently changed first.

@@ -280,6 +280,10 @@ impl RecordStore for SqlStore {
         self.add_follow_up_sql(number, entry).await
     }
 
+    async fn case_counts(&self, since: Millis) -> Result<super::CaseCounts, StoreError> {
+        self.case_counts_sql(since).await
+    }
+
     async fn cases(&self, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
         self.cases_sql(query).await
     }
