@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A local hotline-bridge cluster in one command, as plain processes on this machine: Redis (a
 # master and a replica) with three Sentinels, PostgreSQL for the call record, coturn, three
-# bridge nodes, and HAProxy in front checking each node's /readyz. It prints the URLs and the
+# bridge nodes, HAProxy in front of their HTTP checking each node's /readyz, and kamailio in
+# front of their SIP edges (phone calls, spread over the nodes). It prints the URLs and the
 # operator's password, and stops everything on Ctrl-C (or SIGTERM). Installs what is missing with
 # apt-get, like scripts/test.sh; the configuration comes from deploy/ (haproxy.cfg,
-# sentinel.conf, turnserver.conf), with this machine's ports.
+# sentinel.conf, turnserver.conf, kamailio.cfg), with this machine's ports.
 #
 #   scripts/cluster.sh                       # proxy on http://127.0.0.1:18000
 #   CLUSTER_PORT=20000 scripts/cluster.sh    # every port is CLUSTER_PORT + a fixed offset
@@ -12,7 +13,9 @@
 #
 # Ports (CLUSTER_PORT + ...): 0 the proxy, 1 its stats page, 10-12 the nodes, 20 Redis master,
 # 21 its replica, 26-28 the sentinels, 32 PostgreSQL, 40-41 coturn (UDP and TCP), 50-52 the
-# nodes' media (UDP), 100-199 coturn's relay ports (UDP). Everything listens on 127.0.0.1 only.
+# nodes' media (UDP), 60 kamailio (SIP, UDP), 61-63 the nodes' SIP edges (UDP), 100-199 coturn's
+# relay ports (UDP), 200-259 the nodes' phone RTP (UDP, 20 each). Everything listens on 127.0.0.1
+# only. Phone calls: sip:12345001@127.0.0.1:<CLUSTER_PORT + 60> (pt; 12345002 en, 12345003 fr).
 # Logs and data live in a temporary directory, printed at start and removed at the end
 # (CLUSTER_KEEP=1 keeps it).
 set -euo pipefail
@@ -28,6 +31,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v curl >/dev/null || missing+=(curl)
+[ -x /usr/sbin/kamailio ] || missing+=(kamailio)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "cluster.sh: installing ${missing[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -159,10 +163,27 @@ for i in 0 1 2; do
     HOTLINE__MEDIA__TURN_URLS="[\"turn:127.0.0.1:$turn?transport=udp\"]" \
     HOTLINE__MEDIA__TURN_SECRET="$turn_secret" \
     HOTLINE__OPERATORS__WANG__PASSWORD_ARGON2="$operator_hash" \
+    HOTLINE__SIP__ENABLED=true \
+    HOTLINE__SIP__LISTEN_UDP="127.0.0.1:$(port $((61 + i)))" \
+    HOTLINE__SIP__LISTEN_TCP="127.0.0.1:0" \
+    HOTLINE__SIP__PUBLIC_IP=127.0.0.1 \
+    HOTLINE__SIP__RTP_PORT_MIN="$(port $((200 + 20 * i)))" \
+    HOTLINE__SIP__RTP_PORT_MAX="$(port $((219 + 20 * i)))" \
+    HOTLINE__SIP__DIDS__12345001=pt HOTLINE__SIP__DIDS__12345002=en HOTLINE__SIP__DIDS__12345003=fr \
+    HOTLINE__SIP__TRUNKS__PROXY__SOURCES='["127.0.0.1"]' \
     "$bin"
   echo "${pids[-1]}" >"$dir/node-$name.pid"
   wait_for "node $name" "$dir/node-$name.log" curl -sf "http://127.0.0.1:$p/readyz"
 done
+
+# ---- kamailio (deploy/kamailio.cfg) in front of the nodes' SIP edges ----
+sip=$(port 60)
+mkdir -p "$dir/kamailio"
+for i in 0 1 2; do echo "1 sip:127.0.0.1:$(port $((61 + i)))"; done >"$dir/kamailio/nodes.list"
+start kamailio /usr/sbin/kamailio -DD -E -f "$root/deploy/kamailio.cfg" \
+  -A "LISTEN=udp:127.0.0.1:$sip" -A "NODES=\"$dir/kamailio/nodes.list\"" \
+  -Y "$dir/kamailio" -m 32 -M 8
+wait_for "kamailio" "$dir/kamailio.log" bash -c "ss -Hlun 'sport = :$sip' | grep -q ."
 
 # ---- HAProxy (deploy/haproxy.cfg) ----
 HB_LISTEN="127.0.0.1:$(port 0)" HB_STATS="127.0.0.1:$(port 1)" \
@@ -181,9 +202,11 @@ hotline cluster up (logs and data in $dir)
   Redis (Sentinel)   127.0.0.1:$master, sentinels ${sentinels[*]}, master name "hotline"
   PostgreSQL         postgres://hotline@127.0.0.1:$pg/hotline
   TURN               turn:127.0.0.1:$turn
+  phone (SIP, UDP)   sip:12345001@127.0.0.1:$sip (pt), 12345002 (en), 12345003 (fr), through kamailio
+  stop one node      kill -TERM \$(cat $dir/node-a.pid)   (it drains and leaves both proxies' rotation)
 Ctrl-C stops everything.
 EOF
-# Until Ctrl-C, or until something exits by itself.
-wait -n "${pids[@]}" || true
-echo "cluster.sh: a process of the cluster exited by itself; see its log in $dir" >&2
-exit 1
+# Until Ctrl-C (a node stopped by hand is part of trying the cluster out: the rest goes on).
+sleep infinity &
+pids+=($!)
+wait $!

@@ -10,7 +10,8 @@
 # own server in a temporary directory on a free port, never the machine's 5432), coturn (a real
 # TURN server in tests/turn_relay.rs, started on free ports without the machine's config),
 # systemd-analyze (tests/deploy_files.rs verifies the service unit in deploy/), HAProxy (the
-# load balancer of scripts/cluster.sh, which tests/cluster_script.rs runs).
+# load balancer of scripts/cluster.sh, which tests/cluster_script.rs runs; kamailio above is its
+# SIP proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,11 +1,13 @@
 //! `scripts/cluster.sh` as a user runs it: Redis with Sentinel, PostgreSQL, coturn, three real
-//! bridge nodes (this build's binary) and HAProxy checking `/readyz`, on free ports. Through the
+//! bridge nodes (this build's binary), HAProxy checking `/readyz` and kamailio in front of the
+//! nodes' SIP, on free ports. Through the
 //! proxy, in real Chromium: a caller and the operator pinned to node A (HAProxy's cookie), an
 //! interpreter console pinned to node B that takes the call living on node A (its second session
 //! goes to node A's public_url), all three hearing each other. Then node A gets SIGTERM: HAProxy
 //! takes it out of rotation (its stats say DOWN, new requests, even with node A's cookie, are
-//! answered by the others) while the call on it goes on, everyone still heard. Ctrl-C (SIGINT to
-//! the script's process group, as a terminal sends it) stops every process.
+//! answered by the others) while the call on it goes on, everyone still heard, and phone calls
+//! (sipp) through kamailio are answered by the other nodes. Ctrl-C (SIGINT to the script's
+//! process group, as a terminal sends it) stops every process.
 mod common;
 
 use common::browser::{speech_wav, Browser};
@@ -25,7 +27,9 @@ const FLOWING_PKTS: u64 = 15;
 const MEDIA_UP: &str =
     "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
 /// Ports the script uses above its base (TCP and UDP are both checked; see its header).
-const OFFSETS: &[u16] = &[0, 1, 10, 11, 12, 20, 21, 26, 27, 28, 32, 40, 41, 50, 51, 52];
+const OFFSETS: &[u16] = &[
+    0, 1, 10, 11, 12, 20, 21, 26, 27, 28, 32, 40, 41, 50, 51, 52, 60, 61, 62, 63,
+];
 
 struct Cluster {
     child: Child,
@@ -167,14 +171,14 @@ impl Drop for Cluster {
     }
 }
 
-/// A base port whose offsets are all free, TCP and UDP, and coturn's relay block above it.
+/// A base port whose offsets are all free, TCP and UDP, and the relay and RTP blocks above it.
 fn free_base() -> u16 {
     'search: for _ in 0..200 {
         let base = 20_000 + (rand::random::<u16>() % 400) * 100;
         let ports = OFFSETS
             .iter()
             .map(|o| base + o)
-            .chain(base + 100..base + 200);
+            .chain(base + 100..base + 260);
         let mut held = Vec::new();
         for port in ports {
             let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
@@ -394,6 +398,31 @@ async fn a_call_across_nodes_through_the_proxy_outlives_its_node_leaving_the_rot
             );
         }
     }
+    // Phone calls through kamailio go on being answered: node A refuses them while it drains
+    // (503) and kamailio tries the next node.
+    let proxy: std::net::SocketAddr = format!("127.0.0.1:{}", cluster.base + 60)
+        .parse()
+        .expect("addr");
+    let phones = common::sipp::run_calls(
+        "uac_via_proxy_hangs_up.xml",
+        "127.0.0.1",
+        proxy,
+        "12345001",
+        3,
+        &["-d", "500", "-r", "2"],
+    )
+    .await;
+    assert_eq!(
+        phones.code, 0,
+        "phone calls through kamailio while node A drains:\n{}",
+        phones.log
+    );
+    // Round robin over three nodes gave node A one of the three: refused there, answered next.
+    let a_log = std::fs::read_to_string(format!("{}/node-a.log", cluster.dir)).expect("log");
+    assert!(
+        a_log.contains("INVITE while draining; refused"),
+        "no phone call was tried on node A while it drained"
+    );
     let step = "node A draining, out of rotation";
     assert_hears(step, "the caller", &caller).await;
     assert_hears(step, "the operator", &operator).await;
