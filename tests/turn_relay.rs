@@ -1,16 +1,29 @@
 //! TURN proven: a real coturn (Debian's `coturn`) with the shared secret the service signs its
 //! time-limited TURN credentials with, and the service set to `media.turn_relay_only`, so the
-//! caller's Chromium may only send through coturn (`iceTransportPolicy: "relay"`). The call's
-//! audio must flow both ways, and the caller's selected ICE pair must be a relay candidate on
-//! one of coturn's relay ports. With a secret coturn does not share, the caller's page says in
-//! words that the audio could not connect.
+//! caller's Chromium may only send through coturn (`iceTransportPolicy: "relay"`). In the
+//! three-way call of the web story (caller, operator, an interpreter a university registers)
+//! everyone must hear everyone, and the caller's selected ICE pair must be a relay candidate on
+//! one of coturn's relay ports, its bytes growing both ways. With a secret coturn does not share,
+//! the caller's page says in words that the audio could not connect.
 mod common;
+/// The web story's scenes (tests/e2e_story.rs), for the three-way call.
+#[path = "e2e_story"]
+#[allow(dead_code)]
+mod e2e_story {
+    pub mod interpreter;
+    pub mod page;
+    pub mod report;
+    pub mod routes;
+    pub mod scenes;
+}
 
 use common::browser::{speech_wav, Browser};
 use common::coturn::TestCoturn;
 use common::dispatch::app_on;
 use common::redis::TestRedis;
+use common::universities;
 use common::ws::settings_with_operator;
+use e2e_story::scenes::Story;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -19,8 +32,6 @@ const STEP: Duration = Duration::from_secs(30);
 const WINDOW: Duration = Duration::from_millis(1200);
 /// Packets a flowing 50 packet/s stream delivers at least in `WINDOW`.
 const FLOWING_PKTS: u64 = 15;
-const MEDIA_UP: &str =
-    "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
 
 /// A secret made for the test run (none is kept in the repository).
 fn secret() -> String {
@@ -99,41 +110,36 @@ async fn caller_calls(app: &common::TestApp) -> Browser {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_only_caller_talks_with_the_operator_through_coturn() {
+async fn a_relay_only_caller_is_in_a_three_way_call_through_coturn() {
     let secret = secret();
     let turn = TestCoturn::start(&secret);
     let redis = TestRedis::start();
     let mut settings = settings_with_operator();
+    let keys = universities::with_keys(&mut settings, &["bfsu"]);
     settings.dispatch.predispatch = false;
+    settings.dispatch.ring_timeout_s = 60;
     settings.media.turn_urls = vec![turn.url()];
     settings.media.turn_secret = secret;
     settings.media.turn_relay_only = true;
     let app = app_on(&redis, settings).await;
 
-    let operator_mic = speech_wav("turn-operator", "cmn", "您好，这里是市民热线，我听得到您。");
-    let operator = Browser::operator_console(&app.url(""), &operator_mic, STEP).await;
-    let caller = caller_calls(&app).await;
-    caller.wait_for("caller media up", MEDIA_UP, STEP).await;
-    operator
-        .wait_for(
-            "call queued",
-            "document.querySelector('#queue tbody tr')",
-            STEP,
-        )
+    // The story up to the three-way call; each scene checks who hears whom (getStats).
+    let mut story = Story::begin(&app).await;
+    let token = story
+        .university_registers_the_interpreter(&keys["bfsu"])
         .await;
-    operator.click("#queue tbody tr button.primary").await;
-    operator.wait_for("operator media up", MEDIA_UP, STEP).await;
-    caller
-        .wait_for(
-            "caller connected",
-            "window.hotline.state === 'connected'",
-            STEP,
-        )
-        .await;
+    story.interpreter_signs_in(&token).await;
+    story.operator_logs_in().await;
+    story.caller_calls().await;
+    story.operator_answers().await;
+    story.operator_adds_an_interpreter().await;
+    story.interpreter_accepts().await;
+    let (caller, operator, interpreter) =
+        (&story.caller.b, &story.operator.b, &story.interpreter.b);
 
     // The caller's leg goes through coturn: its selected pair's local candidate is a relay
-    // candidate on one of coturn's relay ports, and the page gathered nothing else.
-    let pair = selected_pair(&caller).await;
+    // candidate on one of coturn's relay ports, and the page offered nothing else.
+    let pair = selected_pair(caller).await;
     assert_eq!(pair["local"]["type"], "relay", "{pair}");
     assert_eq!(pair["local"]["relayProtocol"], "udp", "{pair}");
     let port = pair["local"]["port"].as_u64().unwrap_or(0);
@@ -158,10 +164,11 @@ async fn a_relay_only_caller_talks_with_the_operator_through_coturn() {
         );
     }
 
-    // Audio both ways through the relay.
-    assert_hears("the operator (from the relayed caller)", &operator).await;
-    assert_hears("the relayed caller (from the operator)", &caller).await;
-    let later = selected_pair(&caller).await;
+    // Audio both ways through the relay, and on to the other two.
+    assert_hears("the operator", operator).await;
+    assert_hears("the interpreter", interpreter).await;
+    assert_hears("the relayed caller", caller).await;
+    let later = selected_pair(caller).await;
     assert_eq!(later["local"]["type"], "relay", "{later}");
     for way in ["bytesSent", "bytesReceived"] {
         let (before, after) = (pair[way].as_u64(), later[way].as_u64());
@@ -170,9 +177,15 @@ async fn a_relay_only_caller_talks_with_the_operator_through_coturn() {
             "{way} did not grow through the relay: {pair} → {later}"
         );
     }
-
-    caller.close().await;
-    operator.close().await;
+    let Story {
+        caller,
+        operator,
+        interpreter,
+        ..
+    } = story;
+    for page in [caller, operator, interpreter] {
+        page.b.close().await;
+    }
 }
 
 /// coturn refuses credentials signed with another secret: a relay-only caller then has no way
