@@ -10,7 +10,7 @@ use crate::domain::{
 pub use crate::domain::{EndedBy, LeftReason};
 use crate::engine::dispatch::Progress;
 pub use crate::engine::CallState;
-use crate::engine::{IceServer, Supervision};
+use crate::engine::{IceServer, IceTransportPolicy, Supervision};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -161,6 +161,10 @@ pub enum ServerMessage {
         /// valid for `media.turn_ttl_s` from now; empty when none are configured.
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// `RTCConfiguration.iceTransportPolicy`: `relay` when every page's media must go
+        /// through the TURN servers (`media.turn_relay_only`), else `all`.
+        #[serde(default)]
+        ice_transport_policy: IceTransportPolicy,
     },
     /// The session is no longer in a call (left, removed, or the call ended).
     Left {

@@ -27,6 +27,7 @@ async fn a_call_is_created_with_a_token_ws_url_and_ice_servers() {
     assert!(token.len() >= 22, "128-bit token, base64url: {token}");
     assert_eq!(v["ws_url"], "/ws");
     assert!(v["ice_servers"].is_array());
+    assert_eq!(v["ice_transport_policy"], "all");
     assert_eq!(v["language"]["code"], "pt");
     assert_eq!(v["language"]["source"], "browser");
 

@@ -96,4 +96,5 @@ async fn without_turn_urls_joined_has_no_ice_servers() {
         .await;
     let joined = op.wait_for("joined").await;
     assert_eq!(joined["ice_servers"], json!([]));
+    assert_eq!(joined["ice_transport_policy"], "all");
 }

@@ -1,8 +1,8 @@
 //! TURN proven: a real coturn (Debian's `coturn`) with the shared secret the service signs its
-//! time-limited TURN credentials with, and the service set to `media.turn_relay_only`, so the
-//! caller's Chromium may only send through coturn (`iceTransportPolicy: "relay"`). In the
+//! time-limited TURN credentials with, and the service set to `media.turn_relay_only`, so every
+//! page's Chromium may only send through coturn (`iceTransportPolicy: "relay"`). In the
 //! three-way call of the web story (caller, operator, an interpreter a university registers)
-//! everyone must hear everyone, and the caller's selected ICE pair must be a relay candidate on
+//! everyone must hear everyone, and each page's selected ICE pair must be a relay candidate on
 //! one of coturn's relay ports, its bytes growing both ways. With a secret coturn does not share,
 //! the caller's page says in words that the audio could not connect.
 mod common;
@@ -110,7 +110,7 @@ async fn caller_calls(app: &common::TestApp) -> Browser {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_only_caller_is_in_a_three_way_call_through_coturn() {
+async fn a_three_way_call_relay_only_goes_through_coturn() {
     let secret = secret();
     let turn = TestCoturn::start(&secret);
     let redis = TestRedis::start();
@@ -137,45 +137,55 @@ async fn a_relay_only_caller_is_in_a_three_way_call_through_coturn() {
     let (caller, operator, interpreter) =
         (&story.caller.b, &story.operator.b, &story.interpreter.b);
 
-    // The caller's leg goes through coturn: its selected pair's local candidate is a relay
-    // candidate on one of coturn's relay ports, and the page offered nothing else.
-    let pair = selected_pair(caller).await;
-    assert_eq!(pair["local"]["type"], "relay", "{pair}");
-    assert_eq!(pair["local"]["relayProtocol"], "udp", "{pair}");
-    let port = pair["local"]["port"].as_u64().unwrap_or(0);
-    assert!(
-        turn.relay_ports.contains(&(port as u16)),
-        "relay port {port} is not coturn's {:?}: {pair}",
-        turn.relay_ports
-    );
-    let offered = caller
-        .eval(
-            "return window.hotline.media.pc.localDescription.sdp.split('\\r\\n')
-                 .filter((l) => l.startsWith('a=candidate:'));",
-        )
-        .await;
-    let offered = offered.as_array().expect("candidate lines");
-    assert!(!offered.is_empty(), "no candidate offered");
-    for line in offered {
-        let line = line.as_str().unwrap_or_default();
+    // Every leg goes through coturn: each page's selected pair's local candidate is a relay
+    // candidate on one of coturn's relay ports, each offer holds relay candidates only, and the
+    // pairs' bytes grow both ways while everyone hears audio.
+    let pages = [
+        ("caller", caller),
+        ("operator", operator),
+        ("interpreter", interpreter),
+    ];
+    let mut pairs = Vec::new();
+    for (who, page) in pages {
+        let pair = selected_pair(page).await;
+        assert_eq!(pair["local"]["type"], "relay", "{who}: {pair}");
+        assert_eq!(pair["local"]["relayProtocol"], "udp", "{who}: {pair}");
+        let port = pair["local"]["port"].as_u64().unwrap_or(0);
         assert!(
-            line.contains(" typ relay"),
-            "a candidate other than relay: {line}"
+            turn.relay_ports.contains(&(port as u16)),
+            "{who}: relay port {port} is not coturn's {:?}: {pair}",
+            turn.relay_ports
         );
+        let offered = page
+            .eval(
+                "return window.hotline.media.pc.localDescription.sdp.split('\\r\\n')
+                     .filter((l) => l.startsWith('a=candidate:'));",
+            )
+            .await;
+        let offered = offered.as_array().expect("candidate lines");
+        assert!(!offered.is_empty(), "{who}: no candidate offered");
+        for line in offered {
+            let line = line.as_str().unwrap_or_default();
+            assert!(
+                line.contains(" typ relay"),
+                "{who}: a candidate other than relay: {line}"
+            );
+        }
+        pairs.push(pair);
     }
-
-    // Audio both ways through the relay, and on to the other two.
-    assert_hears("the operator", operator).await;
-    assert_hears("the interpreter", interpreter).await;
-    assert_hears("the relayed caller", caller).await;
-    let later = selected_pair(caller).await;
-    assert_eq!(later["local"]["type"], "relay", "{later}");
-    for way in ["bytesSent", "bytesReceived"] {
-        let (before, after) = (pair[way].as_u64(), later[way].as_u64());
-        assert!(
-            after > before,
-            "{way} did not grow through the relay: {pair} → {later}"
-        );
+    for (who, page) in pages {
+        assert_hears(who, page).await;
+    }
+    for ((who, page), pair) in pages.iter().zip(&pairs) {
+        let later = selected_pair(page).await;
+        assert_eq!(later["local"]["type"], "relay", "{who}: {later}");
+        for way in ["bytesSent", "bytesReceived"] {
+            let (before, after) = (pair[way].as_u64(), later[way].as_u64());
+            assert!(
+                after > before,
+                "{who}: {way} did not grow through the relay: {pair} → {later}"
+            );
+        }
     }
     let Story {
         caller,

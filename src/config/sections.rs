@@ -137,9 +137,9 @@ pub struct MediaSettings {
     /// Shared secret with the TURN server (coturn `static-auth-secret`); from environment only.
     #[serde(default)]
     pub turn_secret: String,
-    /// Callers' pages send their media only through the TURN servers (`iceTransportPolicy:
-    /// "relay"`): the media ports need not be reachable from the internet, only from the TURN
-    /// server, and nothing of the caller's own addresses is offered.
+    /// Every page (callers, operators, interpreters) sends its media only through the TURN
+    /// servers (`iceTransportPolicy: "relay"`): the media ports need not be reachable from the
+    /// internet, only from the TURN server, and no page offers its own addresses.
     #[serde(default)]
     pub turn_relay_only: bool,
     /// Kernel receive and send buffer asked for on each shard's socket, in bytes (capped by

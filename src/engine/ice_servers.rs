@@ -17,6 +17,26 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// `RTCConfiguration.iceTransportPolicy` for the pages: `relay` when media may only go through
+/// the TURN servers (`media.turn_relay_only`), else `all`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IceTransportPolicy {
+    #[default]
+    All,
+    Relay,
+}
+
+impl IceTransportPolicy {
+    pub fn relay_only(relay: bool) -> Self {
+        if relay {
+            Self::Relay
+        } else {
+            Self::All
+        }
+    }
+}
+
 /// The ICE servers for one client `id` (a participant or call id; it names the credential in the
 /// TURN server's logs). No URLs: none. No secret: the URLs without credentials (STUN only).
 pub fn ice_servers(

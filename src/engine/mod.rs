@@ -16,5 +16,5 @@ pub use attendance::{Attendance, AttendancePolicy};
 pub use call::{Call, CallError, CallEvent, CallState, Participant, TimelineEntry};
 pub use caller_wait::{CallerWait, Presence, WaitAction, WaitCaps, WaitInput, WaitPolicy};
 pub use forward::{RtpTiming, SlotAssignment, SlotStream};
-pub use ice_servers::{ice_servers, IceServer};
+pub use ice_servers::{ice_servers, IceServer, IceTransportPolicy};
 pub use routes::{AudioRoutes, Controls, Supervision};

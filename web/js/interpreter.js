@@ -338,7 +338,7 @@ async function onJoined(m) {
   try {
     me.media = me.media
       ? me.media.renew(m.ice_servers ?? [])
-      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
+      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"), m.ice_transport_policy);
     me.media.setSlots(me.slots);
     me.media.addEventListener("state", (e) => { me.mediaState = e.detail; renderMediaState(); });
     callSig().offer(await me.media.offer());

@@ -195,7 +195,7 @@ async function onJoined(m) {
   try {
     op.media = op.media
       ? op.media.renew(m.ice_servers ?? [])
-      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"));
+      : new CallMedia(await microphone(), m.ice_servers ?? [], $("audio-host"), m.ice_transport_policy);
     op.media.setSlots(op.slots);
     op.media.addEventListener("state", (e) => { op.mediaState = e.detail; renderMediaState(); });
     op.sig.offer(await op.media.offer());

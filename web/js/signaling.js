@@ -48,9 +48,11 @@ export const ENDED_BY = ["caller", "operator", "no_reply", "connection_lost", "h
 
 /**
  * `joined` (ServerMessage::Joined): the session entered a call; offer next, with `ice_servers`
- * (RTCConfiguration.iceServers, TURN credentials valid for media.turn_ttl_s) in the connection.
+ * (RTCConfiguration.iceServers, TURN credentials valid for media.turn_ttl_s) and
+ * `ice_transport_policy` ("relay": only through TURN, media.turn_relay_only) in the connection.
  * @typedef {{ type: "joined", call_id: string, participant: string,
- *   ice_servers: { urls: string[], username?: string, credential?: string }[] }} Joined
+ *   ice_servers: { urls: string[], username?: string, credential?: string }[],
+ *   ice_transport_policy?: "all" | "relay" }} Joined
  */
 
 /**

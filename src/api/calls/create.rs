@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::domain::Language;
 use crate::domain::{CallId, CaseNumber};
 use crate::engine::caller_wait::{WaitCaps, WaitRefusal};
-use crate::engine::{ice_servers, IceServer};
+use crate::engine::{ice_servers, IceServer, IceTransportPolicy};
 use crate::lang::{self, LangError};
 use crate::protocol::{LanguageSource, LanguageView};
 use axum::extract::State;
@@ -55,7 +55,8 @@ pub struct Created {
     ice_servers: Vec<IceServer>,
     /// `RTCConfiguration.iceTransportPolicy`: `relay` when the media must go through TURN
     /// (`media.turn_relay_only`), else `all`.
-    ice_transport_policy: &'static str,
+    #[schema(value_type = String)]
+    ice_transport_policy: IceTransportPolicy,
     language: LanguageView,
 }
 
@@ -126,7 +127,7 @@ pub async fn create(
             token,
             ws_url: "/ws",
             ice_servers,
-            ice_transport_policy: if m.turn_relay_only { "relay" } else { "all" },
+            ice_transport_policy: IceTransportPolicy::relay_only(m.turn_relay_only),
             language,
         }),
     ))

@@ -6,7 +6,7 @@ use super::{Attached, Next, Session, Who};
 use crate::domain::{CallId, ParticipantId};
 use crate::drivers::call::{operator_participant, CallHandle, Control};
 use crate::drivers::clock::now_ms;
-use crate::engine::ice_servers;
+use crate::engine::{ice_servers, IceTransportPolicy};
 use crate::protocol::{ErrorCode, ServerMessage};
 use axum::extract::ws::Message;
 use futures::Sink;
@@ -68,6 +68,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             call_id: call.id().clone(),
             participant: me.clone(),
             ice_servers,
+            ice_transport_policy: IceTransportPolicy::relay_only(m.turn_relay_only),
         })
         .await;
         self.attached = Some(Attached {
