@@ -138,7 +138,7 @@ async fn plain_http_on_the_tls_port_is_redirected_to_https() {
 }
 
 #[tokio::test]
-async fn a_connection_over_the_cap_gets_its_json_error_over_tls() {
+async fn a_connection_over_the_cap_gets_its_json_error_over_tls_or_plain_http() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new();
     ca.issue(dir.path());
@@ -152,6 +152,15 @@ async fn a_connection_over_the_cap_gets_its_json_error_over_tls() {
     let response = https_get(&ca, addr, "/healthz").await;
     assert!(response.starts_with("HTTP/1.1 429"), "{response}");
     assert!(response.contains("too_many_connections"), "{response}");
+    // Plain HTTP over the cap gets the same error, in plain text (no redirect to come back to).
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut plain = String::new();
+    tcp.read_to_string(&mut plain).await.expect("read");
+    assert!(plain.starts_with("HTTP/1.1 429"), "{plain}");
+    assert!(plain.contains("too_many_connections"), "{plain}");
     drop(held);
     shutdown.cancel();
 }
