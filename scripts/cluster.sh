@@ -70,10 +70,12 @@ start() {
   pids+=($!)
 }
 
-# Waits (up to 30 s) until "$@" succeeds; the named process's log if it never does.
+# Waits (up to CLUSTER_WAIT_S seconds, default 60: a debug build on a busy machine starts
+# slowly) until "$@" succeeds; the named process's log if it never does.
 wait_for() {
   local what=$1 log=$2; shift 2
-  for _ in $(seq 300); do
+  local until=$((SECONDS + ${CLUSTER_WAIT_S:-60}))
+  while [ "$SECONDS" -lt "$until" ]; do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done

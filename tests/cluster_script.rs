@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 const STEP: Duration = Duration::from_secs(30);
 /// The script starts eight servers and three debug-build nodes (each loads the seed roster).
-const UP_DEADLINE: Duration = Duration::from_secs(180);
-const WINDOW: Duration = Duration::from_millis(1200);
-const FLOWING_PKTS: u64 = 15;
+const UP_DEADLINE: Duration = Duration::from_secs(360);
 const MEDIA_UP: &str =
     "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
 /// Ports the script uses above its base (TCP and UDP are both checked; see its header).
@@ -216,36 +214,6 @@ async fn pinned(
     b
 }
 
-/// Packets received and audio energy, summed over the page's receive slots.
-async fn inbound(b: &Browser) -> (u64, f64) {
-    let v = b
-        .eval(
-            "const h = window.hotline;
-             if (!h.media) return { packets: 0, energy: 0 };
-             const s = await h.media.stats();
-             let packets = 0, energy = 0;
-             for (const i of s.inbound) { packets += i.packetsReceived; energy += i.totalAudioEnergy; }
-             return { packets, energy };",
-        )
-        .await;
-    (
-        v["packets"].as_u64().unwrap_or(0),
-        v["energy"].as_f64().unwrap_or(0.0),
-    )
-}
-
-async fn assert_hears(step: &str, who: &str, b: &Browser) {
-    let (p0, e0) = inbound(b).await;
-    tokio::time::sleep(WINDOW).await;
-    let (p1, e1) = inbound(b).await;
-    assert!(
-        p1 >= p0 + FLOWING_PKTS && e1 > e0,
-        "{step}: {who} hears nothing ({} packets, audio energy {:.5} in {WINDOW:?})",
-        p1.saturating_sub(p0),
-        e1 - e0
-    );
-}
-
 async fn node_id(url: String) -> String {
     let v: serde_json::Value = reqwest::get(url)
         .await
@@ -355,9 +323,9 @@ async fn a_call_across_nodes_through_the_proxy_outlives_its_node_leaving_the_rot
         .wait_for("three-way", "window.hotline.state === 'interpreter'", STEP)
         .await;
     let step = "three-way across nodes";
-    assert_hears(step, "the caller", &caller).await;
-    assert_hears(step, "the operator", &operator).await;
-    assert_hears(step, "the interpreter", &interpreter).await;
+    caller.hears_audio(step, "the caller").await;
+    operator.hears_audio(step, "the operator").await;
+    interpreter.hears_audio(step, "the interpreter").await;
 
     // Node A, holding the call, is told to stop.
     let status = Command::new("kill")
@@ -424,9 +392,9 @@ async fn a_call_across_nodes_through_the_proxy_outlives_its_node_leaving_the_rot
         "no phone call was tried on node A while it drained"
     );
     let step = "node A draining, out of rotation";
-    assert_hears(step, "the caller", &caller).await;
-    assert_hears(step, "the operator", &operator).await;
-    assert_hears(step, "the interpreter", &interpreter).await;
+    caller.hears_audio(step, "the caller").await;
+    operator.hears_audio(step, "the operator").await;
+    interpreter.hears_audio(step, "the interpreter").await;
     assert_eq!(
         caller.eval("return window.hotline.state;").await,
         "interpreter",

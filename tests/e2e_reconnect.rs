@@ -19,44 +19,9 @@ use serde_json::Value;
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(30);
-/// How long inbound audio is watched to call it flowing.
-const WINDOW: Duration = Duration::from_millis(1200);
-/// Packets a flowing 50 packet/s stream delivers at least in `WINDOW`.
-const FLOWING_PKTS: u64 = 15;
 
 const MEDIA_UP: &str =
     "window.hotline.media && window.hotline.media.pc.connectionState === 'connected'";
-
-/// Packets received and audio energy, summed over the page's receive slots.
-async fn inbound(b: &Browser) -> (u64, f64) {
-    let v = b
-        .eval(
-            "const h = window.hotline;
-             if (!h.media) return { packets: 0, energy: 0 };
-             const s = await h.media.stats();
-             let packets = 0, energy = 0;
-             for (const i of s.inbound) { packets += i.packetsReceived; energy += i.totalAudioEnergy; }
-             return { packets, energy };",
-        )
-        .await;
-    (
-        v["packets"].as_u64().unwrap_or(0),
-        v["energy"].as_f64().unwrap_or(0.0),
-    )
-}
-
-/// Asserts that `b` hears audio: packets keep coming and carry sound over one window.
-async fn assert_hears(step: &str, who: &str, b: &Browser) {
-    let (p0, e0) = inbound(b).await;
-    tokio::time::sleep(WINDOW).await;
-    let (p1, e1) = inbound(b).await;
-    assert!(
-        p1 >= p0 + FLOWING_PKTS && e1 > e0,
-        "{step}: {who} hears nothing ({} packets, audio energy {:.5} in {WINDOW:?})",
-        p1.saturating_sub(p0),
-        e1 - e0
-    );
-}
 
 /// An operator console at `url` (`/operator`, direct or through a proxy), signed in as `wang`.
 async fn operator_console(url: &str) -> Browser {
@@ -138,8 +103,8 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
         .wait_for("caller waiting", "window.hotline.state === 'waiting'", STEP)
         .await;
     answered(&caller, &operator).await;
-    assert_hears("before the cut", "caller", &caller).await;
-    assert_hears("before the cut", "operator", &operator).await;
+    caller.hears_audio("before the cut", "caller").await;
+    operator.hears_audio("before the cut", "operator").await;
     let first_username = caller
         .eval("return window.hotline.media.pc.getConfiguration().iceServers[0]?.username ?? null;")
         .await;
@@ -192,8 +157,10 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
         username.as_str().is_some_and(|u| u.ends_with(":caller")),
         "the new leg uses the ICE servers the service sent on rejoining: {username}"
     );
-    assert_hears("after the reconnect", "caller", &caller).await;
-    assert_hears("after the reconnect", "operator", &operator).await;
+    caller.hears_audio("after the reconnect", "caller").await;
+    operator
+        .hears_audio("after the reconnect", "operator")
+        .await;
 
     // The operator's console loses its link and its media leg the same way.
     operator
@@ -218,8 +185,12 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
             STEP,
         )
         .await;
-    assert_hears("after the operator's reconnect", "caller", &caller).await;
-    assert_hears("after the operator's reconnect", "operator", &operator).await;
+    caller
+        .hears_audio("after the operator's reconnect", "caller")
+        .await;
+    operator
+        .hears_audio("after the operator's reconnect", "operator")
+        .await;
 
     // Still the one call, with the same two people in it.
     let roles = operator
@@ -229,14 +200,6 @@ async fn a_media_leg_that_died_with_the_link_is_replaced_and_heard_again() {
 
     caller.close().await;
     operator.close().await;
-}
-
-/// Whether `b`'s microphone reaches the operator: the operator's inbound packets over a window.
-async fn operator_packets_in_window(operator: &Browser) -> u64 {
-    let (p0, _) = inbound(operator).await;
-    tokio::time::sleep(WINDOW).await;
-    let (p1, _) = inbound(operator).await;
-    p1.saturating_sub(p0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +220,7 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
     caller.select("#page-language", "it").await;
     caller.click("#call").await;
     answered(&caller, &operator).await;
-    assert_hears("before the reload", "operator", &operator).await;
+    operator.hears_audio("before the reload", "operator").await;
     let call_id = caller.eval("return window.hotline.call.call_id;").await;
     // The caller mutes, then reloads the page by mistake.
     caller.click("#mute").await;
@@ -284,7 +247,7 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
     assert_eq!(again, call_id, "the same call");
     let lang = caller.eval("return document.documentElement.lang;").await;
     assert_eq!(lang, "it", "the page keeps the language the caller chose");
-    assert_hears("after the reload", "caller", &caller).await;
+    caller.hears_audio("after the reload", "caller").await;
     // Still muted, and the page says so: the operator hears nothing from the caller.
     caller
         .wait_for(
@@ -293,7 +256,7 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
             STEP,
         )
         .await;
-    let muted = operator_packets_in_window(&operator).await;
+    let muted = operator.packets_in_window().await;
     assert!(
         muted <= 2,
         "after the reload, muted: the operator still got {muted} packets"
@@ -306,7 +269,9 @@ async fn a_caller_who_reloads_the_page_is_back_in_the_same_call() {
             STEP,
         )
         .await;
-    assert_hears("after the reload, unmuted", "operator", &operator).await;
+    operator
+        .hears_audio("after the reload, unmuted", "operator")
+        .await;
 
     // Once the call is over, a reload starts afresh.
     caller.click("#hang-up").await;

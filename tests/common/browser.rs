@@ -243,6 +243,47 @@ impl Browser {
         b
     }
 
+    /// Packets received and audio energy so far, summed over the page's receive slots.
+    pub async fn inbound_total(&self) -> (u64, f64) {
+        let v = self
+            .eval(
+                "const h = window.hotline;
+                 if (!h.media) return { packets: 0, energy: 0 };
+                 const s = await h.media.stats();
+                 let packets = 0, energy = 0;
+                 for (const i of s.inbound) { packets += i.packetsReceived; energy += i.totalAudioEnergy; }
+                 return { packets, energy };",
+            )
+            .await;
+        (
+            v["packets"].as_u64().unwrap_or(0),
+            v["energy"].as_f64().unwrap_or(0.0),
+        )
+    }
+
+    /// Packets this page receives over one `HEAR_WINDOW` (a rate needs a duration).
+    pub async fn packets_in_window(&self) -> u64 {
+        let (p0, _) = self.inbound_total().await;
+        tokio::time::sleep(HEAR_WINDOW).await;
+        let (p1, _) = self.inbound_total().await;
+        p1.saturating_sub(p0)
+    }
+
+    /// Asserts that this page hears audio from someone: over one `HEAR_WINDOW` packets keep
+    /// coming and carry sound; `step` and `who` name the failure.
+    pub async fn hears_audio(&self, step: &str, who: &str) {
+        let (p0, e0) = self.inbound_total().await;
+        // A measuring window, not synchronisation.
+        tokio::time::sleep(HEAR_WINDOW).await;
+        let (p1, e1) = self.inbound_total().await;
+        assert!(
+            p1 >= p0 + FLOWING_PKTS && e1 > e0,
+            "{step}: {who} hears nothing ({} packets, audio energy {:.5} in {HEAR_WINDOW:?})",
+            p1.saturating_sub(p0),
+            e1 - e0
+        );
+    }
+
     /// Packets and audio energy this page has received so far from the participants of `role`
     /// (its media leg's getStats; sources named by the call's slots and view: `window.hotline`
     /// has `media`, and the call as `view` on the caller page or `call` on the consoles).
