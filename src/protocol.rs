@@ -357,6 +357,10 @@ pub struct CallView {
     /// 1-based place in the operator queue while queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
+    /// While queued: how long callers answered on this node in the last hour typically waited
+    /// (the median, in ms); absent when too few were answered to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typical_wait_ms: Option<u64>,
     pub created_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_at: Option<Millis>,

@@ -2,13 +2,14 @@
 //! headless Chromium is told, as it happens, that the operator muted their microphone (and why,
 //! and how to speak again), that an interpreter is being found, then joining, that the
 //! interpreter left the call, and at the end that the operator ended it. The operator and the
-//! interpreter are consoles over the WebSocket protocol; every state is awaited on the page.
+//! interpreter are consoles over the WebSocket protocol; every state is awaited on the page. A
+//! waiting caller is told how long callers lately waited, once enough were answered to say.
 mod common;
 
 use common::browser::Browser;
 use common::dispatch::{add_interpreter, on_request_settings};
 use common::spawn_app;
-use common::ws::{answer, operator_login, operator_session, WsClient};
+use common::ws::{answer, create_call, operator_login, operator_session, WsClient};
 use hotline_bridge::app::AppState;
 use hotline_bridge::domain::Level;
 use serde_json::json;
@@ -154,4 +155,54 @@ async fn a_caller_whose_language_has_no_interpreter_is_told_the_operator_stays()
     let said = shown_text(&ja, "ended-by", "ended by the caller").await;
     assert_eq!(said, "あなたが通話を終了しました。");
     ja.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_caller_is_told_how_long_callers_lately_waited_once_there_is_enough_to_say() {
+    let mut s = on_request_settings();
+    // Five calls from one address in a few seconds: above the default burst of new calls.
+    s.calls.create_burst = 10;
+    let app = spawn_app(AppState::in_memory(s)).await;
+    let op_token = operator_login(&app.url("")).await;
+    let mut op = operator_session(app.addr, &op_token).await;
+
+    let pt = Browser::launch("pt-BR,pt", None).await;
+    pt.client.goto(&app.url("/call")).await.expect("goto");
+    pt.wait_for("portuguese", "document.documentElement.lang === 'pt'", T)
+        .await;
+    // Nobody answered yet: no figure, rather than a made-up one.
+    pt.click("#call").await;
+    pt.wait_for("waiting", "window.hotline.state === 'waiting'", T)
+        .await;
+    let said = pt
+        .eval("return document.getElementById('typical-wait').textContent;")
+        .await;
+    assert_eq!(said, "");
+    pt.click("#hang-up").await;
+
+    // Three calls answered at once (well within a minute) ...
+    for _ in 0..3 {
+        let (call_id, _, _) = create_call(&app.url(""), json!({"chosen": "pt"})).await;
+        answer(&mut op, &call_id).await;
+        op.send(json!({"type": "hang_up"})).await;
+        op.wait_for("left").await;
+    }
+    // ... so the next caller hears that callers are answered within a minute.
+    pt.click("#again").await;
+    pt.click("#call").await;
+    pt.wait_for(
+        "the typical wait",
+        "document.getElementById('typical-wait').textContent !== ''",
+        T,
+    )
+    .await;
+    let said = pt
+        .eval("return document.getElementById('typical-wait').textContent;")
+        .await;
+    assert_eq!(
+        said,
+        "Ultimamente as chamadas têm sido atendidas em menos de um minuto."
+    );
+    pt.screenshot("caller-typical-wait-pt").await;
+    pt.close().await;
 }

@@ -104,6 +104,7 @@ mod tests {
             hold: false,
             consult: false,
             position: None,
+            typical_wait_ms: None,
             created_at: 0,
             answered_at: Some(1),
             ended_at: None,

@@ -38,7 +38,8 @@ pub enum BusMessage {
     /// For an interpreter's console, delivered by whichever node it is connected to.
     Console {
         interpreter: InterpreterId,
-        message: ServerMessage,
+        /// Boxed: the other messages are a few ids, this one a whole server message.
+        message: Box<ServerMessage>,
     },
     /// An offer the recipient made ended elsewhere: answered on another node's console, or
     /// expired by another node's sweep.

@@ -87,6 +87,39 @@ struct Inner {
     finished: HashMap<CallId, Finished>,
     /// Phone calls' masked caller numbers, kept for a requeue.
     phones: HashMap<CallId, String>,
+    /// How long the calls answered lately had waited: (answered at, waited), oldest first.
+    answered_waits: std::collections::VecDeque<(Millis, Millis)>,
+}
+
+/// The waits a typical wait is told from: the last hour's, at most this many.
+const RECENT_WAITS: usize = 100;
+const RECENT_WAIT_WINDOW_MS: Millis = 3_600_000;
+/// Fewer answered calls than this in the window say nothing honest about the next one.
+const TYPICAL_WAIT_MIN_SAMPLES: usize = 3;
+
+impl Inner {
+    /// Notes that a call left the queue, answered after `waited`.
+    fn answered(&mut self, now: Millis, waited: Millis) {
+        self.answered_waits.push_back((now, waited));
+        while self.answered_waits.len() > RECENT_WAITS {
+            self.answered_waits.pop_front();
+        }
+    }
+
+    /// The median wait of the calls answered in the last hour, once there are enough of them.
+    fn typical_wait(&self, now: Millis) -> Option<Millis> {
+        let mut waits: Vec<Millis> = self
+            .answered_waits
+            .iter()
+            .filter(|(at, _)| now.saturating_sub(*at) <= RECENT_WAIT_WINDOW_MS)
+            .map(|(_, w)| *w)
+            .collect();
+        if waits.len() < TYPICAL_WAIT_MIN_SAMPLES {
+            return None;
+        }
+        waits.sort_unstable();
+        Some(waits[waits.len() / 2])
+    }
 }
 
 /// Cheap to clone; every clone is the same registry.
@@ -166,6 +199,12 @@ impl CallRegistry {
     /// The number of live calls, now and on every change.
     pub fn live_count(&self) -> watch::Receiver<usize> {
         self.live_count.subscribe()
+    }
+
+    /// How long callers answered on this node in the last hour typically waited (the median),
+    /// or `None` when too few were answered to say: what a waiting caller is told.
+    pub fn typical_wait(&self, now: Millis) -> Option<Millis> {
+        self.lock().typical_wait(now)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -383,5 +422,25 @@ async fn route_media_events(
                 tracing::debug!(call_id = %call, "media event dropped: the call task is busy");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod typical_wait_tests {
+    use super::Inner;
+
+    #[test]
+    fn the_typical_wait_is_the_median_of_the_last_hours_answers_once_there_are_three() {
+        let mut inner = Inner::default();
+        let hour = 3_600_000;
+        inner.answered(1_000, 90_000);
+        inner.answered(2_000, 10_000);
+        assert_eq!(inner.typical_wait(2_000), None, "two answers say nothing");
+        inner.answered(3_000, 30_000);
+        assert_eq!(inner.typical_wait(3_000), Some(30_000));
+        inner.answered(4_000, 40_000);
+        assert_eq!(inner.typical_wait(4_000), Some(40_000));
+        // An hour on, the first two are no longer 'lately': two left, too few.
+        assert_eq!(inner.typical_wait(2_000 + hour + 1), None);
     }
 }

@@ -225,6 +225,7 @@ fn server_messages_are_tagged_snake_case() {
             hold: false,
             consult: false,
             position: Some(2),
+            typical_wait_ms: None,
             created_at: 1,
             answered_at: None,
             ended_at: None,

@@ -68,6 +68,8 @@ export const STRINGS = {
     case_hint: "Please write it down. If you call again about the same matter, give this number.",
     returning_label: "Calling again about the same matter? Your case number (optional)",
     case_unknown: "We found no case with this number. Check it, or leave the field empty.",
+    typical_wait: "Callers have lately waited about {n} min.",
+    typical_wait_short: "Callers have lately been answered within a minute.",
   },
   fr: {
     title: "Ligne d'assistance de la ville",
@@ -125,6 +127,8 @@ export const STRINGS = {
     case_hint: "Notez-le. Si vous rappelez pour la même affaire, donnez ce numéro.",
     returning_label: "Vous rappelez pour la même affaire ? Votre numéro de dossier (facultatif)",
     case_unknown: "Aucun dossier ne porte ce numéro. Vérifiez-le ou laissez le champ vide.",
+    typical_wait: "Ces derniers temps, l'attente a été d'environ {n} min.",
+    typical_wait_short: "Ces derniers temps, les appels ont été pris en moins d'une minute.",
   },
   de: {
     title: "Bürgertelefon der Stadt",
@@ -182,6 +186,8 @@ export const STRINGS = {
     case_hint: "Bitte notieren Sie sie. Wenn Sie wegen derselben Sache wieder anrufen, nennen Sie diese Nummer.",
     returning_label: "Rufen Sie wegen derselben Sache wieder an? Ihre Fallnummer (optional)",
     case_unknown: "Unter dieser Nummer gibt es keinen Fall. Prüfen Sie sie oder lassen Sie das Feld leer.",
+    typical_wait: "Zuletzt haben Anrufende etwa {n} Min. gewartet.",
+    typical_wait_short: "Zuletzt wurden Anrufe in weniger als einer Minute angenommen.",
   },
   es: {
     title: "Línea de atención de la ciudad",
@@ -239,6 +245,8 @@ export const STRINGS = {
     case_hint: "Anótelo. Si vuelve a llamar por el mismo asunto, indique este número.",
     returning_label: "¿Vuelve a llamar por el mismo asunto? Su número de caso (opcional)",
     case_unknown: "No hay ningún caso con este número. Compruébelo o deje el campo vacío.",
+    typical_wait: "Últimamente la espera ha sido de unos {n} min.",
+    typical_wait_short: "Últimamente las llamadas se atienden en menos de un minuto.",
   },
   ru: {
     title: "Городская горячая линия",
@@ -296,6 +304,8 @@ export const STRINGS = {
     case_hint: "Запишите его. Если вы позвоните снова по тому же вопросу, назовите этот номер.",
     returning_label: "Звоните снова по тому же вопросу? Номер обращения (необязательно)",
     case_unknown: "Обращения с таким номером нет. Проверьте номер или оставьте поле пустым.",
+    typical_wait: "В последнее время звонящие ждали около {n} мин.",
+    typical_wait_short: "В последнее время звонки принимали меньше чем за минуту.",
   },
   ja: {
     title: "市民ホットライン",
@@ -353,6 +363,8 @@ export const STRINGS = {
     case_hint: "控えておいてください。同じ件で再度お電話の際は、この番号をお伝えください。",
     returning_label: "同じ件で再度のお電話ですか？案件番号（任意）",
     case_unknown: "この番号の案件は見つかりません。番号を確認するか、空欄のままにしてください。",
+    typical_wait: "最近の待ち時間は約{n}分です。",
+    typical_wait_short: "最近は1分以内に応答しています。",
   },
   ko: {
     title: "시민 상담 전화",
@@ -410,6 +422,8 @@ export const STRINGS = {
     case_hint: "적어 두세요. 같은 일로 다시 전화하실 때 이 번호를 알려 주세요.",
     returning_label: "같은 일로 다시 전화하시나요? 접수 번호(선택)",
     case_unknown: "이 번호의 접수 건이 없습니다. 번호를 확인하거나 비워 두세요.",
+    typical_wait: "최근 대기 시간은 약 {n}분이었습니다.",
+    typical_wait_short: "최근에는 1분 이내에 연결되었습니다.",
   },
   ar: {
     title: "الخط الساخن للمدينة",
@@ -467,6 +481,8 @@ export const STRINGS = {
     case_hint: "يُرجى تدوينه. إذا اتصلت مرة أخرى بشأن الأمر نفسه، فاذكر هذا الرقم.",
     returning_label: "تتصل مرة أخرى بشأن الأمر نفسه؟ رقم قضيتك (اختياري)",
     case_unknown: "لا توجد قضية بهذا الرقم. تحقق منه أو اترك الحقل فارغًا.",
+    typical_wait: "انتظر المتصلون مؤخرًا نحو {n} دقيقة.",
+    typical_wait_short: "تم الرد على المتصلين مؤخرًا في أقل من دقيقة.",
   },
   pt: {
     title: "Linha de atendimento da cidade",
@@ -524,6 +540,8 @@ export const STRINGS = {
     case_hint: "Anote-o. Se ligar de novo sobre o mesmo assunto, informe este número.",
     returning_label: "Ligando de novo sobre o mesmo assunto? O número do seu caso (opcional)",
     case_unknown: "Não encontramos nenhum caso com este número. Confira-o ou deixe o campo vazio.",
+    typical_wait: "Ultimamente a espera tem sido de cerca de {n} min.",
+    typical_wait_short: "Ultimamente as chamadas têm sido atendidas em menos de um minuto.",
   },
   it: {
     title: "Linea di assistenza della città",
@@ -581,6 +599,8 @@ export const STRINGS = {
     case_hint: "Annotalo. Se richiami per la stessa questione, indica questo numero.",
     returning_label: "Richiami per la stessa questione? Il numero della pratica (facoltativo)",
     case_unknown: "Nessuna pratica ha questo numero. Controllalo o lascia vuoto il campo.",
+    typical_wait: "Di recente l'attesa è stata di circa {n} min.",
+    typical_wait_short: "Di recente le chiamate hanno avuto risposta entro un minuto.",
   },
   zh: {
     title: "城市服务热线",
@@ -638,6 +658,8 @@ export const STRINGS = {
     case_hint: "请记下。如就同一事项再次来电，请提供此编号。",
     returning_label: "就同一事项再次来电？您的案件编号（可选）",
     case_unknown: "未找到此编号的案件。请核对，或留空。",
+    typical_wait: "最近来电者大约等待了 {n} 分钟。",
+    typical_wait_short: "最近来电者在一分钟内得到接听。",
   },
 };
 

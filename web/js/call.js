@@ -125,6 +125,7 @@ function renderState() {
   $("state-title").textContent = t(L, titles[s] || "connecting");
   const pos = page.view?.position;
   $("state-detail").textContent = s === "waiting" && pos ? t(L, "position", { n: pos }) : "";
+  $("typical-wait").textContent = s === "waiting" ? typicalWait(page.view?.typical_wait_ms) : "";
   // "The operator can hear you" is not true while the microphone is muted.
   const heard = !(page.muted && (s === "connected" || s === "interpreter"));
   $("state-hint").textContent = hints[s] && heard ? t(L, hints[s]) : "";
@@ -140,6 +141,13 @@ function renderState() {
   $("interpreter-news").hidden = !news;
   $("interpreter-news").textContent = news ? t(L, `interpreter_${news}`) : "";
   renderLongWait();
+}
+
+/** How long callers lately waited (the node's median of the last hour), or nothing when the
+ * service has too few answers to say: an honest figure, never a promise. */
+function typicalWait(ms) {
+  if (ms == null) return "";
+  return ms < 60000 ? t(page.lang, "typical_wait_short") : t(page.lang, "typical_wait", { n: Math.round(ms / 60000) });
 }
 
 /** The interpreter news to show in page state `s`, if any. */

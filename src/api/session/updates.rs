@@ -116,6 +116,9 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 .iter()
                 .position(|i| i.call_id == view.call_id)
                 .map(|i| i + 1);
+            if view.position.is_some() {
+                view.typical_wait_ms = self.state.calls.typical_wait(now_ms());
+            }
         }
         if let Some(a) = self.attached.as_mut() {
             a.last = Some(view.clone());

@@ -37,6 +37,7 @@ impl CallTask {
             hold: controls.hold,
             consult: controls.consult,
             position: None,
+            typical_wait_ms: None,
             created_at: self.created_at,
             answered_at: self.answered_at,
             ended_at: self.ended_at,

@@ -13,11 +13,13 @@ impl CallBook for CallRegistry {
     /// The call left the queue (answered).
     fn dequeue(&self, id: &CallId) {
         let mut inner = self.lock();
-        let before = inner.queue.len();
-        inner.queue.retain(|q| &q.call_id != id);
-        if inner.queue.len() != before {
-            self.publish(&inner);
-        }
+        let Some(i) = inner.queue.iter().position(|q| &q.call_id == id) else {
+            return;
+        };
+        let item = inner.queue.remove(i);
+        let now = now_ms();
+        inner.answered(now, now.saturating_sub(item.queued_at));
+        self.publish(&inner);
     }
 
     /// A live call needs an operator again; it goes back in the queue by its original time.

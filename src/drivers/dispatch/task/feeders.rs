@@ -69,7 +69,7 @@ pub(super) async fn from_other_nodes(
                 message,
             } => {
                 if consoles.is_connected(&interpreter) {
-                    consoles.send(&interpreter, message);
+                    consoles.send(&interpreter, *message);
                 }
                 continue;
             }

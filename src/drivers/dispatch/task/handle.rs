@@ -307,7 +307,7 @@ impl DispatchHandle {
                 None,
                 BusMessage::Console {
                     interpreter: iid.clone(),
-                    message: msg,
+                    message: Box::new(msg),
                 },
             );
         }

@@ -46,7 +46,7 @@ impl Driver {
             None,
             BusMessage::Console {
                 interpreter: iid.clone(),
-                message: msg,
+                message: Box::new(msg),
             },
         );
         true
