@@ -41,7 +41,8 @@ export function progressText(p, i18n, names = new Map()) {
         : t("p_accepted", { name: p.name, s });
     }
     case "withdrawn": return t("p_withdrawn", { name: who(p.interpreter) });
-    case "failed": return t("p_failed", { language: lang(p.language) });
+    case "failed":
+      return p.language ? t("p_failed", { language: lang(p.language) }) : t("p_failed_no_language");
     case "cancelled": return t("p_cancelled");
     case "left": return t("p_left", { name: p.name || who(p.interpreter) });
     case "removed": return t("p_removed", { name: p.name || who(p.interpreter) });
@@ -57,7 +58,7 @@ export function progressText(p, i18n, names = new Map()) {
  * @param {import("../i18n/console.js").PageLanguage} i18n
  */
 export function attachDispatchPanel(sig, currentCall, i18n) {
-  const state = { ringingSince: null, ringingLine: null, clockOffset: 0, active: false, names: new Map() };
+  const state = { ringingSince: null, ringingLine: null, clockOffset: 0, active: false, names: new Map(), language: null };
   const lang = $("dispatch-language");
   const fillLanguages = () => {
     const chosen = lang.value;
@@ -92,10 +93,12 @@ export function attachDispatchPanel(sig, currentCall, i18n) {
     const p = m.progress;
     state.clockOffset = p.at - Date.now();
     if (p.name && p.interpreter) state.names.set(p.interpreter, p.name);
+    // A failure names no language: word it with the one the search was for.
+    if (p.language) state.language = p.language;
     const ev = p.event;
     const li = document.createElement("li");
     li.dataset.event = ev;
-    li.progress = p;
+    li.progress = ev === "failed" && !p.language ? { ...p, language: state.language } : p;
     if (ev === "ringing") { state.ringingSince = p.since; state.ringingLine = li; } else { state.ringingLine = null; }
     word(li);
     $("dispatch-lines").prepend(li);
