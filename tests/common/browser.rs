@@ -201,6 +201,40 @@ impl Browser {
         v
     }
 
+    /// Runs axe-core (vendored test dependency, tests/js/vendor/axe-core) on the page as it is now
+    /// and fails, listing them, if it finds any serious or critical violation. `context` names the
+    /// page and state in the failure.
+    #[allow(dead_code)]
+    pub async fn axe(&self, context: &str) {
+        let source = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/js/vendor/axe-core/axe.min.js"
+        ))
+        .expect("read the vendored axe.min.js");
+        // WebDriver runs the script as a function body outside the page's CSP; axe sets `window.axe`.
+        self.client
+            .execute(&source, vec![])
+            .await
+            .expect("inject axe-core");
+        let found = self
+            .eval(
+                "const r = await window.axe.run(document, { resultTypes: ['violations'] });\n\
+                 return r.violations\n\
+                   .filter((v) => v.impact === 'serious' || v.impact === 'critical')\n\
+                   .map((v) => `${v.impact} ${v.id}: ${v.help}\\n    ` + v.nodes\n\
+                     .map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\\n/g, ' ')}`)\n\
+                     .join('\\n    '));",
+            )
+            .await;
+        let found: Vec<String> = serde_json::from_value(found).expect("a list of violations");
+        assert!(
+            found.is_empty(),
+            "axe-core finds {} serious or critical violation(s) on {context}:\n{}",
+            found.len(),
+            found.join("\n")
+        );
+    }
+
     /// Polls `condition` (a JS expression) until it is truthy, or fails naming `what`.
     pub async fn wait_for(&self, what: &str, condition: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;

@@ -1,0 +1,42 @@
+//! Accessibility of the pages as they first open: axe-core (vendored, tests/js/vendor/axe-core)
+//! runs in real headless Chromium on the index, the caller page and each staff page's login and
+//! finds no serious or critical violation. The states behind a login are for later tests.
+mod common;
+
+use common::browser::Browser;
+use common::spawn_app;
+use common::supervisors::with_supervisor;
+use common::ws::settings_with_operator;
+use hotline_bridge::app::build_state;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_as_it_opens_has_no_serious_accessibility_violation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = with_supervisor(settings_with_operator());
+    settings.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    let app = spawn_app(build_state(settings).await.expect("state")).await;
+
+    let b = Browser::launch("en", None).await;
+    for page in [
+        "/",
+        "/call",
+        "/operator",
+        "/interpreter",
+        "/university",
+        "/supervisor",
+        "/dashboard",
+    ] {
+        b.client.goto(&app.url(page)).await.expect("goto");
+        b.wait_for(
+            &format!("{page} loaded"),
+            "document.readyState === 'complete' && document.querySelector('h1') !== null",
+            STEP,
+        )
+        .await;
+        b.axe(&format!("{page} as it opens")).await;
+    }
+    b.close().await;
+}
