@@ -1,11 +1,12 @@
 //! Accessibility of the pages as they first open: axe-core (vendored, tests/js/vendor/axe-core)
 //! runs in real headless Chromium on the index, the caller page and each staff page's login and
-//! finds no serious or critical violation. The states behind a login are for later tests.
+//! finds no serious or critical violation, nor on the supervisors' live board. The other states
+//! behind a login are for later tests.
 mod common;
 
 use common::browser::Browser;
 use common::spawn_app;
-use common::supervisors::with_supervisor;
+use common::supervisors::{with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
 use common::ws::settings_with_operator;
 use hotline_bridge::app::build_state;
 use std::time::Duration;
@@ -38,5 +39,19 @@ async fn every_page_as_it_opens_has_no_serious_accessibility_violation() {
         .await;
         b.axe(&format!("{page} as it opens")).await;
     }
+
+    // Behind a login: the supervisors' board, live.
+    b.type_into("#name", SUPERVISOR).await;
+    b.type_into("#password", SUPERVISOR_PASSWORD).await;
+    b.click("#login-form button[type=submit]").await;
+    b.wait_for(
+        "board live",
+        "!document.getElementById('board').hidden \
+         && document.getElementById('link').dataset.state === 'online' \
+         && window.hotline.updates >= 1",
+        STEP,
+    )
+    .await;
+    b.axe("/dashboard's live board").await;
     b.close().await;
 }
