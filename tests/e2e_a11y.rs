@@ -1,7 +1,7 @@
-//! Accessibility of the pages as they first open: axe-core (vendored, tests/js/vendor/axe-core)
-//! runs in real headless Chromium on the index, the caller page and each staff page's login and
-//! finds no serious or critical violation, nor on the supervisors' live board. The other states
-//! behind a login are for later tests.
+//! Accessibility of the pages: axe-core (vendored, tests/js/vendor/axe-core) runs in real headless
+//! Chromium on the index, the caller page and each staff page's login as they open, on the
+//! supervisors' live board and on the caller page while waiting, and finds no serious or critical
+//! violation. The other states behind a login are for later tests.
 mod common;
 
 use common::browser::Browser;
@@ -53,5 +53,12 @@ async fn every_page_as_it_opens_has_no_serious_accessibility_violation() {
     )
     .await;
     b.axe("/dashboard's live board").await;
+
+    // The caller waiting in the queue.
+    b.client.goto(&app.url("/call")).await.expect("goto");
+    b.click("#call").await;
+    b.wait_for("waiting", "window.hotline.state === 'waiting'", STEP)
+        .await;
+    b.axe("/call while waiting").await;
     b.close().await;
 }
