@@ -5,7 +5,7 @@
 //! CPU-costly endpoints and sign-in attempts are rate-limited; sign-ins wait for a free password
 //! check, or get 503.
 //! A real call on the node keeps its audio flowing through the floods; each limit is counted.
-mod common;
+use crate::common;
 
 use common::abuse::{limited, LiveCall};
 use common::dispatch::WAIT;

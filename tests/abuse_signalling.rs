@@ -4,7 +4,7 @@
 //! of receive slots is refused whole, a message flood at `ws_messages_per_s`; a client that keeps
 //! going is closed (1008). The hello deadline is absolute: pings do not extend it. Each limit is
 //! counted in /metrics.
-mod common;
+use crate::common;
 
 use common::abuse::{limited, LiveCall};
 use common::dispatch::WAIT;

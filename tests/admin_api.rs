@@ -3,7 +3,7 @@
 //! error format); `stuck` shows who is held, by which node and whether its lease is alive;
 //! `release` frees an interpreter a lost node held, and `end` ends a live call on its node (the
 //! caller's page hears it ended), both audited with the administrator's name.
-mod common;
+use crate::common;
 
 use common::dispatch::{answered_call, app_on, bot, on_request_settings, progress, WAIT};
 use common::fixtures::{interpreter, rung};

@@ -4,7 +4,7 @@
 //! interpreter invited by the operator joins and all three hear each other; the consoles get
 //! `connected`, `slots` and `levels` from the call (the caller's page gets no levels); a hang-up
 //! ends everyone's session.
-mod common;
+use crate::common;
 
 use common::dispatch::join_media;
 use common::spawn_app;

@@ -2,7 +2,7 @@
 //! of ours (Portuguese here) and right to left in Arabic, every language has every string, the
 //! picker shows each language's own name, typing in another language suggests it, and a refused
 //! microphone gets a clear message in the caller's language instead of a dead page.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings};

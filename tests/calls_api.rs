@@ -1,7 +1,7 @@
 //! The calls and operator HTTP API over real HTTP: creating a call (validation, rate limit per
 //! address), reading and hanging up with the right token only, rating 1–5 once after the end,
 //! operator login (good and bad), and every operator mutation refused without a session.
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use common::ws::{create_call, operator_login, settings_with_operator};

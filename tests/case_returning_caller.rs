@@ -5,7 +5,7 @@
 //! number, and the case names that interpreter first: the one the console's "same interpreter
 //! first" asks for, while a better-ranked native interpreter is free.
 
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, add_interpreter_with, bot, expect, on_request_settings, operator_answers,

@@ -6,7 +6,7 @@
 //! and the operator sees both calls on the case. Every case route wants an operator session, and
 //! a node without a record has no cases while its calls go on.
 
-mod common;
+use crate::common;
 
 use common::ws::{
     answer, caller_in_call, operator_hangs_up, operator_login, operator_session,

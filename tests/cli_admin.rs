@@ -2,7 +2,7 @@
 //! interpreter held by a node that is gone, `release` frees them and `end-call` ends a call, both
 //! audited with who did it; doing it again says there is nothing to do (exit 3); bad input is
 //! one readable line and exit 2.
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, rung};
 use common::redis::TestRedis;

@@ -1,6 +1,6 @@
 //! `hotline-bridge import` against a real redis-server: the first import creates every roster
 //! entry, a second one changes nothing (idempotent), and an invalid roster writes nothing.
-mod common;
+use crate::common;
 
 use common::redis::TestRedis;
 use std::path::Path;

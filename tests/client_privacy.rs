@@ -3,7 +3,7 @@
 //! service's own words, without the WebRTC stack's internals; an operator's signalling session
 //! ends when they log out; and an interpreter the dispatcher has booked cannot be pulled into
 //! another call through the REST invite (409).
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, rung};
 use common::spawn_app;

@@ -8,7 +8,7 @@
 //! answered by the others) while the call on it goes on, everyone still heard, and phone calls
 //! (sipp) through kamailio are answered by the other nodes. Ctrl-C (SIGINT to the script's
 //! process group, as a terminal sends it) stops every process.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::fixtures::interpreter;

@@ -1,7 +1,7 @@
 //! The operator and interpreter consoles get their ICE servers where they enter a call: `joined`
 //! carries the configured STUN/TURN URLs with TURN credentials in coturn's shared-secret scheme,
 //! named after the participant and valid for `media.turn_ttl_s` from the moment they joined.
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use common::ws::{

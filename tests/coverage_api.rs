@@ -1,7 +1,7 @@
 //! The public catalog: `/api/languages` lists core, extended and operator languages with their own
 //! names; `/api/coverage` counts the pool's scheduled interpreters per language and UTC hour of
 //! the week with the gaps, and one university's own coverage needs that university's key.
-mod common;
+use crate::common;
 
 use common::fixtures::interpreter;
 use common::{spawn_app, test_settings, universities};

@@ -4,7 +4,7 @@
 //! live) and the pool (interpreters available, on shift); today's figures come from a small
 //! history written to the record, whose right answers are worked out here; and the stream sends
 //! the change within 2 s of a call being answered, and ends at logout and when the node stops.
-mod common;
+use crate::common;
 
 use common::fixtures::interpreter;
 use common::supervisors::{supervisor_login, with_supervisor};

@@ -1,7 +1,7 @@
 //! `POST /api/detect` over real HTTP: a Portuguese caller is recognised as pt with the text and
 //! browser named as sources; oversized text, too many browser entries, an unconfigured pick,
 //! malformed JSON and unknown fields each get a 4xx with our JSON error body.
-mod common;
+use crate::common;
 
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;

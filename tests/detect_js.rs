@@ -1,7 +1,7 @@
 //! The caller page's helper `web/js/lang.js`, run in Node.js against the real server: names in
 //! their own script, RTL for Arabic, the debounced suggestion ("Português?") that drops superseded
 //! keystrokes, and the server's error code surfaced on refusal.
-mod common;
+use crate::common;
 
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;

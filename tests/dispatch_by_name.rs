@@ -2,7 +2,7 @@
 //! dispatcher rings that interpreter first, even off shift and ahead of a better-ranked one;
 //! after their decline the usual search goes on; a second search for the same call is refused.
 //! Real redis-server, interpreter bots on real WebSockets.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, add_interpreter_with, answered_call, app_on, bot, dispatch_settings, expect,

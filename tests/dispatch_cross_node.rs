@@ -9,7 +9,7 @@
 //! A console reopened on node B while its interpreter holds a call on node A is invited back into
 //! it. A session for one call (an interpreter's `hello` with a `call_id`) takes no rings and keeps
 //! no presence.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot_options, bot_with, call_view, hears_more,

@@ -2,7 +2,7 @@
 //! with nobody on shift for pt the request waits; past the deadline a present but off-shift pt
 //! interpreter is offered; with nobody present at all it turns to the relay language configured
 //! for pt (en), tells the operator, and the first pt–en interpreter to come is rung.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter_with, answered_call, app_on, bot, event_kinds, expect, on_request_settings,

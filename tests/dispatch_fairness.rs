@@ -2,7 +2,7 @@
 //! requests arriving one after another over six equally eligible interpreters (overlapping calls
 //! of random length, so some interpreters are busy or in wrap-up when a request comes) end with
 //! every request accepted and max/min calls per interpreter ≤ 1.5.
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, lang};
 use hotline_bridge::config::Settings;

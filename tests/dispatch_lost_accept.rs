@@ -3,7 +3,7 @@
 //! withdrawn at its timeout, the withdrawal finds the offer accepted in the pool, and the
 //! dispatcher invites the interpreter it booked. Without that they sat booked for a call they
 //! never joined, and the call never got its interpreter.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress,

@@ -1,7 +1,7 @@
 //! Parallel offers (`parallel_offers = 2`, real redis-server, bots on real WebSockets): both top
 //! candidates ring at once, the first accept wins and the other console is told the offer was
 //! taken by another interpreter; accepting it afterwards is refused.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, WAIT,

@@ -1,7 +1,7 @@
 //! Auto-pause (real redis-server, a bot on a real WebSocket that never answers): after
 //! `max_missed_offers` rings in a row run out, the interpreter is paused, told so on the console,
 //! and not rung again until they set themselves available (then a waiting request rings them).
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, status,

@@ -5,7 +5,7 @@
 //! media rings nobody; a pre-dispatched interpreter whose caller's media stops or whose socket
 //! closes is released at once (available, not left busy). A call below the confidence threshold,
 //! a call in the operators' language (zh), or any call with pre-dispatch off rings nobody.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, app_on, bot, call_view, dispatch_settings, drain, expect, join_media,

@@ -2,7 +2,7 @@
 //! request waits in the language's queue and the operator sees its position; it is served as soon
 //! as an interpreter becomes available, and an interpreter in wrap-up after a call is not rung
 //! before the wrap-up ends.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, expect, on_request_settings, progress, status,

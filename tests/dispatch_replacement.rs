@@ -2,7 +2,7 @@
 //! when the joined interpreter's console drops, the call goes on (caller and operator stay in it
 //! and keep hearing each other), the operator is told and a replacement is rung and joins; the
 //! operator may cancel that search. The operator may also replace or remove the interpreter.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, bot_with, call_view, drain, event_kinds, expect,

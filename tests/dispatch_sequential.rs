@@ -2,7 +2,7 @@
 //! WebSockets, operator and caller sessions): the operator's request rings the best interpreter,
 //! an accept brings them into the call; a decline or a ring timeout moves on to the next one; the
 //! operator sees each step as a progress line, and the Redis stream records it.
-mod common;
+use crate::common;
 
 use common::dispatch::{
     add_interpreter, answered_call, app_on, bot, event_kinds, expect, on_request_settings,

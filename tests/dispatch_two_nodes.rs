@@ -7,7 +7,7 @@
 //! accepted call is joined, on its own node; no interpreter is ever rung while it holds a live
 //! offer or a call, no call is served twice, every request ends accepted, and afterwards nobody is
 //! left offered or busy in the pool.
-mod common;
+use crate::common;
 
 use common::dispatch::{add_interpreter, app_on, bot, on_request_settings};
 use common::fixtures::{chosen, lang};

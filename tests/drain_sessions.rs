@@ -2,7 +2,7 @@
 //! `draining`, every authenticated page is told (also one that signs in during the drain), an
 //! operator's new interpreter request and an interpreter's "available" are refused with
 //! `draining`, and when the node stops its sockets close with 1001 so the pages reconnect.
-mod common;
+use crate::common;
 
 use common::dispatch::{add_interpreter, answered_call};
 use common::spawn_app;

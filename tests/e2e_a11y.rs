@@ -2,7 +2,7 @@
 //! Chromium on the index, the caller page and each staff page's login as they open, on the
 //! supervisors' live board and on the caller page while waiting, and finds no serious or critical
 //! violation. The other states behind a login are for later tests.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::spawn_app;

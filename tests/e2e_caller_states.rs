@@ -4,7 +4,7 @@
 //! interpreter left the call, and at the end that the operator ended it. The operator and the
 //! interpreter are consoles over the WebSocket protocol; every state is awaited on the page. A
 //! waiting caller is told how long callers lately waited, once enough were answered to say.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::dispatch::{add_interpreter, on_request_settings};

@@ -5,7 +5,7 @@
 //! on, adds a follow-up, hangs up, and resolves it after the call; the record holds exactly what
 //! was typed, and the caller's page still shows the number after the call. Screenshots go to
 //! target/e2e/cases-*.png.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::spawn_app;

@@ -8,22 +8,20 @@
 //! "cancelled". The language switch rewords the page at once and is remembered after a reload;
 //! Arabic reads right to left. The university page — signed out, signed in with its coverage, the
 //! editor open — shows no English either. Screenshots: target/e2e/console-zh-*.png.
-mod common;
-/// The page helpers, in tests/e2e_console_language/ (the directory this inline module names).
-mod e2e_console_language {
-    pub mod zh_page;
-}
+use crate::common;
+// The page helpers, in tests/e2e_console_language/.
+mod zh_page;
 
 use common::dispatch::{app_on, on_request_settings};
 use common::fixtures::{chosen, interpreter};
 use common::redis::TestRedis;
 use common::ws::{caller_in_call, OPERATOR, OPERATOR_PASSWORD};
 use common::{spawn_app, test_settings, universities};
-use e2e_console_language::zh_page::{ZhPage, ZH};
 use hotline_bridge::app::AppState;
 use hotline_bridge::domain::Level;
 use serde_json::json;
 use std::time::Duration;
+use zh_page::{ZhPage, ZH};
 
 const STEP: Duration = Duration::from_secs(30);
 const LI_NA: &str = "Li Na";

@@ -4,7 +4,7 @@
 //! expired operator session. Each page must say what happened in plain words and recover where
 //! it can. Real redis-server; the consoles reach the
 //! service through a TCP proxy whose link the test cuts.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::dispatch::{

@@ -4,7 +4,7 @@
 //! `ws_url` of `invited`), enters the call there with the browser's microphone: the caller's test
 //! peer hears the interpreter and the page hears caller and operator. After Leave, node B's page
 //! shows wrap-up, then available, and the call's session is closed.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::dispatch::{

@@ -4,7 +4,7 @@
 //! operator answers it from the operator console (a second Chromium) the board's "calls in
 //! progress" figure changes within 2 s of the click, without the page reloading. On a 1920 x 1080 wall display the whole board fits with figures at least
 //! 60 px tall. Switched to English, the board speaks English.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::spawn_app;

@@ -1,6 +1,6 @@
 //! Every page loads in a real headless Chromium without script errors, and is captured as a
 //! screenshot under target/e2e/ for review.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings};

@@ -8,7 +8,7 @@
 //!   a thumb can hit; a reload mid-call comes back into the call.
 //!
 //! Screenshots: target/e2e/phone-*.png.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::dispatch::{add_interpreter, answered_call, app_on, on_request_settings};

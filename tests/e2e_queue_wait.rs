@@ -3,7 +3,7 @@
 //! waiting; pressing "keep waiting" closes the question and the call goes on waiting until it is
 //! asked again. A Japanese caller refused because this address already has a call waiting is
 //! told so in Japanese, not with a generic error.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings};

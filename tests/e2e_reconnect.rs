@@ -8,7 +8,7 @@
 //! A caller who reloads the page mid-call (or whose phone's browser discards the tab) is back in
 //! the same call, in the language they chose, still muted if they were; once the call is over a
 //! reload starts afresh.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::dispatch::app_on;

@@ -11,21 +11,19 @@
 //! The scenes live in tests/e2e_story/: `scenes.rs` (the story and the caller's and operator's
 //! scenes), `interpreter.rs` (the interpreter's), `routes.rs` (who hears whom), `page.rs` (the
 //! three pages) and `report.rs` (target/e2e/story-report.txt).
-mod common;
-/// The story's modules, in tests/e2e_story/ (the directory this inline module names).
-mod e2e_story {
-    pub mod interpreter;
-    pub mod page;
-    pub mod report;
-    pub mod routes;
-    pub mod scenes;
-}
+use crate::common;
+// The story's modules, in tests/e2e_story/.
+pub mod interpreter;
+pub mod page;
+pub mod report;
+pub mod routes;
+pub mod scenes;
 
 use common::dispatch::app_on;
 use common::redis::TestRedis;
 use common::universities;
 use common::ws::settings_with_operator;
-use e2e_story::scenes::Story;
+use scenes::Story;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers() {

@@ -4,17 +4,8 @@
 //! origin, microphones and WSS included. In the middle of the three-way call the certificate
 //! files are replaced: the node picks them up by itself, new connections get the new
 //! certificate, and the call goes on with everyone hearing everyone.
-mod common;
-/// The story's scenes, shared with tests/e2e_story.rs (its Arabic page and report are its own).
-#[path = "e2e_story"]
-#[allow(dead_code)]
-mod e2e_story {
-    pub mod interpreter;
-    pub mod page;
-    pub mod report;
-    pub mod routes;
-    pub mod scenes;
-}
+use crate::common;
+use crate::e2e_story;
 
 use common::dispatch::app_on;
 use common::redis::TestRedis;

@@ -4,7 +4,7 @@
 //! hears: listening, the supervisor hears caller and operator and neither hears the supervisor;
 //! whispering, only the operator does; barging in, the caller does too. The operator's console
 //! (in Chinese) says, each time, that the supervisor is listening, whispering or talking.
-mod common;
+use crate::common;
 
 use common::browser::{speech_wav, Browser};
 use common::spawn_app;

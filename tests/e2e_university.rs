@@ -1,7 +1,7 @@
 //! The /university page in a real headless Chromium: sign in with the API key, add an
 //! interpreter with a wrong time zone and see the error next to that field, fix it, get the
 //! personal token once, and see the interpreter's hours appear in the coverage heat map.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings, universities};

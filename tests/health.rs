@@ -1,5 +1,5 @@
 //! The service answers liveness and readiness, serves its pages, and gives unknown paths a JSON 404.
-mod common;
+use crate::common;
 
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;

@@ -2,7 +2,7 @@
 //! node answers over TLS with HSTS, redirects plain HTTP on that port to https, and a
 //! certificate reload (SIGHUP or the files changing) reaches new connections while an open
 //! WebSocket goes on.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::node::{Node, START_DEADLINE};

@@ -2,7 +2,7 @@
 //! loopback: while a shard's loop is held, five three-way calls queue hundreds of packets at its
 //! socket (several receive batches, more than one wake-up's worth); once the loop runs again,
 //! every packet reaches every other party of its call, none is lost, and no send is refused.
-mod common;
+use crate::common;
 
 use common::media::{spawn_media_shards, Events};
 use hotline_bridge::domain::{CallId, ParticipantId, Role};

@@ -3,7 +3,7 @@
 //! `Levels` from the RFC 6464 header extension, `Silent` when a connected participant stops
 //! sending, `Disconnected` when a peer goes away without leaving; and bad input to `MediaHandle`
 //! gets a clear error.
-mod common;
+use crate::common;
 
 use common::media::{spawn_media, Events};
 use hotline_bridge::domain::{CallId, ParticipantId, Role};

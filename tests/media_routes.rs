@@ -6,7 +6,7 @@
 //! leaves; and a supervisor who listens, whispers to the operator and barges in is heard by exactly
 //! those the routes name. Counts only include packets sent after each change (in-flight ones are
 //! excluded).
-mod common;
+use crate::common;
 
 use common::media::{spawn_media, Events};
 use hotline_bridge::domain::{CallId, ParticipantId};

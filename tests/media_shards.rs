@@ -2,7 +2,7 @@
 //! the one shard the call was placed on (its answer names that shard's port, and the shard holds
 //! its peers), calls spread over the shards, a call keeps flowing while another shard's loop is
 //! blocked, and shutting down ends every shard's calls before the shards report finished.
-mod common;
+use crate::common;
 
 use common::media::spawn_media_shards;
 use hotline_bridge::domain::Role;

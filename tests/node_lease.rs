@@ -5,7 +5,7 @@
 //! the interpreter is then booked once, on the second node. And a live node, renewing its lease,
 //! is never swept, however many sweeps run.
 
-mod common;
+use crate::common;
 
 use common::dispatch::{
     answered_call, app_on, available_bot, bot, bot_options, dispatch_settings, expect, progress,

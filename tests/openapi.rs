@@ -1,6 +1,6 @@
 //! `/api/openapi.json` documents the catalog, university and admin endpoints: every route with its
 //! methods, the bearer security scheme, and the request and response shapes.
-mod common;
+use crate::common;
 
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;

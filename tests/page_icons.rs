@@ -1,7 +1,7 @@
 //! The pages' icons: `/favicon.ico` is a real icon (browsers ask for it whatever the page says,
 //! so it must not be a 404), the SVG icon and the app manifest are served with the right types,
 //! every icon the manifest names exists, and the staff pages and the index link them.
-mod common;
+use crate::common;
 
 use common::{spawn_app, test_settings};
 use hotline_bridge::app::AppState;

@@ -1,7 +1,7 @@
 //! Phone duty: an interpreter rung only on their phone has no console sending heartbeats, so the
 //! bridge keeps them present and available in the pool during their shift, and only then; an
 //! interpreter rung in the app first, one off shift and one paused are left as they are.
-mod common;
+use crate::common;
 
 use common::fixtures::interpreter;
 use common::test_settings;

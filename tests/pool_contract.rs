@@ -3,7 +3,7 @@
 //! is an async fn over `Arc<dyn InterpreterPool>`; `contract!` makes one test per pool of it.
 //! Cases by family: `claims`, `offers`, `profiles`, `nodes` (leases, recovery, admin).
 
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;
@@ -25,18 +25,16 @@ const WRAP_MS: u64 = 10_000;
 /// The node making the contract's offers.
 const NODE: NodeId = NodeId::new(0xa1);
 
-/// The cases, one file a family in tests/pool_contract/ (the directory this inline module names).
-mod pool_contract {
-    pub mod claims;
-    pub mod nodes;
-    pub mod offers;
-    pub mod profiles;
-}
+// The cases, one file a family in tests/pool_contract/.
+mod claims;
+mod nodes;
+mod offers;
+mod profiles;
 
-use pool_contract::claims::*;
-use pool_contract::nodes::*;
-use pool_contract::offers::*;
-use pool_contract::profiles::*;
+use claims::*;
+use nodes::*;
+use offers::*;
+use profiles::*;
 
 // --- fixtures --------------------------------------------------------------------------------
 

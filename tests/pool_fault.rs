@@ -4,7 +4,7 @@
 //! `/readyz` answers 503 with a JSON error; after the restart the same pool (scripts reloaded by
 //! themselves) works again and `/readyz` answers 200. The service also starts while Redis is down.
 
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;

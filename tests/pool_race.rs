@@ -4,7 +4,7 @@
 //! ever held by two live offers, every offer ends exactly once as expected, and nothing is left
 //! offered or busy afterwards.
 
-mod common;
+use crate::common;
 
 use common::fixtures::{interpreter, lang};
 use common::redis::TestRedis;

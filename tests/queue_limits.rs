@@ -3,7 +3,7 @@
 //! our JSON error body and Retry-After, and a freed place is usable again; after the longest queue
 //! wait the caller is told (`long_wait`) and may keep waiting, which starts the wait again, while a
 //! caller who does not answer has the call ended. Each is counted in /metrics.
-mod common;
+use crate::common;
 
 use common::metrics::{samples_with, scrape};
 use common::ws::{caller_in_call, create_call, WsClient};

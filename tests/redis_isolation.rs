@@ -2,7 +2,7 @@
 //! once shared a server (the kernel handed out the same free port twice, the second server could
 //! not bind it, and the first one answered its PING), so one test's interpreters were rung for
 //! another test's calls. A server counts as started only when the process we spawned answers.
-mod common;
+use crate::common;
 
 use common::redis::TestRedis;
 

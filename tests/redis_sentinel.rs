@@ -6,7 +6,7 @@
 //! made after the failover are served, on both nodes, with nothing restarted; no interpreter is
 //! ever in two live calls at once; every request made before, during and after the failover is
 //! served in the end; and once traffic stops nobody is left offered or busy in the pool.
-mod common;
+use crate::common;
 
 use common::dispatch::{add_interpreter, app_with, bot, on_request_settings};
 use common::fixtures::{chosen, lang};

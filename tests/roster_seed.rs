@@ -1,6 +1,6 @@
 //! Start-up seeds the pool from `roster.file`: the shipped roster is loaded with university names,
 //! and a missing or invalid file stops start-up with an error naming it, writing nothing.
-mod common;
+use crate::common;
 
 use common::test_settings;
 use hotline_bridge::app::{self, AppState};

@@ -2,7 +2,7 @@
 //! frame-ancestors and X-Frame-Options, nosniff, Referrer-Policy), and every page runs under that
 //! policy in a real Chromium without a single violation: the only report the service receives is
 //! the one a deliberately inline probe script provokes on each page.
-mod common;
+use crate::common;
 
 use common::browser::Browser;
 use common::{spawn_app, test_settings};

@@ -5,7 +5,7 @@
 //! comes) the process exits 0 and the pool in Redis holds nothing of it: the interpreter is
 //! neither busy nor offered, no offer is pending, and the release is in the audit stream; the
 //! call, its legs and its accepted offer are in the node's record (an SQLite file).
-mod common;
+use crate::common;
 
 use common::dispatch::{available_bot, bot_options, hears_more, join_media};
 use common::fixtures::interpreter;

@@ -2,7 +2,7 @@
 //! messages before hello, wrong tokens, a caller token used on another call, oversized messages,
 //! role violations and foreign origins each get an error reply and/or a close frame with a reason,
 //! and the service still answers /healthz afterwards.
-mod common;
+use crate::common;
 
 use common::ws::{create_call, Got, WsClient};
 use common::{spawn_app, test_settings};

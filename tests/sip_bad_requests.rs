@@ -4,7 +4,7 @@
 //! INVITEs, 401/403, and an unreadable SDP, 400, are tests/sip_refusal.rs. A request whose From,
 //! To, Via, CSeq or Call-ID the SIP stack cannot read is dropped by the stack unanswered, before
 //! the edge sees it: it names no transaction a response could be matched to.)
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::{spawn_app, test_settings};

@@ -4,7 +4,7 @@
 //! recording of what it heard since the answer holds speech), and when the phone hangs up the
 //! call ends for the operator too. Once with G.711, once with Opus over plain RTP, once with
 //! SDES-SRTP required by the phone (baresip refuses the call if the answer is not SRTP).
-mod common;
+use crate::common;
 
 use common::baresip::{Mouth, Phone, PhoneOptions};
 use common::browser::{speech_wav, Browser};

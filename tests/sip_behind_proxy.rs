@@ -3,7 +3,7 @@
 //! record-routes and relays the INVITE, the call reaches the operator queue through it with the
 //! language of the number dialled, and the phone's BYE, relayed by the proxy, ends the call. The
 //! same sipp calling the bridge directly is refused (403): only the proxy is the trunk.
-mod common;
+use crate::common;
 
 use common::kamailio::Kamailio;
 use common::sipp::{self, sip_settings};

@@ -2,7 +2,7 @@
 //! relays them: sipp plays Debian's RFC 4733 pcap (key 2: ten telephone-event packets, the end
 //! packet three times) from its own RTP stack and sends a SIP INFO (application/dtmf-relay, key
 //! 7). Each press is reported exactly once, for the phone's call and participant.
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::spawn_app;

@@ -3,7 +3,7 @@
 //! nothing more; the operator holds the call and the phone hears the tone's beeps; the operator
 //! resumes and the phone is quiet again. A call held when its operator steps out is still held
 //! when it is answered again, and its caller hears the tone again after the announcements.
-mod common;
+use crate::common;
 
 use common::phone_rtp::{Heard, PhoneRtp};
 use common::sipp::{self, first_queued, sip_settings};

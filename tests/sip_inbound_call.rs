@@ -5,7 +5,7 @@
 //! A PBX that refreshes the session and holds the call by re-INVITE (and UPDATE) in the dialog is
 //! answered 200 with the mirrored direction, and the call goes on; held "inactive" past the RTP
 //! timeout, the leg is not taken for dead.
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::spawn_app;

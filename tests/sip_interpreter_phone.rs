@@ -6,7 +6,7 @@
 //! after its accept is a lost interpreter, for whom a replacement is sought. A trunk that
 //! challenges gets the configured digest credentials. Each offer ends as a
 //! console's would, and the phone ends with BYE or CANCEL.
-mod common;
+use crate::common;
 
 use common::dispatch::{answered_call, progress, AnsweredCall};
 use common::fixtures::interpreter;

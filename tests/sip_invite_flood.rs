@@ -3,7 +3,7 @@
 //! `invites_per_minute`/`invite_burst`; the excess is refused with 503 and Retry-After (the
 //! overload answer of RFC 3261 §21.5.4, which tells a trunk to back off rather than fail over
 //! for good); the live call stays queued (over the API) and ends normally with the phone's BYE.
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::spawn_app;

@@ -8,7 +8,7 @@
 //! ended), then the English announcements, and waits with the language unknown. A caller whose
 //! operator leaves the call (it goes back in the queue) hears the announcements again, in its
 //! language, until another operator takes the call over.
-mod common;
+use crate::common;
 
 use common::phone_rtp::PhoneRtp;
 use common::sipp::{self, sip_settings, SippRun};

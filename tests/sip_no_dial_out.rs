@@ -5,7 +5,7 @@
 //! The bridge answers the INVITE itself (a call to the hotline, never relayed), refuses both
 //! REFERs (501, 405), and the outside world receives nothing, even though the bridge's outbound
 //! trunk (which rings interpreters' phones for dispatch offers) dials exactly there.
-mod common;
+use crate::common;
 
 use common::sipp::{self, dial_through_pbx, sip_settings};
 use common::spawn_app;

@@ -1,6 +1,6 @@
 //! A trunk's health check, with sipp as the trunk: OPTIONS is answered 200 over UDP and over TCP,
 //! and with 403 from an address that is no trunk's.
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::{spawn_app, test_settings};

@@ -5,7 +5,7 @@
 //! sequence, decoded above silence). With sipp's own RTP stack playing Debian's G.711 A-law pcap
 //! (PCMA negotiated), the operator hears it too. A phone whose RTP stops is taken out of the
 //! call, as a web caller who disconnects, and gets the bridge's BYE.
-mod common;
+use crate::common;
 
 use common::phone_rtp::PhoneRtp;
 use common::sipp::{self, sip_settings, SippRun};

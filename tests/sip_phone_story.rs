@@ -13,7 +13,7 @@
 //! operator. The operator's page says whom it hears by getStats (packets and audio energy per
 //! participant). On hold and in consultation the caller hears neither, only the comfort tone,
 //! and is not heard, while operator and interpreter still hear each other.
-mod common;
+use crate::common;
 
 use common::baresip::{Heard, Mouth, Phone};
 use common::browser::{speech_wav, Browser};

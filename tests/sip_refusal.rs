@@ -2,7 +2,7 @@
 //! 403 and is never answered, also when its Via claims (`received=`) the trunk's address; a digest trunk is challenged (401) and a wrong password gets 403,
 //! the right one 200; a trunk's INVITE with a malformed SDP offer gets 400. No refused INVITE
 //! leaves a call behind.
-mod common;
+use crate::common;
 
 use common::sipp::{self, sip_settings};
 use common::{spawn_app, test_settings};

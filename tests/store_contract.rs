@@ -4,7 +4,7 @@
 //! `contract!` makes one test per database of it. Also: the PostgreSQL store reports an outage as
 //! one to try again, and writes again once the server is back.
 
-mod common;
+use crate::common;
 
 use common::postgres::TestPostgres;
 use hotline_bridge::domain::{

@@ -3,7 +3,7 @@
 //! session is refused 403 at the supervisors' doors and a supervisor's at the operators'; logout
 //! ends the session; logins are limited per address like the operators'. Supervisors read the
 //! audit (the pool's newest events), operators do not.
-mod common;
+use crate::common;
 
 use common::supervisors::{supervisor_login, with_supervisor, SUPERVISOR, SUPERVISOR_PASSWORD};
 use common::ws::{operator_login, settings_with_operator};

@@ -4,7 +4,7 @@
 //! caller's view does not show them; whispering, only the operator hears them; barging in,
 //! everyone does and the caller sees a supervisor. The operator's view names the supervisor and
 //! the mode, and each change is in the audit stream. Only supervisors may do any of it.
-mod common;
+use crate::common;
 
 use common::dispatch::{hears_more, join_media};
 use common::spawn_app;

@@ -5,17 +5,8 @@
 //! everyone must hear everyone, and each page's selected ICE pair must be a relay candidate on
 //! one of coturn's relay ports, its bytes growing both ways. With a secret coturn does not share,
 //! the caller's page says in words that the audio could not connect.
-mod common;
-/// The web story's scenes (tests/e2e_story.rs), for the three-way call.
-#[path = "e2e_story"]
-#[allow(dead_code)]
-mod e2e_story {
-    pub mod interpreter;
-    pub mod page;
-    pub mod report;
-    pub mod routes;
-    pub mod scenes;
-}
+use crate::common;
+use crate::e2e_story;
 
 use common::browser::{speech_wav, Browser};
 use common::coturn::TestCoturn;

@@ -1,7 +1,7 @@
 //! The university API over real HTTP: registering interpreters (201, personal token shown once,
 //! stored only as a hash), generated and taken ids, editing (token kept), new tokens, removing
 //! (409 while on a call, then 204 and gone); the same lifecycle on the Redis pool.
-mod common;
+use crate::common;
 
 use common::fixtures::lang;
 use common::redis::TestRedis;

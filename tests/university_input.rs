@@ -2,7 +2,7 @@
 //! (`error.field`; names with control or bidirectional formatting characters too) and store
 //! nothing; malformed, mistyped, unknown-field and oversize bodies and odd paths get clean 4xx
 //! JSON.
-mod common;
+use crate::common;
 
 use common::universities::{ana, answer, env};
 use reqwest::{Method, StatusCode};

@@ -1,7 +1,7 @@
 //! University API keys and isolation: missing or wrong keys are 401, another university's key is
 //! 403, and through its own path a university finds another's interpreters absent (404) and can
 //! neither read, change, remove, re-token nor shadow them.
-mod common;
+use crate::common;
 
 use common::universities::{ana, env};
 use hotline_bridge::domain::InterpreterId;

@@ -1,7 +1,7 @@
 //! The administrator's recovery API: what is stuck, release an interpreter, end a call; only
 //! with an administrator's key.
 
-use crate::support::{Api, ADMIN_KEY, BFSU_KEY};
+use super::support::{Api, ADMIN_KEY, BFSU_KEY};
 use axum::http::StatusCode;
 use hotline_bridge::domain::CallId;
 use hotline_bridge::drivers::clock::now_ms;

@@ -1,6 +1,6 @@
 //! The calls API: create, view, hang up, rate, invite an interpreter, remove a participant.
 
-use crate::support::{address, settings, Api, BFSU_KEY};
+use super::support::{address, settings, Api, BFSU_KEY};
 use axum::http::{header, Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;

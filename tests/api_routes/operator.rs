@@ -1,6 +1,6 @@
 //! Operator sign-in, the session it opens, and sign-out.
 
-use crate::support::{address, settings, Answer, Api, OPERATOR, PASSWORD};
+use super::support::{address, settings, Answer, Api, OPERATOR, PASSWORD};
 use axum::http::StatusCode;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Routes that need no account: health, readiness, metrics, the OpenAPI document, the catalog
 //! (languages, coverage), language detection, the pages, CSP reports, and the WebSocket door.
 
-use crate::support::{address, settings, Api, BFSU_KEY, SISU_KEY};
+use super::support::{address, settings, Api, BFSU_KEY, SISU_KEY};
 use axum::http::{header, Method, StatusCode};
 use serde_json::json;
 use std::time::Duration;

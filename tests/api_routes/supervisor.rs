@@ -1,7 +1,7 @@
 //! Supervisor sign-in, the session it opens, sign-out, the audit, and the dashboard (its live
 //! stream's refusals; the stream itself is read in tests/dashboard_api.rs).
 
-use crate::support::{cheap_argon2, settings, Api};
+use super::support::{cheap_argon2, settings, Api};
 use axum::http::{Method, StatusCode};
 use hotline_bridge::config::SupervisorAccount;
 use hotline_bridge::drivers::clock::now_ms;

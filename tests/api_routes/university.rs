@@ -1,7 +1,7 @@
 //! A partner university's API: who the key belongs to, and its interpreters (list, register,
 //! read, edit, remove, issue a token), each only with that university's key.
 
-use crate::support::{interpreter, Api, BFSU_KEY, SISU_KEY};
+use super::support::{interpreter, Api, BFSU_KEY, SISU_KEY};
 use axum::http::{header, Method, StatusCode};
 use serde_json::json;
 
@@ -216,7 +216,7 @@ async fn a_phone_number_and_ring_preference_are_kept_and_phones_need_an_outbound
     assert_eq!(body["interpreter"]["phone"], "+5511912345678");
     assert_eq!(body["interpreter"]["ring"], "app");
 
-    let mut s = crate::support::settings();
+    let mut s = super::support::settings();
     s.sip.enabled = true;
     s.sip.outbound_trunk = "carrier".into();
     s.sip.trunks.insert(

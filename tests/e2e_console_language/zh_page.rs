@@ -1,8 +1,8 @@
 //! A staff page in a zh-CN browser, checked state by state against its catalog
 //! (`web/i18n/<catalog>.js`): no English string shown, the expected Chinese ones there.
 
+use super::STEP;
 use crate::common::browser::Browser;
-use crate::STEP;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use serde_json::{json, Value};
 use std::cell::RefCell;

@@ -1,6 +1,6 @@
 //! Contract cases about `claim`: order, presence, language, status, one live offer.
 
-use crate::{claim, iid, lang, oid, ready, request, status, Pool, RING_MS, T0, TTL_MS, WRAP_MS};
+use super::{claim, iid, lang, oid, ready, request, status, Pool, RING_MS, T0, TTL_MS, WRAP_MS};
 use hotline_bridge::domain::CallId;
 use hotline_bridge::pool::{Availability, Offer, Status};
 

@@ -1,7 +1,7 @@
 //! Contract cases about nodes (src/pool/recovery.rs): leases, call records, the sweep that frees
 //! what a lost node held (exactly once), and the administrator's forced releases.
 
-use crate::{iid, lang, offer_state, oid, ready, request, status, Pool, NODE, T0, WRAP_MS};
+use super::{iid, lang, offer_state, oid, ready, request, status, Pool, NODE, T0, WRAP_MS};
 use hotline_bridge::domain::{CallId, Millis, NodeId};
 use hotline_bridge::pool::{
     Engagement, EventKind, ForcedRelease, LeaseRenewal, OfferState, PoolError, PoolEvent,

@@ -1,6 +1,6 @@
 //! Contract cases about offer transitions: respond, cancel, release, sweep, and their repeats.
 
-use crate::{claim, iid, offer_state, oid, ready, status, Pool, RING_MS, T0, WRAP_MS};
+use super::{claim, iid, offer_state, oid, ready, status, Pool, RING_MS, T0, WRAP_MS};
 use hotline_bridge::pool::{Availability, OfferState, PoolError, Status, DAY_MS};
 
 pub async fn repeats_of_every_transition_return_the_first_result(p: Pool) {

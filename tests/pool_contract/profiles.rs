@@ -1,6 +1,6 @@
 //! Contract cases about profiles, presence, removal, snapshots and events.
 
-use crate::{claim, iid, lang, oid, profile, ready, status, Pool, T0, WRAP_MS};
+use super::{claim, iid, lang, oid, profile, ready, status, Pool, T0, WRAP_MS};
 use hotline_bridge::domain::CallId;
 use hotline_bridge::pool::{Availability, EventKind, PoolError, PoolEvent, Status};
 
