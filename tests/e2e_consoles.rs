@@ -110,6 +110,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         )
         .await;
     }
+    ana.axe("/interpreter while ringing").await;
     bea.click("#accept").await;
     ana.wait_for(
         "offer taken",
@@ -133,6 +134,7 @@ async fn the_interpreter_console_explains_what_went_wrong_and_recovers() {
         STEP,
     )
     .await;
+    bea.axe("/interpreter in a call").await;
 
     // The network drops: the console says so and reconnects by itself when it is back.
     proxy.cut();

@@ -91,6 +91,11 @@ async fn a_supervisor_listens_whispers_and_barges_in_from_the_supervisor_page() 
         .await;
     assert_eq!(hint, "您正在监听。通话中没有人能听到您。");
     sup.screenshot("supervisor-listening-zh").await;
+    sup.axe("/supervisor listening to a call").await;
+    operator
+        .axe("/operator in a call, a supervisor listening")
+        .await;
+    caller.axe("/call in a call with the operator").await;
 
     // Whispering: the operator hears the supervisor; the caller does not.
     sup.click("#mode-whisper").await;

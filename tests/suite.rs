@@ -62,6 +62,7 @@ mod e2e_story;
 mod e2e_story_https;
 mod e2e_supervisor;
 mod e2e_university;
+mod e2e_viewports;
 mod health;
 mod https;
 mod layering;
