@@ -211,6 +211,23 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     it.check("wrap-up", &["wrap_h", "status_wrap_up", "left_you"])
         .await;
 
+    // ---- Hold and take the caller back with H. ----
+    op.press('h').await;
+    op.wait_for(
+        "held by its shortcut",
+        "window.hotline.call && window.hotline.call.hold === true \
+         && document.getElementById('hold').getAttribute('aria-pressed') === 'true'",
+        STEP,
+    )
+    .await;
+    op.press('h').await;
+    op.wait_for(
+        "taken back by its shortcut",
+        "window.hotline.call && !window.hotline.call.hold",
+        STEP,
+    )
+    .await;
+
     let failures = [op.failures(), it.failures()].concat();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
@@ -252,6 +269,31 @@ async fn the_consoles_speak_chinese_to_a_chinese_hotline() {
     .await;
     it.screenshot("console-zh-interpreter-switched-to-arabic")
         .await;
+
+    // ---- A plain X does nothing; Shift+X hangs up, and the call ends for the caller too. ----
+    op.press('x').await;
+    op.press('h').await;
+    op.wait_for(
+        "H still reaches the call after a plain X",
+        "window.hotline.call && window.hotline.call.hold === true",
+        STEP,
+    )
+    .await;
+    op.press_shifted('X').await;
+    op.wait_for(
+        "hung up by Shift+X",
+        "window.hotline.call === null && document.getElementById('call').hidden",
+        STEP,
+    )
+    .await;
+    // The call's task answers with its last view, or is gone once it has ended.
+    if let Ok(view) = call.view().await {
+        assert_eq!(
+            view.state,
+            hotline_bridge::api::messages::CallState::Ended,
+            "the call ended"
+        );
+    }
 
     op.close().await;
     it.close().await;

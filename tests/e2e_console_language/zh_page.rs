@@ -113,6 +113,17 @@ impl ZhPage {
         self.client.perform_actions(keys).await.expect("key press");
     }
 
+    /// Presses `key` with Shift held, as a user types Shift+X.
+    pub async fn press_shifted(&self, key: char) {
+        const SHIFT: char = '\u{E008}';
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: SHIFT })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: SHIFT });
+        self.client.perform_actions(keys).await.expect("key press");
+    }
+
     pub async fn close(self) {
         self.b.close().await;
     }
