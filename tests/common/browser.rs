@@ -176,11 +176,13 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} has no option {value}: {e}"));
     }
 
-    /// Saves a PNG screenshot as `target/e2e/<name>.png`.
+    /// Saves a PNG screenshot as `target/e2e/<name>.png`, then checks the state it shows with
+    /// axe-core (`axe`): every state a test saves for review is also checked for accessibility.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         let path = artifacts_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
+        self.axe(&format!("the state of screenshot {name}")).await;
         path
     }
 
@@ -204,7 +206,6 @@ impl Browser {
     /// Runs axe-core (vendored test dependency, tests/js/vendor/axe-core) on the page as it is now
     /// and fails, listing them, if it finds any serious or critical violation. `context` names the
     /// page and state in the failure.
-    #[allow(dead_code)]
     pub async fn axe(&self, context: &str) {
         let source = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -212,10 +213,14 @@ impl Browser {
         ))
         .expect("read the vendored axe.min.js");
         // WebDriver runs the script as a function body outside the page's CSP; axe sets `window.axe`.
-        self.client
-            .execute(&source, vec![])
-            .await
-            .expect("inject axe-core");
+        // Once a page: it stays until the next navigation.
+        let loaded = self.eval("return typeof window.axe === 'object';").await;
+        if loaded != Value::Bool(true) {
+            self.client
+                .execute(&source, vec![])
+                .await
+                .expect("inject axe-core");
+        }
         let found = self
             .eval(
                 "const r = await window.axe.run(document, { resultTypes: ['violations'] });\n\

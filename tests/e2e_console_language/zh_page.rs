@@ -79,9 +79,10 @@ impl ZhPage {
     /// `failures`), not fatal, so one run reports every state that shows English.
     pub async fn check(&self, state: &str, expect: &[&str]) {
         let catalog = self.catalog;
+        // The words first: a passing state (wrap-up) may be over once the screenshot is saved.
+        let v = words(self, catalog, expect).await;
         self.screenshot(&format!("console-zh-{catalog}-{state}"))
             .await;
-        let v = words(self, catalog, expect).await;
         let mut failures = self.failures.borrow_mut();
         if v["lang"] != "zh" {
             failures.push(format!("{catalog} {state}: page language {}", v["lang"]));
