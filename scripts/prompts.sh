@@ -47,6 +47,8 @@ while IFS=$'\t' read -r lang key text; do
     name_*) ;;
     menu)
       for d in 0 1 2 3 4 5 6 7 8 9; do say "$lang" "menu_$d" "${text//\{d\}/$d}"; count=$((count + 1)); done ;;
+    digit)
+      for d in 0 1 2 3 4 5 6 7 8 9; do say "$lang" "digit_$d" "${text//\{d\}/$d}"; count=$((count + 1)); done ;;
     queue)
       for n in 1 2 3 4 5 6 7 8 9; do say "$lang" "queue_$n" "${text//\{n\}/$n}"; count=$((count + 1)); done ;;
     offer)

@@ -54,6 +54,10 @@ pub enum Prompt {
     OfferAccepted,
     /// "Thank you for calling. Goodbye."
     Goodbye,
+    /// "Your case number is", before its digits (`case_number`).
+    CaseNumberIs,
+    /// One digit, 0-9, said alone.
+    Digit(u8),
 }
 
 impl Prompt {
@@ -70,6 +74,8 @@ impl Prompt {
             Prompt::InterpreterOffer { call_language } => format!("offer_{call_language}"),
             Prompt::OfferAccepted => "offer_accepted".into(),
             Prompt::Goodbye => "goodbye".into(),
+            Prompt::CaseNumberIs => "case_number".into(),
+            Prompt::Digit(d) => format!("digit_{}", d % 10),
         }
     }
 
@@ -163,6 +169,19 @@ impl Prompts {
         let key = (prompt.spoken(language), prompt.name());
         self.inner.audio.contains_key(&key)
     }
+}
+
+/// "Your case number is 2 6 1 2 0 4 0 0 1 7" in `language`: the words, then each digit of
+/// `number` (`YYMMDD-NNNN`; the dash is not said), with `concat`'s pause between them, slow
+/// enough for the caller to write it down.
+pub fn case_number(number: &str, language: Language) -> Vec<(Prompt, Language)> {
+    let mut parts = vec![(Prompt::CaseNumberIs, language)];
+    for c in number.chars() {
+        if let Some(d) = c.to_digit(10) {
+            parts.push((Prompt::Digit(d as u8), language));
+        }
+    }
+    parts
 }
 
 /// The table of texts the prompts were made from (prompts/texts.tsv), as shipped.

@@ -78,6 +78,9 @@ pub enum ClientMessage {
     KeepWaiting,
     /// Supervisor in a call (`join_call`): listen, whisper to the operators, or barge in.
     Supervise { mode: Supervision },
+    /// Operator: have the call's case number read out to its phone caller, in their language
+    /// (a caller on the web page sees it there).
+    ReadCaseNumber,
 }
 
 impl ClientMessage {
@@ -104,6 +107,7 @@ impl ClientMessage {
         "replace_interpreter",
         "keep_waiting",
         "supervise",
+        "read_case_number",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -129,6 +133,7 @@ impl ClientMessage {
             ClientMessage::ReplaceInterpreter => "replace_interpreter",
             ClientMessage::KeepWaiting => "keep_waiting",
             ClientMessage::Supervise { .. } => "supervise",
+            ClientMessage::ReadCaseNumber => "read_case_number",
         }
     }
 }
@@ -383,6 +388,9 @@ pub struct CallView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub returning_case: Option<CaseNumber>,
+    /// The caller is on a phone (a SIP leg): the console offers to read the case number out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub caller_on_phone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

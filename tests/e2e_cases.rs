@@ -138,6 +138,15 @@ async fn the_operator_fills_the_case_during_the_call_and_the_caller_sees_its_num
         "the call went on while the case was filled"
     );
     operator.screenshot("cases-operator-filled").await;
+    // The caller sees the number on the page: nothing to read out to them
+    // (tests/sip_case_number.rs reads it to a phone caller).
+    assert_eq!(
+        operator
+            .eval("return document.getElementById('case-read-out').hidden;")
+            .await,
+        serde_json::json!(true),
+        "no read-out for a web caller"
+    );
 
     let store = app.state.records.as_ref().expect("records").store().clone();
     let file = store.case(&number).await.expect("read").expect("the case");

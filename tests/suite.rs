@@ -87,6 +87,7 @@ mod signalling;
 mod sip_bad_requests;
 mod sip_baresip;
 mod sip_behind_proxy;
+mod sip_case_number;
 mod sip_dtmf;
 mod sip_hold_tone;
 mod sip_inbound_call;

@@ -112,6 +112,7 @@ mod tests {
             invited: vec![iid],
             case_number: None,
             returning_case: None,
+            caller_on_phone: false,
         }
     }
 

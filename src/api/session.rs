@@ -353,6 +353,11 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 call.keep_waiting().await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
+            ClientMessage::ReadCaseNumber => {
+                let (call, _) = self.in_call()?;
+                call.read_case_number().await.map_err(refusal)?;
+                Ok(Next::Continue)
+            }
         }
     }
 

@@ -43,6 +43,10 @@ pub enum CallTaskError {
     Gone,
     #[error(transparent)]
     Wait(#[from] WaitError),
+    #[error("the call has no case number yet")]
+    NoCase,
+    #[error("the caller is not on a phone: their page shows the case number")]
+    NotAPhone,
 }
 
 /// What a call tells its sessions. Targeted updates name their participant.
@@ -64,6 +68,12 @@ pub enum CallUpdate {
     LongWait {
         waited_ms: u64,
         reply_by: Millis,
+    },
+    /// For the phone caller's greeter: read the case number out, in `language` (English while
+    /// the call's language is unknown).
+    ReadCaseNumber {
+        number: CaseNumber,
+        language: Option<Language>,
     },
 }
 
@@ -386,6 +396,9 @@ impl CallTask {
                 let r = self.keep_waiting(now).await;
                 let _ = reply.send(r);
             }
+            Command::ReadCaseNumber(reply) => {
+                let _ = reply.send(self.read_case_number());
+            }
             Command::Media(ev) => {
                 let caller = caller_media(&ev);
                 self.media_event(ev, now);
@@ -394,6 +407,23 @@ impl CallTask {
                 }
             }
         }
+    }
+
+    /// The operator asks for the case number to be read to the phone caller: the greeter plays it.
+    fn read_case_number(&self) -> Result<(), CallTaskError> {
+        if self.call.state() != CallState::Answered {
+            return Err(CallError::NotAnswered.into());
+        }
+        let number = self.case.clone().ok_or(CallTaskError::NoCase)?;
+        if self.media_kinds.get(&CallHandle::caller()) != Some(&LegMedia::Phone) {
+            return Err(CallTaskError::NotAPhone);
+        }
+        tracing::info!(call_id = %self.call.id(), case = %number, "case number read out to the phone caller");
+        let _ = self.updates.send(CallUpdate::ReadCaseNumber {
+            number,
+            language: self.language.code,
+        });
+        Ok(())
     }
 
     /// A timer went off: the engine names who is out (an absence, a silence), and the queue

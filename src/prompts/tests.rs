@@ -31,8 +31,10 @@ fn every_prompt_exists_in_every_caller_language_and_chinese() {
             Prompt::StillWaiting,
             Prompt::OfferAccepted,
             Prompt::Goodbye,
+            Prompt::CaseNumberIs,
         ];
         all.extend((0..10).map(|digit| Prompt::MenuChoice { language: l, digit }));
+        all.extend((0..10).map(Prompt::Digit));
         all.extend((1..=10).map(Prompt::QueuePosition));
         // An offer names the call's language: Chinese and English name every caller language,
         // the call's own language names itself.
@@ -71,6 +73,7 @@ fn from_the_table() -> HashSet<(Language, String)> {
     for &(l, key) in &rows {
         let names: Vec<String> = match key {
             "menu" => (0..10).map(|d| format!("menu_{d}")).collect(),
+            "digit" => (0..10).map(|d| format!("digit_{d}")).collect(),
             "queue" => (1..10).map(|n| format!("queue_{n}")).collect(),
             "offer" => rows
                 .iter()
@@ -106,7 +109,13 @@ fn every_prompt_is_speech_of_a_sensible_length() {
     let prompts = loaded();
     for ((l, name), audio) in &prompts.inner.audio {
         let secs = audio.len() as f64 / 8000.0;
-        assert!((0.3..15.0).contains(&secs), "{l}/{name}: {secs} s");
+        // A digit said alone is one short word ("un", "èr").
+        let shortest = if name.starts_with("digit_") {
+            0.15
+        } else {
+            0.3
+        };
+        assert!((shortest..15.0).contains(&secs), "{l}/{name}: {secs} s");
         let rms = (audio.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / audio.len() as f64)
             .sqrt()
             / 32768.0;
@@ -150,4 +159,30 @@ fn menu_choices_speak_their_own_language_and_concat_pauses_between_parts() {
     assert_eq!(menu.len(), a.len() + PAUSE_MS * PER_MS + b.len());
     assert_eq!(&menu[..a.len()], &a[..]);
     assert_ne!(a, b);
+}
+
+#[test]
+fn a_case_number_is_read_as_its_words_then_each_digit() {
+    let pt = lang("pt");
+    let parts = case_number("261204-0017", pt);
+    let digits: Vec<Prompt> = "2612040017"
+        .chars()
+        .map(|c| Prompt::Digit(c.to_digit(10).expect("digit") as u8))
+        .collect();
+    assert_eq!(parts[0], (Prompt::CaseNumberIs, pt));
+    assert_eq!(
+        parts[1..].iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        digits
+    );
+    assert!(parts.iter().all(|(_, l)| *l == pt), "all in Portuguese");
+    // Real speech for each part, and the digits differ from one another.
+    let prompts = loaded();
+    assert_ne!(
+        prompts.get(Prompt::Digit(1), pt),
+        prompts.get(Prompt::Digit(2), pt)
+    );
+    assert!(
+        prompts.concat(&parts).len() > 10 * 8 * 150,
+        "longer than ten short words"
+    );
 }

@@ -42,6 +42,7 @@ fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::RemoveInterpreter,
         ClientMessage::ReplaceInterpreter,
         ClientMessage::KeepWaiting,
+        ClientMessage::ReadCaseNumber,
         ClientMessage::Supervise {
             mode: crate::engine::Supervision::Whisper,
         },
@@ -233,6 +234,7 @@ fn server_messages_are_tagged_snake_case() {
             invited: vec![],
             case_number: None,
             returning_case: None,
+            caller_on_phone: false,
         },
     };
     let v = serde_json::to_value(&m).expect("json");

@@ -214,6 +214,11 @@ pub struct HoldTone {
 }
 
 impl HoldTone {
+    /// Whether the comfort tone is on (the call held or in consultation).
+    pub fn held(&self) -> bool {
+        self.on
+    }
+
     /// The call's controls now: the comfort tone to start or stop, when that changes.
     pub fn controls(&mut self, hold: bool, consult: bool) -> Option<Action> {
         let held = hold || consult;

@@ -145,6 +145,8 @@ export const STRINGS = {
     case_follow_up_add: "Add",
     case_same_interpreter: "Same interpreter first ({id})",
     case_same_interpreter_asked: "{id} is rung first.",
+    case_read_out: "Read the case number to the caller",
+    case_read_out_sent: "The caller hears the case number in their language.",
     case_load_failed: "The case could not be loaded ({code}).",
   },
   zh: {
@@ -289,6 +291,8 @@ export const STRINGS = {
     case_follow_up_add: "添加",
     case_same_interpreter: "优先同一译员（{id}）",
     case_same_interpreter_asked: "正在优先呼叫 {id}。",
+    case_read_out: "向来电者播报案件编号",
+    case_read_out_sent: "来电者正在用其语言收听案件编号。",
     case_load_failed: "无法加载案件（{code}）。",
   },
 };

@@ -10,9 +10,9 @@ const STATUSES = ["open", "passed_on", "resolved"];
 /**
  * @param {{ i18n: import("../i18n/console.js").PageLanguage, token: () => string | null }} deps
  */
-export function attachCasePanel({ i18n, token }) {
+export function attachCasePanel({ i18n, token, readOut }) {
   const t = (k, v) => i18n.t(k, v);
-  const panel = { file: null, callId: null, live: false, returning: null, message: null };
+  const panel = { file: null, callId: null, live: false, returning: null, message: null, phone: false };
 
   const api = async (method, path, body) => {
     const headers = { authorization: `Bearer ${token()}` };
@@ -70,6 +70,8 @@ export function attachCasePanel({ i18n, token }) {
     const same = $("case-same-interpreter");
     same.hidden = !(first && panel.live && f.calls.length > 1);
     same.textContent = first ? t("case_same_interpreter", { id: first }) : "";
+    // A phone caller cannot see the number: the bridge reads it out to them on request.
+    $("case-read-out").hidden = !(panel.live && panel.phone);
     renderMessage();
   }
 
@@ -128,6 +130,10 @@ export function attachCasePanel({ i18n, token }) {
   $("case-form").addEventListener("submit", save);
   $("case-follow-up-form").addEventListener("submit", addFollowUp);
   $("case-same-interpreter").addEventListener("click", sameInterpreter);
+  $("case-read-out").addEventListener("click", () => {
+    if (readOut()) say("case_read_out_sent");
+    else say("case_err_save", { code: "offline" }, true);
+  });
   fillStatuses();
 
   return {
@@ -141,6 +147,7 @@ export function attachCasePanel({ i18n, token }) {
       }
       panel.live = !["ended", "abandoned"].includes(view.state);
       panel.returning = view.returning_case || null;
+      panel.phone = !!view.caller_on_phone;
       const number = view.case_number;
       if (number && panel.file?.number !== number) load(number);
       else render();

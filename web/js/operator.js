@@ -374,7 +374,7 @@ function fillLanguages() {
 // ---- wiring ----
 
 i18n.apply();
-op.casePanel = attachCasePanel({ i18n, token: () => op.token });
+op.casePanel = attachCasePanel({ i18n, token: () => op.token, readOut: () => op.sig?.readCaseNumber() });
 i18n.bindSwitch($("ui-language"));
 i18n.addEventListener("change", relabel);
 setLink("offline");

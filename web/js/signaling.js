@@ -185,6 +185,8 @@ export class SignalingClient extends EventTarget {
   keepWaiting() { return this.#send({ type: "keep_waiting" }); }
   /** Supervisor in a call: "listen", "whisper" (to the operators) or "barge" (everyone hears). */
   supervise(mode) { return this.#send({ type: "supervise", mode }); }
+  /** Operator: the case number read out to the phone caller, in their language. */
+  readCaseNumber() { return this.#send({ type: "read_case_number" }); }
 
   /** Resolves with the next message of `type` (or rejects on an `error` or after timeoutMs). */
   next(type, timeoutMs = 10000) {

@@ -14,9 +14,11 @@ pub(super) fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode,
         | M::Offer { .. }
         | M::IceCandidate { .. }
         | M::Mute { .. } => true,
-        M::AnswerCall { .. } | M::Hold { .. } | M::Consult { .. } | M::SetLanguage { .. } => {
-            role == Role::Operator
-        }
+        M::AnswerCall { .. }
+        | M::Hold { .. }
+        | M::Consult { .. }
+        | M::SetLanguage { .. }
+        | M::ReadCaseNumber => role == Role::Operator,
         M::JoinCall { .. } | M::LeaveCall => {
             matches!(role, Role::Operator | Role::Interpreter | Role::Supervisor)
         }

@@ -59,6 +59,8 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 .await
             }
             Ok(CallUpdate::LongWait { .. }) => {}
+            // The phone's greeter reads it out; sessions already show the number.
+            Ok(CallUpdate::ReadCaseNumber { .. }) => {}
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 let call = a.call.clone();
                 if let Ok(view) = call.view().await {

@@ -33,6 +33,8 @@ pub(super) enum Command {
     Returning(CaseNumber),
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
+    /// The operator asks for the case number to be read out to the phone caller.
+    ReadCaseNumber(Reply<()>),
     Media(MediaEvent),
 }
 
@@ -157,6 +159,13 @@ impl CallHandle {
 
     pub async fn view(&self) -> Result<CallView, CallTaskError> {
         self.ask(Command::View).await
+    }
+
+    /// Has the call's case number read out to its phone caller (`CallUpdate::ReadCaseNumber`,
+    /// which the phone's greeter plays). Refused while the call has no case, or when its caller
+    /// is not on a phone (a page shows the number).
+    pub async fn read_case_number(&self) -> Result<(), CallTaskError> {
+        self.ask(Command::ReadCaseNumber).await
     }
 
     /// Gives the call its case number; everyone in it sees it with the next state.

@@ -45,6 +45,8 @@ impl CallTask {
             invited: self.invited.iter().cloned().collect(),
             case_number: self.case.clone(),
             returning_case: self.returning_case.clone(),
+            caller_on_phone: self.media_kinds.get(&super::CallHandle::caller())
+                == Some(&LegMedia::Phone),
         }
     }
 

@@ -11,6 +11,7 @@ use crate::drivers::call_registry::{CallRegistry, Queue};
 use crate::drivers::media::{MediaEvent, MediaHandle};
 use crate::prompts::Prompts;
 use crate::protocol::CallView;
+use crate::sfu::Playout;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
@@ -96,6 +97,18 @@ pub async fn run(
                     }
                     Ok(CallUpdate::Removed { participant, .. })
                         if participant == CallHandle::caller() => return,
+                    Ok(CallUpdate::ReadCaseNumber { number, language }) => {
+                        let parts = crate::prompts::case_number(
+                            number.as_str(),
+                            language.unwrap_or(english),
+                        );
+                        // Over the conversation, to the caller alone; then the comfort tone
+                        // again if the call is held.
+                        let then = if held.held() { Playout::Comfort } else { Playout::Silence };
+                        if !run.carry_out(vec![Action::Play(parts, then)]).await {
+                            return;
+                        }
+                    }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return,
                 },
