@@ -141,6 +141,7 @@ impl AppState {
         );
         let dashboard = DashboardFeed::start(
             &settings,
+            node_id,
             pool.clone(),
             calls.clone(),
             records.as_ref(),

@@ -367,3 +367,69 @@ async fn the_live_stream_ends_when_the_node_stops() {
     .await;
     assert!(end.is_ok(), "the stream ends with the node, not after it");
 }
+
+/// Two nodes on one real redis-server: node B's big screen counts the call waiting on node A,
+/// then live once answered there, within the 2 s the board promises; once node A stops, its
+/// calls drop out of node B's figures when its last summary runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_nodes_big_screen_counts_the_calls_of_every_node() {
+    let redis = common::redis::TestRedis::start();
+    let a = common::dispatch::app_on(&redis, with_supervisor(settings_with_operator())).await;
+    let b = common::dispatch::app_on(&redis, with_supervisor(settings_with_operator())).await;
+    let sup = supervisor_login(&b.url("")).await;
+    let mut r = Client::new()
+        .get(b.url("/api/dashboard/live"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("live");
+    assert_eq!(r.status(), 200);
+    let mut buffer = String::new();
+    let first = event_until(
+        &mut r,
+        &mut buffer,
+        Instant::now() + Duration::from_secs(5),
+        |_| true,
+    )
+    .await;
+    assert_eq!(first["totals"]["waiting"], 0, "{first}");
+
+    let (id, _token, _) = create_call(&a.url(""), json!({"chosen": "ja"})).await;
+    let v = event_until(
+        &mut r,
+        &mut buffer,
+        Instant::now() + Duration::from_secs(3),
+        |v| row(v, "ja")["waiting"] == 1,
+    )
+    .await;
+    assert_eq!(v["totals"]["waiting"], 1, "counted once: {v}");
+
+    let op = operator_login(&a.url("")).await;
+    let mut console = operator_session(a.addr, &op).await;
+    answer(&mut console, &id).await;
+    let answered = Instant::now();
+    let v = event_until(
+        &mut r,
+        &mut buffer,
+        answered + Duration::from_secs(2) + dashboard_tick(),
+        |v| row(v, "ja")["live"] == 1 && row(v, "ja")["waiting"] == 0,
+    )
+    .await;
+    assert_eq!(v["totals"]["live"], 1, "{v}");
+
+    // Node A goes away without a word: its summary runs out and its call with it.
+    drop(console);
+    drop(a);
+    event_until(
+        &mut r,
+        &mut buffer,
+        Instant::now() + hotline_bridge::drivers::dashboard::SUMMARY_TTL + Duration::from_secs(3),
+        |v| v["totals"]["live"] == 0,
+    )
+    .await;
+}
+
+/// How late node B may look at node A's summary after it changed (B reads it on its tick).
+fn dashboard_tick() -> Duration {
+    hotline_bridge::drivers::dashboard::REFRESH
+}

@@ -106,6 +106,7 @@ contract!(
     call_records_open_once_and_end_once,
     engagements_show_offer_call_node_and_lease,
     an_administrator_frees_interpreters_and_ends_calls_audited,
+    node_summaries_are_replaced_and_run_out,
 );
 
 fn iid(s: &str) -> InterpreterId {

@@ -1,9 +1,12 @@
-//! The dashboard's feed: one task that gathers the big screen's figures (this node's calls and
+//! The dashboard's feed: one task that gathers the big screen's figures (every node's calls and
 //! queue, the pool's interpreters per language, today's figures from the record) and publishes
 //! them on a `watch` channel whenever they change. It recomputes at once when the queue or the
 //! number of live calls changes (an answer moves a call from waiting to live), after each write
-//! of the record, and every `REFRESH` for the pool's interpreters; while nobody watches it only
-//! waits. The figures themselves are computed in `domain::dashboard`.
+//! of the record, and every `REFRESH` for the pool's interpreters and the other nodes. Each node
+//! publishes its own calls per language in the pool (`NodeSummary`, on change and at least every
+//! `SUMMARY_EVERY`, running out after `SUMMARY_TTL`) and adds the other nodes' to its own, so
+//! every node's big screen shows the whole hotline; while nobody watches it only publishes.
+//! The figures themselves are computed in `domain::dashboard`.
 
 use super::call_registry::CallRegistry;
 use super::clock::now_ms;
@@ -11,9 +14,9 @@ use super::lifecycle::Lifecycle;
 use super::records::{Progress, Recorder};
 use crate::config::Settings;
 use crate::domain::dashboard::{self as figures, HourBucket, LanguageNow, Today};
-use crate::domain::{Language, Millis};
+use crate::domain::{Language, Millis, NodeId};
 use crate::engine::call::CallState;
-use crate::pool::{InterpreterPool, Status};
+use crate::pool::{InterpreterPool, NodeSummary, Status};
 use crate::store::RecordStore;
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
@@ -27,6 +30,10 @@ use tokio::time::MissedTickBehavior;
 pub const REFRESH: Duration = Duration::from_secs(1);
 /// Today's figures are read from the record after each write, and at least this often.
 const RECORD_REFRESH: Duration = Duration::from_secs(15);
+/// A node's published calls count this long (a node that stops drops out of the figures then).
+pub const SUMMARY_TTL: Duration = Duration::from_secs(5);
+/// Its summary is published again at least this often, changed or not.
+const SUMMARY_EVERY: Duration = Duration::from_secs(2);
 /// How long one live call gets to tell its state (a call task that does not answer is skipped).
 const CALL_VIEW_WAIT: Duration = Duration::from_millis(250);
 
@@ -48,6 +55,13 @@ pub struct DashboardView {
     pub record: bool,
 }
 
+/// One node's calls per language (`None`: not known yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct LocalCalls {
+    waiting: BTreeMap<Option<Language>, u32>,
+    live: BTreeMap<Option<Language>, u32>,
+}
+
 /// Cheap to clone; every clone reads the same feed.
 #[derive(Clone)]
 pub struct DashboardFeed {
@@ -56,6 +70,8 @@ pub struct DashboardFeed {
 }
 
 struct Source {
+    /// This node: its own calls are counted live, the others' from their summaries.
+    node: NodeId,
     pool: Arc<dyn InterpreterPool>,
     calls: CallRegistry,
     store: Option<Arc<dyn RecordStore>>,
@@ -69,12 +85,14 @@ impl DashboardFeed {
     /// The feed and its task on `lifecycle`'s tracker.
     pub fn start(
         settings: &Settings,
+        node: NodeId,
         pool: Arc<dyn InterpreterPool>,
         calls: CallRegistry,
         records: Option<&Recorder>,
         lifecycle: &Lifecycle,
     ) -> Self {
         let source = Arc::new(Source {
+            node,
             pool,
             calls,
             store: records.map(|r| r.store().clone()),
@@ -104,7 +122,8 @@ impl DashboardFeed {
     pub async fn now(&self) -> DashboardView {
         let now = now_ms();
         let (today, hours) = self.source.history(now).await;
-        self.source.view(now, today, hours).await
+        let local = self.source.local_calls().await;
+        self.source.view(now, &local, today, hours).await
     }
 
     async fn run(
@@ -120,6 +139,7 @@ impl DashboardFeed {
         let mut tick = tokio::time::interval(REFRESH);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut history: Option<(Millis, Option<Today>, Vec<HourBucket>)> = None;
+        let mut published: Option<(Millis, LocalCalls)> = None;
         loop {
             let mut written = false;
             tokio::select! {
@@ -133,10 +153,21 @@ impl DashboardFeed {
                 },
                 _ = tick.tick() => {}
             }
+            let now = now_ms();
+            let local = self.source.local_calls().await;
+            let due = match &published {
+                Some((at, last)) => {
+                    *last != local || now.saturating_sub(*at) >= SUMMARY_EVERY.as_millis() as u64
+                }
+                None => true,
+            };
+            if due {
+                self.source.publish(&local, now).await;
+                published = Some((now, local.clone()));
+            }
             if self.tx.receiver_count() == 0 {
                 continue;
             }
-            let now = now_ms();
             let stale = match &history {
                 Some((at, ..)) => {
                     written || now.saturating_sub(*at) >= RECORD_REFRESH.as_millis() as u64
@@ -150,7 +181,11 @@ impl DashboardFeed {
             let Some((_, today, hours)) = &history else {
                 continue;
             };
-            let view = Arc::new(self.source.view(now, today.clone(), hours.clone()).await);
+            let view = Arc::new(
+                self.source
+                    .view(now, &local, today.clone(), hours.clone())
+                    .await,
+            );
             self.tx.send_if_modified(|current| {
                 let changed = **current != *view;
                 if changed {
@@ -190,9 +225,47 @@ impl Source {
         }
     }
 
+    /// This node's calls waiting and in progress, per language, now.
+    async fn local_calls(&self) -> LocalCalls {
+        let mut local = LocalCalls::default();
+        for q in self.source_queue() {
+            *local.waiting.entry(q).or_default() += 1;
+        }
+        for language in self.live_languages().await {
+            *local.live.entry(language).or_default() += 1;
+        }
+        local
+    }
+
+    /// This node's calls for the other nodes' screens (a pool that does not answer now misses
+    /// one publication; the next tick tries again).
+    async fn publish(&self, local: &LocalCalls, now: Millis) {
+        let summary = NodeSummary {
+            node: self.node,
+            expires_at: now.saturating_add(SUMMARY_TTL.as_millis() as u64),
+            waiting: local.waiting.iter().map(|(l, n)| (*l, *n)).collect(),
+            live: local.live.iter().map(|(l, n)| (*l, *n)).collect(),
+        };
+        if let Err(e) = self.pool.publish_summary(&summary).await {
+            tracing::debug!(error = %e, "dashboard: this node's calls not published");
+        }
+    }
+
+    /// The other nodes' calls, from their summaries (none when the pool does not answer).
+    async fn others(&self, now: Millis) -> Vec<NodeSummary> {
+        match self.pool.summaries(now).await {
+            Ok(all) => all.into_iter().filter(|s| s.node != self.node).collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "dashboard: other nodes' calls not read");
+                Vec::new()
+            }
+        }
+    }
+
     async fn view(
         &self,
         now: Millis,
+        local: &LocalCalls,
         today: Option<Today>,
         hours: Vec<HourBucket>,
     ) -> DashboardView {
@@ -201,11 +274,22 @@ impl Source {
             .iter()
             .map(|&l| (Some(l), row(Some(l))))
             .collect();
-        for q in self.source_queue() {
-            rows.entry(q).or_insert_with(|| row(q)).waiting += 1;
+        let others = self.others(now).await;
+        let waiting = local
+            .waiting
+            .iter()
+            .map(|(l, n)| (*l, *n))
+            .chain(others.iter().flat_map(|s| s.waiting.iter().copied()));
+        for (q, n) in waiting {
+            rows.entry(q).or_insert_with(|| row(q)).waiting += n;
         }
-        for language in self.live_languages().await {
-            rows.entry(language).or_insert_with(|| row(language)).live += 1;
+        let live = local
+            .live
+            .iter()
+            .map(|(l, n)| (*l, *n))
+            .chain(others.iter().flat_map(|s| s.live.iter().copied()));
+        for (language, n) in live {
+            rows.entry(language).or_insert_with(|| row(language)).live += n;
         }
         // Interpreters with several languages count once in the totals.
         let mut totals = self.interpreters(now, &mut rows).await;

@@ -84,6 +84,11 @@ impl Keys {
         format!("{}node_offers:{node}", self.base)
     }
 
+    /// Each node's latest `NodeSummary` (JSON), by node id: the big screen's cluster figures.
+    pub fn summaries(&self) -> String {
+        format!("{}summaries", self.base)
+    }
+
     pub fn node_calls(&self, node: NodeId) -> String {
         format!("{}node_calls:{node}", self.base)
     }

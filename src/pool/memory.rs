@@ -5,7 +5,8 @@
 use super::{
     Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
     InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
-    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered, Status, DAY_MS,
+    NodeId, NodeLease, NodeSummary, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered,
+    Status, DAY_MS,
 };
 use crate::domain::Millis;
 use async_trait::async_trait;
@@ -98,6 +99,7 @@ struct Inner {
     /// Node leases: when each runs out.
     leases: BTreeMap<NodeId, Millis>,
     calls: HashMap<CallId, CallRecord>,
+    summaries: BTreeMap<NodeId, NodeSummary>,
 }
 
 #[derive(Default)]
@@ -297,6 +299,17 @@ impl InterpreterPool for MemoryPool {
 
     async fn leases(&self) -> Result<Vec<NodeLease>, PoolError> {
         Ok(self.lock().leases())
+    }
+
+    async fn publish_summary(&self, summary: &NodeSummary) -> Result<(), PoolError> {
+        self.lock().summaries.insert(summary.node, summary.clone());
+        Ok(())
+    }
+
+    async fn summaries(&self, now: Millis) -> Result<Vec<NodeSummary>, PoolError> {
+        let mut inner = self.lock();
+        inner.summaries.retain(|_, s| s.expires_at > now);
+        Ok(inner.summaries.values().cloned().collect())
     }
 
     async fn call_opened(

@@ -27,8 +27,8 @@ mod redis_codec;
 pub use self::redis::{RedisPool, UNREPLICATED_WRITES};
 pub use memory::MemoryPool;
 pub use recovery::{
-    CallRecord, Engagement, ForcedEnd, ForcedRelease, LeaseRenewal, NodeLease, Recovered,
-    ADMIN_END_CALL, NODE_LOST,
+    CallRecord, Engagement, ForcedEnd, ForcedRelease, LeaseRenewal, NodeLease, NodeSummary,
+    Recovered, ADMIN_END_CALL, NODE_LOST,
 };
 
 use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, NodeId, OfferId};
@@ -178,6 +178,12 @@ pub trait InterpreterPool: Send + Sync + 'static {
     ) -> Result<LeaseRenewal, PoolError>;
     /// Every lease not yet swept (expired ones included), by node id.
     async fn leases(&self) -> Result<Vec<NodeLease>, PoolError>;
+    /// Publishes what `summary.node` holds now (replacing its last summary), for every node's
+    /// big screen; it counts until `summary.expires_at`.
+    async fn publish_summary(&self, summary: &NodeSummary) -> Result<(), PoolError>;
+    /// Every node's latest summary that has not run out by `now`, by node id (run-out ones are
+    /// dropped).
+    async fn summaries(&self, now: Millis) -> Result<Vec<NodeSummary>, PoolError>;
     /// Records a live call held by `node`. Idempotent: a known call is left as it is.
     async fn call_opened(
         &self,

@@ -41,6 +41,17 @@ pub struct NodeLease {
     pub expires_at: Millis,
 }
 
+/// What one node holds now, for every node's big screen: its calls waiting for an operator and
+/// its answered calls in progress, per language (`None`: not known yet). Published by the node's
+/// dashboard feed; it runs out at `expires_at`, so a node that stops leaves no stale figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    pub node: NodeId,
+    pub expires_at: Millis,
+    pub waiting: Vec<(Option<Language>, u32)>,
+    pub live: Vec<(Option<Language>, u32)>,
+}
+
 impl NodeLease {
     pub fn alive(&self, now: Millis) -> bool {
         now < self.expires_at

@@ -16,7 +16,7 @@ use super::redis_codec::{self as codec, Hash};
 use super::{
     Availability, CallId, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
     InterpreterId, InterpreterPool, InterpreterProfile, InterpreterState, Language, LeaseRenewal,
-    NodeId, NodeLease, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered,
+    NodeId, NodeLease, NodeSummary, Offer, OfferId, OfferState, PoolError, PoolEvent, Recovered,
 };
 use crate::config::RedisSettings;
 use crate::domain::Millis;
@@ -348,6 +348,14 @@ impl InterpreterPool for RedisPool {
 
     async fn leases(&self) -> Result<Vec<NodeLease>, PoolError> {
         self.leases_in_redis().await
+    }
+
+    async fn publish_summary(&self, summary: &NodeSummary) -> Result<(), PoolError> {
+        self.publish_summary_in_redis(summary).await
+    }
+
+    async fn summaries(&self, now: Millis) -> Result<Vec<NodeSummary>, PoolError> {
+        self.summaries_in_redis(now).await
     }
 
     async fn call_opened(

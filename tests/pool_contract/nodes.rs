@@ -4,8 +4,8 @@
 use super::{iid, lang, offer_state, oid, ready, request, status, Pool, NODE, T0, WRAP_MS};
 use hotline_bridge::domain::{CallId, Millis, NodeId};
 use hotline_bridge::pool::{
-    Engagement, EventKind, ForcedRelease, LeaseRenewal, OfferState, PoolError, PoolEvent,
-    Recovered, Status, ADMIN_END_CALL, NODE_LOST,
+    Engagement, EventKind, ForcedRelease, LeaseRenewal, NodeSummary, OfferState, PoolError,
+    PoolEvent, Recovered, Status, ADMIN_END_CALL, NODE_LOST,
 };
 
 const LEASE_MS: u64 = 10_000;
@@ -317,5 +317,52 @@ pub async fn an_administrator_frees_interpreters_and_ends_calls_audited(p: Pool)
             .await
             .expect("unknown"),
         None
+    );
+}
+
+/// A node's summary of its calls, good for `ttl` from `now`.
+fn summary(
+    node: NodeId,
+    now: Millis,
+    waiting: &[(&str, u32)],
+    live: &[(&str, u32)],
+) -> NodeSummary {
+    let counts = |c: &[(&str, u32)]| c.iter().map(|&(l, n)| (Some(lang(l)), n)).collect();
+    NodeSummary {
+        node,
+        expires_at: now + LEASE_MS,
+        waiting: counts(waiting),
+        live: counts(live),
+    }
+}
+
+pub async fn node_summaries_are_replaced_and_run_out(p: Pool) {
+    assert_eq!(p.summaries(T0).await.expect("none yet"), vec![]);
+    let mine = summary(NODE, T0, &[("pt", 2)], &[("ja", 1)]);
+    let other = summary(OTHER, T0 + 1_000, &[], &[("pt", 3)]);
+    p.publish_summary(&mine).await.expect("publish");
+    p.publish_summary(&other).await.expect("publish");
+    let mut both = vec![mine.clone(), other.clone()];
+    both.sort_by_key(|s| s.node);
+    assert_eq!(p.summaries(T0 + 5_000).await.expect("read"), both);
+
+    // A newer summary replaces the node's last one; one with unknown languages keeps `None`.
+    let mut newer = summary(NODE, T0 + 2_000, &[], &[("pt", 1)]);
+    newer.waiting.push((None, 1));
+    p.publish_summary(&newer).await.expect("publish");
+    let mut both = vec![newer.clone(), other.clone()];
+    both.sort_by_key(|s| s.node);
+    assert_eq!(p.summaries(T0 + 5_000).await.expect("read"), both);
+
+    // A node that stops publishing drops out once its summary runs out.
+    assert_eq!(
+        p.summaries(T0 + LEASE_MS + 1_500).await.expect("read"),
+        vec![newer.clone()],
+        "{OTHER}'s ran out at T0 + 11 s"
+    );
+    assert_eq!(
+        p.summaries(T0 + LEASE_MS + 2_000).await.expect("read"),
+        vec![],
+        "and then {NODE}'s"
     );
 }

@@ -7,8 +7,8 @@ use super::Recorder;
 use crate::domain::{CallId, InterpreterId, InterpreterProfile, Language, Millis, NodeId, OfferId};
 use crate::pool::{
     Availability, CallRecord, ClaimRequest, Engagement, Expired, ForcedEnd, ForcedRelease,
-    InterpreterPool, InterpreterState, LeaseRenewal, NodeLease, Offer, OfferState, PoolError,
-    PoolEvent, Recovered,
+    InterpreterPool, InterpreterState, LeaseRenewal, NodeLease, NodeSummary, Offer, OfferState,
+    PoolError, PoolEvent, Recovered,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -125,6 +125,14 @@ impl InterpreterPool for RecordingPool {
 
     async fn leases(&self) -> Result<Vec<NodeLease>, PoolError> {
         self.inner.leases().await
+    }
+
+    async fn publish_summary(&self, summary: &NodeSummary) -> Result<(), PoolError> {
+        self.inner.publish_summary(summary).await
+    }
+
+    async fn summaries(&self, now: Millis) -> Result<Vec<NodeSummary>, PoolError> {
+        self.inner.summaries(now).await
     }
 
     async fn call_opened(

@@ -5,7 +5,7 @@
 use super::super::redis_codec::{self as codec, Hash};
 use super::{
     CallId, CallRecord, Engagement, ForcedEnd, ForcedRelease, InterpreterId, LeaseRenewal, Millis,
-    NodeId, NodeLease, PoolError, Recovered, RedisPool, Script, ENDED_OFFER_KEPT_MS,
+    NodeId, NodeLease, NodeSummary, PoolError, Recovered, RedisPool, Script, ENDED_OFFER_KEPT_MS,
 };
 use crate::pool::Status;
 
@@ -129,6 +129,68 @@ impl RedisPool {
             "started" => Ok(LeaseRenewal::Started),
             _ => Err(codec::unexpected("renew_lease", &[reply])),
         }
+    }
+
+    /// One hash field per node: the latest summary as JSON (its own `expires_at` inside).
+    pub(super) async fn publish_summary_in_redis(
+        &self,
+        summary: &NodeSummary,
+    ) -> Result<(), PoolError> {
+        let json = serde_json::to_string(summary)
+            .map_err(|e| codec::unexpected("publish_summary", &[e.to_string()]))?;
+        let (key, node) = (self.keys.summaries(), summary.node.to_string());
+        let mut c = self.conn.clone();
+        self.run("publish_summary", async move {
+            ::redis::cmd("HSET")
+                .arg(key)
+                .arg(node)
+                .arg(json)
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    /// Every field read at once; run-out ones (a node that stopped) are deleted as they are seen,
+    /// and a field that does not parse is skipped (and logged), never an error for the screen.
+    pub(super) async fn summaries_in_redis(
+        &self,
+        now: Millis,
+    ) -> Result<Vec<NodeSummary>, PoolError> {
+        let key = self.keys.summaries();
+        let mut c = self.conn.clone();
+        let k = key.clone();
+        let all: Vec<(String, String)> = self
+            .run("summaries", async move {
+                ::redis::cmd("HGETALL").arg(k).query_async(&mut c).await
+            })
+            .await?;
+        let mut live = Vec::new();
+        let mut gone = Vec::new();
+        for (node, json) in all {
+            match serde_json::from_str::<NodeSummary>(&json) {
+                Ok(s) if s.expires_at > now => live.push(s),
+                Ok(_) => gone.push(node),
+                Err(e) => {
+                    tracing::warn!(node = %node, error = %e, "a node summary that does not parse")
+                }
+            }
+        }
+        if !gone.is_empty() {
+            let mut c = self.conn.clone();
+            // Best effort: the next reader drops them again if this fails.
+            let _ = self
+                .run("summaries", async move {
+                    ::redis::cmd("HDEL")
+                        .arg(key)
+                        .arg(gone)
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+                .await;
+        }
+        live.sort_by_key(|s| s.node);
+        Ok(live)
     }
 
     pub(super) async fn leases_in_redis(&self) -> Result<Vec<NodeLease>, PoolError> {
