@@ -298,7 +298,11 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_env("HOTLINE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,hotline_bridge=info,rsipstack=warn"));
     let json = std::env::var("HOTLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: a log file or the journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     if json {
         builder.json().init();
     } else {

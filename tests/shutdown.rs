@@ -293,7 +293,15 @@ async fn when_drain_s_passes_the_call_is_ended_its_interpreter_released_and_the_
     );
     assert_pool_clean(&redis, &pool, prefix, &call.id).await;
     assert_recorded(&node, &call.id).await;
+    let id = call.id.clone();
     drop(call);
+    // Written to a file, not a terminal: plain text with its fields, no colour codes.
+    let log = node.log();
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a log file:\n{log}"
+    );
+    assert!(log.contains(&format!("call_id={id}")), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
