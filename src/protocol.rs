@@ -64,9 +64,13 @@ pub enum ClientMessage {
     /// Interpreter: turn the ringing offer down (the next interpreter is rung).
     DeclineOffer { offer_id: OfferId },
     /// Operator: find an interpreter for the call they are in; the call's language by default.
+    /// `brief`: one line for the interpreter, shown while ringing (at most 140 characters; an
+    /// empty one clears it). Never shown to the caller.
     RequestInterpreter {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<Language>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        brief: Option<String>,
     },
     /// Operator: stop searching for an interpreter.
     CancelInterpreter,
@@ -218,6 +222,12 @@ pub enum ServerMessage {
         caller_waited_ms: u64,
         deadline: Millis,
         now: Millis,
+        /// The call's job number.
+        #[serde(default)]
+        job_number: String,
+        /// The operator's brief for the interpreter, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        brief: Option<String>,
     },
     /// Interpreters: the offer is over. `accepted`: join the call (`join_call`) now.
     OfferEnded {
@@ -391,6 +401,16 @@ pub struct CallView {
     /// The caller is on a phone (a SIP leg): the console offers to read the case number out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub caller_on_phone: bool,
+    /// The call's job number for its interpreter ("482-913"): operator and interpreter say it.
+    #[serde(default)]
+    #[schema(example = "482-913")]
+    pub job_number: String,
+    /// The operator's one-line private brief for the interpreter (never sent to the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// The case's category, once the operator has set it (never sent to the caller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_category: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

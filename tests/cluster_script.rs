@@ -226,6 +226,7 @@ async fn node_id(url: String) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_across_nodes_through_the_proxy_outlives_its_node_leaving_the_rotation() {
+    let _heavy = common::one_heavy_at_a_time().await;
     let mut cluster = Cluster::start();
     let a_id = node_id(cluster.node_url(0, "/readyz")).await;
 

@@ -27,6 +27,7 @@ use scenes::Story;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_operator_and_interpreter_talk_in_one_call_through_real_browsers() {
+    let _heavy = common::one_heavy_at_a_time().await;
     let redis = TestRedis::start();
     let mut settings = settings_with_operator();
     let keys = universities::with_keys(&mut settings, &["bfsu"]);

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_way_story_runs_on_https_and_a_certificate_swap_keeps_the_call() {
+    let _heavy = common::one_heavy_at_a_time().await;
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new();

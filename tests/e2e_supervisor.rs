@@ -19,6 +19,7 @@ const MEDIA_UP: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_listens_whispers_and_barges_in_from_the_supervisor_page() {
+    let _heavy = common::one_heavy_at_a_time().await;
     let app = spawn_app(AppState::in_memory(with_supervisor(
         settings_with_operator(),
     )))

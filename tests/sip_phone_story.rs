@@ -64,6 +64,7 @@ const MEDIA_UP: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_caller_an_operator_console_and_a_phone_interpreter_go_through_the_story() {
+    let _heavy = common::one_heavy_at_a_time().await;
     // The interpreter's phone listens first: the outbound trunk dials it.
     let mut their_phone = Phone::start(NUMBER, Mouth::Tone(INTERPRETER_HZ)).await;
     let redis = TestRedis::start();

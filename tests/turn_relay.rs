@@ -67,6 +67,7 @@ async fn caller_calls(app: &common::TestApp) -> Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_way_call_relay_only_goes_through_coturn() {
+    let _heavy = common::one_heavy_at_a_time().await;
     let secret = secret();
     let turn = TestCoturn::start(&secret);
     let redis = TestRedis::start();

@@ -41,6 +41,9 @@ pub fn view_for_caller(mut view: CallView) -> CallView {
         }
     }
     view.invited.clear();
+    // For the interpreter and the staff only.
+    view.brief = None;
+    view.case_category = None;
     view
 }
 
@@ -113,6 +116,9 @@ mod tests {
             case_number: None,
             returning_case: None,
             caller_on_phone: false,
+            job_number: String::new(),
+            brief: Some("行李丢失".into()),
+            case_category: Some("失物招领".into()),
         }
     }
 
@@ -121,7 +127,7 @@ mod tests {
         let call = id("c1");
         let view = view_for_caller(staffed_view(&call));
         let text = serde_json::to_string(&view).expect("json");
-        for secret in ["wang", "Li Na", "bfsu"] {
+        for secret in ["wang", "Li Na", "bfsu", "行李丢失", "失物招领"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         let roles: Vec<Role> = view.participants.iter().map(|p| p.role).collect();

@@ -249,6 +249,13 @@ pub async fn edit(
     match edited {
         CaseEdited::Edited(file) => {
             tracing::info!(case = %n, operator = %operator.name, status = %file.case.status, "case edited");
+            // The interpreter of a call still going on sees the category.
+            let category = (!file.case.category.is_empty()).then(|| file.case.category.clone());
+            for c in &file.calls {
+                if let Some(call) = state.calls.get(&c.call_id) {
+                    call.set_case_category(category.clone()).await;
+                }
+            }
             Ok(Json(*file))
         }
         CaseEdited::NotFound => Err(no_case(&n)),

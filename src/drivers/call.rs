@@ -169,6 +169,8 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         ended_by: None,
         case: None,
         returning_case: None,
+        brief: None,
+        case_category: None,
         wait: CallerWait::new(s.wait, s.now),
         wait_wake: NEVER,
         media: s.media,
@@ -201,6 +203,10 @@ struct CallTask {
     case: Option<CaseNumber>,
     /// The case a returning caller named (`CallView::returning_case`).
     returning_case: Option<CaseNumber>,
+    /// The operator's brief for the interpreter (`CallView::brief`).
+    brief: Option<String>,
+    /// The case's category (`CallView::case_category`).
+    case_category: Option<String>,
     /// Whether the queued caller is there, and the longest queue wait (`wait`).
     wait: CallerWait,
     /// When `wait` wants its timer (`NEVER`: not at all).
@@ -398,6 +404,19 @@ impl CallTask {
             }
             Command::ReadCaseNumber(reply) => {
                 let _ = reply.send(self.read_case_number());
+            }
+            Command::Brief(brief, reply) => {
+                if self.brief != brief {
+                    self.brief = brief;
+                    self.broadcast_state();
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Command::Category(category) => {
+                if self.case_category != category {
+                    self.case_category = category;
+                    self.broadcast_state();
+                }
             }
             Command::Media(ev) => {
                 let caller = caller_media(&ev);

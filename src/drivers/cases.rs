@@ -69,7 +69,13 @@ impl CaseDesk {
         lifecycle.spawn(async move {
             let id = call.id().clone();
             match tokio::time::timeout(GIVE_UP_AFTER, desk.settle(&call, &operator, &stop)).await {
-                Ok(Some(file)) => call.set_case(file.case.number).await,
+                Ok(Some(file)) => {
+                    // A returning caller's case may have its category already.
+                    if !file.case.category.is_empty() {
+                        call.set_case_category(Some(file.case.category.clone())).await;
+                    }
+                    call.set_case(file.case.number).await
+                }
                 Ok(None) => {}
                 Err(_) => {
                     tracing::warn!(call_id = %id, "no case opened for the call: the record store did not answer")

@@ -37,7 +37,10 @@ fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::DeclineOffer {
             offer_id: OfferId::parse("o1").expect("id"),
         },
-        ClientMessage::RequestInterpreter { language: None },
+        ClientMessage::RequestInterpreter {
+            language: None,
+            brief: Some("行李丢失".into()),
+        },
         ClientMessage::CancelInterpreter,
         ClientMessage::RemoveInterpreter,
         ClientMessage::ReplaceInterpreter,
@@ -235,6 +238,9 @@ fn server_messages_are_tagged_snake_case() {
             case_number: None,
             returning_case: None,
             caller_on_phone: false,
+            job_number: "482-913".into(),
+            brief: None,
+            case_category: None,
         },
     };
     let v = serde_json::to_value(&m).expect("json");

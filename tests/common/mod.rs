@@ -28,6 +28,17 @@ use hotline_bridge::config::Settings;
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
 
+/// Tests that start many real peers at once (three browsers, a cluster of nodes, two softphones)
+/// take this, one at a time: all the integration tests share one process and the machine's
+/// cores, and two such tests at once would measure the scheduler, not the service.
+pub async fn one_heavy_at_a_time() -> tokio::sync::SemaphorePermit<'static> {
+    static HEAVY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    HEAVY
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 /// A running app; shuts down when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,

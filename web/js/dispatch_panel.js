@@ -81,7 +81,7 @@ export function attachDispatchPanel(sig, currentCall, i18n) {
   $("dispatch-add").addEventListener("click", () => {
     if (!currentCall()) return;
     $("dispatch-lines").replaceChildren();
-    sig.requestInterpreter(lang.value || null);
+    sig.requestInterpreter(lang.value || null, $("dispatch-brief").value);
   });
   $("dispatch-cancel").addEventListener("click", () => sig.cancelInterpreter());
   $("dispatch-remove").addEventListener("click", () => sig.removeInterpreter());

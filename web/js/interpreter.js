@@ -245,6 +245,9 @@ function onRing(m) {
   $("ringing").hidden = false;
   const language = ringLanguage(m.language);
   $("ring-language").textContent = language;
+  $("ring-job").textContent = m.job_number || "";
+  $("ring-brief").textContent = m.brief || "";
+  $("ring-brief-row").hidden = !m.brief;
   notifyRing(m, language);
   $("accept").disabled = false;
   $("decline").disabled = false;
@@ -287,6 +290,7 @@ function tick() {
     $("ring-waited").textContent = t("seconds", { n: Math.round(waited / 1000) });
     if (left === 0) stopTone();
   }
+  renderElapsed();
   if (me.wrapUntil) {
     const left = Math.max(0, me.wrapUntil - now);
     $("wrap-text").textContent = t("wrap_text", { n: Math.ceil(left / 1000) });
@@ -363,6 +367,13 @@ function renderCall() {
   $("call-state").textContent = word("state", view.state)
     + (view.hold ? ` · ${t("on_hold")}` : "") + (view.consult ? ` · ${t("consulting")}` : "");
   $("call-state").dataset.state = view.state;
+  $("call-job").textContent = view.job_number || "";
+  $("call-language").textContent = view.language?.code ? ringLanguage(view.language.code) : "–";
+  $("call-category").textContent = view.case_category || "";
+  $("call-category-row").hidden = !view.case_category;
+  $("call-brief").textContent = view.brief || "";
+  $("call-brief-row").hidden = !view.brief;
+  renderElapsed();
   $("participants").replaceChildren(...view.participants.map((p) => {
     const li = document.createElement("li");
     li.dataset.participant = p.id;
@@ -371,6 +382,18 @@ function renderCall() {
       + `${p.muted ? ` · ${t("muted")}` : ""}${p.connected ? "" : ` · ${t("no_audio")}`}`;
     return li;
   }));
+}
+
+/** How long the call has gone on (m:ss, or h:mm:ss), by the server's clock. */
+function renderElapsed() {
+  const view = me.call;
+  if (!view) return;
+  const s = Math.max(0, Math.floor((Date.now() + me.clockOffset - view.created_at) / 1000));
+  const two = (n) => String(n).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  $("call-elapsed").textContent = h > 0
+    ? `${h}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`
+    : `${Math.floor(s / 60)}:${two(s % 60)}`;
 }
 
 function onLevels(levels) {

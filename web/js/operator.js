@@ -233,6 +233,10 @@ function renderCallHead() {
     language: langLabel(view.language), source: sourceLabel(view.language.source),
     confidence: Math.round((view.language.confidence || 0) * 100),
   });
+  $("job-number").textContent = view.job_number ? t("job_number", { n: view.job_number }) : "";
+  // The brief the call has (also when set from another console), unless being edited.
+  const brief = $("dispatch-brief");
+  if (document.activeElement !== brief) brief.value = view.brief || "";
 }
 
 function press(id, on) { $(id).setAttribute("aria-pressed", String(!!on)); }

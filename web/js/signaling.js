@@ -172,10 +172,11 @@ export class SignalingClient extends EventTarget {
   setAvailability(availability) { return this.#send({ type: "set_availability", availability }); }
   acceptOffer(offerId) { return this.#send({ type: "accept_offer", offer_id: offerId }); }
   declineOffer(offerId) { return this.#send({ type: "decline_offer", offer_id: offerId }); }
-  /** Operator: language defaults to the call's. */
-  requestInterpreter(language = null) {
+  /** Operator: language defaults to the call's; `brief` (one line) is shown to the interpreter rung. */
+  requestInterpreter(language = null, brief = null) {
     const m = { type: "request_interpreter" };
     if (language) m.language = language;
+    if (brief !== null) m.brief = brief;
     return this.#send(m);
   }
   cancelInterpreter() { return this.#send({ type: "cancel_interpreter" }); }

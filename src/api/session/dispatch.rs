@@ -192,8 +192,13 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             (Who::Interpreter(iid), ClientMessage::DeclineOffer { offer_id }) => {
                 self.answer(iid, offer_id, false).await?
             }
-            (Who::Operator(_), ClientMessage::RequestInterpreter { language }) => {
+            (Who::Operator(_), ClientMessage::RequestInterpreter { language, brief }) => {
                 let (call, _) = self.in_call()?;
+                if let Some(text) = brief {
+                    let brief = crate::domain::check_brief(&text)
+                        .map_err(|e| (ErrorCode::Invalid, e.to_string()))?;
+                    call.set_brief(brief).await.map_err(super::refusal)?;
+                }
                 let known = self
                     .attached
                     .as_ref()

@@ -18,7 +18,7 @@ struct Client {
 
 #[derive(Debug)]
 enum Got {
-    Msg(ServerMessage),
+    Msg(Box<ServerMessage>),
     Close(u16, String),
     Gone,
 }
@@ -48,9 +48,9 @@ impl Client {
         match tokio::time::timeout(WAIT, self.from_server.next()).await {
             Err(_) => panic!("no message from the session within {WAIT:?}"),
             Ok(None) => Got::Gone,
-            Ok(Some(Message::Text(t))) => {
-                Got::Msg(serde_json::from_str(t.as_str()).expect("server JSON"))
-            }
+            Ok(Some(Message::Text(t))) => Got::Msg(Box::new(
+                serde_json::from_str(t.as_str()).expect("server JSON"),
+            )),
             Ok(Some(Message::Close(Some(f)))) => Got::Close(f.code, f.reason.to_string()),
             Ok(Some(other)) => panic!("unexpected frame {other:?}"),
         }
@@ -58,7 +58,7 @@ impl Client {
 
     async fn msg(&mut self) -> ServerMessage {
         match self.next().await {
-            Got::Msg(m) => m,
+            Got::Msg(m) => *m,
             other => panic!("expected a message, got {other:?}"),
         }
     }

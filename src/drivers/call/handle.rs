@@ -35,6 +35,10 @@ pub(super) enum Command {
     KeepWaiting(Reply<()>),
     /// The operator asks for the case number to be read out to the phone caller.
     ReadCaseNumber(Reply<()>),
+    /// The operator's brief for the interpreter (checked), or none.
+    Brief(Option<String>, Reply<()>),
+    /// The case's category, as the operator set it.
+    Category(Option<String>),
     Media(MediaEvent),
 }
 
@@ -166,6 +170,17 @@ impl CallHandle {
     /// is not on a phone (a page shows the number).
     pub async fn read_case_number(&self) -> Result<(), CallTaskError> {
         self.ask(Command::ReadCaseNumber).await
+    }
+
+    /// The operator's brief for the interpreters rung from now on (`None` clears it); answered
+    /// once the call has it, so a request sent next rings with it.
+    pub async fn set_brief(&self, brief: Option<String>) -> Result<(), CallTaskError> {
+        self.ask(|reply| Command::Brief(brief, reply)).await
+    }
+
+    /// The case's category, shown to the interpreter in the call.
+    pub async fn set_case_category(&self, category: Option<String>) {
+        let _ = self.commands.send(Command::Category(category)).await;
     }
 
     /// Gives the call its case number; everyone in it sees it with the next state.

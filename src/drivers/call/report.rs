@@ -47,6 +47,9 @@ impl CallTask {
             returning_case: self.returning_case.clone(),
             caller_on_phone: self.media_kinds.get(&super::CallHandle::caller())
                 == Some(&LegMedia::Phone),
+            job_number: crate::domain::job_number(self.call.id()),
+            brief: self.brief.clone(),
+            case_category: self.case_category.clone(),
         }
     }
 

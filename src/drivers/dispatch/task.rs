@@ -59,6 +59,8 @@ struct CallMeta {
     answered: bool,
     /// Accepted while the call was still queued: invite once an operator answers.
     invite_pending: Option<InterpreterId>,
+    /// The operator's brief, shown to each interpreter rung.
+    brief: Option<String>,
 }
 
 struct Driver {

@@ -87,6 +87,7 @@ impl Driver {
 
     pub(super) fn ring(&mut self, o: Offer, now: Millis) {
         let created = self.meta.get(&o.call_id).map_or(now, |m| m.created_at);
+        let brief = self.meta.get(&o.call_id).and_then(|m| m.brief.clone());
         self.record(EventKind::Offer, &o, now, String::new());
         if self.ring_phone(&o) {
             self.offers.insert(o.id.clone(), o);
@@ -101,6 +102,8 @@ impl Driver {
                 caller_waited_ms: now.saturating_sub(created),
                 deadline: o.deadline,
                 now,
+                job_number: crate::domain::job_number(&o.call_id),
+                brief,
             },
         );
         if !delivered {

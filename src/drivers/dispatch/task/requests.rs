@@ -36,6 +36,10 @@ impl Driver {
         }
         self.refresh_profiles(now, false).await;
         let by_name = preferred.is_some();
+        // The brief as the call has it now (the operator sets it just before asking).
+        if let Some(m) = self.meta.get_mut(&call) {
+            m.brief = view.brief.clone();
+        }
         let new = NewRequest {
             call: call.clone(),
             language,
@@ -72,6 +76,7 @@ impl Driver {
                     created_at: view.created_at,
                     answered: view.state != CallState::Queued,
                     invite_pending: None,
+                    brief: view.brief.clone(),
                 },
             );
         }
