@@ -102,6 +102,7 @@ mod sip_phone_audio;
 mod sip_phone_story;
 mod sip_refusal;
 mod store_contract;
+mod store_reports;
 mod supervisor_api;
 mod supervisor_in_call;
 mod turn_relay;

@@ -50,16 +50,21 @@ impl CallDigest {
 
     /// When the language was known (see the module's definitions).
     pub fn language_known_at(&self) -> Millis {
-        match self.language_source.as_str() {
-            "operator" | "unknown" => self.answered_at.unwrap_or(self.created_at),
-            _ => self.created_at,
-        }
+        language_known_at(&self.language_source, self.created_at, self.answered_at)
     }
 
     /// From the language known to the first interpreter joining.
     pub fn time_to_interpreter(&self) -> Option<Millis> {
         self.interpreter_joined_at
             .map(|j| j.saturating_sub(self.language_known_at()))
+    }
+}
+
+/// When a call's language was known, from how it was determined (see the module's definitions).
+pub fn language_known_at(source: &str, created_at: Millis, answered_at: Option<Millis>) -> Millis {
+    match source {
+        "operator" | "unknown" => answered_at.unwrap_or(created_at),
+        _ => created_at,
     }
 }
 

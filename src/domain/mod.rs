@@ -12,6 +12,7 @@ mod phone;
 pub mod pool_state;
 mod reasons;
 pub mod record;
+pub mod report;
 mod schedule;
 mod text;
 

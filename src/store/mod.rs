@@ -14,6 +14,10 @@
 //! - `calls_created` sees a call once its end is written, with every offer, leg and rating
 //!   written so far.
 //!
+//! Reports (domain/report.rs defines each figure): read-only, over calls created (legs joined,
+//! for interpreter minutes) in the scope's range, grouped on the hotline's clock; a call's
+//! report figures are those of its last written row and every offer written for it.
+//!
 //! Cases (written directly, not through the writer's queue: an operator waits for the answer):
 //! - A call opens one case at most: opening it again returns the one it opened.
 //! - Case numbers are the day (YYMMDD, given by the caller of `open_case`) and that day's next
@@ -23,11 +27,13 @@
 //! - A call linked to a case stays in it; linking it again changes nothing.
 
 mod cases;
+mod reports;
 mod sql;
 
 pub use cases::{CaseCounts, CaseEdited, CaseQuery, NewCase};
 pub use sql::{SqlStore, StoreKind};
 
+use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
     CallDigest, CallId, CallSummary, CaseEdit, CaseFile, CaseNumber, FollowUp, InterpreterId,
     Language, Millis, OfferId, OfferOutcome, OfferRecord, Rating,
@@ -161,6 +167,40 @@ pub trait RecordStore: Send + Sync + 'static {
         let _ = query;
         Err(no_cases())
     }
+
+    // Reports (contract above). A store that keeps no reports (a test double) refuses them.
+
+    /// Waiting figures per group: time to interpreter, service level, abandonment.
+    async fn waiting(
+        &self,
+        scope: &ReportScope,
+        by: Grouping,
+    ) -> Result<Vec<WaitingRow>, StoreError> {
+        let _ = (scope, by);
+        Err(no_reports())
+    }
+    /// Ratings per language and number of stars.
+    async fn stars(&self, scope: &ReportScope) -> Result<Vec<StarsRow>, StoreError> {
+        let _ = scope;
+        Err(no_reports())
+    }
+    /// Interpreters' time in calls per interpreter and local month.
+    async fn interpreter_minutes(
+        &self,
+        scope: &ReportScope,
+    ) -> Result<Vec<MinutesRow>, StoreError> {
+        let _ = scope;
+        Err(no_reports())
+    }
+    /// Calls per language and hour of the week, with the time callers waited for interpreters.
+    async fn demand(&self, scope: &ReportScope) -> Result<Vec<DemandRow>, StoreError> {
+        let _ = scope;
+        Err(no_reports())
+    }
+}
+
+fn no_reports() -> StoreError {
+    StoreError::Rejected("this store makes no reports".into())
 }
 
 fn no_cases() -> StoreError {

@@ -3,6 +3,8 @@
 //! database is down; the writer (drivers::records) migrates and writes once it answers.
 
 use super::{CallHistory, CaseEdited, CaseQuery, NewCase, Record, RecordStore, StoreError};
+use crate::domain::dashboard::language_known_at;
+use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
     CallDigest, CallId, CallOutcome, CallSummary, Case, CaseEdit, CaseFile, CaseNumber, FollowUp,
     InterpreterId, Language, Leg, LegMedia, Millis, OfferId, OfferOutcome, OfferRecord,
@@ -287,18 +289,57 @@ impl RecordStore for SqlStore {
     async fn cases(&self, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
         self.cases_sql(query).await
     }
+
+    async fn waiting(
+        &self,
+        scope: &ReportScope,
+        by: Grouping,
+    ) -> Result<Vec<WaitingRow>, StoreError> {
+        self.waiting_sql(scope, by).await
+    }
+
+    async fn stars(&self, scope: &ReportScope) -> Result<Vec<StarsRow>, StoreError> {
+        self.stars_sql(scope).await
+    }
+
+    async fn interpreter_minutes(
+        &self,
+        scope: &ReportScope,
+    ) -> Result<Vec<MinutesRow>, StoreError> {
+        self.minutes_sql(scope).await
+    }
+
+    async fn demand(&self, scope: &ReportScope) -> Result<Vec<DemandRow>, StoreError> {
+        self.demand_sql(scope).await
+    }
 }
 
 async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
     match r {
         Record::Call(c) => {
+            // The report's figures of the call (migrations/…_reports.sql); `asked` also when
+            // an offer for it was written before.
+            let first = c
+                .legs
+                .iter()
+                .filter(|l| l.role == Role::Interpreter)
+                .min_by(|a, b| {
+                    (a.joined_at, a.participant.as_str())
+                        .cmp(&(b.joined_at, b.participant.as_str()))
+                });
+            let known = language_known_at(&c.language_source, c.created_at, c.answered_at);
             sqlx::query(
                 "INSERT INTO calls (id, language, language_source, outcome, created_at, \
-                 answered_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 answered_at, ended_at, language_known_at, interpreter_joined_at, \
+                 interpreter_id, asked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 CASE WHEN $11 = 1 OR EXISTS (SELECT 1 FROM offers o WHERE o.call_id = $1) \
+                 THEN 1 ELSE 0 END) \
                  ON CONFLICT (id) DO UPDATE SET language = excluded.language, \
                  language_source = excluded.language_source, outcome = excluded.outcome, \
                  created_at = excluded.created_at, answered_at = excluded.answered_at, \
-                 ended_at = excluded.ended_at",
+                 ended_at = excluded.ended_at, language_known_at = excluded.language_known_at, \
+                 interpreter_joined_at = excluded.interpreter_joined_at, \
+                 interpreter_id = excluded.interpreter_id, asked = excluded.asked",
             )
             .bind(c.call_id.as_str())
             .bind(c.language.map(|l| l.as_str().to_owned()))
@@ -307,6 +348,10 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
             .bind(ms(c.created_at))
             .bind(ms_opt(c.answered_at))
             .bind(ms(c.ended_at))
+            .bind(ms(known))
+            .bind(ms_opt(first.map(|l| l.joined_at)))
+            .bind(first.and_then(|l| l.interpreter.as_ref().map(|i| i.as_str().to_owned())))
+            .bind(i64::from(first.is_some()))
             .execute(&mut *conn)
             .await?;
             sqlx::query("DELETE FROM legs WHERE call_id = $1")
@@ -349,6 +394,7 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
             .bind(ms(*at))
             .execute(&mut *conn)
             .await?;
+            mark_asked(conn, call).await?;
         }
         Record::OfferEnded {
             offer: Some(offer),
@@ -370,6 +416,7 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
             .bind(ms(*at))
             .execute(&mut *conn)
             .await?;
+            mark_asked(conn, call).await?;
         }
         Record::OfferEnded {
             offer: None,
@@ -401,6 +448,15 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
             .await?;
         }
     }
+    Ok(())
+}
+
+/// An offer was made for `call`: if its row is written already, it asked for an interpreter.
+async fn mark_asked(conn: &mut AnyConnection, call: &CallId) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE calls SET asked = 1 WHERE id = $1 AND asked = 0")
+        .bind(call.as_str())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
