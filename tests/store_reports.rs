@@ -15,7 +15,7 @@ use hotline_bridge::domain::{
 use hotline_bridge::store::{Record, RecordStore, SqlStore};
 use std::sync::Arc;
 
-type Store = Arc<dyn RecordStore>;
+pub(crate) type Store = Arc<dyn RecordStore>;
 
 struct Fixture {
     store: Store,
@@ -178,7 +178,7 @@ fn rated(call: &str, stars: u8) -> Record {
 
 /// The history. Times in Beijing; "waits" are from the language known to the first interpreter
 /// joining.
-async fn history(store: &Store) {
+pub(crate) async fn history(store: &Store) {
     let mon10 = MONDAY + 10 * H;
     let calls = [
         // Mon 10:00, pt chosen on the page: li joins after 12 s, for 600 s. 5 stars.

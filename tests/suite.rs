@@ -82,6 +82,7 @@ mod pool_race;
 mod queue_limits;
 mod redis_isolation;
 mod redis_sentinel;
+mod reports_api;
 mod roster_seed;
 mod security_headers;
 mod shutdown;

@@ -7,6 +7,7 @@ mod caller_view;
 pub mod calls;
 pub mod cases;
 mod catalog;
+mod csv;
 mod dashboard;
 mod detect;
 mod error;
@@ -21,6 +22,7 @@ mod openapi;
 pub mod operator;
 pub mod operator_sessions;
 mod pages;
+mod reports;
 pub mod server;
 pub mod session;
 mod session_limits;
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(supervisor::routes())
         .merge(supervise::routes())
         .merge(dashboard::routes())
+        .merge(reports::routes())
         .merge(ws::routes())
         .merge(catalog::routes())
         .merge(university::routes())

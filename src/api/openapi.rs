@@ -4,7 +4,8 @@
 
 use super::error_doc::{ErrorBody, ErrorDetail};
 use super::{
-    admin, calls, cases, catalog, dashboard, detect, operator, supervise, supervisor, university,
+    admin, calls, cases, catalog, dashboard, detect, operator, reports, supervise, supervisor,
+    university,
 };
 use crate::api::state::AppState;
 use axum::routing::get;
@@ -61,6 +62,11 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         supervisor::audit,
         dashboard::now,
         dashboard::live,
+        reports::waiting,
+        reports::satisfaction,
+        reports::minutes,
+        reports::demand,
+        reports::university_minutes,
         admin::stuck,
         admin::release,
         admin::end_call,
@@ -74,6 +80,9 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
             itself runs over the `/ws` signalling socket (api::messages)."),
         (name = "operator", description = "Operator login sessions"),
         (name = "supervisor", description = "Supervisor login sessions and the dashboard"),
+        (name = "reports", description = "Supervisors' reports over local dates from..=to: \
+            waiting, satisfaction, interpreter minutes, demand against coverage; JSON, or CSV with \
+            `?format=csv` or `Accept: text/csv`"),
         (name = "cases", description = "Operators keep each call's case: the number told to the \
             caller, notes, category, department, status (open → passed_on → resolved) and \
             follow-ups, during the call and after it"),

@@ -5,8 +5,8 @@
 mod access;
 mod shapes;
 
-pub(crate) use access::{authorize, key_owner};
-use access::{InterpreterRefusals, MyInterpreter, MyUniversity, UniversityRefusals};
+pub(crate) use access::{authorize, key_owner, MyUniversity};
+use access::{InterpreterRefusals, MyInterpreter, UniversityRefusals};
 
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
