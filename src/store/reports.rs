@@ -14,6 +14,7 @@ use crate::domain::Millis;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
@@ -40,42 +41,47 @@ impl SqlStore {
             Grouping::Month => month(&scope.clock, "c.created_at"),
         };
         let [w20, w30] = WITHIN;
+        // Only the university grouping needs the roster.
+        let university = by == Grouping::University;
+        let (roster, join) = if university {
+            (
+                format!("WITH {} ", roster_cte(scope, 3)),
+                "LEFT JOIN u ON u.interpreter_id = c.interpreter_id",
+            )
+        } else {
+            (String::new(), "")
+        };
+        // One pass: each call with its wait `w` (NULL: no interpreter joined), the rank of its
+        // wait among its group's joined calls and how many those are, then the group's sums and
+        // its nearest-rank median and p90.
         let sql = format!(
-            "WITH {roster}, base AS ( \
-               SELECT {key} AS k, c.outcome AS outcome, c.asked AS asked, \
-                 CASE WHEN c.interpreter_joined_at IS NULL THEN NULL \
-                   WHEN c.interpreter_joined_at > c.language_known_at \
-                   THEN c.interpreter_joined_at - c.language_known_at ELSE 0 END AS w \
-               FROM calls c LEFT JOIN u ON u.interpreter_id = c.interpreter_id \
-               WHERE c.created_at >= $1 AND c.created_at < $2), \
-             totals AS ( \
-               SELECT k, COUNT(*) AS calls, \
-                 CAST(SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS BIGINT) AS ab_op, \
-                 CAST(SUM(asked) AS BIGINT) AS asked, \
-                 CAST(SUM(CASE WHEN asked = 1 AND w IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) \
-                   AS joined, \
-                 CAST(SUM(CASE WHEN asked = 1 AND w <= {w20} THEN 1 ELSE 0 END) AS BIGINT) AS w20, \
-                 CAST(SUM(CASE WHEN asked = 1 AND w <= {w30} THEN 1 ELSE 0 END) AS BIGINT) AS w30, \
-                 CAST(SUM(CASE WHEN asked = 1 AND w IS NULL AND outcome = 'ended' \
-                   THEN 1 ELSE 0 END) AS BIGINT) AS ab_int \
-               FROM base GROUP BY k), \
-             ranked AS ( \
-               SELECT k, w, ROW_NUMBER() OVER (PARTITION BY k ORDER BY w) AS rn, \
-                 COUNT(*) OVER (PARTITION BY k) AS n \
-               FROM base WHERE asked = 1 AND w IS NOT NULL), \
-             pct AS ( \
-               SELECT k, MAX(CASE WHEN rn = (n + 1) / 2 THEN w END) AS p50, \
-                 MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN w END) AS p90 \
-               FROM ranked GROUP BY k) \
-             SELECT t.k, t.calls, t.ab_op, t.asked, t.joined, t.w20, t.w30, t.ab_int, \
-               p.p50, p.p90 \
-             FROM totals t LEFT JOIN pct p ON p.k = t.k",
-            roster = roster_cte(scope, 3),
+            "{roster}SELECT k, COUNT(*) AS calls, \
+               CAST(SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS BIGINT) AS ab_op, \
+               CAST(SUM(asked) AS BIGINT) AS asked, \
+               CAST(SUM(CASE WHEN w IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS joined, \
+               CAST(SUM(CASE WHEN w <= {w20} THEN 1 ELSE 0 END) AS BIGINT) AS w20, \
+               CAST(SUM(CASE WHEN w <= {w30} THEN 1 ELSE 0 END) AS BIGINT) AS w30, \
+               CAST(SUM(CASE WHEN asked = 1 AND w IS NULL AND outcome = 'ended' \
+                 THEN 1 ELSE 0 END) AS BIGINT) AS ab_int, \
+               MAX(CASE WHEN rn = (n + 1) / 2 THEN w END) AS p50, \
+               MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN w END) AS p90 \
+             FROM ( \
+               SELECT k, outcome, asked, w, \
+                 ROW_NUMBER() OVER (PARTITION BY k, (w IS NULL) ORDER BY w) AS rn, \
+                 SUM(CASE WHEN w IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY k) AS n \
+               FROM ( \
+                 SELECT {key} AS k, c.outcome AS outcome, c.asked AS asked, \
+                   CASE WHEN c.interpreter_joined_at IS NULL THEN NULL \
+                     WHEN c.interpreter_joined_at > c.language_known_at \
+                     THEN c.interpreter_joined_at - c.language_known_at ELSE 0 END AS w \
+                 FROM calls c {join} \
+                 WHERE c.created_at >= $1 AND c.created_at < $2) b) r \
+             GROUP BY k",
         );
-        let query = bind_roster(
-            sqlx::query(&sql).bind(ms(scope.from)).bind(ms(scope.to)),
-            scope,
-        );
+        let mut query = sqlx::query(&sql).bind(ms(scope.from)).bind(ms(scope.to));
+        if university {
+            query = bind_roster(query, scope);
+        }
         let rows = query
             .fetch_all(self.pool())
             .await
@@ -128,34 +134,39 @@ impl SqlStore {
         scope: &ReportScope,
     ) -> Result<Vec<MinutesRow>, StoreError> {
         let sql = format!(
-            "WITH {roster} \
-             SELECT {month} AS m, l.interpreter_id AS i, COALESCE(u.university, '') AS un, \
-               COUNT(DISTINCT l.call_id) AS calls, \
+            "SELECT {month} AS m, l.interpreter_id AS i, COUNT(DISTINCT l.call_id) AS calls, \
                CAST(SUM(COALESCE(l.left_at, \
                  (SELECT c.ended_at FROM calls c WHERE c.id = l.call_id), l.joined_at) \
                  - l.joined_at) AS BIGINT) AS ms \
-             FROM legs l LEFT JOIN u ON u.interpreter_id = l.interpreter_id \
+             FROM legs l \
              WHERE l.role = 'interpreter' AND l.joined_at >= $1 AND l.joined_at < $2 \
                AND l.interpreter_id IS NOT NULL \
-             GROUP BY 1, 2, 3",
-            roster = roster_cte(scope, 3),
+             GROUP BY 1, 2",
             month = month(&scope.clock, "l.joined_at"),
         );
-        let query = bind_roster(
-            sqlx::query(&sql).bind(ms(scope.from)).bind(ms(scope.to)),
-            scope,
-        );
-        let rows = query
+        let rows = sqlx::query(&sql)
+            .bind(ms(scope.from))
+            .bind(ms(scope.to))
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.error(e))?;
+        // The roster's university of each interpreter (none for one no longer on it).
+        let universities: HashMap<&str, &str> = scope
+            .universities
+            .iter()
+            .map(|(i, u)| (i.as_str(), u.as_str()))
+            .collect();
         let mut out = rows
             .iter()
             .map(|r| {
+                let interpreter = text(r, "i")?;
                 Ok(MinutesRow {
                     month: text(r, "m")?,
-                    interpreter: text(r, "i")?,
-                    university: text(r, "un")?,
+                    university: universities
+                        .get(interpreter.as_str())
+                        .map(|u| (*u).to_owned())
+                        .unwrap_or_default(),
+                    interpreter,
                     calls: count(r, "calls")?,
                     ms: count(r, "ms")?,
                 })
