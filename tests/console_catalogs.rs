@@ -1,7 +1,7 @@
-//! The staff pages' catalogs (operator, interpreter, university, dashboard, supervisor): every
+//! The staff pages' catalogs (operator, interpreter, university, dashboard, supervisor, reports): every
 //! language has every key with the same `{placeholders}` as English, every key a page names (its
 //! HTML's `data-i18n*` attributes, its scripts' `t("key")` calls) exists, the operator,
-//! university, dashboard and supervisor pages speak Chinese and English and the interpreter
+//! university, dashboard, supervisor and reports pages speak Chinese and English and the interpreter
 //! console the core eight and Chinese. Run in Node.js (tests/js/console_catalogs.mjs), as the
 //! pages import the catalogs: plain ES modules.
 
@@ -27,6 +27,7 @@ async fn every_console_catalog_has_every_key_the_pages_use() {
         "university",
         "dashboard",
         "supervisor",
+        "reports",
     ] {
         assert_eq!(v[page]["problems"], json!([]), "{page}: {}", v[page]);
         assert!(
@@ -39,6 +40,7 @@ async fn every_console_catalog_has_every_key_the_pages_use() {
     assert_eq!(v["university"]["languages"], json!(["en", "zh"]));
     assert_eq!(v["dashboard"]["languages"], json!(["en", "zh"]));
     assert_eq!(v["supervisor"]["languages"], json!(["en", "zh"]));
+    assert_eq!(v["reports"]["languages"], json!(["en", "zh"]));
     assert_eq!(
         v["interpreter"]["languages"],
         json!(["ar", "de", "en", "es", "fr", "ja", "ko", "ru", "zh"])

@@ -20,15 +20,17 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The history's range: Monday 2026-11-02 to the end of December, Beijing.
-const RANGE: &str = "from=2026-11-02&to=2026-12-31";
+pub(crate) const RANGE: &str = "from=2026-11-02&to=2026-12-31";
 
-struct Env {
-    app: TestApp,
-    keys: BTreeMap<String, String>,
+/// An app with the history in its record and li and wang on its roster (tests/e2e_reports.rs
+/// uses it too).
+pub(crate) struct Env {
+    pub(crate) app: TestApp,
+    pub(crate) keys: BTreeMap<String, String>,
     _dir: tempfile::TempDir,
 }
 
-async fn env() -> Env {
+pub(crate) async fn env() -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = with_supervisor(settings_with_operator());
     s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());

@@ -1,5 +1,5 @@
 // Checks the staff pages' catalogs (web/i18n/{operator,interpreter,university,dashboard,
-// supervisor}.js) against each
+// supervisor,reports}.js) against each
 // other and against the pages that use them, and that the pages' scripts parse, and prints one
 // JSON object; tests/console_catalogs.rs runs it and asserts on the output.
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ const PAGES = {
     js: ['js/university.js', 'js/university/week.js', 'js/university/heatmap.js'],
   },
   dashboard: { html: ['dashboard.html'], js: ['js/dashboard.js'] },
+  reports: { html: ['reports.html'], js: ['js/reports.js'] },
 };
 
 const out = {};
