@@ -4,7 +4,7 @@
 //! interpreter of 15.0 s and 50 % within 20 s, bfsu's 12 minutes in November, the hour where one
 //! more interpreter would have helped most; each report has a CSV file to download; switched to
 //! Chinese, the page speaks Chinese; axe-core finds no serious violation at the login or on the
-//! reports.
+//! reports. A university sees its own interpreters' minutes on /university, and no one else's.
 use crate::common;
 use crate::reports_api::{env, RANGE};
 
@@ -104,6 +104,64 @@ async fn a_supervisor_sees_the_reports_of_a_known_history() {
         "in Chinese",
         "document.getElementById('waiting-h').textContent === '等待口译员' \
          && document.querySelector('#waiting tbody tr:nth-child(3) td').textContent === '葡萄牙语'",
+        STEP,
+    )
+    .await;
+    b.close().await;
+}
+
+/// A university signs in on /university and sees its own interpreters' minutes of the history's
+/// period, with a CSV to download; another university's interpreters are not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_university_sees_its_own_minutes_on_its_page() {
+    let env = env().await;
+    let b = Browser::launch("en", None).await;
+    b.client
+        .goto(&env.app.url("/university"))
+        .await
+        .expect("goto");
+    b.wait_for(
+        "sign-in shown",
+        "!document.getElementById('signin').hidden",
+        STEP,
+    )
+    .await;
+    b.type_into("#api-key", &env.keys["bfsu"]).await;
+    b.click("#signin-form button[type=submit]").await;
+    b.wait_for(
+        "signed in",
+        "!document.getElementById('app').hidden && window.hotlineMinutes !== undefined",
+        STEP,
+    )
+    .await;
+    b.eval(
+        "document.getElementById('minutes-from').value = '2026-11-02'; \
+         document.getElementById('minutes-to').value = '2026-12-31'; \
+         document.getElementById('minutes-form').requestSubmit(); return null;",
+    )
+    .await;
+    // li: 600 + 120 s in November, 60 s in December; each month's total after it.
+    b.wait_for(
+        "bfsu's statement",
+        &format!(
+            "{} && {} && {} && {}",
+            row_is("minutes", 0, "2026-11|bfsu-li|2|12.00"),
+            row_is("minutes", 1, "2026-11|Total|2|12.00"),
+            row_is("minutes", 2, "2026-12|bfsu-li|1|1.00"),
+            row_is("minutes", 3, "2026-12|Total|1|1.00"),
+        ),
+        STEP,
+    )
+    .await;
+    let table = b
+        .eval("return document.getElementById('minutes').textContent;")
+        .await;
+    assert!(!table.as_str().unwrap_or("").contains("sisu"), "{table}");
+    b.wait_for(
+        "CSV offered",
+        "!document.getElementById('minutes-csv').hidden \
+         && document.getElementById('minutes-csv').download \
+            === 'interpreter-minutes-bfsu-2026-11-02-2026-12-31.csv'",
         STEP,
     )
     .await;

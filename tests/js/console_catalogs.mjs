@@ -16,7 +16,7 @@ const PAGES = {
   supervisor: { html: ['supervisor.html'], js: ['js/supervisor.js'] },
   university: {
     html: ['university.html'],
-    js: ['js/university.js', 'js/university/week.js', 'js/university/heatmap.js'],
+    js: ['js/university.js', 'js/university/week.js', 'js/university/heatmap.js', 'js/university/minutes.js'],
   },
   dashboard: { html: ['dashboard.html'], js: ['js/dashboard.js'] },
   reports: { html: ['reports.html'], js: ['js/reports.js'] },

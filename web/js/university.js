@@ -6,6 +6,7 @@
 import { api, ApiError, session } from './university/api.js';
 import { WeekGrid, shiftsToHours, hoursToShifts, wholeHours, weeklyHours, describeShifts, dayNames } from './university/week.js';
 import { renderHeatmap, gapSentences } from './university/heatmap.js';
+import { loadMinutes, prefillMinutes } from './university/minutes.js';
 import { STRINGS } from '../i18n/university.js';
 import { PageLanguage } from '../i18n/console.js';
 
@@ -89,7 +90,8 @@ async function signIn(key, { quiet = false } = {}) {
   $('app').hidden = false;
   renderUniversity();
   $('f-id').placeholder = `${state.university.id}-pt-01`;
-  await Promise.all([loadList(), loadCoverage()]);
+  prefillMinutes();
+  await Promise.all([loadList(), loadCoverage(), loadMinutes(state.university.id, t, msg)]);
   clearInterval(state.refreshTimer);
   state.refreshTimer = setInterval(() => {
     if (!document.hidden) loadList({ quiet: true });
@@ -683,6 +685,10 @@ function bindEvents() {
       loadCoverage();
     });
   }
+  $('minutes-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (state.university) loadMinutes(state.university.id, t, msg);
+  });
   $('coverage-tz').addEventListener('change', (e) => {
     state.zone = e.target.value;
     drawCoverage();
