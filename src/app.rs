@@ -21,6 +21,7 @@ use crate::drivers::lease;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::{self, MediaHandle};
 use crate::drivers::node::NodeLease;
+use crate::drivers::recordings;
 use crate::drivers::records::{Recorder, RecordingPool};
 use crate::pool::{InterpreterPool, MemoryPool, PoolError, PoolKind, RedisPool};
 use crate::roster::{self, Roster};
@@ -187,6 +188,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .context("starting the media loop")?;
     let records = start_records(&settings.records, &lifecycle)?;
+    if let Some(r) = &records {
+        recordings::start_sweep(r, settings.records.retention_days, &lifecycle);
+    }
+    if settings.records.recording {
+        let sink = recordings::start(&settings.records, records.clone())
+            .with_context(|| format!("records.recording_dir {}", settings.records.recording_dir))?;
+        media
+            .record_to(Some(sink))
+            .await
+            .context("starting recordings")?;
+        tracing::info!(dir = %settings.records.recording_dir,
+            retention_days = settings.records.retention_days, "every call is recorded");
+    }
     let mut state = AppState::with_lifecycle(settings, pool, kind, media, lifecycle, records);
     seed_roster(&mut state).await?;
     Ok(state)

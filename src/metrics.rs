@@ -40,6 +40,9 @@ pub const RECORDS_WRITTEN: &str = "hotline_records_written_total";
 pub const RECORDS_RETRIES: &str = "hotline_records_retries_total";
 pub const RECORDS_DROPPED: &str = "hotline_records_dropped_total";
 pub const RECORDS_QUEUED: &str = "hotline_records_queued";
+pub const RECORDING_PACKETS: &str = "hotline_recording_packets_total";
+pub const RECORDING_DROPPED: &str = "hotline_recording_packets_dropped_total";
+pub const RECORDINGS_SWEPT: &str = "hotline_recordings_swept_total";
 
 /// Seconds; 20 and 30 are the service levels the hotline reports (answered within 20 s / 30 s).
 const TTI_BUCKETS: &[f64] = &[5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0];
@@ -178,6 +181,18 @@ fn describe() {
         RECORDS_QUEUED,
         "Records waiting in this node's queue for the record store"
     );
+    describe_counter!(
+        RECORDING_PACKETS,
+        "Opus packets written to call recordings (gaps filled included)"
+    );
+    describe_counter!(
+        RECORDING_DROPPED,
+        "Opus packets not recorded, by reason: full (the media loop found the writer's queue full; it never waits), write (the file could not be written)"
+    );
+    describe_counter!(
+        RECORDINGS_SWEPT,
+        "Recordings (file and row) deleted after records.retention_days"
+    );
 }
 
 /// The `language` label: the code, or "none" for events without one.
@@ -249,6 +264,21 @@ pub fn records_retried() {
 /// `n` records lost: `reason` is "full", "refused" or "stopped".
 pub fn records_dropped(reason: &'static str, n: usize) {
     metrics::counter!(RECORDS_DROPPED, "reason" => reason).increment(n as u64);
+}
+
+/// `n` packets written to recordings.
+pub fn recording_packets(n: u64) {
+    metrics::counter!(RECORDING_PACKETS).increment(n);
+}
+
+/// `n` packets not recorded: `reason` is "full" or "write".
+pub fn recording_dropped(reason: &'static str, n: u64) {
+    metrics::counter!(RECORDING_DROPPED, "reason" => reason).increment(n);
+}
+
+/// `n` recordings deleted by the retention sweep.
+pub fn recordings_swept(n: usize) {
+    metrics::counter!(RECORDINGS_SWEPT).increment(n as u64);
 }
 
 /// The `status` label of an interpreter status.

@@ -10,7 +10,7 @@ use common::postgres::TestPostgres;
 use hotline_bridge::domain::{
     CallDigest, CallId, CallOutcome, CallSummary, CaseEdit, CaseNumber, CaseRuleError, CaseStatus,
     FollowUp, InterpreterId, Language, Leg, LegMedia, OfferId, OfferOutcome, ParticipantId, Rating,
-    Role,
+    Recording, Role,
 };
 use hotline_bridge::store::{CaseEdited, CaseQuery, NewCase, Record, RecordStore, SqlStore};
 use std::sync::Arc;
@@ -74,6 +74,8 @@ macro_rules! contract {
 }
 
 contract!(
+    a_recording_keeps_its_end_and_lists_with_its_call_in_start_order,
+    recordings_are_read_oldest_first_before_a_time_and_deleted_by_id,
     an_ended_call_reads_back_with_its_legs,
     a_call_written_again_replaces_its_row_and_legs,
     an_offer_ends_once_and_the_first_outcome_stays,
@@ -880,4 +882,77 @@ async fn case_counts_are_the_cases_opened_since_and_those_resolved(store: Store)
     assert_eq!(counts(0).await, (3, 2));
     assert_eq!(counts(1_001).await, (2, 1));
     assert_eq!(counts(5_000).await, (0, 0));
+}
+
+fn recording(id: &str, call: &str, participant: &str, started_at: u64) -> Recording {
+    Recording {
+        id: id.into(),
+        call_id: CallId::parse(call).expect("call id"),
+        participant: ParticipantId::parse(participant).expect("participant"),
+        path: format!("/rec/{call}/{participant}-{id}.opus"),
+        started_at,
+        ended_at: None,
+        bytes: 0,
+    }
+}
+
+async fn a_recording_keeps_its_end_and_lists_with_its_call_in_start_order(store: Store) {
+    let caller = recording("r1", "call-rec-1", "caller", 1_000);
+    let operator = recording("r2", "call-rec-1", "operator", 900);
+    let other = recording("r3", "call-rec-2", "caller", 950);
+    let mut ended = caller.clone();
+    ended.ended_at = Some(5_000);
+    ended.bytes = 12_345;
+    // The end arrives before its start (written again after a lost commit): the end stays.
+    write(
+        &store,
+        vec![
+            Record::Recording(ended.clone()),
+            Record::Recording(caller.clone()),
+            Record::Recording(operator.clone()),
+            Record::Recording(other.clone()),
+        ],
+    )
+    .await;
+    let call = CallId::parse("call-rec-1").expect("id");
+    let listed = store.recordings_of_call(&call).await.expect("list");
+    assert_eq!(listed, vec![operator.clone(), ended.clone()]);
+    assert_eq!(store.recording("r1").await.expect("read"), Some(ended));
+    assert_eq!(store.recording("nope").await.expect("read"), None);
+    let none = CallId::parse("call-rec-9").expect("id");
+    assert!(store
+        .recordings_of_call(&none)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+async fn recordings_are_read_oldest_first_before_a_time_and_deleted_by_id(store: Store) {
+    let batch = (0..5u64)
+        .map(|i| {
+            Record::Recording(recording(
+                &format!("r{i}"),
+                "call-old",
+                "caller",
+                100 * (5 - i),
+            ))
+        })
+        .collect();
+    write(&store, batch).await;
+    // Started before 400: r4 (100), r3 (200), r2 (300), oldest first, two at most.
+    let old = store.recordings_started_before(400, 2).await.expect("old");
+    let ids: Vec<&str> = old.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r4", "r3"]);
+    store
+        .delete_recordings(&["r4".into(), "r3".into(), "gone".into()])
+        .await
+        .expect("delete");
+    let old = store.recordings_started_before(400, 10).await.expect("old");
+    let ids: Vec<&str> = old.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r2"]);
+    let call = CallId::parse("call-old").expect("id");
+    assert_eq!(
+        store.recordings_of_call(&call).await.expect("list").len(),
+        3
+    );
 }

@@ -81,6 +81,7 @@ mod pool_contract;
 mod pool_fault;
 mod pool_race;
 mod queue_limits;
+mod recordings;
 mod redis_isolation;
 mod redis_sentinel;
 mod reports_api;

@@ -22,6 +22,7 @@ mod openapi;
 pub mod operator;
 pub mod operator_sessions;
 mod pages;
+pub mod recordings;
 mod reports;
 pub mod server;
 pub mod session;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(operator::routes())
         .merge(supervisor::routes())
         .merge(supervise::routes())
+        .merge(recordings::routes())
         .merge(dashboard::routes())
         .merge(reports::routes())
         .merge(ws::routes())

@@ -4,8 +4,8 @@
 
 use super::error_doc::{ErrorBody, ErrorDetail};
 use super::{
-    admin, calls, cases, catalog, dashboard, detect, operator, reports, supervise, supervisor,
-    university,
+    admin, calls, cases, catalog, dashboard, detect, operator, recordings, reports, supervise,
+    supervisor, university,
 };
 use crate::api::state::AppState;
 use axum::routing::get;
@@ -60,6 +60,8 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         supervisor::me,
         supervise::live_calls,
         supervisor::audit,
+        recordings::recordings_of_call,
+        recordings::audio,
         dashboard::now,
         dashboard::live,
         reports::waiting,

@@ -15,6 +15,23 @@ pub struct RecordSettings {
     /// The hotline's time zone: the day a case number starts with (YYMMDD) is its date.
     #[serde(default = "default_case_time_zone")]
     pub case_time_zone: TimeZoneName,
+    /// Every leg of every call is recorded (callers are told at the start); needs `database`.
+    #[serde(default)]
+    pub recording: bool,
+    /// Where recordings are written, one folder per call (made when needed).
+    #[serde(default = "default_recording_dir")]
+    pub recording_dir: String,
+    /// Recordings older than this many days are deleted, file and row; 0 keeps them forever.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_recording_dir() -> String {
+    "data/recordings".into()
+}
+
+fn default_retention_days() -> u32 {
+    90
 }
 
 fn default_case_time_zone() -> TimeZoneName {
@@ -38,6 +55,15 @@ impl RecordSettings {
         if self.queue == 0 {
             return Err(invalid("records.queue", "must be at least 1"));
         }
+        if self.recording && d.is_empty() {
+            return Err(invalid(
+                "records.recording",
+                "needs records.database: recordings are listed from the record",
+            ));
+        }
+        if self.recording && self.recording_dir.trim().is_empty() {
+            return Err(invalid("records.recording_dir", "must name a folder"));
+        }
         Ok(())
     }
 
@@ -53,6 +79,9 @@ impl std::fmt::Debug for RecordSettings {
             .field("database", &self.database_shown())
             .field("queue", &self.queue)
             .field("case_time_zone", &self.case_time_zone.0.name())
+            .field("recording", &self.recording)
+            .field("recording_dir", &self.recording_dir)
+            .field("retention_days", &self.retention_days)
             .finish()
     }
 }
@@ -66,6 +95,9 @@ mod tests {
             database: database.into(),
             queue: 10,
             case_time_zone: default_case_time_zone(),
+            recording: false,
+            recording_dir: default_recording_dir(),
+            retention_days: default_retention_days(),
         }
     }
 
@@ -97,5 +129,18 @@ mod tests {
         let mut s = with("");
         s.queue = 0;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn recording_is_off_by_default_and_needs_a_record_and_a_folder() {
+        let mut s = with("");
+        assert!(!s.recording);
+        s.recording = true;
+        assert!(s.validate().is_err(), "no database");
+        let mut s = with("sqlite://data/h.db");
+        s.recording = true;
+        assert!(s.validate().is_ok());
+        s.recording_dir = " ".into();
+        assert!(s.validate().is_err(), "no folder");
     }
 }

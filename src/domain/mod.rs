@@ -28,7 +28,9 @@ pub use job::{check_brief, job_number, BriefError, BRIEF_MAX_CHARS};
 pub use language::{Language, LanguageError};
 pub use phone::{mask_number, PhoneNumber, PhoneNumberError, RingPreference};
 pub use reasons::{EndedBy, EventKind, LeftReason, UnknownEventKind};
-pub use record::{CallOutcome, CallSummary, Leg, LegMedia, OfferOutcome, OfferRecord, Rating};
+pub use record::{
+    CallOutcome, CallSummary, Leg, LegMedia, OfferOutcome, OfferRecord, Rating, Recording,
+};
 pub use schedule::{
     week_start, Day, Shift, ShiftError, TimeOfDay, TimeZoneName, WeeklySchedule, HOURS_PER_WEEK,
 };

@@ -111,6 +111,8 @@ pub enum EventKind {
     AdminEndCall,
     /// A supervisor joined a call, or listens, whispers or barges in (detail: who and how).
     Supervise,
+    /// A supervisor played a call's recording (detail: who, which recording and leg).
+    RecordingPlayed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,7 +120,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::Request,
         EventKind::PredispatchWithdrawn,
         EventKind::Offer,
@@ -141,6 +143,7 @@ impl EventKind {
         EventKind::AdminRelease,
         EventKind::AdminEndCall,
         EventKind::Supervise,
+        EventKind::RecordingPlayed,
     ];
 
     /// The serde name (stream field, metric label).
@@ -168,6 +171,7 @@ impl EventKind {
             EventKind::AdminRelease => "admin_release",
             EventKind::AdminEndCall => "admin_end_call",
             EventKind::Supervise => "supervise",
+            EventKind::RecordingPlayed => "recording_played",
         }
     }
 }

@@ -79,6 +79,22 @@ pub struct OfferRecord {
     pub ended_at: Option<Millis>,
 }
 
+/// One leg's audio, kept as an Ogg Opus file from its first packet to its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    /// Unique (random hex); names the recording in the API.
+    pub id: String,
+    pub call_id: CallId,
+    pub participant: ParticipantId,
+    /// The file, as the node that wrote it names it (under `records.recording_dir`).
+    pub path: String,
+    pub started_at: Millis,
+    /// `None` while it is being written (or its node stopped before it ended).
+    pub ended_at: Option<Millis>,
+    /// The file's size when it ended (0 until then).
+    pub bytes: u64,
+}
+
 /// The caller's 1–5 stars for a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {

@@ -145,6 +145,11 @@ pub(crate) enum Command {
         remote: Option<SocketAddr>,
         reply: oneshot::Sender<Result<(), MediaError>>,
     },
+    /// Every shard: hand every leg's packets to `sink` from now on (`None`: stop).
+    Record {
+        sink: Option<crate::drivers::recordings::RecordingSink>,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
     #[cfg(feature = "phone-audio")]
     JoinPhone {
         leg: PhoneLeg,
@@ -175,7 +180,7 @@ impl Command {
             | Command::PhoneRenegotiated { call, .. } => Some(call),
             #[cfg(feature = "phone-audio")]
             Command::JoinPhone { leg, .. } => Some(&leg.call),
-            Command::Stats { .. } => None,
+            Command::Stats { .. } | Command::Record { .. } => None,
             #[cfg(feature = "testkit")]
             Command::Hold { .. } => None,
         }

@@ -15,4 +15,5 @@ pub mod lifecycle;
 pub mod media;
 pub mod node;
 pub mod phone_duty;
+pub mod recordings;
 pub mod records;

@@ -11,7 +11,7 @@ mod timers;
 
 use super::activity::{Activity, LEVELS_INTERVAL};
 use super::peer::{Peer, PeerConfig, PeerEvent, RtpIn};
-use super::{MediaEvent, SfuError};
+use super::{MediaEvent, Recorded, SfuError};
 use crate::domain::{CallId, ParticipantId};
 use crate::engine::{AudioRoutes, RtpTiming, SlotAssignment, SlotStream};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -110,6 +110,9 @@ pub struct Forwarder {
     next_tick: Instant,
     stats: ForwarderStats,
     taps: Vec<Tap>,
+    /// Every leg's packets are handed over for recording (`drain_recorded`).
+    recording: bool,
+    recorded: Vec<Recorded>,
 }
 
 impl Forwarder {
@@ -134,7 +137,20 @@ impl Forwarder {
             next_tick: now + LEVELS_INTERVAL,
             stats: ForwarderStats::default(),
             taps: Vec::new(),
+            recording: false,
+            recorded: Vec::new(),
         })
+    }
+
+    /// From now on every leg's Opus packets (browser voices as received, phone voices as
+    /// encoded once for the browsers) are kept for `drain_recorded`, and each leg's end with them.
+    pub fn record_all(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    /// What was recorded since the last call, in order.
+    pub fn drain_recorded(&mut self) -> std::vec::Drain<'_, Recorded> {
+        self.recorded.drain(..)
     }
 
     pub fn stats(&self) -> ForwarderStats {
@@ -280,7 +296,17 @@ impl Forwarder {
         for idx in members {
             self.remove(idx, now, tx);
         }
-        self.calls.remove(call);
+        if let Some(media) = self.calls.remove(call) {
+            if self.recording {
+                for (participant, phone) in media.phones {
+                    self.recorded.push(Recorded::Ended {
+                        call: call.clone(),
+                        participant,
+                        leg: phone.source,
+                    });
+                }
+            }
+        }
         tracing::info!(call_id = %call, "call media ended");
     }
 
@@ -412,6 +438,13 @@ impl Forwarder {
         let _ = e.peer.poll(tx, &mut |_| {});
         for a in &e.addrs {
             self.by_addr.remove(a);
+        }
+        if self.recording {
+            self.recorded.push(Recorded::Ended {
+                call: e.call.clone(),
+                participant: e.participant.clone(),
+                leg: e.source,
+            });
         }
         self.timers.forget(idx);
         self.free.push(idx);

@@ -12,9 +12,11 @@ pub mod mix;
 pub mod peer;
 #[cfg(feature = "phone-audio")]
 pub mod phone;
+pub mod record;
 
 pub use activity::{LEVEL_STEP, SPEAKING_BELOW};
 pub use forwarder::{Forwarder, ForwarderStats, Tap};
+pub use record::Recorded;
 
 use crate::domain::{CallId, ParticipantId};
 

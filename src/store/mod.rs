@@ -25,8 +25,14 @@
 //! - An edit is checked against the case as stored, in the transaction that writes it (status
 //!   only forward, passing on names a department); a refused edit changes nothing.
 //! - A call linked to a case stays in it; linking it again changes nothing.
+//!
+//! Recordings (written through the queue, `Record::Recording`, once when a leg's file starts and
+//! again when it ends): the end and size, once written, stay; listed per call in the order they
+//! started; the retention sweep reads the oldest and deletes them by id (deleting an id that is
+//! gone changes nothing).
 
 mod cases;
+mod recordings;
 mod reports;
 mod sql;
 
@@ -36,7 +42,7 @@ pub use sql::{SqlStore, StoreKind};
 use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
     CallDigest, CallId, CallSummary, CaseEdit, CaseFile, CaseNumber, FollowUp, InterpreterId,
-    Language, Millis, OfferId, OfferOutcome, OfferRecord, Rating,
+    Language, Millis, OfferId, OfferOutcome, OfferRecord, Rating, Recording,
 };
 use async_trait::async_trait;
 
@@ -64,6 +70,8 @@ pub enum Record {
     },
     /// The caller rated the call.
     Rated { call: CallId, rating: Rating },
+    /// A leg's recording started or ended.
+    Recording(Recording),
 }
 
 /// Everything the record holds about one call.
@@ -197,10 +205,40 @@ pub trait RecordStore: Send + Sync + 'static {
         let _ = scope;
         Err(no_reports())
     }
+
+    // Recordings (contract above). A store that keeps none refuses them.
+
+    /// The recordings of `call`, in the order they started.
+    async fn recordings_of_call(&self, call: &CallId) -> Result<Vec<Recording>, StoreError> {
+        let _ = call;
+        Err(no_recordings())
+    }
+    async fn recording(&self, id: &str) -> Result<Option<Recording>, StoreError> {
+        let _ = id;
+        Err(no_recordings())
+    }
+    /// At most `limit` recordings started before `before`, the oldest first.
+    async fn recordings_started_before(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<Vec<Recording>, StoreError> {
+        let _ = (before, limit);
+        Err(no_recordings())
+    }
+    /// Forgets these recordings (their files are the sweep's to delete).
+    async fn delete_recordings(&self, ids: &[String]) -> Result<(), StoreError> {
+        let _ = ids;
+        Err(no_recordings())
+    }
 }
 
 fn no_reports() -> StoreError {
     StoreError::Rejected("this store makes no reports".into())
+}
+
+fn no_recordings() -> StoreError {
+    StoreError::Rejected("this store keeps no recordings".into())
 }
 
 fn no_cases() -> StoreError {

@@ -8,7 +8,7 @@ use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsR
 use crate::domain::{
     CallDigest, CallId, CallOutcome, CallSummary, Case, CaseEdit, CaseFile, CaseNumber, FollowUp,
     InterpreterId, Language, Leg, LegMedia, Millis, OfferId, OfferOutcome, OfferRecord,
-    ParticipantId, Rating, Role,
+    ParticipantId, Rating, Recording, Role,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -312,6 +312,26 @@ impl RecordStore for SqlStore {
     async fn demand(&self, scope: &ReportScope) -> Result<Vec<DemandRow>, StoreError> {
         self.demand_sql(scope).await
     }
+
+    async fn recordings_of_call(&self, call: &CallId) -> Result<Vec<Recording>, StoreError> {
+        self.recordings_of_call_sql(call).await
+    }
+
+    async fn recording(&self, id: &str) -> Result<Option<Recording>, StoreError> {
+        self.recording_sql(id).await
+    }
+
+    async fn recordings_started_before(
+        &self,
+        before: Millis,
+        limit: u32,
+    ) -> Result<Vec<Recording>, StoreError> {
+        self.recordings_started_before_sql(before, limit).await
+    }
+
+    async fn delete_recordings(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.delete_recordings_sql(ids).await
+    }
 }
 
 async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
@@ -447,6 +467,7 @@ async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> 
             .execute(&mut *conn)
             .await?;
         }
+        Record::Recording(r) => SqlStore::upsert_recording(conn, r).await?,
     }
     Ok(())
 }

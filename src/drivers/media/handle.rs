@@ -199,6 +199,18 @@ impl MediaHandle {
         });
     }
 
+    /// Every shard hands every leg's Opus packets to `sink` from now on (`None`: no more).
+    pub async fn record_to(
+        &self,
+        sink: Option<crate::drivers::recordings::RecordingSink>,
+    ) -> Result<(), MediaError> {
+        for link in self.shards.iter() {
+            let sink = sink.clone();
+            Self::send(link, |reply| Command::Record { sink, reply }).await?;
+        }
+        Ok(())
+    }
+
     /// Every shard's counters, summed.
     pub async fn stats(&self) -> Result<MediaStats, MediaError> {
         let mut total = MediaStats::default();

@@ -7,6 +7,7 @@
 use super::inbox::Inbox;
 use super::outbox::Outbox;
 use super::{Command, MediaError, MediaEvent, MediaStats, PhoneSide};
+use crate::drivers::recordings::RecordingSink;
 use crate::sfu::Forwarder;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -136,6 +137,7 @@ impl Shard {
         let mut out = Outbox::default();
         let socket = &socket;
         let mut phones = PhoneSide::default();
+        let mut recording: Option<RecordingSink> = None;
         let mut busy = Busy {
             total: Duration::ZERO,
             window_start: Instant::now(),
@@ -172,7 +174,7 @@ impl Shard {
                             busy: busy.total,
                             busy_permille: busy.permille,
                         };
-                        handle(&mut fwd, &mut phones, cmd, &mut |d, b| out.queue(socket, d, b), stats)
+                        handle(&mut fwd, &mut phones, &mut recording, cmd, &mut |d, b| out.queue(socket, d, b), stats)
                     }
                     None => break,
                 },
@@ -218,6 +220,7 @@ impl Shard {
             phones.turn(&mut fwd, Instant::now(), &events);
             fwd.handle_timeouts(Instant::now(), &mut |d, b| out.queue(socket, d, b));
             out.send(socket);
+            hand_over(&mut fwd, recording.as_ref());
             for ev in fwd.drain_events() {
                 // No subscriber is fine: events are advisory.
                 let _ = events.send(ev);
@@ -242,6 +245,7 @@ impl Shard {
             phones.end_call(&call);
         }
         out.send(socket);
+        hand_over(&mut fwd, recording.as_ref());
         for ev in fwd.drain_events() {
             let _ = events.send(ev);
         }
@@ -256,9 +260,19 @@ impl Shard {
     }
 }
 
+/// What the turn recorded goes to the recordings writer (never waiting on it).
+fn hand_over(fwd: &mut Forwarder, sink: Option<&RecordingSink>) {
+    if let Some(sink) = sink {
+        for r in fwd.drain_recorded() {
+            sink.send(r);
+        }
+    }
+}
+
 fn handle(
     fwd: &mut Forwarder,
     phones: &mut PhoneSide,
+    recording: &mut Option<RecordingSink>,
     cmd: Command,
     tx: &mut impl FnMut(SocketAddr, &[u8]),
     stats: MediaStats,
@@ -308,6 +322,15 @@ fn handle(
         }
         Command::Stats { reply } => {
             let _ = reply.send(Ok(stats));
+        }
+        Command::Record { sink, reply } => {
+            fwd.record_all(sink.is_some());
+            if sink.is_none() {
+                // Legs being recorded end with the packets already handed over.
+                hand_over(fwd, recording.as_ref());
+            }
+            *recording = sink;
+            let _ = reply.send(Ok(()));
         }
         Command::Play {
             call,

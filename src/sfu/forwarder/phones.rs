@@ -2,7 +2,7 @@
 //! caller, its voice (encoded once as Opus by the phone side) is queued on the browser slots routed
 //! to it, and the browser audio of calls with a phone leg is tapped for the phone's mix.
 
-use super::{Forwarder, PhoneSource, RtpIn, RtpTiming, Tap};
+use super::{Forwarder, PhoneSource, Recorded, RtpIn, RtpTiming, Tap};
 use crate::domain::{CallId, ParticipantId};
 use crate::sfu::activity::Activity;
 use std::sync::Arc;
@@ -28,7 +28,14 @@ impl Forwarder {
     /// The phone leg is gone; nothing to do if there was none.
     pub fn remove_phone(&mut self, call: &CallId, participant: &ParticipantId) {
         if let Some(media) = self.calls.get_mut(call) {
-            if media.phones.remove(participant).is_some() {
+            if let Some(phone) = media.phones.remove(participant) {
+                if self.recording {
+                    self.recorded.push(Recorded::Ended {
+                        call: call.clone(),
+                        participant: participant.clone(),
+                        leg: phone.source,
+                    });
+                }
                 self.rewire(call);
             }
         }
@@ -54,6 +61,15 @@ impl Forwarder {
         };
         phone.activity.on_packet(now, Some(level));
         let source = phone.source;
+        if self.recording {
+            self.recorded.push(Recorded::Packet {
+                call: call.clone(),
+                participant: participant.clone(),
+                leg: source,
+                timing,
+                payload: payload.clone(),
+            });
+        }
         let targets = std::mem::take(&mut phone.targets);
         let rtp = RtpIn {
             ssrc: 0,

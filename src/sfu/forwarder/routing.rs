@@ -1,7 +1,7 @@
 //! Who hears whom in the media loop: each call's `AudioRoutes` become slot assignments and
 //! forwarding targets (`rewire`), and one packet is copied onto every slot it is routed to.
 
-use super::{Forwarder, RtpIn, Tap};
+use super::{Forwarder, Recorded, RtpIn, Tap};
 use crate::domain::{CallId, ParticipantId};
 use crate::sfu::MediaEvent;
 use std::time::Instant;
@@ -19,6 +19,15 @@ impl Forwarder {
             self.taps.push(Tap {
                 call: e.call.clone(),
                 participant: e.participant.clone(),
+                timing: rtp.timing,
+                payload: rtp.payload.clone(),
+            });
+        }
+        if self.recording {
+            self.recorded.push(Recorded::Packet {
+                call: e.call.clone(),
+                participant: e.participant.clone(),
+                leg: e.source,
                 timing: rtp.timing,
                 payload: rtp.payload.clone(),
             });
