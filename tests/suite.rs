@@ -59,6 +59,7 @@ mod e2e_pages;
 mod e2e_phone;
 mod e2e_queue_wait;
 mod e2e_reconnect;
+mod e2e_recordings;
 mod e2e_reports;
 mod e2e_story;
 mod e2e_story_https;

@@ -129,6 +129,7 @@ function renderState() {
   // "The operator can hear you" is not true while the microphone is muted.
   const heard = !(page.muted && (s === "connected" || s === "interpreter"));
   $("state-hint").textContent = hints[s] && heard ? t(L, hints[s]) : "";
+  $("recorded").hidden = !page.call?.recorded;
   $("media-error").hidden = !page.mediaFailed;
   $("media-error").textContent = page.mediaFailed ? t(L, "media_failed") : "";
   renderCase();
@@ -297,6 +298,8 @@ async function startCall() {
     }
     page.call = await resp.json();
     remember();
+    // A recorded call says so from its first moment.
+    renderState();
     useMedia(new CallMedia(stream, page.call.ice_servers, $("audio-host"), page.call.ice_transport_policy));
     connectSignaling();
   } catch (e) {

@@ -2,7 +2,10 @@
 // every few seconds), and listening in: the console enters a call as a WebRTC participant
 // (microphone + receive slots, rtc.js) and chooses how it is there — listen (nobody hears it),
 // whisper (only the operator) or barge in (everyone). Every word comes from the catalog
-// (i18n/supervisor.js). Exposes `window.hotline` for diagnostics and automated checks.
+// (i18n/supervisor.js). Recordings: a call's recorded legs (GET
+// /api/supervisor/calls/{id}/recordings), each played in the page's <audio> from a blob fetched
+// with the session (an <audio src> cannot send it); the service audits every play.
+// Exposes `window.hotline` for diagnostics and automated checks.
 
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
@@ -253,7 +256,58 @@ function endCall() {
   renderCalls();
 }
 
+// ---- recordings ----
+
+async function findRecordings(ev) {
+  ev.preventDefault();
+  const id = $("rec-call").value.trim();
+  $("recordings").replaceChildren();
+  $("rec-status").textContent = "";
+  const r = await fetch(`/api/supervisor/calls/${encodeURIComponent(id)}/recordings`, {
+    headers: { authorization: `Bearer ${sup.token}` },
+  }).catch(() => null);
+  if (!r || !r.ok) { $("rec-status").textContent = t(r?.status === 404 ? "rec_none" : "rec_failed"); return; }
+  sup.recordings = (await r.json()).recordings;
+  renderRecordings();
+}
+
+function renderRecordings() {
+  const list = sup.recordings || [];
+  $("rec-status").textContent = list.length ? "" : t("rec_none");
+  $("recordings").replaceChildren(...list.map((rec) => {
+    const li = document.createElement("li");
+    li.dataset.recording = rec.id;
+    const what = document.createElement("span");
+    const secs = rec.ended_at ? Math.round((rec.ended_at - rec.started_at) / 1000) : null;
+    what.textContent = t("rec_leg", {
+      who: rec.participant,
+      at: new Date(rec.started_at).toLocaleString(i18n.lang),
+      length: secs === null ? t("rec_ongoing") : t("waited", { min: Math.floor(secs / 60), s: secs % 60 }),
+    });
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "play";
+    b.textContent = t("rec_play");
+    b.addEventListener("click", () => play(rec));
+    li.append(what, b);
+    return li;
+  }));
+}
+
+async function play(rec) {
+  $("rec-status").textContent = "";
+  const r = await fetch(rec.audio, { headers: { authorization: `Bearer ${sup.token}` } }).catch(() => null);
+  if (!r || !r.ok) { $("rec-status").textContent = t("rec_failed"); return; }
+  const player = $("rec-player");
+  if (player.src) URL.revokeObjectURL(player.src);
+  player.src = URL.createObjectURL(await r.blob());
+  player.hidden = false;
+  player.dataset.recording = rec.id;
+  await player.play().catch(() => {});
+}
+
 function relabel() {
+  renderRecordings();
   renderCalls();
   renderCall();
   renderMediaState();
@@ -268,6 +322,7 @@ i18n.addEventListener("change", relabel);
 setLink("offline");
 $("login-form").addEventListener("submit", login);
 $("logout").addEventListener("click", logout);
+$("rec-form").addEventListener("submit", findRecordings);
 for (const m of MODES) $(`mode-${m}`).addEventListener("click", () => sup.sig?.supervise(m));
 $("leave").addEventListener("click", () => { sup.sig?.leaveCall(); endCall(); });
 resume();

@@ -58,6 +58,8 @@ pub struct Created {
     #[schema(value_type = String)]
     ice_transport_policy: IceTransportPolicy,
     language: LanguageView,
+    /// The call is recorded (`records.recording`): the page tells the caller so.
+    recorded: bool,
 }
 
 /// Creates a call (queued for an operator) with the caller's language signals; no account, limited
@@ -129,6 +131,7 @@ pub async fn create(
             ice_servers,
             ice_transport_policy: IceTransportPolicy::relay_only(m.turn_relay_only),
             language,
+            recorded: state.settings.records.recording,
         }),
     ))
 }
