@@ -8,6 +8,11 @@
 //!     cargo run --release --example load -- --calls 100 --seconds 15 --shards 2
 //!     cargo run --release --example load -- --calls 100 --shards 2 --search
 //!     cargo run --release --example load -- --calls 100 --shards 2 --phones
+//!     cargo run --release --example load -- --calls 100 --shards 1 --record-compare
+//!
+//! `--record-compare` runs the same calls twice, the second time with every leg recorded (Ogg
+//! Opus files in a temporary folder), and compares the media loop's own CPU per forwarded
+//! packet (its threads' time from /proc) between the two: `media_loop_cost_ratio`.
 
 mod phones;
 mod server;
@@ -52,6 +57,13 @@ struct Args {
     /// Run as the media server (used by the benchmark itself, over stdin/stdout).
     #[arg(long)]
     server: bool,
+    /// The server records every leg into this folder (set by `--record-compare`).
+    #[arg(long)]
+    record_dir: Option<String>,
+    /// Run twice, without and with recording every leg, and compare the media loop's CPU per
+    /// packet.
+    #[arg(long)]
+    record_compare: bool,
     /// Start the server process under this command, e.g. "valgrind --tool=callgrind" to count
     /// its instructions (stable on a shared machine, unlike CPU time).
     #[arg(long)]
@@ -62,7 +74,10 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.server {
-        return server::serve(args.shards).await;
+        return server::serve(args.shards, args.record_dir.as_deref()).await;
+    }
+    if args.record_compare {
+        return record_compare(&args).await;
     }
     let first = measure(&args, args.calls).await?;
     let held = if args.search {
@@ -103,12 +118,52 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same calls without and with every leg recorded; the media loop's CPU per packet of each.
+async fn record_compare(args: &Args) -> anyhow::Result<()> {
+    let off = run(args, args.calls, None).await?;
+    let dir = tempfile::tempdir()?;
+    let on = run(args, args.calls, Some(dir.path())).await?;
+    let (files, bytes) = folder_size(dir.path())?;
+    let ratio = on.media_us_per_pkt / off.media_us_per_pkt;
+    println!(
+        "recorded {files} files, {:.1} MB; recording thread {:.2} us per forwarded packet",
+        bytes as f64 / 1e6,
+        on.recorder_us_per_pkt
+    );
+    println!(
+        "calls={} shards={} loss_pct_off={:.3} loss_pct_on={:.3} media_loop_us_per_pkt_off={:.3} \
+         media_loop_us_per_pkt_on={:.3} server_cpu_us_per_pkt_off={:.2} \
+         server_cpu_us_per_pkt_on={:.2} recorded_files={files} media_loop_cost_ratio={ratio:.3}",
+        args.calls,
+        args.shards,
+        off.loss_pct,
+        on.loss_pct,
+        off.media_us_per_pkt,
+        on.media_us_per_pkt,
+        off.cpu_us_per_pkt,
+        on.cpu_us_per_pkt,
+    );
+    Ok(())
+}
+
+/// Files under `dir` (one level of folders per call) and their bytes.
+fn folder_size(dir: &std::path::Path) -> anyhow::Result<(u64, u64)> {
+    let (mut files, mut bytes) = (0, 0);
+    for call in std::fs::read_dir(dir)? {
+        for f in std::fs::read_dir(call?.path())? {
+            files += 1;
+            bytes += f?.metadata()?.len();
+        }
+    }
+    Ok((files, bytes))
+}
+
 /// One run of the kind asked for.
 async fn measure(args: &Args, calls: usize) -> anyhow::Result<Run> {
     if args.phones {
         phones::run(args, calls).await
     } else {
-        run(args, calls).await
+        run(args, calls, None).await
     }
 }
 
@@ -173,11 +228,20 @@ struct Run {
     cpu_us_per_pkt: f64,
     timer_runs_per_pkt: f64,
     rss_mb: f64,
+    /// The media shards' threads' own CPU per forwarded packet.
+    media_us_per_pkt: f64,
+    /// The recordings writer thread's CPU per forwarded packet (0 without recording).
+    recorder_us_per_pkt: f64,
 }
 
-/// One run: `calls` three-way calls against a fresh server with `args.shards` shards.
-async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
-    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards).await?;
+/// One run: `calls` three-way calls against a fresh server with `args.shards` shards (recording
+/// every leg into `record_dir` when given).
+async fn run(
+    args: &Args,
+    calls: usize,
+    record_dir: Option<&std::path::Path>,
+) -> anyhow::Result<Run> {
+    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards, record_dir).await?;
     let rss_idle_kb = server.rss_kb()?;
     let config = PeerConfig::new()?;
     let opts = TestPeerOptions {
@@ -237,6 +301,8 @@ async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
     let sent0: Vec<u64> = peers.iter().map(|p| p.sent()).collect();
     let (fwd0, err0, timers0) = server.forwarded().await?;
     let cpu0 = server.cpu_ticks()?;
+    let media0 = server.thread_ticks("media-")?;
+    let rec0 = server.thread_ticks("recordings")?;
     let wait0 = server.cpu_wait_ns()?;
     let drops0 = server.socket_drops()?;
     let t0 = Instant::now();
@@ -246,6 +312,8 @@ async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let wall = t0.elapsed();
     let cpu1 = server.cpu_ticks()?;
+    let media1 = server.thread_ticks("media-")?;
+    let rec1 = server.thread_ticks("recordings")?;
     let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
     let drops = server.socket_drops()? - drops0;
     let (fwd1, err1, timers1) = server.forwarded().await?;
@@ -297,10 +365,14 @@ async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
         (rss_kb.saturating_sub(rss_idle_kb)) as f64 / calls.max(1) as f64
     );
     let timer_runs_per_pkt = (timers1 - timers0) as f64 / forwarded.max(1) as f64;
+    let per_pkt =
+        |ticks: u64| ticks as f64 / clock_ticks_per_s() as f64 * 1e6 / forwarded.max(1) as f64;
+    let media_us_per_pkt = per_pkt(media1 - media0);
+    let recorder_us_per_pkt = per_pkt(rec1 - rec0);
     println!(
         "run: calls={calls} shards={} loss_pct={loss_pct:.3} added_latency_p50_ms={:.2} \
          added_latency_p99_ms={:.2} server_cpu_us_per_pkt={cpu_us_per_pkt:.2} \
-         timer_runs_per_pkt={timer_runs_per_pkt:.2}",
+         media_loop_us_per_pkt={media_us_per_pkt:.3} timer_runs_per_pkt={timer_runs_per_pkt:.2}",
         args.shards,
         pct(0.5),
         pct(0.99),
@@ -313,6 +385,8 @@ async fn run(args: &Args, calls: usize) -> anyhow::Result<Run> {
         cpu_us_per_pkt,
         timer_runs_per_pkt,
         rss_mb: rss_kb as f64 / 1024.0,
+        media_us_per_pkt,
+        recorder_us_per_pkt,
     };
     drop(peers);
     server.stop().await;

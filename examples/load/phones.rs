@@ -300,7 +300,7 @@ pub async fn run(args: &super::Args, calls: usize) -> anyhow::Result<super::Run>
     use hotline_bridge::sfu::peer::PeerConfig;
     use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
 
-    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards).await?;
+    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards, None).await?;
     let rss_idle_kb = server.rss_kb()?;
     let config = PeerConfig::new()?;
     // Real Opus (a looped, pre-encoded tone), not decoded on arrival: the generator's CPU is
@@ -427,5 +427,7 @@ pub async fn run(args: &super::Args, calls: usize) -> anyhow::Result<super::Run>
         cpu_us_per_pkt: cpu_ms_per_leg_s,
         timer_runs_per_pkt: f64::NAN,
         rss_mb: rss_kb as f64 / 1024.0,
+        media_us_per_pkt: f64::NAN,
+        recorder_us_per_pkt: f64::NAN,
     })
 }

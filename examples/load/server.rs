@@ -57,7 +57,7 @@ pub enum Reply {
 }
 
 /// The server process: the media shards, driven by JSON lines on stdin, answering on stdout.
-pub async fn serve(shards: usize) -> anyhow::Result<()> {
+pub async fn serve(shards: usize, record_dir: Option<&str>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
             std::env::var("HOTLINE_LOG").unwrap_or_else(|_| "warn".into()),
@@ -69,6 +69,14 @@ pub async fn serve(shards: usize) -> anyhow::Result<()> {
     settings.shards = shards;
     settings.public_ip = "127.0.0.1".parse()?;
     let media = media::spawn(&settings, Default::default()).await?;
+    if let Some(dir) = record_dir {
+        // Every leg recorded as the service does it (no record: rows are not the point here).
+        let mut records = Settings::load_with_env(None, Vec::new())?.records;
+        records.recording = true;
+        records.recording_dir = dir.to_owned();
+        let sink = hotline_bridge::drivers::recordings::start(&records, None)?;
+        media.record_to(Some(sink)).await?;
+    }
     let mut out = tokio::io::stdout();
     let ports: Vec<String> = media
         .local_addrs()
@@ -170,7 +178,12 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(wrapper: Option<&str>, shards: usize) -> anyhow::Result<Self> {
+    /// With `record_dir`, the server records every leg there.
+    pub async fn start(
+        wrapper: Option<&str>,
+        shards: usize,
+        record_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("own path")?;
         let mut words = wrapper.unwrap_or_default().split_whitespace();
         let mut command = match words.next() {
@@ -181,6 +194,9 @@ impl Server {
             }
             None => Command::new(exe),
         };
+        if let Some(dir) = record_dir {
+            command.arg("--record-dir").arg(dir);
+        }
         let mut child = command
             .arg("--server")
             .arg("--shards")
@@ -251,6 +267,27 @@ impl Server {
     }
 
     /// utime + stime of the server process, in clock ticks.
+    /// CPU time (utime+stime, clock ticks) of the server's threads whose name starts with
+    /// `prefix` (the media shards are `media-<i>`, the recordings writer `recordings`).
+    pub fn thread_ticks(&self, prefix: &str) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
+            let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
+                continue;
+            };
+            let Some((head, after)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let comm = head.split_once(" (").map_or("", |(_, c)| c);
+            if !comm.starts_with(prefix) {
+                continue;
+            }
+            let f: Vec<&str> = after.split_whitespace().collect();
+            total += f[11].parse::<u64>()? + f[12].parse::<u64>()?;
+        }
+        Ok(total)
+    }
+
     pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
         let after = stat.rsplit_once(") ").context("stat format")?.1;

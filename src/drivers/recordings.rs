@@ -37,13 +37,23 @@ const DAY_MS: Millis = 86_400_000;
 /// Cheap to clone; what one media shard hands its recorded packets to. Never waits.
 #[derive(Clone)]
 pub struct RecordingSink {
-    tx: SyncSender<Recorded>,
+    tx: SyncSender<(usize, Recorded)>,
+    /// Legs are numbered per media shard: the writer tells them apart by shard.
+    shard: usize,
 }
 
 impl RecordingSink {
+    /// The sink for media shard `shard`.
+    pub fn for_shard(&self, shard: usize) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            shard,
+        }
+    }
+
     /// Queues `r` for the writer; a full queue drops it (counted).
     pub fn send(&self, r: Recorded) {
-        match self.tx.try_send(r) {
+        match self.tx.try_send((self.shard, r)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => crate::metrics::recording_dropped("full", 1),
             Err(TrySendError::Disconnected(_)) => {}
@@ -72,15 +82,17 @@ pub fn start_with_queue(
     let writer = Writer {
         dir,
         records,
+        names: HashMap::new(),
         legs: HashMap::new(),
     };
     std::thread::Builder::new()
         .name("recordings".into())
         .spawn(move || writer.run(rx))?;
-    Ok(RecordingSink { tx })
+    Ok(RecordingSink { tx, shard: 0 })
 }
 
-type LegKey = (CallId, ParticipantId, u64);
+/// (media shard, leg in it).
+type LegKey = (usize, u64);
 
 /// One leg being written.
 struct Leg {
@@ -93,46 +105,58 @@ struct Leg {
 struct Writer {
     dir: PathBuf,
     records: Option<Recorder>,
+    /// Whose each leg is, from its `Began` to its `Ended`.
+    names: HashMap<LegKey, (CallId, ParticipantId)>,
+    /// The legs with a file open.
     legs: HashMap<LegKey, Leg>,
 }
 
 impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<Recorded>) {
+    fn run(mut self, rx: mpsc::Receiver<(usize, Recorded)>) {
         loop {
             match rx.recv_timeout(IDLE_CHECK) {
-                Ok(r) => self.handle(r),
+                Ok((shard, r)) => self.handle(shard, r),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.end_idle(Instant::now());
         }
-        let keys: Vec<LegKey> = self.legs.keys().cloned().collect();
+        let keys: Vec<LegKey> = self.legs.keys().copied().collect();
         for k in keys {
             self.end(&k);
         }
     }
 
-    fn handle(&mut self, r: Recorded) {
+    fn handle(&mut self, shard: usize, r: Recorded) {
         match r {
-            Recorded::Packet {
+            Recorded::Began {
                 call,
                 participant,
+                leg,
+            } => {
+                self.names.insert((shard, leg), (call, participant));
+            }
+            Recorded::Packet {
                 leg,
                 timing,
                 payload,
-            } => self.packet((call, participant, leg), timing, &payload),
-            Recorded::Ended {
-                call,
-                participant,
-                leg,
-            } => self.end(&(call, participant, leg)),
+            } => self.packet((shard, leg), timing, &payload),
+            Recorded::Ended { leg } => {
+                self.end(&(shard, leg));
+                self.names.remove(&(shard, leg));
+            }
         }
     }
 
     fn packet(&mut self, key: LegKey, timing: RtpTiming, payload: &[u8]) {
         if !self.legs.contains_key(&key) {
-            let leg = self.open(&key);
-            self.legs.insert(key.clone(), leg);
+            // A leg whose `Began` was dropped with a full queue is not recorded.
+            let Some((call, participant)) = self.names.get(&key) else {
+                crate::metrics::recording_dropped("full", 1);
+                return;
+            };
+            let leg = self.open(call, participant);
+            self.legs.insert(key, leg);
         }
         let Some(leg) = self.legs.get_mut(&key) else {
             return;
@@ -146,15 +170,15 @@ impl Writer {
         match ogg.push(timing, payload) {
             Ok(()) => crate::metrics::recording_packets(1 + ogg.filled - filled),
             Err(e) => {
-                tracing::warn!(call_id = %key.0, participant = %key.1, error = %e,
-                    "recording cannot be written: the rest of this leg is not recorded");
+                tracing::warn!(call_id = %leg.row.call_id, participant = %leg.row.participant,
+                    error = %e, "recording cannot be written: the rest of this leg is not recorded");
                 leg.ogg = None;
             }
         }
     }
 
     /// Makes a leg's file and writes its headers, and its row (not ended yet).
-    fn open(&self, (call, participant, _): &LegKey) -> Leg {
+    fn open(&self, call: &CallId, participant: &ParticipantId) -> Leg {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let path = self
             .dir
@@ -196,14 +220,15 @@ impl Writer {
             return;
         };
         let (dropped, filled) = (ogg.dropped, ogg.filled);
+        let (call, participant) = (&leg.row.call_id, &leg.row.participant);
         if let Err(e) = ogg.finish() {
-            tracing::warn!(call_id = %key.0, participant = %key.1, error = %e,
+            tracing::warn!(call_id = %call, participant = %participant, error = %e,
                 "recording could not be finished");
         }
         leg.row.ended_at = Some(now_ms());
         leg.row.bytes = std::fs::metadata(&leg.row.path).map_or(0, |m| m.len());
-        tracing::info!(call_id = %key.0, participant = %key.1, recording = %leg.row.id,
-            bytes = leg.row.bytes, dropped, filled, "recording ended");
+        tracing::info!(call_id = %leg.row.call_id, participant = %leg.row.participant,
+            recording = %leg.row.id, bytes = leg.row.bytes, dropped, filled, "recording ended");
         self.write_row(&leg.row);
     }
 
@@ -212,7 +237,7 @@ impl Writer {
             .legs
             .iter()
             .filter(|(_, l)| now - l.last_packet >= IDLE_END)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
         for k in idle {
             self.end(&k);

@@ -63,6 +63,8 @@ struct Entry {
     dirty: bool,
     /// Its call has phone legs: its audio is also handed to their mix (`drain_taps`).
     tap: bool,
+    /// Named to the recordings writer (`Recorded::Began`) since recording was last turned on.
+    recorded: bool,
 }
 
 /// A phone leg as a source of forwarded audio: its voice, encoded once by the mix, goes to the
@@ -72,6 +74,8 @@ struct PhoneSource {
     targets: Vec<(usize, usize)>,
     /// Its levels, for the speaking indicators like a browser peer's.
     activity: Activity,
+    /// Named to the recordings writer, like a browser peer's `recorded`.
+    recorded: bool,
 }
 
 /// One browser packet for the phone legs' mix.
@@ -146,6 +150,13 @@ impl Forwarder {
     /// encoded once for the browsers) are kept for `drain_recorded`, and each leg's end with them.
     pub fn record_all(&mut self, on: bool) {
         self.recording = on;
+        // Turned on again, every leg is named again (the writer finished them meanwhile).
+        for e in self.peers.iter_mut().flatten() {
+            e.recorded = false;
+        }
+        for phone in self.calls.values_mut().flat_map(|m| m.phones.values_mut()) {
+            phone.recorded = false;
+        }
     }
 
     /// What was recorded since the last call, in order.
@@ -211,6 +222,7 @@ impl Forwarder {
             activity: Activity::new(now),
             dirty: false,
             tap: false,
+            recorded: false,
         };
         self.next_source += 1;
         let idx = match self.free.pop() {
@@ -298,12 +310,8 @@ impl Forwarder {
         }
         if let Some(media) = self.calls.remove(call) {
             if self.recording {
-                for (participant, phone) in media.phones {
-                    self.recorded.push(Recorded::Ended {
-                        call: call.clone(),
-                        participant,
-                        leg: phone.source,
-                    });
+                for phone in media.phones.values().filter(|p| p.recorded) {
+                    self.recorded.push(Recorded::Ended { leg: phone.source });
                 }
             }
         }
@@ -439,12 +447,8 @@ impl Forwarder {
         for a in &e.addrs {
             self.by_addr.remove(a);
         }
-        if self.recording {
-            self.recorded.push(Recorded::Ended {
-                call: e.call.clone(),
-                participant: e.participant.clone(),
-                leg: e.source,
-            });
+        if self.recording && e.recorded {
+            self.recorded.push(Recorded::Ended { leg: e.source });
         }
         self.timers.forget(idx);
         self.free.push(idx);

@@ -18,23 +18,25 @@ const PAGE_PACKETS: u32 = 50;
 /// Lost audio filled in per gap at most (60 s at 48 kHz); a longer gap is closed up.
 const MAX_GAP_SAMPLES: u32 = 60 * 48_000;
 
-/// What the media loop hands the recordings writer: never decoded, the payload shared.
+/// What the media loop hands the recordings writer: never decoded, the payload shared. A leg
+/// (unique per connection in its media loop) is named once, when its first packet is recorded,
+/// so each packet carries no more than a number and the shared payload.
 #[derive(Debug, Clone)]
 pub enum Recorded {
-    /// One Opus packet of a leg (`leg`: unique per connection in its shard).
-    Packet {
+    /// Whose leg `leg` is; its packets follow.
+    Began {
         call: CallId,
         participant: ParticipantId,
+        leg: u64,
+    },
+    /// One Opus packet of a leg, as it arrived.
+    Packet {
         leg: u64,
         timing: RtpTiming,
         payload: Arc<[u8]>,
     },
     /// The leg is gone (left, disconnected, its call ended): its file is finished.
-    Ended {
-        call: CallId,
-        participant: ParticipantId,
-        leg: u64,
-    },
+    Ended { leg: u64 },
 }
 
 /// Samples (48 kHz) one Opus packet decodes to, from its TOC byte (RFC 6716 §3.1); `None` for

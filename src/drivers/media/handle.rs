@@ -204,8 +204,8 @@ impl MediaHandle {
         &self,
         sink: Option<crate::drivers::recordings::RecordingSink>,
     ) -> Result<(), MediaError> {
-        for link in self.shards.iter() {
-            let sink = sink.clone();
+        for (i, link) in self.shards.iter().enumerate() {
+            let sink = sink.as_ref().map(|s| s.for_shard(i));
             Self::send(link, |reply| Command::Record { sink, reply }).await?;
         }
         Ok(())

@@ -20,6 +20,7 @@ impl Forwarder {
                 source,
                 targets: Vec::new(),
                 activity: Activity::new(now),
+                recorded: false,
             },
         );
         self.rewire(call);
@@ -29,12 +30,8 @@ impl Forwarder {
     pub fn remove_phone(&mut self, call: &CallId, participant: &ParticipantId) {
         if let Some(media) = self.calls.get_mut(call) {
             if let Some(phone) = media.phones.remove(participant) {
-                if self.recording {
-                    self.recorded.push(Recorded::Ended {
-                        call: call.clone(),
-                        participant: participant.clone(),
-                        leg: phone.source,
-                    });
+                if self.recording && phone.recorded {
+                    self.recorded.push(Recorded::Ended { leg: phone.source });
                 }
                 self.rewire(call);
             }
@@ -62,9 +59,15 @@ impl Forwarder {
         phone.activity.on_packet(now, Some(level));
         let source = phone.source;
         if self.recording {
+            if !phone.recorded {
+                phone.recorded = true;
+                self.recorded.push(Recorded::Began {
+                    call: call.clone(),
+                    participant: participant.clone(),
+                    leg: source,
+                });
+            }
             self.recorded.push(Recorded::Packet {
-                call: call.clone(),
-                participant: participant.clone(),
                 leg: source,
                 timing,
                 payload: payload.clone(),

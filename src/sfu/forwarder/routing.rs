@@ -24,9 +24,15 @@ impl Forwarder {
             });
         }
         if self.recording {
+            if !e.recorded {
+                e.recorded = true;
+                self.recorded.push(Recorded::Began {
+                    call: e.call.clone(),
+                    participant: e.participant.clone(),
+                    leg: e.source,
+                });
+            }
             self.recorded.push(Recorded::Packet {
-                call: e.call.clone(),
-                participant: e.participant.clone(),
                 leg: e.source,
                 timing: rtp.timing,
                 payload: rtp.payload.clone(),
