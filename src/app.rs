@@ -405,6 +405,7 @@ pub async fn serve_with_tls(
             state.settings.languages.served(),
             prompts,
             state.dispatch.clone(),
+            state.settings.records.recording,
         )
         .await
         .context("starting the SIP edge")?;

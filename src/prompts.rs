@@ -42,6 +42,8 @@ pub enum Prompt {
     MenuChoice { language: Language, digit: u8 },
     /// "We are connecting you to an operator and an interpreter. Please stay on the line."
     Connecting,
+    /// "Please note: this call is recorded." (when `records.recording` is on).
+    Recorded,
     /// "You are number n in the queue." (1..=9; above 9 "more than nine callers are ahead of you").
     QueuePosition(u32),
     /// "Thank you for waiting. You will be connected shortly."
@@ -67,6 +69,7 @@ impl Prompt {
             Prompt::Welcome => "welcome".into(),
             Prompt::MenuChoice { digit, .. } => format!("menu_{}", digit % 10),
             Prompt::Connecting => "connecting".into(),
+            Prompt::Recorded => "recorded".into(),
             Prompt::QueuePosition(n @ 1..=9) => format!("queue_{n}"),
             Prompt::QueuePosition(0) => "queue_1".into(),
             Prompt::QueuePosition(_) => "queue_many".into(),

@@ -28,6 +28,7 @@ fn every_prompt_exists_in_every_caller_language_and_chinese() {
         let mut all = vec![
             Prompt::Welcome,
             Prompt::Connecting,
+            Prompt::Recorded,
             Prompt::StillWaiting,
             Prompt::OfferAccepted,
             Prompt::Goodbye,

@@ -74,6 +74,8 @@ struct Edge {
     /// The caller languages in configured order (the menu's keys).
     languages: Vec<Language>,
     prompts: Prompts,
+    /// Calls are recorded (`records.recording`): phone callers are told.
+    recorded: bool,
 }
 
 mod dialogs;

@@ -4,6 +4,7 @@
 //! once more, then the call waits as "language unknown" (announced in English). While waiting
 //! the caller hears that they are being connected and their queue position (again when it
 //! changes, at most every `ANNOUNCE_EVERY`; "still waiting" after `REMIND_AFTER` without news),
+//! and, on a node that records calls, that the call is recorded, right after "connecting",
 //! with the comfort tone between announcements: never dead silence. The operator answering ends
 //! it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
 //! consultation (the caller then hears nobody). Inputs and `now` in, `Action`s out; the task in
@@ -56,17 +57,21 @@ pub struct Greeter {
     position: Option<u32>,
     announced: Option<u32>,
     last_announcement: Instant,
+    /// The call is recorded: the caller is told so as the wait starts.
+    recorded: bool,
 }
 
 impl Greeter {
     /// A caller whose language is `known` (from the number dialled) or not; `languages` are the
-    /// caller languages in configured order (keys 1-9, then 0). Returns what to play first.
+    /// caller languages in configured order (keys 1-9, then 0); `recorded`: the call is.
+    /// Returns what to play first.
     pub fn new(
         known: Option<Language>,
         languages: &[Language],
         english: Language,
         menu_timeout: Duration,
         position: Option<u32>,
+        recorded: bool,
         now: Instant,
     ) -> (Self, Vec<Action>) {
         let menu = languages
@@ -83,6 +88,7 @@ impl Greeter {
             position,
             announced: None,
             last_announcement: now,
+            recorded,
         };
         let first = match known {
             Some(_) => g.start_waiting(now),
@@ -112,6 +118,9 @@ impl Greeter {
         self.last_announcement = now;
         self.announced = self.position;
         let mut parts = vec![(Prompt::Connecting, self.language)];
+        if self.recorded {
+            parts.push((Prompt::Recorded, self.language));
+        }
         if let Some(n) = self.position {
             parts.push((Prompt::QueuePosition(n), self.language));
         }

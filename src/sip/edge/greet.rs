@@ -21,6 +21,7 @@ impl Edge {
             known,
             languages: self.languages.clone(),
             menu_timeout: std::time::Duration::from_secs(self.settings.menu_timeout_s),
+            recorded: self.recorded,
         };
         self.lifecycle.spawn(greeting::run(
             g,

@@ -27,7 +27,8 @@ use tokio::sync::mpsc;
 /// Binds the SIP listeners of `settings` and runs the edge on `lifecycle` until its root token
 /// is cancelled. `languages` are the caller languages in configured order (the menu's keys 1-9,
 /// then 0); `prompts` what waiting callers and rung interpreters hear. With an outbound trunk the
-/// dialler runs too, taking `dispatch`'s phone rings.
+/// dialler runs too, taking `dispatch`'s phone rings. `recorded`: calls are recorded, and
+/// callers are told so as their wait starts.
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
     settings: &SipSettings,
@@ -38,6 +39,7 @@ pub async fn start(
     languages: Vec<Language>,
     prompts: Prompts,
     dispatch: DispatchHandle,
+    recorded: bool,
 ) -> Result<SipEdge, SipError> {
     let stop = lifecycle.child();
     let transport = TransportLayer::new(stop.clone());
@@ -122,6 +124,7 @@ pub async fn start(
         ended,
         languages,
         prompts,
+        recorded,
     };
     let serving = endpoint.inner.clone();
     lifecycle.spawn(async move {

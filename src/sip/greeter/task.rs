@@ -25,6 +25,8 @@ pub struct Greeting {
     /// The caller languages in configured order: the menu's keys 1-9, then 0.
     pub languages: Vec<Language>,
     pub menu_timeout: Duration,
+    /// The call is recorded (`records.recording`): the caller is told as the wait starts.
+    pub recorded: bool,
 }
 
 /// Runs the greeting until the operator answers; if the operator later leaves (the call goes back
@@ -58,6 +60,7 @@ pub async fn run(
             english,
             g.menu_timeout,
             at,
+            g.recorded,
             Instant::now(),
         );
         let inputs = Inputs {

@@ -10,7 +10,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn menu_caller(now: Instant) -> (Greeter, Vec<Action>) {
     let langs = [l("en"), l("fr"), l("de")];
-    Greeter::new(None, &langs, l("en"), TIMEOUT, Some(1), now)
+    Greeter::new(None, &langs, l("en"), TIMEOUT, Some(1), false, now)
 }
 
 fn is_menu(actions: &[Action]) -> bool {
@@ -21,7 +21,15 @@ fn is_menu(actions: &[Action]) -> bool {
 #[test]
 fn a_caller_whose_number_gives_the_language_hears_connecting_and_position_then_comfort() {
     let t0 = Instant::now();
-    let (_, first) = Greeter::new(Some(l("pt")), &[l("en")], l("en"), TIMEOUT, Some(3), t0);
+    let (_, first) = Greeter::new(
+        Some(l("pt")),
+        &[l("en")],
+        l("en"),
+        TIMEOUT,
+        Some(3),
+        false,
+        t0,
+    );
     assert_eq!(
         first,
         [Action::Play(
@@ -31,6 +39,39 @@ fn a_caller_whose_number_gives_the_language_hears_connecting_and_position_then_c
             ],
             Playout::Comfort
         )]
+    );
+}
+
+#[test]
+fn a_recorded_call_tells_the_caller_in_their_language_right_after_connecting() {
+    let t0 = Instant::now();
+    let (_, first) = Greeter::new(
+        Some(l("pt")),
+        &[l("en")],
+        l("en"),
+        TIMEOUT,
+        Some(2),
+        true,
+        t0,
+    );
+    assert_eq!(
+        first,
+        [Action::Play(
+            vec![
+                (Prompt::Connecting, l("pt")),
+                (Prompt::Recorded, l("pt")),
+                (Prompt::QueuePosition(2), l("pt"))
+            ],
+            Playout::Comfort
+        )]
+    );
+    // Chosen in the menu: told in the language chosen.
+    let (mut g, _) = Greeter::new(None, &[l("en"), l("fr")], l("en"), TIMEOUT, None, true, t0);
+    let chose = g.digit('2', t0);
+    assert!(
+        matches!(&chose[..], [Action::Chose(_), Action::Play(parts, _)]
+            if parts[..] == [(Prompt::Connecting, l("fr")), (Prompt::Recorded, l("fr"))]),
+        "{chose:?}"
     );
 }
 
@@ -93,7 +134,7 @@ fn no_key_repeats_the_menu_once_then_waits_in_english_as_unknown() {
 #[test]
 fn a_new_position_is_announced_at_most_every_twenty_seconds_and_silence_gets_a_reminder() {
     let t0 = Instant::now();
-    let (mut g, _) = Greeter::new(Some(l("de")), &[], l("en"), TIMEOUT, Some(3), t0);
+    let (mut g, _) = Greeter::new(Some(l("de")), &[], l("en"), TIMEOUT, Some(3), false, t0);
     g.playout_done(t0 + Duration::from_secs(5));
     assert!(
         g.position(Some(2), t0 + Duration::from_secs(6)).is_empty(),
