@@ -1,6 +1,7 @@
 //! Call recordings (`records.recording`): the media shards hand every leg's Opus packets to a
-//! `RecordingSink`, a bounded queue they never wait on (a full queue drops the packet and counts
-//! it), and one writer thread muxes each leg into its own Ogg Opus file (`sfu::record`), with a
+//! `RecordingSink`, a bounded queue they never wait on, one batch per turn of their loop (so the
+//! writer is woken once a turn, not once a packet; a full queue drops the batch and counts its
+//! packets), and one writer thread muxes each leg into its own Ogg Opus file (`sfu::record`), with a
 //! row in the record when it starts and again when it ends. `sweep` deletes recordings past
 //! `records.retention_days`, file first, then row; `start_sweep` runs it hourly.
 
@@ -20,9 +21,10 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Packets waiting for the writer at most: about three seconds of 100 calls' legs (two legs
-/// each, 50 packets a second). Past it the media loop drops packets rather than wait.
-pub const QUEUE: usize = 32_768;
+/// Batches (one per media loop turn that recorded anything) waiting for the writer at most: a
+/// loaded shard's turns come every few ms, so several seconds of a stalled disk. Past it the
+/// media loop drops batches rather than wait.
+pub const QUEUE: usize = 4096;
 /// A leg that sent nothing this long is finished (its end may have been dropped with a full
 /// queue); a later packet starts a new file.
 const IDLE_END: Duration = Duration::from_secs(60);
@@ -37,7 +39,7 @@ const DAY_MS: Millis = 86_400_000;
 /// Cheap to clone; what one media shard hands its recorded packets to. Never waits.
 #[derive(Clone)]
 pub struct RecordingSink {
-    tx: SyncSender<(usize, Recorded)>,
+    tx: SyncSender<(usize, Vec<Recorded>)>,
     /// Legs are numbered per media shard: the writer tells them apart by shard.
     shard: usize,
 }
@@ -51,11 +53,20 @@ impl RecordingSink {
         }
     }
 
-    /// Queues `r` for the writer; a full queue drops it (counted).
-    pub fn send(&self, r: Recorded) {
-        match self.tx.try_send((self.shard, r)) {
+    /// Queues one turn's `batch` for the writer; a full queue drops it (its packets counted).
+    pub fn send(&self, batch: Vec<Recorded>) {
+        if batch.is_empty() {
+            return;
+        }
+        match self.tx.try_send((self.shard, batch)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => crate::metrics::recording_dropped("full", 1),
+            Err(TrySendError::Full((_, batch))) => {
+                let packets = batch
+                    .iter()
+                    .filter(|r| matches!(r, Recorded::Packet { .. }))
+                    .count();
+                crate::metrics::recording_dropped("full", packets as u64);
+            }
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
@@ -70,7 +81,7 @@ pub fn start(
     start_with_queue(settings, records, QUEUE)
 }
 
-/// `start` with a queue of `capacity` packets (tests, benchmarks).
+/// `start` with a queue of `capacity` batches (tests, benchmarks).
 pub fn start_with_queue(
     settings: &RecordSettings,
     records: Option<Recorder>,
@@ -112,10 +123,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<(usize, Recorded)>) {
+    fn run(mut self, rx: mpsc::Receiver<(usize, Vec<Recorded>)>) {
         loop {
             match rx.recv_timeout(IDLE_CHECK) {
-                Ok((shard, r)) => self.handle(shard, r),
+                Ok((shard, batch)) => {
+                    for r in batch {
+                        self.handle(shard, r);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

@@ -114,7 +114,7 @@ pub struct Forwarder {
     next_tick: Instant,
     stats: ForwarderStats,
     taps: Vec<Tap>,
-    /// Every leg's packets are handed over for recording (`drain_recorded`).
+    /// Every leg's packets are handed over for recording (`take_recorded`).
     recording: bool,
     recorded: Vec<Recorded>,
 }
@@ -147,7 +147,7 @@ impl Forwarder {
     }
 
     /// From now on every leg's Opus packets (browser voices as received, phone voices as
-    /// encoded once for the browsers) are kept for `drain_recorded`, and each leg's end with them.
+    /// encoded once for the browsers) are kept for `take_recorded`, and each leg's end with them.
     pub fn record_all(&mut self, on: bool) {
         self.recording = on;
         // Turned on again, every leg is named again (the writer finished them meanwhile).
@@ -159,9 +159,9 @@ impl Forwarder {
         }
     }
 
-    /// What was recorded since the last call, in order.
-    pub fn drain_recorded(&mut self) -> std::vec::Drain<'_, Recorded> {
-        self.recorded.drain(..)
+    /// What was recorded since the last call, in order (one batch for the writer).
+    pub fn take_recorded(&mut self) -> Vec<Recorded> {
+        std::mem::take(&mut self.recorded)
     }
 
     pub fn stats(&self) -> ForwarderStats {

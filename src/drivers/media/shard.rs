@@ -263,9 +263,7 @@ impl Shard {
 /// What the turn recorded goes to the recordings writer (never waiting on it).
 fn hand_over(fwd: &mut Forwarder, sink: Option<&RecordingSink>) {
     if let Some(sink) = sink {
-        for r in fwd.drain_recorded() {
-            sink.send(r);
-        }
+        sink.send(fwd.take_recorded());
     }
 }
 
