@@ -1,7 +1,9 @@
 //! Call recordings. A real WebRTC call (two test peers sending Opus tones over ICE and
 //! DTLS-SRTP on loopback) is recorded leg by leg: each leg's file is Ogg Opus with its headers
 //! first and rising granule positions, decodes with libopus to sound, and has its row (path,
-//! start, end, size) in the record. The retention sweep deletes files and rows past the
+//! start, end, size) in the record. A phone leg (PCMU tone over plain RTP, mixed for a browser
+//! operator) is recorded as the Opus its voice is encoded to once for the browsers, which decodes
+//! to sound. The retention sweep deletes files and rows past the
 //! retention, given its clock. Only supervisors list and play recordings (operators 403, no
 //! session 401), a play is in the audit, and a byte range answers 206.
 
@@ -393,4 +395,90 @@ async fn only_supervisors_list_and_play_recordings_and_every_play_is_audited() {
         serde_json::from_str(plays[0]["detail"].as_str().expect("detail")).expect("detail json");
     assert_eq!(detail["supervisor"], common::supervisors::SUPERVISOR);
     assert_eq!(detail["recording"], "r1");
+}
+
+#[tokio::test]
+async fn a_phone_leg_is_recorded_as_the_opus_its_voice_is_encoded_to_for_the_browsers() {
+    use hotline_bridge::domain::Role;
+    use hotline_bridge::drivers::media::PhoneLeg;
+    use hotline_bridge::engine::{AudioRoutes, Controls};
+    use hotline_bridge::sfu::mix::{Codec, G711};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lifecycle = Lifecycle::new();
+    let recorder = record_in(dir.path(), &lifecycle).await;
+    let sink =
+        recordings::start(&recording_settings(dir.path()), Some(recorder.clone())).expect("writer");
+    let (media, _media) = spawn_media().await;
+    media.record_to(Some(sink)).await.expect("record");
+    let call = CallId::parse("call-phone-recorded").expect("call id");
+    let (phone_id, operator_id) = (pid("phone-caller"), pid("operator"));
+    let routes = AudioRoutes::compute(
+        &[
+            (phone_id.clone(), Role::Caller),
+            (operator_id.clone(), Role::Operator),
+        ],
+        &Controls::default(),
+    );
+    media
+        .set_routes(call.clone(), routes)
+        .await
+        .expect("routes");
+    let phone = common::phone_rtp::PhoneRtp::start().await;
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("leg socket");
+    let leg = PhoneLeg {
+        call: call.clone(),
+        participant: phone_id.clone(),
+        codec: Codec::G711(G711::Pcmu),
+        payload_type: 0,
+        srtp: None,
+        telephone_event: None,
+        remote: phone.addr,
+        rtp_timeout: Duration::from_secs(60),
+    };
+    media
+        .join_phone(leg, socket, tokio_util::sync::CancellationToken::new())
+        .await
+        .expect("phone leg");
+    let config = PeerConfig::new().expect("peer config");
+    let opts = TestPeerOptions {
+        tone_hz: Some(660.0),
+        ..TestPeerOptions::default()
+    };
+    let operator = TestPeer::join(&media, &config, &call, &operator_id, 1, opts)
+        .await
+        .expect("join");
+    assert!(
+        operator.wait_connected(CONNECT_TIMEOUT).await,
+        "operator connects"
+    );
+    // The operator hears the phone's tone: its voice is being encoded as Opus.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while operator.sound_packets() < PACKETS {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the operator hears the phone"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    media.end_call(call.clone()).await.expect("end");
+    let store = recorder.store().clone();
+    let rows = ended_recordings(store.as_ref(), &call, 2).await;
+    let row = rows
+        .iter()
+        .find(|r| r.participant == phone_id)
+        .expect("the phone leg's recording");
+    let file = read_ogg(&row.path);
+    assert_eq!(&file.head[..8], b"OpusHead");
+    assert!(
+        file.audio.len() as u64 >= PACKETS / 2,
+        "{}",
+        file.audio.len()
+    );
+    let rms = decoded_rms(&file.audio);
+    assert!(
+        rms > 500.0,
+        "the phone's tone decodes to sound (RMS {rms:.0})"
+    );
+    lifecycle.root().cancel();
 }
