@@ -2,7 +2,7 @@
 //! PostgreSQL, reading the figures each call's row keeps (migrations/…_reports.sql). Percentiles
 //! are nearest-rank, by window functions both databases have. The hotline's clock is written
 //! into the SQL as integer literals and month names this code makes; the roster's interpreter and
-//! university ids are bound as parameters.
+//! university ids are bound as parameters into a temporary table of the query's connection.
 
 use super::sql::{corrupt, text, SqlStore};
 use super::StoreError;
@@ -11,13 +11,10 @@ use crate::domain::report::{
     WEEK_HOURS,
 };
 use crate::domain::Millis;
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::fmt::Write;
-
-type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 /// Service-level thresholds, ms (dashboard::SERVICE_LEVEL_MS).
 const WITHIN: [Millis; 2] = crate::domain::dashboard::SERVICE_LEVEL_MS;
@@ -43,19 +40,16 @@ impl SqlStore {
         let [w20, w30] = WITHIN;
         // Only the university grouping needs the roster.
         let university = by == Grouping::University;
-        let (roster, join) = if university {
-            (
-                format!("WITH {} ", roster_cte(scope, 3)),
-                "LEFT JOIN u ON u.interpreter_id = c.interpreter_id",
-            )
+        let join = if university {
+            "LEFT JOIN report_roster u ON u.interpreter_id = c.interpreter_id"
         } else {
-            (String::new(), "")
+            ""
         };
         // One pass: each call with its wait `w` (NULL: no interpreter joined), the rank of its
         // wait among its group's joined calls and how many those are, then the group's sums and
         // its nearest-rank median and p90.
         let sql = format!(
-            "{roster}SELECT k, COUNT(*) AS calls, \
+            "SELECT k, COUNT(*) AS calls, \
                CAST(SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS BIGINT) AS ab_op, \
                CAST(SUM(asked) AS BIGINT) AS asked, \
                CAST(SUM(CASE WHEN w IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS joined, \
@@ -78,12 +72,18 @@ impl SqlStore {
                  WHERE c.created_at >= $1 AND c.created_at < $2) b) r \
              GROUP BY k",
         );
-        let mut query = sqlx::query(&sql).bind(ms(scope.from)).bind(ms(scope.to));
+        // One connection: the roster goes into its temporary table, keyed by interpreter, and
+        // the query joins it there.
+        let mut conn = self.pool().acquire().await.map_err(|e| self.error(e))?;
         if university {
-            query = bind_roster(query, scope);
+            load_roster(&mut conn, scope)
+                .await
+                .map_err(|e| self.error(e))?;
         }
-        let rows = query
-            .fetch_all(self.pool())
+        let rows = sqlx::query(&sql)
+            .bind(ms(scope.from))
+            .bind(ms(scope.to))
+            .fetch_all(&mut *conn)
             .await
             .map_err(|e| self.error(e))?;
         let mut out = rows
@@ -227,27 +227,35 @@ fn ms(t: Millis) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
-/// `u(interpreter_id, university)`: the roster, its ids bound from parameter `$first` on.
-fn roster_cte(scope: &ReportScope, first: usize) -> String {
-    if scope.universities.is_empty() {
-        return "u(interpreter_id, university) AS (SELECT CAST(NULL AS TEXT), \
-                CAST(NULL AS TEXT) WHERE 1 = 0)"
-            .to_owned();
-    }
-    let mut s = "u(interpreter_id, university) AS (VALUES ".to_owned();
-    for i in 0..scope.universities.len() {
-        let n = first + 2 * i;
-        let _ = write!(s, "{}(${n}, ${})", if i > 0 { ", " } else { "" }, n + 1);
-    }
-    s.push(')');
-    s
-}
+/// Roster rows per INSERT (two parameters each, well under either database's limit).
+const ROSTER_CHUNK: usize = 200;
 
-fn bind_roster<'q>(mut q: AnyQuery<'q>, scope: &'q ReportScope) -> AnyQuery<'q> {
-    for (i, u) in &scope.universities {
-        q = q.bind(i.as_str()).bind(u.as_str());
+/// `report_roster(interpreter_id, university)` on `conn`, a temporary table of this connection,
+/// filled with the scope's roster.
+async fn load_roster(conn: &mut AnyConnection, scope: &ReportScope) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS report_roster \
+         (interpreter_id TEXT PRIMARY KEY, university TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM report_roster")
+        .execute(&mut *conn)
+        .await?;
+    for chunk in scope.universities.chunks(ROSTER_CHUNK) {
+        let mut sql = "INSERT INTO report_roster (interpreter_id, university) VALUES ".to_owned();
+        for i in 0..chunk.len() {
+            let n = 1 + 2 * i;
+            let _ = write!(sql, "{}(${n}, ${})", if i > 0 { ", " } else { "" }, n + 1);
+        }
+        sql.push_str(" ON CONFLICT (interpreter_id) DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for (i, u) in chunk {
+            q = q.bind(i.as_str()).bind(u.as_str());
+        }
+        q.execute(&mut *conn).await?;
     }
-    q
+    Ok(())
 }
 
 /// The local offset at `col`, ms: a literal, or a CASE over the clock's changes.
