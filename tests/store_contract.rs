@@ -8,9 +8,9 @@ use crate::common;
 
 use common::postgres::TestPostgres;
 use hotline_bridge::domain::{
-    CallDigest, CallId, CallOutcome, CallSummary, CaseEdit, CaseNumber, CaseRuleError, CaseStatus,
-    FollowUp, InterpreterId, Language, Leg, LegMedia, OfferId, OfferOutcome, ParticipantId, Rating,
-    Recording, Role,
+    CallDigest, CallId, CallOutcome, CallSummary, CallbackNumber, CallbackRequest, CallbackStatus,
+    CaseEdit, CaseNumber, CaseRuleError, CaseStatus, FollowUp, InterpreterId, Language, Leg,
+    LegMedia, OfferId, OfferOutcome, ParticipantId, Rating, Recording, Role,
 };
 use hotline_bridge::store::{CaseEdited, CaseQuery, NewCase, Record, RecordStore, SqlStore};
 use std::sync::Arc;
@@ -93,6 +93,8 @@ contract!(
     the_interpreters_of_a_case_are_listed_most_recent_first,
     cases_are_listed_by_status_most_recently_changed_first,
     case_counts_are_the_cases_opened_since_and_those_resolved,
+    a_call_leaves_one_callback_request_and_it_is_done_once,
+    callback_requests_are_listed_oldest_first_by_status,
 );
 
 fn id(s: &str) -> CallId {
@@ -955,4 +957,84 @@ async fn recordings_are_read_oldest_first_before_a_time_and_deleted_by_id(store:
         store.recordings_of_call(&call).await.expect("list").len(),
         3
     );
+}
+
+fn callback(call: &str, number: &str, at: u64) -> CallbackRequest {
+    CallbackRequest {
+        call_id: id(call),
+        number: CallbackNumber::parse(number).expect("number"),
+        language: Some(Language::parse("pt").expect("pt")),
+        description: "aluguel".into(),
+        status: CallbackStatus::Open,
+        requested_at: at,
+        done_at: None,
+        done_by: None,
+    }
+}
+
+async fn a_call_leaves_one_callback_request_and_it_is_done_once(store: Store) {
+    let first = callback("cb1", "+55 11 98765 4321", 1_000);
+    let kept = store.request_callback(&first).await.expect("request");
+    assert_eq!(kept, first);
+    // Left again (a page sending twice): the first stays as it was.
+    let again = store
+        .request_callback(&callback("cb1", "123456", 2_000))
+        .await
+        .expect("again");
+    assert_eq!(again, first);
+
+    let done = store
+        .callback_done(&id("cb1"), "li", 5_000)
+        .await
+        .expect("done")
+        .expect("found");
+    assert_eq!(done.status, CallbackStatus::Done);
+    assert_eq!(
+        (done.done_at, done.done_by.as_deref()),
+        (Some(5_000), Some("li"))
+    );
+    // Marked done again by someone else: who and when first stay.
+    let twice = store
+        .callback_done(&id("cb1"), "wang", 6_000)
+        .await
+        .expect("twice")
+        .expect("found");
+    assert_eq!(twice, done);
+    assert_eq!(
+        store
+            .callback_done(&id("nobody"), "li", 5_000)
+            .await
+            .expect("unknown"),
+        None
+    );
+}
+
+async fn callback_requests_are_listed_oldest_first_by_status(store: Store) {
+    for (call, at) in [("late", 3_000), ("early", 1_000), ("middle", 2_000)] {
+        store
+            .request_callback(&callback(call, "+86 139 1234 5678", at))
+            .await
+            .expect("request");
+    }
+    store
+        .callback_done(&id("middle"), "li", 4_000)
+        .await
+        .expect("done");
+    let calls = |list: Vec<CallbackRequest>| {
+        list.into_iter()
+            .map(|r| r.call_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let open = store
+        .callbacks(Some(CallbackStatus::Open), 100)
+        .await
+        .expect("open");
+    assert_eq!(calls(open), ["early", "late"]);
+    let done = store
+        .callbacks(Some(CallbackStatus::Done), 100)
+        .await
+        .expect("done");
+    assert_eq!(calls(done), ["middle"]);
+    let all = store.callbacks(None, 2).await.expect("all");
+    assert_eq!(calls(all), ["early", "middle"]);
 }

@@ -1,6 +1,7 @@
 //! Domain nouns shared by every ring: typed ids, languages, interpreter profiles and their weekly
 //! schedules. Plain data with parsing and validation; no I/O.
 
+pub mod callback;
 pub mod case;
 pub mod dashboard;
 mod draft;
@@ -16,6 +17,10 @@ pub mod report;
 mod schedule;
 mod text;
 
+pub use callback::{
+    CallbackNumber, CallbackNumberError, CallbackRequest, CallbackStatus,
+    CALLBACK_DESCRIPTION_MAX_CHARS,
+};
 pub use case::{
     Case, CaseCall, CaseEdit, CaseFile, CaseNumber, CaseNumberError, CaseRuleError, CaseStatus,
     FollowUp,

@@ -46,6 +46,8 @@ pub enum EndedBy {
     Operator,
     /// The caller, asked after the longest queue wait, did not answer in time.
     NoReply,
+    /// The caller, asked after the longest queue wait, left a number to be called back.
+    Callback,
     /// The caller's connection stayed away past `calls.reconnect_grace_s`.
     ConnectionLost,
     /// The hotline itself: the node shutting down, an administrator, a lost node.
@@ -101,6 +103,10 @@ pub enum EventKind {
     KeepWaiting,
     /// ... and did not answer in time: the call ends.
     LongWaitNoReply,
+    /// ... and left a number to be called back: the call ends.
+    CallbackRequested,
+    /// An operator marked a callback request done.
+    CallbackDone,
     CallEnded,
     Rating,
     /// A node's lease expired; what it held was freed.
@@ -120,7 +126,7 @@ pub enum EventKind {
 pub struct UnknownEventKind(pub String);
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::Request,
         EventKind::PredispatchWithdrawn,
         EventKind::Offer,
@@ -137,6 +143,8 @@ impl EventKind {
         EventKind::LongWait,
         EventKind::KeepWaiting,
         EventKind::LongWaitNoReply,
+        EventKind::CallbackRequested,
+        EventKind::CallbackDone,
         EventKind::CallEnded,
         EventKind::Rating,
         EventKind::NodeLost,
@@ -165,6 +173,8 @@ impl EventKind {
             EventKind::LongWait => "long_wait",
             EventKind::KeepWaiting => "keep_waiting",
             EventKind::LongWaitNoReply => "long_wait_no_reply",
+            EventKind::CallbackRequested => "callback_requested",
+            EventKind::CallbackDone => "callback_done",
             EventKind::CallEnded => "call_ended",
             EventKind::Rating => "rating",
             EventKind::NodeLost => "node_lost",

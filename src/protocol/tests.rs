@@ -100,6 +100,7 @@ fn signaling_js_lists_every_interpreter_stage_and_ender() {
         EndedBy::Caller,
         EndedBy::Operator,
         EndedBy::NoReply,
+        EndedBy::Callback,
         EndedBy::ConnectionLost,
         EndedBy::Hotline,
     ]

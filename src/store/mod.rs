@@ -30,19 +30,27 @@
 //! again when it ends): the end and size, once written, stay; listed per call in the order they
 //! started; the retention sweep reads the oldest and deletes them by id (deleting an id that is
 //! gone changes nothing).
+//!
+//! Callback requests (written directly too: the caller waits for the answer):
+//! - A call leaves one request at most: leaving it again returns the first, unchanged.
+//! - A request goes from open to done once; marking it done again keeps who and when first.
+//! - Lists are oldest first (the caller who asked first is called first).
 
+mod callbacks;
 mod cases;
 mod recordings;
 mod reports;
 mod sql;
 
+pub use callbacks::CALLBACK_LIST_MAX;
 pub use cases::{CaseCounts, CaseEdited, CaseQuery, NewCase};
 pub use sql::{SqlStore, StoreKind};
 
 use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
-    CallDigest, CallId, CallSummary, CaseEdit, CaseFile, CaseNumber, FollowUp, InterpreterId,
-    Language, Millis, OfferId, OfferOutcome, OfferRecord, Rating, Recording,
+    CallDigest, CallId, CallSummary, CallbackRequest, CallbackStatus, CaseEdit, CaseFile,
+    CaseNumber, FollowUp, InterpreterId, Language, Millis, OfferId, OfferOutcome, OfferRecord,
+    Rating, Recording,
 };
 use async_trait::async_trait;
 
@@ -176,6 +184,35 @@ pub trait RecordStore: Send + Sync + 'static {
         Err(no_cases())
     }
 
+    // Callback requests (contract above). A store that keeps none (a test double) refuses them.
+
+    /// Keeps `req` (its status, done_at and done_by are ignored: a new request is open), or
+    /// returns the request its call left already.
+    async fn request_callback(&self, req: &CallbackRequest) -> Result<CallbackRequest, StoreError> {
+        let _ = req;
+        Err(no_callbacks())
+    }
+    /// Requests with `status` (any when `None`), oldest first, at most `limit` (capped at
+    /// `CALLBACK_LIST_MAX`).
+    async fn callbacks(
+        &self,
+        status: Option<CallbackStatus>,
+        limit: u32,
+    ) -> Result<Vec<CallbackRequest>, StoreError> {
+        let _ = (status, limit);
+        Err(no_callbacks())
+    }
+    /// Marks the request of `call` done by operator `by` at `at`; `None` when there is none.
+    async fn callback_done(
+        &self,
+        call: &CallId,
+        by: &str,
+        at: Millis,
+    ) -> Result<Option<CallbackRequest>, StoreError> {
+        let _ = (call, by, at);
+        Err(no_callbacks())
+    }
+
     // Reports (contract above). A store that keeps no reports (a test double) refuses them.
 
     /// Waiting figures per group: time to interpreter, service level, abandonment.
@@ -239,6 +276,10 @@ fn no_reports() -> StoreError {
 
 fn no_recordings() -> StoreError {
     StoreError::Rejected("this store keeps no recordings".into())
+}
+
+fn no_callbacks() -> StoreError {
+    StoreError::Rejected("this store keeps no callback requests".into())
 }
 
 fn no_cases() -> StoreError {

@@ -6,9 +6,9 @@ use super::{CallHistory, CaseEdited, CaseQuery, NewCase, Record, RecordStore, St
 use crate::domain::dashboard::language_known_at;
 use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
-    CallDigest, CallId, CallOutcome, CallSummary, Case, CaseEdit, CaseFile, CaseNumber, FollowUp,
-    InterpreterId, Language, Leg, LegMedia, Millis, OfferId, OfferOutcome, OfferRecord,
-    ParticipantId, Rating, Recording, Role,
+    CallDigest, CallId, CallOutcome, CallSummary, CallbackRequest, CallbackStatus, Case, CaseEdit,
+    CaseFile, CaseNumber, FollowUp, InterpreterId, Language, Leg, LegMedia, Millis, OfferId,
+    OfferOutcome, OfferRecord, ParticipantId, Rating, Recording, Role,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -332,6 +332,27 @@ impl RecordStore for SqlStore {
     async fn delete_recordings(&self, ids: &[String]) -> Result<(), StoreError> {
         self.delete_recordings_sql(ids).await
     }
+
+    async fn request_callback(&self, req: &CallbackRequest) -> Result<CallbackRequest, StoreError> {
+        self.request_callback_sql(req).await
+    }
+
+    async fn callbacks(
+        &self,
+        status: Option<CallbackStatus>,
+        limit: u32,
+    ) -> Result<Vec<CallbackRequest>, StoreError> {
+        self.callbacks_sql(status, limit).await
+    }
+
+    async fn callback_done(
+        &self,
+        call: &CallId,
+        by: &str,
+        at: Millis,
+    ) -> Result<Option<CallbackRequest>, StoreError> {
+        self.callback_done_sql(call, by, at).await
+    }
 }
 
 async fn apply(conn: &mut AnyConnection, r: &Record) -> Result<(), sqlx::Error> {
@@ -489,7 +510,7 @@ pub(super) fn text(r: &AnyRow, col: &str) -> Result<String, StoreError> {
     r.try_get::<String, _>(col).map_err(|e| corrupt(col, e))
 }
 
-fn text_opt(r: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn text_opt(r: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
     r.try_get::<Option<String>, _>(col)
         .map_err(|e| corrupt(col, e))
 }
@@ -499,7 +520,7 @@ pub(super) fn time(r: &AnyRow, col: &str) -> Result<Millis, StoreError> {
     Millis::try_from(v).map_err(|e| corrupt(col, e))
 }
 
-fn time_opt(r: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
+pub(super) fn time_opt(r: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
     r.try_get::<Option<i64>, _>(col)
         .map_err(|e| corrupt(col, e))?
         .map(|v| Millis::try_from(v).map_err(|e| corrupt(col, e)))

@@ -29,7 +29,7 @@ export const SERVER_TYPES = [
 export const INTERPRETER_STAGES = ["seeking", "joining", "unavailable", "left", "replacing", "stopped"];
 
 /** EndedBy values of a call view's `ended_by`: who or what ended the call. */
-export const ENDED_BY = ["caller", "operator", "no_reply", "connection_lost", "hotline"];
+export const ENDED_BY = ["caller", "operator", "no_reply", "callback", "connection_lost", "hotline"];
 
 /**
  * `long_wait` (ServerMessage::LongWait), callers only: the call has waited `waited_ms` for an
