@@ -80,6 +80,16 @@ pub enum ClientMessage {
     ReplaceInterpreter,
     /// Caller: after `long_wait`, keep waiting for an operator (the wait starts again).
     KeepWaiting,
+    /// Caller: after `long_wait`, leave a number to be called back instead of waiting (refused
+    /// without a record store); the call then ends, `ended_by` callback. `language` is the page's
+    /// (ISO 639-1; the call's own when absent), `description` a few words about the matter.
+    RequestCallback {
+        number: String,
+        #[serde(default)]
+        language: Option<String>,
+        #[serde(default)]
+        description: String,
+    },
     /// Supervisor in a call (`join_call`): listen, whisper to the operators, or barge in.
     Supervise { mode: Supervision },
     /// Operator: have the call's case number read out to its phone caller, in their language
@@ -110,6 +120,7 @@ impl ClientMessage {
         "remove_interpreter",
         "replace_interpreter",
         "keep_waiting",
+        "request_callback",
         "supervise",
         "read_case_number",
     ];
@@ -136,6 +147,7 @@ impl ClientMessage {
             ClientMessage::RemoveInterpreter => "remove_interpreter",
             ClientMessage::ReplaceInterpreter => "replace_interpreter",
             ClientMessage::KeepWaiting => "keep_waiting",
+            ClientMessage::RequestCallback { .. } => "request_callback",
             ClientMessage::Supervise { .. } => "supervise",
             ClientMessage::ReadCaseNumber => "read_case_number",
         }
@@ -255,11 +267,14 @@ pub enum ServerMessage {
     },
     /// Callers: the call has waited `waited_ms` for an operator (the longest queue wait). Answer
     /// `keep_waiting` before `reply_by` (server clock; `now` is the server's time when sent) to
-    /// stay in the queue, or hang up and call again later; unanswered, the call ends.
+    /// stay in the queue, or hang up and call again later; unanswered, the call ends. With
+    /// `callback` (the node keeps a record) the caller may also `request_callback`.
     LongWait {
         waited_ms: u64,
         reply_by: Millis,
         now: Millis,
+        #[serde(default)]
+        callback: bool,
     },
     /// This node is shutting down: it takes no new calls, the call in progress goes on until it
     /// ends or until `deadline` (server clock; `now` is the server's time when sent), and then

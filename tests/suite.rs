@@ -16,6 +16,7 @@ mod abuse_signalling;
 mod admin_api;
 mod api_routes;
 mod call_media;
+mod callbacks_api;
 mod caller_page;
 mod calls_api;
 mod case_returning_caller;

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod admission;
+pub mod callbacks;
 mod caller_view;
 pub mod calls;
 pub mod cases;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(calls::routes())
         .merge(cases::routes())
+        .merge(callbacks::routes())
         .merge(operator::routes())
         .merge(supervisor::routes())
         .merge(supervise::routes())

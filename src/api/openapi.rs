@@ -4,8 +4,8 @@
 
 use super::error_doc::{ErrorBody, ErrorDetail};
 use super::{
-    admin, calls, cases, catalog, dashboard, detect, operator, recordings, reports, supervise,
-    supervisor, university,
+    admin, callbacks, calls, cases, catalog, dashboard, detect, operator, recordings, reports,
+    supervise, supervisor, university,
 };
 use crate::api::state::AppState;
 use axum::routing::get;
@@ -52,6 +52,8 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         cases::follow_up,
         cases::of_call,
         cases::open,
+        callbacks::list,
+        callbacks::mark,
         operator::login,
         operator::logout,
         operator::me,
@@ -88,6 +90,9 @@ async fn document() -> Json<utoipa::openapi::OpenApi> {
         (name = "cases", description = "Operators keep each call's case: the number told to the \
             caller, notes, category, department, status (open → passed_on → resolved) and \
             follow-ups, during the call and after it"),
+        (name = "callbacks", description = "Operators list the requests to be called back that \
+            callers left instead of waiting longer (number, language, description) and mark them \
+            done"),
         (name = "caller", description = "What the caller page asks before a call"),
         (name = "university", description = "Partner universities manage their own interpreters \
             with their API key (`Authorization: Bearer <key>`)"),

@@ -353,6 +353,14 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                 call.keep_waiting().await.map_err(refusal)?;
                 Ok(Next::Continue)
             }
+            ClientMessage::RequestCallback {
+                number,
+                language,
+                description,
+            } => {
+                self.request_callback(&number, language.as_deref(), &description)
+                    .await
+            }
             ClientMessage::ReadCaseNumber => {
                 let (call, _) = self.in_call()?;
                 call.read_case_number().await.map_err(refusal)?;
@@ -385,6 +393,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
     }
 }
 
+mod callback;
 mod dispatch;
 mod hello;
 mod in_call;

@@ -402,6 +402,13 @@ impl CallTask {
                 let r = self.keep_waiting(now).await;
                 let _ = reply.send(r);
             }
+            Command::MayLeaveNumber(reply) => {
+                let _ = reply.send(self.may_leave_number());
+            }
+            Command::LeftNumber(masked, reply) => {
+                let r = self.left_number(masked, now).await;
+                let _ = reply.send(r);
+            }
             Command::ReadCaseNumber(reply) => {
                 let _ = reply.send(self.read_case_number());
             }

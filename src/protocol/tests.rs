@@ -45,6 +45,11 @@ fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::RemoveInterpreter,
         ClientMessage::ReplaceInterpreter,
         ClientMessage::KeepWaiting,
+        ClientMessage::RequestCallback {
+            number: "+55 11 98765 4321".into(),
+            language: Some("pt".into()),
+            description: "aluguel".into(),
+        },
         ClientMessage::ReadCaseNumber,
         ClientMessage::Supervise {
             mode: crate::engine::Supervision::Whisper,

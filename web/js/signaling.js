@@ -9,7 +9,7 @@ export const CLIENT_TYPES = [
   "mute", "hold", "consult", "set_language", "hang_up", "ping",
   "set_availability", "accept_offer", "decline_offer",
   "request_interpreter", "cancel_interpreter", "remove_interpreter", "replace_interpreter",
-  "keep_waiting", "supervise",
+  "keep_waiting", "request_callback", "supervise",
 ];
 
 /** Server → client types (ServerMessage). */
@@ -184,6 +184,10 @@ export class SignalingClient extends EventTarget {
   replaceInterpreter() { return this.#send({ type: "replace_interpreter" }); }
   /** Caller: after `long_wait`, stay in the queue (the wait starts again). */
   keepWaiting() { return this.#send({ type: "keep_waiting" }); }
+  /** Caller: after `long_wait`, leave a number to be called back; the call then ends (`ended_by` callback). */
+  requestCallback(number, language, description) {
+    return this.#send({ type: "request_callback", number, language, description });
+  }
   /** Supervisor in a call: "listen", "whisper" (to the operators) or "barge" (everyone hears). */
   supervise(mode) { return this.#send({ type: "supervise", mode }); }
   /** Operator: the case number read out to the phone caller, in their language. */

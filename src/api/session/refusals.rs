@@ -24,7 +24,7 @@ pub(super) fn allowed(role: Role, msg: &ClientMessage) -> Result<(), (ErrorCode,
         }
         M::Supervise { .. } => role == Role::Supervisor,
         M::HangUp => matches!(role, Role::Operator | Role::Caller),
-        M::KeepWaiting => role == Role::Caller,
+        M::KeepWaiting | M::RequestCallback { .. } => role == Role::Caller,
         M::SetAvailability { .. } | M::AcceptOffer { .. } | M::DeclineOffer { .. } => {
             role == Role::Interpreter
         }

@@ -55,6 +55,7 @@ impl<W: Sink<Message> + Unpin> Session<W> {
                     waited_ms,
                     reply_by,
                     now: now_ms(),
+                    callback: self.state.records.is_some(),
                 })
                 .await
             }

@@ -2,7 +2,7 @@
 //! the task, and the participant ids of operators and interpreters.
 
 use super::{CallTaskError, CallUpdate, Control, CALLER};
-use crate::domain::{CallId, CaseNumber, EndedBy, InterpreterId, ParticipantId};
+use crate::domain::{CallId, CaseNumber, EndedBy, InterpreterId, Language, ParticipantId};
 use crate::drivers::media::MediaEvent;
 use crate::protocol::{CallView, LeftReason};
 use std::sync::Arc;
@@ -33,6 +33,10 @@ pub(super) enum Command {
     Returning(CaseNumber),
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
+    /// May the caller leave a number now? The call's language when known.
+    MayLeaveNumber(Reply<Option<Language>>),
+    /// The caller's callback request is kept (the number masked, for the log): the call ends.
+    LeftNumber(String, Reply<()>),
     /// The operator asks for the case number to be read out to the phone caller.
     ReadCaseNumber(Reply<()>),
     /// The operator's brief for the interpreter (checked), or none.
@@ -159,6 +163,18 @@ impl CallHandle {
     /// The caller answers the long-wait question: keep waiting (the wait starts again).
     pub async fn keep_waiting(&self) -> Result<(), CallTaskError> {
         self.ask(Command::KeepWaiting).await
+    }
+
+    /// Whether the caller may leave a number to be called back now (the long-wait question is
+    /// open); the call's language when known.
+    pub async fn may_leave_number(&self) -> Result<Option<Language>, CallTaskError> {
+        self.ask(Command::MayLeaveNumber).await
+    }
+
+    /// The caller's callback request is kept (`masked`: the number as logs show it): the call
+    /// ends, `ended_by` callback.
+    pub async fn left_number(&self, masked: String) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::LeftNumber(masked, r)).await
     }
 
     pub async fn view(&self) -> Result<CallView, CallTaskError> {

@@ -4,10 +4,10 @@
 
 use super::{CallTask, CallTaskError, CallUpdate, CALLER};
 use crate::domain::EventKind;
-use crate::domain::{Millis, ParticipantId};
+use crate::domain::{EndedBy, Language, Millis, ParticipantId};
 use crate::drivers::clock::now_ms;
 use crate::drivers::media::MediaEvent;
-use crate::engine::caller_wait::{WaitAction, WaitInput, NEVER};
+use crate::engine::caller_wait::{WaitAction, WaitError, WaitInput, NEVER};
 use crate::protocol::LeftReason;
 use tokio::time::Instant;
 
@@ -28,6 +28,35 @@ impl CallTask {
         self.audit(EventKind::KeepWaiting, now, None, String::new())
             .await;
         self.carry_out_wait(now).await;
+        Ok(())
+    }
+
+    /// Whether the caller may leave a number to be called back now (only while the long-wait
+    /// question is open); the call's language when known.
+    pub(super) fn may_leave_number(&self) -> Result<Option<Language>, CallTaskError> {
+        if self.wait.asked().is_none() {
+            return Err(WaitError::NotAsked.into());
+        }
+        Ok(self.language.code)
+    }
+
+    /// The caller's callback request is kept (`number` masked): the call ends, by callback.
+    pub(super) async fn left_number(
+        &mut self,
+        number: String,
+        now: Millis,
+    ) -> Result<(), CallTaskError> {
+        self.may_leave_number()?;
+        self.call.hang_up(now)?;
+        self.ended_by = Some(EndedBy::Callback);
+        tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
+        self.audit(
+            EventKind::CallbackRequested,
+            now,
+            None,
+            format!("number={number}"),
+        )
+        .await;
         Ok(())
     }
 
