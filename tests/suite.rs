@@ -49,6 +49,7 @@ mod dispatch_two_nodes;
 mod dispatch_wording;
 mod drain_sessions;
 mod e2e_a11y;
+mod e2e_callback;
 mod e2e_caller_states;
 mod e2e_cases;
 mod e2e_console_language;

@@ -11,7 +11,7 @@ const read = (path) => readFileSync(`${web}${path}`, 'utf8');
 const placeholders = (s) => [...String(s).matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join();
 
 const PAGES = {
-  operator: { html: ['operator.html'], js: ['js/operator.js', 'js/dispatch_panel.js', 'js/case_panel.js', 'js/shortcuts.js', 'i18n/console.js'] },
+  operator: { html: ['operator.html'], js: ['js/operator.js', 'js/dispatch_panel.js', 'js/case_panel.js', 'js/callbacks_panel.js', 'js/shortcuts.js', 'i18n/console.js'] },
   interpreter: { html: ['interpreter.html'], js: ['js/interpreter.js'] },
   supervisor: { html: ['supervisor.html'], js: ['js/supervisor.js'] },
   university: {

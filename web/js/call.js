@@ -31,7 +31,8 @@ const page = {
   view: null,
   muted: false,
   holdTone: new HoldTone(),
-  longWait: null, // the open long-wait question: { waited_ms, reply_by, now }
+  longWait: null, // the open long-wait question: { waited_ms, reply_by, now, callback }
+  callbackSent: false, // a callback request is on its way (a refusal is shown by the form)
   interpreting: null, // the search for the interpreter: an INTERPRETER_STAGES value
   endedBy: null, // who or what ended the call: an ENDED_BY value
 };
@@ -190,10 +191,50 @@ function renderLongWait() {
   const L = page.lang;
   $("long-wait-text").textContent = t(L, "long_wait", { n: Math.max(1, Math.round(q.waited_ms / 60000)) });
   $("long-wait-hint").textContent = t(L, "long_wait_hint", { n: Math.max(0, Math.round((q.reply_by - q.now) / 1000)) });
+  $("callback").hidden = !q.callback || !$("callback-form").hidden;
+}
+
+/** A number the hotline can ring back: digits, an optional leading +, spaces; 6–20 digits. */
+function callbackNumberOk(typed) {
+  const n = typed.trim().replace(/\s+/g, " ");
+  const digits = n.replace(/[^0-9]/g, "").length;
+  return /^\+?[0-9][0-9 ]*$/.test(n) && digits >= 6 && digits <= 20;
+}
+
+function callbackError(key) {
+  $("callback-error").hidden = !key;
+  $("callback-error").textContent = key ? t(page.lang, key) : "";
+  $("callback-number").setAttribute("aria-invalid", String(key === "callback_number_invalid"));
+}
+
+function offerCallback() {
+  $("callback-form").hidden = false;
+  $("callback").hidden = true;
+  callbackError(null);
+  // What the caller typed before calling goes with the number, for them to change.
+  if (!$("callback-description").value) $("callback-description").value = $("describe").value.trim().slice(0, 300);
+  $("callback-number").focus();
+}
+
+function sendCallback(ev) {
+  ev.preventDefault();
+  const number = $("callback-number").value;
+  if (!callbackNumberOk(number)) {
+    callbackError("callback_number_invalid");
+    $("callback-number").focus();
+    return;
+  }
+  callbackError(null);
+  page.callbackSent = true;
+  if (!page.sig?.requestCallback(number.trim(), page.lang.slice(0, 2), $("callback-description").value.trim())) {
+    page.callbackSent = false;
+    callbackError("callback_failed");
+  }
 }
 
 function onLongWait(m) {
   page.longWait = m;
+  $("callback-form").hidden = true;
   renderLongWait();
   $("keep-waiting").focus();
 }
@@ -375,6 +416,11 @@ function connectSignaling() {
   sig.on("error", (m) => {
     console.warn("signalling error", m.code, m.message);
     if (m.code === "unauthorized" || m.code === "not_found") finish();
+    // A refused callback request: the call still waits, the question stays open.
+    else if (page.callbackSent) {
+      page.callbackSent = false;
+      callbackError(m.code === "invalid" ? "callback_number_invalid" : "callback_failed");
+    }
   });
   sig.connect();
 }
@@ -467,6 +513,8 @@ if (resumable) resumeCall(resumable);
 $("hang-up").addEventListener("click", hangUp);
 $("keep-waiting").addEventListener("click", keepWaiting);
 $("call-later").addEventListener("click", hangUp);
+$("callback").addEventListener("click", offerCallback);
+$("callback-form").addEventListener("submit", sendCallback);
 $("mute").addEventListener("click", () => {
   page.muted = !page.muted;
   page.media?.setMic(!page.muted);

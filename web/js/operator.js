@@ -2,7 +2,7 @@
 // speaking indicators, mute / hold / consult / hang-up, and inviting an interpreter by id. The
 // console is itself a WebRTC participant (microphone + receive slots, rtc.js). Every word comes
 // from the catalog (i18n/operator.js) in the page language; keyboard shortcuts for the frequent
-// actions (js/shortcuts.js); the call's case in its own panel (js/case_panel.js). Exposes `window.hotline` for diagnostics and automated checks.
+// actions (js/shortcuts.js); the call's case in its own panel (js/case_panel.js); the call-backs callers left (js/callbacks_panel.js). Exposes `window.hotline` for diagnostics and automated checks.
 
 import { SignalingClient, wsUrl } from "./signaling.js";
 import { CallMedia, microphone } from "./rtc.js";
@@ -11,6 +11,7 @@ import { STRINGS } from "../i18n/operator.js";
 import { PageLanguage } from "../i18n/console.js";
 import { attachDispatchPanel } from "./dispatch_panel.js";
 import { attachCasePanel } from "./case_panel.js";
+import { attachCallbacksPanel } from "./callbacks_panel.js";
 import { bindShortcuts } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -98,6 +99,7 @@ function start() {
     showError(t(ERRORS[m.code] || "err_other", { code: m.code }));
   });
   attachDispatchPanel(sig, () => op.call, i18n);
+  op.callbacks.start();
   sig.connect();
   setInterval(renderWaits, 1000);
 }
@@ -365,6 +367,7 @@ function relabel() {
   renderMediaState();
   renderParticipants();
   op.casePanel.relabel();
+  op.callbacks.relabel();
   setLink($("link").dataset.state);
 }
 
@@ -379,6 +382,7 @@ function fillLanguages() {
 
 i18n.apply();
 op.casePanel = attachCasePanel({ i18n, token: () => op.token, readOut: () => op.sig?.readCaseNumber() });
+op.callbacks = attachCallbacksPanel({ i18n, token: () => op.token, langLabel });
 i18n.bindSwitch($("ui-language"));
 i18n.addEventListener("change", relabel);
 setLink("offline");
