@@ -1,12 +1,16 @@
 //! Callback requests through a running app with a SQLite record: a caller asked after the longest
 //! queue wait leaves a number (refused before the question, refused when malformed), the call
 //! ends `ended_by` callback, and an operator lists the request (number in full, language,
-//! description) and marks it done once. Every callback route wants an operator session; a node
+//! description) and marks it done once, each step counted as an audit event. Only the caller
+//! may leave a number, and every callback route wants an operator session; a node
 //! without a record does not offer the choice, refuses it, and the call keeps waiting.
 
 use crate::common;
 
-use common::ws::{caller_in_call, create_call, operator_login, settings_with_operator, WsClient};
+use common::metrics::{samples_with, scrape};
+use common::ws::{
+    caller_in_call, create_call, operator_login, operator_session, settings_with_operator, WsClient,
+};
 use common::{spawn_app, TestApp};
 use hotline_bridge::app::{build_state, AppState};
 use hotline_bridge::config::Settings;
@@ -70,6 +74,11 @@ async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_mar
 
     let asked = caller.wait_for("long_wait").await;
     assert_eq!(asked["callback"], true, "{asked}");
+    // Only the caller may leave their number.
+    let op = operator_login(&base).await;
+    let mut op_ws = operator_session(app.addr, &op).await;
+    op_ws.send(callback("+55 11 98765 4321")).await;
+    assert_eq!(op_ws.error_code().await, "forbidden");
     for bad in ["12ab56", "12345", "+55-11-98765"] {
         caller.send(callback(bad)).await;
         assert_eq!(caller.error_code().await, "invalid", "{bad}");
@@ -86,7 +95,6 @@ async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_mar
     let (status, _) = request(&app, Method::GET, path, Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let op = operator_login(&base).await;
     let (status, list) = request(&app, Method::GET, path, Some(&op), None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let list = list.as_array().expect("list").clone();
@@ -147,6 +155,14 @@ async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_mar
     )
     .await;
     assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+    let m = scrape(app.url("/metrics")).await;
+    for kind in ["callback_requested", "callback_done"] {
+        assert_eq!(
+            samples_with(&m, "hotline_events_total", ("kind", kind)),
+            [1.0],
+            "{kind}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
