@@ -34,8 +34,9 @@ export const ENDED_BY = ["caller", "operator", "no_reply", "callback", "connecti
 /**
  * `long_wait` (ServerMessage::LongWait), callers only: the call has waited `waited_ms` for an
  * operator. Answer `keepWaiting()` before `reply_by` (server clock; `now` is the server's time
- * when sent) to stay in the queue, or hang up; unanswered, the call ends.
- * @typedef {{ type: "long_wait", waited_ms: number, reply_by: number, now: number }} LongWait
+ * when sent) to stay in the queue, or hang up; unanswered, the call ends. With `callback` (the
+ * hotline keeps a record) the caller may instead `requestCallback()`.
+ * @typedef {{ type: "long_wait", waited_ms: number, reply_by: number, now: number, callback: boolean }} LongWait
  */
 
 /**
