@@ -2,12 +2,14 @@
 //! queue wait leaves a number (refused before the question, refused when malformed), the call
 //! ends `ended_by` callback, and an operator lists the request (number in full, language,
 //! description) and marks it done once, each step counted as an audit event. Only the caller
-//! may leave a number, and every callback route wants an operator session; a node
+//! may leave a number, and every callback route wants an operator session (a supervisor's is
+//! refused with 403); a node
 //! without a record does not offer the choice, refuses it, and the call keeps waiting.
 
 use crate::common;
 
 use common::metrics::{samples_with, scrape};
+use common::supervisors::{supervisor_login, with_supervisor};
 use common::ws::{
     caller_in_call, create_call, operator_login, operator_session, settings_with_operator, WsClient,
 };
@@ -61,7 +63,7 @@ fn callback(number: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_marks_done() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut s = long_wait(settings_with_operator());
+    let mut s = long_wait(with_supervisor(settings_with_operator()));
     s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
     let app = spawn_app(build_state(s).await.expect("state")).await;
     let base = app.url("");
@@ -95,6 +97,11 @@ async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_mar
     let (status, _) = request(&app, Method::GET, path, Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // A supervisor's session is staff, but not an operator's: refused, not unknown.
+    let sup = supervisor_login(&base).await;
+    let (status, body) = request(&app, Method::GET, path, Some(&sup), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
     let (status, list) = request(&app, Method::GET, path, Some(&op), None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let list = list.as_array().expect("list").clone();
@@ -119,6 +126,8 @@ async fn a_caller_asked_after_the_long_wait_leaves_a_number_that_an_operator_mar
     let done = Some(json!({"status": "done"}));
     let (status, _) = request(&app, Method::PATCH, &one, None, done.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = request(&app, Method::PATCH, &one, Some(&sup), done.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = request(
         &app,
         Method::PATCH,

@@ -72,6 +72,7 @@ pub struct ListQuery {
         (status = 200, description = "`[{call_id, number, language, description, status, requested_at, done_at, done_by}]`"),
         (status = 400, description = "a malformed query"),
         (status = 401, description = "not logged in as an operator"),
+        (status = 403, description = "a supervisor's session (operators only)"),
         (status = 404, description = "no record kept (no_record)"),
         (status = 422, description = "unknown status"),
         (status = 503, description = "the record's database is unreachable"),
@@ -117,6 +118,7 @@ pub struct CallbackChange {
         (status = 200, description = "the request, `status` done"),
         (status = 400, description = "malformed JSON, or a status other than done"),
         (status = 401, description = "not logged in as an operator"),
+        (status = 403, description = "a supervisor's session (operators only)"),
         (status = 404, description = "no such request, or no record kept (no_record)"),
         (status = 503, description = "the record's database is unreachable"),
     ))]
