@@ -28,11 +28,18 @@ impl Edge {
             }
             DialogState::Confirmed(id, _) => {
                 // Also re-entered after every in-dialog request (INFO): logged once.
-                if let Some(leg) = self.legs.get_mut(&id.to_string()) {
+                let key = id.to_string();
+                let mut bye_now = false;
+                if let Some(leg) = self.legs.get_mut(&key) {
                     if !leg.answered {
                         leg.answered = true;
                         tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "phone leg answered");
+                        // The call ended on the bridge while our 200 waited for its ACK.
+                        bye_now = leg.ended_here;
                     }
+                }
+                if bye_now {
+                    self.bye(&key);
                 }
             }
             DialogState::Info(id, req, handle) => self.info(&id.to_string(), &req, handle),
@@ -155,6 +162,19 @@ impl Edge {
             return;
         };
         leg.ended_here = true;
+        if !leg.answered {
+            // RFC 3261 §15: no BYE before the ACK of our 200 (or the transaction's timeout);
+            // it goes when the ACK confirms the dialog.
+            tracing::info!(sip_call_id = %leg.sip_call_id, call_id = %leg.call.id(), "call ended on the bridge before the phone's ACK; BYE once it comes");
+            return;
+        }
+        self.bye(key);
+    }
+
+    fn bye(&self, key: &str) {
+        let Some(leg) = self.legs.get(key) else {
+            return;
+        };
         let Some(Dialog::Invite(d)) = self.dialogs.get_dialog_with(&key.to_owned()) else {
             return;
         };
