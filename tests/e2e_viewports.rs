@@ -270,7 +270,7 @@ async fn every_page_fits(accept_language: &str, lang: &str) {
         )
         .await;
 
-        for page in ["supervisor", "dashboard"] {
+        for page in ["supervisor", "dashboard", "reports"] {
             c.open(page, url(&format!("/{page}"))).await;
             b.eval("sessionStorage.clear(); return 1;").await;
             b.client.refresh().await.expect("reload");
@@ -309,4 +309,70 @@ async fn every_page_fits_every_window_in_arabic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_every_window_in_japanese() {
     every_page_fits("ja-JP,ja", "ja").await;
+}
+
+/// The ids (or tag names) of what the keyboard's Tab reaches, in order, from the top of the page.
+async fn tab_order(b: &Browser, presses: usize) -> Vec<String> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    const TAB: char = '\u{E004}';
+    b.eval("document.activeElement && document.activeElement.blur(); return 1;")
+        .await;
+    let mut order = Vec::new();
+    for _ in 0..presses {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: TAB })
+            .then(KeyAction::Up { value: TAB });
+        b.client.perform_actions(keys).await.expect("Tab");
+        let at = b
+            .eval("const e = document.activeElement; return e.id || e.tagName.toLowerCase();")
+            .await;
+        order.push(at.as_str().unwrap_or_default().to_owned());
+    }
+    order
+}
+
+/// Focus order follows what the eye reads: the caller reaches the language, then Call, before
+/// the optional fields; the operator's sign-in goes name, password, log in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keyboard_reaches_each_pages_fields_in_reading_order() {
+    let site = site().await;
+    let b = Browser::launch("pt-BR,pt", None).await;
+    b.client.goto(&site.app.url("/call")).await.expect("goto");
+    b.wait_for(
+        "caller page",
+        "window.hotline && document.documentElement.lang === 'pt'",
+        STEP,
+    )
+    .await;
+    assert_eq!(
+        tab_order(&b, 5).await,
+        [
+            "page-language",
+            "call-language",
+            "call",
+            "describe",
+            "returning-case"
+        ],
+        "the caller page's focus order"
+    );
+    b.client
+        .goto(&site.app.url("/operator"))
+        .await
+        .expect("goto");
+    b.wait_for(
+        "operator sign-in",
+        "!document.getElementById('login-form').closest('[hidden]')",
+        STEP,
+    )
+    .await;
+    let order = tab_order(&b, 6).await;
+    let form: Vec<&String> = order
+        .iter()
+        .filter(|id| ["name", "password", "button"].contains(&id.as_str()))
+        .collect();
+    assert!(
+        form.len() >= 3 && form[0] == "name" && form[1] == "password" && form[2] == "button",
+        "the sign-in form's focus order: {order:?}"
+    );
+    b.close().await;
 }
