@@ -19,7 +19,7 @@ use hotline_bridge::domain::{
     OfferOutcome, ParticipantId, Rating, Role, UniversityId,
 };
 use hotline_bridge::roster::Roster;
-use hotline_bridge::store::{Record, RecordStore, SqlStore};
+use hotline_bridge::store::{wait_ms, Record, RecordStore, SqlStore};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -64,6 +64,10 @@ struct Args {
     /// An empty PostgreSQL database to load (default: start a scratch server).
     #[arg(long)]
     postgres_url: Option<String>,
+    /// Keep the SQLite files in this folder (default: a temporary folder, removed at the end),
+    /// e.g. to look at a query plan afterwards.
+    #[arg(long)]
+    sqlite_dir: Option<std::path::PathBuf>,
 }
 
 /// One generated call: what the store's writer would be given.
@@ -263,7 +267,8 @@ async fn bulk_load(url: &str, calls: &[Gen]) -> anyhow::Result<()> {
     for chunk in calls.chunks(CHUNK) {
         let mut c = String::from(
             "INSERT INTO calls (id, language, language_source, outcome, created_at, answered_at, \
-             ended_at, language_known_at, interpreter_joined_at, interpreter_id, asked) VALUES ",
+             ended_at, language_known_at, interpreter_joined_at, interpreter_id, asked, wait_ms, \
+             stars) VALUES ",
         );
         let mut l = String::from(
             "INSERT INTO legs (call_id, participant, role, interpreter_id, media, joined_at, \
@@ -284,9 +289,10 @@ async fn bulk_load(url: &str, calls: &[Gen]) -> anyhow::Result<()> {
                 .filter(|l| l.role == Role::Interpreter)
                 .min_by_key(|l| (l.joined_at, l.participant.as_str().to_owned()));
             let asked = first.is_some() || !g.offers.is_empty();
+            let known = language_known_at(&s.language_source, s.created_at, s.answered_at);
             let _ = write!(
                 c,
-                "{}({id}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                "{}({id}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                 if i > 0 { "," } else { "" },
                 s.language.map_or("NULL".into(), |l| q(l.as_str())),
                 q(&s.language_source),
@@ -294,12 +300,14 @@ async fn bulk_load(url: &str, calls: &[Gen]) -> anyhow::Result<()> {
                 s.created_at,
                 n(s.answered_at),
                 s.ended_at,
-                language_known_at(&s.language_source, s.created_at, s.answered_at),
+                known,
                 n(first.map(|l| l.joined_at)),
                 first
                     .and_then(|l| l.interpreter.as_ref())
                     .map_or("NULL".into(), |i| q(i.as_str())),
                 i64::from(asked),
+                n(first.map(|l| wait_ms(known, l.joined_at))),
+                g.stars.map_or("NULL".into(), |s| s.to_string()),
             );
             for leg in &s.legs {
                 let _ = write!(
@@ -452,13 +460,20 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // The bulk loader against the store's own writer, on the first calls.
-    let dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    let dir = match &args.sqlite_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("--sqlite-dir {}", d.display()))?;
+            d.clone()
+        }
+        None => temp.path().to_owned(),
+    };
     let few = &calls[..CHECKED.min(calls.len())];
-    let (written, _) = sqlite(dir.path(), "written.db").await?;
+    let (written, _) = sqlite(&dir, "written.db").await?;
     for g in few {
         written.write(&records(g)).await?;
     }
-    let (bulk, bulk_url) = sqlite(dir.path(), "bulk.db").await?;
+    let (bulk, bulk_url) = sqlite(&dir, "bulk.db").await?;
     bulk_load(&bulk_url, few).await?;
     let a = reports(&written, &scope).await?;
     let b = reports(&bulk, &scope).await?;
@@ -479,7 +494,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut worst: f64 = 0.0;
 
-    let (store, year_url) = sqlite(dir.path(), "year.db").await?;
+    let (store, year_url) = sqlite(&dir, "year.db").await?;
     let t = Instant::now();
     bulk_load(&year_url, &calls).await?;
     let load = t.elapsed().as_secs_f64();

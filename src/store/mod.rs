@@ -44,7 +44,7 @@ mod sql;
 
 pub use callbacks::CALLBACK_LIST_MAX;
 pub use cases::{CaseCounts, CaseEdited, CaseQuery, NewCase};
-pub use sql::{SqlStore, StoreKind};
+pub use sql::{wait_ms, SqlStore, StoreKind};
 
 use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{

@@ -4,7 +4,7 @@
 //! into the SQL as integer literals and month names this code makes; the roster's interpreter and
 //! university ids are bound as parameters into a temporary table of the query's connection.
 
-use super::sql::{corrupt, text, SqlStore};
+use super::sql::{corrupt, text, time, SqlStore, StoreKind};
 use super::StoreError;
 use crate::domain::report::{
     DemandRow, Grouping, LocalClock, MinutesRow, ReportScope, StarsRow, WaitingRow, HOUR_MS,
@@ -13,11 +13,16 @@ use crate::domain::report::{
 use crate::domain::Millis;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 /// Service-level thresholds, ms (dashboard::SERVICE_LEVEL_MS).
 const WITHIN: [Millis; 2] = crate::domain::dashboard::SERVICE_LEVEL_MS;
+/// The waiting report's first pass counts waits per this many ms.
+const BUCKET_MS: Millis = 1000;
+/// (group, second) pairs read back per query (two parameters each at most, well under either
+/// database's limit).
+const WANTED_CHUNK: usize = 1000;
 
 impl SqlStore {
     pub(super) async fn waiting_sql(
@@ -45,60 +50,154 @@ impl SqlStore {
         } else {
             ""
         };
-        // One pass: each call with its wait `w` (NULL: no interpreter joined), the rank of its
-        // wait among its group's joined calls and how many those are, then the group's sums and
-        // its nearest-rank median and p90.
-        let sql = format!(
-            "SELECT k, COUNT(*) AS calls, \
-               CAST(SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS BIGINT) AS ab_op, \
-               CAST(SUM(asked) AS BIGINT) AS asked, \
-               CAST(SUM(CASE WHEN w IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS joined, \
-               CAST(SUM(CASE WHEN w <= {w20} THEN 1 ELSE 0 END) AS BIGINT) AS w20, \
-               CAST(SUM(CASE WHEN w <= {w30} THEN 1 ELSE 0 END) AS BIGINT) AS w30, \
-               CAST(SUM(CASE WHEN asked = 1 AND w IS NULL AND outcome = 'ended' \
-                 THEN 1 ELSE 0 END) AS BIGINT) AS ab_int, \
-               MAX(CASE WHEN rn = (n + 1) / 2 THEN w END) AS p50, \
-               MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN w END) AS p90 \
-             FROM ( \
-               SELECT k, outcome, asked, w, \
-                 ROW_NUMBER() OVER (PARTITION BY k, (w IS NULL) ORDER BY w) AS rn, \
-                 SUM(CASE WHEN w IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY k) AS n \
-               FROM ( \
-                 SELECT {key} AS k, c.outcome AS outcome, c.asked AS asked, \
-                   CASE WHEN c.interpreter_joined_at IS NULL THEN NULL \
-                     WHEN c.interpreter_joined_at > c.language_known_at \
-                     THEN c.interpreter_joined_at - c.language_known_at ELSE 0 END AS w \
-                 FROM calls c {join} \
-                 WHERE c.created_at >= $1 AND c.created_at < $2) b) r \
-             GROUP BY k",
+        // Two passes, neither sorting the calls by their wait (a window over a year's calls
+        // costs seconds on SQLite). First, per group and per second of wait, the counts: the
+        // group's figures are their sums, and walking a group's seconds in order finds the second
+        // that holds its median's (and p90's) nearest rank. Then only the calls of those
+        // seconds are read back, and sorting those few gives the exact waits at the ranks.
+        let sums = format!(
+            "SELECT {key} AS k, c.wait_ms / {BUCKET_MS} AS b, COUNT(*) AS calls, \
+               CAST(SUM(CASE WHEN c.outcome = 'abandoned' THEN 1 ELSE 0 END) AS BIGINT) AS ab_op, \
+               CAST(SUM(c.asked) AS BIGINT) AS asked, \
+               CAST(SUM(CASE WHEN c.wait_ms <= {w20} THEN 1 ELSE 0 END) AS BIGINT) AS w20, \
+               CAST(SUM(CASE WHEN c.wait_ms <= {w30} THEN 1 ELSE 0 END) AS BIGINT) AS w30, \
+               CAST(SUM(CASE WHEN c.asked = 1 AND c.wait_ms IS NULL AND c.outcome = 'ended' \
+                 THEN 1 ELSE 0 END) AS BIGINT) AS ab_int \
+             FROM calls c {join} \
+             WHERE c.created_at >= $1 AND c.created_at < $2 \
+             GROUP BY 1, 2",
         );
-        // One connection: the roster goes into its temporary table, keyed by interpreter, and
-        // the query joins it there.
+        // One connection and one snapshot (the second pass must see the calls the first
+        // counted): the roster goes into its temporary table, keyed by interpreter, and the
+        // queries join it there.
         let mut conn = self.pool().acquire().await.map_err(|e| self.error(e))?;
+        let mut conn = sqlx::Connection::begin(&mut *conn)
+            .await
+            .map_err(|e| self.error(e))?;
+        if self.kind() == StoreKind::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
         if university {
             load_roster(&mut conn, scope)
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&sums)
             .bind(ms(scope.from))
             .bind(ms(scope.to))
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| self.error(e))?;
-        let mut out = rows
-            .iter()
-            .map(waiting_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for r in &rows {
+            let key = text(r, "k")?;
+            let g = groups.entry(key.clone()).or_insert_with(|| Group {
+                row: WaitingRow {
+                    key,
+                    ..WaitingRow::default()
+                },
+                seconds: BTreeMap::new(),
+            });
+            let calls = count(r, "calls")?;
+            let row = &mut g.row;
+            row.calls += calls;
+            row.abandoned_waiting_for_operator += count(r, "ab_op")?;
+            row.asked_for_interpreter += count(r, "asked")?;
+            row.within_20s += count(r, "w20")?;
+            row.within_30s += count(r, "w30")?;
+            row.abandoned_waiting_for_interpreter += count(r, "ab_int")?;
+            if let Some(b) = r
+                .try_get::<Option<i64>, _>("b")
+                .map_err(|e| corrupt("b", e))?
+            {
+                row.interpreter_joined += calls;
+                *g.seconds.entry(b).or_default() += calls;
+            }
+        }
+        // The seconds to read back, and per group where its ranks fall in them.
+        let mut wanted: Vec<(String, i64)> = Vec::new();
+        let mut at: Vec<(String, [Option<RankAt>; 2])> = Vec::new();
+        for (key, g) in &groups {
+            let n = g.row.interpreter_joined;
+            let ranks = [n.div_ceil(2), (9 * n).div_ceil(10)];
+            let found = ranks.map(|r| rank_in(&g.seconds, r));
+            for (b, _) in found.iter().flatten() {
+                if !wanted.iter().any(|(k, w)| k == key && w == b) {
+                    wanted.push((key.clone(), *b));
+                }
+            }
+            at.push((key.clone(), found));
+        }
+        let mut waits: HashMap<(String, i64), Vec<Millis>> = HashMap::new();
+        for chunk in wanted.chunks(WANTED_CHUNK) {
+            let mut seconds: Vec<i64> = chunk.iter().map(|(_, b)| *b).collect();
+            seconds.sort_unstable();
+            seconds.dedup();
+            let list = |from: usize, n: usize| {
+                (from..from + n)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let sql = format!(
+                "SELECT k, w FROM (SELECT {key} AS k, c.wait_ms AS w FROM calls c {join} \
+                   WHERE c.created_at >= $1 AND c.created_at < $2 AND c.wait_ms IS NOT NULL) x \
+                 WHERE w / {BUCKET_MS} IN ({}) \
+                   AND k || ':' || CAST(w / {BUCKET_MS} AS TEXT) IN ({})",
+                list(3, seconds.len()),
+                list(3 + seconds.len(), chunk.len()),
+            );
+            let mut q = sqlx::query(&sql).bind(ms(scope.from)).bind(ms(scope.to));
+            for b in &seconds {
+                q = q.bind(*b);
+            }
+            for (k, b) in chunk {
+                q = q.bind(format!("{k}:{b}"));
+            }
+            for r in q.fetch_all(&mut *conn).await.map_err(|e| self.error(e))? {
+                let w = time(&r, "w")?;
+                let b = i64::try_from(w / BUCKET_MS).map_err(|e| corrupt("w", e))?;
+                waits.entry((text(&r, "k")?, b)).or_default().push(w);
+            }
+        }
+        for v in waits.values_mut() {
+            v.sort_unstable();
+        }
+        for (key, found) in at {
+            let Some(g) = groups.get_mut(&key) else {
+                continue;
+            };
+            let [median, p90] = found.map(|f| {
+                f.and_then(|(b, offset)| {
+                    let v = waits.get(&(key.clone(), b))?;
+                    v.get(usize::try_from(offset).ok()?.checked_sub(1)?)
+                        .copied()
+                })
+            });
+            if g.row.interpreter_joined > 0 && (median.is_none() || p90.is_none()) {
+                return Err(corrupt(
+                    "time to interpreter",
+                    format!("the calls of group {key:?} changed while read"),
+                ));
+            }
+            g.row.time_to_interpreter_median_ms = median;
+            g.row.time_to_interpreter_p90_ms = p90;
+        }
+        conn.commit().await.map_err(|e| self.error(e))?;
+        let mut out: Vec<WaitingRow> = groups.into_values().map(|g| g.row).collect();
         sort_keys(&mut out, by);
         Ok(out)
     }
 
     pub(super) async fn stars_sql(&self, scope: &ReportScope) -> Result<Vec<StarsRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT COALESCE(c.language, '') AS k, r.stars AS stars, COUNT(*) AS n \
-             FROM ratings r JOIN calls c ON c.id = r.call_id \
-             WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1, 2",
+            "SELECT COALESCE(c.language, '') AS k, c.stars AS stars, COUNT(*) AS n \
+             FROM calls c \
+             WHERE c.created_at >= $1 AND c.created_at < $2 AND c.stars IS NOT NULL \
+             GROUP BY 1, 2",
         )
         .bind(ms(scope.from))
         .bind(ms(scope.to))
@@ -310,26 +409,29 @@ fn count(r: &AnyRow, col: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|e| corrupt(col, e))
 }
 
-fn millis_opt(r: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
-    r.try_get::<Option<i64>, _>(col)
-        .map_err(|e| corrupt(col, e))?
-        .map(|v| Millis::try_from(v).map_err(|e| corrupt(col, e)))
-        .transpose()
+/// A group of the waiting report being summed: its row, and its joined calls per second of wait.
+struct Group {
+    row: WaitingRow,
+    seconds: BTreeMap<i64, u64>,
 }
 
-fn waiting_row(r: &AnyRow) -> Result<WaitingRow, StoreError> {
-    Ok(WaitingRow {
-        key: text(r, "k")?,
-        calls: count(r, "calls")?,
-        abandoned_waiting_for_operator: count(r, "ab_op")?,
-        asked_for_interpreter: count(r, "asked")?,
-        interpreter_joined: count(r, "joined")?,
-        within_20s: count(r, "w20")?,
-        within_30s: count(r, "w30")?,
-        abandoned_waiting_for_interpreter: count(r, "ab_int")?,
-        time_to_interpreter_median_ms: millis_opt(r, "p50")?,
-        time_to_interpreter_p90_ms: millis_opt(r, "p90")?,
-    })
+/// A second of wait and a rank among that second's waits (1-based).
+type RankAt = (i64, u64);
+
+/// Where the `rank`-th smallest wait (1-based) falls: the second that holds it and its rank
+/// among that second's waits; `None` for rank 0 or past the last.
+fn rank_in(seconds: &BTreeMap<i64, u64>, rank: u64) -> Option<RankAt> {
+    if rank == 0 {
+        return None;
+    }
+    let mut before = 0;
+    for (b, n) in seconds {
+        if rank <= before + n {
+            return Some((*b, rank - before));
+        }
+        before += n;
+    }
+    None
 }
 
 /// Groups in their natural order: hours as numbers, everything else by name (`""` first).
@@ -338,5 +440,24 @@ fn sort_keys(rows: &mut [WaitingRow], by: Grouping) {
         rows.sort_by_key(|r| r.key.parse::<u32>().unwrap_or(u32::MAX));
     } else {
         rows.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rank_falls_in_the_second_that_holds_it() {
+        // Waits in seconds 0 (two), 3 (one), 7 (three): ranks 1-2, 3, 4-6.
+        let seconds: BTreeMap<i64, u64> = [(0, 2), (3, 1), (7, 3)].into_iter().collect();
+        assert_eq!(rank_in(&seconds, 1), Some((0, 1)));
+        assert_eq!(rank_in(&seconds, 2), Some((0, 2)));
+        assert_eq!(rank_in(&seconds, 3), Some((3, 1)));
+        assert_eq!(rank_in(&seconds, 4), Some((7, 1)));
+        assert_eq!(rank_in(&seconds, 6), Some((7, 3)));
+        assert_eq!(rank_in(&seconds, 7), None);
+        assert_eq!(rank_in(&seconds, 0), None);
+        assert_eq!(rank_in(&BTreeMap::new(), 1), None);
     }
 }
