@@ -1,9 +1,11 @@
 //! Load benchmark: N concurrent three-way calls of synthetic Opus (50 packets/s per participant)
 //! against the media shards running in a child process (this example with `--server`, see
 //! `server`) over loopback. Server CPU comes from the child's /proc/<pid>/stat (utime+stime), RSS
-//! from /proc/<pid>/status, latency from the send time each payload carries. Each run prints its
-//! figures; `--search` raises the call count until loss reaches 0.1 % and reports the highest
-//! count held below it. The last line is key=value figures.
+//! from /proc/<pid>/status, latency from the send time each payload carries to the kernel's
+//! arrival stamp at the receiving peer's socket (so a generator slow to run does not count as
+//! latency). Each run prints its figures, with the generator's own CPU and how busy the whole
+//! machine was; `--search` raises the call count until loss reaches 0.1 % and reports the
+//! highest count held below it. The last line is key=value figures.
 //!
 //!     cargo run --release --example load -- --calls 100 --seconds 15 --shards 2
 //!     cargo run --release --example load -- --calls 100 --shards 2 --search
@@ -22,7 +24,7 @@ use clap::Parser;
 use hotline_bridge::domain::Role;
 use hotline_bridge::sfu::peer::PeerConfig;
 use hotline_bridge::testkit::{unix_us, TestPeer, TestPeerOffer, TestPeerOptions};
-use server::{clock_ticks_per_s, Reply, Request, Server};
+use server::{clock_ticks_per_s, machine_cpu_ticks, process_cpu_ticks, Reply, Request, Server};
 use std::time::{Duration, Instant};
 
 /// How long all peers may take to connect.
@@ -301,6 +303,8 @@ async fn run(
     let sent0: Vec<u64> = peers.iter().map(|p| p.sent()).collect();
     let (fwd0, err0, timers0) = server.forwarded().await?;
     let cpu0 = server.cpu_ticks()?;
+    let gen0 = process_cpu_ticks(std::process::id())?;
+    let machine0 = machine_cpu_ticks()?;
     let media0 = server.thread_ticks("media-")?;
     let rec0 = server.thread_ticks("recordings")?;
     let wait0 = server.cpu_wait_ns()?;
@@ -312,6 +316,8 @@ async fn run(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let wall = t0.elapsed();
     let cpu1 = server.cpu_ticks()?;
+    let gen1 = process_cpu_ticks(std::process::id())?;
+    let machine1 = machine_cpu_ticks()?;
     let media1 = server.thread_ticks("media-")?;
     let rec1 = server.thread_ticks("recordings")?;
     let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
@@ -340,6 +346,9 @@ async fn run(
     };
     let forwarded = fwd1 - fwd0;
     let cpu_s = (cpu1 - cpu0) as f64 / clock_ticks_per_s() as f64;
+    let generator_s = (gen1 - gen0) as f64 / clock_ticks_per_s() as f64;
+    let machine_busy_pct =
+        100.0 * (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
     let cpu_us_per_pkt = if forwarded == 0 {
         f64::NAN
     } else {
@@ -359,6 +368,11 @@ async fn run(
         100.0 * cpu_s / wall.as_secs_f64()
     );
     println!(
+        "load generator cpu {generator_s:.2} s ({:.0}% of one core); the machine's cores were \
+         {machine_busy_pct:.0}% busy",
+        100.0 * generator_s / wall.as_secs_f64()
+    );
+    println!(
         "server rss {:.1} MB ({:.1} MB idle, {:.0} kB per call)",
         rss_kb as f64 / 1024.0,
         rss_idle_kb as f64 / 1024.0,
@@ -372,7 +386,8 @@ async fn run(
     println!(
         "run: calls={calls} shards={} loss_pct={loss_pct:.3} added_latency_p50_ms={:.2} \
          added_latency_p99_ms={:.2} server_cpu_us_per_pkt={cpu_us_per_pkt:.2} \
-         media_loop_us_per_pkt={media_us_per_pkt:.3} timer_runs_per_pkt={timer_runs_per_pkt:.2}",
+         media_loop_us_per_pkt={media_us_per_pkt:.3} timer_runs_per_pkt={timer_runs_per_pkt:.2} \
+         machine_busy_pct={machine_busy_pct:.0}",
         args.shards,
         pct(0.5),
         pct(0.99),

@@ -289,10 +289,7 @@ impl Server {
     }
 
     pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        let after = stat.rsplit_once(") ").context("stat format")?.1;
-        let f: Vec<&str> = after.split_whitespace().collect();
-        Ok(f[11].parse::<u64>()? + f[12].parse::<u64>()?)
+        process_cpu_ticks(self.pid)
     }
 
     /// Time the server's threads spent runnable but waiting for a CPU, in ns (schedstat's
@@ -341,6 +338,31 @@ impl Server {
             .context("VmRSS value")?
             .parse()?)
     }
+}
+
+/// CPU time (user + system) of process `pid`, in clock ticks.
+pub fn process_cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(") ").context("stat format")?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let field =
+        |i: usize| -> anyhow::Result<u64> { Ok(f.get(i).context("stat format")?.parse::<u64>()?) };
+    Ok(field(11)? + field(12)?)
+}
+
+/// The whole machine's CPU time so far, in clock ticks: (busy, all). Busy is everything but
+/// idle and I/O wait, summed over every core.
+pub fn machine_cpu_ticks() -> anyhow::Result<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat.lines().next().context("/proc/stat is empty")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let all: u64 = v.iter().take(8).sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    Ok((all - idle, all))
 }
 
 pub fn clock_ticks_per_s() -> u64 {

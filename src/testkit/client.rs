@@ -111,6 +111,8 @@ impl TestPeerOffer {
     ) -> Result<(Self, String), TestPeerError> {
         let socket = std::net::UdpSocket::bind(SocketAddr::new(opts.bind_ip, 0))?;
         socket.set_nonblocking(true)?;
+        #[cfg(target_os = "linux")]
+        stamped::enable(&socket)?;
         let local = socket.local_addr()?;
         let mut rtc = config.rtc_config().build(Instant::now());
         let candidate =
@@ -321,12 +323,16 @@ impl Loop {
         let mut count: u32 = 0;
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
-        while let Some(timeout) = self.drain() {
+        // When the datagram just handed to str0m reached the socket: the packets it yields are
+        // stamped with it, so a peer that is slow to run does not count as latency.
+        let mut arrival: Option<u64> = None;
+        while let Some(timeout) = self.drain(arrival.take()) {
             sleep.as_mut().reset(timeout.into());
             tokio::select! {
                 _ = stop.cancelled() => break,
-                r = self.socket.recv_from(&mut buf) => {
-                    let Ok((n, source)) = r else { continue };
+                r = recv(&self.socket, &mut buf) => {
+                    let Ok((n, source, arrived_unix_us)) = r else { continue };
+                    arrival = Some(arrived_unix_us);
                     let Ok(contents) = buf[..n].try_into() else { continue };
                     let input = Input::Receive(Instant::now(), Receive {
                         proto: Protocol::Udp, source, destination: self.local, contents,
@@ -354,7 +360,7 @@ impl Loop {
         }
         let _ = self.rtc.close();
         let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
-        self.drain();
+        self.drain(None);
         self.shared.connected.store(false, Ordering::Release);
         self.shared.connected_changed.notify_waiters();
     }
@@ -399,8 +405,9 @@ impl Loop {
         }
     }
 
-    /// Polls until str0m wants time; `None` when the connection is over.
-    fn drain(&mut self) -> Option<Instant> {
+    /// Polls until str0m wants time; `None` when the connection is over. Packets that arrive are
+    /// taken as received at `arrival` (µs since the epoch) when given, else now.
+    fn drain(&mut self, arrival: Option<u64>) -> Option<Instant> {
         loop {
             match self.rtc.poll_output().ok()? {
                 Output::Timeout(t) => return self.rtc.is_alive().then_some(t),
@@ -432,12 +439,78 @@ impl Loop {
                         .tracker
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    tr.on_packet(slot, &p.payload, now, unix_us());
+                    tr.on_packet(slot, &p.payload, now, arrival.unwrap_or_else(unix_us));
                 }
                 Output::Event(Event::Closed) => return None,
                 Output::Event(_) => {}
             }
         }
+    }
+}
+
+/// Receives one datagram: its length, source and when it reached the socket (µs since the
+/// epoch; the kernel's stamp where there is one).
+async fn recv(socket: &UdpSocket, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr, u64)> {
+    #[cfg(target_os = "linux")]
+    {
+        socket
+            .async_io(tokio::io::Interest::READABLE, || stamped::recv(socket, buf))
+            .await
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let (n, source) = socket.recv_from(buf).await?;
+        Ok((n, source, unix_us()))
+    }
+}
+
+/// Kernel receive timestamps (`SO_TIMESTAMPNS`) on Linux.
+#[cfg(target_os = "linux")]
+mod stamped {
+    use nix::sys::socket::{
+        recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+    };
+    use std::io::IoSliceMut;
+    use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+    use std::os::fd::{AsFd, AsRawFd};
+
+    pub(super) fn enable(socket: &impl AsFd) -> std::io::Result<()> {
+        setsockopt(socket, sockopt::ReceiveTimestampns, &true)?;
+        Ok(())
+    }
+
+    pub(super) fn recv(
+        socket: &impl AsRawFd,
+        buf: &mut [u8],
+    ) -> std::io::Result<(usize, SocketAddr, u64)> {
+        let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = recvmsg::<SockaddrStorage>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )?;
+        let mut at = None;
+        for c in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmTimestampns(t) = c {
+                let us = t.tv_sec() as i128 * 1_000_000 + t.tv_nsec() as i128 / 1000;
+                at = u64::try_from(us).ok();
+            }
+        }
+        let source = msg
+            .address
+            .as_ref()
+            .and_then(|a| {
+                a.as_sockaddr_in()
+                    .map(|v4| SocketAddr::V4(SocketAddrV4::from(*v4)))
+                    .or_else(|| {
+                        a.as_sockaddr_in6()
+                            .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+                    })
+            })
+            .ok_or_else(|| std::io::Error::other("datagram without a source address"))?;
+        Ok((msg.bytes, source, at.unwrap_or_else(super::unix_us)))
     }
 }
 
