@@ -9,7 +9,7 @@ export const CLIENT_TYPES = [
   "mute", "hold", "consult", "set_language", "hang_up", "ping",
   "set_availability", "accept_offer", "decline_offer",
   "request_interpreter", "cancel_interpreter", "remove_interpreter", "replace_interpreter",
-  "keep_waiting", "request_callback", "supervise",
+  "keep_waiting", "request_callback", "supervise", "read_case_number",
 ];
 
 /** Server → client types (ServerMessage). */
