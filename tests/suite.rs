@@ -106,6 +106,7 @@ mod sip_no_dial_out;
 mod sip_options;
 mod sip_phone_audio;
 mod sip_phone_story;
+mod sip_queue_wait;
 mod sip_refusal;
 mod store_contract;
 mod store_reports;

@@ -216,7 +216,7 @@ impl CallRegistry {
     /// A new queued call with its own task; returns its handle and the caller token (shown once).
     pub fn create(&self, language: LanguageView) -> (CallHandle, String) {
         let mut inner = self.lock();
-        self.queue_new(&mut inner, language, None, None)
+        self.queue_new(&mut inner, language, None, None, self.wait)
     }
 
     /// A new queued call from `addr`, unless the waiting calls are at one of `caps` (checked and
@@ -230,7 +230,7 @@ impl CallRegistry {
         let mut inner = self.lock();
         let from = inner.queue.iter().filter(|q| q.addr == Some(addr)).count();
         admit(caps, inner.queue.len(), from)?;
-        Ok(self.queue_new(&mut inner, language, Some(addr), None))
+        Ok(self.queue_new(&mut inner, language, Some(addr), None, self.wait))
     }
 
     /// A new queued phone call (a SIP edge's INVITE) from trunk address `addr`, with the caller's
@@ -245,8 +245,15 @@ impl CallRegistry {
         let mut inner = self.lock();
         let from = inner.queue.iter().filter(|q| q.addr == Some(addr)).count();
         admit(caps, inner.queue.len(), from)?;
+        // A phone caller cannot answer the long-wait question (it is asked on the page), so it
+        // is never asked: asking would end the call of someone still holding the line. They
+        // wait, hearing their place in the queue, until answered or they hang up.
+        let wait = WaitPolicy {
+            max_wait_ms: 0,
+            ..self.wait
+        };
         Ok(self
-            .queue_new(&mut inner, language, Some(addr), Some(masked))
+            .queue_new(&mut inner, language, Some(addr), Some(masked), wait)
             .0)
     }
 
@@ -258,6 +265,7 @@ impl CallRegistry {
         language: LanguageView,
         addr: Option<IpAddr>,
         phone: Option<String>,
+        wait: WaitPolicy,
     ) -> (CallHandle, String) {
         let now = now_ms();
         let id = CallId::random();
@@ -271,7 +279,7 @@ impl CallRegistry {
             now,
             grace: self.grace,
             interpreter_silence: self.interpreter_silence,
-            wait: self.wait,
+            wait,
             media: self.media.clone(),
             pool: self.pool.clone(),
             book: Arc::new(self.clone()),
