@@ -3,7 +3,9 @@
 # texts (prompts/texts.tsv): espeak-ng speaks each text, sox makes it 8 kHz mono µ-law WAV
 # (what a G.711 phone leg plays; half the size of 16-bit PCM), level-normalized to -3 dBFS, into
 # prompts/<language>/<name>.wav. The binary embeds the result; run this again after changing a
-# text (needs espeak-ng and sox: apt-get install espeak-ng sox) and commit the WAVs.
+# text (needs espeak-ng and sox: apt-get install espeak-ng sox) and commit the WAVs. With keys
+# as arguments (`scripts/prompts.sh callback_offer callback_taken`) only those rows are made,
+# in every language, and every other file is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +30,7 @@ say() { # language name text
   espeak-ng -v "$(voice "$lang")" -s 160 -w "$tmp/raw.wav" "$text"
   # Leading and trailing silence trimmed (the pauses between prompts are the player's), then
   # 8 kHz µ-law at -3 dBFS peak.
-  sox "$tmp/raw.wav" -r 8000 -c 1 -e u-law -b 8 "prompts/$lang/$name.wav" \
+  sox -D "$tmp/raw.wav" -r 8000 -c 1 -e u-law -b 8 "prompts/$lang/$name.wav" \
     silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse norm -3
 }
 
@@ -39,10 +41,12 @@ while IFS=$'\t' read -r lang key text; do
   [[ $key == name_* ]] && names[$lang/${key#name_}]=$text
 done <"$table"
 
-rm -rf prompts/*/
+only=" $* "
+[[ $# -eq 0 ]] && rm -rf prompts/*/
 count=0
 while IFS=$'\t' read -r lang key text; do
   [[ -z $lang || $lang == \#* ]] && continue
+  [[ $# -gt 0 && $only != *" $key "* ]] && continue
   case $key in
     name_*) ;;
     menu)

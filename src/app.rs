@@ -405,7 +405,14 @@ pub async fn serve_with_tls(
             state.settings.languages.served(),
             prompts,
             state.dispatch.clone(),
-            state.settings.records.recording,
+            crate::sip::CallerOffers {
+                recorded: state.settings.records.recording,
+                callback: state
+                    .records
+                    .clone()
+                    .filter(|_| c.max_queue_wait_s > 0)
+                    .map(|r| (r, Duration::from_secs(c.max_queue_wait_s))),
+            },
         )
         .await
         .context("starting the SIP edge")?;

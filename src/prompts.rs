@@ -56,6 +56,11 @@ pub enum Prompt {
     OfferAccepted,
     /// "Thank you for calling. Goodbye."
     Goodbye,
+    /// "To be called back at the number you are calling from, press the star key. Or stay on
+    /// the line." (a long wait, on a hotline that keeps a record).
+    CallbackOffer,
+    /// "Thank you. We will call you back at this number. Goodbye."
+    CallbackTaken,
     /// "Your case number is", before its digits (`case_number`).
     CaseNumberIs,
     /// One digit, 0-9, said alone.
@@ -77,6 +82,8 @@ impl Prompt {
             Prompt::InterpreterOffer { call_language } => format!("offer_{call_language}"),
             Prompt::OfferAccepted => "offer_accepted".into(),
             Prompt::Goodbye => "goodbye".into(),
+            Prompt::CallbackOffer => "callback_offer".into(),
+            Prompt::CallbackTaken => "callback_taken".into(),
             Prompt::CaseNumberIs => "case_number".into(),
             Prompt::Digit(d) => format!("digit_{}", d % 10),
         }

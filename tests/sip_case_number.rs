@@ -7,7 +7,7 @@
 //! refused, as it is before the call has a case.
 use crate::common;
 
-use common::phone_rtp::{PhoneRtp, SOUND_RMS};
+use common::phone_rtp::{sound_frames, PhoneRtp};
 use common::sipp::{self, first_queued, sip_settings};
 use common::spawn_app;
 use common::ws::{
@@ -25,7 +25,6 @@ use std::time::Duration;
 const STEP: Duration = Duration::from_secs(20);
 /// Samples in a 20 ms frame at 8 kHz.
 const FRAME: usize = 160;
-
 /// The call's case number, once the operator's console is told it.
 async fn case_number_of(console: &mut WsClient) -> String {
     tokio::time::timeout(STEP, async {
@@ -38,19 +37,6 @@ async fn case_number_of(console: &mut WsClient) -> String {
     })
     .await
     .expect("the call's case opens")
-}
-
-/// Frames of `audio` (8 kHz PCM) that the phone counts as sound.
-fn sound_frames(audio: &[i16]) -> u64 {
-    audio
-        .chunks(FRAME)
-        .filter(|f| {
-            let rms = (f.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / f.len() as f64)
-                .sqrt()
-                / 32768.0;
-            rms > SOUND_RMS
-        })
-        .count() as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,9 +3,14 @@
 //! still holding the line. With the question due after 1 s and its answer after 1 s more, a web
 //! caller's call is ended for the unanswered question while a phone call queued before it waits
 //! on, hearing its place, and is then answered.
+//!
+//! On a hotline that keeps a record, the phone caller is instead offered, after the same long
+//! wait, to press star to be called back at the number they call from: they hear the offer in
+//! their language, press star, hear "we will call you back" and the bridge hangs up; the
+//! request is in the record with their number in full, and the call ended by callback.
 use crate::common;
 
-use common::phone_rtp::PhoneRtp;
+use common::phone_rtp::{sound_frames, PhoneRtp};
 use common::sipp::{self, first_queued, sip_settings};
 use common::spawn_app;
 use common::ws::{
@@ -14,24 +19,32 @@ use common::ws::{
 };
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::app::build_state;
-use hotline_bridge::domain::{CallId, Language};
+use hotline_bridge::domain::{CallId, CallbackStatus, Language};
+use hotline_bridge::prompts::{Prompt, Prompts};
 use hotline_bridge::protocol::{LanguageSource, LanguageView};
 use std::time::Duration;
 
 /// Longest wait for any one step.
 const STEP: Duration = Duration::from_secs(20);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
-    let mut s = settings_with_operator();
-    s.calls.max_queue_wait_s = 1;
-    s.calls.queue_wait_reply_s = 1;
+/// A hotline on `s` with a phone trunk and a signed-in operator's console, and a phone
+/// (sipp calling the Portuguese number from +8613912345678, its RTP the test's) whose call is
+/// queued.
+struct Queued {
+    app: common::TestApp,
+    op_token: String,
+    console: common::ws::WsClient,
+    phone_rtp: PhoneRtp,
+    phone: tokio::task::JoinHandle<sipp::SippRun>,
+    call_id: CallId,
+}
+
+async fn phone_queued(mut s: hotline_bridge::config::Settings) -> Queued {
     s.calls.create_burst = 10;
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
     let app = spawn_app(build_state(s).await.expect("state")).await;
     let op_token = operator_login(&app.url("")).await;
     let mut console = operator_session(app.addr, &op_token).await;
-
     let phone_rtp = PhoneRtp::start().await;
     let phone = sipp::phone_call(
         bridge,
@@ -41,7 +54,31 @@ async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
         &[],
     );
     let queued = first_queued(&mut console, STEP).await;
-    let phone_call = queued["call_id"].as_str().expect("call id").to_owned();
+    let call_id = CallId::parse(queued["call_id"].as_str().expect("call id")).expect("id");
+    Queued {
+        app,
+        op_token,
+        console,
+        phone_rtp,
+        phone,
+        call_id,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
+    let mut s = settings_with_operator();
+    s.calls.max_queue_wait_s = 1;
+    s.calls.queue_wait_reply_s = 1;
+    let Queued {
+        app,
+        op_token,
+        mut console,
+        phone_rtp,
+        phone,
+        call_id: id,
+    } = phone_queued(s).await;
+    let phone_call = id.to_string();
 
     // A web caller queued after it is asked, does not answer, and is let go: by then the
     // phone call has waited longer than the question and its answer take.
@@ -56,7 +93,6 @@ async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
     let left = web.wait_for("left").await;
     assert_eq!(left["reason"], "no_reply", "{left}");
 
-    let id = CallId::parse(&phone_call).expect("id");
     let view = app
         .state
         .calls
@@ -80,4 +116,62 @@ async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
         204
     );
     sipp::completed(phone, STEP, "the bridge's BYE").await;
+}
+
+/// Frames of sound in the shipped Portuguese prompts `parts`.
+fn speech(prompts: &Prompts, parts: &[Prompt]) -> u64 {
+    let pt = Language::parse("pt").expect("pt");
+    let parts: Vec<(Prompt, Language)> = parts.iter().map(|p| (*p, pt)).collect();
+    sound_frames(&prompts.concat(&parts))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = settings_with_operator();
+    s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    // Longer than "connecting" and the place in the queue take to say, so the offer follows
+    // them whole.
+    s.calls.max_queue_wait_s = 9;
+    let q = phone_queued(s).await;
+    let (app, phone_rtp, call_id) = (&q.app, &q.phone_rtp, q.call_id.clone());
+    let prompts = Prompts::load().expect("prompts");
+    let greeting = speech(&prompts, &[Prompt::Connecting, Prompt::QueuePosition(1)]);
+    let offer = speech(&prompts, &[Prompt::CallbackOffer]);
+    let taken = speech(&prompts, &[Prompt::CallbackTaken]);
+    // (Star before the offer does nothing: the greeter's unit tests hold that.)
+    phone_rtp
+        .wait("the phone hears the call-back offered", STEP, |h| {
+            h.sound >= (greeting + offer) * 8 / 10
+        })
+        .await;
+    assert_eq!(
+        app.state.calls.get(&call_id).map(|_| "live"),
+        Some("live"),
+        "the call waits until star"
+    );
+    let before = phone_rtp.heard().sound;
+    phone_rtp.press('*');
+    sipp::completed(q.phone, STEP, "the bridge's BYE after the goodbye").await;
+    let heard = phone_rtp.heard().sound - before;
+    assert!(
+        heard >= taken * 8 / 10,
+        "the phone heard {heard} frames of sound after star, \"we will call you back\" has {taken}"
+    );
+
+    let records = app.state.records.as_ref().expect("a record");
+    let requests = records
+        .store()
+        .callbacks(Some(CallbackStatus::Open), 10)
+        .await
+        .expect("call-backs");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].call_id, call_id);
+    assert_eq!(requests[0].number.as_str(), "+8613912345678");
+    assert_eq!(
+        requests[0].language,
+        Some(Language::parse("pt").expect("pt"))
+    );
+    // The call is over: leaving the number ended it.
+    assert!(app.state.calls.get(&call_id).is_none(), "the call ended");
 }

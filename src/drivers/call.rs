@@ -113,6 +113,14 @@ pub enum Control {
     CallerChose(Language),
 }
 
+/// Where a caller asks to be called back from: the page (answering the long-wait question) or
+/// the phone (star, once offered by the greeting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    Page,
+    Phone,
+}
+
 mod controls;
 mod handle;
 mod media;
@@ -402,11 +410,11 @@ impl CallTask {
                 let r = self.keep_waiting(now).await;
                 let _ = reply.send(r);
             }
-            Command::MayLeaveNumber(reply) => {
-                let _ = reply.send(self.may_leave_number());
+            Command::MayLeaveNumber(by, reply) => {
+                let _ = reply.send(self.may_leave_number(by));
             }
-            Command::LeftNumber(masked, reply) => {
-                let r = self.left_number(masked, now).await;
+            Command::LeftNumber(masked, by, reply) => {
+                let r = self.left_number(masked, by, now).await;
                 let _ = reply.send(r);
             }
             Command::ReadCaseNumber(reply) => {

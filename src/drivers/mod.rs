@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod call;
 pub mod call_registry;
+pub mod callbacks;
 pub mod cases;
 pub mod clock;
 pub mod dashboard;

@@ -33,6 +33,8 @@ fn every_prompt_exists_in_every_caller_language_and_chinese() {
             Prompt::OfferAccepted,
             Prompt::Goodbye,
             Prompt::CaseNumberIs,
+            Prompt::CallbackOffer,
+            Prompt::CallbackTaken,
         ];
         all.extend((0..10).map(|digit| Prompt::MenuChoice { language: l, digit }));
         all.extend((0..10).map(Prompt::Digit));

@@ -15,6 +15,7 @@ use crate::drivers::call::CallHandle;
 use crate::drivers::call_registry::CallRegistry;
 use crate::drivers::lifecycle::Lifecycle;
 use crate::drivers::media::MediaHandle;
+use crate::drivers::records::Recorder;
 use crate::engine::caller_wait::WaitCaps;
 use crate::prompts::Prompts;
 use crate::protocol::{LanguageSource, LanguageView};
@@ -74,8 +75,18 @@ struct Edge {
     /// The caller languages in configured order (the menu's keys).
     languages: Vec<Language>,
     prompts: Prompts,
-    /// Calls are recorded (`records.recording`): phone callers are told.
-    recorded: bool,
+    /// What waiting phone callers are told and offered.
+    offers: CallerOffers,
+}
+
+/// What a waiting phone caller is told and offered besides their place in the queue.
+#[derive(Clone, Default)]
+pub struct CallerOffers {
+    /// Calls are recorded (`records.recording`): callers are told as their wait starts.
+    pub recorded: bool,
+    /// The record (kept when `records.database` is set) and how long a caller waits before
+    /// being offered a call-back at their number (`calls.max_queue_wait_s`); `None`: no offer.
+    pub callback: Option<(Recorder, std::time::Duration)>,
 }
 
 mod dialogs;
@@ -271,7 +282,9 @@ impl Edge {
                 )
                 .await
                 {
-                    Ok(()) => self.greet(&call, language.code, &stop_watch),
+                    Ok(()) => {
+                        self.greet(&call, language.code, numbers.caller.as_deref(), &stop_watch)
+                    }
                     Err(e) => {
                         tracing::error!(call_id = %call.id(), error = %e, "phone audio not bridged")
                     }

@@ -5,8 +5,11 @@
 //! the caller hears that they are being connected and their queue position (again when it
 //! changes, at most every `ANNOUNCE_EVERY`; "still waiting" after `REMIND_AFTER` without news),
 //! and, on a node that records calls, that the call is recorded, right after "connecting",
-//! with the comfort tone between announcements: never dead silence. The operator answering ends
-//! it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
+//! with the comfort tone between announcements: never dead silence. On a hotline that keeps a
+//! record, a caller whose number can be called back is offered, once they have waited
+//! `callback_after`, to press star to be called back at that number (and again with each
+//! reminder): star plays "we will call you back, goodbye", then the task leaves the number. The
+//! operator answering ends it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
 //! consultation (the caller then hears nobody). Inputs and `now` in, `Action`s out; the task in
 //! `greeter::task` carries them out.
 
@@ -33,6 +36,9 @@ pub enum Action {
     Chose(Language),
     /// Stop playing: the operator is there.
     Stop,
+    /// Leave the caller's number to be called back (the call ends once it is kept; if it
+    /// cannot be, `leave_failed`).
+    LeaveNumber,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +49,20 @@ enum Phase {
         deadline: Option<Instant>,
     },
     Waiting,
+    /// The caller pressed star: "we will call you back" plays, then the number is left.
+    Leaving,
+    /// The number is being left (the call ends once it is kept).
+    Left,
     Done,
+}
+
+/// What a waiting phone caller is told besides their place in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Notices {
+    /// The call is recorded: the caller is told so as the wait starts.
+    pub recorded: bool,
+    /// Waited this long, the caller is offered a call-back at their number (`None`: never).
+    pub callback_after: Option<Duration>,
 }
 
 pub struct Greeter {
@@ -59,19 +78,22 @@ pub struct Greeter {
     last_announcement: Instant,
     /// The call is recorded: the caller is told so as the wait starts.
     recorded: bool,
+    /// When the call-back is first offered (`None`: never, or offered already).
+    callback_at: Option<Instant>,
+    /// The call-back has been offered: star takes it, and reminders offer it again.
+    callback_offered: bool,
 }
 
 impl Greeter {
     /// A caller whose language is `known` (from the number dialled) or not; `languages` are the
-    /// caller languages in configured order (keys 1-9, then 0); `recorded`: the call is.
-    /// Returns what to play first.
+    /// caller languages in configured order (keys 1-9, then 0). Returns what to play first.
     pub fn new(
         known: Option<Language>,
         languages: &[Language],
         english: Language,
         menu_timeout: Duration,
         position: Option<u32>,
-        recorded: bool,
+        notices: Notices,
         now: Instant,
     ) -> (Self, Vec<Action>) {
         let menu = languages
@@ -88,7 +110,9 @@ impl Greeter {
             position,
             announced: None,
             last_announcement: now,
-            recorded,
+            recorded: notices.recorded,
+            callback_at: notices.callback_after.map(|d| now + d),
+            callback_offered: false,
         };
         let first = match known {
             Some(_) => g.start_waiting(now),
@@ -129,6 +153,13 @@ impl Greeter {
 
     /// A key the caller pressed.
     pub fn digit(&mut self, key: char, now: Instant) -> Vec<Action> {
+        if self.phase == Phase::Waiting && self.callback_offered && key == '*' {
+            self.phase = Phase::Leaving;
+            return vec![Action::Play(
+                vec![(Prompt::CallbackTaken, self.language)],
+                Playout::Silence,
+            )];
+        }
         if !matches!(self.phase, Phase::Menu { .. }) {
             return Vec::new();
         }
@@ -142,13 +173,38 @@ impl Greeter {
     }
 
     /// What was played has ended.
-    pub fn playout_done(&mut self, now: Instant) {
-        if let Phase::Menu { plays, .. } = self.phase {
-            self.phase = Phase::Menu {
-                plays,
-                deadline: Some(now + self.menu_timeout),
-            };
+    pub fn playout_done(&mut self, now: Instant) -> Vec<Action> {
+        match self.phase {
+            Phase::Menu { plays, .. } => {
+                self.phase = Phase::Menu {
+                    plays,
+                    deadline: Some(now + self.menu_timeout),
+                };
+                Vec::new()
+            }
+            Phase::Leaving => {
+                self.phase = Phase::Left;
+                vec![Action::LeaveNumber]
+            }
+            _ => Vec::new(),
         }
+    }
+
+    /// The number could not be left (the record is not reachable now): the caller waits on,
+    /// and may press star again.
+    pub fn leave_failed(&mut self, now: Instant) -> Vec<Action> {
+        if self.phase != Phase::Left {
+            return Vec::new();
+        }
+        self.phase = Phase::Waiting;
+        self.last_announcement = now;
+        vec![Action::Play(
+            vec![
+                (Prompt::StillWaiting, self.language),
+                (Prompt::CallbackOffer, self.language),
+            ],
+            Playout::Comfort,
+        )]
     }
 
     /// The call's place in the operator queue (`None`: not queued).
@@ -170,11 +226,19 @@ impl Greeter {
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Menu { deadline, .. } => deadline,
-            Phase::Waiting if self.position.is_some() && self.position != self.announced => {
-                Some(self.last_announcement + ANNOUNCE_EVERY)
+            Phase::Waiting => {
+                let announce = self.announcement_due();
+                Some(self.callback_at.map_or(announce, |c| c.min(announce)))
             }
-            Phase::Waiting => Some(self.last_announcement + REMIND_AFTER),
-            Phase::Done => None,
+            Phase::Leaving | Phase::Left | Phase::Done => None,
+        }
+    }
+
+    fn announcement_due(&self) -> Instant {
+        if self.position.is_some() && self.position != self.announced {
+            self.last_announcement + ANNOUNCE_EVERY
+        } else {
+            self.last_announcement + REMIND_AFTER
         }
     }
 
@@ -192,6 +256,15 @@ impl Greeter {
                 vec![self.menu_prompts()]
             }
             Phase::Menu { .. } => self.start_waiting(now),
+            Phase::Waiting if self.callback_at.is_some_and(|c| c <= now) => {
+                self.callback_at = None;
+                self.callback_offered = true;
+                self.last_announcement = now;
+                vec![Action::Play(
+                    vec![(Prompt::CallbackOffer, self.language)],
+                    Playout::Comfort,
+                )]
+            }
             Phase::Waiting => {
                 self.last_announcement = now;
                 let prompt = match self.position {
@@ -199,12 +272,13 @@ impl Greeter {
                     _ => Prompt::StillWaiting,
                 };
                 self.announced = self.position;
-                vec![Action::Play(
-                    vec![(prompt, self.language)],
-                    Playout::Comfort,
-                )]
+                let mut parts = vec![(prompt, self.language)];
+                if self.callback_offered {
+                    parts.push((Prompt::CallbackOffer, self.language));
+                }
+                vec![Action::Play(parts, Playout::Comfort)]
             }
-            Phase::Done => Vec::new(),
+            Phase::Leaving | Phase::Left | Phase::Done => Vec::new(),
         }
     }
 

@@ -28,7 +28,7 @@ pub mod request;
 pub mod sdp;
 pub mod trunk;
 
-pub use edge::{start, SipEdge};
+pub use edge::{start, CallerOffers, SipEdge};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SipError {

@@ -1,7 +1,8 @@
 //! The RTP side of a test phone: a UDP socket on loopback that the phone's SDP names (sipp does
-//! the signalling), speaking a PCMU tone every 20 ms to wherever the bridge's RTP comes from, and
-//! counting what the bridge sends it: RTP packets, those that decode to sound, and the longest
-//! silence between sounds.
+//! the signalling), speaking a PCMU tone every 20 ms to wherever the bridge's RTP comes from,
+//! pressing keys as RFC 4733 telephone-events (payload type 101, as the scenarios' SDP offers),
+//! and counting what the bridge sends it: RTP packets, those that decode to sound, and the
+//! longest silence between sounds.
 
 use hotline_bridge::sfu::mix::G711;
 use std::net::SocketAddr;
@@ -9,11 +10,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// A 20 ms G.711 frame with an RMS above this (of full scale 1.0, about -40 dBFS) is sound.
 pub const SOUND_RMS: f64 = 0.01;
+
+/// Frames of `audio` (8 kHz PCM, 20 ms = 160 samples) that the phone counts as sound.
+pub fn sound_frames(audio: &[i16]) -> u64 {
+    audio
+        .chunks(160)
+        .filter(|f| {
+            let rms = (f.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / f.len() as f64)
+                .sqrt()
+                / 32768.0;
+            rms > SOUND_RMS
+        })
+        .count() as u64
+}
 
 /// What the bridge has sent the phone so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,8 +48,12 @@ pub struct PhoneRtp {
     pub addr: SocketAddr,
     heard: watch::Receiver<Heard>,
     talking: Arc<AtomicBool>,
+    keys: mpsc::UnboundedSender<char>,
     _stop: DropGuard,
 }
+
+/// The telephone-event payload type the scenarios' SDP offers.
+const EVENT_PT: u8 = 101;
 
 impl PhoneRtp {
     /// Binds the socket and starts talking (a 440 Hz tone) once the bridge's RTP has shown where
@@ -48,13 +66,21 @@ impl PhoneRtp {
         let (tx, heard) = watch::channel(Heard::default());
         let talking = Arc::new(AtomicBool::new(true));
         let stop = CancellationToken::new();
-        tokio::spawn(run(socket, tx, talking.clone(), stop.clone()));
+        let (keys, key_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(socket, tx, talking.clone(), key_rx, stop.clone()));
         Self {
             addr,
             heard,
             talking,
+            keys,
             _stop: stop.drop_guard(),
         }
+    }
+
+    /// Presses `key` (0-9, * or #) once: an RFC 4733 event, three updates and three end packets
+    /// sharing one timestamp, sent with the next frame.
+    pub fn press(&self, key: char) {
+        self.keys.send(key).expect("the phone's RTP task runs");
     }
 
     /// Stops sending RTP (a phone whose media died); it keeps counting what arrives.
@@ -80,6 +106,7 @@ async fn run(
     socket: UdpSocket,
     heard: watch::Sender<Heard>,
     talking: Arc<AtomicBool>,
+    mut keys: mpsc::UnboundedReceiver<char>,
     stop: CancellationToken,
 ) {
     let mut buf = [0u8; 2048];
@@ -121,6 +148,26 @@ async fn run(
                     }
                 });
                 last_seq = Some(s);
+            }
+            Some(key) = keys.recv() => {
+                let Some(to) = bridge else { continue };
+                let event = match key {
+                    '*' => 10,
+                    '#' => 11,
+                    d => d.to_digit(10).expect("a phone key") as u8,
+                };
+                for (i, end) in [false, false, false, true, true, true].into_iter().enumerate() {
+                    let duration = 160 * (i as u16 + 1);
+                    let mut packet = vec![0x80, EVENT_PT | if i == 0 { 0x80 } else { 0 }];
+                    packet.extend_from_slice(&seq.to_be_bytes());
+                    packet.extend_from_slice(&ts.to_be_bytes());
+                    packet.extend_from_slice(&0x5eed_0001u32.to_be_bytes());
+                    packet.extend_from_slice(&[event, if end { 0x80 | 10 } else { 10 }]);
+                    packet.extend_from_slice(&duration.to_be_bytes());
+                    let _ = socket.send_to(&packet, to).await;
+                    seq = seq.wrapping_add(1);
+                }
+                ts = ts.wrapping_add(960);
             }
             _ = ticker.tick() => {
                 let Some(to) = bridge else { continue };

@@ -1,17 +1,15 @@
 //! The caller leaves a number to be called back instead of waiting longer: checked here (a
-//! record is kept, the number's form, the description's size), allowed by the call task only
-//! while the long-wait question is open, kept in the record's store, and then the call ends
-//! (`ended_by` callback). A store that fails leaves the call waiting, the question open.
+//! record is kept, the number's form, the description's size), then kept by
+//! `drivers::callbacks` (allowed by the call task only while the long-wait question is open;
+//! the call then ends, `ended_by` callback). A store that fails leaves the call waiting, the
+//! question open.
 
 use super::refusals::refusal;
 use super::{Next, Session};
-use crate::domain::{
-    check_display_text, CallbackNumber, CallbackRequest, CallbackStatus, Language,
-    CALLBACK_DESCRIPTION_MAX_CHARS,
-};
-use crate::drivers::clock::now_ms;
+use crate::domain::{check_display_text, CallbackNumber, Language, CALLBACK_DESCRIPTION_MAX_CHARS};
+use crate::drivers::call::Asker;
+use crate::drivers::callbacks::{leave_number, LeaveError};
 use crate::protocol::ErrorCode;
-use crate::store::StoreError;
 use axum::extract::ws::Message;
 use futures::Sink;
 
@@ -48,42 +46,26 @@ impl<W: Sink<Message> + Unpin> Session<W> {
             ),
             None => None,
         };
-        let call_language = call.may_leave_number().await.map_err(refusal)?;
-        if !records.progress().borrow().migrated {
-            return Err((
+        leave_number(
+            records,
+            &call,
+            number,
+            page_language,
+            description.to_owned(),
+            Asker::Page,
+        )
+        .await
+        .map_err(|e| match e {
+            LeaveError::Call(e) => refusal(e),
+            LeaveError::NotReady => (
                 ErrorCode::Internal,
                 "callback requests cannot be kept now; keep waiting or try again".into(),
-            ));
-        }
-        let request = CallbackRequest {
-            call_id: call.id().clone(),
-            number,
-            language: page_language.or(call_language),
-            description: description.to_owned(),
-            status: CallbackStatus::Open,
-            requested_at: now_ms(),
-            done_at: None,
-            done_by: None,
-        };
-        let kept = records
-            .store()
-            .request_callback(&request)
-            .await
-            .map_err(|e| {
-                match &e {
-                    StoreError::Unavailable(_) => {
-                        tracing::warn!(call_id = %call.id(), error = %e, "callback request not kept")
-                    }
-                    _ => tracing::error!(call_id = %call.id(), error = %e, "callback request not kept"),
-                }
-                (
-                    ErrorCode::Internal,
-                    "the request could not be kept; keep waiting or try again".to_owned(),
-                )
-            })?;
-        call.left_number(kept.number.masked())
-            .await
-            .map_err(refusal)?;
+            ),
+            LeaveError::NotKept(_) => (
+                ErrorCode::Internal,
+                "the request could not be kept; keep waiting or try again".to_owned(),
+            ),
+        })?;
         Ok(Next::Continue)
     }
 }

@@ -1,7 +1,7 @@
 //! The call task's handle: `CallHandle` (cheap to clone, one per call) and the commands it sends
 //! the task, and the participant ids of operators and interpreters.
 
-use super::{CallTaskError, CallUpdate, Control, CALLER};
+use super::{Asker, CallTaskError, CallUpdate, Control, CALLER};
 use crate::domain::{CallId, CaseNumber, EndedBy, InterpreterId, Language, ParticipantId};
 use crate::drivers::media::MediaEvent;
 use crate::protocol::{CallView, LeftReason};
@@ -34,9 +34,9 @@ pub(super) enum Command {
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
     /// May the caller leave a number now? The call's language when known.
-    MayLeaveNumber(Reply<Option<Language>>),
+    MayLeaveNumber(Asker, Reply<Option<Language>>),
     /// The caller's callback request is kept (the number masked, for the log): the call ends.
-    LeftNumber(String, Reply<()>),
+    LeftNumber(String, Asker, Reply<()>),
     /// The operator asks for the case number to be read out to the phone caller.
     ReadCaseNumber(Reply<()>),
     /// The operator's brief for the interpreter (checked), or none.
@@ -165,16 +165,17 @@ impl CallHandle {
         self.ask(Command::KeepWaiting).await
     }
 
-    /// Whether the caller may leave a number to be called back now (the long-wait question is
-    /// open); the call's language when known.
-    pub async fn may_leave_number(&self) -> Result<Option<Language>, CallTaskError> {
-        self.ask(Command::MayLeaveNumber).await
+    /// Whether the caller may leave a number to be called back now (on the page: while the
+    /// long-wait question is open; on the phone: while no operator is with them); the call's
+    /// language when known.
+    pub async fn may_leave_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
+        self.ask(|r| Command::MayLeaveNumber(by, r)).await
     }
 
     /// The caller's callback request is kept (`masked`: the number as logs show it): the call
     /// ends, `ended_by` callback.
-    pub async fn left_number(&self, masked: String) -> Result<(), CallTaskError> {
-        self.ask(|r| Command::LeftNumber(masked, r)).await
+    pub async fn left_number(&self, masked: String, by: Asker) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::LeftNumber(masked, by, r)).await
     }
 
     pub async fn view(&self) -> Result<CallView, CallTaskError> {

@@ -2,9 +2,9 @@
 //! media, and carries out what it decides (the queue's presence for pre-dispatch, the long-wait
 //! question to the caller's page, the end of a call whose caller never answered it).
 
-use super::{CallTask, CallTaskError, CallUpdate, CALLER};
+use super::{Asker, CallTask, CallTaskError, CallUpdate, CALLER};
 use crate::domain::EventKind;
-use crate::domain::{EndedBy, Language, Millis, ParticipantId};
+use crate::domain::{EndedBy, Language, Millis, ParticipantId, Role};
 use crate::drivers::clock::now_ms;
 use crate::drivers::media::MediaEvent;
 use crate::engine::caller_wait::{WaitAction, WaitError, WaitInput, NEVER};
@@ -31,10 +31,22 @@ impl CallTask {
         Ok(())
     }
 
-    /// Whether the caller may leave a number to be called back now (only while the long-wait
-    /// question is open); the call's language when known.
-    pub(super) fn may_leave_number(&self) -> Result<Option<Language>, CallTaskError> {
-        if self.wait.asked().is_none() {
+    /// Whether the caller may leave a number to be called back now (on the page only while the
+    /// long-wait question is open; a phone caller, who is never asked, while no operator is with
+    /// them); the call's language when known.
+    pub(super) fn may_leave_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
+        let open = match by {
+            Asker::Page => self.wait.asked().is_some(),
+            Asker::Phone => {
+                !self.call.state().is_final()
+                    && !self
+                        .call
+                        .participants()
+                        .iter()
+                        .any(|p| p.role == Role::Operator)
+            }
+        };
+        if !open {
             return Err(WaitError::NotAsked.into());
         }
         Ok(self.language.code)
@@ -44,9 +56,10 @@ impl CallTask {
     pub(super) async fn left_number(
         &mut self,
         number: String,
+        by: Asker,
         now: Millis,
     ) -> Result<(), CallTaskError> {
-        self.may_leave_number()?;
+        self.may_leave_number(by)?;
         self.call.hang_up(now)?;
         self.ended_by = Some(EndedBy::Callback);
         tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");

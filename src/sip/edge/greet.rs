@@ -2,26 +2,39 @@
 //! the leg.
 
 use super::Edge;
-use crate::domain::Language;
+use crate::domain::{CallbackNumber, Language};
 use crate::drivers::call::CallHandle;
-use crate::sip::greeter::task::{self as greeting, Greeting};
+use crate::sip::greeter::task::{self as greeting, CallBack, Greeting};
 use tokio_util::sync::CancellationToken;
 
 impl Edge {
     /// The caller hears the menu (no language from the number) or that they are being
     /// connected, then their queue position and the comfort tone, until the operator answers.
+    /// A caller whose number (`caller`, as the trunk gave it) is one to call back is offered
+    /// that after a long wait, on a hotline that keeps a record.
     pub(super) fn greet(
         &self,
         call: &CallHandle,
         known: Option<Language>,
+        caller: Option<&str>,
         stop: &CancellationToken,
     ) {
+        let number = caller.and_then(|n| CallbackNumber::parse(n).ok());
+        let callback = match (&self.offers.callback, number) {
+            (Some((records, after)), Some(number)) => Some(CallBack {
+                number,
+                after: *after,
+                records: records.clone(),
+            }),
+            _ => None,
+        };
         let g = Greeting {
             call: call.clone(),
             known,
             languages: self.languages.clone(),
             menu_timeout: std::time::Duration::from_secs(self.settings.menu_timeout_s),
-            recorded: self.recorded,
+            recorded: self.offers.recorded,
+            callback,
         };
         self.lifecycle.spawn(greeting::run(
             g,

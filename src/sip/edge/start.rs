@@ -1,6 +1,7 @@
 //! Starting the edge: the SIP listeners bound, the endpoint and its dialog layer built, the
 //! dialler started when an outbound trunk is configured, and the edge's loop spawned.
 
+use super::CallerOffers;
 use super::{Edge, SipEdge, ENDED_CAPACITY};
 use crate::config::sip::SipSettings;
 use crate::domain::Language;
@@ -27,8 +28,8 @@ use tokio::sync::mpsc;
 /// Binds the SIP listeners of `settings` and runs the edge on `lifecycle` until its root token
 /// is cancelled. `languages` are the caller languages in configured order (the menu's keys 1-9,
 /// then 0); `prompts` what waiting callers and rung interpreters hear. With an outbound trunk the
-/// dialler runs too, taking `dispatch`'s phone rings. `recorded`: calls are recorded, and
-/// callers are told so as their wait starts.
+/// dialler runs too, taking `dispatch`'s phone rings. `offers`: what waiting callers are told
+/// (the call is recorded) and offered (a call-back at their number after a long wait).
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
     settings: &SipSettings,
@@ -39,7 +40,7 @@ pub async fn start(
     languages: Vec<Language>,
     prompts: Prompts,
     dispatch: DispatchHandle,
-    recorded: bool,
+    offers: CallerOffers,
 ) -> Result<SipEdge, SipError> {
     let stop = lifecycle.child();
     let transport = TransportLayer::new(stop.clone());
@@ -124,7 +125,7 @@ pub async fn start(
         ended,
         languages,
         prompts,
-        recorded,
+        offers,
     };
     let serving = endpoint.inner.clone();
     lifecycle.spawn(async move {

@@ -4,11 +4,13 @@
 //! alone; once answered, the comfort tone while the call is held. Ends when the call ends or the
 //! leg is gone.
 
-use super::{Action, Greeter, HoldTone};
-use crate::domain::{CallId, Language, Role};
-use crate::drivers::call::{CallHandle, CallUpdate, Control};
+use super::{Action, Greeter, HoldTone, Notices};
+use crate::domain::{CallId, CallbackNumber, Language, Role};
+use crate::drivers::call::{Asker, CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::{CallRegistry, Queue};
+use crate::drivers::callbacks::leave_number;
 use crate::drivers::media::{MediaEvent, MediaHandle};
+use crate::drivers::records::Recorder;
 use crate::prompts::Prompts;
 use crate::protocol::CallView;
 use crate::sfu::Playout;
@@ -27,6 +29,16 @@ pub struct Greeting {
     pub menu_timeout: Duration,
     /// The call is recorded (`records.recording`): the caller is told as the wait starts.
     pub recorded: bool,
+    /// The caller may be called back at their number after a long wait (a record is kept and
+    /// the number is one to call).
+    pub callback: Option<CallBack>,
+}
+
+/// A phone caller's call-back: offered after `after` in the queue, kept in `records`.
+pub struct CallBack {
+    pub number: CallbackNumber,
+    pub after: Duration,
+    pub records: Recorder,
 }
 
 /// Runs the greeting until the operator answers; if the operator later leaves (the call goes back
@@ -50,6 +62,11 @@ pub async fn run(
         call: &g.call,
         media: &media,
         prompts: &prompts,
+        callback: g.callback.as_ref(),
+    };
+    let notices = Notices {
+        recorded: g.recorded,
+        callback_after: g.callback.as_ref().map(|c| c.after),
     };
     let mut known = g.known;
     loop {
@@ -60,7 +77,7 @@ pub async fn run(
             english,
             g.menu_timeout,
             at,
-            g.recorded,
+            notices,
             Instant::now(),
         );
         let inputs = Inputs {
@@ -163,6 +180,7 @@ struct Run<'a> {
     call: &'a CallHandle,
     media: &'a MediaHandle,
     prompts: &'a Prompts,
+    callback: Option<&'a CallBack>,
 }
 
 impl Run<'_> {
@@ -192,8 +210,7 @@ impl Run<'_> {
                     Ok(MediaEvent::PlayoutDone { call, participant })
                         if call == id && participant == caller =>
                     {
-                        greeter.playout_done(Instant::now());
-                        Vec::new()
+                        greeter.playout_done(Instant::now())
                     }
                     Ok(MediaEvent::Disconnected { call, participant })
                         if call == id && participant == caller => return Outcome::Over,
@@ -227,8 +244,44 @@ impl Run<'_> {
                 }
                 _ = due => greeter.timeout(Instant::now()),
             };
+            let mut actions = actions;
+            if let Some(i) = actions.iter().position(|a| *a == Action::LeaveNumber) {
+                actions.remove(i);
+                if !self.leave_number().await {
+                    actions.extend(greeter.leave_failed(Instant::now()));
+                }
+            }
             if !self.carry_out(actions).await {
                 return Outcome::Over;
+            }
+        }
+    }
+
+    /// Leaves the caller's number to be called back; false if it was not kept (the call waits
+    /// on). Kept, the call ends and the greeting with it.
+    async fn leave_number(&self) -> bool {
+        let id = self.call.id();
+        let Some(cb) = self.callback else {
+            return false;
+        };
+        match leave_number(
+            &cb.records,
+            self.call,
+            cb.number.clone(),
+            None,
+            String::new(),
+            Asker::Phone,
+        )
+        .await
+        {
+            Ok(kept) => {
+                tracing::info!(call_id = %id, number = %kept.number.masked(),
+                    "the phone caller left their number to be called back");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(call_id = %id, error = %e, "the phone caller's number was not kept");
+                false
             }
         }
     }
@@ -245,6 +298,8 @@ impl Run<'_> {
                         .await
                 }
                 Action::Stop => self.media.stop_playing(id.clone(), caller.clone()).await,
+                // Taken out by `greet` before the rest is carried out.
+                Action::LeaveNumber => Ok(()),
                 Action::Chose(language) => {
                     tracing::info!(call_id = %id, %language, "the phone caller chose a language");
                     if let Err(e) = self.call.control(Control::CallerChose(language)).await {

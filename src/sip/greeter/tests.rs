@@ -7,10 +7,20 @@ fn l(s: &str) -> Language {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+const QUIET: Notices = Notices {
+    recorded: false,
+    callback_after: None,
+};
+const RECORDED: Notices = Notices {
+    recorded: true,
+    callback_after: None,
+};
+/// The call-back is offered after this long (less than `REMIND_AFTER`, so it comes first).
+const CALLBACK_AFTER: Duration = Duration::from_secs(45);
 
 fn menu_caller(now: Instant) -> (Greeter, Vec<Action>) {
     let langs = [l("en"), l("fr"), l("de")];
-    Greeter::new(None, &langs, l("en"), TIMEOUT, Some(1), false, now)
+    Greeter::new(None, &langs, l("en"), TIMEOUT, Some(1), QUIET, now)
 }
 
 fn is_menu(actions: &[Action]) -> bool {
@@ -27,7 +37,7 @@ fn a_caller_whose_number_gives_the_language_hears_connecting_and_position_then_c
         l("en"),
         TIMEOUT,
         Some(3),
-        false,
+        QUIET,
         t0,
     );
     assert_eq!(
@@ -51,7 +61,7 @@ fn a_recorded_call_tells_the_caller_in_their_language_right_after_connecting() {
         l("en"),
         TIMEOUT,
         Some(2),
-        true,
+        RECORDED,
         t0,
     );
     assert_eq!(
@@ -66,7 +76,15 @@ fn a_recorded_call_tells_the_caller_in_their_language_right_after_connecting() {
         )]
     );
     // Chosen in the menu: told in the language chosen.
-    let (mut g, _) = Greeter::new(None, &[l("en"), l("fr")], l("en"), TIMEOUT, None, true, t0);
+    let (mut g, _) = Greeter::new(
+        None,
+        &[l("en"), l("fr")],
+        l("en"),
+        TIMEOUT,
+        None,
+        RECORDED,
+        t0,
+    );
     let chose = g.digit('2', t0);
     assert!(
         matches!(&chose[..], [Action::Chose(_), Action::Play(parts, _)]
@@ -134,7 +152,7 @@ fn no_key_repeats_the_menu_once_then_waits_in_english_as_unknown() {
 #[test]
 fn a_new_position_is_announced_at_most_every_twenty_seconds_and_silence_gets_a_reminder() {
     let t0 = Instant::now();
-    let (mut g, _) = Greeter::new(Some(l("de")), &[], l("en"), TIMEOUT, Some(3), false, t0);
+    let (mut g, _) = Greeter::new(Some(l("de")), &[], l("en"), TIMEOUT, Some(3), QUIET, t0);
     g.playout_done(t0 + Duration::from_secs(5));
     assert!(
         g.position(Some(2), t0 + Duration::from_secs(6)).is_empty(),
@@ -194,4 +212,112 @@ fn hold_or_consult_brings_the_comfort_tone_once_and_the_way_back_stops_it() {
     assert_eq!(h.controls(false, true), comfort, "consulting");
     assert_eq!(h.controls(false, false), Some(Action::Stop), "back again");
     assert_eq!(h.controls(false, false), None);
+}
+
+fn callback_caller(t0: Instant) -> Greeter {
+    let notices = Notices {
+        recorded: false,
+        callback_after: Some(CALLBACK_AFTER),
+    };
+    let (mut g, _) = Greeter::new(Some(l("pt")), &[], l("en"), TIMEOUT, Some(2), notices, t0);
+    g.playout_done(t0 + Duration::from_secs(4));
+    g
+}
+
+#[test]
+fn after_the_long_wait_the_caller_is_offered_a_call_back_and_star_takes_it() {
+    let t0 = Instant::now();
+    let mut g = callback_caller(t0);
+    assert!(
+        g.digit('*', t0 + Duration::from_secs(5)).is_empty(),
+        "not offered yet"
+    );
+    assert_eq!(g.deadline(), Some(t0 + CALLBACK_AFTER));
+    let offered = t0 + CALLBACK_AFTER;
+    assert_eq!(
+        g.timeout(offered),
+        [Action::Play(
+            vec![(Prompt::CallbackOffer, l("pt"))],
+            Playout::Comfort
+        )]
+    );
+    // Other keys do nothing; star plays the goodbye, and once it has played the number is left.
+    assert!(g.digit('1', offered).is_empty());
+    assert_eq!(
+        g.digit('*', offered + Duration::from_secs(3)),
+        [Action::Play(
+            vec![(Prompt::CallbackTaken, l("pt"))],
+            Playout::Silence
+        )]
+    );
+    assert_eq!(g.deadline(), None, "no announcement over the goodbye");
+    assert!(g.position(Some(1), offered + ANNOUNCE_EVERY).is_empty());
+    assert_eq!(
+        g.playout_done(offered + Duration::from_secs(7)),
+        [Action::LeaveNumber]
+    );
+    assert!(g.digit('*', offered + Duration::from_secs(8)).is_empty());
+}
+
+#[test]
+fn the_offer_comes_back_with_each_reminder_and_a_number_not_kept_leaves_the_caller_waiting() {
+    let t0 = Instant::now();
+    let mut g = callback_caller(t0);
+    let offered = t0 + CALLBACK_AFTER;
+    g.timeout(offered);
+    let reminder = offered + REMIND_AFTER;
+    assert_eq!(g.deadline(), Some(reminder));
+    assert_eq!(
+        g.timeout(reminder),
+        [Action::Play(
+            vec![
+                (Prompt::StillWaiting, l("pt")),
+                (Prompt::CallbackOffer, l("pt"))
+            ],
+            Playout::Comfort
+        )]
+    );
+    g.digit('*', reminder);
+    assert_eq!(g.playout_done(reminder), [Action::LeaveNumber]);
+    // The record could not keep it: waiting again, told so, and star works again.
+    let failed = reminder + Duration::from_secs(1);
+    assert_eq!(
+        g.leave_failed(failed),
+        [Action::Play(
+            vec![
+                (Prompt::StillWaiting, l("pt")),
+                (Prompt::CallbackOffer, l("pt"))
+            ],
+            Playout::Comfort
+        )]
+    );
+    assert_eq!(g.deadline(), Some(failed + REMIND_AFTER));
+    assert!(!g.digit('*', failed).is_empty());
+}
+
+#[test]
+fn without_a_call_back_star_does_nothing_and_only_positions_and_reminders_play() {
+    let t0 = Instant::now();
+    let (mut g, _) = Greeter::new(Some(l("pt")), &[], l("en"), TIMEOUT, Some(2), QUIET, t0);
+    g.playout_done(t0);
+    assert_eq!(g.deadline(), Some(t0 + REMIND_AFTER));
+    assert_eq!(
+        g.timeout(t0 + REMIND_AFTER),
+        [Action::Play(
+            vec![(Prompt::StillWaiting, l("pt"))],
+            Playout::Comfort
+        )]
+    );
+    assert!(g.digit('*', t0 + REMIND_AFTER).is_empty());
+}
+
+#[test]
+fn an_answer_during_the_goodbye_wins_and_no_number_is_left() {
+    let t0 = Instant::now();
+    let mut g = callback_caller(t0);
+    let offered = t0 + CALLBACK_AFTER;
+    g.timeout(offered);
+    g.digit('*', offered);
+    assert_eq!(g.answered(), [Action::Stop]);
+    assert!(g.playout_done(offered + Duration::from_secs(4)).is_empty());
 }
