@@ -327,6 +327,15 @@ impl Call {
     }
 
     /// Ends the call: `Abandoned` if no operator answered yet, `Ended` otherwise.
+    /// When the call ended (its `Ended` event), if it has.
+    pub fn ended_at(&self) -> Option<Millis> {
+        self.timeline
+            .iter()
+            .rev()
+            .find(|e| matches!(e.event, CallEvent::Ended { .. }))
+            .map(|e| e.at)
+    }
+
     pub fn hang_up(&mut self, now: Millis) -> Result<(), CallError> {
         self.live()?;
         self.state = if self.state == CallState::Queued {

@@ -62,6 +62,9 @@ impl CallTask {
         if self.ended_by.is_none() {
             self.ended_by = Some(EndedBy::Hotline);
         }
+        // The end is when the call was hung up (the legs still in it left then), which may be
+        // a moment before this runs.
+        let now = self.call.ended_at().unwrap_or(now);
         self.ended_at = Some(now);
         if let Some(m) = &self.media {
             if let Err(e) = m.end_call(self.call.id().clone()).await {

@@ -20,6 +20,7 @@ fn interpreted() -> Call {
 fn a_call_goes_queued_answered_interpreted_ended_with_a_timeline() {
     let mut c = Call::new(CallId::parse("c1").expect("id"), p("caller"), 1_000);
     assert_eq!(c.state(), CallState::Queued);
+    assert_eq!(c.ended_at(), None);
     c.answer(p("op"), 2_000).expect("answer");
     assert_eq!(c.state(), CallState::Answered);
     c.add_interpreter(p("int"), 3_000).expect("interpreter");
@@ -28,6 +29,9 @@ fn a_call_goes_queued_answered_interpreted_ended_with_a_timeline() {
     assert_eq!(c.state(), CallState::Ended);
     let at: Vec<Millis> = c.timeline().iter().map(|e| e.at).collect();
     assert_eq!(at, vec![1_000, 2_000, 3_000, 4_000]);
+    // The record's end is the hang-up's moment, which every leg still in the call left at.
+    assert_eq!(c.ended_at(), Some(4_000));
+    assert!(c.legs().iter().all(|l| l.left_at == Some(4_000)));
     assert_eq!(
         c.timeline()[3].event,
         CallEvent::Ended {
