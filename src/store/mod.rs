@@ -41,10 +41,12 @@ mod cases;
 mod recordings;
 mod reports;
 mod sql;
+mod write;
 
 pub use callbacks::CALLBACK_LIST_MAX;
 pub use cases::{CaseCounts, CaseEdited, CaseQuery, NewCase};
-pub use sql::{wait_ms, SqlStore, StoreKind};
+pub use sql::{SqlStore, StoreKind};
+pub use write::wait_ms;
 
 use crate::domain::report::{DemandRow, Grouping, MinutesRow, ReportScope, StarsRow, WaitingRow};
 use crate::domain::{
