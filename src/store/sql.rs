@@ -177,9 +177,7 @@ impl RecordStore for SqlStore {
     async fn write(&self, batch: &[Record]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.error(e))?;
         for r in batch {
-            super::write::apply(&mut tx, r)
-                .await
-                .map_err(|e| self.error(e))?;
+            Self::apply(&mut tx, r).await.map_err(|e| self.error(e))?;
         }
         tx.commit().await.map_err(|e| self.error(e))
     }
