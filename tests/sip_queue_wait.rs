@@ -7,7 +7,9 @@
 //! On a hotline that keeps a record, the phone caller is instead offered, after the same long
 //! wait, to press star to be called back at the number they call from: they hear the offer in
 //! their language, press star, hear "we will call you back" and the bridge hangs up; the
-//! request is in the record with their number in full, and the call ended by callback.
+//! request is in the record with their number in full, and the call ended by callback. The
+//! number is kept as star is pressed, before the goodbye: a caller who hangs up while hearing it
+//! has left their number all the same, and no operator can answer the call meanwhile.
 use crate::common;
 
 use common::phone_rtp::{sound_frames, PhoneRtp};
@@ -19,7 +21,8 @@ use common::ws::{
 };
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::app::build_state;
-use hotline_bridge::domain::{CallId, CallbackStatus, Language};
+use hotline_bridge::domain::{CallId, CallbackStatus, EndedBy, Language};
+use hotline_bridge::drivers::call::CallUpdate;
 use hotline_bridge::prompts::{Prompt, Prompts};
 use hotline_bridge::protocol::{LanguageSource, LanguageView};
 use std::time::Duration;
@@ -174,4 +177,81 @@ async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kep
     );
     // The call is over: leaving the number ended it.
     assert!(app.state.calls.get(&call_id).is_none(), "the call ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_who_hangs_up_during_the_goodbye_has_left_their_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = settings_with_operator();
+    s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    s.calls.max_queue_wait_s = 9;
+    // The phone's silence ends its call after 1 s: well inside the goodbye.
+    s.sip.rtp_timeout_s = 1;
+    let mut q = phone_queued(s).await;
+    let (app, phone_rtp, call_id) = (&q.app, &q.phone_rtp, q.call_id.clone());
+    let prompts = Prompts::load().expect("prompts");
+    let greeting = speech(&prompts, &[Prompt::Connecting, Prompt::QueuePosition(1)]);
+    let offer = speech(&prompts, &[Prompt::CallbackOffer]);
+    let taken = speech(&prompts, &[Prompt::CallbackTaken]);
+    assert!(
+        taken * 20 >= 2_500,
+        "the goodbye ({taken} frames) outlasts the RTP timeout with room to spare"
+    );
+    phone_rtp
+        .wait("the phone hears the call-back offered", STEP, |h| {
+            h.sound >= (greeting + offer) * 8 / 10
+        })
+        .await;
+    let mut updates = app
+        .state
+        .calls
+        .get(&call_id)
+        .expect("the call waits until star")
+        .subscribe();
+    let before = phone_rtp.heard().sound;
+    phone_rtp.press('*');
+    // The goodbye has begun, so the number is kept: the phone's media dies now.
+    phone_rtp
+        .wait("the goodbye begins", STEP, |h| h.sound >= before + 10)
+        .await;
+    // No operator can take the call now.
+    q.console
+        .send(serde_json::json!({"type": "answer_call", "call_id": call_id.as_str()}))
+        .await;
+    let refused = q.console.wait_for("error").await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("called back")),
+        "{refused}"
+    );
+    phone_rtp.fall_silent();
+    let ended = tokio::time::timeout(STEP, async {
+        loop {
+            match updates.recv().await {
+                Ok(CallUpdate::State(view)) if view.state.is_final() => return view,
+                Ok(_) => {}
+                Err(e) => panic!("the call's updates ended before its end: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the call ends once the phone falls silent");
+    assert_eq!(ended.ended_by, Some(EndedBy::Callback), "{ended:?}");
+    let heard = phone_rtp.heard().sound - before;
+    assert!(
+        heard < taken,
+        "the phone fell silent before the goodbye ended ({heard} of {taken} frames)"
+    );
+    sipp::completed(q.phone, STEP, "the bridge's BYE").await;
+
+    let records = app.state.records.as_ref().expect("a record");
+    let requests = records
+        .store()
+        .callbacks(Some(CallbackStatus::Open), 10)
+        .await
+        .expect("call-backs");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].call_id, call_id);
+    assert_eq!(requests[0].number.as_str(), "+8613912345678");
 }

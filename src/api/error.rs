@@ -174,7 +174,9 @@ impl From<crate::drivers::call::CallTaskError> for ApiError {
             T::Gone => ApiError::conflict("the call is over")
                 .on_socket(crate::protocol::ErrorCode::NotFound),
             T::Wait(w) => ApiError::conflict(w.to_string()),
-            T::NoCase | T::NotAPhone => ApiError::conflict(e.to_string()),
+            T::NoCase | T::NotAPhone | T::NotWaiting | T::LeavingNumber => {
+                ApiError::conflict(e.to_string())
+            }
             T::NoMedia => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "media", e.to_string()),
             T::Media(m) => media_refusal(&m),
         }

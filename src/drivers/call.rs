@@ -47,6 +47,12 @@ pub enum CallTaskError {
     NoCase,
     #[error("the caller is not on a phone: their page shows the case number")]
     NotAPhone,
+    /// A phone caller's call-back is refused: an operator is with them, or the call is over.
+    #[error("the caller is no longer waiting for an operator")]
+    NotWaiting,
+    /// The caller has left a number to be called back and is hearing the goodbye.
+    #[error("the caller has left a number to be called back")]
+    LeavingNumber,
 }
 
 /// What a call tells its sessions. Targeted updates name their participant.
@@ -175,6 +181,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         invited: BTreeSet::new(),
         muted_by: BTreeMap::new(),
         ended_by: None,
+        number_kept: false,
         case: None,
         returning_case: None,
         brief: None,
@@ -207,6 +214,9 @@ struct CallTask {
     muted_by: BTreeMap<ParticipantId, Role>,
     /// Who or what ended the call, once it has.
     ended_by: Option<EndedBy>,
+    /// The caller's callback request is kept: no operator answers now, and the call ends by
+    /// callback however it ends.
+    number_kept: bool,
     /// The call's case number, once it has one (`CallView::case_number`).
     case: Option<CaseNumber>,
     /// The case a returning caller named (`CallView::returning_case`).
@@ -278,6 +288,8 @@ impl CallTask {
             Command::Answer(p, name, reply) => {
                 let r = if self.call.role_of(&p) == Some(Role::Operator) {
                     Ok(())
+                } else if self.number_kept {
+                    Err(CallTaskError::LeavingNumber)
                 } else {
                     let queued = self.call.state() == CallState::Queued;
                     let r = self.call.answer(p.clone(), now);
@@ -412,6 +424,10 @@ impl CallTask {
             }
             Command::MayLeaveNumber(by, reply) => {
                 let _ = reply.send(self.may_leave_number(by));
+            }
+            Command::KeptNumber(masked, by, reply) => {
+                let r = self.kept_number(masked, by, now).await;
+                let _ = reply.send(r);
             }
             Command::LeftNumber(masked, by, reply) => {
                 let r = self.left_number(masked, by, now).await;

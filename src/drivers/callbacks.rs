@@ -30,6 +30,23 @@ pub async fn leave_number(
     description: String,
     by: Asker,
 ) -> Result<CallbackRequest, LeaveError> {
+    let kept = keep_number(records, call, number, language, description, by).await?;
+    call.left_number(kept.number.masked(), by).await?;
+    Ok(kept)
+}
+
+/// Keeps `number` as `leave_number` does, but leaves the call going, for the caller to hear a
+/// goodbye first: the call task knows the request is kept, so no operator answers the call
+/// any more, and it ends by callback when the goodbye is over (`CallHandle::left_number`) or
+/// when the caller hangs up during it.
+pub async fn keep_number(
+    records: &Recorder,
+    call: &CallHandle,
+    number: CallbackNumber,
+    language: Option<Language>,
+    description: String,
+    by: Asker,
+) -> Result<CallbackRequest, LeaveError> {
     let call_language = call.may_leave_number(by).await?;
     if !records.progress().borrow().migrated {
         return Err(LeaveError::NotReady);
@@ -57,6 +74,6 @@ pub async fn leave_number(
             }
             LeaveError::NotKept(e)
         })?;
-    call.left_number(kept.number.masked(), by).await?;
+    call.kept_number(kept.number.masked(), by).await?;
     Ok(kept)
 }

@@ -8,8 +8,9 @@
 //! with the comfort tone between announcements: never dead silence. On a hotline that keeps a
 //! record, a caller whose number can be called back is offered, once they have waited
 //! `callback_after`, to press star to be called back at that number (and again with each
-//! reminder): star plays "we will call you back, goodbye", then the task leaves the number. The
-//! operator answering ends it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
+//! reminder): star has the task keep the number, then plays "we will call you back, goodbye",
+//! then the call ends; a caller who hangs up during the goodbye has left their number all the
+//! same. The operator answering ends it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
 //! consultation (the caller then hears nobody). Inputs and `now` in, `Action`s out; the task in
 //! `greeter::task` carries them out.
 
@@ -36,9 +37,11 @@ pub enum Action {
     Chose(Language),
     /// Stop playing: the operator is there.
     Stop,
-    /// Leave the caller's number to be called back (the call ends once it is kept; if it
-    /// cannot be, `leave_failed`).
-    LeaveNumber,
+    /// Keep the caller's number to be called back; then `number_kept`, or `leave_failed` if it
+    /// cannot be kept.
+    KeepNumber,
+    /// The number is kept and the goodbye has played: end the call.
+    EndCall,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +52,11 @@ enum Phase {
         deadline: Option<Instant>,
     },
     Waiting,
-    /// The caller pressed star: "we will call you back" plays, then the number is left.
+    /// The caller pressed star: the number is being kept.
+    Keeping,
+    /// The number is kept: "we will call you back" plays.
     Leaving,
-    /// The number is being left (the call ends once it is kept).
+    /// The goodbye has played: the call is ending.
     Left,
     Done,
 }
@@ -154,11 +159,8 @@ impl Greeter {
     /// A key the caller pressed.
     pub fn digit(&mut self, key: char, now: Instant) -> Vec<Action> {
         if self.phase == Phase::Waiting && self.callback_offered && key == '*' {
-            self.phase = Phase::Leaving;
-            return vec![Action::Play(
-                vec![(Prompt::CallbackTaken, self.language)],
-                Playout::Silence,
-            )];
+            self.phase = Phase::Keeping;
+            return vec![Action::KeepNumber];
         }
         if !matches!(self.phase, Phase::Menu { .. }) {
             return Vec::new();
@@ -184,16 +186,28 @@ impl Greeter {
             }
             Phase::Leaving => {
                 self.phase = Phase::Left;
-                vec![Action::LeaveNumber]
+                vec![Action::EndCall]
             }
             _ => Vec::new(),
         }
     }
 
-    /// The number could not be left (the record is not reachable now): the caller waits on,
+    /// The number is kept: the caller hears "we will call you back, goodbye".
+    pub fn number_kept(&mut self) -> Vec<Action> {
+        if self.phase != Phase::Keeping {
+            return Vec::new();
+        }
+        self.phase = Phase::Leaving;
+        vec![Action::Play(
+            vec![(Prompt::CallbackTaken, self.language)],
+            Playout::Silence,
+        )]
+    }
+
+    /// The number could not be kept (the record is not reachable now): the caller waits on,
     /// and may press star again.
     pub fn leave_failed(&mut self, now: Instant) -> Vec<Action> {
-        if self.phase != Phase::Left {
+        if self.phase != Phase::Keeping {
             return Vec::new();
         }
         self.phase = Phase::Waiting;
@@ -230,7 +244,7 @@ impl Greeter {
                 let announce = self.announcement_due();
                 Some(self.callback_at.map_or(announce, |c| c.min(announce)))
             }
-            Phase::Leaving | Phase::Left | Phase::Done => None,
+            Phase::Keeping | Phase::Leaving | Phase::Left | Phase::Done => None,
         }
     }
 
@@ -278,7 +292,7 @@ impl Greeter {
                 }
                 vec![Action::Play(parts, Playout::Comfort)]
             }
-            Phase::Leaving | Phase::Left | Phase::Done => Vec::new(),
+            Phase::Keeping | Phase::Leaving | Phase::Left | Phase::Done => Vec::new(),
         }
     }
 

@@ -69,7 +69,12 @@ impl CallTask {
         self.call.remove(p, now)?;
         self.muted_by.remove(p);
         if role == Some(Role::Caller) {
-            self.ended_by = Some(EndedBy::caller_out(reason));
+            // A caller who hangs up while hearing "we will call you back" left a number.
+            self.ended_by = Some(if self.number_kept {
+                EndedBy::Callback
+            } else {
+                EndedBy::caller_out(reason)
+            });
         }
         if role == Some(Role::Interpreter) {
             let iid = self.interpreters.remove(p);

@@ -36,6 +36,7 @@ pub(super) enum Command {
     /// May the caller leave a number now? The call's language when known.
     MayLeaveNumber(Asker, Reply<Option<Language>>),
     /// The caller's callback request is kept (the number masked, for the log): the call ends.
+    KeptNumber(String, Asker, Reply<()>),
     LeftNumber(String, Asker, Reply<()>),
     /// The operator asks for the case number to be read out to the phone caller.
     ReadCaseNumber(Reply<()>),
@@ -170,6 +171,13 @@ impl CallHandle {
     /// language when known.
     pub async fn may_leave_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
         self.ask(|r| Command::MayLeaveNumber(by, r)).await
+    }
+
+    /// The caller's callback request is kept (`masked`: the number as logs show it) and the
+    /// caller hears the goodbye: no operator answers the call now, and it ends by callback,
+    /// by `left_number` or by the caller hanging up.
+    pub async fn kept_number(&self, masked: String, by: Asker) -> Result<(), CallTaskError> {
+        self.ask(|r| Command::KeptNumber(masked, by, r)).await
     }
 
     /// The caller's callback request is kept (`masked`: the number as logs show it): the call

@@ -35,21 +35,46 @@ impl CallTask {
     /// long-wait question is open; a phone caller, who is never asked, while no operator is with
     /// them); the call's language when known.
     pub(super) fn may_leave_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
-        let open = match by {
-            Asker::Page => self.wait.asked().is_some(),
+        match by {
+            Asker::Page if self.wait.asked().is_none() => return Err(WaitError::NotAsked.into()),
+            Asker::Page => {}
             Asker::Phone => {
-                !self.call.state().is_final()
-                    && !self
-                        .call
-                        .participants()
-                        .iter()
-                        .any(|p| p.role == Role::Operator)
+                let with_operator = self
+                    .call
+                    .participants()
+                    .iter()
+                    .any(|p| p.role == Role::Operator);
+                if self.call.state().is_final() || with_operator {
+                    return Err(CallTaskError::NotWaiting);
+                }
             }
-        };
-        if !open {
-            return Err(WaitError::NotAsked.into());
         }
         Ok(self.language.code)
+    }
+
+    /// The caller's callback request is kept (`number` masked) while they still hear the
+    /// goodbye: from now on no operator answers the call, and however it ends (the goodbye
+    /// over, or the caller hanging up during it) it ends by callback.
+    pub(super) async fn kept_number(
+        &mut self,
+        number: String,
+        by: Asker,
+        now: Millis,
+    ) -> Result<(), CallTaskError> {
+        if self.number_kept {
+            return Ok(());
+        }
+        self.may_leave_number(by)?;
+        self.number_kept = true;
+        tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
+        self.audit(
+            EventKind::CallbackRequested,
+            now,
+            None,
+            format!("number={number}"),
+        )
+        .await;
+        Ok(())
     }
 
     /// The caller's callback request is kept (`number` masked): the call ends, by callback.
@@ -59,17 +84,22 @@ impl CallTask {
         by: Asker,
         now: Millis,
     ) -> Result<(), CallTaskError> {
-        self.may_leave_number(by)?;
+        if !self.number_kept {
+            self.may_leave_number(by)?;
+        }
         self.call.hang_up(now)?;
         self.ended_by = Some(EndedBy::Callback);
-        tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
-        self.audit(
-            EventKind::CallbackRequested,
-            now,
-            None,
-            format!("number={number}"),
-        )
-        .await;
+        if !self.number_kept {
+            self.number_kept = true;
+            tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
+            self.audit(
+                EventKind::CallbackRequested,
+                now,
+                None,
+                format!("number={number}"),
+            )
+            .await;
+        }
         Ok(())
     }
 

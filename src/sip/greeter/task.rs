@@ -8,7 +8,7 @@ use super::{Action, Greeter, HoldTone, Notices};
 use crate::domain::{CallId, CallbackNumber, Language, Role};
 use crate::drivers::call::{Asker, CallHandle, CallUpdate, Control};
 use crate::drivers::call_registry::{CallRegistry, Queue};
-use crate::drivers::callbacks::leave_number;
+use crate::drivers::callbacks::keep_number;
 use crate::drivers::media::{MediaEvent, MediaHandle};
 use crate::drivers::records::Recorder;
 use crate::prompts::Prompts;
@@ -188,6 +188,8 @@ impl Run<'_> {
     async fn greet(&self, mut greeter: Greeter, first: Vec<Action>, i: Inputs<'_>) -> Outcome {
         let id = self.call.id().clone();
         let caller = CallHandle::caller();
+        // The caller's number once kept (masked, for the call's log), until the call ends.
+        let mut kept: Option<String> = None;
         if !self.carry_out(first).await {
             return Outcome::Over;
         }
@@ -245,10 +247,18 @@ impl Run<'_> {
                 _ = due => greeter.timeout(Instant::now()),
             };
             let mut actions = actions;
-            if let Some(i) = actions.iter().position(|a| *a == Action::LeaveNumber) {
+            if let Some(i) = actions.iter().position(|a| *a == Action::KeepNumber) {
                 actions.remove(i);
-                if !self.leave_number().await {
-                    actions.extend(greeter.leave_failed(Instant::now()));
+                kept = self.keep_number().await;
+                actions.extend(match &kept {
+                    Some(_) => greeter.number_kept(),
+                    None => greeter.leave_failed(Instant::now()),
+                });
+            }
+            if let Some(i) = actions.iter().position(|a| *a == Action::EndCall) {
+                actions.remove(i);
+                if let Some(masked) = kept.take() {
+                    self.end_call(masked).await;
                 }
             }
             if !self.carry_out(actions).await {
@@ -257,14 +267,13 @@ impl Run<'_> {
         }
     }
 
-    /// Leaves the caller's number to be called back; false if it was not kept (the call waits
-    /// on). Kept, the call ends and the greeting with it.
-    async fn leave_number(&self) -> bool {
+    /// Keeps the caller's number to be called back (the call goes on while they hear the
+    /// goodbye; hanging up then still leaves the number); its masked form, or `None` if it was
+    /// not kept (the call waits on).
+    async fn keep_number(&self) -> Option<String> {
         let id = self.call.id();
-        let Some(cb) = self.callback else {
-            return false;
-        };
-        match leave_number(
+        let cb = self.callback?;
+        match keep_number(
             &cb.records,
             self.call,
             cb.number.clone(),
@@ -275,14 +284,22 @@ impl Run<'_> {
         .await
         {
             Ok(kept) => {
-                tracing::info!(call_id = %id, number = %kept.number.masked(),
+                let masked = kept.number.masked();
+                tracing::info!(call_id = %id, number = %masked,
                     "the phone caller left their number to be called back");
-                true
+                Some(masked)
             }
             Err(e) => {
                 tracing::warn!(call_id = %id, error = %e, "the phone caller's number was not kept");
-                false
+                None
             }
+        }
+    }
+
+    /// The goodbye has played: the call ends, by callback.
+    async fn end_call(&self, masked: String) {
+        if let Err(e) = self.call.left_number(masked, Asker::Phone).await {
+            tracing::info!(call_id = %self.call.id(), error = %e, "the call was over before its goodbye");
         }
     }
 
@@ -299,7 +316,7 @@ impl Run<'_> {
                 }
                 Action::Stop => self.media.stop_playing(id.clone(), caller.clone()).await,
                 // Taken out by `greet` before the rest is carried out.
-                Action::LeaveNumber => Ok(()),
+                Action::KeepNumber | Action::EndCall => Ok(()),
                 Action::Chose(language) => {
                     tracing::info!(call_id = %id, %language, "the phone caller chose a language");
                     if let Err(e) = self.call.control(Control::CallerChose(language)).await {

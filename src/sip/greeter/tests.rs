@@ -241,20 +241,40 @@ fn after_the_long_wait_the_caller_is_offered_a_call_back_and_star_takes_it() {
             Playout::Comfort
         )]
     );
-    // Other keys do nothing; star plays the goodbye, and once it has played the number is left.
+    // Other keys do nothing; star keeps the number first (a caller who hangs up during the
+    // goodbye has left it), then plays the goodbye, and once it has played the call ends.
     assert!(g.digit('1', offered).is_empty());
     assert_eq!(
         g.digit('*', offered + Duration::from_secs(3)),
+        [Action::KeepNumber]
+    );
+    assert_eq!(
+        g.deadline(),
+        None,
+        "no announcement while the number is kept"
+    );
+    assert!(
+        g.playout_done(offered + Duration::from_secs(4)).is_empty(),
+        "the offer ending while the number is kept ends nothing"
+    );
+    assert!(g.digit('*', offered + Duration::from_secs(4)).is_empty());
+    assert_eq!(
+        g.number_kept(),
         [Action::Play(
             vec![(Prompt::CallbackTaken, l("pt"))],
             Playout::Silence
         )]
     );
+    assert!(g.number_kept().is_empty(), "one goodbye");
     assert_eq!(g.deadline(), None, "no announcement over the goodbye");
     assert!(g.position(Some(1), offered + ANNOUNCE_EVERY).is_empty());
+    assert!(
+        g.leave_failed(offered + ANNOUNCE_EVERY).is_empty(),
+        "kept already"
+    );
     assert_eq!(
         g.playout_done(offered + Duration::from_secs(7)),
-        [Action::LeaveNumber]
+        [Action::EndCall]
     );
     assert!(g.digit('*', offered + Duration::from_secs(8)).is_empty());
 }
@@ -277,8 +297,7 @@ fn the_offer_comes_back_with_each_reminder_and_a_number_not_kept_leaves_the_call
             Playout::Comfort
         )]
     );
-    g.digit('*', reminder);
-    assert_eq!(g.playout_done(reminder), [Action::LeaveNumber]);
+    assert_eq!(g.digit('*', reminder), [Action::KeepNumber]);
     // The record could not keep it: waiting again, told so, and star works again.
     let failed = reminder + Duration::from_secs(1);
     assert_eq!(
@@ -312,12 +331,13 @@ fn without_a_call_back_star_does_nothing_and_only_positions_and_reminders_play()
 }
 
 #[test]
-fn an_answer_during_the_goodbye_wins_and_no_number_is_left() {
+fn an_answer_before_the_number_is_kept_wins_and_no_goodbye_plays() {
     let t0 = Instant::now();
     let mut g = callback_caller(t0);
     let offered = t0 + CALLBACK_AFTER;
     g.timeout(offered);
-    g.digit('*', offered);
+    assert_eq!(g.digit('*', offered), [Action::KeepNumber]);
     assert_eq!(g.answered(), [Action::Stop]);
+    assert!(g.number_kept().is_empty());
     assert!(g.playout_done(offered + Duration::from_secs(4)).is_empty());
 }
