@@ -21,7 +21,7 @@ use common::ws::{
 };
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::app::build_state;
-use hotline_bridge::domain::{CallId, CallbackStatus, EndedBy, Language};
+use hotline_bridge::domain::{CallId, CallbackRequest, CallbackStatus, EndedBy, Language};
 use hotline_bridge::drivers::call::CallUpdate;
 use hotline_bridge::prompts::{Prompt, Prompts};
 use hotline_bridge::protocol::{LanguageSource, LanguageView};
@@ -128,6 +128,21 @@ fn speech(prompts: &Prompts, parts: &[Prompt]) -> u64 {
     sound_frames(&prompts.concat(&parts))
 }
 
+/// The record's one open call-back request: the phone's number in full, for `call_id`.
+async fn the_open_request(app: &common::TestApp, call_id: &CallId) -> CallbackRequest {
+    let records = app.state.records.as_ref().expect("a record");
+    let mut requests = records
+        .store()
+        .callbacks(Some(CallbackStatus::Open), 10)
+        .await
+        .expect("call-backs");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let request = requests.remove(0);
+    assert_eq!(&request.call_id, call_id);
+    assert_eq!(request.number.as_str(), "+8613912345678");
+    request
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -162,19 +177,8 @@ async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kep
         "the phone heard {heard} frames of sound after star, \"we will call you back\" has {taken}"
     );
 
-    let records = app.state.records.as_ref().expect("a record");
-    let requests = records
-        .store()
-        .callbacks(Some(CallbackStatus::Open), 10)
-        .await
-        .expect("call-backs");
-    assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!(requests[0].call_id, call_id);
-    assert_eq!(requests[0].number.as_str(), "+8613912345678");
-    assert_eq!(
-        requests[0].language,
-        Some(Language::parse("pt").expect("pt"))
-    );
+    let request = the_open_request(app, &call_id).await;
+    assert_eq!(request.language, Some(Language::parse("pt").expect("pt")));
     // The call is over: leaving the number ended it.
     assert!(app.state.calls.get(&call_id).is_none(), "the call ended");
 }
@@ -245,13 +249,5 @@ async fn a_phone_caller_who_hangs_up_during_the_goodbye_has_left_their_number() 
     );
     sipp::completed(q.phone, STEP, "the bridge's BYE").await;
 
-    let records = app.state.records.as_ref().expect("a record");
-    let requests = records
-        .store()
-        .callbacks(Some(CallbackStatus::Open), 10)
-        .await
-        .expect("call-backs");
-    assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!(requests[0].call_id, call_id);
-    assert_eq!(requests[0].number.as_str(), "+8613912345678");
+    the_open_request(app, &call_id).await;
 }

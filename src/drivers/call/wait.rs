@@ -84,22 +84,9 @@ impl CallTask {
         by: Asker,
         now: Millis,
     ) -> Result<(), CallTaskError> {
-        if !self.number_kept {
-            self.may_leave_number(by)?;
-        }
+        self.kept_number(number, by, now).await?;
         self.call.hang_up(now)?;
         self.ended_by = Some(EndedBy::Callback);
-        if !self.number_kept {
-            self.number_kept = true;
-            tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
-            self.audit(
-                EventKind::CallbackRequested,
-                now,
-                None,
-                format!("number={number}"),
-            )
-            .await;
-        }
         Ok(())
     }
 
