@@ -61,6 +61,16 @@ pub enum Prompt {
     CallbackOffer,
     /// "Thank you. We will call you back at this number. Goodbye."
     CallbackTaken,
+    /// "To be called back, press the star key, then enter your phone number. Or stay on the
+    /// line." (the offer to a caller whose number did not come with the call).
+    CallbackKeyedOffer,
+    /// "Please enter your phone number, starting with the country code, then press the hash
+    /// key."
+    CallbackEnter,
+    /// "You entered", before the keyed number's digits.
+    CallbackRead,
+    /// "If this is right, press the star key. To enter it again, press the hash key."
+    CallbackConfirm,
     /// "Your case number is", before its digits (`case_number`).
     CaseNumberIs,
     /// One digit, 0-9, said alone.
@@ -84,6 +94,10 @@ impl Prompt {
             Prompt::Goodbye => "goodbye".into(),
             Prompt::CallbackOffer => "callback_offer".into(),
             Prompt::CallbackTaken => "callback_taken".into(),
+            Prompt::CallbackKeyedOffer => "callback_keyed_offer".into(),
+            Prompt::CallbackEnter => "callback_enter".into(),
+            Prompt::CallbackRead => "callback_read".into(),
+            Prompt::CallbackConfirm => "callback_confirm".into(),
             Prompt::CaseNumberIs => "case_number".into(),
             Prompt::Digit(d) => format!("digit_{}", d % 10),
         }

@@ -29,10 +29,12 @@ use std::time::Duration;
 
 /// Longest wait for any one step.
 const STEP: Duration = Duration::from_secs(20);
+/// The phone calls from +8613912345678.
+const FROM_A_NUMBER: &str = "uac_audio_until_bye.xml";
 
 /// A hotline on `s` with a phone trunk and a signed-in operator's console, and a phone
-/// (sipp calling the Portuguese number from +8613912345678, its RTP the test's) whose call is
-/// queued.
+/// (sipp calling the Portuguese number with `scenario`, e.g. from +8613912345678, and `extra`
+/// arguments; its RTP the test's) whose call is queued.
 struct Queued {
     app: common::TestApp,
     op_token: String,
@@ -42,20 +44,18 @@ struct Queued {
     call_id: CallId,
 }
 
-async fn phone_queued(mut s: hotline_bridge::config::Settings) -> Queued {
+async fn phone_queued(
+    mut s: hotline_bridge::config::Settings,
+    scenario: &str,
+    extra: &[&str],
+) -> Queued {
     s.calls.create_burst = 10;
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
     let app = spawn_app(build_state(s).await.expect("state")).await;
     let op_token = operator_login(&app.url("")).await;
     let mut console = operator_session(app.addr, &op_token).await;
     let phone_rtp = PhoneRtp::start().await;
-    let phone = sipp::phone_call(
-        bridge,
-        "12345001",
-        "uac_audio_until_bye.xml",
-        phone_rtp.addr,
-        &[],
-    );
+    let phone = sipp::phone_call(bridge, "12345001", scenario, phone_rtp.addr, extra);
     let queued = first_queued(&mut console, STEP).await;
     let call_id = CallId::parse(queued["call_id"].as_str().expect("call id")).expect("id");
     Queued {
@@ -80,7 +80,7 @@ async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
         phone_rtp,
         phone,
         call_id: id,
-    } = phone_queued(s).await;
+    } = phone_queued(s, FROM_A_NUMBER, &[]).await;
     let phone_call = id.to_string();
 
     // A web caller queued after it is asked, does not answer, and is let go: by then the
@@ -128,18 +128,27 @@ fn speech(prompts: &Prompts, parts: &[Prompt]) -> u64 {
     sound_frames(&prompts.concat(&parts))
 }
 
-/// The record's one open call-back request: the phone's number in full, for `call_id`.
-async fn the_open_request(app: &common::TestApp, call_id: &CallId) -> CallbackRequest {
+/// The record's open call-back requests.
+async fn open_requests(app: &common::TestApp) -> Vec<CallbackRequest> {
     let records = app.state.records.as_ref().expect("a record");
-    let mut requests = records
+    records
         .store()
         .callbacks(Some(CallbackStatus::Open), 10)
         .await
-        .expect("call-backs");
+        .expect("call-backs")
+}
+
+/// The record's one open call-back request, for `call_id`, at `number` in full.
+async fn the_open_request(
+    app: &common::TestApp,
+    call_id: &CallId,
+    number: &str,
+) -> CallbackRequest {
+    let mut requests = open_requests(app).await;
     assert_eq!(requests.len(), 1, "{requests:?}");
     let request = requests.remove(0);
     assert_eq!(&request.call_id, call_id);
-    assert_eq!(request.number.as_str(), "+8613912345678");
+    assert_eq!(request.number.as_str(), number);
     request
 }
 
@@ -151,7 +160,7 @@ async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kep
     // Longer than "connecting" and the place in the queue take to say, so the offer follows
     // them whole.
     s.calls.max_queue_wait_s = 9;
-    let q = phone_queued(s).await;
+    let q = phone_queued(s, FROM_A_NUMBER, &[]).await;
     let (app, phone_rtp, call_id) = (&q.app, &q.phone_rtp, q.call_id.clone());
     let prompts = Prompts::load().expect("prompts");
     let greeting = speech(&prompts, &[Prompt::Connecting, Prompt::QueuePosition(1)]);
@@ -177,7 +186,7 @@ async fn a_phone_caller_offered_a_call_back_presses_star_and_their_number_is_kep
         "the phone heard {heard} frames of sound after star, \"we will call you back\" has {taken}"
     );
 
-    let request = the_open_request(app, &call_id).await;
+    let request = the_open_request(app, &call_id, "+8613912345678").await;
     assert_eq!(request.language, Some(Language::parse("pt").expect("pt")));
     // The call is over: leaving the number ended it.
     assert!(app.state.calls.get(&call_id).is_none(), "the call ended");
@@ -191,7 +200,7 @@ async fn a_phone_caller_who_hangs_up_during_the_goodbye_has_left_their_number() 
     s.calls.max_queue_wait_s = 9;
     // The phone's silence ends its call after 1 s: well inside the goodbye.
     s.sip.rtp_timeout_s = 1;
-    let mut q = phone_queued(s).await;
+    let mut q = phone_queued(s, FROM_A_NUMBER, &[]).await;
     let (app, phone_rtp, call_id) = (&q.app, &q.phone_rtp, q.call_id.clone());
     let prompts = Prompts::load().expect("prompts");
     let greeting = speech(&prompts, &[Prompt::Connecting, Prompt::QueuePosition(1)]);
@@ -249,5 +258,50 @@ async fn a_phone_caller_who_hangs_up_during_the_goodbye_has_left_their_number() 
     );
     sipp::completed(q.phone, STEP, "the bridge's BYE").await;
 
-    the_open_request(app, &call_id).await;
+    the_open_request(app, &call_id, "+8613912345678").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_without_a_number_keys_one_in_and_is_called_back_at_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = settings_with_operator();
+    s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    s.calls.max_queue_wait_s = 9;
+    // Keying a number in and hearing it read back takes longer than sipp's usual run.
+    let q = phone_queued(s, "uac_anonymous_until_bye.xml", &["-timeout", "60s"]).await;
+    let (app, phone_rtp, call_id) = (&q.app, &q.phone_rtp, q.call_id.clone());
+    let prompts = Prompts::load().expect("prompts");
+    let greeting = speech(&prompts, &[Prompt::Connecting, Prompt::QueuePosition(1)]);
+    let offer = speech(&prompts, &[Prompt::CallbackKeyedOffer]);
+    phone_rtp
+        .wait("the phone hears how to leave a number", STEP, |h| {
+            h.sound >= (greeting + offer) * 8 / 10
+        })
+        .await;
+    let number = "351912345678";
+    let mut read_back = vec![Prompt::CallbackRead];
+    read_back.extend(number.bytes().map(|d| Prompt::Digit(d - b'0')));
+    read_back.push(Prompt::CallbackConfirm);
+    let read_back = speech(&prompts, &read_back);
+
+    // Star asks for the number; the caller types it over the prompt, then hash.
+    let before = phone_rtp.heard().sound;
+    for key in ['*'].into_iter().chain(number.chars()).chain(['#']) {
+        phone_rtp.press(key);
+    }
+    phone_rtp
+        .wait("the phone hears its number read back", STEP, |h| {
+            h.sound >= before + read_back * 8 / 10
+        })
+        .await;
+    let open = open_requests(app).await;
+    assert!(
+        open.is_empty(),
+        "nothing is kept before star confirms: {open:?}"
+    );
+    assert!(app.state.calls.get(&call_id).is_some(), "the call waits on");
+    phone_rtp.press('*');
+    sipp::completed(q.phone, STEP, "the bridge's BYE after the goodbye").await;
+    let request = the_open_request(app, &call_id, number).await;
+    assert_eq!(request.language, Some(Language::parse("pt").expect("pt")));
 }

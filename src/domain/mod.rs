@@ -19,7 +19,7 @@ mod text;
 
 pub use callback::{
     CallbackNumber, CallbackNumberError, CallbackRequest, CallbackStatus,
-    CALLBACK_DESCRIPTION_MAX_CHARS,
+    CALLBACK_DESCRIPTION_MAX_CHARS, CALLBACK_MAX_DIGITS, CALLBACK_MIN_DIGITS,
 };
 pub use case::{
     Case, CaseCall, CaseEdit, CaseFile, CaseNumber, CaseNumberError, CaseRuleError, CaseStatus,

@@ -35,6 +35,10 @@ fn every_prompt_exists_in_every_caller_language_and_chinese() {
             Prompt::CaseNumberIs,
             Prompt::CallbackOffer,
             Prompt::CallbackTaken,
+            Prompt::CallbackKeyedOffer,
+            Prompt::CallbackEnter,
+            Prompt::CallbackRead,
+            Prompt::CallbackConfirm,
         ];
         all.extend((0..10).map(|digit| Prompt::MenuChoice { language: l, digit }));
         all.extend((0..10).map(Prompt::Digit));

@@ -6,17 +6,19 @@
 //! changes, at most every `ANNOUNCE_EVERY`; "still waiting" after `REMIND_AFTER` without news),
 //! and, on a node that records calls, that the call is recorded, right after "connecting",
 //! with the comfort tone between announcements: never dead silence. On a hotline that keeps a
-//! record, a caller whose number can be called back is offered, once they have waited
-//! `callback_after`, to press star to be called back at that number (and again with each
-//! reminder): star has the task keep the number, then plays "we will call you back, goodbye",
-//! then the call ends; a caller who hangs up during the goodbye has left their number all the
-//! same. The operator answering ends it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
+//! record, a caller is offered, once they have waited `callback_after`, to press star to be
+//! called back (and again with each reminder): at the number they call from when it came with
+//! the call, or else at one they key in (star, the digits, hash; the digits are read back; star
+//! confirms, hash starts again; `ENTRY_TIMEOUT` without a key and they wait on). Star then has
+//! the task keep the number, plays "we will call you back, goodbye", and the call ends; a caller
+//! who hangs up during the goodbye has left their number all the same. The operator answering
+//! ends it. Once answered, `HoldTone` plays the comfort tone while the call is on hold or in
 //! consultation (the caller then hears nobody). Inputs and `now` in, `Action`s out; the task in
 //! `greeter::task` carries them out.
 
 pub mod task;
 
-use crate::domain::Language;
+use crate::domain::{Language, CALLBACK_MAX_DIGITS, CALLBACK_MIN_DIGITS};
 use crate::prompts::Prompt;
 use crate::sfu::Playout;
 use std::time::{Duration, Instant};
@@ -27,6 +29,9 @@ pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(20);
 pub const REMIND_AFTER: Duration = Duration::from_secs(60);
 /// Times the menu is played before the call waits with its language unknown.
 const MENU_PLAYS: u8 = 2;
+/// A caller keying in a number to be called back who presses no key this long (after the
+/// prompt) goes back to waiting.
+pub const ENTRY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the task does for the greeter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +42,9 @@ pub enum Action {
     Chose(Language),
     /// Stop playing: the operator is there.
     Stop,
-    /// Keep the caller's number to be called back; then `number_kept`, or `leave_failed` if it
-    /// cannot be kept.
-    KeepNumber,
+    /// Keep the caller's number to be called back (the one they keyed in; `None`: the one
+    /// they call from); then `number_kept`, or `leave_failed` if it cannot be kept.
+    KeepNumber(Option<String>),
     /// The number is kept and the goodbye has played: end the call.
     EndCall,
 }
@@ -52,6 +57,10 @@ enum Phase {
         deadline: Option<Instant>,
     },
     Waiting,
+    /// The caller is keying in the number to call back (`Greeter::keyed`), hash ends it.
+    Entering,
+    /// The keyed number is read back: star confirms it, hash starts again.
+    Checking,
     /// The caller pressed star: the number is being kept.
     Keeping,
     /// The number is kept: "we will call you back" plays.
@@ -68,6 +77,8 @@ pub struct Notices {
     pub recorded: bool,
     /// Waited this long, the caller is offered a call-back at their number (`None`: never).
     pub callback_after: Option<Duration>,
+    /// The number to call back did not come with the call: the caller keys it in.
+    pub callback_keyed: bool,
 }
 
 pub struct Greeter {
@@ -87,6 +98,13 @@ pub struct Greeter {
     callback_at: Option<Instant>,
     /// The call-back has been offered: star takes it, and reminders offer it again.
     callback_offered: bool,
+    /// The caller keys in the number to call back (none came with the call).
+    callback_keyed: bool,
+    /// The digits keyed in so far.
+    keyed: String,
+    /// While a number is keyed in or read back: when the caller is taken back to waiting
+    /// (`None` while a prompt plays).
+    entry_deadline: Option<Instant>,
 }
 
 impl Greeter {
@@ -118,6 +136,9 @@ impl Greeter {
             recorded: notices.recorded,
             callback_at: notices.callback_after.map(|d| now + d),
             callback_offered: false,
+            callback_keyed: notices.callback_keyed,
+            keyed: String::new(),
+            entry_deadline: None,
         };
         let first = match known {
             Some(_) => g.start_waiting(now),
@@ -156,11 +177,70 @@ impl Greeter {
         vec![Action::Play(parts, Playout::Comfort)]
     }
 
+    /// The call-back offer, for a caller with or without a number to call.
+    fn offer_prompt(&self) -> Prompt {
+        if self.callback_keyed {
+            Prompt::CallbackKeyedOffer
+        } else {
+            Prompt::CallbackOffer
+        }
+    }
+
+    /// "Enter your number, then hash", with the digits so far forgotten.
+    fn ask_for_number(&mut self) -> Vec<Action> {
+        self.phase = Phase::Entering;
+        self.keyed.clear();
+        self.entry_deadline = None;
+        vec![Action::Play(
+            vec![(Prompt::CallbackEnter, self.language)],
+            Playout::Silence,
+        )]
+    }
+
+    /// A key while the number to call back is keyed in or read back.
+    fn entry_key(&mut self, key: char, now: Instant) -> Vec<Action> {
+        match (self.phase, key) {
+            (Phase::Entering, '0'..='9') => {
+                if self.keyed.len() < CALLBACK_MAX_DIGITS {
+                    self.keyed.push(key);
+                }
+                self.entry_deadline = Some(now + ENTRY_TIMEOUT);
+                Vec::new()
+            }
+            (Phase::Entering, '#') if (CALLBACK_MIN_DIGITS..).contains(&self.keyed.len()) => {
+                self.phase = Phase::Checking;
+                self.entry_deadline = None;
+                let mut parts = vec![(Prompt::CallbackRead, self.language)];
+                parts.extend(
+                    self.keyed
+                        .bytes()
+                        .map(|d| (Prompt::Digit(d - b'0'), self.language)),
+                );
+                parts.push((Prompt::CallbackConfirm, self.language));
+                vec![Action::Play(parts, Playout::Silence)]
+            }
+            // Too short to be a number: asked again.
+            (Phase::Entering, '#') | (Phase::Checking, '#') => self.ask_for_number(),
+            (Phase::Checking, '*') => {
+                self.phase = Phase::Keeping;
+                self.entry_deadline = None;
+                vec![Action::KeepNumber(Some(self.keyed.clone()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// A key the caller pressed.
     pub fn digit(&mut self, key: char, now: Instant) -> Vec<Action> {
         if self.phase == Phase::Waiting && self.callback_offered && key == '*' {
+            if self.callback_keyed {
+                return self.ask_for_number();
+            }
             self.phase = Phase::Keeping;
-            return vec![Action::KeepNumber];
+            return vec![Action::KeepNumber(None)];
+        }
+        if matches!(self.phase, Phase::Entering | Phase::Checking) {
+            return self.entry_key(key, now);
         }
         if !matches!(self.phase, Phase::Menu { .. }) {
             return Vec::new();
@@ -188,6 +268,10 @@ impl Greeter {
                 self.phase = Phase::Left;
                 vec![Action::EndCall]
             }
+            Phase::Entering | Phase::Checking => {
+                self.entry_deadline = Some(now + ENTRY_TIMEOUT);
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -210,12 +294,18 @@ impl Greeter {
         if self.phase != Phase::Keeping {
             return Vec::new();
         }
+        self.back_to_waiting(now)
+    }
+
+    /// The caller waits on, told so, and may press star again.
+    fn back_to_waiting(&mut self, now: Instant) -> Vec<Action> {
         self.phase = Phase::Waiting;
+        self.entry_deadline = None;
         self.last_announcement = now;
         vec![Action::Play(
             vec![
                 (Prompt::StillWaiting, self.language),
-                (Prompt::CallbackOffer, self.language),
+                (self.offer_prompt(), self.language),
             ],
             Playout::Comfort,
         )]
@@ -244,6 +334,7 @@ impl Greeter {
                 let announce = self.announcement_due();
                 Some(self.callback_at.map_or(announce, |c| c.min(announce)))
             }
+            Phase::Entering | Phase::Checking => self.entry_deadline,
             Phase::Keeping | Phase::Leaving | Phase::Left | Phase::Done => None,
         }
     }
@@ -275,7 +366,7 @@ impl Greeter {
                 self.callback_offered = true;
                 self.last_announcement = now;
                 vec![Action::Play(
-                    vec![(Prompt::CallbackOffer, self.language)],
+                    vec![(self.offer_prompt(), self.language)],
                     Playout::Comfort,
                 )]
             }
@@ -288,10 +379,12 @@ impl Greeter {
                 self.announced = self.position;
                 let mut parts = vec![(prompt, self.language)];
                 if self.callback_offered {
-                    parts.push((Prompt::CallbackOffer, self.language));
+                    parts.push((self.offer_prompt(), self.language));
                 }
                 vec![Action::Play(parts, Playout::Comfort)]
             }
+            // No key for too long while keying in the number.
+            Phase::Entering | Phase::Checking => self.back_to_waiting(now),
             Phase::Keeping | Phase::Leaving | Phase::Left | Phase::Done => Vec::new(),
         }
     }

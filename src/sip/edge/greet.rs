@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 impl Edge {
     /// The caller hears the menu (no language from the number) or that they are being
     /// connected, then their queue position and the comfort tone, until the operator answers.
-    /// A caller whose number (`caller`, as the trunk gave it) is one to call back is offered
-    /// that after a long wait, on a hotline that keeps a record.
+    /// On a hotline that keeps a record, the caller is offered a call-back after a long wait: at
+    /// their number (`caller`, as the trunk gave it) when it is one to call back, else at one
+    /// they key in.
     pub(super) fn greet(
         &self,
         call: &CallHandle,
@@ -20,14 +21,15 @@ impl Edge {
         stop: &CancellationToken,
     ) {
         let number = caller.and_then(|n| CallbackNumber::parse(n).ok());
-        let callback = match (&self.offers.callback, number) {
-            (Some((records, after)), Some(number)) => Some(CallBack {
+        let callback = self
+            .offers
+            .callback
+            .as_ref()
+            .map(|(records, after)| CallBack {
                 number,
                 after: *after,
                 records: records.clone(),
-            }),
-            _ => None,
-        };
+            });
         let g = Greeting {
             call: call.clone(),
             known,

@@ -29,14 +29,15 @@ pub struct Greeting {
     pub menu_timeout: Duration,
     /// The call is recorded (`records.recording`): the caller is told as the wait starts.
     pub recorded: bool,
-    /// The caller may be called back at their number after a long wait (a record is kept and
-    /// the number is one to call).
+    /// The caller may be called back after a long wait (a record is kept).
     pub callback: Option<CallBack>,
 }
 
-/// A phone caller's call-back: offered after `after` in the queue, kept in `records`.
+/// A phone caller's call-back: offered after `after` in the queue, kept in `records`; at
+/// `number`, the one they call from, or when none came with the call (or it is not one to
+/// call), at one they key in.
 pub struct CallBack {
-    pub number: CallbackNumber,
+    pub number: Option<CallbackNumber>,
     pub after: Duration,
     pub records: Recorder,
 }
@@ -67,6 +68,7 @@ pub async fn run(
     let notices = Notices {
         recorded: g.recorded,
         callback_after: g.callback.as_ref().map(|c| c.after),
+        callback_keyed: g.callback.as_ref().is_some_and(|c| c.number.is_none()),
     };
     let mut known = g.known;
     loop {
@@ -247,9 +249,13 @@ impl Run<'_> {
                 _ = due => greeter.timeout(Instant::now()),
             };
             let mut actions = actions;
-            if let Some(i) = actions.iter().position(|a| *a == Action::KeepNumber) {
-                actions.remove(i);
-                kept = self.keep_number().await;
+            let keep = actions.iter().find_map(|a| match a {
+                Action::KeepNumber(keyed) => Some(keyed.clone()),
+                _ => None,
+            });
+            if let Some(keyed) = keep {
+                actions.retain(|a| !matches!(a, Action::KeepNumber(_)));
+                kept = self.keep_number(keyed).await;
                 actions.extend(match &kept {
                     Some(_) => greeter.number_kept(),
                     None => greeter.leave_failed(Instant::now()),
@@ -270,13 +276,23 @@ impl Run<'_> {
     /// Keeps the caller's number to be called back (the call goes on while they hear the
     /// goodbye; hanging up then still leaves the number); its masked form, or `None` if it was
     /// not kept (the call waits on).
-    async fn keep_number(&self) -> Option<String> {
+    async fn keep_number(&self, keyed: Option<String>) -> Option<String> {
         let id = self.call.id();
         let cb = self.callback?;
+        let number = match keyed {
+            Some(digits) => match CallbackNumber::parse(&digits) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::info!(call_id = %id, error = %e, "the keyed number is not one to call");
+                    return None;
+                }
+            },
+            None => cb.number.clone()?,
+        };
         match keep_number(
             &cb.records,
             self.call,
-            cb.number.clone(),
+            number,
             None,
             String::new(),
             Asker::Phone,
@@ -316,7 +332,7 @@ impl Run<'_> {
                 }
                 Action::Stop => self.media.stop_playing(id.clone(), caller.clone()).await,
                 // Taken out by `greet` before the rest is carried out.
-                Action::KeepNumber | Action::EndCall => Ok(()),
+                Action::KeepNumber(_) | Action::EndCall => Ok(()),
                 Action::Chose(language) => {
                     tracing::info!(call_id = %id, %language, "the phone caller chose a language");
                     if let Err(e) = self.call.control(Control::CallerChose(language)).await {

@@ -10,10 +10,12 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const QUIET: Notices = Notices {
     recorded: false,
     callback_after: None,
+    callback_keyed: false,
 };
 const RECORDED: Notices = Notices {
     recorded: true,
     callback_after: None,
+    callback_keyed: false,
 };
 /// The call-back is offered after this long (less than `REMIND_AFTER`, so it comes first).
 const CALLBACK_AFTER: Duration = Duration::from_secs(45);
@@ -215,9 +217,16 @@ fn hold_or_consult_brings_the_comfort_tone_once_and_the_way_back_stops_it() {
 }
 
 fn callback_caller(t0: Instant) -> Greeter {
+    offered_a_call_back(t0, false)
+}
+
+/// A Portuguese caller, second in the queue, offered a call-back after `CALLBACK_AFTER`: at the
+/// number they call from, or (`keyed`) at one they key in.
+fn offered_a_call_back(t0: Instant, keyed: bool) -> Greeter {
     let notices = Notices {
         recorded: false,
         callback_after: Some(CALLBACK_AFTER),
+        callback_keyed: keyed,
     };
     let (mut g, _) = Greeter::new(Some(l("pt")), &[], l("en"), TIMEOUT, Some(2), notices, t0);
     g.playout_done(t0 + Duration::from_secs(4));
@@ -246,7 +255,7 @@ fn after_the_long_wait_the_caller_is_offered_a_call_back_and_star_takes_it() {
     assert!(g.digit('1', offered).is_empty());
     assert_eq!(
         g.digit('*', offered + Duration::from_secs(3)),
-        [Action::KeepNumber]
+        [Action::KeepNumber(None)]
     );
     assert_eq!(
         g.deadline(),
@@ -297,7 +306,7 @@ fn the_offer_comes_back_with_each_reminder_and_a_number_not_kept_leaves_the_call
             Playout::Comfort
         )]
     );
-    assert_eq!(g.digit('*', reminder), [Action::KeepNumber]);
+    assert_eq!(g.digit('*', reminder), [Action::KeepNumber(None)]);
     // The record could not keep it: waiting again, told so, and star works again.
     let failed = reminder + Duration::from_secs(1);
     assert_eq!(
@@ -336,8 +345,131 @@ fn an_answer_before_the_number_is_kept_wins_and_no_goodbye_plays() {
     let mut g = callback_caller(t0);
     let offered = t0 + CALLBACK_AFTER;
     g.timeout(offered);
-    assert_eq!(g.digit('*', offered), [Action::KeepNumber]);
+    assert_eq!(g.digit('*', offered), [Action::KeepNumber(None)]);
     assert_eq!(g.answered(), [Action::Stop]);
     assert!(g.number_kept().is_empty());
     assert!(g.playout_done(offered + Duration::from_secs(4)).is_empty());
+}
+
+/// The caller keys `keys` in, one a second from `t`; what the last one did.
+fn keys(g: &mut Greeter, keys: &str, t: Instant) -> Vec<Action> {
+    let mut last = Vec::new();
+    for (i, k) in keys.chars().enumerate() {
+        last = g.digit(k, t + Duration::from_secs(i as u64));
+    }
+    last
+}
+
+#[test]
+fn a_caller_without_a_number_keys_one_in_hears_it_read_back_and_confirms_it_with_star() {
+    let t0 = Instant::now();
+    let mut g = offered_a_call_back(t0, true);
+    let offered = t0 + CALLBACK_AFTER;
+    assert_eq!(
+        g.timeout(offered),
+        [Action::Play(
+            vec![(Prompt::CallbackKeyedOffer, l("pt"))],
+            Playout::Comfort
+        )]
+    );
+    assert_eq!(
+        g.digit('*', offered),
+        [Action::Play(
+            vec![(Prompt::CallbackEnter, l("pt"))],
+            Playout::Silence
+        )]
+    );
+    assert_eq!(g.deadline(), None, "no announcement while keying in");
+    assert!(g.position(Some(1), offered + ANNOUNCE_EVERY).is_empty());
+    // Too short a number: asked again, the digits forgotten.
+    assert_eq!(
+        keys(&mut g, "12345#", offered),
+        [Action::Play(
+            vec![(Prompt::CallbackEnter, l("pt"))],
+            Playout::Silence
+        )]
+    );
+    let t = offered + Duration::from_secs(10);
+    let read = keys(&mut g, "0035191#", t);
+    let mut parts = vec![(Prompt::CallbackRead, l("pt"))];
+    parts.extend([0, 0, 3, 5, 1, 9, 1].map(|d| (Prompt::Digit(d), l("pt"))));
+    parts.push((Prompt::CallbackConfirm, l("pt")));
+    assert_eq!(read, [Action::Play(parts, Playout::Silence)]);
+    // Hash starts again; star confirms what was read back.
+    let t = t + Duration::from_secs(10);
+    assert_eq!(
+        g.digit('#', t),
+        [Action::Play(
+            vec![(Prompt::CallbackEnter, l("pt"))],
+            Playout::Silence
+        )]
+    );
+    assert!(
+        keys(&mut g, "*", t).is_empty(),
+        "star while keying in is no digit"
+    );
+    keys(&mut g, "351912345678#", t);
+    assert_eq!(
+        g.digit('*', t + Duration::from_secs(20)),
+        [Action::KeepNumber(Some("351912345678".into()))]
+    );
+    assert_eq!(
+        g.number_kept(),
+        [Action::Play(
+            vec![(Prompt::CallbackTaken, l("pt"))],
+            Playout::Silence
+        )]
+    );
+}
+
+#[test]
+fn a_caller_who_stops_keying_in_waits_on_and_is_offered_the_call_back_again() {
+    let t0 = Instant::now();
+    let mut g = offered_a_call_back(t0, true);
+    let offered = t0 + CALLBACK_AFTER;
+    g.timeout(offered);
+    g.digit('*', offered);
+    // The clock starts once "enter your number" has played, and again with each key.
+    let prompted = offered + Duration::from_secs(5);
+    g.playout_done(prompted);
+    assert_eq!(g.deadline(), Some(prompted + ENTRY_TIMEOUT));
+    let typed = prompted + Duration::from_secs(3);
+    g.digit('3', typed);
+    assert_eq!(g.deadline(), Some(typed + ENTRY_TIMEOUT));
+    assert!(g.timeout(typed + ENTRY_TIMEOUT / 2).is_empty());
+    let gave_up = typed + ENTRY_TIMEOUT;
+    assert_eq!(
+        g.timeout(gave_up),
+        [Action::Play(
+            vec![
+                (Prompt::StillWaiting, l("pt")),
+                (Prompt::CallbackKeyedOffer, l("pt"))
+            ],
+            Playout::Comfort
+        )]
+    );
+    assert_eq!(g.deadline(), Some(gave_up + REMIND_AFTER));
+    // Star asks for the number afresh.
+    assert_eq!(
+        g.digit('*', gave_up),
+        [Action::Play(
+            vec![(Prompt::CallbackEnter, l("pt"))],
+            Playout::Silence
+        )]
+    );
+}
+
+#[test]
+fn a_keyed_number_stops_at_twenty_digits() {
+    let t0 = Instant::now();
+    let mut g = offered_a_call_back(t0, true);
+    let offered = t0 + CALLBACK_AFTER;
+    g.timeout(offered);
+    g.digit('*', offered);
+    keys(&mut g, &"1".repeat(25), offered);
+    g.digit('#', offered + Duration::from_secs(30));
+    assert_eq!(
+        g.digit('*', offered + Duration::from_secs(31)),
+        [Action::KeepNumber(Some("1".repeat(20)))]
+    );
 }
