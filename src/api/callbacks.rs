@@ -3,8 +3,8 @@
 //! called first) and mark one done once called back. Operators see the number in full; logs see
 //! it masked. The work is the store's; this file authorizes, validates and translates.
 
-use super::cases::desk;
 use super::operator::Operator;
+use super::record;
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::domain::{CallId, CallbackRequest, CallbackStatus, EventKind};
@@ -14,7 +14,6 @@ use crate::pool::PoolEvent;
 use crate::store::StoreError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -29,31 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/callbacks/{call_id}", patch(mark))
 }
 
-/// The record's store, ready: 404 without a record, 503 while its tables are not made yet.
+/// The case desk (which keeps call-back requests too), ready.
 fn desk_or_404(state: &AppState) -> Result<CaseDesk, ApiError> {
-    let desk = desk(state).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_record",
-            "this node keeps no record, so no callback requests (records.database is empty)",
-        )
-    })?;
-    if !desk.is_ready() {
-        return Err(ApiError::unavailable(
-            "the record's database is not ready yet; try again",
-        ));
-    }
-    Ok(desk)
+    super::cases::ready_desk(state, "callback requests")
 }
 
 fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Unavailable(e) => {
-            tracing::warn!(error = %e, "callback store unreachable");
-            ApiError::unavailable("the callback requests cannot be reached now; try again")
-        }
-        e => ApiError::internal(e),
-    }
+    record::failed("the callback requests")(e)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

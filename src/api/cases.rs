@@ -4,6 +4,7 @@
 //! store against the case as stored; this file authorizes, validates sizes and translates.
 
 use super::operator::Operator;
+use super::record;
 use super::{ApiError, JsonBody};
 use crate::api::state::AppState;
 use crate::domain::case::{FOLLOW_UP_MAX_CHARS, LABEL_MAX_CHARS, NOTES_MAX_CHARS};
@@ -42,31 +43,22 @@ pub(crate) fn desk(state: &AppState) -> Option<CaseDesk> {
     ))
 }
 
-/// The desk, ready: 404 without a record, 503 while its tables are not made yet.
+/// The case desk, ready to serve `what`: 404 without a record, 503 while its tables are not
+/// made yet.
+pub(super) fn ready_desk(state: &AppState, what: &str) -> Result<CaseDesk, ApiError> {
+    let records = record::ready(state, what)?;
+    Ok(CaseDesk::new(
+        records,
+        state.settings.records.case_time_zone.0,
+    ))
+}
+
 fn desk_or_404(state: &AppState) -> Result<CaseDesk, ApiError> {
-    let desk = desk(state).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_record",
-            "this node keeps no record, so no cases (records.database is empty)",
-        )
-    })?;
-    if !desk.is_ready() {
-        return Err(ApiError::unavailable(
-            "the record's database is not ready yet; try again",
-        ));
-    }
-    Ok(desk)
+    ready_desk(state, "cases")
 }
 
 fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Unavailable(e) => {
-            tracing::warn!(error = %e, "case store unreachable");
-            ApiError::unavailable("the cases cannot be reached now; try again")
-        }
-        e => ApiError::internal(e),
-    }
+    record::failed("the cases")(e)
 }
 
 fn number(raw: &str) -> Result<CaseNumber, ApiError> {

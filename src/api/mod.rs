@@ -23,6 +23,7 @@ mod openapi;
 pub mod operator;
 pub mod operator_sessions;
 mod pages;
+mod record;
 pub mod recordings;
 mod reports;
 pub mod server;

@@ -3,13 +3,13 @@
 //! audit stream (`recording_played`: who played which leg of which call). Operators get 403,
 //! anyone else 401, before anything is looked up.
 
+use super::record;
 use super::supervisor::Supervisor;
 use super::ApiError;
 use crate::api::state::AppState;
 use crate::domain::{CallId, EventKind, Millis, ParticipantId, Recording};
 use crate::drivers::clock::now_ms;
 use crate::pool::PoolEvent;
-use crate::store::{RecordStore, StoreError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,7 +17,6 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use utoipa::ToSchema;
 
@@ -52,32 +51,6 @@ pub struct CallRecordings {
     pub recordings: Vec<RecordingView>,
 }
 
-fn store(state: &AppState) -> Result<Arc<dyn RecordStore>, ApiError> {
-    let records = state.records.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_record",
-            "this node keeps no record, so no recordings (records.database is empty)",
-        )
-    })?;
-    if !records.progress().borrow().migrated {
-        return Err(ApiError::unavailable(
-            "the record's database is not ready yet; try again",
-        ));
-    }
-    Ok(records.store().clone())
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Unavailable(e) => {
-            tracing::warn!(error = %e, "recordings store unreachable");
-            ApiError::unavailable("the recordings cannot be reached now; try again")
-        }
-        e => ApiError::internal(e),
-    }
-}
-
 /// The recordings of one call (none when it was not recorded).
 #[utoipa::path(get, path = "/api/supervisor/calls/{call_id}/recordings", tag = "supervisor",
     params(("call_id" = String, Path, description = "the call")),
@@ -95,10 +68,11 @@ pub async fn recordings_of_call(
 ) -> Result<Json<CallRecordings>, ApiError> {
     let call =
         CallId::parse(&raw).map_err(|_| ApiError::not_found(format!("no call {raw:.64}")))?;
-    let found = store(&state)?
+    let found = record::ready(&state, "recordings")?
+        .store()
         .recordings_of_call(&call)
         .await
-        .map_err(store_error)?;
+        .map_err(record::failed("the recordings"))?;
     tracing::info!(call_id = %call, supervisor = %sup.name, recordings = found.len(),
         "recordings listed");
     Ok(Json(CallRecordings {
@@ -140,10 +114,11 @@ pub async fn audio(
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(no_such());
     }
-    let rec = store(&state)?
+    let rec = record::ready(&state, "recordings")?
+        .store()
         .recording(&id)
         .await
-        .map_err(store_error)?
+        .map_err(record::failed("the recordings"))?
         .ok_or_else(no_such)?;
     let mut file = tokio::fs::File::open(&rec.path).await.map_err(|e| {
         tracing::warn!(call_id = %rec.call_id, recording = %rec.id, error = %e,

@@ -7,6 +7,7 @@
 mod shapes;
 
 use super::csv::Table;
+use super::record;
 use super::supervisor::Supervisor;
 use super::university::MyUniversity;
 use super::ApiError;
@@ -17,10 +18,10 @@ use crate::domain::report::{
 };
 use crate::domain::{Language, Millis};
 use crate::drivers::clock::now_ms;
-use crate::store::{RecordStore, StoreError};
+use crate::store::RecordStore;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -129,31 +130,25 @@ fn asked(
     ))
 }
 
-/// The record's store, ready: 404 without a record, 503 while its tables are not made yet.
-fn store(state: &AppState) -> Result<Arc<dyn RecordStore>, ApiError> {
-    let records = state.records.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_record",
-            "this node keeps no record, so no reports (records.database is empty)",
-        )
-    })?;
-    if !records.progress().borrow().migrated {
-        return Err(ApiError::unavailable(
-            "the record's database is not ready yet; try again",
-        ));
-    }
-    Ok(records.store().clone())
+/// A report request ready to run: what was asked, the record's store and the report's scope.
+struct Report {
+    a: Asked,
+    q: ReportQuery,
+    store: Arc<dyn RecordStore>,
+    scope: ReportScope,
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Unavailable(e) => {
-            tracing::warn!(error = %e, "report store unreachable");
-            ApiError::unavailable("the record cannot be reached now; try again")
-        }
-        e => ApiError::internal(e),
-    }
+/// Parses the request, then finds the record's store ready and the scope (400, 404, 503 in
+/// that order).
+async fn begin(
+    state: &AppState,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<Report, ApiError> {
+    let (a, q) = asked(state, query, headers)?;
+    let store = record::ready(state, "reports")?.store().clone();
+    let scope = scope(state, &a).await?;
+    Ok(Report { a, q, store, scope })
 }
 
 /// The scope of `a`: its range, the hotline's clock over it, and the roster's universities.
@@ -173,11 +168,17 @@ async fn scope(state: &AppState, a: &Asked) -> Result<ReportScope, ApiError> {
     })
 }
 
-/// JSON, or CSV to download as `<name>-<from>-<to>.csv`.
-fn answer<T: Serialize>(a: &Asked, name: &str, json: T, table: Table) -> Response {
+/// JSON, or CSV (`table` of it) to download as `<name>-<from>-<to>.csv`.
+fn answer<T: Serialize>(
+    a: &Asked,
+    name: &str,
+    json: T,
+    table: impl FnOnce(&T) -> Table,
+) -> Response {
     if !a.csv {
         return Json(json).into_response();
     }
+    let table = table(&json);
     let file = format!("{name}-{}-{}.csv", a.first_day, a.last_day);
     (
         [
@@ -207,8 +208,8 @@ pub async fn waiting(
     headers: HeaderMap,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, q) = asked(&state, query, &headers)?;
-    let by = match q.by.as_deref() {
+    let r = begin(&state, query, &headers).await?;
+    let by = match r.q.by.as_deref() {
         None => Grouping::Language,
         Some(b) => Grouping::parse(b).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -217,13 +218,15 @@ pub async fn waiting(
             .with_field("by")
         })?,
     };
-    let store = store(&state)?;
-    let scope = scope(&state, &a).await?;
-    let rows = store.waiting(&scope, by).await.map_err(store_error)?;
+    let rows = r
+        .store
+        .waiting(&r.scope, by)
+        .await
+        .map_err(record::failed("the record"))?;
     tracing::info!(supervisor = %sup.name, report = "waiting", by = by.as_str(), "report");
-    let view = WaitingView::new(&state, &a, by, rows);
-    let table = view.table();
-    Ok(answer(&a, &format!("waiting-{}", by.as_str()), view, table))
+    let view = WaitingView::new(&state, &r.a, by, rows);
+    let name = format!("waiting-{}", by.as_str());
+    Ok(answer(&r.a, &name, view, WaitingView::table))
 }
 
 /// Ratings per language: how many of each number of stars.
@@ -241,14 +244,15 @@ pub async fn satisfaction(
     headers: HeaderMap,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, _) = asked(&state, query, &headers)?;
-    let store = store(&state)?;
-    let scope = scope(&state, &a).await?;
-    let rows = store.stars(&scope).await.map_err(store_error)?;
+    let r = begin(&state, query, &headers).await?;
+    let rows = r
+        .store
+        .stars(&r.scope)
+        .await
+        .map_err(record::failed("the record"))?;
     tracing::info!(supervisor = %sup.name, report = "satisfaction", "report");
-    let view = SatisfactionView::new(&state, &a, rows);
-    let table = view.table();
-    Ok(answer(&a, "satisfaction", view, table))
+    let view = SatisfactionView::new(&state, &r.a, rows);
+    Ok(answer(&r.a, "satisfaction", view, SatisfactionView::table))
 }
 
 /// Interpreter minutes per interpreter and per university, per month.
@@ -266,17 +270,21 @@ pub async fn minutes(
     headers: HeaderMap,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, _) = asked(&state, query, &headers)?;
-    let store = store(&state)?;
-    let scope = scope(&state, &a).await?;
-    let rows = store
-        .interpreter_minutes(&scope)
-        .await
-        .map_err(store_error)?;
+    let r = begin(&state, query, &headers).await?;
+    let rows = r.store.interpreter_minutes(&r.scope).await;
     tracing::info!(supervisor = %sup.name, report = "minutes", "report");
-    let view = MinutesView::new(&state, &a, rows, None);
-    let table = view.table();
-    Ok(answer(&a, "interpreter-minutes", view, table))
+    let view = MinutesView::new(
+        &state,
+        &r.a,
+        rows.map_err(record::failed("the record"))?,
+        None,
+    );
+    Ok(answer(
+        &r.a,
+        "interpreter-minutes",
+        view,
+        MinutesView::table,
+    ))
 }
 
 /// A university's own statement: its interpreters' minutes per month (its key only).
@@ -295,22 +303,17 @@ pub async fn university_minutes(
     headers: HeaderMap,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, _) = asked(&state, query, &headers)?;
-    let store = store(&state)?;
-    let scope = scope(&state, &a).await?;
-    let rows = store
-        .interpreter_minutes(&scope)
-        .await
-        .map_err(store_error)?;
+    let r = begin(&state, query, &headers).await?;
+    let rows = r.store.interpreter_minutes(&r.scope).await;
     tracing::info!(university = %uid, report = "minutes", "report");
-    let view = MinutesView::new(&state, &a, rows, Some(uid.as_str()));
-    let table = view.table();
-    Ok(answer(
-        &a,
-        &format!("interpreter-minutes-{uid}"),
-        view,
-        table,
-    ))
+    let view = MinutesView::new(
+        &state,
+        &r.a,
+        rows.map_err(record::failed("the record"))?,
+        Some(uid.as_str()),
+    );
+    let name = format!("interpreter-minutes-{uid}");
+    Ok(answer(&r.a, &name, view, MinutesView::table))
 }
 
 /// Calls per language and hour of the week beside the interpreters on shift then, and the hours
@@ -329,10 +332,13 @@ pub async fn demand(
     headers: HeaderMap,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (a, _) = asked(&state, query, &headers)?;
-    let store = store(&state)?;
-    let scope = scope(&state, &a).await?;
-    let rows = store.demand(&scope).await.map_err(store_error)?;
+    let r = begin(&state, query, &headers).await?;
+    let (a, scope) = (&r.a, &r.scope);
+    let rows = r
+        .store
+        .demand(scope)
+        .await
+        .map_err(record::failed("the record"))?;
     let profiles = state.pool.profiles().await?;
     let l = &state.settings.languages;
     let now = now_ms();
@@ -355,9 +361,8 @@ pub async fn demand(
     };
     let named = shortfalls(&rows, on_shift, SHORTFALLS_NAMED);
     tracing::info!(supervisor = %sup.name, report = "demand", "report");
-    let view = DemandView::new(&state, &a, &rows, on_shift, named);
-    let table = view.table();
-    Ok(answer(&a, "demand", view, table))
+    let view = DemandView::new(&state, a, &rows, on_shift, named);
+    Ok(answer(a, "demand", view, DemandView::table))
 }
 
 /// `Mon 10:00` for an hour-of-the-week key, the key itself otherwise.
