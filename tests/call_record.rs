@@ -10,12 +10,10 @@ mod common;
 
 use common::dispatch::{add_interpreter, bot, expect, join_media, on_request_settings, progress};
 use common::fixtures::chosen;
-use common::phone_rtp::PhoneRtp;
 use common::postgres::TestPostgres;
-use common::sipp::{self, sip_settings};
+use common::sipp::{self, queued_phone, sip_settings, QueuedPhone};
 use common::ws::{
-    answer, caller_in_call, create_call, operator_hangs_up, operator_login, operator_session,
-    settings_with_operator,
+    answer, caller_in_call, create_call, operator_hangs_up, operator_login, settings_with_operator,
 };
 use common::{spawn_app, TestApp};
 use hotline_bridge::app::{build_state, AppState};
@@ -177,23 +175,18 @@ async fn a_phone_callers_leg_is_recorded_as_a_phone() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = settings_with_operator();
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
-    let app = app_with_records(
-        s,
-        format!("sqlite://{}", dir.path().join("hotline.db").display()),
-    )
-    .await;
-    let op_token = operator_login(&app.url("")).await;
-    let mut console = operator_session(app.addr, &op_token).await;
-    let phone_rtp = PhoneRtp::start().await;
-    let phone = sipp::phone_call(
-        bridge,
-        "12345001",
-        "uac_audio_until_bye.xml",
-        phone_rtp.addr,
-        &[],
-    );
-    let queued = sipp::first_queued(&mut console, STEP).await;
-    let id = queued["call_id"].as_str().expect("call id").to_owned();
+    s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
+    let state = build_state(s).await.expect("state");
+    let QueuedPhone {
+        app,
+        op_token,
+        mut console,
+        // Kept to the end: the phone's RTP keeps its call alive.
+        phone_rtp: _phone_rtp,
+        phone,
+        call_id,
+    } = queued_phone(state, bridge, "uac_audio_until_bye.xml", &[]).await;
+    let id = call_id.to_string();
     answer(&mut console, &id).await;
     // The phone's RTP reached the bridge: the call shows its caller connected.
     tokio::time::timeout(STEP, async {

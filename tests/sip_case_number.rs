@@ -7,13 +7,9 @@
 //! refused, as it is before the call has a case.
 use crate::common;
 
-use common::phone_rtp::{sound_frames, PhoneRtp};
-use common::sipp::{self, first_queued, sip_settings};
-use common::spawn_app;
-use common::ws::{
-    answer, caller_in_call, operator_hangs_up, operator_login, operator_session,
-    settings_with_operator, WsClient,
-};
+use common::phone_rtp::sound_frames;
+use common::sipp::{self, first_queued, queued_phone, sip_settings, QueuedPhone};
+use common::ws::{answer, caller_in_call, operator_hangs_up, settings_with_operator, WsClient};
 use hotline_bridge::app::build_state;
 use hotline_bridge::domain::Language;
 use hotline_bridge::prompts::{case_number, Prompts};
@@ -46,20 +42,16 @@ async fn the_operator_has_the_case_number_read_to_a_phone_caller_in_portuguese()
     s.records.database = format!("sqlite://{}", dir.path().join("hotline.db").display());
     s.calls.create_burst = 10;
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
-    let app = spawn_app(build_state(s).await.expect("state")).await;
-    let op_token = operator_login(&app.url("")).await;
-    let mut console = operator_session(app.addr, &op_token).await;
-
-    let phone_rtp = PhoneRtp::start().await;
-    let phone = sipp::phone_call(
-        bridge,
-        "12345001",
-        "uac_audio_until_bye.xml",
-        phone_rtp.addr,
-        &[],
-    );
-    let queued = first_queued(&mut console, STEP).await;
-    let call_id = queued["call_id"].as_str().expect("call id").to_owned();
+    let state = build_state(s).await.expect("state");
+    let QueuedPhone {
+        app,
+        op_token,
+        mut console,
+        phone_rtp,
+        phone,
+        call_id,
+    } = queued_phone(state, bridge, "uac_audio_until_bye.xml", &[]).await;
+    let call_id = call_id.to_string();
     answer(&mut console, &call_id).await;
     let number = case_number_of(&mut console).await;
 

@@ -6,10 +6,9 @@
 use crate::common;
 
 use common::phone_rtp::{Heard, PhoneRtp};
-use common::sipp::{self, first_queued, sip_settings};
-use common::spawn_app;
+use common::sipp::{self, first_queued, queued_phone, sip_settings, QueuedPhone};
 use common::ws::settings_with_operator;
-use common::ws::{answer, operator_hangs_up, operator_login, operator_session, WsClient};
+use common::ws::{answer, operator_hangs_up, WsClient};
 use hotline_bridge::app::AppState;
 use serde_json::json;
 use std::time::Duration;
@@ -68,20 +67,21 @@ async fn hold(console: &mut WsClient, on: bool) {
 async fn a_phone_caller_on_hold_hears_the_comfort_tone_until_the_call_resumes() {
     let mut s = settings_with_operator();
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
-    let app = spawn_app(AppState::in_memory(s)).await;
-    let op_token = operator_login(&app.url("")).await;
-    let mut console = operator_session(app.addr, &op_token).await;
-
-    let phone_rtp = PhoneRtp::start().await;
-    let phone = sipp::phone_call(
+    let QueuedPhone {
+        app,
+        op_token,
+        mut console,
+        phone_rtp,
+        phone,
+        call_id,
+    } = queued_phone(
+        AppState::in_memory(s),
         bridge,
-        "12345001",
         "uac_audio_until_bye.xml",
-        phone_rtp.addr,
         &[],
-    );
-    let queued = first_queued(&mut console, STEP).await;
-    let call_id = queued["call_id"].as_str().expect("call id").to_owned();
+    )
+    .await;
+    let call_id = call_id.to_string();
 
     answer(&mut console, &call_id).await;
     quiet(&phone_rtp, "answered: the operator is silent").await;

@@ -12,13 +12,9 @@
 //! has left their number all the same, and no operator can answer the call meanwhile.
 use crate::common;
 
-use common::phone_rtp::{sound_frames, PhoneRtp};
-use common::sipp::{self, first_queued, sip_settings};
-use common::spawn_app;
-use common::ws::{
-    answer, caller_in_call, operator_hangs_up, operator_login, operator_session,
-    settings_with_operator,
-};
+use common::phone_rtp::sound_frames;
+use common::sipp::{self, queued_phone, sip_settings, QueuedPhone};
+use common::ws::{answer, caller_in_call, operator_hangs_up, settings_with_operator};
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::app::build_state;
 use hotline_bridge::domain::{CallId, CallbackRequest, CallbackStatus, EndedBy, Language};
@@ -32,40 +28,22 @@ const STEP: Duration = Duration::from_secs(20);
 /// The phone calls from +8613912345678.
 const FROM_A_NUMBER: &str = "uac_audio_until_bye.xml";
 
-/// A hotline on `s` with a phone trunk and a signed-in operator's console, and a phone
-/// (sipp calling the Portuguese number with `scenario`, e.g. from +8613912345678, and `extra`
-/// arguments; its RTP the test's) whose call is queued.
-struct Queued {
-    app: common::TestApp,
-    op_token: String,
-    console: common::ws::WsClient,
-    phone_rtp: PhoneRtp,
-    phone: tokio::task::JoinHandle<sipp::SippRun>,
-    call_id: CallId,
-}
-
+/// A hotline on `s` (its record, its waits) with a phone trunk and a signed-in operator's
+/// console, and a phone (sipp with `scenario` and `extra` arguments) whose call is queued.
 async fn phone_queued(
     mut s: hotline_bridge::config::Settings,
     scenario: &str,
     extra: &[&str],
-) -> Queued {
+) -> QueuedPhone {
     s.calls.create_burst = 10;
     let bridge = sip_settings(&mut s, &["127.0.0.1"]);
-    let app = spawn_app(build_state(s).await.expect("state")).await;
-    let op_token = operator_login(&app.url("")).await;
-    let mut console = operator_session(app.addr, &op_token).await;
-    let phone_rtp = PhoneRtp::start().await;
-    let phone = sipp::phone_call(bridge, "12345001", scenario, phone_rtp.addr, extra);
-    let queued = first_queued(&mut console, STEP).await;
-    let call_id = CallId::parse(queued["call_id"].as_str().expect("call id")).expect("id");
-    Queued {
-        app,
-        op_token,
-        console,
-        phone_rtp,
-        phone,
-        call_id,
-    }
+    queued_phone(
+        build_state(s).await.expect("state"),
+        bridge,
+        scenario,
+        extra,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +51,7 @@ async fn a_phone_caller_is_never_asked_to_keep_waiting_and_waits_on() {
     let mut s = settings_with_operator();
     s.calls.max_queue_wait_s = 1;
     s.calls.queue_wait_reply_s = 1;
-    let Queued {
+    let QueuedPhone {
         app,
         op_token,
         mut console,

@@ -36,6 +36,48 @@ pub fn sip_settings(s: &mut hotline_bridge::config::Settings, sources: &[&str]) 
     addr
 }
 
+/// A hotline with a phone trunk and a signed-in operator's console, and a phone whose call is
+/// queued (`queued_phone`).
+pub struct QueuedPhone {
+    pub app: super::TestApp,
+    pub op_token: String,
+    pub console: super::ws::WsClient,
+    /// The phone's RTP: what it hears, the keys it presses.
+    pub phone_rtp: super::phone_rtp::PhoneRtp,
+    /// sipp, until it exits.
+    pub phone: tokio::task::JoinHandle<SippRun>,
+    pub call_id: hotline_bridge::domain::CallId,
+}
+
+/// Serves `state` (its settings given a trunk at `bridge` by `sip_settings`), signs the
+/// operator in, and has sipp call the Portuguese number 12345001 with `scenario` (one with an
+/// `rtp_port` key, e.g. `uac_audio_until_bye.xml`, from +8613912345678) and `extra` arguments,
+/// its audio the test's own phone socket; returns once the call is in the console's queue.
+pub async fn queued_phone(
+    state: hotline_bridge::api::state::AppState,
+    bridge: SocketAddr,
+    scenario: &str,
+    extra: &[&str],
+) -> QueuedPhone {
+    let step = Duration::from_secs(20);
+    let app = super::spawn_app(state).await;
+    let op_token = super::ws::operator_login(&app.url("")).await;
+    let mut console = super::ws::operator_session(app.addr, &op_token).await;
+    let phone_rtp = super::phone_rtp::PhoneRtp::start().await;
+    let phone = phone_call(bridge, "12345001", scenario, phone_rtp.addr, extra);
+    let queued = first_queued(&mut console, step).await;
+    let id = queued["call_id"].as_str().expect("call id");
+    let call_id = hotline_bridge::domain::CallId::parse(id).expect("id");
+    QueuedPhone {
+        app,
+        op_token,
+        console,
+        phone_rtp,
+        phone,
+        call_id,
+    }
+}
+
 /// The entry of the first call in a queue the operator's console `ws` is sent, within `step`.
 pub async fn first_queued(ws: &mut super::ws::WsClient, step: Duration) -> serde_json::Value {
     tokio::time::timeout(step, async {
