@@ -27,6 +27,7 @@ pub const MEDIA_SHARD_PEERS: &str = "hotline_media_shard_peers";
 pub const MEDIA_SHARD_RTP_IN: &str = "hotline_media_shard_rtp_in_total";
 pub const MEDIA_SHARD_RTP_FORWARDED: &str = "hotline_media_shard_rtp_forwarded_total";
 pub const MEDIA_SHARD_BUSY: &str = "hotline_media_shard_busy_ratio";
+pub const MEDIA_SHARD_REALTIME: &str = "hotline_media_shard_realtime";
 pub const CALLS_REFUSED: &str = "hotline_calls_refused_total";
 pub const NODE_RECOVERIES: &str = "hotline_node_recoveries_total";
 pub const NODE_LEASE_LOST: &str = "hotline_node_lease_lost_total";
@@ -124,6 +125,10 @@ fn describe() {
     describe_gauge!(
         MEDIA_SHARD_BUSY,
         "Share of the last second each media shard's loop spent working (1 = saturated)"
+    );
+    describe_gauge!(
+        MEDIA_SHARD_REALTIME,
+        "1 when the media shard's thread runs at real-time priority (media.realtime_priority granted), else 0"
     );
     describe_counter!(
         NODE_RECOVERIES,

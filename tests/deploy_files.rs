@@ -1,6 +1,7 @@
 //! The operating files in deploy/ hold together with the service: systemd accepts the unit
 //! (`systemd-analyze verify`, with no warning), the unit gives a draining node the time the
-//! settings allow it before killing it, and coturn's ports stay clear of the node's own.
+//! settings allow it before killing it, lets the media shards have the real-time priority the
+//! README's deployment settings ask for, and coturn's ports stay clear of the node's own.
 //! (coturn running on deploy/turnserver.conf is tests/turn_relay.rs.)
 
 use hotline_bridge::api::server::SHUTDOWN_GRACE;
@@ -9,6 +10,7 @@ use std::process::Command;
 
 const UNIT: &str = include_str!("../deploy/hotline-bridge.service");
 const TURN: &str = include_str!("../deploy/turnserver.conf");
+const README: &str = include_str!("../README.md");
 
 /// The values of `key=` lines (comments and blanks skipped).
 fn values<'a>(file: &'a str, key: &str) -> Vec<&'a str> {
@@ -103,4 +105,33 @@ fn coturns_ports_stay_clear_of_the_nodes() {
     // The bridge's credentials scheme, and no open relay into the nodes' network.
     assert!(TURN.lines().any(|l| l.trim() == "use-auth-secret"));
     assert!(values(TURN, "denied-peer-ip").contains(&"0.0.0.0-255.255.255.255"));
+}
+
+#[test]
+fn the_unit_lets_the_shards_have_the_real_time_priority_the_deployment_settings_ask_for() {
+    // The README's settings for a public hotline set `realtime_priority = N` under [media].
+    let asked: u8 = README
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("realtime_priority = "))
+        .map(|v| v.split_whitespace().next().expect("a value"))
+        .map(|v| v.parse().expect("a priority"))
+        .next()
+        .expect("the README's deployment settings set media.realtime_priority");
+    assert!(
+        asked > 0,
+        "the deployment settings ask for real-time priority"
+    );
+    let limit: u8 = one(UNIT, "LimitRTPRIO").parse().expect("a number");
+    assert!(
+        limit >= asked,
+        "LimitRTPRIO={limit} lets the service ask for {asked}"
+    );
+    assert_ne!(
+        one(UNIT, "RestrictRealtime"),
+        "yes",
+        "SCHED_FIFO is not forbidden"
+    );
+    let s = Settings::from_toml_str(&format!("[media]\nrealtime_priority = {asked}"))
+        .expect("a valid setting");
+    assert_eq!(s.media.realtime_priority, asked);
 }

@@ -1,10 +1,12 @@
 //! Media shards with real WebRTC test peers over UDP on loopback: every leg of a call lands on
 //! the one shard the call was placed on (its answer names that shard's port, and the shard holds
 //! its peers), calls spread over the shards, a call keeps flowing while another shard's loop is
-//! blocked, and shutting down ends every shard's calls before the shards report finished.
+//! blocked, and shutting down ends every shard's calls before the shards report finished. With
+//! `media.realtime_priority` the shards' threads run at that SCHED_FIFO priority (where the
+//! machine allows it; elsewhere they run as before and say so) and calls flow as ever.
 use crate::common;
 
-use common::media::spawn_media_shards;
+use common::media::{spawn_media_at, spawn_media_shards};
 use hotline_bridge::domain::Role;
 use hotline_bridge::domain::{CallId, ParticipantId};
 use hotline_bridge::drivers::media::MediaHandle;
@@ -220,5 +222,83 @@ async fn shutdown_ends_the_calls_of_every_shard_then_reports_finished() {
     assert!(
         matches!(err, hotline_bridge::drivers::media::MediaError::Stopped),
         "{err:?}"
+    );
+}
+
+/// The threads of this process named `media-<i>` (the shards) and their (policy, rt_priority)
+/// from /proc: policy 1 is SCHED_FIFO.
+fn media_threads() -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let path = task.expect("task").path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if !comm.starts_with("media-") {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // Fields after the name in parentheses; rt_priority is field 40, policy 41.
+        let rest: Vec<&str> = stat[stat.rfind(')').expect("stat") + 2..]
+            .split_whitespace()
+            .collect();
+        let field = |n: usize| rest[n - 3].parse::<u32>().expect("a number");
+        found.push((field(41), field(40)));
+    }
+    found
+}
+
+/// Whether this machine lets a process run at SCHED_FIFO `priority` (root, CAP_SYS_NICE or
+/// RLIMIT_RTPRIO), asked of the kernel by `chrt` apart from the service.
+fn fifo_allowed(priority: u8) -> bool {
+    std::process::Command::new("chrt")
+        .args(["-f", &priority.to_string(), "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_asked_to_run_in_real_time_do_so_where_allowed_and_calls_flow() {
+    // 3: no other test asks for it, so the threads at it are this test's.
+    const PRIORITY: u8 = 3;
+    let allowed = fifo_allowed(PRIORITY);
+    let (media, _guard) = spawn_media_at(2, PRIORITY).await;
+    let shards = media.shard_stats().await.expect("shard stats");
+    assert_eq!(shards.len(), 2);
+    for s in &shards {
+        assert_eq!(
+            s.stats.realtime_shards,
+            u32::from(allowed),
+            "shard {} reports whether it got SCHED_FIFO (allowed here: {allowed})",
+            s.shard
+        );
+    }
+    let at_priority = media_threads()
+        .into_iter()
+        .filter(|&t| t == (1, u32::from(PRIORITY)))
+        .count();
+    assert_eq!(
+        at_priority,
+        if allowed { 2 } else { 0 },
+        "the kernel's view of the shard threads"
+    );
+    // A call on each shard flows at that priority.
+    let config = PeerConfig::new().expect("config");
+    for (call, tag) in [("first", 1), ("second", 11)] {
+        let (peers, _) = call_with(&media, &config, call, 2, tag).await;
+        assert!(
+            flows(&peers[1], peers[0].tag(), 0, Instant::now() + WAIT).await,
+            "call {call}: the operator hears the caller"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_shards_run_under_the_normal_scheduler() {
+    let (media, _guard) = spawn_media_shards(2).await;
+    let shards = media.shard_stats().await.expect("shard stats");
+    assert!(
+        shards.iter().all(|s| s.stats.realtime_shards == 0),
+        "{shards:?}"
     );
 }

@@ -9,6 +9,7 @@
 //!
 //!     cargo run --release --example load -- --calls 100 --seconds 15 --shards 2
 //!     cargo run --release --example load -- --calls 100 --shards 2 --search
+//!     cargo run --release --example load -- --calls 250 --shards 2 --realtime-priority 10
 //!     cargo run --release --example load -- --calls 100 --shards 2 --phones
 //!     cargo run --release --example load -- --calls 100 --shards 1 --record-compare
 //!
@@ -45,6 +46,10 @@ struct Args {
     /// Media shards in the server (0 = one per core).
     #[arg(long, default_value_t = 1)]
     shards: usize,
+    /// The server's shards run at this real-time priority (`media.realtime_priority`,
+    /// SCHED_FIFO 1-99; 0 = the normal scheduler), as a deployment runs them.
+    #[arg(long, default_value_t = 0)]
+    realtime_priority: u8,
     /// Find the highest call count held at < 0.1 % loss: double from --calls until loss, then
     /// bisect (a fresh server per run).
     #[arg(long)]
@@ -76,7 +81,12 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.server {
-        return server::serve(args.shards, args.record_dir.as_deref()).await;
+        return server::serve(
+            args.shards,
+            args.realtime_priority,
+            args.record_dir.as_deref(),
+        )
+        .await;
     }
     if args.record_compare {
         return record_compare(&args).await;
@@ -105,10 +115,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "calls={} shards={} loss_pct={:.3} added_latency_p50_ms={:.2} added_latency_p99_ms={:.2} \
-         server_cpu_us_per_pkt={:.2} timer_runs_per_pkt={:.2} server_rss_mb={:.1}{}",
+        "calls={} shards={} realtime_priority={} loss_pct={:.3} added_latency_p50_ms={:.2} \
+         added_latency_p99_ms={:.2} server_cpu_us_per_pkt={:.2} timer_runs_per_pkt={:.2} \
+         server_rss_mb={:.1}{}",
         first.calls,
         args.shards,
+        args.realtime_priority,
         first.loss_pct,
         first.p50_ms,
         first.p99_ms,
@@ -243,7 +255,7 @@ async fn run(
     calls: usize,
     record_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<Run> {
-    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards, record_dir).await?;
+    let mut server = Server::start(args, record_dir).await?;
     let rss_idle_kb = server.rss_kb()?;
     let config = PeerConfig::new()?;
     let opts = TestPeerOptions {
@@ -307,7 +319,7 @@ async fn run(
     let machine0 = machine_cpu_ticks()?;
     let media0 = server.thread_ticks("media-")?;
     let rec0 = server.thread_ticks("recordings")?;
-    let wait0 = server.cpu_wait_ns()?;
+    let wait0 = server.cpu_wait()?;
     let drops0 = server.socket_drops()?;
     let t0 = Instant::now();
     quiet(&peers, true);
@@ -320,7 +332,7 @@ async fn run(
     let machine1 = machine_cpu_ticks()?;
     let media1 = server.thread_ticks("media-")?;
     let rec1 = server.thread_ticks("recordings")?;
-    let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
+    let wait_s = server.cpu_wait()?.since(&wait0);
     let drops = server.socket_drops()? - drops0;
     let (fwd1, err1, timers1) = server.forwarded().await?;
     let rss_kb = server.rss_kb()?;
@@ -384,11 +396,12 @@ async fn run(
     let media_us_per_pkt = per_pkt(media1 - media0);
     let recorder_us_per_pkt = per_pkt(rec1 - rec0);
     println!(
-        "run: calls={calls} shards={} loss_pct={loss_pct:.3} added_latency_p50_ms={:.2} \
+        "run: calls={calls} shards={} realtime_priority={} loss_pct={loss_pct:.3} added_latency_p50_ms={:.2} \
          added_latency_p99_ms={:.2} server_cpu_us_per_pkt={cpu_us_per_pkt:.2} \
          media_loop_us_per_pkt={media_us_per_pkt:.3} timer_runs_per_pkt={timer_runs_per_pkt:.2} \
          machine_busy_pct={machine_busy_pct:.0}",
         args.shards,
+        args.realtime_priority,
         pct(0.5),
         pct(0.99),
     );

@@ -300,7 +300,7 @@ pub async fn run(args: &super::Args, calls: usize) -> anyhow::Result<super::Run>
     use hotline_bridge::sfu::peer::PeerConfig;
     use hotline_bridge::testkit::{TestPeer, TestPeerOffer, TestPeerOptions};
 
-    let mut server = Server::start(args.server_wrapper.as_deref(), args.shards, None).await?;
+    let mut server = Server::start(args, None).await?;
     let rss_idle_kb = server.rss_kb()?;
     let config = PeerConfig::new()?;
     // Real Opus (a looped, pre-encoded tone), not decoded on arrival: the generator's CPU is
@@ -370,14 +370,14 @@ pub async fn run(args: &super::Args, calls: usize) -> anyhow::Result<super::Run>
     }
     phones.set_sending(true);
     let cpu0 = server.cpu_ticks()?;
-    let wait0 = server.cpu_wait_ns()?;
+    let wait0 = server.cpu_wait()?;
     let drops0 = server.socket_drops()?;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     phones.set_sending(false);
     let wall = t0.elapsed().as_secs_f64();
     let cpu_s = (server.cpu_ticks()? - cpu0) as f64 / clock_ticks_per_s() as f64;
-    let wait_s = (server.cpu_wait_ns()? - wait0) as f64 / 1e9;
+    let wait_s = server.cpu_wait()?.since(&wait0);
     let drops = server.socket_drops()? - drops0;
     tokio::time::sleep(QUIET).await;
     let w = phones.end(sent0);

@@ -57,7 +57,11 @@ pub enum Reply {
 }
 
 /// The server process: the media shards, driven by JSON lines on stdin, answering on stdout.
-pub async fn serve(shards: usize, record_dir: Option<&str>) -> anyhow::Result<()> {
+pub async fn serve(
+    shards: usize,
+    realtime_priority: u8,
+    record_dir: Option<&str>,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
             std::env::var("HOTLINE_LOG").unwrap_or_else(|_| "warn".into()),
@@ -67,6 +71,7 @@ pub async fn serve(shards: usize, record_dir: Option<&str>) -> anyhow::Result<()
     let mut settings = Settings::load_with_env(None, Vec::new())?.media;
     settings.udp_port = 0;
     settings.shards = shards;
+    settings.realtime_priority = realtime_priority;
     settings.public_ip = "127.0.0.1".parse()?;
     let media = media::spawn(&settings, Default::default()).await?;
     if let Some(dir) = record_dir {
@@ -177,13 +182,30 @@ pub struct Server {
     ports: Vec<u16>,
 }
 
+/// Each thread's total wait for a CPU at one moment (`Server::cpu_wait`).
+pub struct CpuWait(std::collections::HashMap<std::ffi::OsString, u64>);
+
+impl CpuWait {
+    /// Seconds waited since `earlier` by the threads alive now (one that ended meanwhile takes
+    /// its count with it, so totals are not simply subtracted).
+    pub fn since(&self, earlier: &CpuWait) -> f64 {
+        let ns: u64 = self
+            .0
+            .iter()
+            .map(|(t, ns)| ns.saturating_sub(earlier.0.get(t).copied().unwrap_or(0)))
+            .sum();
+        ns as f64 / 1e9
+    }
+}
+
 impl Server {
-    /// With `record_dir`, the server records every leg there.
+    /// The server for `args` (its wrapper, shards, priority); with `record_dir`, it records
+    /// every leg there.
     pub async fn start(
-        wrapper: Option<&str>,
-        shards: usize,
+        args: &crate::Args,
         record_dir: Option<&std::path::Path>,
     ) -> anyhow::Result<Self> {
+        let wrapper = args.server_wrapper.as_deref();
         let exe = std::env::current_exe().context("own path")?;
         let mut words = wrapper.unwrap_or_default().split_whitespace();
         let mut command = match words.next() {
@@ -200,7 +222,9 @@ impl Server {
         let mut child = command
             .arg("--server")
             .arg("--shards")
-            .arg(shards.to_string())
+            .arg(args.shards.to_string())
+            .arg("--realtime-priority")
+            .arg(args.realtime_priority.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -292,21 +316,21 @@ impl Server {
         process_cpu_ticks(self.pid)
     }
 
-    /// Time the server's threads spent runnable but waiting for a CPU, in ns (schedstat's
-    /// run_delay summed over /proc/<pid>/task): on a shared machine this separates the server's
-    /// own cost from time other processes took from it.
-    pub fn cpu_wait_ns(&self) -> anyhow::Result<u64> {
-        let mut total = 0;
+    /// Time each of the server's threads has spent runnable but waiting for a CPU (schedstat's
+    /// run_delay, per /proc/<pid>/task): on a shared machine this separates the server's own
+    /// cost from time other processes took from it.
+    pub fn cpu_wait(&self) -> anyhow::Result<CpuWait> {
+        let mut by_thread = std::collections::HashMap::new();
         for task in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
-            let path = task?.path().join("schedstat");
+            let task = task?;
             // A thread may exit between the listing and the read.
-            let Ok(stat) = std::fs::read_to_string(path) else {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
                 continue;
             };
             let delay = stat.split_whitespace().nth(1).context("schedstat format")?;
-            total += delay.parse::<u64>()?;
+            by_thread.insert(task.file_name(), delay.parse::<u64>()?);
         }
-        Ok(total)
+        Ok(CpuWait(by_thread))
     }
 
     /// Datagrams the kernel dropped at the server's sockets (receive buffer full), from the

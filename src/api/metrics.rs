@@ -56,6 +56,8 @@ async fn scrape(State(state): State<AppState>) -> Response {
                     .absolute(s.stats.forwarder.rtp_forwarded);
                 metrics::gauge!(m::MEDIA_SHARD_BUSY, &label)
                     .set(s.stats.busy_permille as f64 / 1000.0);
+                metrics::gauge!(m::MEDIA_SHARD_REALTIME, &label)
+                    .set(f64::from(s.stats.realtime_shards));
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: no media shard figures"),

@@ -146,6 +146,12 @@ pub struct MediaSettings {
     /// `net.core.rmem_max` / `wmem_max`).
     #[serde(default = "default_socket_buffer_bytes")]
     pub socket_buffer_bytes: usize,
+    /// Each shard's thread runs at this real-time priority (SCHED_FIFO, 1-99) so that nothing
+    /// else on the machine delays a packet; 0 = the normal scheduler. Needs RLIMIT_RTPRIO at
+    /// least this high (systemd `LimitRTPRIO=`) or CAP_SYS_NICE; refused, the node warns and
+    /// the shards run at normal priority.
+    #[serde(default)]
+    pub realtime_priority: u8,
 }
 
 fn default_socket_buffer_bytes() -> usize {

@@ -162,6 +162,26 @@ fn media_socket_buffers_default_to_4_mib_and_nonsense_is_refused() {
 }
 
 #[test]
+fn media_real_time_priority_is_off_by_default_and_a_fifo_priority_when_set() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(s.media.realtime_priority, 0);
+    let s = Settings::load_with_env(None, env(&[("HOTLINE__MEDIA__REALTIME_PRIORITY", "10")]))
+        .expect("10");
+    assert_eq!(s.media.realtime_priority, 10);
+    let err = Settings::from_toml_str("[media]\nrealtime_priority = 100")
+        .expect_err("above 99")
+        .to_string();
+    assert!(
+        err.contains("media.realtime_priority") && err.contains("1 to 99"),
+        "{err}"
+    );
+    let err = Settings::from_toml_str("[media]\nrealtime_priority = -1")
+        .expect_err("negative")
+        .to_string();
+    assert!(err.contains("realtime_priority"), "{err}");
+}
+
+#[test]
 fn tls_files_go_together_and_must_be_readable() {
     let err = Settings::from_toml_str("[server]\ntls_cert = \"cert.pem\"")
         .expect_err("key missing")

@@ -59,6 +59,12 @@ impl Settings {
                 ),
             ));
         }
+        if m.realtime_priority > 99 {
+            return Err(invalid(
+                "media.realtime_priority",
+                "a SCHED_FIFO priority is 1 to 99 (0 = the normal scheduler)",
+            ));
+        }
         if m.udp_port != 0 && m.udp_port as usize + m.shards.max(1) > 65536 {
             return Err(invalid(
                 "media.udp_port",

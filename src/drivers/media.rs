@@ -211,6 +211,8 @@ pub struct MediaStats {
     /// Share of the last full second the loop spent working, in thousandths (summed over
     /// shards: the busiest shard's).
     pub busy_permille: u32,
+    /// Shards whose thread runs at real-time priority (`media.realtime_priority`, granted).
+    pub realtime_shards: u32,
 }
 
 impl MediaStats {
@@ -226,6 +228,7 @@ impl MediaStats {
         self.live_peers += o.live_peers;
         self.busy += o.busy;
         self.busy_permille = self.busy_permille.max(o.busy_permille);
+        self.realtime_shards += o.realtime_shards;
     }
 }
 
@@ -333,6 +336,7 @@ pub fn start(
             commands: rx,
             events: events.clone(),
             shutdown: shutdown.clone(),
+            realtime_priority: settings.realtime_priority,
         };
         let ended = ended.clone();
         std::thread::Builder::new()

@@ -14,8 +14,15 @@ pub async fn spawn_media() -> (MediaHandle, DropGuard) {
 /// `shards` media shards (0 = one per core) on 127.0.0.1, free ports; they stop when the guard
 /// is dropped.
 pub async fn spawn_media_shards(shards: usize) -> (MediaHandle, DropGuard) {
+    spawn_media_at(shards, 0).await
+}
+
+/// As `spawn_media_shards`, the shards' threads asking for SCHED_FIFO `realtime_priority`
+/// (0 = the normal scheduler).
+pub async fn spawn_media_at(shards: usize, realtime_priority: u8) -> (MediaHandle, DropGuard) {
     let mut settings = super::test_settings().media;
     settings.shards = shards;
+    settings.realtime_priority = realtime_priority;
     settings.udp_port = 0;
     settings.public_ip = "127.0.0.1".parse().expect("ip");
     let shutdown = CancellationToken::new();

@@ -72,6 +72,8 @@ pub(super) struct Shard {
     pub(super) commands: mpsc::Receiver<Command>,
     pub(super) events: broadcast::Sender<MediaEvent>,
     pub(super) shutdown: CancellationToken,
+    /// SCHED_FIFO priority for the shard's thread (`media.realtime_priority`; 0 = normal).
+    pub(super) realtime_priority: u8,
 }
 
 /// Time spent working, in total and over the last full `BUSY_WINDOW`.
@@ -96,20 +98,56 @@ impl Busy {
     }
 }
 
+/// Moves the calling thread to SCHED_FIFO at `priority` (1-99).
+fn run_in_real_time(priority: u8) -> Result<(), String> {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
+        ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    let value = ThreadPriorityValue::try_from(priority).map_err(|e| e.to_string())?;
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(value),
+        ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+    )
+    .map_err(|e| format!("{e:?}"))
+}
+
 impl Shard {
     /// Runs the shard on the calling thread until shutdown (or every handle is dropped).
     pub(super) fn run_on_thread(self) {
         let index = self.index;
+        let priority = self.realtime_priority;
+        let realtime = priority > 0 && {
+            match run_in_real_time(priority) {
+                Ok(()) => {
+                    tracing::info!(
+                        shard = index,
+                        priority,
+                        "media shard runs at real-time priority (SCHED_FIFO)"
+                    );
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(shard = index, priority, error = %e,
+                        "media shard runs at normal priority: the kernel refused SCHED_FIFO \
+                         (raise RLIMIT_RTPRIO, e.g. LimitRTPRIO= in the systemd unit, or set \
+                         media.realtime_priority = 0)");
+                    false
+                }
+            }
+        };
         match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(self.run()),
+            Ok(rt) => rt.block_on(self.run(realtime)),
             Err(e) => tracing::error!(shard = index, error = %e, "media shard: no runtime"),
         }
     }
 
-    async fn run(self) {
+    /// The loop; `realtime`: its thread got SCHED_FIFO (reported in its stats).
+    async fn run(self, realtime: bool) {
         let Shard {
             index,
             socket,
@@ -117,6 +155,7 @@ impl Shard {
             mut commands,
             events,
             shutdown,
+            ..
         } = self;
         let socket = match UdpSocket::from_std(socket) {
             Ok(s) => s,
@@ -173,6 +212,7 @@ impl Shard {
                             live_peers: fwd.live_peers() as u64,
                             busy: busy.total,
                             busy_permille: busy.permille,
+                            realtime_shards: u32::from(realtime),
                         };
                         handle(&mut fwd, &mut phones, &mut recording, cmd, &mut |d, b| out.queue(socket, d, b), stats)
                     }
