@@ -12,13 +12,13 @@
 //! has left their number all the same, and no operator can answer the call meanwhile.
 use crate::common;
 
+use common::fixtures::final_state;
 use common::phone_rtp::sound_frames;
 use common::sipp::{self, queued_phone, sip_settings, QueuedPhone};
 use common::ws::{answer, caller_in_call, operator_hangs_up, settings_with_operator};
 use hotline_bridge::api::messages::CallState;
 use hotline_bridge::app::build_state;
 use hotline_bridge::domain::{CallId, CallbackRequest, CallbackStatus, EndedBy, Language};
-use hotline_bridge::drivers::call::CallUpdate;
 use hotline_bridge::prompts::{Prompt, Prompts};
 use hotline_bridge::protocol::{LanguageSource, LanguageView};
 use std::time::Duration;
@@ -217,17 +217,7 @@ async fn a_phone_caller_who_hangs_up_during_the_goodbye_has_left_their_number() 
         "{refused}"
     );
     phone_rtp.fall_silent();
-    let ended = tokio::time::timeout(STEP, async {
-        loop {
-            match updates.recv().await {
-                Ok(CallUpdate::State(view)) if view.state.is_final() => return view,
-                Ok(_) => {}
-                Err(e) => panic!("the call's updates ended before its end: {e}"),
-            }
-        }
-    })
-    .await
-    .expect("the call ends once the phone falls silent");
+    let ended = final_state(&mut updates, STEP).await;
     assert_eq!(ended.ended_by, Some(EndedBy::Callback), "{ended:?}");
     let heard = phone_rtp.heard().sound - before;
     assert!(

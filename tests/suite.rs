@@ -15,6 +15,7 @@ mod abuse_connections;
 mod abuse_signalling;
 mod admin_api;
 mod api_routes;
+mod call_leaving_number;
 mod call_media;
 mod callbacks_api;
 mod caller_page;

@@ -98,6 +98,16 @@ pub(crate) trait CallBook: Send + Sync {
     fn finish(&self, id: &CallId);
 }
 
+/// A caller leaving a number to be called back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leaving {
+    No,
+    /// The store is writing the number.
+    Keeping,
+    /// The number is kept (the caller may still be hearing the goodbye).
+    Kept,
+}
+
 /// A change an operator (or a participant to itself) asks for.
 #[derive(Debug, Clone)]
 pub enum Control {
@@ -181,7 +191,7 @@ pub(crate) fn spawn(s: Spawn) -> CallHandle {
         invited: BTreeSet::new(),
         muted_by: BTreeMap::new(),
         ended_by: None,
-        number_kept: false,
+        leaving: Leaving::No,
         case: None,
         returning_case: None,
         brief: None,
@@ -214,9 +224,9 @@ struct CallTask {
     muted_by: BTreeMap<ParticipantId, Role>,
     /// Who or what ended the call, once it has.
     ended_by: Option<EndedBy>,
-    /// The caller's callback request is kept: no operator answers now, and the call ends by
-    /// callback however it ends.
-    number_kept: bool,
+    /// Whether the caller is leaving a number to be called back: while it is kept and once it
+    /// is, no operator answers, and the call ends by callback however it ends.
+    leaving: Leaving,
     /// The call's case number, once it has one (`CallView::case_number`).
     case: Option<CaseNumber>,
     /// The case a returning caller named (`CallView::returning_case`).
@@ -288,7 +298,7 @@ impl CallTask {
             Command::Answer(p, name, reply) => {
                 let r = if self.call.role_of(&p) == Some(Role::Operator) {
                     Ok(())
-                } else if self.number_kept {
+                } else if self.leaving != Leaving::No {
                     Err(CallTaskError::LeavingNumber)
                 } else {
                     let queued = self.call.state() == CallState::Queued;
@@ -422,9 +432,10 @@ impl CallTask {
                 let r = self.keep_waiting(now).await;
                 let _ = reply.send(r);
             }
-            Command::MayLeaveNumber(by, reply) => {
-                let _ = reply.send(self.may_leave_number(by));
+            Command::KeepingNumber(by, reply) => {
+                let _ = reply.send(self.keeping_number(by));
             }
+            Command::NotKept => self.not_kept(),
             Command::KeptNumber(masked, by, reply) => {
                 let r = self.kept_number(masked, by, now).await;
                 let _ = reply.send(r);

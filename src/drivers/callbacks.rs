@@ -47,21 +47,49 @@ pub async fn keep_number(
     description: String,
     by: Asker,
 ) -> Result<CallbackRequest, LeaveError> {
-    let call_language = call.may_leave_number(by).await?;
+    let call_language = call.keeping_number(by).await?;
+    let kept = store_request(
+        records,
+        call,
+        number,
+        language.or(call_language),
+        description,
+    )
+    .await;
+    match kept {
+        Ok(kept) => {
+            call.kept_number(kept.number.masked(), by).await?;
+            Ok(kept)
+        }
+        Err(e) => {
+            call.not_kept().await;
+            Err(e)
+        }
+    }
+}
+
+/// Writes the call's request to the record.
+async fn store_request(
+    records: &Recorder,
+    call: &CallHandle,
+    number: CallbackNumber,
+    language: Option<Language>,
+    description: String,
+) -> Result<CallbackRequest, LeaveError> {
     if !records.progress().borrow().migrated {
         return Err(LeaveError::NotReady);
     }
     let request = CallbackRequest {
         call_id: call.id().clone(),
         number,
-        language: language.or(call_language),
+        language,
         description,
         status: CallbackStatus::Open,
         requested_at: now_ms(),
         done_at: None,
         done_by: None,
     };
-    let kept = records
+    records
         .store()
         .request_callback(&request)
         .await
@@ -73,7 +101,5 @@ pub async fn keep_number(
                 _ => tracing::error!(call_id = %call.id(), error = %e, "callback request not kept"),
             }
             LeaveError::NotKept(e)
-        })?;
-    call.kept_number(kept.number.masked(), by).await?;
-    Ok(kept)
+        })
 }

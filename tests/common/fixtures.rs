@@ -139,3 +139,23 @@ pub async fn rung(
     .expect("claim")
     .expect("the interpreter was free to be rung")
 }
+
+/// The call's state once it has ended, from its `updates` (subscribed before the end), within
+/// `step`.
+pub async fn final_state(
+    updates: &mut tokio::sync::broadcast::Receiver<hotline_bridge::drivers::call::CallUpdate>,
+    step: std::time::Duration,
+) -> std::sync::Arc<hotline_bridge::protocol::CallView> {
+    use hotline_bridge::drivers::call::CallUpdate;
+    tokio::time::timeout(step, async {
+        loop {
+            match updates.recv().await {
+                Ok(CallUpdate::State(view)) if view.state.is_final() => return view,
+                Ok(_) => {}
+                Err(e) => panic!("the call's updates ended before its end: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the call ends")
+}

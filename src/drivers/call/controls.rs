@@ -2,7 +2,7 @@
 //! the menu too) and a participant taken
 //! out of the call: the engine decides, the task carries it out and tells everyone.
 
-use super::{CallTask, CallTaskError, CallUpdate, Control};
+use super::{CallTask, CallTaskError, CallUpdate, Control, Leaving};
 use crate::domain::{EndedBy, EventKind, Millis, ParticipantId, Role};
 use crate::engine::{CallError, Supervision};
 use crate::protocol::{LanguageSource, LanguageView, LeftReason};
@@ -70,7 +70,7 @@ impl CallTask {
         self.muted_by.remove(p);
         if role == Some(Role::Caller) {
             // A caller who hangs up while hearing "we will call you back" left a number.
-            self.ended_by = Some(if self.number_kept {
+            self.ended_by = Some(if self.leaving != Leaving::No {
                 EndedBy::Callback
             } else {
                 EndedBy::caller_out(reason)

@@ -34,7 +34,8 @@ pub(super) enum Command {
     /// The caller, asked after the longest queue wait, keeps waiting.
     KeepWaiting(Reply<()>),
     /// May the caller leave a number now? The call's language when known.
-    MayLeaveNumber(Asker, Reply<Option<Language>>),
+    KeepingNumber(Asker, Reply<Option<Language>>),
+    NotKept,
     /// The caller's callback request is kept (the number masked, for the log): the call ends.
     KeptNumber(String, Asker, Reply<()>),
     LeftNumber(String, Asker, Reply<()>),
@@ -166,11 +167,17 @@ impl CallHandle {
         self.ask(Command::KeepWaiting).await
     }
 
-    /// Whether the caller may leave a number to be called back now (on the page: while the
-    /// long-wait question is open; on the phone: while no operator is with them); the call's
-    /// language when known.
-    pub async fn may_leave_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
-        self.ask(|r| Command::MayLeaveNumber(by, r)).await
+    /// The caller's number to be called back is about to be kept: refused unless they may
+    /// leave one now (on the page: while the long-wait question is open; on the phone: while no
+    /// operator is with them) and are not leaving one already. Until `kept_number` or
+    /// `not_kept`, no operator answers the call; the call's language when known.
+    pub async fn keeping_number(&self, by: Asker) -> Result<Option<Language>, CallTaskError> {
+        self.ask(|r| Command::KeepingNumber(by, r)).await
+    }
+
+    /// The number was not kept after all (`keeping_number`): the call may be answered again.
+    pub async fn not_kept(&self) {
+        let _ = self.commands.send(Command::NotKept).await;
     }
 
     /// The caller's callback request is kept (`masked`: the number as logs show it) and the

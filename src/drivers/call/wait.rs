@@ -2,7 +2,7 @@
 //! media, and carries out what it decides (the queue's presence for pre-dispatch, the long-wait
 //! question to the caller's page, the end of a call whose caller never answered it).
 
-use super::{Asker, CallTask, CallTaskError, CallUpdate, CALLER};
+use super::{Asker, CallTask, CallTaskError, CallUpdate, Leaving, CALLER};
 use crate::domain::EventKind;
 use crate::domain::{EndedBy, Language, Millis, ParticipantId, Role};
 use crate::drivers::clock::now_ms;
@@ -52,20 +52,42 @@ impl CallTask {
         Ok(self.language.code)
     }
 
+    /// The caller's number is about to be kept (the store is writing it): refused when they
+    /// may not leave one now, or are leaving one already. From now on no operator answers the
+    /// call, until `kept_number` or `not_kept`. Returns the call's language when known.
+    pub(super) fn keeping_number(&mut self, by: Asker) -> Result<Option<Language>, CallTaskError> {
+        if self.leaving != Leaving::No {
+            return Err(CallTaskError::LeavingNumber);
+        }
+        let language = self.may_leave_number(by)?;
+        self.leaving = Leaving::Keeping;
+        Ok(language)
+    }
+
+    /// The store did not keep the number: the caller waits on, and may be answered.
+    pub(super) fn not_kept(&mut self) {
+        if self.leaving == Leaving::Keeping {
+            self.leaving = Leaving::No;
+        }
+    }
+
     /// The caller's callback request is kept (`number` masked) while they still hear the
-    /// goodbye: from now on no operator answers the call, and however it ends (the goodbye
-    /// over, or the caller hanging up during it) it ends by callback.
+    /// goodbye: no operator answers the call, and however it ends (the goodbye over, or the
+    /// caller hanging up during it) it ends by callback.
     pub(super) async fn kept_number(
         &mut self,
         number: String,
         by: Asker,
         now: Millis,
     ) -> Result<(), CallTaskError> {
-        if self.number_kept {
-            return Ok(());
+        match self.leaving {
+            Leaving::Kept => return Ok(()),
+            Leaving::Keeping => {}
+            Leaving::No => {
+                self.may_leave_number(by)?;
+            }
         }
-        self.may_leave_number(by)?;
-        self.number_kept = true;
+        self.leaving = Leaving::Kept;
         tracing::info!(call_id = %self.call.id(), number = %number, "caller left a number to be called back");
         self.audit(
             EventKind::CallbackRequested,
