@@ -28,6 +28,10 @@ use hotline_bridge::testkit::{unix_us, TestPeer, TestPeerOffer, TestPeerOptions}
 use server::{clock_ticks_per_s, machine_cpu_ticks, process_cpu_ticks, Reply, Request, Server};
 use std::time::{Duration, Instant};
 
+/// The service's allocator (src/main.rs), so the server process measured is the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long all peers may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Loss at or above this ends a search.
