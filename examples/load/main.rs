@@ -103,12 +103,13 @@ async fn main() -> anyhow::Result<()> {
     };
     if args.phones {
         println!(
-            "calls={} phone_legs={} shards={} loss_pct={:.3} phone_to_phone_latency_p50_ms={:.1} \
-             phone_to_phone_latency_p99_ms={:.1} server_cpu_ms_per_phone_leg_s={:.3} \
-             server_rss_mb={:.1}{}",
+            "calls={} phone_legs={} shards={} realtime_priority={} loss_pct={:.3} \
+             phone_to_phone_latency_p50_ms={:.1} phone_to_phone_latency_p99_ms={:.1} \
+             server_cpu_ms_per_phone_leg_s={:.3} server_rss_mb={:.1}{}",
             first.calls,
             first.calls * 2,
             args.shards,
+            args.realtime_priority,
             first.loss_pct,
             first.p50_ms,
             first.p99_ms,

@@ -408,10 +408,12 @@ pub async fn run(args: &super::Args, calls: usize) -> anyhow::Result<super::Run>
         100.0 * cpu_s / wall
     );
     println!(
-        "run: calls={calls} phone_legs={} loss_pct={loss_pct:.3} phone_to_phone_latency_p50_ms={:.1} \
-         phone_to_phone_latency_p99_ms={:.1} server_cpu_ms_per_phone_leg_s={cpu_ms_per_leg_s:.3} \
-         bursts_missed={} server_rss_kb_per_call={:.0}",
+        "run: calls={calls} phone_legs={} realtime_priority={} loss_pct={loss_pct:.3} \
+         phone_to_phone_latency_p50_ms={:.1} phone_to_phone_latency_p99_ms={:.1} \
+         server_cpu_ms_per_phone_leg_s={cpu_ms_per_leg_s:.3} bursts_missed={} \
+         server_rss_kb_per_call={:.0}",
         calls * 2,
+        args.realtime_priority,
         pct(0.5),
         pct(0.99),
         w.bursts_sent.saturating_sub(bursts_heard),
